@@ -1,0 +1,99 @@
+import {Command, Flags, Errors, type Interfaces} from '@oclif/core'
+
+import {loadConfig, type ResolvedConfig} from '../config/index.js'
+import {ExitCode, UnetError} from '../errors/index.js'
+import {createLogger, type Logger} from '../util/logger.js'
+import {describeError} from './render-error.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/**
+ * Every unet command extends this: --json everywhere, the shared flags, the layered config, a
+ * logger, and the single error path (one line + hint + documented exit code, stack only on --debug).
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    network: Flags.string({description: 'network profile (devnet, testnet, mainnet, or one you defined)', helpGroup: 'GLOBAL'}),
+    'rpc-url': Flags.string({description: 'RPC URL(s), comma-separated; overrides the profile', helpGroup: 'GLOBAL'}),
+    'log-level': Flags.string({
+      description: 'log level',
+      options: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      helpGroup: 'GLOBAL',
+    }),
+    debug: Flags.boolean({description: 'show stack traces of errors', helpGroup: 'GLOBAL', hidden: true}),
+  }
+
+  protected flags!: BaseFlags<T>
+  protected args!: BaseArgs<T>
+  private resolvedConfig?: ResolvedConfig
+  private loggerInstance?: Logger
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const {args, flags} = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as BaseFlags<T>
+    this.args = args as BaseArgs<T>
+    // A broken config file fails every command up front, with one line naming the file and key.
+    if ((this.ctor as unknown as {readsConfig?: boolean}).readsConfig !== false) void this.resolved
+  }
+
+  /** The resolved config (defaults < file < env < flags), loaded on first use. */
+  protected get resolved(): ResolvedConfig {
+    this.resolvedConfig ??= loadConfig({
+      configDir: this.config.configDir,
+      dataDir: this.config.dataDir,
+      cacheDir: this.config.cacheDir,
+      flags: {
+        network: this.flags.network,
+        rpcUrl: this.flags['rpc-url'],
+        logLevel: this.flags['log-level'],
+        ...this.configFlagOverrides(),
+      },
+    })
+    return this.resolvedConfig
+  }
+
+  /** Commands with their own config-backed flags (e.g. --tcti) return them here by config key. */
+  protected configFlagOverrides(): Record<string, string | undefined> {
+    return {}
+  }
+
+  protected async logger(): Promise<Logger> {
+    // In --json mode logs still go to stderr, so stdout stays one parseable document.
+    this.loggerInstance ??= await createLogger(this.resolved.config.logLevel)
+    return this.loggerInstance
+  }
+
+  private showStack(): boolean {
+    const debugEnv = process.env.DEBUG ?? ''
+    return Boolean(this.flags?.debug) || process.argv.includes('--debug') || /(^|,)\s*unet/.test(debugEnv) || debugEnv === '*'
+  }
+
+  protected override async catch(err: Error & {exitCode?: number}): Promise<never> {
+    const described = describeError(err)
+    process.exitCode = described.exitCode
+    if (this.jsonEnabled()) {
+      this.logJson({error: described.json})
+    } else {
+      process.stderr.write(`Error: ${described.message}\n`)
+      if (described.hint) process.stderr.write(`Hint: ${described.hint}\n`)
+    }
+    if (this.showStack() && err.stack) process.stderr.write(err.stack + '\n')
+    Errors.exit(described.exitCode)
+  }
+
+  protected override toSuccessJson(result: unknown): unknown {
+    return result
+  }
+}
+
+export {ExitCode, UnetError}

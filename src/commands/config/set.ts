@@ -1,0 +1,34 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {checkValue, parseValue, ruleFor, updateConfigFile} from '../../config/index.js'
+import {ConfigError, InputError} from '../../errors/index.js'
+
+export default class ConfigSet extends BaseCommand<typeof ConfigSet> {
+  static override summary = 'set a key in the config file (validated before it is written)'
+  static override args = {
+    key: Args.string({required: true, description: 'dotted key'}),
+    value: Args.string({required: false, description: 'value; lists are comma-separated or JSON'}),
+  }
+  static override flags = {unset: Flags.boolean({description: 'remove the key from the file'})}
+  static override examples = ['<%= config.bin %> config set payout 0x52908400098527886E0F7030069857D2E4169EE7', '<%= config.bin %> config set networks.testnet.chainId 8899']
+
+  async run() {
+    const {key, value: raw} = this.args
+    const rule = ruleFor(key)
+    if (!rule) throw new InputError(`unknown config key "${key}"`, {hint: 'run `unet config list` to see the keys'})
+    const file = this.resolved.paths.configFile
+    if (this.flags.unset) {
+      updateConfigFile(file, key, undefined)
+      this.log(`removed ${key} from ${file}`)
+      return {key, value: null, file}
+    }
+    if (raw === undefined) throw new InputError('a value is required (or --unset)')
+    const value = parseValue(rule, raw)
+    const reason = checkValue(rule, value)
+    if (reason) throw new ConfigError(`key "${key}" ${reason}`, {hint: rule.description})
+    updateConfigFile(file, key, value)
+    this.log(`${key} = ${JSON.stringify(value)} (${file})`)
+    return {key, value, file}
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The config schema: every key a user may set, its type and its default. One table drives
+ * validation, `unet config set` parsing, env-var names and docs, so they cannot drift apart.
+ */
+export type ValueType = 'string' | 'integer' | 'boolean' | 'string[]' | 'integer[]'
+
+export interface KeyRule {
+  type: ValueType
+  description: string
+  enum?: readonly string[]
+  pattern?: RegExp
+  min?: number
+  max?: number
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/
+const HANDLE = /^0x81[0-9a-fA-F]{6}$/
+
+/** Top-level (non-network) keys. Env var: UNET_ + SCREAMING_SNAKE of the dotted path. */
+export const TOP_LEVEL_KEYS: Record<string, KeyRule> = {
+  network: {type: 'string', description: 'network profile to use', pattern: /^[a-z][a-z0-9-]*$/},
+  logLevel: {type: 'string', description: 'log level', enum: LOG_LEVELS},
+  rpcUrl: {type: 'string', description: 'RPC URL(s), comma-separated; overrides the profile', pattern: /^https?:\/\/\S+$/},
+  payout: {type: 'string', description: 'payout address that receives rewards', pattern: ADDRESS},
+  tcti: {type: 'string', description: 'TPM transport: device:/dev/tpmrm0, swtpm:host=H,port=P, mssim:...', pattern: /^(device|swtpm|mssim|tabrmd)(:.*)?$/},
+  pcrs: {type: 'integer[]', description: 'sha256 PCRs to quote', min: 0, max: 23},
+  akHandle: {type: 'string', description: 'persistent handle of the attestation key', pattern: HANDLE},
+  engine: {type: 'string', description: 'host security engine', enum: ['auto', 'tpm2', 'emulator']},
+  'wallet.backend': {type: 'string', description: 'where the operator key lives', enum: ['auto', 'keychain', 'keystore']},
+  nvmlPath: {type: 'string', description: 'path of libnvidia-ml.so.1 (default: the loader search path)'},
+  bmlibPath: {type: 'string', description: 'path of libbmlib.so (default: the loader search path)'},
+  sysfsRoot: {type: 'string', description: 'root of sysfs (tests and fixtures replace /sys)'},
+}
+
+/** Keys of a network profile, under networks.<name>. */
+export const NETWORK_KEYS: Record<string, KeyRule> = {
+  chainId: {type: 'integer', description: 'EVM chain id', min: 1},
+  rpcUrls: {type: 'string[]', description: 'RPC endpoints, tried in order'},
+  'contracts.registry': {type: 'string', description: 'POCI registry address', pattern: ADDRESS},
+  'contracts.heartbeat': {type: 'string', description: 'POCI heartbeat address', pattern: ADDRESS},
+  'contracts.rewards': {type: 'string', description: 'POCI rewards address', pattern: ADDRESS},
+  'contracts.token': {type: 'string', description: 'UNC token address', pattern: ADDRESS},
+  'trustRoots.tpm': {type: 'string[]', description: 'PEM files of accepted TPM EK roots'},
+  'trustRoots.nvidia': {type: 'string[]', description: 'PEM files of accepted NVIDIA roots'},
+  allowEmulator: {type: 'boolean', description: 'accept emulator evidence (devnet only)'},
+  epochSeconds: {type: 'integer', description: 'epoch length in seconds (informational; the contract rules)', min: 1},
+}
+
+export interface NetworkProfile {
+  name: string
+  chainId?: number
+  rpcUrls: string[]
+  contracts: {registry?: string; heartbeat?: string; rewards?: string; token?: string}
+  trustRoots: {tpm: string[]; nvidia: string[]}
+  allowEmulator: boolean
+  epochSeconds?: number
+}
+
+export interface UnetConfig {
+  network: string
+  logLevel: (typeof LOG_LEVELS)[number]
+  rpcUrl?: string
+  payout?: string
+  tcti: string
+  pcrs: number[]
+  akHandle: string
+  engine: 'auto' | 'tpm2' | 'emulator'
+  wallet: {backend: 'auto' | 'keychain' | 'keystore'}
+  nvmlPath?: string
+  bmlibPath?: string
+  sysfsRoot: string
+  networks: Record<string, Partial<NetworkProfile>>
+}
+
+export const DEFAULTS: UnetConfig = {
+  network: 'devnet',
+  logLevel: 'info',
+  tcti: 'device:/dev/tpmrm0',
+  pcrs: [0, 1, 2, 3, 4, 5, 6, 7],
+  akHandle: '0x81010002',
+  engine: 'auto',
+  wallet: {backend: 'auto'},
+  sysfsRoot: '/sys',
+  networks: {},
+}
+
+/** Built-in profiles. testnet/mainnet are placeholders that refuse to run until configured. */
+export const BUILTIN_PROFILES: Record<string, NetworkProfile> = {
+  devnet: {
+    name: 'devnet',
+    chainId: 31337,
+    rpcUrls: ['http://127.0.0.1:8545'],
+    contracts: {},
+    trustRoots: {tpm: [], nvidia: []},
+    allowEmulator: true,
+  },
+  testnet: {name: 'testnet', rpcUrls: [], contracts: {}, trustRoots: {tpm: [], nvidia: []}, allowEmulator: false},
+  mainnet: {name: 'mainnet', rpcUrls: [], contracts: {}, trustRoots: {tpm: [], nvidia: []}, allowEmulator: false},
+}
+
+export function envVarName(key: string): string {
+  return 'UNET_' + key.replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()
+}

@@ -1,0 +1,2 @@
+export * from './exit-codes.js'
+export * from './unet-error.js'

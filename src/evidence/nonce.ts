@@ -1,0 +1,88 @@
+import {keccak_256} from '@noble/hashes/sha3.js'
+
+import {InputError} from '../errors/index.js'
+import {concatBytes, hexToBytes} from '../util/hex.js'
+
+/**
+ * Challenge derivation shared by the agent, the verifier and the POCI contracts. Every field is
+ * packed exactly as Solidity's abi.encodePacked packs it, so the contract recomputes the same
+ * 32 bytes (docs/protocol.md §Challenges; vectors in fixtures/vectors/challenges.json).
+ */
+const utf8 = (s: string) => new TextEncoder().encode(s)
+export const HEARTBEAT_DOMAIN = keccak_256(utf8('UNET-POCI-HEARTBEAT-v1'))
+export const REGISTER_DOMAIN = keccak_256(utf8('UNET-POCI-REGISTER-v1'))
+
+export interface HeartbeatChallengeInput {
+  chainId: bigint
+  /** The heartbeat contract's address. */
+  contract: string
+  operator: string
+  /** The host's deviceId (hash of its AK public key). */
+  hostId: string
+  epoch: bigint
+  blockNumber: bigint
+  blockHash: string
+}
+
+export interface RegisterChallengeInput {
+  chainId: bigint
+  /** The registry contract's address. */
+  contract: string
+  operator: string
+  payout: string
+  deviceId: string
+}
+
+export function heartbeatChallenge(i: HeartbeatChallengeInput): Uint8Array {
+  return keccak_256(
+    concatBytes(
+      HEARTBEAT_DOMAIN,
+      uint(i.chainId, 32),
+      address(i.contract),
+      address(i.operator),
+      bytes32(i.hostId, 'hostId'),
+      uint(i.epoch, 8),
+      uint(i.blockNumber, 8),
+      bytes32(i.blockHash, 'blockHash'),
+    ),
+  )
+}
+
+export function registerChallenge(i: RegisterChallengeInput): Uint8Array {
+  return keccak_256(concatBytes(REGISTER_DOMAIN, uint(i.chainId, 32), address(i.contract), address(i.operator), address(i.payout), bytes32(i.deviceId, 'deviceId')))
+}
+
+export interface DeviceCommitment {
+  deviceId: string
+  /** keccak256 of the device's canonical evidence encoding (evidence digest). */
+  evidenceDigest: string
+}
+
+/** Digest of every device's evidence, in the order the heartbeat lists them. */
+export function devicesDigest(devices: readonly DeviceCommitment[]): Uint8Array {
+  return keccak_256(concatBytes(...devices.flatMap((d) => [bytes32(d.deviceId, 'deviceId'), bytes32(d.evidenceDigest, 'evidenceDigest')])))
+}
+
+/** What the host quote's qualifying data (TPMS_ATTEST.extraData) must equal. */
+export function quoteQualifyingData(challenge: Uint8Array, devices: readonly DeviceCommitment[]): Uint8Array {
+  return keccak_256(concatBytes(challenge, devicesDigest(devices)))
+}
+
+/** deviceId = keccak256 of the device public key's raw bytes (see docs/protocol.md §Identities). */
+export function deviceIdOf(publicKeyRaw: Uint8Array): Uint8Array {
+  if (publicKeyRaw.length === 0) throw new InputError('empty public key')
+  return keccak_256(publicKeyRaw)
+}
+
+function uint(value: bigint, bytes: number): Uint8Array {
+  if (value < 0n || value >= 1n << BigInt(bytes * 8)) throw new InputError(`value ${value} does not fit in uint${bytes * 8}`)
+  return hexToBytes(value.toString(16).padStart(bytes * 2, '0'))
+}
+
+function address(value: string): Uint8Array {
+  return hexToBytes(value, 'address', 20)
+}
+
+function bytes32(value: string, field: string): Uint8Array {
+  return hexToBytes(value, field, 32)
+}
