@@ -1,23 +1,28 @@
-import {pino, type Logger, type LevelWithSilent} from 'pino'
+import type {Logger, LevelWithSilent} from 'pino'
 
 export type {Logger}
 
 /** Keys whose values never reach a log line, at any depth we log. */
-export const REDACTED_KEYS = ['privateKey', 'password', 'passphrase', 'mnemonic', 'secret', 'keystore', 'seed']
+export const REDACTED_KEYS = ['privateKey', 'secretKey', 'password', 'passphrase', 'mnemonic', 'secret', 'keystore', 'seed']
 
 const redactPaths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`])
 
-/**
- * JSON lines on stderr when not a TTY (journald keeps them structured); a readable line on a TTY.
- * stdout stays free for command results and --json.
- */
-export async function createLogger(level: LevelWithSilent, options: {pretty?: boolean} = {}): Promise<Logger> {
-  const pretty = options.pretty ?? Boolean(process.stderr.isTTY)
-  const base = {level, base: undefined, redact: {paths: redactPaths, censor: '[redacted]'}}
-  if (!pretty) return pino(base, pino.destination({fd: 2, sync: true}))
-  const {default: prettyStream} = await import('pino-pretty')
-  return pino(base, prettyStream({destination: 2, sync: true, colorize: true, ignore: 'pid,hostname'}))
+export interface LoggerOptions {
+  pretty?: boolean
+  /** Where lines go (default stderr, fd 2): stdout stays free for results and --json. */
+  destination?: number | NodeJS.WritableStream
 }
 
-/** A logger that drops everything, for library calls made without one. */
-export const silentLogger: Logger = pino({level: 'silent'})
+/**
+ * JSON lines when not a TTY (journald keeps them structured); a readable line on a TTY.
+ * pino is loaded here, lazily, so commands that never log do not pay for it at start-up.
+ */
+export async function createLogger(level: LevelWithSilent, options: LoggerOptions = {}): Promise<Logger> {
+  const {pino} = await import('pino')
+  const pretty = options.pretty ?? Boolean(process.stderr.isTTY)
+  const base = {level, base: undefined, redact: {paths: redactPaths, censor: '[redacted]'}}
+  const destination = options.destination ?? 2
+  if (!pretty) return pino(base, typeof destination === 'number' ? pino.destination({fd: destination, sync: true}) : destination)
+  const {default: prettyStream} = await import('pino-pretty')
+  return pino(base, prettyStream({destination, sync: true, colorize: typeof destination === 'number', ignore: 'pid,hostname'}))
+}

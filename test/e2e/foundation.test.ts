@@ -1,4 +1,4 @@
-import {readFileSync, statSync, writeFileSync, mkdirSync, chmodSync} from 'node:fs'
+import {readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, chmodSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Wallet} from 'ethers'
@@ -67,6 +67,37 @@ describe('unet CLI foundation (subprocess)', () => {
     const {error} = r.json<{error: {code: string; message: string}}>()
     expect(error.code).toBe('CONFIG_INVALID')
     expect(error.message).toContain('"networks.devnet.chainId"')
+  })
+
+  it('imports a key from stdin or a 0600 file, never echoing it; --force keeps a backup', async () => {
+    const home = makeHome()
+    const key = '7a28b5ba57c53603b0b07b56bba752f7784bf506fa95edc395f5cf6c7514fe9d'
+    const r = await runCli(['wallet', 'import', '--key-file', '-', '--json', '--log-level', 'trace'], {home, input: key + '\n', env: {UNET_PASSWORD: 'p'}})
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json<{address: string}>().address).toBe('0x008AeEda4D805471dF9b2A5B0f38A0C3bCBA786b')
+    expect(r.stdout + r.stderr).not.toContain(key)
+    const again = await runCli(['wallet', 'import', '--key-file', '-'], {home, input: key, env: {UNET_PASSWORD: 'p'}})
+    expect(again.code).toBe(19)
+    expect(again.stderr).toContain('--force')
+    const keyFile = join(home.dataDir, 'k.txt')
+    writeFileSync(keyFile, key, {mode: 0o644})
+    const insecure = await runCli(['wallet', 'import', '--key-file', keyFile, '--force'], {home, env: {UNET_PASSWORD: 'p'}})
+    expect(insecure.code).toBe(7)
+    const forced = await runCli(['wallet', 'create', '--force', '--json'], {home, env: {UNET_PASSWORD: 'p'}})
+    expect(forced.code, forced.stderr).toBe(0)
+    expect(readdirSync(join(home.dataDir, 'keys')).some((f) => f.startsWith('operator.json.bak-'))).toBe(true)
+  })
+
+  it('imports the Web3 Secret Storage spec vector keystore', async () => {
+    const r = await runCli(['wallet', 'import', '--keystore', new URL('../../fixtures/web3-secret-storage/pbkdf2.json', import.meta.url).pathname, '--json'], {env: {UNET_PASSWORD: 'testpassword'}})
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json<{address: string}>().address).toBe('0x008AeEda4D805471dF9b2A5B0f38A0C3bCBA786b')
+  })
+
+  it('without a passphrase source and no TTY, says how to give one', async () => {
+    const r = await runCli(['wallet', 'create'])
+    expect(r.code).toBe(19)
+    expect(r.stderr).toMatch(/Hint: .*UNET_PASSWORD_FILE/)
   })
 
   it('a command not built yet says so with its own exit code', async () => {
