@@ -1,0 +1,448 @@
+import {EvidenceInvalidError, ExitCode, UnetError} from '../errors/index.js'
+import {heartbeatChallenge, quoteQualifyingData} from '../evidence/nonce.js'
+import {silentAgentLogger as silentLogger, type AgentLogger as Logger} from './ports.js'
+import {AbortedError, Backoff, isAborted, raceAbort, throwIfAborted, type BackoffOptions, type Clock} from './backoff.js'
+import type {JournalResult, Outbox, OutboxEntry, SentTx} from './outbox.js'
+import {
+  noopMetrics,
+  type AgentMetrics,
+  type ChainPort,
+  type DevicesPort,
+  type EnginePort,
+  type GasInfo,
+  type HeartbeatSubmission,
+  type SelfVerifyPort,
+  type TxReceipt,
+} from './ports.js'
+
+/**
+ * The heartbeat agent as an explicit state machine (after keylime's push agent):
+ *
+ *   Unregistered ─▶ Registered ─▶ Attesting ─▶ Submitting ─▶ Confirmed ─▶ (next epoch) Registered …
+ *                        ▲             │             │
+ *                        └── Backoff ◀─┴─────────────┘   (transient failure: jittered backoff, retry in the epoch)
+ *   any state ──(fatal failure)──▶ Stopped (clear reason)      any state ──(AbortSignal)──▶ Stopped
+ *
+ * Everything outside is a port (chain, engine, devices, self-verifier, clock, outbox, metrics):
+ * the class holds no socket, file or timer of its own.
+ */
+
+export type AgentState = 'Unregistered' | 'Registered' | 'Attesting' | 'Submitting' | 'Confirmed' | 'Backoff' | 'Stopped'
+
+export interface HeartbeatIdentity {
+  chainId: bigint
+  /** Heartbeat contract address. */
+  contract: string
+  /** Operator address (the transaction sender). */
+  operator: string
+  /** Host deviceId (bytes32, hash of the AK public key). */
+  hostId: string
+}
+
+export type ErrorClass = 'fatal' | 'transient'
+
+export interface HeartbeatMachineOptions {
+  identity: HeartbeatIdentity
+  chain: ChainPort
+  engine: EnginePort
+  devices: DevicesPort
+  selfVerify: SelfVerifyPort
+  clock: Clock
+  outbox: Outbox
+  logger?: Logger
+  metrics?: AgentMetrics
+  /** Stops the machine cleanly (SIGTERM/SIGINT). */
+  signal?: AbortSignal
+  /** Jittered backoff between retries (default 1 s … 60 s). */
+  backoff?: BackoffOptions
+  /** How often to poll for a receipt (default 2 s). */
+  receiptPollMs?: number
+  /** How often to look for the next epoch (default 5 s). */
+  epochPollMs?: number
+  /** A tx without receipt this many blocks after it was sent is stuck (default 12). */
+  stuckAfterBlocks?: number
+  /** … or after this long (default 120 s), whichever comes first. */
+  stuckAfterMs?: number
+  /** At most this many fee bumps per epoch (default 5). */
+  maxFeeBumps?: number
+  /** Attempts per epoch before it is journaled as failed (default 8). */
+  maxAttemptsPerEpoch?: number
+  /** Warn when the gas balance lasts fewer epochs than this (default 48). */
+  lowGasRunwayEpochs?: number
+  /** Not registered: stop with NOT_REGISTERED (default) or wait, re-checking every epoch. */
+  onUnregistered?: 'stop' | 'wait'
+  /** Overrides which errors stop the agent. */
+  classify?: (error: unknown) => ErrorClass
+  /** Called on every state change (also written by the caller to agent/state.json). */
+  onTransition?: (state: AgentState, info: {epoch?: bigint; reason?: string}) => void
+}
+
+export interface EpochResult {
+  epoch: bigint
+  result: JournalResult
+  reason?: string
+  txHash?: string
+  attempts: number
+  /** Receipt already on chain before this run (restart): nothing was sent again. */
+  recovered?: boolean
+  gas?: {balance: bigint; runwayEpochs?: bigint}
+}
+
+export interface RunResult {
+  stopped: 'once' | 'aborted'
+  epochs: EpochResult[]
+}
+
+/** Errors after which retrying cannot help: the agent stops and says why. */
+export const FATAL_EXIT_CODES: ReadonlySet<number> = new Set([
+  ExitCode.CONFIG_INVALID,
+  ExitCode.NOT_IMPLEMENTED,
+  ExitCode.WALLET_MISSING,
+  ExitCode.WRONG_PASSPHRASE,
+  ExitCode.INSECURE_PERMISSIONS,
+  ExitCode.CHAIN_MISMATCH,
+  ExitCode.EVIDENCE_INVALID,
+  ExitCode.EMULATOR_REFUSED,
+  ExitCode.NETWORK_NOT_CONFIGURED,
+  ExitCode.NOT_REGISTERED,
+  ExitCode.INPUT_INVALID,
+  ExitCode.ALREADY_RUNNING,
+])
+
+export function defaultClassify(error: unknown): ErrorClass {
+  return error instanceof UnetError && FATAL_EXIT_CODES.has(error.exitCode) ? 'fatal' : 'transient'
+}
+
+export class NotRegisteredError extends UnetError {
+  constructor(hostId: string) {
+    super(`host ${hostId} is not registered (or not yet approved) on chain`, ExitCode.NOT_REGISTERED, {
+      hint: 'run `unet register` first; `unet status --explain` says what is missing',
+      details: {hostId},
+    })
+  }
+}
+
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e))
+
+type Settlement = {kind: 'confirmed'; receipt: TxReceipt} | {kind: 'reverted'; receipt: TxReceipt}
+
+export class HeartbeatMachine {
+  private stateValue: AgentState = 'Unregistered'
+  private readonly o: Required<Omit<HeartbeatMachineOptions, 'signal' | 'onTransition' | 'logger' | 'metrics'>> &
+    Pick<HeartbeatMachineOptions, 'signal' | 'onTransition'>
+  private readonly log: Logger
+  private readonly metrics: AgentMetrics
+  private readonly backoff: Backoff
+  private lastGas?: {balance: bigint; runwayEpochs?: bigint}
+
+  constructor(options: HeartbeatMachineOptions) {
+    this.o = {
+      backoff: {baseMs: 1000, maxMs: 60_000},
+      receiptPollMs: 2000,
+      epochPollMs: 5000,
+      stuckAfterBlocks: 12,
+      stuckAfterMs: 120_000,
+      maxFeeBumps: 5,
+      maxAttemptsPerEpoch: 8,
+      lowGasRunwayEpochs: 48,
+      onUnregistered: 'stop',
+      classify: defaultClassify,
+      ...options,
+    }
+    this.log = options.logger ?? silentLogger
+    this.metrics = options.metrics ?? noopMetrics
+    this.backoff = new Backoff(this.o.backoff)
+  }
+
+  get state(): AgentState {
+    return this.stateValue
+  }
+
+  private to(state: AgentState, info: {epoch?: bigint; reason?: string} = {}): void {
+    if (state === this.stateValue && info.reason === undefined) return
+    this.log.debug({from: this.stateValue, to: state, epoch: info.epoch?.toString(), reason: info.reason}, 'agent state')
+    this.stateValue = state
+    this.o.onTransition?.(state, info)
+  }
+
+  /**
+   * Runs epochs until aborted (returns {stopped: 'aborted'}) or, with `once`, exactly one epoch.
+   * A fatal failure throws its UnetError (the command maps it to its exit code).
+   */
+  async run(options: {once?: boolean} = {}): Promise<RunResult> {
+    const epochs: EpochResult[] = []
+    try {
+      for (;;) {
+        const r = await this.runEpoch()
+        epochs.push(r)
+        if (epochs.length > 16) epochs.shift()
+        if (options.once) {
+          this.to('Stopped', {epoch: r.epoch})
+          return {stopped: 'once', epochs}
+        }
+        await this.waitForEpochAfter(r.epoch)
+      }
+    } catch (error) {
+      if (isAborted(error)) {
+        this.to('Stopped', {reason: error.message})
+        this.log.info({}, 'agent stopped')
+        return {stopped: 'aborted', epochs}
+      }
+      const reason = errorText(error)
+      this.to('Stopped', {reason})
+      this.log.error({err: reason}, `agent stopped: ${reason}`)
+      throw error
+    }
+  }
+
+  /** One epoch: settle anything in flight, then attest → self-verify → submit → receipt → journal. */
+  async runEpoch(): Promise<EpochResult> {
+    const signal = this.o.signal
+    throwIfAborted(signal)
+    await this.settleInFlight()
+
+    const epoch = await this.call(() => this.o.chain.currentEpoch())
+    const existing = this.o.outbox.get(epoch)
+    if (existing?.state === 'confirmed') {
+      this.to('Confirmed', {epoch})
+      return {epoch, result: 'confirmed', txHash: existing.confirmed!.txHash, attempts: existing.attempts, recovered: true}
+    }
+
+    const registered = await this.call(() => this.o.chain.isRegistered(this.o.identity.hostId))
+    if (!registered) {
+      this.to('Unregistered', {epoch, reason: 'host not registered'})
+      const error = new NotRegisteredError(this.o.identity.hostId)
+      if (this.o.onUnregistered === 'stop') {
+        this.journal(epoch, 'skipped', error.message, 0)
+        throw error
+      }
+      return this.journal(epoch, 'skipped', error.message, 0)
+    }
+    this.to('Registered', {epoch})
+
+    const gas = await this.checkGas()
+    if (gas && gas.balance < gas.costPerHeartbeat) {
+      const reason = `gas empty: balance ${gas.balance} wei < one heartbeat (~${gas.costPerHeartbeat} wei); fund ${this.o.identity.operator}`
+      this.log.error({operator: this.o.identity.operator}, reason)
+      this.o.outbox.markFailed(epoch, reason)
+      return this.journal(epoch, 'failed', reason, existing?.attempts ?? 0)
+    }
+
+    this.backoff.reset()
+    let attempts = 0
+    let lastReason: string | undefined
+    for (;;) {
+      throwIfAborted(signal)
+      const now = await this.call(() => this.o.chain.currentEpoch())
+      if (now !== epoch) {
+        // a tx may still be in flight for the old epoch: settleInFlight picks it up next round
+        return this.journal(epoch, 'missed', `epoch ended before a heartbeat was confirmed${lastReason ? `: ${lastReason}` : ''}`, attempts)
+      }
+      try {
+        const entry = this.o.outbox.get(epoch)
+        const settled = entry?.state === 'sent' ? await this.awaitSettlement(entry) : await this.attempt(epoch)
+        attempts = this.o.outbox.get(epoch)?.attempts ?? attempts
+        if (settled.kind === 'confirmed') return await this.onConfirmed(epoch, settled.receipt, attempts)
+        lastReason = `transaction ${settled.receipt.txHash} reverted${settled.receipt.revertReason ? `: ${settled.receipt.revertReason}` : ''}`
+        this.o.outbox.markFailed(epoch, lastReason)
+        throw new UnetError(lastReason, ExitCode.TX_REJECTED)
+      } catch (error) {
+        if (isAborted(error)) throw error
+        attempts = this.o.outbox.get(epoch)?.attempts ?? attempts + 1
+        lastReason = errorText(error)
+        if (this.o.classify(error) === 'fatal') {
+          if (this.o.outbox.get(epoch)?.state !== 'sent') this.o.outbox.markFailed(epoch, lastReason)
+          this.journal(epoch, 'failed', lastReason, attempts)
+          throw error
+        }
+        this.metrics.heartbeat('retry')
+        if (attempts >= this.o.maxAttemptsPerEpoch && this.o.outbox.get(epoch)?.state !== 'sent') {
+          this.o.outbox.markFailed(epoch, lastReason)
+          return this.journal(epoch, 'failed', `gave up after ${attempts} attempts: ${lastReason}`, attempts)
+        }
+        this.to('Backoff', {epoch, reason: lastReason})
+        const delay = await this.backoff.wait(this.o.clock, signal)
+        this.log.warn({epoch: epoch.toString(), attempt: attempts, retryInMs: delay, err: lastReason}, `heartbeat attempt failed, retrying: ${lastReason}`)
+      }
+    }
+  }
+
+  /** Attesting → Submitting for a fresh attempt of `epoch`. */
+  private async attempt(epoch: bigint): Promise<Settlement> {
+    const {chain, engine, devices, selfVerify, clock, outbox, identity, signal} = this.o
+    this.to('Attesting', {epoch})
+    const block = await raceAbort(chain.recentBlock(), signal)
+    const challenge = heartbeatChallenge({...identity, epoch, blockNumber: block.number, blockHash: block.hash})
+    const attestations = await raceAbort(devices.attestAll(challenge), signal)
+    const qualifyingData = quoteQualifyingData(challenge, attestations)
+    const started = clock.now()
+    const hostQuote = await raceAbort(engine.quote(qualifyingData), signal)
+    this.metrics.quoteSeconds((clock.now() - started) / 1000)
+    const submission: HeartbeatSubmission = {epoch, block, challenge, qualifyingData, hostQuote, devices: attestations}
+
+    const verdict = await raceAbort(selfVerify.verify(submission), signal)
+    if (!verdict.ok)
+      throw new EvidenceInvalidError(`own heartbeat evidence does not verify: ${verdict.reasons.join('; ')}`, verdict.reasons, {
+        hint: 'run `unet attest` and `unet verify` on it; `unet doctor` checks the engines',
+      })
+
+    this.to('Submitting', {epoch})
+    outbox.prepare(epoch, {number: block.number, hash: block.hash})
+    let recorded = false
+    const sent = await raceAbort(
+      chain.submitHeartbeat(submission, {
+        beforeBroadcast: (tx) => {
+          outbox.markSent(epoch, tx, block.number)
+          recorded = true
+        },
+      }),
+      signal,
+    )
+    if (!recorded) outbox.markSent(epoch, sent, block.number)
+    this.log.info({epoch: epoch.toString(), tx: sent.txHash, nonce: sent.nonce, devices: attestations.length}, 'heartbeat sent')
+    this.devicesInLastAttempt = attestations.length
+    return this.awaitSettlement(this.o.outbox.get(epoch)!)
+  }
+
+  private devicesInLastAttempt = 0
+
+  /**
+   * Waits until one of the epoch's transactions has a receipt. Never abandons an in-flight
+   * transaction (its nonce blocks every later one): RPC errors are retried, a stuck one is
+   * replaced with a fee bump. Only the AbortSignal ends the wait early.
+   */
+  private async awaitSettlement(start: OutboxEntry): Promise<Settlement> {
+    const {chain, clock, outbox, signal} = this.o
+    const epoch = start.epoch
+    this.to('Submitting', {epoch})
+    const rpcBackoff = new Backoff(this.o.backoff)
+    for (;;) {
+      throwIfAborted(signal)
+      const entry = outbox.get(epoch) ?? start
+      try {
+        for (const tx of [...entry.txs].reverse()) {
+          const receipt = await raceAbort(chain.receipt(tx.txHash), signal)
+          if (receipt) return receipt.status === 'success' ? {kind: 'confirmed', receipt} : {kind: 'reverted', receipt}
+        }
+        const head = await raceAbort(chain.recentBlock(), signal)
+        const byBlocks = entry.sentBlock !== undefined && head.number - entry.sentBlock >= BigInt(this.o.stuckAfterBlocks)
+        const byTime = entry.sentAt !== undefined && clock.now() - entry.sentAt >= this.o.stuckAfterMs
+        if ((byBlocks || byTime) && entry.txs.length - 1 < this.o.maxFeeBumps) await this.bump(entry, head.number)
+        rpcBackoff.reset()
+        await clock.sleep(this.o.receiptPollMs, signal)
+      } catch (error) {
+        if (isAborted(error)) throw error
+        const delay = await rpcBackoff.wait(clock, signal)
+        this.log.warn({epoch: epoch.toString(), retryInMs: delay, err: errorText(error)}, 'waiting for the heartbeat receipt failed, retrying')
+      }
+    }
+  }
+
+  private async bump(entry: OutboxEntry, head: bigint): Promise<void> {
+    const previous = entry.txs.at(-1)!
+    try {
+      const next: SentTx = await raceAbort(
+        this.o.chain.replaceWithFeeBump(previous, {beforeBroadcast: (tx) => void this.o.outbox.markSent(entry.epoch, tx, head)}),
+        this.o.signal,
+      )
+      if (!this.o.outbox.get(entry.epoch)?.txs.some((t) => t.txHash === next.txHash)) this.o.outbox.markSent(entry.epoch, next, head)
+      this.metrics.feeBump()
+      this.log.warn(
+        {epoch: entry.epoch.toString(), old: previous.txHash, tx: next.txHash, maxFeePerGas: next.fees.maxFeePerGas.toString()},
+        'heartbeat transaction stuck: replaced with a fee bump',
+      )
+    } catch (error) {
+      if (isAborted(error)) throw error
+      // typically "nonce too low": the previous one was mined; the next receipt poll finds it
+      this.log.warn({epoch: entry.epoch.toString(), err: errorText(error)}, 'fee bump refused')
+    }
+  }
+
+  /** Restart recovery: every "sent" entry is settled by its tx hashes before anything new is sent. */
+  private async settleInFlight(): Promise<void> {
+    for (const entry of this.o.outbox.inFlight()) {
+      this.log.info({epoch: entry.epoch.toString(), txs: entry.txs.map((t) => t.txHash)}, 'checking a heartbeat sent before the restart')
+      const settled = await this.awaitSettlement(entry)
+      if (settled.kind === 'confirmed') {
+        await this.onConfirmed(entry.epoch, settled.receipt, entry.attempts, true)
+      } else {
+        const reason = `transaction ${settled.receipt.txHash} reverted${settled.receipt.revertReason ? `: ${settled.receipt.revertReason}` : ''}`
+        this.o.outbox.markFailed(entry.epoch, reason)
+        // the epoch may still be open: runEpoch retries it; otherwise this is the final word
+        this.journal(entry.epoch, 'failed', reason, entry.attempts)
+      }
+    }
+  }
+
+  private async onConfirmed(epoch: bigint, receipt: TxReceipt, attempts: number, recovered = false): Promise<EpochResult> {
+    this.o.outbox.markConfirmed(epoch, receipt.txHash, receipt.blockNumber)
+    this.to('Confirmed', {epoch})
+    this.metrics.lastSuccess(Math.floor(this.o.clock.now() / 1000))
+    if (!recovered) this.metrics.devicesOnline(this.devicesInLastAttempt)
+    this.log.info({epoch: epoch.toString(), tx: receipt.txHash, block: receipt.blockNumber.toString(), recovered}, 'heartbeat confirmed')
+    const result = this.journal(epoch, 'confirmed', undefined, attempts, receipt.txHash)
+    this.o.outbox.prune(epoch)
+    await this.checkGas().catch(() => undefined)
+    if (this.o.chain.accruedRewards) {
+      try {
+        this.metrics.accruedRewards(await this.o.chain.accruedRewards())
+      } catch (error) {
+        this.log.debug({err: errorText(error)}, 'accrued rewards unavailable')
+      }
+    }
+    return {...result, recovered: recovered || undefined, gas: this.lastGas}
+  }
+
+  private journal(epoch: bigint, result: JournalResult, reason: string | undefined, attempts: number, txHash?: string): EpochResult {
+    this.o.outbox.record({epoch, result, reason, attempts, txHash})
+    this.metrics.heartbeat(result)
+    if (result !== 'confirmed') this.log.warn({epoch: epoch.toString(), result, reason}, `epoch ${epoch}: ${result}${reason ? ` (${reason})` : ''}`)
+    return {epoch, result, reason, attempts, txHash, gas: this.lastGas}
+  }
+
+  /** Gas balance → metric, runway, a warning when short. Failures to read it are not fatal. */
+  private async checkGas(): Promise<GasInfo | undefined> {
+    let gas: GasInfo
+    try {
+      gas = await raceAbort(this.o.chain.gasBalance(), this.o.signal)
+    } catch (error) {
+      if (isAborted(error)) throw error
+      this.log.debug({err: errorText(error)}, 'gas balance unavailable')
+      return undefined
+    }
+    this.metrics.gasBalance(gas.balance)
+    const runwayEpochs = gas.costPerHeartbeat > 0n ? gas.balance / gas.costPerHeartbeat : undefined
+    this.lastGas = {balance: gas.balance, runwayEpochs}
+    if (runwayEpochs !== undefined && runwayEpochs < BigInt(this.o.lowGasRunwayEpochs))
+      this.log.warn(
+        {balance: gas.balance.toString(), runwayEpochs: runwayEpochs.toString(), operator: this.o.identity.operator},
+        `low gas: about ${runwayEpochs} epochs of heartbeats left; fund ${this.o.identity.operator}`,
+      )
+    return gas
+  }
+
+  /** Calls a bookkeeping port method, retrying transient failures with backoff until it answers. */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    const b = new Backoff(this.o.backoff)
+    for (;;) {
+      throwIfAborted(this.o.signal)
+      try {
+        return await raceAbort(fn(), this.o.signal)
+      } catch (error) {
+        if (isAborted(error) || this.o.classify(error) === 'fatal') throw error
+        const delay = await b.wait(this.o.clock, this.o.signal)
+        this.log.warn({retryInMs: delay, err: errorText(error)}, `chain call failed, retrying: ${errorText(error)}`)
+      }
+    }
+  }
+
+  private async waitForEpochAfter(epoch: bigint): Promise<void> {
+    for (;;) {
+      await this.o.clock.sleep(this.o.epochPollMs, this.o.signal)
+      const now = await this.call(() => this.o.chain.currentEpoch())
+      if (now > epoch) return
+    }
+  }
+}
+
+export {AbortedError}

@@ -1,0 +1,134 @@
+import type {FeeData, SentTx} from './outbox.js'
+
+/**
+ * What the heartbeat state machine needs from the outside world, as small interfaces. The real
+ * adapters (src/chain for ChainPort, src/hw/* for EnginePort/DevicesPort, the shared verifier for
+ * SelfVerifyPort) are wired in by the `unet heartbeat` command; tests use in-memory doubles.
+ */
+
+export type {FeeData, SentTx}
+
+export interface BlockRef {
+  number: bigint
+  /** 0x-prefixed 32-byte hash. */
+  hash: string
+  /** Seconds since the Unix epoch. */
+  timestamp: bigint
+}
+
+/** Evidence of one device, bound to the epoch's challenge. `evidence` is opaque to the agent. */
+export interface DeviceAttestation {
+  /** 0x bytes32 */
+  deviceId: string
+  /** 0x bytes32: keccak256 of the device's canonical evidence encoding. */
+  evidenceDigest: string
+  evidence: unknown
+}
+
+/** Everything one heartbeat carries; what is signed into the transaction and self-verified. */
+export interface HeartbeatSubmission {
+  epoch: bigint
+  block: BlockRef
+  /** heartbeatChallenge(...) of src/evidence/nonce.ts */
+  challenge: Uint8Array
+  /** quoteQualifyingData(challenge, devices) */
+  qualifyingData: Uint8Array
+  /** The host engine's quote over qualifyingData; opaque to the agent. */
+  hostQuote: unknown
+  devices: DeviceAttestation[]
+}
+
+export interface TxReceipt {
+  txHash: string
+  status: 'success' | 'reverted'
+  blockNumber: bigint
+  /** The decoded custom error / revert string, when reverted. */
+  revertReason?: string
+}
+
+export interface GasInfo {
+  /** Operator balance, wei. */
+  balance: bigint
+  /** Expected cost of one heartbeat, wei (gas estimate × fee). */
+  costPerHeartbeat: bigint
+}
+
+/**
+ * Called by the chain adapter with the SIGNED transaction (hash, nonce, fees known) before it is
+ * broadcast, so the outbox records it first: a crash right after broadcast never loses its hash.
+ */
+export interface BroadcastHooks {
+  beforeBroadcast(tx: SentTx): void | Promise<void>
+}
+
+export interface ChainPort {
+  /** The heartbeat contract's current epoch. */
+  currentEpoch(): Promise<bigint>
+  /** A recent block to bind the challenge to (the head, or a few blocks back); also the head for stuck detection. */
+  recentBlock(): Promise<BlockRef>
+  isRegistered(hostId: string): Promise<boolean>
+  /** Builds, signs (EIP-1559, gas estimate with margin), calls hooks.beforeBroadcast, broadcasts. */
+  submitHeartbeat(submission: HeartbeatSubmission, hooks: BroadcastHooks): Promise<SentTx>
+  /** null while pending or unknown to the node. */
+  receipt(txHash: string): Promise<TxReceipt | null>
+  /**
+   * Re-signs `previous` (same nonce, same to/data) with fees raised enough for the node to accept
+   * the replacement (≥ +10 % on both fields), calls hooks.beforeBroadcast, broadcasts. May throw if
+   * the nonce was already used (the previous one mined): the agent then finds its receipt.
+   */
+  replaceWithFeeBump(previous: SentTx, hooks: BroadcastHooks): Promise<SentTx>
+  gasBalance(): Promise<GasInfo>
+  /** Optional: accrued, unclaimed rewards of this host (token smallest unit), for metrics. */
+  accruedRewards?(): Promise<bigint>
+}
+
+export interface EnginePort {
+  /** Host security engine quote (TPM2_Quote or emulator) whose qualifying data is `qualifyingData`. */
+  quote(qualifyingData: Uint8Array): Promise<unknown>
+}
+
+export interface DevicesPort {
+  /** Attests every accelerator bound to `challenge`; [] on a host without any. */
+  attestAll(challenge: Uint8Array): Promise<DeviceAttestation[]>
+}
+
+export interface SelfVerifyResult {
+  ok: boolean
+  reasons: string[]
+}
+
+export interface SelfVerifyPort {
+  /** Runs the validators' own verifier on what is about to be sent. */
+  verify(submission: HeartbeatSubmission): Promise<SelfVerifyResult>
+}
+
+/** Agent metrics sink; metrics.ts gives a Prometheus one, `noopMetrics` drops everything. */
+export interface AgentMetrics {
+  heartbeat(result: 'confirmed' | 'failed' | 'missed' | 'skipped' | 'retry'): void
+  lastSuccess(unixSeconds: number): void
+  devicesOnline(n: number): void
+  accruedRewards(smallestUnit: bigint): void
+  gasBalance(wei: bigint): void
+  quoteSeconds(seconds: number): void
+  feeBump(): void
+}
+
+export const noopMetrics: AgentMetrics = {
+  heartbeat() {},
+  lastSuccess() {},
+  devicesOnline() {},
+  accruedRewards() {},
+  gasBalance() {},
+  quoteSeconds() {},
+  feeBump() {},
+}
+
+/** The logging the agent needs; a pino Logger fits. */
+export interface AgentLogger {
+  debug(obj: object, msg?: string): void
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+}
+
+export const silentAgentLogger: AgentLogger = {debug() {}, info() {}, warn() {}, error() {}}

@@ -1,0 +1,274 @@
+import {keccak_256} from '@noble/hashes/sha3.js'
+
+import {ExitCode, UnetError} from '../../../src/errors/index.js'
+import {heartbeatChallenge, quoteQualifyingData} from '../../../src/evidence/nonce.js'
+import type {Clock} from '../../../src/agent/backoff.js'
+import type {HeartbeatIdentity} from '../../../src/agent/heartbeat-machine.js'
+import type {
+  AgentLogger,
+  AgentMetrics,
+  BlockRef,
+  BroadcastHooks,
+  ChainPort,
+  DeviceAttestation,
+  DevicesPort,
+  EnginePort,
+  GasInfo,
+  HeartbeatSubmission,
+  SelfVerifyPort,
+  SentTx,
+  TxReceipt,
+} from '../../../src/agent/ports.js'
+import {bytesToHex, equalBytes, hexToBytes} from '../../../src/util/hex.js'
+
+/**
+ * Honest in-memory doubles of the agent's ports: a tiny chain with epochs and blocks derived from
+ * the (manual) clock, a mempool with nonces, EIP-1559 replacement rules and a minimum fee, and a
+ * heartbeat "contract" that recomputes the challenge, checks the quote's qualifying data and
+ * credits at most once per epoch. No real chain or engine here: those are tested elsewhere.
+ */
+
+const h = (s: string) => bytesToHex(keccak_256(new TextEncoder().encode(s)))
+
+export const IDENTITY: HeartbeatIdentity = {
+  chainId: 31337n,
+  contract: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
+  operator: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
+  hostId: h('host-ak-public-key'),
+}
+
+interface PoolTx extends SentTx {
+  submission: HeartbeatSubmission
+}
+
+export class FakeChain implements ChainPort {
+  readonly genesis: number
+  epochMs = 60_000
+  blockMs = 2_000
+  registered = true
+  balance = 10n ** 18n
+  costPerHeartbeat = 10n ** 14n
+  /** Txs below this priority fee stay in the mempool (stuck). */
+  minPriorityFee = 1n
+  /** Next submit calls throw this many transient errors (before signing). */
+  failSubmits = 0
+  /** Receipt calls throw this many RPC errors. */
+  failReceipts = 0
+  /** The next signed tx is lost before reaching the node (crash between sign and broadcast). */
+  loseNextBroadcast = false
+  /** Thrown after broadcast, once: simulates the agent process dying right after sending. */
+  crashAfterBroadcast?: Error
+  private nonce = 0
+  readonly pool = new Map<number, PoolTx>()
+  readonly mined = new Map<string, TxReceipt>()
+  readonly usedNonces = new Set<number>()
+  readonly credits = new Map<bigint, number>()
+  submits = 0
+  bumps = 0
+
+  constructor(private readonly clock: Clock) {
+    this.genesis = clock.now()
+  }
+
+  private headNumber(): bigint {
+    return BigInt(Math.floor((this.clock.now() - this.genesis) / this.blockMs)) + 1n
+  }
+
+  blockHash(n: bigint): string {
+    return h(`block-${n}`)
+  }
+
+  async currentEpoch(): Promise<bigint> {
+    return BigInt(Math.floor((this.clock.now() - this.genesis) / this.epochMs))
+  }
+
+  async recentBlock(): Promise<BlockRef> {
+    this.mine()
+    const number = this.headNumber()
+    return {number, hash: this.blockHash(number), timestamp: BigInt(Math.floor(this.clock.now() / 1000))}
+  }
+
+  async isRegistered(hostId: string): Promise<boolean> {
+    return this.registered && hostId === IDENTITY.hostId
+  }
+
+  private sign(nonce: number, fees: SentTx['fees'], submission: HeartbeatSubmission): PoolTx {
+    const txHash = h(`tx-${nonce}-${fees.maxFeePerGas}-${fees.maxPriorityFeePerGas}-${submission.epoch}`)
+    return {txHash, nonce, fees, to: IDENTITY.contract, data: `0x${submission.epoch.toString(16)}`, submission}
+  }
+
+  private strip(tx: PoolTx): SentTx {
+    const {submission: _s, ...rest} = tx
+    return rest
+  }
+
+  async submitHeartbeat(submission: HeartbeatSubmission, hooks: BroadcastHooks): Promise<SentTx> {
+    if (this.failSubmits > 0) {
+      this.failSubmits--
+      throw new UnetError('RPC endpoint timed out', ExitCode.RPC_UNREACHABLE)
+    }
+    this.submits++
+    const tx = this.sign(this.nonce++, {maxFeePerGas: 100n, maxPriorityFeePerGas: 2n}, submission)
+    await hooks.beforeBroadcast(this.strip(tx))
+    if (this.loseNextBroadcast) {
+      this.loseNextBroadcast = false
+      this.lostSubmissions.set(submission.epoch, submission)
+      throw new UnetError('connection reset while broadcasting', ExitCode.RPC_UNREACHABLE)
+    }
+    this.pool.set(tx.nonce, tx)
+    if (this.crashAfterBroadcast) {
+      const e = this.crashAfterBroadcast
+      this.crashAfterBroadcast = undefined
+      throw e
+    }
+    return this.strip(tx)
+  }
+
+  async replaceWithFeeBump(previous: SentTx, hooks: BroadcastHooks): Promise<SentTx> {
+    if (this.usedNonces.has(previous.nonce)) throw new UnetError('nonce too low', ExitCode.TX_REJECTED)
+    const bump = (x: bigint) => x + x / 8n + 1n
+    const epoch = BigInt(previous.data!)
+    const pooled = this.pool.get(previous.nonce)
+    // after a restart the adapter only has what the outbox kept (to/data): rebuild from it
+    const submission = pooled?.submission ?? this.lostSubmissions.get(epoch)!
+    const tx = this.sign(previous.nonce, {maxFeePerGas: bump(previous.fees.maxFeePerGas), maxPriorityFeePerGas: bump(previous.fees.maxPriorityFeePerGas)}, submission)
+    await hooks.beforeBroadcast(this.strip(tx))
+    this.bumps++
+    this.pool.set(tx.nonce, tx)
+    return this.strip(tx)
+  }
+
+  /** Submissions whose broadcast was lost, by epoch (the "calldata" the adapter re-signs). */
+  readonly lostSubmissions = new Map<bigint, HeartbeatSubmission>()
+
+  async receipt(txHash: string): Promise<TxReceipt | null> {
+    if (this.failReceipts > 0) {
+      this.failReceipts--
+      throw new UnetError('RPC endpoint unreachable', ExitCode.RPC_UNREACHABLE)
+    }
+    this.mine()
+    return this.mined.get(txHash) ?? null
+  }
+
+  async gasBalance(): Promise<GasInfo> {
+    return {balance: this.balance, costPerHeartbeat: this.costPerHeartbeat}
+  }
+
+  async accruedRewards(): Promise<bigint> {
+    return [...this.credits.values()].reduce((a, b) => a + BigInt(b), 0n) * 10n ** 18n
+  }
+
+  /** Mines every pooled tx that pays enough, in nonce order, running the contract's checks. */
+  mine(): void {
+    for (const nonce of [...this.pool.keys()].sort((a, b) => a - b)) {
+      const tx = this.pool.get(nonce)!
+      if (tx.fees.maxPriorityFeePerGas < this.minPriorityFee) break
+      this.pool.delete(nonce)
+      this.usedNonces.add(nonce)
+      this.balance -= this.costPerHeartbeat
+      const reason = this.contractCheck(tx.submission)
+      this.mined.set(tx.txHash, {txHash: tx.txHash, status: reason ? 'reverted' : 'success', blockNumber: this.headNumber(), revertReason: reason})
+      if (!reason) this.credits.set(tx.submission.epoch, (this.credits.get(tx.submission.epoch) ?? 0) + 1)
+    }
+  }
+
+  /** The heartbeat contract: same challenge, committed qualifying data, fresh block, one credit per epoch. */
+  private contractCheck(s: HeartbeatSubmission): string | undefined {
+    const epochNow = BigInt(Math.floor((this.clock.now() - this.genesis) / this.epochMs))
+    if (s.epoch !== epochNow) return 'WrongEpoch'
+    if (this.headNumber() - s.block.number > 64n || s.block.hash !== this.blockHash(s.block.number)) return 'StaleBlock'
+    const challenge = heartbeatChallenge({...IDENTITY, epoch: s.epoch, blockNumber: s.block.number, blockHash: s.block.hash})
+    if (!equalBytes(challenge, s.challenge)) return 'BadChallenge'
+    const qd = quoteQualifyingData(challenge, s.devices)
+    if (!equalBytes(qd, hexToBytes((s.hostQuote as {extraData: string}).extraData))) return 'BadQuote'
+    if ((this.credits.get(s.epoch) ?? 0) > 0) return 'AlreadyCredited'
+    return undefined
+  }
+}
+
+/** A host "engine" whose quote carries the qualifying data (as TPMS_ATTEST.extraData does). */
+export class FakeEngine implements EnginePort {
+  failures = 0
+  failure: () => Error = () => new UnetError('TPM returned TPM_RC_RETRY', ExitCode.TPM_ERROR)
+  quotes = 0
+  async quote(qualifyingData: Uint8Array): Promise<unknown> {
+    if (this.failures > 0) {
+      this.failures--
+      throw this.failure()
+    }
+    this.quotes++
+    return {extraData: bytesToHex(qualifyingData), signature: h(`sig-${bytesToHex(qualifyingData)}`)}
+  }
+}
+
+export class FakeDevices implements DevicesPort {
+  constructor(public count = 2) {}
+  async attestAll(challenge: Uint8Array): Promise<DeviceAttestation[]> {
+    return Array.from({length: this.count}, (_, i) => ({
+      deviceId: h(`device-${i}`),
+      evidenceDigest: bytesToHex(keccak_256(new Uint8Array([...challenge, i]))),
+      evidence: {index: i},
+    }))
+  }
+}
+
+/** Checks what the contract would: the quote commits to the challenge and the devices. */
+export class FakeSelfVerify implements SelfVerifyPort {
+  forceFail?: string
+  async verify(s: HeartbeatSubmission) {
+    if (this.forceFail) return {ok: false, reasons: [this.forceFail]}
+    const qd = quoteQualifyingData(s.challenge, s.devices)
+    const ok = equalBytes(qd, hexToBytes((s.hostQuote as {extraData: string}).extraData))
+    return {ok, reasons: ok ? [] : ['quote extraData does not commit to the challenge']}
+  }
+}
+
+export class RecordingLogger implements AgentLogger {
+  readonly lines: Array<{level: string; obj: object; msg?: string}> = []
+  debug(obj: object, msg?: string) {
+    this.lines.push({level: 'debug', obj, msg})
+  }
+  info(obj: object, msg?: string) {
+    this.lines.push({level: 'info', obj, msg})
+  }
+  warn(obj: object, msg?: string) {
+    this.lines.push({level: 'warn', obj, msg})
+  }
+  error(obj: object, msg?: string) {
+    this.lines.push({level: 'error', obj, msg})
+  }
+  messages(level: string): string[] {
+    return this.lines.filter((l) => l.level === level).map((l) => l.msg ?? '')
+  }
+}
+
+export class CountingMetrics implements AgentMetrics {
+  readonly results: Record<string, number> = {}
+  last?: number
+  devices?: number
+  rewards?: bigint
+  gas?: bigint
+  quotes: number[] = []
+  bumps = 0
+  heartbeat(result: string) {
+    this.results[result] = (this.results[result] ?? 0) + 1
+  }
+  lastSuccess(s: number) {
+    this.last = s
+  }
+  devicesOnline(n: number) {
+    this.devices = n
+  }
+  accruedRewards(v: bigint) {
+    this.rewards = v
+  }
+  gasBalance(v: bigint) {
+    this.gas = v
+  }
+  quoteSeconds(s: number) {
+    this.quotes.push(s)
+  }
+  feeBump() {
+    this.bumps++
+  }
+}
