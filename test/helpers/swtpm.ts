@@ -32,6 +32,21 @@ export async function freePort(): Promise<number> {
   })
 }
 
+/** Two consecutive free loopback ports (the swtpm TCTI expects ctrl = port + 1). */
+async function freePortPair(): Promise<{port: number; ctrlPort: number}> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await freePort()
+    if (port >= 65535) continue
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer()
+      server.once('error', () => resolve(false))
+      server.listen(port + 1, '127.0.0.1', () => server.close(() => resolve(true)))
+    })
+    if (free) return {port, ctrlPort: port + 1}
+  }
+  throw new Error('no two consecutive free loopback ports for swtpm')
+}
+
 function requireTool(tool: string): void {
   const found = spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0
   if (!found) throw new Error(`${tool} is not installed; this test needs a real swtpm. Install it with: ${SWTPM_INSTALL}`)
@@ -58,8 +73,8 @@ export async function startSwtpm(): Promise<SwtpmHandle> {
   const setup = spawnSync('swtpm_setup', ['--tpm2', '--tpmstate', stateDir, '--create-ek-cert', '--create-platform-cert', '--config', join(root, 'setup.conf'), '--overwrite'], {encoding: 'utf8'})
   if (setup.status !== 0) throw new Error(`swtpm_setup failed: ${setup.stderr || setup.stdout}`)
 
-  const port = await freePort()
-  const ctrlPort = await freePort()
+  // libtss2-tcti-swtpm only takes host and port and talks to the control channel on port + 1.
+  const {port, ctrlPort} = await freePortPair()
   const child = spawn(
     'swtpm',
     ['socket', '--tpm2', '--tpmstate', `dir=${stateDir}`, '--server', `type=tcp,port=${port},bindaddr=127.0.0.1`, '--ctrl', `type=tcp,port=${ctrlPort},bindaddr=127.0.0.1`, '--flags', 'not-need-init,startup-clear'],

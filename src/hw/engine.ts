@@ -1,0 +1,89 @@
+/**
+ * The host security engine: what produces the one quote per host per epoch. Two implementations
+ * share this interface and the TPMS_ATTEST wire format, so verifiers (and the contract) treat their
+ * quotes the same way: `tpm2` (a real TPM through tpm2-tss) and `emulator` (software, devnet only).
+ */
+import {EmulatorRefusedError, HardwareUnavailableError, InputError} from '../errors/index.js'
+
+export type EngineKind = 'tpm2' | 'emulator'
+
+export interface EngineIdentity {
+  kind: EngineKind
+  /** The AK's raw public key: SEC1 uncompressed point (0x04 || X || Y) for P-256. */
+  publicKey: Uint8Array
+  /** keccak256(publicKey), 0x-hex (see src/evidence/nonce.ts deviceIdOf). */
+  deviceId: string
+  /** TPM2B_PUBLIC of the AK (wire bytes): the verifier checks its attributes and the quote's signer name. */
+  akPublic: Uint8Array
+  /** Certificates, PEM, leaf first: the EK certificate (tpm2) or the self-signed emulator root. */
+  certChain: string[]
+  /** TPM2B_PUBLIC of the EK the certificate is about (tpm2 only). */
+  ekPublic?: Uint8Array
+}
+
+export interface EngineQuote {
+  /** TPMS_ATTEST, exactly the bytes that were signed. */
+  attest: Uint8Array
+  /** TPMT_SIGNATURE wire bytes. */
+  signature: Uint8Array
+  /** The quoted bank and the PCR values the quote's pcrDigest commits to. */
+  pcrs: {hash: 'sha256'; values: Map<number, Uint8Array>}
+}
+
+export interface SecurityEngine {
+  readonly kind: EngineKind
+  identity(): Promise<EngineIdentity>
+  /** Quotes the selected PCRs with TPMS_ATTEST.extraData = qualifyingData (at most 64 bytes). */
+  quote(qualifyingData: Uint8Array): Promise<EngineQuote>
+  /** Releases the transport; the engine is unusable afterwards. */
+  close(): void
+}
+
+export interface OpenEngineOptions {
+  engine: 'auto' | 'tpm2' | 'emulator'
+  /** TCTI configuration string, e.g. device:/dev/tpmrm0 or swtpm:host=127.0.0.1,port=2321. */
+  tcti: string
+  /** unet's data directory: the emulator keeps its key under <dataDir>/emulator. */
+  dataDir: string
+  /** Persistent handle of the AK, e.g. "0x81010002". */
+  akHandle: string | number
+  /** sha256 PCRs to quote. */
+  pcrs: number[]
+  profile: {name: string; allowEmulator: boolean}
+  /** Called with one line when `auto` falls back to the emulator. */
+  onNotice?: (message: string) => void
+}
+
+/** Parses "0x81010002" (or a number) into a persistent handle; refuses anything outside 0x81xxxxxx. */
+export function parseHandle(value: string | number): number {
+  const n = typeof value === 'number' ? value : /^0x[0-9a-fA-F]{1,8}$/.test(value) ? Number.parseInt(value.slice(2), 16) : Number.NaN
+  if (!Number.isInteger(n) || n >>> 24 !== 0x81) throw new InputError(`AK handle ${String(value)} is not a persistent handle (0x81000000..0x81ffffff)`)
+  return n >>> 0
+}
+
+/**
+ * Opens the host security engine. `auto` takes the TPM when it answers and otherwise the emulator
+ * (announced through onNotice). The emulator is refused where the profile forbids it.
+ */
+export async function openEngine(options: OpenEngineOptions): Promise<SecurityEngine> {
+  const openEmulator = async () => {
+    if (!options.profile.allowEmulator) throw new EmulatorRefusedError(options.profile.name)
+    const {EmulatorEngine} = await import('./emulator/engine.js')
+    return EmulatorEngine.open({dataDir: options.dataDir, pcrs: options.pcrs})
+  }
+  const openTpm = async () => {
+    const {Tpm2Engine} = await import('./tpm2/engine.js')
+    return Tpm2Engine.open({tcti: options.tcti, akHandle: parseHandle(options.akHandle), pcrs: options.pcrs})
+  }
+  if (options.engine === 'emulator') return openEmulator()
+  if (options.engine === 'tpm2') return openTpm()
+  try {
+    return await openTpm()
+  } catch (error) {
+    if (!(error instanceof HardwareUnavailableError)) throw error
+    if (!options.profile.allowEmulator)
+      throw new HardwareUnavailableError(`no TPM reachable (${error.message}) and network "${options.profile.name}" refuses the emulator`, {hint: error.hint, details: error.details, cause: error})
+    options.onNotice?.(`no TPM reachable (${error.message}); using the software EMULATOR engine (devnet only, not for production)`)
+    return openEmulator()
+  }
+}
