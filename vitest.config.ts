@@ -10,6 +10,6 @@ export default defineConfig({
     poolOptions: {forks: {minForks: 1, maxForks: WORKERS}},
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    reporters: ['default'],
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 })
