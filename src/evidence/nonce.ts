@@ -68,10 +68,20 @@ export function quoteQualifyingData(challenge: Uint8Array, devices: readonly Dev
   return keccak_256(concatBytes(challenge, devicesDigest(devices)))
 }
 
-/** deviceId = keccak256 of the device public key's raw bytes (see docs/protocol.md §Identities). */
+/**
+ * deviceId = keccak256 of the device public key's raw bytes (see docs/protocol.md §Identities):
+ * x‖y for EC keys, the modulus for RSA. A SEC1 uncompressed point (0x04‖x‖y, P-256 or P-384) is
+ * reduced to x‖y first, so every producer gets the id the contract computes.
+ */
 export function deviceIdOf(publicKeyRaw: Uint8Array): Uint8Array {
+  return keccak_256(canonicalPublicKey(publicKeyRaw))
+}
+
+/** The public key bytes the chain stores: x‖y for EC (SEC1 prefix removed), RSA moduli as they are. */
+export function canonicalPublicKey(publicKeyRaw: Uint8Array): Uint8Array {
   if (publicKeyRaw.length === 0) throw new InputError('empty public key')
-  return keccak_256(publicKeyRaw)
+  const sec1 = (publicKeyRaw.length === 65 || publicKeyRaw.length === 97) && publicKeyRaw[0] === 0x04
+  return sec1 ? publicKeyRaw.subarray(1) : publicKeyRaw
 }
 
 function uint(value: bigint, bytes: number): Uint8Array {
