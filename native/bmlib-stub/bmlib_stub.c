@@ -1,0 +1,230 @@
+/*
+ * libbmlib.so stub: the subset of Sophgo's bmlib C ABI (bmlib_runtime.h, as vendored in
+ * utnet-org/uminer bm_chip/bmlib/include) that unet calls, for CI without a BM1684 card.
+ * Chips are described by a key=value file named by UNET_BMLIB_STUB_CONFIG (see README.md).
+ * bmcpu_gen_sign signs the caller's digest with RSA PKCS#1 v1.5 / SHA-256 DigestInfo (what the chip
+ * does with its EFUSE-derived key) using chipN.key, a PEM private key that stands in for the chip,
+ * and only when the p2 blob passed in equals chipN.p2 (the chip's encrypted private key).
+ * Every call is appended to UNET_BMLIB_STUB_TRACE (when set); errors are injected with error.<symbol>.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+typedef enum {
+  BM_SUCCESS = 0,
+  BM_ERR_DEVNOTREADY = 1,
+  BM_ERR_FAILURE = 2,
+  BM_ERR_TIMEOUT = 3,
+  BM_ERR_PARAM = 4,
+  BM_ERR_NOMEM = 5,
+  BM_ERR_DATA = 6,
+  BM_ERR_BUSY = 7,
+  BM_ERR_NOFEATURE = 8,
+  BM_NOT_SUPPORTED = 9
+} bm_status_t;
+
+struct bm_context { int devid; };
+typedef struct bm_context *bm_handle_t;
+
+struct bm_heap_stat {
+  unsigned int mem_total;
+  unsigned int mem_avail;
+  unsigned int mem_used;
+};
+
+typedef struct bm_dev_stat {
+  int mem_total;
+  int mem_used;
+  int tpu_util;
+  int heap_num;
+  struct bm_heap_stat heap_stat[4];
+} bm_dev_stat_t;
+
+#define MAX_CHIPS 16
+#define MAX_ENTRIES 256
+static struct { char key[96]; char value[512]; } entries[MAX_ENTRIES];
+static int entry_count = -1;
+
+static void load_config(void) {
+  if (entry_count >= 0) return;
+  entry_count = 0;
+  const char *path = getenv("UNET_BMLIB_STUB_CONFIG");
+  if (!path) return;
+  FILE *f = fopen(path, "r");
+  if (!f) return;
+  char line[1024];
+  while (fgets(line, sizeof line, f) && entry_count < MAX_ENTRIES) {
+    char *nl = strpbrk(line, "\r\n");
+    if (nl) *nl = 0;
+    if (line[0] == '#' || line[0] == 0) continue;
+    char *eq = strchr(line, '=');
+    if (!eq || eq - line >= 96 || strlen(eq + 1) >= 512) continue;
+    *eq = 0;
+    strcpy(entries[entry_count].key, line);
+    strcpy(entries[entry_count].value, eq + 1);
+    entry_count++;
+  }
+  fclose(f);
+}
+
+static const char *get(const char *key) {
+  load_config();
+  for (int i = 0; i < entry_count; i++)
+    if (strcmp(entries[i].key, key) == 0) return entries[i].value;
+  return NULL;
+}
+
+static const char *chip_get(int devid, const char *field) {
+  char key[96];
+  snprintf(key, sizeof key, "chip%d.%s", devid, field);
+  return get(key);
+}
+
+static long chip_num(int devid, const char *field, long dflt) {
+  const char *v = chip_get(devid, field);
+  return v ? strtol(v, NULL, 0) : dflt;
+}
+
+static void trace(const char *symbol) {
+  const char *path = getenv("UNET_BMLIB_STUB_TRACE");
+  if (!path) return;
+  FILE *f = fopen(path, "a");
+  if (!f) return;
+  fprintf(f, "%s\n", symbol);
+  fclose(f);
+}
+
+static bm_status_t enter(const char *symbol) {
+  trace(symbol);
+  char key[128];
+  snprintf(key, sizeof key, "error.%s", symbol);
+  const char *v = get(key);
+  return v ? (bm_status_t)strtol(v, NULL, 0) : BM_SUCCESS;
+}
+
+static int chip_count(void) {
+  const char *v = get("device_count");
+  int n = v ? atoi(v) : 0;
+  return n > MAX_CHIPS ? MAX_CHIPS : n < 0 ? 0 : n;
+}
+
+static long read_file(const char *path, unsigned char *buf, size_t cap) {
+  if (!path) return -1;
+  FILE *f = fopen(path, "rb");
+  if (!f) return -1;
+  size_t n = fread(buf, 1, cap, f);
+  int more = fgetc(f) != EOF;
+  fclose(f);
+  return more ? -1 : (long)n;
+}
+
+bm_status_t bm_dev_getcount(int *count) {
+  bm_status_t r = enter("bm_dev_getcount");
+  if (r) return r;
+  if (!count) return BM_ERR_PARAM;
+  *count = chip_count();
+  return BM_SUCCESS;
+}
+
+bm_status_t bm_dev_request(bm_handle_t *handle, int devid) {
+  bm_status_t r = enter("bm_dev_request");
+  if (r) return r;
+  if (!handle || devid < 0 || devid >= chip_count()) return BM_ERR_DEVNOTREADY;
+  struct bm_context *ctx = calloc(1, sizeof *ctx);
+  if (!ctx) return BM_ERR_NOMEM;
+  ctx->devid = devid;
+  *handle = ctx;
+  return BM_SUCCESS;
+}
+
+void bm_dev_free(bm_handle_t handle) {
+  trace("bm_dev_free");
+  free(handle);
+}
+
+bm_status_t bm_get_chipid(bm_handle_t handle, unsigned int *p_chipid) {
+  bm_status_t r = enter("bm_get_chipid");
+  if (r) return r;
+  if (!handle || !p_chipid) return BM_ERR_PARAM;
+  *p_chipid = (unsigned int)chip_num(handle->devid, "chipid", 0x1684);
+  return BM_SUCCESS;
+}
+
+/* The real call copies the board serial (a short ASCII string) into sn; callers pass a generous buffer. */
+bm_status_t bm_get_sn(bm_handle_t handle, char *sn) {
+  bm_status_t r = enter("bm_get_sn");
+  if (r) return r;
+  if (!handle || !sn) return BM_ERR_PARAM;
+  const char *v = chip_get(handle->devid, "sn");
+  if (!v) return BM_NOT_SUPPORTED;
+  snprintf(sn, 32, "%s", v);
+  return BM_SUCCESS;
+}
+
+bm_status_t bm_get_stat(bm_handle_t handle, bm_dev_stat_t *stat) {
+  bm_status_t r = enter("bm_get_stat");
+  if (r) return r;
+  if (!handle) return BM_ERR_DEVNOTREADY;
+  if (!stat) return BM_ERR_PARAM;
+  memset(stat, 0, sizeof *stat);
+  stat->mem_total = (int)chip_num(handle->devid, "mem_total_mb", 0);
+  stat->mem_used = (int)chip_num(handle->devid, "mem_used_mb", 0);
+  stat->tpu_util = (int)chip_num(handle->devid, "tpu_util", 0);
+  stat->heap_num = 1;
+  stat->heap_stat[0].mem_total = (unsigned int)stat->mem_total;
+  stat->heap_stat[0].mem_used = (unsigned int)stat->mem_used;
+  stat->heap_stat[0].mem_avail = (unsigned int)(stat->mem_total - stat->mem_used);
+  return BM_SUCCESS;
+}
+
+/* Returns the chip's p2 blob and PEM public key (as the miner stores them in key/p2_N, key/pubkey_N). */
+bm_status_t bmcpu_gen_p2_pubkey(bm_handle_t handle, unsigned char *p2, unsigned int *size_p2, unsigned char *pubkey, unsigned int *size_pubkey) {
+  bm_status_t r = enter("bmcpu_gen_p2_pubkey");
+  if (r) return r;
+  if (!handle || !p2 || !size_p2 || !pubkey || !size_pubkey) return BM_ERR_PARAM;
+  long n = read_file(chip_get(handle->devid, "p2"), p2, *size_p2);
+  long m = read_file(chip_get(handle->devid, "pubkey"), pubkey, *size_pubkey);
+  if (n < 0 || m < 0) return BM_ERR_FAILURE;
+  *size_p2 = (unsigned int)n;
+  *size_pubkey = (unsigned int)m;
+  return BM_SUCCESS;
+}
+
+bm_status_t bmcpu_gen_sign(bm_handle_t handle, unsigned char *signature, unsigned int *size_signature,
+                           unsigned char *digest, unsigned int size_digest, unsigned char *p2, unsigned int size_p2) {
+  bm_status_t r = enter("bmcpu_gen_sign");
+  if (r) return r;
+  if (!handle || !signature || !size_signature || !digest || !p2 || size_digest > 0x10000 || size_p2 > 0x1000) return BM_ERR_PARAM;
+  if (size_digest != 32) return BM_ERR_PARAM;
+  unsigned char expected[0x1000];
+  long n = read_file(chip_get(handle->devid, "p2"), expected, sizeof expected);
+  if (n < 0 || (unsigned int)n != size_p2 || memcmp(expected, p2, size_p2) != 0) return BM_ERR_FAILURE; /* wrong p2: the chip cannot decrypt its key */
+  const char *key_path = chip_get(handle->devid, "key");
+  FILE *kf = key_path ? fopen(key_path, "r") : NULL;
+  if (!kf) return BM_ERR_FAILURE;
+  EVP_PKEY *pkey = PEM_read_PrivateKey(kf, NULL, NULL, NULL);
+  fclose(kf);
+  if (!pkey) return BM_ERR_FAILURE;
+  bm_status_t status = BM_ERR_FAILURE;
+  EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pkey, NULL);
+  size_t siglen = (size_t)EVP_PKEY_get_size(pkey);
+  if (ctx && EVP_PKEY_sign_init(ctx) > 0 && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0 &&
+      EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) > 0 && EVP_PKEY_sign(ctx, signature, &siglen, digest, size_digest) > 0) {
+    *size_signature = (unsigned int)siglen;
+    status = BM_SUCCESS;
+  }
+  EVP_PKEY_CTX_free(ctx);
+  EVP_PKEY_free(pkey);
+  return status;
+}
+
+unsigned long unet_stub_layout(const char *what) {
+  if (strcmp(what, "bm_dev_stat_t") == 0) return sizeof(bm_dev_stat_t);
+  if (strcmp(what, "bm_dev_stat_t.heap_stat") == 0) return offsetof(bm_dev_stat_t, heap_stat);
+  return 0;
+}

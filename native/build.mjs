@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+/**
+ * Builds the stub vendor libraries with the system C compiler (`cc`, or $CC) into native/build/:
+ *   native/build/nvml-stub/libnvidia-ml.so.1   (NVML subset, see native/nvml-stub/)
+ *   native/build/bmlib-stub/libbmlib.so        (Sophgo bmlib subset, links libcrypto)
+ * Up-to-date outputs are kept; each output is written to a temp name and renamed, so parallel test
+ * workers never load a half-written library. Prints the output paths as JSON.
+ */
+import {execFileSync} from 'node:child_process'
+import {mkdirSync, renameSync, statSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const cc = process.env.CC || 'cc'
+
+export const STUBS = {
+  nvml: {src: join(here, 'nvml-stub', 'nvml_stub.c'), out: join(here, 'build', 'nvml-stub', 'libnvidia-ml.so.1'), libs: []},
+  bmlib: {src: join(here, 'bmlib-stub', 'bmlib_stub.c'), out: join(here, 'build', 'bmlib-stub', 'libbmlib.so'), libs: ['-lcrypto']},
+}
+
+function mtime(path) {
+  try {
+    return statSync(path).mtimeMs
+  } catch {
+    return -1
+  }
+}
+
+export function buildStubs() {
+  const out = {}
+  for (const [name, s] of Object.entries(STUBS)) {
+    if (mtime(s.out) < mtime(s.src) || mtime(s.out) < mtime(fileURLToPath(import.meta.url))) {
+      mkdirSync(dirname(s.out), {recursive: true})
+      const tmp = `${s.out}.${process.pid}.tmp`
+      execFileSync(cc, ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Wno-format-truncation', '-o', tmp, s.src, ...s.libs], {stdio: ['ignore', 'inherit', 'inherit']})
+      renameSync(tmp, s.out)
+    }
+    out[name] = s.out
+  }
+  return out
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  process.stdout.write(JSON.stringify(buildStubs()) + '\n')
+}

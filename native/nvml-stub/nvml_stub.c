@@ -1,0 +1,403 @@
+/*
+ * libnvidia-ml.so.1 stub: the subset of the NVML C ABI that unet calls, with struct layouts as in
+ * NVIDIA's nvml.h (API version 12). It returns data from a key=value file named by
+ * UNET_NVML_STUB_CONFIG (see native/nvml-stub/README.md), so CI exercises the real koffi bindings,
+ * struct marshalling and call sequences without a GPU. Every call appends its symbol name to the file
+ * named by UNET_NVML_STUB_TRACE (when set); the attestation call also logs the nonce it received.
+ * Errors are injected per symbol with `error.<symbol>=<nvmlReturn_t>`.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int nvmlReturn_t;
+#define NVML_SUCCESS 0
+#define NVML_ERROR_UNINITIALIZED 1
+#define NVML_ERROR_INVALID_ARGUMENT 2
+#define NVML_ERROR_NOT_SUPPORTED 3
+#define NVML_ERROR_INSUFFICIENT_SIZE 7
+#define NVML_ERROR_UNKNOWN 999
+
+#define NVML_DEVICE_PCI_BUS_ID_BUFFER_SIZE 32
+#define NVML_DEVICE_PCI_BUS_ID_BUFFER_V2_SIZE 16
+#define NVML_GPU_CERT_CHAIN_SIZE 0x1000
+#define NVML_GPU_ATTESTATION_CERT_CHAIN_SIZE 0x1400
+#define NVML_CC_GPU_CEC_NONCE_SIZE 0x20
+#define NVML_CC_GPU_ATTESTATION_REPORT_SIZE 0x2000
+#define NVML_CC_GPU_CEC_ATTESTATION_REPORT_SIZE 0x1000
+
+typedef struct nvmlPciInfo_st {
+  char busIdLegacy[NVML_DEVICE_PCI_BUS_ID_BUFFER_V2_SIZE];
+  unsigned int domain;
+  unsigned int bus;
+  unsigned int device;
+  unsigned int pciDeviceId;
+  unsigned int pciSubSystemId;
+  char busId[NVML_DEVICE_PCI_BUS_ID_BUFFER_SIZE];
+} nvmlPciInfo_t;
+
+typedef struct nvmlMemory_st {
+  unsigned long long total;
+  unsigned long long free;
+  unsigned long long used;
+} nvmlMemory_t;
+
+typedef struct nvmlUtilization_st {
+  unsigned int gpu;
+  unsigned int memory;
+} nvmlUtilization_t;
+
+typedef struct nvmlProcessInfo_v2_st {
+  unsigned int pid;
+  unsigned long long usedGpuMemory;
+  unsigned int gpuInstanceId;
+  unsigned int computeInstanceId;
+} nvmlProcessInfo_t;
+
+typedef struct nvmlConfComputeSystemState_st {
+  unsigned int environment;
+  unsigned int ccFeature;
+  unsigned int devToolsMode;
+} nvmlConfComputeSystemState_t;
+
+typedef struct nvmlConfComputeGpuCertificate_st {
+  unsigned int certChainSize;
+  unsigned int attestationCertChainSize;
+  unsigned char certChain[NVML_GPU_CERT_CHAIN_SIZE];
+  unsigned char attestationCertChain[NVML_GPU_ATTESTATION_CERT_CHAIN_SIZE];
+} nvmlConfComputeGpuCertificate_t;
+
+typedef struct nvmlConfComputeGpuAttestationReport_st {
+  unsigned int isCecAttestationReportPresent;
+  unsigned int attestationReportSize;
+  unsigned int cecAttestationReportSize;
+  unsigned char nonce[NVML_CC_GPU_CEC_NONCE_SIZE];
+  unsigned char attestationReport[NVML_CC_GPU_ATTESTATION_REPORT_SIZE];
+  unsigned char cecAttestationReport[NVML_CC_GPU_CEC_ATTESTATION_REPORT_SIZE];
+} nvmlConfComputeGpuAttestationReport_t;
+
+/* A device handle is a pointer to one of these (opaque to callers). */
+typedef struct nvmlDevice_st {
+  unsigned int index;
+} *nvmlDevice_t;
+
+#define MAX_GPUS 8
+#define MAX_ENTRIES 256
+static struct { char key[96]; char value[512]; } entries[MAX_ENTRIES];
+static int entry_count = -1;
+static int initialized = 0;
+static struct nvmlDevice_st devices[MAX_GPUS];
+
+static void load_config(void) {
+  if (entry_count >= 0) return;
+  entry_count = 0;
+  const char *path = getenv("UNET_NVML_STUB_CONFIG");
+  if (!path) return;
+  FILE *f = fopen(path, "r");
+  if (!f) return;
+  char line[700];
+  while (fgets(line, sizeof line, f) && entry_count < MAX_ENTRIES) {
+    char *nl = strpbrk(line, "\r\n");
+    if (nl) *nl = 0;
+    if (line[0] == '#' || line[0] == 0) continue;
+    char *eq = strchr(line, '=');
+    if (!eq) continue;
+    *eq = 0;
+    snprintf(entries[entry_count].key, sizeof entries[0].key, "%s", line);
+    snprintf(entries[entry_count].value, sizeof entries[0].value, "%s", eq + 1);
+    entry_count++;
+  }
+  fclose(f);
+}
+
+static const char *get(const char *key) {
+  load_config();
+  for (int i = 0; i < entry_count; i++)
+    if (strcmp(entries[i].key, key) == 0) return entries[i].value;
+  return NULL;
+}
+
+static const char *gpu_get(unsigned int index, const char *field) {
+  char key[96];
+  snprintf(key, sizeof key, "gpu%u.%s", index, field);
+  return get(key);
+}
+
+static unsigned long long gpu_num(unsigned int index, const char *field, unsigned long long dflt) {
+  const char *v = gpu_get(index, field);
+  return v ? strtoull(v, NULL, 0) : dflt;
+}
+
+static void trace(const char *symbol, const char *extra) {
+  const char *path = getenv("UNET_NVML_STUB_TRACE");
+  if (!path) return;
+  FILE *f = fopen(path, "a");
+  if (!f) return;
+  if (extra) fprintf(f, "%s %s\n", symbol, extra); else fprintf(f, "%s\n", symbol);
+  fclose(f);
+}
+
+/* Common prologue: log the call, then return an injected error if configured. */
+static nvmlReturn_t enter(const char *symbol) {
+  trace(symbol, NULL);
+  char key[128];
+  snprintf(key, sizeof key, "error.%s", symbol);
+  const char *v = get(key);
+  return v ? (nvmlReturn_t)strtol(v, NULL, 0) : NVML_SUCCESS;
+}
+
+static unsigned int device_count(void) {
+  const char *v = get("device_count");
+  unsigned int n = v ? (unsigned int)strtoul(v, NULL, 0) : 0;
+  return n > MAX_GPUS ? MAX_GPUS : n;
+}
+
+static nvmlReturn_t check_device(nvmlDevice_t d) {
+  if (!initialized) return NVML_ERROR_UNINITIALIZED;
+  if (d < devices || d >= devices + device_count()) return NVML_ERROR_INVALID_ARGUMENT;
+  return NVML_SUCCESS;
+}
+
+static nvmlReturn_t copy_string(const char *value, char *out, unsigned int length) {
+  if (!out) return NVML_ERROR_INVALID_ARGUMENT;
+  if (!value) return NVML_ERROR_NOT_SUPPORTED;
+  if (strlen(value) + 1 > length) return NVML_ERROR_INSUFFICIENT_SIZE;
+  memcpy(out, value, strlen(value) + 1);
+  return NVML_SUCCESS;
+}
+
+/* Reads a file into buf (max cap bytes); hex text files (*.hex) are decoded. Returns size or -1. */
+static long read_file(const char *path, unsigned char *buf, size_t cap) {
+  if (!path) return -1;
+  FILE *f = fopen(path, "rb");
+  if (!f) return -1;
+  size_t hexmode = strlen(path) > 4 && strcmp(path + strlen(path) - 4, ".hex") == 0;
+  long n = 0;
+  int c, hi = -1;
+  while ((c = fgetc(f)) != EOF) {
+    if (!hexmode) {
+      if ((size_t)n >= cap) { fclose(f); return -1; }
+      buf[n++] = (unsigned char)c;
+      continue;
+    }
+    int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+    if (v < 0) continue;
+    if (hi < 0) { hi = v; continue; }
+    if ((size_t)n >= cap) { fclose(f); return -1; }
+    buf[n++] = (unsigned char)(hi << 4 | v);
+    hi = -1;
+  }
+  fclose(f);
+  return n;
+}
+
+const char *nvmlErrorString(nvmlReturn_t result) {
+  trace("nvmlErrorString", NULL);
+  switch (result) {
+    case 0: return "Success";
+    case 1: return "Uninitialized";
+    case 2: return "Invalid Argument";
+    case 3: return "Not Supported";
+    case 4: return "Insufficient Permissions";
+    case 6: return "Not Found";
+    case 7: return "Insufficient Size";
+    case 9: return "Driver Not Loaded";
+    case 12: return "NVML Shared Library Not Found";
+    case 15: return "GPU is lost";
+    case 18: return "RM has detected an NVML/RM version mismatch.";
+    default: return "Unknown Error";
+  }
+}
+
+nvmlReturn_t nvmlInit_v2(void) {
+  nvmlReturn_t r = enter("nvmlInit_v2");
+  if (r) return r;
+  for (unsigned int i = 0; i < MAX_GPUS; i++) devices[i].index = i;
+  initialized = 1;
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlShutdown(void) {
+  nvmlReturn_t r = enter("nvmlShutdown");
+  if (r) return r;
+  if (!initialized) return NVML_ERROR_UNINITIALIZED;
+  initialized = 0;
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlSystemGetDriverVersion(char *version, unsigned int length) {
+  nvmlReturn_t r = enter("nvmlSystemGetDriverVersion");
+  if (r) return r;
+  if (!initialized) return NVML_ERROR_UNINITIALIZED;
+  return copy_string(get("driver_version"), version, length);
+}
+
+nvmlReturn_t nvmlSystemGetConfComputeState(nvmlConfComputeSystemState_t *state) {
+  nvmlReturn_t r = enter("nvmlSystemGetConfComputeState");
+  if (r) return r;
+  if (!initialized) return NVML_ERROR_UNINITIALIZED;
+  if (!state) return NVML_ERROR_INVALID_ARGUMENT;
+  const char *env = get("cc.environment"), *feature = get("cc.feature"), *dev = get("cc.devtools");
+  state->environment = env ? (unsigned int)strtoul(env, NULL, 0) : 0;
+  state->ccFeature = feature ? (unsigned int)strtoul(feature, NULL, 0) : 0;
+  state->devToolsMode = dev ? (unsigned int)strtoul(dev, NULL, 0) : 0;
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int *count) {
+  nvmlReturn_t r = enter("nvmlDeviceGetCount_v2");
+  if (r) return r;
+  if (!initialized) return NVML_ERROR_UNINITIALIZED;
+  if (!count) return NVML_ERROR_INVALID_ARGUMENT;
+  *count = device_count();
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t *device) {
+  nvmlReturn_t r = enter("nvmlDeviceGetHandleByIndex_v2");
+  if (r) return r;
+  if (!initialized) return NVML_ERROR_UNINITIALIZED;
+  if (!device || index >= device_count()) return NVML_ERROR_INVALID_ARGUMENT;
+  *device = &devices[index];
+  return NVML_SUCCESS;
+}
+
+#define DEVICE_PROLOGUE(sym) \
+  nvmlReturn_t r = enter(sym); \
+  if (r) return r; \
+  if ((r = check_device(device))) return r;
+
+nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t device, char *name, unsigned int length) {
+  DEVICE_PROLOGUE("nvmlDeviceGetName")
+  return copy_string(gpu_get(device->index, "name"), name, length);
+}
+
+nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char *uuid, unsigned int length) {
+  DEVICE_PROLOGUE("nvmlDeviceGetUUID")
+  return copy_string(gpu_get(device->index, "uuid"), uuid, length);
+}
+
+nvmlReturn_t nvmlDeviceGetSerial(nvmlDevice_t device, char *serial, unsigned int length) {
+  DEVICE_PROLOGUE("nvmlDeviceGetSerial")
+  return copy_string(gpu_get(device->index, "serial"), serial, length);
+}
+
+nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t device, nvmlPciInfo_t *pci) {
+  DEVICE_PROLOGUE("nvmlDeviceGetPciInfo_v3")
+  if (!pci) return NVML_ERROR_INVALID_ARGUMENT;
+  memset(pci, 0, sizeof *pci);
+  const char *bus_id = gpu_get(device->index, "pci.bus_id");
+  if (!bus_id) return NVML_ERROR_NOT_SUPPORTED;
+  snprintf(pci->busId, sizeof pci->busId, "%s", bus_id);
+  snprintf(pci->busIdLegacy, sizeof pci->busIdLegacy, "%s", bus_id + (strlen(bus_id) > 12 ? strlen(bus_id) - 12 : 0));
+  pci->domain = (unsigned int)gpu_num(device->index, "pci.domain", 0);
+  pci->bus = (unsigned int)gpu_num(device->index, "pci.bus", 0);
+  pci->device = (unsigned int)gpu_num(device->index, "pci.device", 0);
+  pci->pciDeviceId = (unsigned int)gpu_num(device->index, "pci.device_id", 0);
+  pci->pciSubSystemId = (unsigned int)gpu_num(device->index, "pci.subsystem_id", 0);
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t *memory) {
+  DEVICE_PROLOGUE("nvmlDeviceGetMemoryInfo")
+  if (!memory) return NVML_ERROR_INVALID_ARGUMENT;
+  memory->total = gpu_num(device->index, "memory.total", 0);
+  memory->used = gpu_num(device->index, "memory.used", 0);
+  memory->free = memory->total - memory->used;
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUtilization_t *utilization) {
+  DEVICE_PROLOGUE("nvmlDeviceGetUtilizationRates")
+  if (!utilization) return NVML_ERROR_INVALID_ARGUMENT;
+  utilization->gpu = (unsigned int)gpu_num(device->index, "utilization.gpu", 0);
+  utilization->memory = (unsigned int)gpu_num(device->index, "utilization.memory", 0);
+  return NVML_SUCCESS;
+}
+
+/* gpuN.processes = pid:bytes,pid:bytes */
+nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int *infoCount, nvmlProcessInfo_t *infos) {
+  DEVICE_PROLOGUE("nvmlDeviceGetComputeRunningProcesses_v3")
+  if (!infoCount) return NVML_ERROR_INVALID_ARGUMENT;
+  const char *list = gpu_get(device->index, "processes");
+  unsigned int n = 0;
+  nvmlProcessInfo_t found[64];
+  if (list) {
+    const char *p = list;
+    while (*p && n < 64) {
+      char *end;
+      found[n].pid = (unsigned int)strtoul(p, &end, 10);
+      found[n].usedGpuMemory = (*end == ':') ? strtoull(end + 1, &end, 10) : 0;
+      found[n].gpuInstanceId = 0xFFFFFFFFu;
+      found[n].computeInstanceId = 0xFFFFFFFFu;
+      n++;
+      p = (*end == ',') ? end + 1 : end;
+      if (*end != ',') break;
+    }
+  }
+  if (*infoCount < n) {
+    *infoCount = n;
+    return NVML_ERROR_INSUFFICIENT_SIZE;
+  }
+  if (n && !infos) return NVML_ERROR_INVALID_ARGUMENT;
+  memcpy(infos, found, n * sizeof *found);
+  *infoCount = n;
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetConfComputeGpuCertificate(nvmlDevice_t device, nvmlConfComputeGpuCertificate_t *cert) {
+  DEVICE_PROLOGUE("nvmlDeviceGetConfComputeGpuCertificate")
+  if (!cert) return NVML_ERROR_INVALID_ARGUMENT;
+  memset(cert, 0, sizeof *cert);
+  long n = read_file(gpu_get(device->index, "attestation_cert_chain"), cert->attestationCertChain, sizeof cert->attestationCertChain);
+  if (n < 0) return NVML_ERROR_NOT_SUPPORTED;
+  cert->attestationCertChainSize = (unsigned int)n;
+  long m = read_file(gpu_get(device->index, "cert_chain"), cert->certChain, sizeof cert->certChain);
+  cert->certChainSize = m < 0 ? 0 : (unsigned int)m;
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetConfComputeGpuAttestationReport(nvmlDevice_t device, nvmlConfComputeGpuAttestationReport_t *report) {
+  nvmlReturn_t r;
+  char hex[2 * NVML_CC_GPU_CEC_NONCE_SIZE + 1];
+  if (report) {
+    for (int i = 0; i < NVML_CC_GPU_CEC_NONCE_SIZE; i++) sprintf(hex + 2 * i, "%02x", report->nonce[i]);
+    trace("nvmlDeviceGetConfComputeGpuAttestationReport", hex);
+  } else {
+    trace("nvmlDeviceGetConfComputeGpuAttestationReport", NULL);
+  }
+  char key[128];
+  snprintf(key, sizeof key, "error.%s", "nvmlDeviceGetConfComputeGpuAttestationReport");
+  const char *err = get(key);
+  if (err) return (nvmlReturn_t)strtol(err, NULL, 0);
+  if ((r = check_device(device))) return r;
+  if (!report) return NVML_ERROR_INVALID_ARGUMENT;
+  /* A recorded report cannot echo the caller's nonce: the recorded bytes are returned as they are. */
+  long n = read_file(gpu_get(device->index, "attestation_report"), report->attestationReport, sizeof report->attestationReport);
+  if (n < 0) return NVML_ERROR_NOT_SUPPORTED;
+  report->attestationReportSize = (unsigned int)n;
+  report->isCecAttestationReportPresent = 0;
+  report->cecAttestationReportSize = 0;
+  return NVML_SUCCESS;
+}
+
+/* Layout probe for tests: sizeof / offsetof of the structs above, so the TS declarations are checked against C. */
+unsigned long unet_stub_layout(const char *what) {
+#define L(name, expr) if (strcmp(what, name) == 0) return (unsigned long)(expr);
+  L("nvmlPciInfo_t", sizeof(nvmlPciInfo_t))
+  L("nvmlPciInfo_t.busId", offsetof(nvmlPciInfo_t, busId))
+  L("nvmlPciInfo_t.pciDeviceId", offsetof(nvmlPciInfo_t, pciDeviceId))
+  L("nvmlMemory_t", sizeof(nvmlMemory_t))
+  L("nvmlUtilization_t", sizeof(nvmlUtilization_t))
+  L("nvmlProcessInfo_t", sizeof(nvmlProcessInfo_t))
+  L("nvmlProcessInfo_t.usedGpuMemory", offsetof(nvmlProcessInfo_t, usedGpuMemory))
+  L("nvmlConfComputeSystemState_t", sizeof(nvmlConfComputeSystemState_t))
+  L("nvmlConfComputeGpuCertificate_t", sizeof(nvmlConfComputeGpuCertificate_t))
+  L("nvmlConfComputeGpuCertificate_t.attestationCertChain", offsetof(nvmlConfComputeGpuCertificate_t, attestationCertChain))
+  L("nvmlConfComputeGpuAttestationReport_t", sizeof(nvmlConfComputeGpuAttestationReport_t))
+  L("nvmlConfComputeGpuAttestationReport_t.nonce", offsetof(nvmlConfComputeGpuAttestationReport_t, nonce))
+  L("nvmlConfComputeGpuAttestationReport_t.attestationReport", offsetof(nvmlConfComputeGpuAttestationReport_t, attestationReport))
+#undef L
+  return 0;
+}

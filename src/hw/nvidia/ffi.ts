@@ -1,0 +1,359 @@
+/**
+ * NVML through koffi: management queries and the confidential-computing attestation calls only
+ * (no CUDA context, no kernels). koffi is imported lazily, on the first load. The library path is
+ * configurable (config key nvmlPath); the stub in native/nvml-stub implements the same ABI subset.
+ * Struct layouts follow NVIDIA's nvml.h (API version 12); a test compares them with the C compiler's.
+ */
+import {HardwareUnavailableError} from '../../errors/index.js'
+
+/** Every NVML symbol unet binds. A test pins this list: management calls only. */
+export const NVML_SYMBOLS = [
+  'nvmlInit_v2',
+  'nvmlShutdown',
+  'nvmlErrorString',
+  'nvmlSystemGetDriverVersion',
+  'nvmlSystemGetConfComputeState',
+  'nvmlDeviceGetCount_v2',
+  'nvmlDeviceGetHandleByIndex_v2',
+  'nvmlDeviceGetName',
+  'nvmlDeviceGetUUID',
+  'nvmlDeviceGetSerial',
+  'nvmlDeviceGetPciInfo_v3',
+  'nvmlDeviceGetMemoryInfo',
+  'nvmlDeviceGetUtilizationRates',
+  'nvmlDeviceGetComputeRunningProcesses_v3',
+  'nvmlDeviceGetConfComputeGpuCertificate',
+  'nvmlDeviceGetConfComputeGpuAttestationReport',
+] as const
+
+export const DEFAULT_NVML_LIBRARY = 'libnvidia-ml.so.1'
+export const NVML_NONCE_SIZE = 32
+
+export const NVML_RETURN = {
+  SUCCESS: 0,
+  UNINITIALIZED: 1,
+  INVALID_ARGUMENT: 2,
+  NOT_SUPPORTED: 3,
+  NO_PERMISSION: 4,
+  NOT_FOUND: 6,
+  INSUFFICIENT_SIZE: 7,
+  DRIVER_NOT_LOADED: 9,
+  LIBRARY_NOT_FOUND: 12,
+  FUNCTION_NOT_FOUND: 13,
+  GPU_IS_LOST: 15,
+  LIB_RM_VERSION_MISMATCH: 18,
+} as const
+
+/** An NVML call that returned an error code; `reason` is the short text for `unet devices`. */
+export class NvmlError extends HardwareUnavailableError {
+  constructor(
+    readonly symbol: string,
+    readonly nvmlCode: number,
+    text: string,
+  ) {
+    super(`${symbol} failed: ${text} (NVML ${nvmlCode})`, {details: {symbol, nvmlCode}, hint: nvmlHint(nvmlCode)})
+  }
+
+  get reason(): string {
+    switch (this.nvmlCode) {
+      case NVML_RETURN.DRIVER_NOT_LOADED:
+        return 'driver not loaded'
+      case NVML_RETURN.NO_PERMISSION:
+        return 'permission denied on /dev/nvidiactl or /dev/nvidia*'
+      case NVML_RETURN.NOT_SUPPORTED:
+        return 'not supported by this GPU or driver'
+      case NVML_RETURN.LIB_RM_VERSION_MISMATCH:
+        return 'NVML library and kernel driver versions differ'
+      case NVML_RETURN.GPU_IS_LOST:
+        return 'GPU fell off the bus'
+      default:
+        return this.message
+    }
+  }
+}
+
+function nvmlHint(code: number): string {
+  if (code === NVML_RETURN.DRIVER_NOT_LOADED) return 'load the NVIDIA kernel driver (nvidia.ko) or check `nvidia-smi`'
+  if (code === NVML_RETURN.NO_PERMISSION) return 'run unet as a user that can open /dev/nvidiactl (group video or root)'
+  if (code === NVML_RETURN.LIB_RM_VERSION_MISMATCH) return 'reboot or reload the driver after a driver upgrade'
+  return 'check `nvidia-smi -q` for the GPU state'
+}
+
+export interface NvmlPciInfo {
+  busId: string
+  domain: number
+  bus: number
+  device: number
+  /** (device id << 16) | vendor id */
+  pciDeviceId: number
+  pciSubSystemId: number
+}
+
+export interface NvmlMemory {
+  total: bigint
+  free: bigint
+  used: bigint
+}
+
+export interface NvmlProcess {
+  pid: number
+  usedGpuMemory: bigint
+}
+
+export interface NvmlCcState {
+  /** 0 unavailable, 1 simulation, 2 production */
+  environment: number
+  /** 0 disabled, 1 enabled */
+  ccFeature: number
+  devToolsMode: number
+}
+
+/** Opaque device handle (a pointer, BigInt in koffi 3). */
+export type NvmlDevice = unknown
+
+export interface Nvml {
+  readonly path: string
+  init(): void
+  shutdown(): void
+  driverVersion(): string
+  ccState(): NvmlCcState
+  count(): number
+  handle(index: number): NvmlDevice
+  name(d: NvmlDevice): string
+  uuid(d: NvmlDevice): string
+  serial(d: NvmlDevice): string
+  pciInfo(d: NvmlDevice): NvmlPciInfo
+  memory(d: NvmlDevice): NvmlMemory
+  utilization(d: NvmlDevice): {gpu: number; memory: number}
+  processes(d: NvmlDevice): NvmlProcess[]
+  /** The GPU attestation certificate chain (PEM text, leaf first) and the device identity chain. */
+  certificate(d: NvmlDevice): {attestationCertChain: Uint8Array; certChain: Uint8Array}
+  attestationReport(d: NvmlDevice, nonce: Uint8Array): Uint8Array
+}
+
+type Koffi = typeof import('koffi').default
+type KType = ReturnType<Koffi['struct']>
+
+interface Types {
+  device: KType
+  pci: KType
+  memory: KType
+  utilization: KType
+  process: KType
+  ccState: KType
+  certificate: KType
+  report: KType
+}
+
+let koffiModule: Koffi | undefined
+let types: Types | undefined
+
+async function koffi(): Promise<Koffi> {
+  koffiModule ??= (await import('koffi')).default
+  return koffiModule
+}
+
+function defineTypes(k: Koffi): Types {
+  types ??= {
+    device: k.pointer('nvmlDevice_t', k.opaque('nvmlDevice_st')),
+    pci: k.struct('nvmlPciInfo_t', {
+      busIdLegacy: k.array('char', 16, 'String'),
+      domain: 'uint32_t',
+      bus: 'uint32_t',
+      device: 'uint32_t',
+      pciDeviceId: 'uint32_t',
+      pciSubSystemId: 'uint32_t',
+      busId: k.array('char', 32, 'String'),
+    }),
+    memory: k.struct('nvmlMemory_t', {total: 'uint64_t', free: 'uint64_t', used: 'uint64_t'}),
+    utilization: k.struct('nvmlUtilization_t', {gpu: 'uint32_t', memory: 'uint32_t'}),
+    process: k.struct('nvmlProcessInfo_t', {pid: 'uint32_t', usedGpuMemory: 'uint64_t', gpuInstanceId: 'uint32_t', computeInstanceId: 'uint32_t'}),
+    ccState: k.struct('nvmlConfComputeSystemState_t', {environment: 'uint32_t', ccFeature: 'uint32_t', devToolsMode: 'uint32_t'}),
+    certificate: k.struct('nvmlConfComputeGpuCertificate_t', {
+      certChainSize: 'uint32_t',
+      attestationCertChainSize: 'uint32_t',
+      certChain: k.array('uint8_t', 0x1000, 'Typed'),
+      attestationCertChain: k.array('uint8_t', 0x1400, 'Typed'),
+    }),
+    report: k.struct('nvmlConfComputeGpuAttestationReport_t', {
+      isCecAttestationReportPresent: 'uint32_t',
+      attestationReportSize: 'uint32_t',
+      cecAttestationReportSize: 'uint32_t',
+      nonce: k.array('uint8_t', 0x20, 'Typed'),
+      attestationReport: k.array('uint8_t', 0x2000, 'Typed'),
+      cecAttestationReport: k.array('uint8_t', 0x1000, 'Typed'),
+    }),
+  }
+  return types
+}
+
+/** sizeof/offsetof of the TS declarations, for the layout test against the C compiler. */
+export async function nvmlLayout(): Promise<Record<string, number>> {
+  const k = await koffi()
+  const t = defineTypes(k)
+  return {
+    nvmlPciInfo_t: k.sizeof(t.pci),
+    'nvmlPciInfo_t.busId': k.offsetof(t.pci, 'busId'),
+    'nvmlPciInfo_t.pciDeviceId': k.offsetof(t.pci, 'pciDeviceId'),
+    nvmlMemory_t: k.sizeof(t.memory),
+    nvmlUtilization_t: k.sizeof(t.utilization),
+    nvmlProcessInfo_t: k.sizeof(t.process),
+    'nvmlProcessInfo_t.usedGpuMemory': k.offsetof(t.process, 'usedGpuMemory'),
+    nvmlConfComputeSystemState_t: k.sizeof(t.ccState),
+    nvmlConfComputeGpuCertificate_t: k.sizeof(t.certificate),
+    'nvmlConfComputeGpuCertificate_t.attestationCertChain': k.offsetof(t.certificate, 'attestationCertChain'),
+    nvmlConfComputeGpuAttestationReport_t: k.sizeof(t.report),
+    'nvmlConfComputeGpuAttestationReport_t.nonce': k.offsetof(t.report, 'nonce'),
+    'nvmlConfComputeGpuAttestationReport_t.attestationReport': k.offsetof(t.report, 'attestationReport'),
+  }
+}
+
+/** Calls `unet_stub_layout` of a stub library (tests only). */
+export async function stubLayout(path: string, names: string[]): Promise<Record<string, number>> {
+  const k = await koffi()
+  const lib = k.load(path)
+  const fn = lib.func('unsigned long unet_stub_layout(const char *what)')
+  const out: Record<string, number> = {}
+  for (const n of names) out[n] = Number(fn(n))
+  lib.unload()
+  return out
+}
+
+/**
+ * Loads NVML. Throws HardwareUnavailableError when the library is absent or lacks a symbol; the
+ * caller lists NVIDIA PCI devices anyway, with that reason.
+ */
+export async function loadNvml(path?: string): Promise<Nvml> {
+  const k = await koffi()
+  const t = defineTypes(k)
+  const libPath = path && path.length > 0 ? path : DEFAULT_NVML_LIBRARY
+  let lib: ReturnType<Koffi['load']>
+  try {
+    lib = k.load(libPath)
+  } catch (error) {
+    throw new HardwareUnavailableError(`NVML library not loadable: ${libPath}`, {
+      cause: error,
+      hint: 'install the NVIDIA driver (libnvidia-ml.so.1) or set nvmlPath',
+      details: {path: libPath, reason: error instanceof Error ? error.message.split('\n')[0] : String(error)},
+    })
+  }
+  const bind = (decl: string) => {
+    try {
+      return lib.func(decl)
+    } catch (error) {
+      throw new HardwareUnavailableError(`NVML library ${libPath} lacks a function unet needs: ${decl}`, {
+        cause: error,
+        hint: 'update the NVIDIA driver (R535 or newer has every function unet calls)',
+      })
+    }
+  }
+  const f = {
+    nvmlInit_v2: bind('int nvmlInit_v2()'),
+    nvmlShutdown: bind('int nvmlShutdown()'),
+    nvmlErrorString: bind('const char *nvmlErrorString(int result)'),
+    nvmlSystemGetDriverVersion: bind('int nvmlSystemGetDriverVersion(_Out_ uint8_t *version, unsigned int length)'),
+    nvmlSystemGetConfComputeState: bind('int nvmlSystemGetConfComputeState(_Out_ nvmlConfComputeSystemState_t *state)'),
+    nvmlDeviceGetCount_v2: bind('int nvmlDeviceGetCount_v2(_Out_ unsigned int *count)'),
+    nvmlDeviceGetHandleByIndex_v2: bind('int nvmlDeviceGetHandleByIndex_v2(unsigned int index, _Out_ nvmlDevice_t *device)'),
+    nvmlDeviceGetName: bind('int nvmlDeviceGetName(nvmlDevice_t device, _Out_ uint8_t *name, unsigned int length)'),
+    nvmlDeviceGetUUID: bind('int nvmlDeviceGetUUID(nvmlDevice_t device, _Out_ uint8_t *uuid, unsigned int length)'),
+    nvmlDeviceGetSerial: bind('int nvmlDeviceGetSerial(nvmlDevice_t device, _Out_ uint8_t *serial, unsigned int length)'),
+    nvmlDeviceGetPciInfo_v3: bind('int nvmlDeviceGetPciInfo_v3(nvmlDevice_t device, _Out_ nvmlPciInfo_t *pci)'),
+    nvmlDeviceGetMemoryInfo: bind('int nvmlDeviceGetMemoryInfo(nvmlDevice_t device, _Out_ nvmlMemory_t *memory)'),
+    nvmlDeviceGetUtilizationRates: bind('int nvmlDeviceGetUtilizationRates(nvmlDevice_t device, _Out_ nvmlUtilization_t *utilization)'),
+    nvmlDeviceGetComputeRunningProcesses_v3: bind('int nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, _Inout_ unsigned int *infoCount, void *infos)'),
+    nvmlDeviceGetConfComputeGpuCertificate: bind('int nvmlDeviceGetConfComputeGpuCertificate(nvmlDevice_t device, _Out_ nvmlConfComputeGpuCertificate_t *cert)'),
+    nvmlDeviceGetConfComputeGpuAttestationReport: bind('int nvmlDeviceGetConfComputeGpuAttestationReport(nvmlDevice_t device, _Inout_ nvmlConfComputeGpuAttestationReport_t *report)'),
+  }
+  const check = (symbol: string, code: number) => {
+    if (code !== NVML_RETURN.SUCCESS) throw new NvmlError(symbol, code, String(f.nvmlErrorString(code) ?? 'unknown error'))
+  }
+  const text = (symbol: keyof typeof f, d: NvmlDevice | undefined, size: number): string => {
+    const buf = Buffer.alloc(size)
+    const code = d === undefined ? f[symbol](buf, size) : f[symbol](d, buf, size)
+    check(symbol, code as number)
+    const end = buf.indexOf(0)
+    return buf.subarray(0, end < 0 ? size : end).toString('utf8')
+  }
+
+  return {
+    path: libPath,
+    init: () => check('nvmlInit_v2', f.nvmlInit_v2()),
+    shutdown: () => check('nvmlShutdown', f.nvmlShutdown()),
+    driverVersion: () => text('nvmlSystemGetDriverVersion', undefined, 80),
+    ccState() {
+      const s: Partial<NvmlCcState> = {}
+      check('nvmlSystemGetConfComputeState', f.nvmlSystemGetConfComputeState(s))
+      return s as NvmlCcState
+    },
+    count() {
+      const n = [0]
+      check('nvmlDeviceGetCount_v2', f.nvmlDeviceGetCount_v2(n))
+      return n[0]!
+    },
+    handle(index) {
+      const out: unknown[] = [null]
+      check('nvmlDeviceGetHandleByIndex_v2', f.nvmlDeviceGetHandleByIndex_v2(index, out))
+      return out[0]
+    },
+    name: (d) => text('nvmlDeviceGetName', d, 96),
+    uuid: (d) => text('nvmlDeviceGetUUID', d, 96),
+    serial: (d) => text('nvmlDeviceGetSerial', d, 30),
+    pciInfo(d) {
+      const p: Record<string, unknown> = {}
+      check('nvmlDeviceGetPciInfo_v3', f.nvmlDeviceGetPciInfo_v3(d, p))
+      return {busId: String(p.busId), domain: Number(p.domain), bus: Number(p.bus), device: Number(p.device), pciDeviceId: Number(p.pciDeviceId) >>> 0, pciSubSystemId: Number(p.pciSubSystemId) >>> 0}
+    },
+    memory(d) {
+      const m: Record<string, unknown> = {}
+      check('nvmlDeviceGetMemoryInfo', f.nvmlDeviceGetMemoryInfo(d, m))
+      return {total: BigInt(m.total as number | bigint), free: BigInt(m.free as number | bigint), used: BigInt(m.used as number | bigint)}
+    },
+    utilization(d) {
+      const u: Record<string, number> = {}
+      check('nvmlDeviceGetUtilizationRates', f.nvmlDeviceGetUtilizationRates(d, u))
+      return {gpu: u.gpu!, memory: u.memory!}
+    },
+    processes(d) {
+      // Room for 64 first; NVML answers INSUFFICIENT_SIZE with the needed count when more run.
+      const size = k.sizeof(t.process)
+      for (let room = 64; ; room = Math.max(room * 2, 0)) {
+        const count = [room]
+        const buf = Buffer.alloc(room * size)
+        const code = f.nvmlDeviceGetComputeRunningProcesses_v3(d, count, buf)
+        if (code === NVML_RETURN.INSUFFICIENT_SIZE && room < 4096) {
+          room = Math.max(count[0]!, room)
+          continue
+        }
+        check('nvmlDeviceGetComputeRunningProcesses_v3', code)
+        const n = Math.min(count[0]!, room)
+        const list = n === 0 ? [] : (k.decode(buf, t.process, n) as Record<string, unknown>[])
+        return list.map((p) => ({pid: Number(p.pid), usedGpuMemory: BigInt(p.usedGpuMemory as number | bigint)}))
+      }
+    },
+    certificate(d) {
+      const c: Record<string, unknown> = {}
+      check('nvmlDeviceGetConfComputeGpuCertificate', f.nvmlDeviceGetConfComputeGpuCertificate(d, c))
+      const att = c.attestationCertChain as Uint8Array
+      const dev = c.certChain as Uint8Array
+      return {
+        attestationCertChain: Uint8Array.from(att.subarray(0, Math.min(Number(c.attestationCertChainSize), att.length))),
+        certChain: Uint8Array.from(dev.subarray(0, Math.min(Number(c.certChainSize), dev.length))),
+      }
+    },
+    attestationReport(d, nonce) {
+      if (nonce.length !== NVML_NONCE_SIZE) throw new HardwareUnavailableError(`NVML nonce must be ${NVML_NONCE_SIZE} bytes, got ${nonce.length}`)
+      const r: Record<string, unknown> = {
+        isCecAttestationReportPresent: 0,
+        attestationReportSize: 0,
+        cecAttestationReportSize: 0,
+        nonce: Uint8Array.from(nonce),
+        attestationReport: new Uint8Array(0x2000),
+        cecAttestationReport: new Uint8Array(0x1000),
+      }
+      check('nvmlDeviceGetConfComputeGpuAttestationReport', f.nvmlDeviceGetConfComputeGpuAttestationReport(d, r))
+      const rep = r.attestationReport as Uint8Array
+      return Uint8Array.from(rep.subarray(0, Math.min(Number(r.attestationReportSize), rep.length)))
+    },
+  }
+}
