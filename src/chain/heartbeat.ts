@@ -1,0 +1,67 @@
+import {InputError} from '../errors/index.js'
+import {bytesToHex, concatBytes} from '../util/hex.js'
+import {requirePoci, type ChainClient} from './client.js'
+import {sendTx, type TxResult} from './tx.js'
+
+export interface HeartbeatDevice {
+  deviceId: string
+  /** keccak256 of the device's canonical evidence (committed in the host quote). */
+  evidenceDigest: string
+  kind: number
+  /**
+   * Own-key devices, over SHA-256 of the per-device challenge (heartbeatChallenge with the deviceId in
+   * the hostId field): P-256/emulator x‖y‖r‖s (128 bytes), secp256k1 r‖s‖v (65), RSA-2048
+   * modulus‖signature (512). P-384 devices: none.
+   */
+  proof?: Uint8Array
+}
+
+export interface HeartbeatParams {
+  epoch: bigint
+  blockNumber: bigint
+  blockHash: string
+  /** Host AK public key, x‖y (64 bytes); hostId = keccak256 of it. */
+  akPublicKey: Uint8Array
+  /** TPMS_ATTEST bytes the host key signed. */
+  attest: Uint8Array
+  signature: {r: Uint8Array; s: Uint8Array}
+  /** Exactly the host's approved devices, in hostDevices() order. */
+  devices: HeartbeatDevice[]
+}
+
+export interface HeartbeatResult extends TxResult {
+  hostId: string
+  epoch: bigint
+  reward: bigint
+  devicesDigest: string
+}
+
+export async function heartbeat(client: ChainClient, params: HeartbeatParams): Promise<HeartbeatResult> {
+  const poci = requirePoci(client)
+  if (params.akPublicKey.length !== 64) throw new InputError('the host key must be 64 bytes (x‖y)')
+  if (params.signature.r.length !== 32 || params.signature.s.length !== 32) throw new InputError('the quote signature must be r and s of 32 bytes each')
+  const commits = params.devices.flatMap((d) => [d.deviceId, d.evidenceDigest])
+  const kinds = Uint8Array.from(params.devices.map((d) => d.kind))
+  const proofs = concatBytes(...params.devices.map((d) => d.proof ?? new Uint8Array()))
+  const result = await sendTx(
+    client,
+    poci,
+    'heartbeat',
+    [
+      params.epoch,
+      params.blockNumber,
+      params.blockHash,
+      bytesToHex(params.akPublicKey.subarray(0, 32)),
+      bytesToHex(params.akPublicKey.subarray(32)),
+      bytesToHex(params.attest),
+      bytesToHex(params.signature.r),
+      bytesToHex(params.signature.s),
+      commits,
+      bytesToHex(kinds),
+      bytesToHex(proofs),
+    ],
+    'heartbeat',
+  )
+  const log = result.receipt.logs.map((l) => poci.interface.parseLog(l)).find((l) => l?.name === 'Heartbeat')!
+  return {...result, hostId: log.args[0] as string, epoch: log.args[1] as bigint, reward: log.args[3] as bigint, devicesDigest: log.args[4] as string}
+}

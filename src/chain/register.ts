@@ -1,0 +1,40 @@
+import {ZeroHash} from 'ethers'
+
+import {InputError} from '../errors/index.js'
+import {bytesToHex} from '../util/hex.js'
+import {isHostKind, type DeviceKindValue} from './artifacts.js'
+import {requirePoci, type ChainClient} from './client.js'
+import {sendTx, type TxResult} from './tx.js'
+
+export interface RegisterParams {
+  kind: DeviceKindValue
+  /** Raw public key: P-256/secp256k1 x‖y (64 bytes), RSA-2048 modulus (256), P-384 x‖y (96). */
+  publicKey: Uint8Array
+  payout: string
+  /** The host this device attaches to (omit for a host). */
+  hostId?: string
+  /**
+   * Proof of possession over registerChallenge(operator, payout, deviceId): hosts attest‖r‖s of a quote
+   * whose extraData is the challenge; P-256/emulator r‖s; secp256k1 r‖s‖v; RSA the signature; P-384 the
+   * report the verifier checks off chain.
+   */
+  proof: Uint8Array
+}
+
+export interface RegisterResult extends TxResult {
+  deviceId: string
+}
+
+export async function register(client: ChainClient, params: RegisterParams): Promise<RegisterResult> {
+  const poci = requirePoci(client)
+  if (!isHostKind(params.kind) && !params.hostId) throw new InputError('a device must name the host it attaches to (hostId)')
+  const result = await sendTx(
+    client,
+    poci,
+    'register',
+    [params.kind, bytesToHex(params.publicKey), params.payout, params.hostId ?? ZeroHash, bytesToHex(params.proof)],
+    'register',
+  )
+  const log = result.receipt.logs.map((l) => poci.interface.parseLog(l)).find((l) => l?.name === 'Registered')
+  return {...result, deviceId: log!.args[0] as string}
+}

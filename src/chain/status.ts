@@ -1,0 +1,142 @@
+import {ZeroAddress, type Contract, type Log} from 'ethers'
+
+import {DEVICE_KIND_NAMES, DEVICE_STATUS_NAMES, isHostKind} from './artifacts.js'
+import {requirePoci, type ChainClient} from './client.js'
+import {callView, toUnetError} from './tx.js'
+
+export interface DeviceStatusView {
+  deviceId: string
+  kind: string
+  status: (typeof DEVICE_STATUS_NAMES)[number]
+  registered: boolean
+  approved: boolean
+  operator?: string
+  payout?: string
+  hostId?: string
+  power: bigint
+  /** The last epoch a heartbeat of its host credited this device (undefined: never). */
+  lastHeartbeatEpoch?: bigint
+  lastHeartbeatBlock?: bigint
+  lastHeartbeatTx?: string
+  /** Unix seconds of the block of that heartbeat. */
+  lastHeartbeatTime?: number
+  /** UNC earned by this device's power since its approval (power × rate × credited epochs). */
+  accrued: bigint
+  /** Host-level: UNC the host can claim now (paid to the payout). */
+  claimable: bigint
+  /** Host-level: UNC already paid to the payout. */
+  claimed: bigint
+}
+
+export interface ChainStatus {
+  chainId: bigint
+  contract: string
+  currentEpoch: bigint
+  epochSeconds: bigint
+  epochEndsAt: bigint
+  rewardPerPowerEpoch: bigint
+  allowEmulator: boolean
+  verifier: string
+  devices: DeviceStatusView[]
+}
+
+export interface StatusParams {
+  /** Every device registered by this operator (found through Registered events). */
+  operator?: string
+  deviceIds?: string[]
+  /** First block to scan for events (default 0). */
+  fromBlock?: number
+}
+
+type DeviceInfo = [string, bigint, bigint, bigint, string, string]
+type HostInfo = [string, bigint, bigint, string, bigint, bigint, bigint, bigint]
+
+export async function getStatus(client: ChainClient, params: StatusParams = {}): Promise<ChainStatus> {
+  const poci = requirePoci(client)
+  const fromBlock = params.fromBlock ?? 0
+  const [epoch, epochSeconds, genesis, rate, allowEmulator, verifier] = await Promise.all([
+    callView<bigint>(poci, 'currentEpoch', [], 'read epoch'),
+    callView<bigint>(poci, 'epochSeconds', [], 'read epochSeconds'),
+    callView<bigint>(poci, 'genesisTime', [], 'read genesisTime'),
+    callView<bigint>(poci, 'rewardPerPowerEpoch', [], 'read reward rate'),
+    callView<boolean>(poci, 'allowEmulator', [], 'read allowEmulator'),
+    callView<string>(poci, 'verifier', [], 'read verifier'),
+  ])
+  const ids = new Set((params.deviceIds ?? []).map((d) => d.toLowerCase()))
+  if (params.operator) {
+    const logs = await logsOf(poci, poci.filters.Registered!(null, params.operator), fromBlock)
+    for (const l of logs) ids.add((l.topics[1] as string).toLowerCase())
+  }
+  const devices: DeviceStatusView[] = []
+  const hostCache = new Map<string, {info: HostInfo; beats: Log[]}>()
+  for (const deviceId of ids) {
+    const info = await callView<DeviceInfo>(poci, 'deviceInfo', [deviceId], 'read device')
+    const status = Number(info[2])
+    if (params.operator && status !== 0 && info[0].toLowerCase() !== params.operator.toLowerCase()) continue
+    if (params.operator && status === 0) continue
+    const view: DeviceStatusView = {
+      deviceId,
+      kind: DEVICE_KIND_NAMES[Number(info[1])] ?? 'none',
+      status: DEVICE_STATUS_NAMES[status] ?? 'none',
+      registered: status !== 0,
+      approved: status === 2,
+      power: info[3],
+      accrued: 0n,
+      claimable: 0n,
+      claimed: 0n,
+    }
+    if (status !== 0) {
+      view.operator = info[0]
+      view.payout = info[5] === ZeroAddress ? undefined : info[5]
+      view.hostId = info[4]
+    }
+    if (status === 2) {
+      const hostId = info[4]
+      let host = hostCache.get(hostId)
+      if (!host) {
+        const hostInfo = await callView<HostInfo>(poci, 'hostInfo', [hostId], 'read host')
+        const beats = await logsOf(poci, poci.filters.Heartbeat!(hostId), fromBlock)
+        host = {info: hostInfo, beats}
+        hostCache.set(hostId, host)
+      }
+      const approvals = await logsOf(poci, poci.filters.Approved!(deviceId), fromBlock)
+      const since = approvals.at(-1)?.blockNumber ?? 0
+      const credited = host.beats.filter((b) => b.blockNumber > since || (b.blockNumber === since && isHostKind(Number(info[1]))))
+      view.accrued = info[3] * rate * BigInt(credited.length)
+      view.claimable = host.info[6]
+      view.claimed = host.info[7]
+      const last = credited.at(-1)
+      if (last) {
+        view.lastHeartbeatEpoch = BigInt(last.topics[2] as string)
+        view.lastHeartbeatBlock = BigInt(last.blockNumber)
+        view.lastHeartbeatTx = last.transactionHash
+        try {
+          view.lastHeartbeatTime = (await client.provider.getBlock(last.blockNumber))?.timestamp
+        } catch (error) {
+          throw toUnetError(error, 'read block')
+        }
+      }
+    }
+    devices.push(view)
+  }
+  return {
+    chainId: client.chainId,
+    contract: client.pociAddress!,
+    currentEpoch: epoch,
+    epochSeconds,
+    epochEndsAt: genesis + epoch * epochSeconds,
+    rewardPerPowerEpoch: rate,
+    allowEmulator,
+    verifier,
+    devices,
+  }
+}
+
+async function logsOf(poci: Contract, filter: unknown, fromBlock: number): Promise<Log[]> {
+  try {
+    const topicFilter = await (filter as {getTopicFilter(): Promise<Array<string | string[] | null>>}).getTopicFilter()
+    return await poci.runner!.provider!.getLogs({address: await poci.getAddress(), topics: topicFilter, fromBlock, toBlock: 'latest'})
+  } catch (error) {
+    throw toUnetError(error, 'read events')
+  }
+}
