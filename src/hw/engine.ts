@@ -87,3 +87,25 @@ export async function openEngine(options: OpenEngineOptions): Promise<SecurityEn
     return openEmulator()
   }
 }
+
+/**
+ * Quotes with the engine and packs evidence v1. nonce.qualifyingData is what the quote binds; pass
+ * challenge/devices too when it was derived from them (quoteQualifyingData), so verifiers can redo it.
+ */
+export async function buildHostEvidence(
+  engine: SecurityEngine,
+  nonce: import('../evidence/format.js').NonceInputs,
+  producedAt = Math.floor(Date.now() / 1000),
+): Promise<import('../evidence/format.js').HostEvidence> {
+  const id = await engine.identity()
+  const q = await engine.quote(nonce.qualifyingData)
+  const certChain = id.certChain.map((pem) => Uint8Array.from(Buffer.from(pem.replace(/-----[A-Z ]+-----|\s+/g, ''), 'base64')))
+  return {
+    v: 1,
+    kind: engine.kind,
+    device: {publicKey: id.publicKey, certChain, akPublic: id.akPublic, ...(id.ekPublic ? {ekPublic: id.ekPublic} : {})},
+    nonce,
+    producedAt,
+    quote: {attest: q.attest, signature: q.signature, pcrs: q.pcrs},
+  }
+}
