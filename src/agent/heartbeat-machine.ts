@@ -1,7 +1,7 @@
 import {EvidenceInvalidError, ExitCode, UnetError} from '../errors/index.js'
 import {heartbeatChallenge, quoteQualifyingData} from '../evidence/nonce.js'
 import {silentAgentLogger as silentLogger, type AgentLogger as Logger} from './ports.js'
-import {AbortedError, Backoff, isAborted, raceAbort, throwIfAborted, type BackoffOptions, type Clock} from './backoff.js'
+import {Backoff, isAborted, raceAbort, throwIfAborted, type BackoffOptions, type Clock} from './backoff.js'
 import type {JournalResult, Outbox, OutboxEntry, SentTx} from './outbox.js'
 import {
   noopMetrics,
@@ -445,4 +445,3 @@ export class HeartbeatMachine {
   }
 }
 
-export {AbortedError}

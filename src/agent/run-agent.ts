@@ -1,0 +1,95 @@
+import {realClock, type Clock} from './backoff.js'
+import {writeAgentStatus, type AgentStatusSnapshot} from './agent-status.js'
+import {HeartbeatMachine, type HeartbeatMachineOptions, type RunResult} from './heartbeat-machine.js'
+import {acquireLock} from './lock.js'
+import {startMetricsServer, type MetricsServer} from './metrics.js'
+import {Outbox} from './outbox.js'
+import {noopMetrics, silentAgentLogger, type AgentLogger} from './ports.js'
+
+/**
+ * Everything around the state machine that a real agent process needs, in one call, so the
+ * `unet heartbeat` command only builds the ports:
+ *   lock (one agent per data dir) → outbox → optional metrics endpoint → SIGTERM/SIGINT → AbortSignal
+ *   → machine.run() → agent/state.json on every transition → release everything.
+ */
+export interface RunAgentOptions
+  extends Omit<HeartbeatMachineOptions, 'outbox' | 'clock' | 'metrics' | 'signal' | 'logger' | 'onTransition'> {
+  dataDir: string
+  once?: boolean
+  /** "127.0.0.1:9464": serve Prometheus metrics there while running. */
+  metricsListen?: string
+  clock?: Clock
+  logger?: AgentLogger
+  /** Extra stop signal (tests); SIGTERM/SIGINT are always handled unless handleSignals is false. */
+  signal?: AbortSignal
+  handleSignals?: boolean
+  /** Called once the metrics endpoint listens (its URL), for the command to announce. */
+  onMetrics?: (url: string) => void
+}
+
+export interface RunAgentResult extends RunResult {
+  /** Set when a SIGTERM/SIGINT ended the run. */
+  signal?: NodeJS.Signals
+}
+
+export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult> {
+  const {dataDir, once, metricsListen, clock = realClock, logger = silentAgentLogger, handleSignals = true, onMetrics, ...machineOptions} = options
+  const lock = acquireLock(dataDir)
+  const controller = new AbortController()
+  let stoppedBy: NodeJS.Signals | undefined
+  const onSignal = (sig: NodeJS.Signals) => {
+    stoppedBy = sig
+    logger.info({signal: sig}, `${sig}: stopping after the current step`)
+    controller.abort(`stopped by ${sig}`)
+  }
+  const onExternalAbort = () => controller.abort(options.signal?.reason ?? 'stopped')
+  if (options.signal?.aborted) onExternalAbort()
+  options.signal?.addEventListener('abort', onExternalAbort, {once: true})
+  if (handleSignals) {
+    process.on('SIGTERM', onSignal)
+    process.on('SIGINT', onSignal)
+  }
+  let server: MetricsServer | undefined
+  try {
+    if (metricsListen) {
+      server = await startMetricsServer(metricsListen)
+      logger.info({url: server.url}, `metrics on ${server.url}`)
+      onMetrics?.(server.url)
+    }
+    const outbox = new Outbox(dataDir, {logger, now: () => clock.now()})
+    const snapshot: AgentStatusSnapshot = {pid: process.pid, state: 'Unregistered', updatedAt: clock.now()}
+    const machine = new HeartbeatMachine({
+      ...machineOptions,
+      clock,
+      outbox,
+      logger,
+      metrics: server?.metrics ?? noopMetrics,
+      signal: controller.signal,
+      onTransition: (state, info) => {
+        snapshot.state = state
+        snapshot.updatedAt = clock.now()
+        if (info.epoch !== undefined) snapshot.epoch = info.epoch.toString()
+        if (state === 'Confirmed') {
+          snapshot.lastSuccessEpoch = snapshot.epoch
+          snapshot.lastSuccessAt = clock.now()
+          delete snapshot.lastError
+        } else if (info.reason && !controller.signal.aborted) snapshot.lastError = info.reason
+        try {
+          writeAgentStatus(dataDir, snapshot)
+        } catch (error) {
+          logger.warn({err: (error as Error).message}, 'cannot write agent/state.json')
+        }
+      },
+    })
+    const result = await machine.run({once})
+    return {...result, signal: stoppedBy}
+  } finally {
+    if (handleSignals) {
+      process.removeListener('SIGTERM', onSignal)
+      process.removeListener('SIGINT', onSignal)
+    }
+    options.signal?.removeEventListener('abort', onExternalAbort)
+    await server?.close()
+    lock.release()
+  }
+}
