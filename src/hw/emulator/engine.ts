@@ -16,7 +16,7 @@ import {assertPrivateFile, writeFileAtomic} from '../../util/files.js'
 import {bytesToHex} from '../../util/hex.js'
 import type {EngineIdentity, EngineQuote, SecurityEngine} from '../engine.js'
 import {derToPem} from '../tpm2/pem.js'
-import {encodeEcdsaSignature, parseTpmtPublic, objectName, rawPublicKey} from '../tpm2/structures.js'
+import {encodeEcdsaSignature, objectName, parseTpmtPublic, primaryQualifiedName, rawPublicKey, TPM_RH} from '../tpm2/structures.js'
 import {AK_REQUIRED_ATTRIBUTES, encodePcrSelection, TPM2_ALG, TPM2_ECC, TPM_GENERATED_VALUE, TPM2_ST_ATTEST_QUOTE, TPMA_OBJECT, Writer, tpm2b} from '../tpm2/wire.js'
 import {EMULATOR_ROOT_CN, selfSignedRoot} from './x509.js'
 
@@ -50,7 +50,8 @@ export class EmulatorEngine implements SecurityEngine {
     this.publicKey = createPublicKey(privateKey)
     const jwk = this.publicKey.export({format: 'jwk'})
     this.tpmt = emulatorAkTpmt(Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url'))
-    this.name = objectName(parseTpmtPublic(this.tpmt))
+    // like a TPM AK that is a primary of the endorsement hierarchy: qualifiedSigner is its qualified name
+    this.name = primaryQualifiedName(objectName(parseTpmtPublic(this.tpmt)), TPM2_ALG.SHA256, TPM_RH.ENDORSEMENT)
   }
 
   static async open(options: EmulatorOptions): Promise<EmulatorEngine> {

@@ -148,6 +148,17 @@ export function objectName(pub: TpmPublic): Uint8Array {
   return Uint8Array.from(Buffer.concat([Buffer.from([pub.nameAlg >> 8, pub.nameAlg & 0xff]), digest]))
 }
 
+/** Hierarchy handles (TPM_RH_*): the qualified name of a hierarchy is its handle. */
+export const TPM_RH = {OWNER: 0x40000001, NULL: 0x40000007, ENDORSEMENT: 0x4000000b, PLATFORM: 0x4000000c} as const
+
+/** Qualified name of a primary object: nameAlg || H(handle of its hierarchy || name). */
+export function primaryQualifiedName(name: Uint8Array, nameAlg: number, hierarchy: number): Uint8Array {
+  const h = Buffer.alloc(4)
+  h.writeUInt32BE(hierarchy >>> 0)
+  const digest = createHash(hashName(nameAlg)).update(h).update(name).digest()
+  return Uint8Array.from(Buffer.concat([Buffer.from([nameAlg >> 8, nameAlg & 0xff]), digest]))
+}
+
 export function hashName(alg: number): string {
   switch (alg) {
     case TPM2_ALG.SHA1:

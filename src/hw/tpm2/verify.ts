@@ -16,6 +16,8 @@ import {
   parseQuoteAttest,
   parseSignature,
   parseTpm2bPublic,
+  primaryQualifiedName,
+  TPM_RH,
   tpmPublicKeyObject,
   type ClockInfo,
   type QuoteAttest,
@@ -60,6 +62,8 @@ export class QuoteVerifier {
   readonly key: KeyObject
   readonly akPublic?: TpmPublic
   readonly name?: Uint8Array
+  /** Signer names a quote by this AK may carry: its name, or its qualified name as a primary key of a hierarchy. */
+  private readonly signerNames: Buffer[] = []
   /** Problems with the AK itself (attributes), reported with every quote. */
   readonly akReasons: string[] = []
 
@@ -69,6 +73,7 @@ export class QuoteVerifier {
       this.akPublic = pub
       this.key = tpmPublicKeyObject(pub)
       this.name = objectName(pub)
+      this.signerNames = [this.name, ...Object.values(TPM_RH).map((h) => primaryQualifiedName(this.name!, pub.nameAlg, h))].map((n) => Buffer.from(n))
       const missing = ATTR_NAMES.filter(([bit]) => (pub.attributes & bit) === 0).map(([, n]) => n)
       if (missing.length > 0) this.akReasons.push(`AK lacks attributes ${missing.join(', ')}`)
       if ((pub.attributes & TPMA_OBJECT.decrypt) !== 0) this.akReasons.push('AK has the decrypt attribute (a restricted signing key must not)')
@@ -90,7 +95,7 @@ export class QuoteVerifier {
     if (!Buffer.from(attest.extraData).equals(Buffer.from(check.expectedExtraData)))
       reasons.push(`extraData ${hex(attest.extraData)} does not equal the expected nonce ${hex(check.expectedExtraData)}`)
     if (!this.signatureValid(sig, check.attest, reasons)) reasons.push('signature does not verify with the AK public key')
-    if (this.name && !Buffer.from(attest.qualifiedSigner).equals(Buffer.from(this.name))) reasons.push('qualifiedSigner is not the AK name')
+    if (this.name && !this.signerNames.some((n) => n.equals(attest.qualifiedSigner))) reasons.push("qualifiedSigner is not the AK's (primary key) qualified name")
     if (check.pcrs) pcrDigestReasons(attest, sig.hash, check.pcrs, reasons)
     if ((check.requireSafe ?? true) && !attest.clockInfo.safe) reasons.push('clockInfo.safe is 0 (the TPM clock may have gone back)')
     if (check.previous) counterReasons(attest.clockInfo, check.previous, reasons)

@@ -1,0 +1,36 @@
+/**
+ * Trusted TPM EK roots: the profile's `trustRoots.tpm` (and `--tpm-root`) list PEM/DER files or
+ * directories of them (*.pem, *.crt, *.cer, *.der). Vendor roots (Infineon, STMicro, Nuvoton, AMD
+ * fTPM, Intel PTT, Google vTPM...) are added the same way; intermediates may sit next to the roots.
+ */
+import {readdirSync, readFileSync, statSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {InputError} from '../../errors/index.js'
+
+const CERT_FILE = /\.(pem|crt|cer|der)$/i
+
+/** Every certificate in the given files/directories, as PEM text or DER bytes. */
+export function loadTrustRoots(paths: readonly string[]): Array<string | Uint8Array> {
+  const out: Array<string | Uint8Array> = []
+  for (const path of paths) {
+    let files: string[]
+    try {
+      files = statSync(path).isDirectory() ? readdirSync(path).filter((f) => CERT_FILE.test(f)).sort().map((f) => join(path, f)) : [path]
+    } catch {
+      throw new InputError(`trust root ${path} cannot be read`, {hint: 'fix networks.<name>.trustRoots.tpm or --tpm-root'})
+    }
+    for (const file of files) out.push(...certificatesIn(readFileSync(file), file))
+  }
+  return out
+}
+
+export function certificatesIn(data: Buffer, name = 'input'): Array<string | Uint8Array> {
+  const text = data.toString('latin1')
+  if (text.includes('-----BEGIN CERTIFICATE-----')) {
+    const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
+    return blocks.map((b) => b + '\n')
+  }
+  if (data[0] === 0x30) return [Uint8Array.from(data)]
+  throw new InputError(`${name} is neither PEM nor DER certificates`)
+}
