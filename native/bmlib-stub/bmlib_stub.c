@@ -45,6 +45,21 @@ typedef struct bm_dev_stat {
   struct bm_heap_stat heap_stat[4];
 } bm_dev_stat_t;
 
+struct bm_misc_info {
+  int pcie_soc_mode;
+  int ddr_ecc_enable;
+  long long ddr0a_size;
+  long long ddr0b_size;
+  long long ddr1_size;
+  long long ddr2_size;
+  unsigned int chipid;
+  unsigned long chipid_bit_mask;
+  unsigned int driver_version;
+  int domain_bdf;
+  int board_version;
+  int a53_enable;
+};
+
 #define MAX_CHIPS 16
 #define MAX_ENTRIES 256
 static struct { char key[96]; char value[512]; } entries[MAX_ENTRIES];
@@ -182,6 +197,21 @@ bm_status_t bm_get_stat(bm_handle_t handle, bm_dev_stat_t *stat) {
   return BM_SUCCESS;
 }
 
+/* chipN.domain_bdf = domain<<16 | bus<<8 | dev<<3 | fn (as bm-smi prints it); driver_version = major<<16|minor<<8|patch */
+bm_status_t bm_get_misc_info(bm_handle_t handle, struct bm_misc_info *info) {
+  bm_status_t r = enter("bm_get_misc_info");
+  if (r) return r;
+  if (!handle || !info) return BM_ERR_PARAM;
+  memset(info, 0, sizeof *info);
+  info->pcie_soc_mode = 0;
+  info->chipid = (unsigned int)chip_num(handle->devid, "chipid", 0x1684);
+  info->chipid_bit_mask = info->chipid == 0x1686 ? (1UL << 2) : (1UL << 1);
+  info->driver_version = (unsigned int)strtoul(get("driver_version") ? get("driver_version") : "0", NULL, 0);
+  info->domain_bdf = (int)chip_num(handle->devid, "domain_bdf", 0);
+  info->board_version = (int)chip_num(handle->devid, "board_version", 0);
+  return BM_SUCCESS;
+}
+
 /* Returns the chip's p2 blob and PEM public key (as the miner stores them in key/p2_N, key/pubkey_N). */
 bm_status_t bmcpu_gen_p2_pubkey(bm_handle_t handle, unsigned char *p2, unsigned int *size_p2, unsigned char *pubkey, unsigned int *size_pubkey) {
   bm_status_t r = enter("bmcpu_gen_p2_pubkey");
@@ -226,5 +256,8 @@ bm_status_t bmcpu_gen_sign(bm_handle_t handle, unsigned char *signature, unsigne
 unsigned long unet_stub_layout(const char *what) {
   if (strcmp(what, "bm_dev_stat_t") == 0) return sizeof(bm_dev_stat_t);
   if (strcmp(what, "bm_dev_stat_t.heap_stat") == 0) return offsetof(bm_dev_stat_t, heap_stat);
+  if (strcmp(what, "bm_misc_info") == 0) return sizeof(struct bm_misc_info);
+  if (strcmp(what, "bm_misc_info.driver_version") == 0) return offsetof(struct bm_misc_info, driver_version);
+  if (strcmp(what, "bm_misc_info.domain_bdf") == 0) return offsetof(struct bm_misc_info, domain_bdf);
   return 0;
 }

@@ -1,0 +1,124 @@
+import {createPublicKey} from 'node:crypto'
+
+import {HardwareUnavailableError} from '../../errors/index.js'
+import type {Classified} from '../pci/classify.js'
+import type {Device} from '../pci/device.js'
+import {pciInfo} from '../nvidia/probe.js'
+import type {Bmlib} from './ffi.js'
+
+export interface SophgoProbeOptions {
+  bmlibPath?: string
+  candidates: Classified[]
+  force?: boolean
+}
+
+const CHIP_NAMES: Record<number, string> = {0x1684: 'BM1684', 0x1686: 'BM1684X'}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof HardwareUnavailableError) {
+    const r = error.details?.reason
+    return typeof r === 'string' ? `${error.message} (${r})` : error.message
+  }
+  return error instanceof Error ? error.message : String(error)
+}
+
+function attempt<T>(reasons: string[], what: string, fn: () => T): T | undefined {
+  try {
+    return fn()
+  } catch (error) {
+    reasons.push(`${what}: ${reasonOf(error)}`)
+    return undefined
+  }
+}
+
+export async function openBmlib(bmlibPath?: string): Promise<Bmlib> {
+  const {loadBmlib} = await import('./ffi.js')
+  return loadBmlib(bmlibPath)
+}
+
+/** SPKI DER hex of a PEM RSA public key (PKCS#1 or SPKI). */
+export function rsaSpki(pem: string): string {
+  const type = pem.includes('BEGIN RSA PUBLIC KEY') ? 'pkcs1' : 'spki'
+  return Buffer.from(createPublicKey({key: pem, format: 'pem', type}).export({type: 'spki', format: 'der'})).toString('hex')
+}
+
+function sysfsOnly(c: Classified, reason: string): Device {
+  return {
+    kind: 'asic',
+    family: 'sophgo',
+    vendor: c.vendor,
+    model: c.model,
+    stableId: `pci:${c.pci.address}`,
+    stableIdSource: 'pci-address',
+    pciAddress: c.pci.address,
+    pci: pciInfo(c),
+    driver: {name: c.pci.driver},
+    busy: {state: 'unknown'},
+    attestation: {support: 'host-tpm', reason: `no bmlib: ${reason}`},
+    reasons: [c.pci.driver ? reason : 'driver not loaded'],
+  }
+}
+
+/**
+ * Lists Sophgo chips through bmlib, matched to sysfs PCI functions by the address bm_get_misc_info
+ * reports. One SC5+/SC7+ card carries three chips (PCI functions .0 .1 .2) and one board serial, so a
+ * chip's stable id is <board serial>:<function>; its chip key (RSA-2048) is the stronger identity.
+ */
+export async function probeSophgo(options: SophgoProbeOptions): Promise<Device[]> {
+  if (options.candidates.length === 0 && !options.force) return []
+  let bm: Bmlib
+  try {
+    bm = await openBmlib(options.bmlibPath)
+  } catch (error) {
+    const reason = reasonOf(error)
+    return options.candidates.map((c) => sysfsOnly(c, reason))
+  }
+  const devices: Device[] = []
+  const seen = new Set<string>()
+  let count: number
+  try {
+    count = bm.count()
+  } catch (error) {
+    return options.candidates.map((c) => sysfsOnly(c, reasonOf(error)))
+  }
+  for (let devid = 0; devid < count; devid++) {
+    const reasons: string[] = []
+    const h = attempt(reasons, `chip ${devid}`, () => bm.request(devid))
+    if (h === undefined) continue
+    try {
+      const misc = attempt(reasons, 'misc info', () => bm.miscInfo(h))
+      const chipId = misc?.chipId ?? attempt(reasons, 'chip id', () => bm.chipId(h))
+      const sn = attempt(reasons, 'serial', () => bm.serial(h))
+      const stat = attempt(reasons, 'status', () => bm.stat(h))
+      const keys = attempt(reasons, 'chip key', () => bm.p2Pubkey(h))
+      const spki = keys ? attempt(reasons, 'chip key', () => rsaSpki(keys.publicKeyPem)) : undefined
+      const address = misc?.pciAddress
+      const sys = options.candidates.find((c) => c.pci.address === address)
+      if (address) seen.add(address)
+      const fn = address ? address.slice(-1) : String(devid)
+      devices.push({
+        kind: 'asic',
+        family: 'sophgo',
+        vendor: sys?.vendor ?? 'Sophgo',
+        model: (chipId !== undefined ? CHIP_NAMES[chipId] : undefined) ?? sys?.model ?? 'Sophgo chip',
+        stableId: sn ? `${sn}:${fn}` : address ? `pci:${address}` : `bmlib:${devid}`,
+        stableIdSource: sn ? 'serial' : 'pci-address',
+        serial: sn,
+        pciAddress: address,
+        pci: sys ? pciInfo(sys) : undefined,
+        memoryBytes: stat ? stat.memTotalMiB * 1024 * 1024 : undefined,
+        memoryUsedBytes: stat ? stat.memUsedMiB * 1024 * 1024 : undefined,
+        driver: {name: sys?.pci.driver ?? 'bmsophon', version: misc?.driverVersion},
+        busy: stat ? {state: stat.tpuUtil > 0 ? 'busy' : 'idle', utilisationPercent: stat.tpuUtil} : {state: 'unknown'},
+        attestation: spki ? {support: 'own-key'} : {support: 'host-tpm', reason: 'chip key unavailable'},
+        deviceKey: spki ? {algorithm: 'rsa-2048', spki} : undefined,
+        libraryIndex: devid,
+        reasons,
+      })
+    } finally {
+      bm.free(h)
+    }
+  }
+  for (const c of options.candidates) if (!seen.has(c.pci.address)) devices.push(sysfsOnly(c, 'not reported by bmlib'))
+  return devices
+}
