@@ -36,7 +36,7 @@ contract Poci {
     uint64 public immutable genesisTime;
     uint64 public immutable epochSeconds;
     uint64 public immutable maxBlockAge;
-    uint128 public immutable rewardPerPowerEpoch;
+    uint96 public immutable rewardPerPowerEpoch;
     bool public immutable allowEmulator;
     address public immutable admin;
 
@@ -54,22 +54,21 @@ contract Poci {
         address payout;
     }
 
-    /// Three slots. A heartbeat reads slot 0 and 1 and writes slot 2 once.
+    /// One slot, keyed by keccak256(abi.encode(operator, hostId)): a heartbeat reads and writes only this
+    /// slot (plus setHash when the host has devices), and finding it under the sender's key is the operator check.
     struct Host {
-        // slot 0: set when the host is approved
-        address operator;
+        uint32 lastEpoch;
+        uint48 lastBlock;
         uint64 power; // aggregate approved power: host + attached approved devices
-        uint32 count; // attached approved devices
-        // slot 1
-        bytes32 setHash; // keccak256(concat(deviceId ‖ uint8 kind)) over the attached devices, in list order
-        // slot 2: the only slot a heartbeat writes
-        uint64 lastEpoch;
-        uint64 lastBlock;
-        uint128 accrued;
+        uint8 count; // attached approved devices
+        bool active; // the host itself is approved
+        uint96 accrued; // UNC (wei) not yet claimed
     }
 
     mapping(bytes32 => Device) internal devices;
     mapping(bytes32 => Host) internal hosts;
+    /// keccak256(concat(deviceId ‖ uint8 kind)) over the host's attached approved devices, in list order.
+    mapping(bytes32 => bytes32) internal setHashOf;
     mapping(bytes32 => bytes32[]) internal hostDeviceList;
     mapping(bytes32 => uint256) public claimed;
 
@@ -86,7 +85,7 @@ contract Poci {
     event Approved(bytes32 indexed deviceId, bytes32 indexed hostId, uint64 power, address verifier);
     event Rejected(bytes32 indexed deviceId, bytes32 indexed hostId, string reason, address verifier);
     event Released(bytes32 indexed deviceId, bytes32 indexed hostId, address operator);
-    event Heartbeat(bytes32 indexed hostId, uint64 indexed epoch, uint64 blockNumber, uint128 reward, bytes32 devicesDigest);
+    event Heartbeat(bytes32 indexed hostId, uint64 epoch, bytes32 devicesDigest);
     event Claimed(bytes32 indexed hostId, address indexed payout, uint256 amount);
     event VerifierChanged(address verifier);
 
@@ -115,15 +114,16 @@ contract Poci {
     error ZeroPayout();
     error PayoutMismatch(address hostPayout, address payout);
     error NotAHost(bytes32 hostId);
-    error HostHasDevices(bytes32 hostId, uint32 count);
+    error HostHasDevices(bytes32 hostId, uint8 count);
     error TooManyDevices(bytes32 hostId);
     error NothingToClaim(bytes32 hostId);
+    error ClaimFirst(bytes32 hostId);
 
     constructor(
         address verifier_,
         uint64 epochSeconds_,
         uint64 maxBlockAge_,
-        uint128 rewardPerPowerEpoch_,
+        uint96 rewardPerPowerEpoch_,
         bool allowEmulator_
     ) {
         require(epochSeconds_ > 0 && maxBlockAge_ > 0 && maxBlockAge_ <= 256, "bad parameters");
@@ -190,17 +190,52 @@ contract Poci {
         view
         returns (
             address operator,
+            bool active,
             uint64 power,
-            uint32 count,
+            uint8 count,
             bytes32 setHash,
             uint64 lastEpoch,
             uint64 lastBlock,
-            uint128 accrued,
+            uint256 accrued,
             uint256 claimedTotal
         )
     {
-        Host storage h = hosts[hostId];
-        return (h.operator, h.power, h.count, h.setHash, h.lastEpoch, h.lastBlock, h.accrued, claimed[hostId]);
+        operator = devices[hostId].operator;
+        Host storage h = hosts[_hostKey(operator, hostId)];
+        return (operator, h.active, h.power, h.count, setHashOf[hostId], h.lastEpoch, h.lastBlock, h.accrued, claimed[hostId]);
+    }
+
+    /// Where a host's state lives: keccak256(operator ‖ hostId ‖ setHash). A heartbeat recomputes the key
+    /// from the sender and the device list it sends, so finding an active host there proves the operator
+    /// and the device set without reading them.
+    function _hostKey(address operator, bytes32 hostId) private view returns (bytes32) {
+        return _key(operator, hostId, setHashOf[hostId]);
+    }
+
+    function _key(address operator, bytes32 hostId, bytes32 setHash) private pure returns (bytes32 key) {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, operator)
+            mstore(add(m, 32), hostId)
+            mstore(add(m, 64), setHash)
+            key := keccak256(m, 96)
+        }
+    }
+
+    /// Moves a host's state to the key of its new device set.
+    function _setDevices(address operator, bytes32 hostId, bytes32[] storage list) private returns (Host storage) {
+        bytes32 oldKey = _hostKey(operator, hostId);
+        Host memory h = hosts[oldKey];
+        delete hosts[oldKey];
+        setHashOf[hostId] = _setHash(list);
+        Host storage moved = hosts[_hostKey(operator, hostId)];
+        moved.lastEpoch = h.lastEpoch;
+        moved.lastBlock = h.lastBlock;
+        moved.power = h.power;
+        moved.count = h.count;
+        moved.active = h.active;
+        moved.accrued = h.accrued;
+        return moved;
     }
 
     /// The attached approved devices in the order a heartbeat must list them.
@@ -285,16 +320,17 @@ contract Poci {
         d.status = STATUS_APPROVED;
         d.power = power;
         bytes32 hostId = d.host;
-        Host storage h = hosts[hostId];
+        Host storage h;
         if (hostId == deviceId) {
-            h.operator = d.operator;
+            h = hosts[_hostKey(d.operator, hostId)];
+            h.active = true;
         } else {
             bytes32[] storage list = hostDeviceList[hostId];
             if (list.length >= MAX_DEVICES_PER_HOST) revert TooManyDevices(hostId);
             d.index = uint16(list.length);
             list.push(deviceId);
+            h = _setDevices(d.operator, hostId, list);
             h.count += 1;
-            h.setHash = _setHash(list);
         }
         h.power += power;
         emit Approved(deviceId, hostId, power, msg.sender);
@@ -324,11 +360,11 @@ contract Poci {
     function _unbind(bytes32 deviceId) private {
         Device storage d = devices[deviceId];
         bytes32 hostId = d.host;
-        Host storage h = hosts[hostId];
+        Host storage h = hosts[_hostKey(d.operator, hostId)];
         if (hostId == deviceId) {
-            if (h.count != 0 || hostDeviceList[hostId].length != 0) revert HostHasDevices(hostId, h.count);
+            if (hostDeviceList[hostId].length != 0) revert HostHasDevices(hostId, h.count);
             if (h.accrued != 0) _pay(hostId, d.payout);
-            delete hosts[hostId];
+            delete hosts[_hostKey(d.operator, hostId)];
         } else if (d.status == STATUS_APPROVED) {
             bytes32[] storage list = hostDeviceList[hostId];
             uint256 i = d.index;
@@ -339,9 +375,9 @@ contract Poci {
                 devices[moved].index = uint16(i);
             }
             list.pop();
+            h = _setDevices(d.operator, hostId, list);
             h.count -= 1;
             h.power -= d.power;
-            h.setHash = _setHash(list);
         }
         delete devices[deviceId];
     }
@@ -387,19 +423,19 @@ contract Poci {
             mstore(32, akY)
             hostId := keccak256(0, 64)
         }
-        Host storage h = hosts[hostId];
-        address operator = h.operator;
-        if (operator != msg.sender) _whyNotOperator(hostId, operator);
+        uint256 n = kinds.length;
+        if (commits.length != 2 * n) revert DeviceSetMismatch(hostId);
+        bytes32 key = _key(msg.sender, hostId, n == 0 ? bytes32(0) : _commitSetHash(commits, kinds));
+        Host memory h = hosts[key];
+        if (!h.active) _whyNotOperator(hostId);
 
         uint64 current = currentEpoch();
         if (epoch != current) revert WrongEpoch(epoch, current);
-        uint64 lastEpoch = h.lastEpoch;
-        if (lastEpoch == epoch) revert AlreadyCredited(hostId, epoch);
+        if (h.lastEpoch == epoch) revert AlreadyCredited(hostId, epoch);
         if (blockNumber >= block.number) revert FutureBlock(blockNumber, uint64(block.number));
         {
             uint64 minBlock = uint64(block.number) > maxBlockAge ? uint64(block.number) - maxBlockAge : 0;
-            uint64 lastBlock = h.lastBlock;
-            if (lastBlock >= minBlock) minBlock = lastBlock + 1;
+            if (h.lastBlock >= minBlock) minBlock = h.lastBlock + 1;
             if (blockNumber < minBlock) revert StaleBlock(blockNumber, minBlock);
         }
         {
@@ -407,12 +443,10 @@ contract Poci {
             if (actual != blockHash) revert WrongBlockhash(blockNumber, actual, blockHash);
         }
 
-        uint256 n = kinds.length;
-        if (commits.length != 2 * n || n != h.count || _commitSetHash(commits, kinds) != h.setHash) revert DeviceSetMismatch(hostId);
-
         // challenge laid out in memory once; the per-device challenges swap the id field (offset 104).
         uint256 ptr;
-        bytes32 challenge;
+        bytes32 qualifying;
+        bytes32 digest;
         bytes32 domain = HEARTBEAT_DOMAIN;
         assembly ("memory-safe") {
             ptr := mload(0x40)
@@ -424,34 +458,42 @@ contract Poci {
             mstore(add(ptr, 136), shl(192, epoch))
             mstore(add(ptr, 144), shl(192, blockNumber))
             mstore(add(ptr, 152), blockHash)
-            challenge := keccak256(ptr, 184)
+            let challenge := keccak256(ptr, 184)
             mstore(0x40, add(ptr, 192))
-        }
-        bytes32 digest = keccak256(abi.encodePacked(commits));
-        bytes32 qualifying;
-        assembly ("memory-safe") {
+            let buf := add(ptr, 192)
+            let len := shl(5, commits.length)
+            calldatacopy(buf, commits.offset, len)
+            digest := keccak256(buf, len)
             mstore(0, challenge)
             mstore(32, digest)
             qualifying := keccak256(0, 64)
         }
         _checkQuote(attest, qualifying);
-        if (!_p256(sha256(attest), r, s, akX, akY)) revert BadSignature();
+        if (!_p256(_sha256(attest), r, s, akX, akY)) revert BadSignature();
 
         if (proofs.length != 0 || _needsProof(kinds)) _checkDeviceProofs(ptr, commits, kinds, proofs);
 
-        uint128 reward = uint128(h.power) * rewardPerPowerEpoch;
-        h.lastEpoch = epoch;
-        h.lastBlock = blockNumber;
-        h.accrued += reward;
-        emit Heartbeat(hostId, epoch, blockNumber, reward, digest);
+        uint256 accrued = uint256(h.accrued) + uint256(h.power) * rewardPerPowerEpoch;
+        if (accrued > type(uint96).max) revert ClaimFirst(hostId);
+        hosts[key] = Host(uint32(epoch), uint48(blockNumber), h.power, h.count, true, uint96(accrued));
+        emit Heartbeat(hostId, epoch, digest);
     }
 
-    function _whyNotOperator(bytes32 hostId, address hostOperator) private view {
+    function _sha256(bytes calldata data) private view returns (bytes32 hash) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            calldatacopy(p, data.offset, data.length)
+            if iszero(staticcall(gas(), 0x02, p, data.length, 0, 32)) { revert(0, 0) }
+            hash := mload(0)
+        }
+    }
+
+    function _whyNotOperator(bytes32 hostId) private view {
         Device storage d = devices[hostId];
         if (d.status == STATUS_NONE) revert Unregistered(hostId);
         if (d.operator != msg.sender) revert NotOperator(d.operator, msg.sender);
-        if (hostOperator == address(0)) revert NotApproved(hostId);
-        revert NotOperator(hostOperator, msg.sender);
+        if (!hosts[_hostKey(msg.sender, hostId)].active) revert NotApproved(hostId);
+        revert DeviceSetMismatch(hostId);
     }
 
     function _commitSetHash(bytes32[] calldata commits, bytes calldata kinds) private pure returns (bytes32 hash) {
@@ -479,24 +521,46 @@ contract Poci {
     /// Per-device proofs, concatenated in device order: P-256/emulator x‖y‖r‖s (128 bytes),
     /// secp256k1 r‖s‖v (65), RSA-2048 modulus‖signature (512); P-384 devices have none (committed only).
     function _checkDeviceProofs(uint256 ptr, bytes32[] calldata commits, bytes calldata kinds, bytes calldata proofs) private view {
-        uint256 o;
-        for (uint256 i; i < kinds.length; ++i) {
-            uint8 k = uint8(kinds[i]);
-            if (k == KIND_P384) continue;
-            bytes32 id = commits[2 * i];
+        uint256 o; // relative offset into proofs
+        uint256 n = kinds.length;
+        for (uint256 i; i < n; ++i) {
+            uint256 k;
+            bytes32 id;
             bytes32 hash;
             assembly ("memory-safe") {
+                k := byte(0, calldataload(add(kinds.offset, i)))
+                id := calldataload(add(commits.offset, shl(6, i)))
+            }
+            if (k == KIND_P384) continue;
+            uint256 bad; // 1 malformed, 2 bad signature
+            assembly ("memory-safe") {
+                // per-device challenge: the heartbeat challenge with deviceId in the id field; message hash = sha256 of it
                 mstore(add(ptr, 104), id)
                 mstore(0, keccak256(ptr, 184))
-                if iszero(staticcall(gas(), 0x02, 0, 32, 0, 32)) { revert(0, 0) }
+                pop(staticcall(gas(), 0x02, 0, 32, 0, 32))
                 hash := mload(0)
+                if or(eq(k, 3), eq(k, 7)) {
+                    switch gt(add(o, 128), proofs.length)
+                    case 1 { bad := 1 }
+                    default {
+                        let m := mload(0x40)
+                        calldatacopy(add(m, 96), add(proofs.offset, o), 64) // x ‖ y
+                        switch eq(keccak256(add(m, 96), 64), id)
+                        case 0 { bad := 1 }
+                        default {
+                            mstore(m, hash)
+                            calldatacopy(add(m, 32), add(proofs.offset, add(o, 64)), 64) // r ‖ s
+                            mstore(0, 0)
+                            let okc := staticcall(gas(), 0x100, m, 160, 0, 32)
+                            if iszero(and(okc, and(eq(returndatasize(), 32), eq(mload(0), 1)))) { bad := 2 }
+                        }
+                    }
+                    o := add(o, 128)
+                }
             }
-            if (k == KIND_P256 || k == KIND_EMULATOR) {
-                if (proofs.length < o + 128 || keccak256(proofs[o:o + 64]) != id) revert MalformedProof(id);
-                if (!_p256(hash, bytes32(proofs[o + 64:o + 96]), bytes32(proofs[o + 96:o + 128]), bytes32(proofs[o:o + 32]), bytes32(proofs[o + 32:o + 64])))
-                    revert BadDeviceSignature(id);
-                o += 128;
-            } else if (k == KIND_SECP256K1) {
+            if (bad == 1) revert MalformedProof(id);
+            if (bad == 2) revert BadDeviceSignature(id);
+            if (k == KIND_SECP256K1) {
                 if (proofs.length < o + 65) revert MalformedProof(id);
                 if (!_k1(hash, proofs[o:o + 65], id)) revert BadDeviceSignature(id);
                 o += 65;
@@ -504,6 +568,8 @@ contract Poci {
                 if (proofs.length < o + 512 || keccak256(proofs[o:o + 256]) != id) revert MalformedProof(id);
                 if (!_rsa(hash, proofs[o + 256:o + 512], proofs[o:o + 256])) revert BadDeviceSignature(id);
                 o += 512;
+            } else if (k != KIND_P256 && k != KIND_EMULATOR) {
+                revert UnsupportedKind(uint8(k));
             }
         }
         if (o != proofs.length) revert MalformedProof(bytes32(0));
@@ -516,11 +582,12 @@ contract Poci {
         Device storage d = devices[id];
         if (d.status == STATUS_NONE) revert Unregistered(id);
         bytes32 hostId = d.host;
-        amount = _pay(hostId, devices[hostId].payout);
+        Device storage host = devices[hostId];
+        amount = _pay(hostId, host.payout);
     }
 
     function _pay(bytes32 hostId, address payout) private returns (uint256 amount) {
-        Host storage h = hosts[hostId];
+        Host storage h = hosts[_hostKey(devices[hostId].operator, hostId)];
         amount = h.accrued;
         if (amount == 0) revert NothingToClaim(hostId);
         h.accrued = 0;
@@ -534,28 +601,41 @@ contract Poci {
     /// Strict TPMS_ATTEST (TPM_ST_ATTEST_QUOTE) parser: every length must fit and the structure must end
     /// exactly at the end of `attest`; extraData must be 32 bytes equal to `expected`.
     function _checkQuote(bytes calldata attest, bytes32 expected) private pure {
-        uint256 len = attest.length;
-        if (len < 10) revert MalformedAttest(0);
-        if (uint32(bytes4(attest[0:4])) != TPM_GENERATED_VALUE) revert MalformedAttest(0);
-        if (uint16(bytes2(attest[4:6])) != TPM_ST_ATTEST_QUOTE) revert MalformedAttest(4);
-        uint256 o = 8 + uint16(bytes2(attest[6:8])); // qualifiedSigner (TPM2B_NAME)
-        if (o + 2 + 32 + 17 + 8 + 4 > len) revert MalformedAttest(6);
-        if (uint16(bytes2(attest[o:o + 2])) != 32) revert MalformedAttest(o);
-        bytes32 extra = bytes32(attest[o + 2:o + 34]);
-        if (extra != expected) revert WrongExtraData(expected, extra);
-        o += 34 + 17 + 8; // clockInfo, firmwareVersion
-        uint256 banks = uint32(bytes4(attest[o:o + 4]));
-        if (banks == 0 || banks > 16) revert MalformedAttest(o);
-        o += 4;
-        for (uint256 i; i < banks; ++i) {
-            if (o + 3 > len) revert MalformedAttest(o);
-            uint256 sel = uint8(attest[o + 2]);
-            if (sel == 0 || sel > 32) revert MalformedAttest(o + 2);
-            o += 3 + sel;
+        uint256 errAt = type(uint256).max; // offset of the first bad field; max = well formed
+        bytes32 extra;
+        assembly ("memory-safe") {
+            let p := attest.offset
+            let len := attest.length
+            for {} 1 {} {
+                if lt(len, 10) { errAt := 0 break }
+                let w := calldataload(p)
+                if iszero(eq(shr(224, w), 0xff544347)) { errAt := 0 break } // magic TPM_GENERATED_VALUE
+                if iszero(eq(and(shr(208, w), 0xffff), 0x8018)) { errAt := 4 break } // TPM_ST_ATTEST_QUOTE
+                let o := add(8, and(shr(192, w), 0xffff)) // after qualifiedSigner (TPM2B_NAME)
+                if gt(add(o, 63), len) { errAt := 6 break } // extraData + clockInfo + firmware + bank count
+                if iszero(eq(shr(240, calldataload(add(p, o))), 32)) { errAt := o break }
+                extra := calldataload(add(p, add(o, 2)))
+                if iszero(eq(extra, expected)) { errAt := sub(not(0), 1) break }
+                o := add(o, 59) // 2 + 32 extraData, 17 clockInfo, 8 firmwareVersion
+                let banks := shr(224, calldataload(add(p, o)))
+                if or(iszero(banks), gt(banks, 16)) { errAt := o break }
+                o := add(o, 4)
+                for { let i := 0 } lt(i, banks) { i := add(i, 1) } {
+                    if gt(add(o, 3), len) { errAt := o break }
+                    let sel := byte(2, calldataload(add(p, o)))
+                    if or(iszero(sel), gt(sel, 32)) { errAt := add(o, 2) break }
+                    o := add(o, add(3, sel))
+                }
+                if iszero(eq(errAt, not(0))) { break }
+                if gt(add(o, 2), len) { errAt := o break }
+                let dlen := shr(240, calldataload(add(p, o)))
+                if or(or(iszero(dlen), gt(dlen, 64)), iszero(eq(add(add(o, 2), dlen), len))) { errAt := o }
+                break
+            }
         }
-        if (o + 2 > len) revert MalformedAttest(o);
-        uint256 dlen = uint16(bytes2(attest[o:o + 2]));
-        if (dlen == 0 || dlen > 64 || o + 2 + dlen != len) revert MalformedAttest(o);
+        if (errAt == type(uint256).max) return;
+        if (errAt == type(uint256).max - 1) revert WrongExtraData(expected, extra);
+        revert MalformedAttest(errAt);
     }
 
     /// ECDSA P-256 through the precompile at 0x100 (RIP-7212 / EIP-7951): returns 1 on success, nothing otherwise.

@@ -63,5 +63,12 @@ export async function heartbeat(client: ChainClient, params: HeartbeatParams): P
     'heartbeat',
   )
   const log = result.receipt.logs.map((l) => poci.interface.parseLog(l)).find((l) => l?.name === 'Heartbeat')!
-  return {...result, hostId: log.args[0] as string, epoch: log.args[1] as bigint, reward: log.args[3] as bigint, devicesDigest: log.args[4] as string}
+  const hostId = log.args[0] as string
+  // The credit is power × rate as of this block (the event stays small to keep the heartbeat cheap).
+  const blockTag = result.blockNumber
+  const [host, rate] = await Promise.all([
+    poci.getFunction('hostInfo').staticCall(hostId, {blockTag}) as Promise<unknown[]>,
+    poci.getFunction('rewardPerPowerEpoch').staticCall({blockTag}) as Promise<bigint>,
+  ])
+  return {...result, hostId, epoch: log.args[1] as bigint, reward: (host[2] as bigint) * rate, devicesDigest: log.args[2] as string}
 }

@@ -49,7 +49,8 @@ export interface StatusParams {
 }
 
 type DeviceInfo = [string, bigint, bigint, bigint, string, string]
-type HostInfo = [string, bigint, bigint, string, bigint, bigint, bigint, bigint]
+/** operator, active, power, count, setHash, lastEpoch, lastBlock, accrued, claimed */
+type HostInfo = [string, boolean, bigint, bigint, string, bigint, bigint, bigint, bigint]
 
 export async function getStatus(client: ChainClient, params: StatusParams = {}): Promise<ChainStatus> {
   const poci = requirePoci(client)
@@ -103,11 +104,11 @@ export async function getStatus(client: ChainClient, params: StatusParams = {}):
       const since = approvals.at(-1)?.blockNumber ?? 0
       const credited = host.beats.filter((b) => b.blockNumber > since || (b.blockNumber === since && isHostKind(Number(info[1]))))
       view.accrued = info[3] * rate * BigInt(credited.length)
-      view.claimable = host.info[6]
-      view.claimed = host.info[7]
+      view.claimable = host.info[7]
+      view.claimed = host.info[8]
       const last = credited.at(-1)
       if (last) {
-        view.lastHeartbeatEpoch = BigInt(last.topics[2] as string)
+        view.lastHeartbeatEpoch = poci.interface.parseLog(last)!.args[1] as bigint
         view.lastHeartbeatBlock = BigInt(last.blockNumber)
         view.lastHeartbeatTx = last.transactionHash
         try {

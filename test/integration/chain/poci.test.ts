@@ -172,7 +172,7 @@ describe('POCI contract on real anvil', () => {
     // same old block: below the last credited heartbeat's block? it is the block of an earlier challenge, so
     // take the one the last heartbeat used: anything not after it is stale
     const host = (await new Contract(dep.deployed.poci, loadArtifact('Poci').abi as never, op.provider).getFunction('hostInfo').staticCall(hostId)) as unknown[]
-    const lastBlock = host[5] as bigint
+    const lastBlock = host[6] as bigint
     const lastHash = (await op.provider.getBlock(Number(lastBlock)))!.hash!
     expect(await rejected(heartbeat(op, await buildBeat(op, {block: {blockNumber: lastBlock, blockHash: lastHash}})))).toBe('StaleBlock')
     // and the previous epoch's parameters are refused outright
