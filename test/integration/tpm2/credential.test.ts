@@ -1,0 +1,54 @@
+import {randomBytes} from 'node:crypto'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {ExitCode} from '../../../src/errors/index.js'
+import {makeCredential} from '../../../src/hw/tpm2/credential.js'
+import {Tpm2Engine} from '../../../src/hw/tpm2/engine.js'
+import {objectName, parseTpm2bPublic} from '../../../src/hw/tpm2/structures.js'
+import {verifyEkChain} from '../../../src/hw/tpm2/verify.js'
+import {readFileSync} from 'node:fs'
+import {swtpm} from '../../helpers/env.js'
+
+describe('AK↔EK credential activation: MakeCredential in TS, ActivateCredential on swtpm', () => {
+  let engine: Tpm2Engine
+  beforeAll(async () => {
+    engine = await Tpm2Engine.open({tcti: swtpm().tcti, akHandle: 0x81010002, pcrs: [0, 1, 2, 3, 4, 5, 6, 7]})
+  })
+  afterAll(() => engine?.close())
+
+  for (const type of ['rsa2048', 'eccP256'] as const) {
+    it(`round-trips a random credential through the ${type} EK`, async () => {
+      const id = await engine.identity()
+      const akName = objectName(parseTpm2bPublic(id.akPublic))
+      const credential = randomBytes(32)
+      const made = makeCredential(engine.ekPublic(type), akName, credential)
+      const out = await engine.activateCredential(made.credentialBlob, made.secret, type)
+      expect(Buffer.from(out).equals(credential)).toBe(true)
+    })
+  }
+
+  it('fails for another AK name (the TPM refuses the integrity check)', async () => {
+    const other = new Uint8Array(34)
+    other[1] = 0x0b
+    const made = makeCredential(engine.ekPublic('rsa2048'), other, randomBytes(16))
+    await expect(engine.activateCredential(made.credentialBlob, made.secret, 'rsa2048')).rejects.toMatchObject({exitCode: ExitCode.TPM_ERROR})
+    // and the engine still works afterwards: sessions and the EK were flushed
+    for (let i = 0; i < 20; i++) {
+      const made2 = makeCredential(engine.ekPublic('rsa2048'), other, randomBytes(16))
+      await engine.activateCredential(made2.credentialBlob, made2.secret, 'rsa2048').catch(() => undefined)
+    }
+    expect((await engine.quote(new Uint8Array(8))).attest.length).toBeGreaterThan(0)
+  })
+
+  it("the EK certificate from NV chains to swtpm's local CA and is for this EK", async () => {
+    const id = await engine.identity()
+    const sw = swtpm()
+    const trusted = [readFileSync(sw.caRootPath, 'utf8'), readFileSync(sw.caIssuerPath, 'utf8')]
+    expect(verifyEkChain({chain: id.certChain, trusted, ekPublic: id.ekPublic})).toEqual([])
+    // a root that did not sign it
+    expect(verifyEkChain({chain: id.certChain, trusted: [readFileSync(new URL('../../../fixtures/go-tpm-tools/tpm_ek_root_1.cer', import.meta.url))], ekPublic: id.ekPublic}).join()).toMatch(/does not chain/)
+    // the right chain for the wrong key
+    expect(verifyEkChain({chain: id.certChain, trusted, ekPublic: engine.ekPublic('eccP256')})).toContain('the EK certificate is not for this EK')
+  })
+})
