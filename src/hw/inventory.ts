@@ -72,7 +72,8 @@ export async function probeDevices(options: ProbeOptions = {}): Promise<Device[]
   const devices = [...nvidia.devices, ...amd, ...sophgo, ...generic]
   if (options.systemInformation ?? (real && !nvidia.nvmlLoaded)) await enrichWithSystemInformation(devices, classified.length === 0)
 
-  const tpm = readHostTpm(sysfsRoot, options.devRoot ?? (real ? '/dev' : undefined))
+  const devRoot = options.devRoot ?? (real ? '/dev' : undefined)
+  const tpm = readHostTpm(sysfsRoot, devRoot)
   if (tpm)
     devices.push({
       kind: 'tpm',
@@ -82,8 +83,8 @@ export async function probeDevices(options: ProbeOptions = {}): Promise<Device[]
       stableId: `tpm:${tpm.name}`,
       stableIdSource: 'tpm',
       busy: {state: 'unknown'},
-      attestation: {support: 'own-key', reason: tpm.devicePath ? undefined : 'no /dev/tpmrm0: the kernel lists a TPM but no resource manager device'},
-      reasons: tpm.devicePath ? [] : ['host TPM device node not found'],
+      attestation: {support: 'own-key', reason: tpm.devicePath || !devRoot ? undefined : `no ${devRoot}/tpmrm0: the kernel lists a TPM but no device node is usable`},
+      reasons: [],
       driver: {name: tpm.devicePath},
     })
   return devices

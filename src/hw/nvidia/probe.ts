@@ -33,7 +33,7 @@ function reasonOf(error: unknown): string {
   if (error instanceof NvmlError) return error.reason
   if (error instanceof HardwareUnavailableError) {
     const r = error.details?.reason
-    return typeof r === 'string' ? `${error.message} (${r})` : error.message
+    return typeof r === 'string' ? `${error.message} (${r.replace(/^Failed to load shared library: /, '')})` : error.message
   }
   return error instanceof Error ? error.message : String(error)
 }
@@ -73,7 +73,7 @@ function sysfsOnly(c: Classified, sysfsRoot: string, reason: string): Device {
     pci: pciInfo(c),
     driver: {name: c.pci.driver, version: c.pci.driver ? moduleVersion(sysfsRoot, 'nvidia') : undefined},
     busy: {state: 'unknown'},
-    attestation: {support: 'host-tpm', reason: `no NVML: ${reason}`},
+    attestation: {support: 'host-tpm', reason: 'own-key attestation needs NVML'},
     reasons: [c.pci.driver ? reason : 'driver not loaded'],
   }
 }

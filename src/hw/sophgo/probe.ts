@@ -17,7 +17,7 @@ const CHIP_NAMES: Record<number, string> = {0x1684: 'BM1684', 0x1686: 'BM1684X'}
 function reasonOf(error: unknown): string {
   if (error instanceof HardwareUnavailableError) {
     const r = error.details?.reason
-    return typeof r === 'string' ? `${error.message} (${r})` : error.message
+    return typeof r === 'string' ? `${error.message} (${r.replace(/^Failed to load shared library: /, '')})` : error.message
   }
   return error instanceof Error ? error.message : String(error)
 }
@@ -54,7 +54,7 @@ function sysfsOnly(c: Classified, reason: string): Device {
     pci: pciInfo(c),
     driver: {name: c.pci.driver},
     busy: {state: 'unknown'},
-    attestation: {support: 'host-tpm', reason: `no bmlib: ${reason}`},
+    attestation: {support: 'host-tpm', reason: 'own-key attestation needs bmlib'},
     reasons: [c.pci.driver ? reason : 'driver not loaded'],
   }
 }
