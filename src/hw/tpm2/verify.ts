@@ -92,10 +92,10 @@ export class QuoteVerifier {
     const attest = parseQuoteAttest(check.attest)
     const sig = parseSignature(check.signature)
     const reasons = [...this.akReasons]
-    if (!Buffer.from(attest.extraData).equals(Buffer.from(check.expectedExtraData)))
+    if (!eq(attest.extraData, check.expectedExtraData))
       reasons.push(`extraData ${hex(attest.extraData)} does not equal the expected nonce ${hex(check.expectedExtraData)}`)
     if (!this.signatureValid(sig, check.attest, reasons)) reasons.push('signature does not verify with the AK public key')
-    if (this.name && !this.signerNames.some((n) => n.equals(attest.qualifiedSigner))) reasons.push("qualifiedSigner is not the AK's (primary key) qualified name")
+    if (this.name && !this.signerNames.some((n) => eq(n, attest.qualifiedSigner))) reasons.push("qualifiedSigner is not the AK's (primary key) qualified name")
     if (check.pcrs) pcrDigestReasons(attest, sig.hash, check.pcrs, reasons)
     if ((check.requireSafe ?? true) && !attest.clockInfo.safe) reasons.push('clockInfo.safe is 0 (the TPM clock may have gone back)')
     if (check.previous) counterReasons(attest.clockInfo, check.previous, reasons)
@@ -117,10 +117,18 @@ export class QuoteVerifier {
       if (sig.alg === 'ecdsa') {
         if (keyType !== 'ec') return false
         const size = curveSize(this.key)
-        const r = stripZeros(sig.r)
-        const s = stripZeros(sig.s)
-        if (r.length > size || s.length > size) return false
-        return cryptoVerify(algorithm, message, {key: this.key, dsaEncoding: 'ieee-p1363'}, Buffer.concat([leftPad(r, size), leftPad(s, size)]))
+        let rs: Uint8Array
+        if (sig.r.length === size && sig.s.length === size) {
+          rs = new Uint8Array(2 * size)
+          rs.set(sig.r)
+          rs.set(sig.s, size)
+        } else {
+          const r = stripZeros(sig.r)
+          const s = stripZeros(sig.s)
+          if (r.length > size || s.length > size) return false
+          rs = Buffer.concat([leftPad(r, size), leftPad(s, size)])
+        }
+        return cryptoVerify(algorithm, message, {key: this.key, dsaEncoding: 'ieee-p1363'}, rs)
       }
       if (keyType !== 'rsa') return false
       if (sig.alg === 'rsassa') return cryptoVerify(algorithm, message, {key: this.key, padding: constants.RSA_PKCS1_PADDING}, sig.sig)
@@ -147,7 +155,8 @@ export function verifyQuote(ak: {tpm2bPublic: Uint8Array} | {key: KeyObject | st
 }
 
 function pcrDigestReasons(attest: QuoteAttest, sigHash: number, pcrs: Map<number, Uint8Array>, reasons: string[]): void {
-  const parts: Uint8Array[] = []
+  const h = createHash(hashName(sigHash))
+  let count = 0
   for (const sel of attest.pcrSelect) {
     const size = HASH_SIZE[sel.hash]
     if (size === undefined) {
@@ -164,14 +173,16 @@ function pcrDigestReasons(attest: QuoteAttest, sigHash: number, pcrs: Map<number
         reasons.push(`PCR ${pcr} value is ${value.length} bytes, the bank's digest is ${size}`)
         return
       }
-      parts.push(value)
+      h.update(value)
+      count++
     }
   }
-  const quoted = new Set(attest.pcrSelect.flatMap((s) => s.pcrs))
-  const extra = [...pcrs.keys()].filter((p) => !quoted.has(p))
-  if (extra.length > 0) reasons.push(`PCR values given for ${extra.join(',')} that the quote does not select`)
-  const digest = createHash(hashName(sigHash)).update(Buffer.concat(parts)).digest()
-  if (!digest.equals(Buffer.from(attest.pcrDigest))) reasons.push('pcrDigest does not match the PCR values')
+  if (pcrs.size !== count) {
+    const quoted = new Set(attest.pcrSelect.flatMap((s) => s.pcrs))
+    const extra = [...pcrs.keys()].filter((p) => !quoted.has(p))
+    if (extra.length > 0) reasons.push(`PCR values given for ${extra.join(',')} that the quote does not select`)
+  }
+  if (!eq(h.digest(), attest.pcrDigest)) reasons.push('pcrDigest does not match the PCR values')
 }
 
 function counterReasons(now: ClockInfo, prev: Pick<ClockInfo, 'clock' | 'resetCount' | 'restartCount'>, reasons: string[]): void {
@@ -191,6 +202,10 @@ function stripZeros(b: Uint8Array): Uint8Array {
   let i = 0
   while (i < b.length - 1 && b[i] === 0) i++
   return b.subarray(i)
+}
+
+function eq(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0
 }
 
 function hex(b: Uint8Array): string {
