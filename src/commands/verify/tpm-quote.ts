@@ -7,6 +7,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {EvidenceInvalidError, InputError} from '../../errors/index.js'
 import {readSerializedPcrs, serializedToMap} from '../../hw/tpm2/tpm2-tools.js'
 import {QuoteVerifier} from '../../hw/tpm2/verify.js'
+import {tpm2b} from '../../hw/tpm2/wire.js'
 import {hexToBytes} from '../../util/hex.js'
 
 function read(path: string, flag: string): Buffer {
@@ -24,7 +25,7 @@ export default class VerifyTpmQuote extends BaseCommand<typeof VerifyTpmQuote> {
   static override examples = ['<%= config.bin %> verify tpm-quote --ak ak.pem --msg quote.msg --sig quote.sig --pcrs quote.pcrs --nonce 0x9009']
   static override flags = {
     ak: Flags.string({description: 'AK public key, PEM or DER (SubjectPublicKeyInfo)', exactlyOne: ['ak', 'ak-public']}),
-    'ak-public': Flags.string({description: 'AK as TPM2B_PUBLIC (tpm2_createak -u / unet ak.pub)', exactlyOne: ['ak', 'ak-public']}),
+    'ak-public': Flags.string({description: 'AK as TPM2B_PUBLIC (tpm2_createak -u / unet ak.pub) or bare TPMT_PUBLIC', exactlyOne: ['ak', 'ak-public']}),
     msg: Flags.string({description: 'TPMS_ATTEST (tpm2_quote -m)', required: true}),
     sig: Flags.string({description: 'TPMT_SIGNATURE (tpm2_quote -s)', required: true}),
     pcrs: Flags.string({description: 'PCR values, tpm2-tools "serialized" layout (tpm2_quote -o)'}),
@@ -35,7 +36,7 @@ export default class VerifyTpmQuote extends BaseCommand<typeof VerifyTpmQuote> {
   async run() {
     const f = this.flags
     const verifier = f['ak-public']
-      ? new QuoteVerifier({tpm2bPublic: Uint8Array.from(read(f['ak-public'], '--ak-public'))})
+      ? new QuoteVerifier({tpm2bPublic: asTpm2b(read(f['ak-public'], '--ak-public'))})
       : new QuoteVerifier({key: keyText(read(f.ak!, '--ak'))})
     const pcrs = f.pcrs ? serializedToMap(readSerializedPcrs(Uint8Array.from(read(f.pcrs, '--pcrs')))) : undefined
     const result = verifier.verify({
@@ -64,6 +65,12 @@ export default class VerifyTpmQuote extends BaseCommand<typeof VerifyTpmQuote> {
     for (const w of warnings) this.log(`note: ${w}`)
     return {valid: true, reasons: [], warnings, quote: summary}
   }
+}
+
+/** TPM2B_PUBLIC as is; a bare TPMT_PUBLIC (go-tpm-tools ak_pub) gets its size prefix. */
+function asTpm2b(data: Buffer): Uint8Array {
+  if (data.length >= 2 && data.readUInt16BE(0) === data.length - 2) return Uint8Array.from(data)
+  return tpm2b(Uint8Array.from(data))
 }
 
 function keyText(data: Buffer): string | KeyObject {
