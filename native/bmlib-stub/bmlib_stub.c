@@ -65,10 +65,15 @@ struct bm_misc_info {
 static struct { char key[96]; char value[512]; } entries[MAX_ENTRIES];
 static int entry_count = -1;
 
+static char loaded_path[1024] = "";
+
+/* (Re)reads the config whenever the variable names another file, so one process can switch scenarios. */
 static void load_config(void) {
-  if (entry_count >= 0) return;
-  entry_count = 0;
   const char *path = getenv("UNET_BMLIB_STUB_CONFIG");
+  const char *key = path ? path : "";
+  if (entry_count >= 0 && strcmp(loaded_path, key) == 0) return;
+  snprintf(loaded_path, sizeof loaded_path, "%s", key);
+  entry_count = 0;
   if (!path) return;
   FILE *f = fopen(path, "r");
   if (!f) return;
