@@ -31,7 +31,7 @@ describe('unet attest --engine emulator / unet verify (subprocess)', () => {
 
     const ev = JSON.parse(readFileSync(file, 'utf8'))
     const sig = Buffer.from(ev.quote.signature, 'base64url')
-    sig[sig.length - 1] ^= 1
+    sig[sig.length - 1]! ^= 1
     ev.quote.signature = sig.toString('base64url')
     const tampered = join(dir(), 't.json')
     writeFileSync(tampered, JSON.stringify(ev))

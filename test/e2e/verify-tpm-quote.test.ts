@@ -32,7 +32,7 @@ describe('unet verify tpm-quote on the go-tpm-tools GCE vectors (subprocess)', (
 
   it('a flipped byte fails (10); a truncated quote is malformed input (19)', async () => {
     const flipped = Buffer.from(q.attest)
-    flipped[flipped.length - 1] ^= 1
+    flipped[flipped.length - 1]! ^= 1
     writeFileSync(join(dir, 'flipped.msg'), flipped)
     const r = await runCli(args(['--nonce', '0x9009', '--json'], join(dir, 'flipped.msg')))
     expect(r.code).toBe(10)
