@@ -1,0 +1,124 @@
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {beforeAll, describe, expect, it} from 'vitest'
+
+import {runCli} from '../../helpers/cli.js'
+import {buildStubs, fixture, rigNvml, tempDir, writeConfig} from './stubs.js'
+
+interface Listed {
+  devices: {kind: string; family: string; pciAddress?: string; stableId: string; reasons: string[]; attestation: {support: string; ccMode?: string}}[]
+}
+
+let nvml: string
+beforeAll(() => {
+  nvml = buildStubs().nvml
+})
+
+const RIG_ACCELERATORS = ['0000:17:00.0', '0000:3b:00.0', '0000:3b:00.1', '0000:3b:00.2', '0000:51:00.0', '0000:5e:00.0', '0000:65:00.0', '0000:81:00.0', '0000:83:00.0', '0000:c1:00.0']
+const NVT = (f: string) => fixture(`nvtrust/${f}`)
+const NONCE = '931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb'
+
+describe('unet devices (subprocess) on sysfs fixture trees', () => {
+  it('gpu-asic-rig: exactly the accelerators and the host TPM; no NIC, NVMe, bridge, BMC VGA or GPU audio', async () => {
+    const r = await runCli(['devices', '--sysfs-root', fixture('sysfs/gpu-asic-rig'), '--json'], {env: {UNET_NVML_PATH: '/nonexistent/libnvidia-ml.so.1', UNET_BMLIB_PATH: '/nonexistent/libbmlib.so'}})
+    expect(r.code, r.stderr).toBe(0)
+    const {devices} = r.json<Listed>()
+    expect(devices.filter((d) => d.kind !== 'tpm').map((d) => d.pciAddress).sort()).toEqual(RIG_ACCELERATORS)
+    expect(devices.filter((d) => d.kind === 'tpm')).toHaveLength(1)
+    const nv = devices.find((d) => d.pciAddress === '0000:17:00.0')!
+    expect(nv.reasons[0]).toMatch(/NVML library not loadable/)
+    expect(devices.find((d) => d.pciAddress === '0000:c1:00.0')!.stableId).toBe('amd:3f4a71c2a0e6d1b8')
+  })
+
+  it('with the NVML stub: the H100 attests with its own key (CC on), the RTX 4090 is busy', async () => {
+    const cfg = writeConfig(tempDir(), 'nvml.conf', rigNvml())
+    const r = await runCli(['devices', '--sysfs-root', fixture('sysfs/gpu-asic-rig'), '--nvml-path', nvml, '--json'], {env: {UNET_NVML_STUB_CONFIG: cfg, UNET_BMLIB_PATH: '/nonexistent/libbmlib.so'}})
+    expect(r.code, r.stderr).toBe(0)
+    const {devices} = r.json<Listed>()
+    expect(devices.find((d) => d.pciAddress === '0000:17:00.0')!.attestation).toEqual({support: 'own-key', ccMode: 'on'})
+    const human = await runCli(['devices', '--sysfs-root', fixture('sysfs/gpu-asic-rig'), '--nvml-path', nvml], {env: {UNET_NVML_STUB_CONFIG: cfg, UNET_BMLIB_PATH: '/nonexistent/libbmlib.so'}})
+    expect(human.stdout).toMatch(/NVIDIA GeForce RTX 4090 .* busy 87% 2 proc/)
+    expect(human.stdout).toMatch(/own-key \(CC on\)/)
+  })
+
+  it('no-accelerators: an empty list; no-driver: every accelerator listed with "driver not loaded"', async () => {
+    const none = await runCli(['devices', '--sysfs-root', fixture('sysfs/no-accelerators'), '--json'])
+    expect(none.code, none.stderr).toBe(0)
+    expect(none.json<Listed>().devices).toEqual([])
+    const nod = await runCli(['devices', '--sysfs-root', fixture('sysfs/no-driver'), '--json'], {env: {UNET_NVML_PATH: '/nonexistent/x.so', UNET_BMLIB_PATH: '/nonexistent/y.so'}})
+    expect(nod.code, nod.stderr).toBe(0)
+    const devices = nod.json<Listed>().devices
+    expect(devices.map((d) => d.pciAddress)).toEqual(['0000:17:00.0', '0000:c1:00.0', '0000:3b:00.0'])
+    for (const d of devices) expect(d.reasons).toContain('driver not loaded')
+  })
+
+  it('a sysfs root that does not exist lists nothing and does not crash', async () => {
+    const r = await runCli(['devices', '--sysfs-root', join(tempDir(), 'missing'), '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json<Listed>().devices).toEqual([])
+  })
+})
+
+describe('unet verify nvidia-report / sophgo-signature (subprocess)', () => {
+  it('valid NVIDIA sample: exit 0 with the decoded opaque data', async () => {
+    const r = await runCli(['verify', 'nvidia-report', '--report', NVT('hopper-report.hex'), '--cert-chain', NVT('hopper-cert-chain.pem'), '--nonce', NONCE, '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json()).toMatchObject({valid: true, opaque: {driverVersion: '550.90.07', vbiosVersion: '96.00.9F.00.01'}})
+  })
+
+  it('binary report file works like hex', async () => {
+    const bin = join(tempDir(), 'report.bin')
+    const {readFileSync} = await import('node:fs')
+    writeFileSync(bin, Buffer.from(readFileSync(NVT('hopper-report.hex'), 'latin1').trim(), 'hex'))
+    const r = await runCli(['verify', 'nvidia-report', '--report', bin, '--cert-chain', NVT('hopper-cert-chain.pem'), '--nonce', NONCE])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/^valid NVIDIA CC report/)
+  })
+
+  it.each([
+    ['invalid-signature sample', NVT('hopper-report-invalid-signature.hex'), NVT('hopper-cert-chain.pem'), NONCE, /signature does not verify/],
+    ["another GPU's chain", NVT('hopper-report.hex'), NVT('sdk-hopper-cert-chain.pem'), NONCE, /signature does not verify/],
+    ['a flipped nonce byte', NVT('hopper-report.hex'), NVT('hopper-cert-chain.pem'), NONCE.slice(0, -2) + '00', /differs from the expected/],
+  ])('%s: exit 10 (EVIDENCE_INVALID) with reasons', async (_n, report, chain, nonce, reason) => {
+    const r = await runCli(['verify', 'nvidia-report', '--report', report, '--cert-chain', chain, '--nonce', nonce, '--json'])
+    expect(r.code).toBe(10)
+    const {error} = r.json<{error: {code: string; details: {reasons: string[]}}}>()
+    expect(error.code).toBe('EVIDENCE_INVALID')
+    expect(error.details.reasons.join('\n')).toMatch(reason)
+  })
+
+  it('malformed input: truncated report, wrong hex nonce, not a PEM, missing file: exit 19 with one line', async () => {
+    const dir = tempDir()
+    const {readFileSync} = await import('node:fs')
+    const truncated = join(dir, 'trunc.hex')
+    writeFileSync(truncated, readFileSync(NVT('hopper-report.hex'), 'latin1').slice(0, 4000))
+    const junk = join(dir, 'junk.pem')
+    writeFileSync(junk, 'hello')
+    const cases = [
+      ['--report', truncated, '--cert-chain', NVT('hopper-cert-chain.pem'), '--nonce', NONCE],
+      ['--report', NVT('hopper-report.hex'), '--cert-chain', NVT('hopper-cert-chain.pem'), '--nonce', 'xyz'],
+      ['--report', NVT('hopper-report.hex'), '--cert-chain', junk, '--nonce', NONCE],
+      ['--report', join(dir, 'absent'), '--cert-chain', NVT('hopper-cert-chain.pem'), '--nonce', NONCE],
+    ]
+    for (const args of cases) {
+      const r = await runCli(['verify', 'nvidia-report', ...args])
+      expect(r.code, args.join(' ') + '\n' + r.stderr).toBe(19)
+      expect(r.stderr).toMatch(/^Error: /)
+      expect(r.stderr).not.toMatch(/\n\s+at /)
+    }
+  })
+
+  it('Sophgo: the uminer vector verifies (exit 0); another message exits 10; bad hex exits 19', async () => {
+    const {readFileSync} = await import('node:fs')
+    const sig = readFileSync(fixture('uminer/utility.sig.hex'), 'latin1').trim()
+    const ok = await runCli(['verify', 'sophgo-signature', '--pubkey', fixture('uminer/pubkey_6.pem'), '--message', 'utility', '--signature', sig])
+    expect(ok.code, ok.stderr).toBe(0)
+    const file = await runCli(['verify', 'sophgo-signature', '--pubkey', fixture('uminer/pubkey_6.pem'), '--message-file', fixture('uminer/utility.msg'), '--signature', sig, '--json'])
+    expect(file.json()).toMatchObject({valid: true, modulusBits: 2048})
+    const bad = await runCli(['verify', 'sophgo-signature', '--pubkey', fixture('uminer/pubkey_6.pem'), '--message', 'utilities', '--signature', sig])
+    expect(bad.code).toBe(10)
+    const hex = await runCli(['verify', 'sophgo-signature', '--pubkey', fixture('uminer/pubkey_6.pem'), '--message', 'utility', '--signature', 'nothex'])
+    expect(hex.code).toBe(19)
+  })
+})
