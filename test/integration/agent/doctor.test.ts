@@ -1,0 +1,95 @@
+import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {beforeAll, describe, expect, it} from 'vitest'
+
+import type {DoctorReport} from '../../../src/agent/doctor.js'
+import {makeHome, runCli, type Home} from '../../helpers/cli.js'
+import {anvilUrl, swtpm} from '../../helpers/env.js'
+
+/** `unet doctor` as a subprocess against this worker's real anvil and swtpm (needs `npm run build`). */
+
+const ADDR = (n: number) => '0x' + n.toString(16).padStart(40, '0')
+
+async function rpc<T>(method: string, params: unknown[]): Promise<T> {
+  const res = await fetch(anvilUrl(), {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({jsonrpc: '2.0', id: 1, method, params})})
+  return ((await res.json()) as {result: T}).result
+}
+
+function writeConfig(home: Home, config: Record<string, unknown>): void {
+  mkdirSync(home.configDir, {recursive: true})
+  writeFileSync(join(home.configDir, 'config.json'), JSON.stringify(config))
+}
+
+const byId = (r: DoctorReport) => Object.fromEntries(r.checks.map((c) => [c.id, c]))
+
+describe('unet doctor (subprocess, real anvil + swtpm)', () => {
+  let home: Home
+  let address: string
+  let env: Record<string, string>
+  let serviceDir: string
+
+  beforeAll(async () => {
+    home = makeHome()
+    writeConfig(home, {
+      tcti: swtpm().tcti,
+      networks: {devnet: {contracts: {registry: ADDR(1), heartbeat: ADDR(1), rewards: ADDR(1), token: ADDR(2)}, epochSeconds: 60}},
+    })
+    const created = await runCli(['wallet', 'create', '--json'], {home, env: {UNET_PASSWORD: 'doctor-test'}})
+    expect(created.code, created.stderr).toBe(0)
+    address = created.json<{address: string}>().address
+    await rpc('anvil_setBalance', [address, '0x' + (10n ** 18n).toString(16)])
+    const pw = join(home.configDir, 'keystore-password')
+    writeFileSync(pw, 'doctor-test\n', {mode: 0o600})
+    env = {UNET_PASSWORD_FILE: pw}
+    serviceDir = join(home.dataDir, 'units')
+    const installed = await runCli(['service', 'install', '--platform', 'systemd', '--dir', serviceDir, '--password-file', pw], {home})
+    expect(installed.code, installed.stderr).toBe(0)
+  })
+
+  it('all prerequisites in place: exit 0, every check passes (NVML absent is only a warning)', async () => {
+    const r = await runCli(['doctor', '--json', '--rpc-url', anvilUrl(), '--service-dir', serviceDir, '--platform', 'systemd'], {home, env})
+    const report = r.json<DoctorReport>()
+    expect(r.code, JSON.stringify(report.checks.filter((c) => c.status === 'fail'))).toBe(0)
+    const c = byId(report)
+    for (const id of ['config', 'network', 'tss', 'tpm', 'wallet', 'keystore-mode', 'passphrase', 'rpc', 'chain-id', 'clock', 'gas', 'service']) expect(c[id]?.status, `${id}: ${c[id]?.detail}`).toBe('pass')
+    expect(c.nvml?.status).toBe('warn')
+    expect(report.ok).toBe(true)
+    expect(c.tpm!.detail).toBe(`swtpm at 127.0.0.1:${swtpm().port} accepts connections`)
+    expect(c['chain-id']!.detail).toBe('31337')
+    expect(c.wallet!.detail).toContain(address)
+    // 1 ETH at anvil's gas price, 300k gas per heartbeat
+    const gasPrice = BigInt(await rpc<string>('eth_gasPrice', []))
+    expect(c.gas!.detail).toContain(`about ${10n ** 18n / (300_000n * gasPrice)} heartbeats`)
+  })
+
+  it('failures: exit 21 (DOCTOR_FAILED), each with a hint — open keystore, wrong chain id, empty gas', async () => {
+    const h2 = makeHome()
+    writeConfig(h2, {tcti: swtpm().tcti, networks: {devnet: {chainId: 1, contracts: {registry: ADDR(1), heartbeat: ADDR(1), rewards: ADDR(1), token: ADDR(2)}}}})
+    const created = await runCli(['wallet', 'create', '--json'], {home: h2, env: {UNET_PASSWORD: 'x'}})
+    chmodSync(created.json<{path: string}>().path, 0o644)
+    const r = await runCli(['doctor', '--json', '--rpc-url', anvilUrl(), '--service-dir', join(h2.dataDir, 'none'), '--platform', 'systemd'], {home: h2})
+    expect(r.code).toBe(21)
+    const c = byId(r.json<DoctorReport>())
+    expect(c['keystore-mode']).toMatchObject({status: 'fail', hint: expect.stringMatching(/^chmod 600 /)})
+    expect(c['chain-id']).toMatchObject({status: 'fail', detail: `${anvilUrl()} serves chain 31337, the profile "devnet" is chain 1`})
+    expect(c.gas).toMatchObject({status: 'fail', hint: `send gas to ${created.json<{address: string}>().address}`})
+    expect(c.service?.status).toBe('warn')
+    expect(c.passphrase?.status).toBe('warn')
+  })
+
+  it('an unreachable RPC and a broken config are reported, not crashed on (human output)', async () => {
+    const r = await runCli(['doctor', '--rpc-url', 'http://127.0.0.1:59999'], {home, env})
+    expect(r.code).toBe(21)
+    expect(r.stdout).toMatch(/^FAIL {2}RPC reachable +http:\/\/127\.0\.0\.1:59999: ECONNREFUSED$/m)
+    expect(r.stdout).toMatch(/^SKIP {2}chain id/m)
+    expect(r.stdout).toMatch(/\d+ passed, \d+ warnings, \d+ failed/)
+
+    const h3 = makeHome()
+    mkdirSync(h3.configDir, {recursive: true})
+    writeFileSync(join(h3.configDir, 'config.json'), '{"network": ')
+    const b = await runCli(['doctor', '--json'], {home: h3})
+    expect(b.code).toBe(21)
+    expect(byId(b.json<DoctorReport>()).config).toMatchObject({status: 'fail', detail: expect.stringContaining('not valid JSON')})
+  })
+})
