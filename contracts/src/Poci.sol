@@ -80,7 +80,8 @@ contract Poci {
         uint8 kind,
         address payout,
         bytes publicKey,
-        bytes proof
+        bytes proof,
+        bytes evidence
     );
     event Approved(bytes32 indexed deviceId, bytes32 indexed hostId, uint64 power, address verifier);
     event Rejected(bytes32 indexed deviceId, bytes32 indexed hostId, string reason, address verifier);
@@ -258,10 +259,16 @@ contract Poci {
     /// Registers a device with proof of possession of its key over registerChallenge(sender, payout, deviceId).
     /// Hosts (TPM / emulator) prove it with a quote (attest ‖ r ‖ s) whose extraData is the challenge;
     /// devices with their own key sign SHA-256(challenge); P-384 proofs are recorded for the verifier.
-    function register(uint8 kind, bytes calldata publicKey, address payout, bytes32 hostId, bytes calldata proof)
-        external
-        returns (bytes32 deviceId)
-    {
+    /// `evidence` (canonical evidence v1, docs/evidence.md) is opaque here: it is emitted so the verifier,
+    /// and anyone re-checking its decision, can read it from chain data.
+    function register(
+        uint8 kind,
+        bytes calldata publicKey,
+        address payout,
+        bytes32 hostId,
+        bytes calldata proof,
+        bytes calldata evidence
+    ) external returns (bytes32 deviceId) {
         if (payout == address(0)) revert ZeroPayout();
         deviceId = keccak256(publicKey);
         Device storage d = devices[deviceId];
@@ -308,7 +315,7 @@ contract Poci {
         d.status = STATUS_PENDING;
         d.host = hostId;
         d.payout = payout;
-        emit Registered(deviceId, msg.sender, hostId, kind, payout, publicKey, proof);
+        emit Registered(deviceId, msg.sender, hostId, kind, payout, publicKey, proof, evidence);
     }
 
     /// The verifier approves a pending device with its power (after checking genuineness off chain).

@@ -36,32 +36,31 @@ export interface HeartbeatResult extends TxResult {
   devicesDigest: string
 }
 
-export async function heartbeat(client: ChainClient, params: HeartbeatParams): Promise<HeartbeatResult> {
-  const poci = requirePoci(client)
+/** The heartbeat call's arguments, as Poci.heartbeat takes them (shared by send and sign-only paths). */
+export function heartbeatCallArgs(params: HeartbeatParams): unknown[] {
   if (params.akPublicKey.length !== 64) throw new InputError('the host key must be 64 bytes (x‖y)')
   if (params.signature.r.length !== 32 || params.signature.s.length !== 32) throw new InputError('the quote signature must be r and s of 32 bytes each')
   const commits = params.devices.flatMap((d) => [d.deviceId, d.evidenceDigest])
   const kinds = Uint8Array.from(params.devices.map((d) => d.kind))
   const proofs = concatBytes(...params.devices.map((d) => d.proof ?? new Uint8Array()))
-  const result = await sendTx(
-    client,
-    poci,
-    'heartbeat',
-    [
-      params.epoch,
-      params.blockNumber,
-      params.blockHash,
-      bytesToHex(params.akPublicKey.subarray(0, 32)),
-      bytesToHex(params.akPublicKey.subarray(32)),
-      bytesToHex(params.attest),
-      bytesToHex(params.signature.r),
-      bytesToHex(params.signature.s),
-      commits,
-      bytesToHex(kinds),
-      bytesToHex(proofs),
-    ],
-    'heartbeat',
-  )
+  return [
+    params.epoch,
+    params.blockNumber,
+    params.blockHash,
+    bytesToHex(params.akPublicKey.subarray(0, 32)),
+    bytesToHex(params.akPublicKey.subarray(32)),
+    bytesToHex(params.attest),
+    bytesToHex(params.signature.r),
+    bytesToHex(params.signature.s),
+    commits,
+    bytesToHex(kinds),
+    bytesToHex(proofs),
+  ]
+}
+
+export async function heartbeat(client: ChainClient, params: HeartbeatParams): Promise<HeartbeatResult> {
+  const poci = requirePoci(client)
+  const result = await sendTx(client, poci, 'heartbeat', heartbeatCallArgs(params), 'heartbeat')
   const log = result.receipt.logs.map((l) => poci.interface.parseLog(l)).find((l) => l?.name === 'Heartbeat')!
   const hostId = log.args[0] as string
   // The credit is power × rate as of this block (the event stays small to keep the heartbeat cheap).

@@ -19,6 +19,8 @@ export interface RegisterParams {
    * report the verifier checks off chain.
    */
   proof: Uint8Array
+  /** Canonical evidence (src/evidence encodeEvidence) for the verifier; emitted, not parsed, by the contract. */
+  evidence?: Uint8Array
 }
 
 export interface RegisterResult extends TxResult {
@@ -32,7 +34,7 @@ export async function register(client: ChainClient, params: RegisterParams): Pro
     client,
     poci,
     'register',
-    [params.kind, bytesToHex(params.publicKey), params.payout, params.hostId ?? ZeroHash, bytesToHex(params.proof)],
+    [params.kind, bytesToHex(params.publicKey), params.payout, params.hostId ?? ZeroHash, bytesToHex(params.proof), bytesToHex(params.evidence ?? new Uint8Array())],
     'register',
   )
   const log = result.receipt.logs.map((l) => poci.interface.parseLog(l)).find((l) => l?.name === 'Registered')

@@ -1,3 +1,190 @@
-import {notBuiltCommand} from '../../cli/not-built.js'
+import {spawn} from 'node:child_process'
+import {closeSync, mkdirSync, openSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 
-export default notBuiltCommand('devnet start', 'start the embedded local chain')
+import {Flags} from '@oclif/core'
+
+import {runDevnetVerifier, decisionJson} from '../../agent/devnet-verifier.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {disconnect} from '../../chain/client.js'
+import {
+  DEVNET_CHAIN_ID,
+  DEVNET_DEFAULT_EPOCH_SECONDS,
+  DEVNET_DEFAULT_PORT,
+  bootDevnet,
+  clearDevnetFiles,
+  devnetPaths,
+  isAlive,
+  logTail,
+  readDevnetState,
+  readPid,
+  writeDevnetProfile,
+  writeDevnetState,
+  type DevnetState,
+} from '../../chain/devnet.js'
+import {ExitCode, UnetError} from '../../errors/index.js'
+import {walletInfo} from '../../keys/wallet.js'
+
+export interface DevnetStartResult {
+  rpcUrl: string
+  chainId: number
+  contracts: DevnetState['contracts']
+  epochSeconds: number
+  pid: number
+  logFile: string
+  alreadyRunning: boolean
+}
+
+export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
+  static override summary = 'start the embedded local chain (anvil + POCI contracts + automatic verifier)'
+  static override description =
+    'Spawns anvil on 127.0.0.1 in the background, deploys the POCI contracts, funds the operator wallet, writes the devnet profile into the config file, and runs the verifier role that approves registrations. `unet devnet stop` ends it.'
+  static override examples = ['<%= config.bin %> devnet start --json', '<%= config.bin %> devnet start --port 8546 --epoch-seconds 10', '<%= config.bin %> devnet start --attach']
+  static override flags = {
+    port: Flags.integer({description: 'RPC port on 127.0.0.1', default: DEVNET_DEFAULT_PORT, min: 1, max: 65535}),
+    'block-time': Flags.integer({description: 'seconds between blocks (default: a block per transaction)', min: 1}),
+    'epoch-seconds': Flags.integer({description: 'epoch length of the deployed contract', default: DEVNET_DEFAULT_EPOCH_SECONDS, min: 1}),
+    'anvil-path': Flags.string({description: 'anvil binary to use instead of the bundled one'}),
+    attach: Flags.boolean({description: 'run in the foreground (this process owns anvil and the verifier)'}),
+  }
+
+  async run(): Promise<DevnetStartResult> {
+    const {dataDir} = this.resolved.paths
+    const paths = devnetPaths(dataDir)
+    const pid = readPid(paths.pidFile)
+    const state = readDevnetState(dataDir)
+    if (isAlive(pid) && state) {
+      if (this.flags.attach) throw new UnetError(`the devnet already runs (pid ${pid})`, ExitCode.ALREADY_RUNNING, {hint: 'stop it with `unet devnet stop`'})
+      this.log(`devnet already running at ${state.rpcUrl} (pid ${pid})`)
+      return result(state, paths.logFile, true)
+    }
+    if (pid || state) clearDevnetFiles(dataDir) // a dead devnet leaves files behind
+    return this.flags.attach ? this.supervise() : this.spawnSupervisor()
+  }
+
+  /** Starts `unet devnet start --attach` detached, its output in the log file, and waits until it is ready. */
+  private async spawnSupervisor(): Promise<DevnetStartResult> {
+    const {dataDir} = this.resolved.paths
+    const paths = devnetPaths(dataDir)
+    mkdirSync(paths.dir, {recursive: true, mode: 0o700})
+    const log = openSync(paths.logFile, 'a')
+    const args = [join(this.config.root, 'bin', 'run.js'), 'devnet', 'start', '--attach', '--port', String(this.flags.port), '--epoch-seconds', String(this.flags['epoch-seconds'])]
+    if (this.flags['block-time']) args.push('--block-time', String(this.flags['block-time']))
+    if (this.flags['anvil-path']) args.push('--anvil-path', this.flags['anvil-path'])
+    if (this.flags.network) args.push('--network', this.flags.network)
+    const child = spawn(process.execPath, args, {detached: true, stdio: ['ignore', log, log], env: process.env})
+    closeSync(log)
+    let exited: number | null | undefined
+    child.once('exit', (code) => (exited = code))
+    child.unref()
+    const deadline = Date.now() + 90_000
+    while (Date.now() < deadline) {
+      const state = readDevnetState(dataDir)
+      if (state && state.pid === child.pid) return this.announce(result(state, paths.logFile, false))
+      if (exited !== undefined) throw supervisorFailed(dataDir, exited)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    try {
+      process.kill(child.pid!, 'SIGTERM')
+    } catch {
+      // gone
+    }
+    throw new UnetError('the devnet did not become ready within 90 s', ExitCode.DEVNET_ERROR, {hint: `see ${paths.logFile}`})
+  }
+
+  /** Foreground: owns anvil, deploys, runs the verifier until SIGTERM/SIGINT or until anvil dies. */
+  private async supervise(): Promise<DevnetStartResult> {
+    const {dataDir, configFile} = this.resolved.paths
+    const paths = devnetPaths(dataDir)
+    mkdirSync(paths.dir, {recursive: true, mode: 0o700})
+    writeFileSync(paths.pidFile, `${process.pid}\n`)
+    const operator = walletInfo(dataDir)?.address
+    let booted
+    try {
+      booted = await bootDevnet({port: this.flags.port, blockTime: this.flags['block-time'], epochSeconds: this.flags['epoch-seconds'], anvilPath: this.flags['anvil-path'], operator})
+    } catch (error) {
+      clearDevnetFiles(dataDir)
+      throw error
+    }
+    const {anvil, client, deployed, contracts} = booted
+    const state: DevnetState = {
+      rpcUrl: anvil.rpcUrl,
+      chainId: DEVNET_CHAIN_ID,
+      contracts,
+      epochSeconds: this.flags['epoch-seconds'],
+      blockTime: this.flags['block-time'],
+      port: anvil.port,
+      pid: process.pid,
+      anvilPid: anvil.pid,
+      deployBlock: deployed.blockNumber,
+      verifier: client.signer!.address,
+      operator,
+      startedAt: new Date().toISOString(),
+    }
+    writeDevnetProfile(configFile, state)
+    writeDevnetState(dataDir, state)
+    const out = result(state, paths.logFile, false)
+    if (this.jsonEnabled()) process.stdout.write(JSON.stringify(out) + '\n')
+    else this.announce(out)
+
+    const controller = new AbortController()
+    const stop = () => controller.abort()
+    process.once('SIGTERM', stop)
+    process.once('SIGINT', stop)
+    let died: number | null | undefined
+    anvil.child.once('exit', (code) => {
+      died = code
+      controller.abort()
+    })
+    const decisions = openSync(paths.decisionsFile, 'a')
+    await runDevnetVerifier(client, {
+      allowEmulator: true,
+      fromBlock: deployed.blockNumber,
+      pollMs: 500,
+      signal: controller.signal,
+      onDecision: (d) => {
+        const line = decisionJson(d)
+        writeFileSync(decisions, line + '\n')
+        process.stderr.write(`verifier: ${d.approve ? 'approved' : 'rejected'} ${d.kind} ${d.deviceId} power ${d.power}${d.reasons.length ? ` (${d.reasons.join('; ')})` : ''}\n`)
+      },
+      onError: (error) => process.stderr.write(`verifier: ${(error as Error).message}\n`),
+    })
+    closeSync(decisions)
+    disconnect(client)
+    anvil.stop()
+    clearDevnetFiles(dataDir)
+    if (died !== undefined) {
+      // leave the state behind so `unet devnet status` can say what happened
+      writeDevnetState(dataDir, {...state, diedAt: new Date().toISOString(), anvilExitCode: died})
+      throw new UnetError(`the devnet node (anvil pid ${anvil.pid}) died (exit ${died})`, ExitCode.DEVNET_ERROR, {hint: `see ${paths.logFile}; start it again with \`unet devnet start\``})
+    }
+    process.stderr.write('devnet stopped\n')
+    // --json already printed the result when the devnet became ready
+    if (this.jsonEnabled()) process.exit(0)
+    return out
+  }
+
+  private announce(out: DevnetStartResult): DevnetStartResult {
+    this.log(`devnet running at ${out.rpcUrl} (chain ${out.chainId}, epoch ${out.epochSeconds} s, pid ${out.pid})`)
+    this.log(`  POCI    ${out.contracts.heartbeat}`)
+    this.log(`  UNC     ${out.contracts.token}`)
+    this.log(`  log     ${out.logFile}`)
+    return out
+  }
+}
+
+function result(state: DevnetState, logFile: string, alreadyRunning: boolean): DevnetStartResult {
+  return {rpcUrl: state.rpcUrl, chainId: state.chainId, contracts: state.contracts, epochSeconds: state.epochSeconds, pid: state.pid, logFile, alreadyRunning}
+}
+
+/** The supervisor printed its error ("Error: …" / "Hint: …") into the log: surface that line. */
+function supervisorFailed(dataDir: string, code: number | null): UnetError {
+  const lines = logTail(dataDir).split('\n')
+  let at = lines.length - 1
+  while (at >= 0 && !lines[at]!.startsWith('Error: ')) at--
+  if (at >= 0) {
+    const hint = lines[at + 1]?.startsWith('Hint: ') ? lines[at + 1]!.slice(6) : undefined
+    return new UnetError(lines[at]!.slice(7), ExitCode.DEVNET_ERROR, {hint, details: {supervisorExitCode: code}})
+  }
+  return new UnetError(`the devnet supervisor exited (code ${code}) before it was ready`, ExitCode.DEVNET_ERROR, {hint: 'see the devnet log', details: {log: lines.slice(-20).join('\n')}})
+}

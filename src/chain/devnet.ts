@@ -1,0 +1,190 @@
+/**
+ * The embedded devnet: a local anvil (the binary, not the JS wrapper), the POCI contracts deployed on
+ * it, and the files that let `unet devnet status|stop` find it again (under <dataDir>/devnet/).
+ * The supervisor process (`unet devnet start --attach`) owns anvil and runs the verifier role.
+ */
+import {existsSync, readFileSync, rmSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {updateConfigFile} from '../config/index.js'
+import type {NetworkProfile} from '../config/schema.js'
+import {ExitCode, UnetError} from '../errors/index.js'
+import {writeFileAtomic} from '../util/files.js'
+import {startAnvil, type AnvilHandle} from './anvil.js'
+import {connect, type ChainClient} from './client.js'
+import {deploy, type DeployResult} from './deploy.js'
+
+export const DEVNET_CHAIN_ID = 31337
+export const DEVNET_DEFAULT_PORT = 8545
+export const DEVNET_DEFAULT_EPOCH_SECONDS = 15
+/** anvil's first dev account (publicly known key): deployer and verifier role of the devnet. */
+export const DEVNET_DEPLOYER_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
+/** What `devnet start` gives the operator wallet: 1000 ETH for gas. */
+export const DEVNET_OPERATOR_FUNDS = 1000n * 10n ** 18n
+
+export interface DevnetPaths {
+  dir: string
+  /** The supervisor's pid (it owns anvil). */
+  pidFile: string
+  /** Supervisor + anvil output (a file: a detached process must not write to a pipe). */
+  logFile: string
+  /** DevnetState as JSON. */
+  stateFile: string
+  /** One JSON line per verifier decision. */
+  decisionsFile: string
+}
+
+export function devnetPaths(dataDir: string): DevnetPaths {
+  const dir = join(dataDir, 'devnet')
+  return {dir, pidFile: join(dir, 'devnet.pid'), logFile: join(dir, 'devnet.log'), stateFile: join(dir, 'state.json'), decisionsFile: join(dir, 'decisions.jsonl')}
+}
+
+export interface DevnetContracts {
+  registry: string
+  heartbeat: string
+  rewards: string
+  token: string
+}
+
+export interface DevnetState {
+  rpcUrl: string
+  chainId: number
+  contracts: DevnetContracts
+  epochSeconds: number
+  blockTime?: number
+  port: number
+  /** Supervisor pid. */
+  pid: number
+  anvilPid: number
+  deployBlock: number
+  verifier: string
+  operator?: string
+  startedAt: string
+  /** Set by the supervisor when anvil died under it. */
+  diedAt?: string
+  anvilExitCode?: number | null
+}
+
+export function readDevnetState(dataDir: string): DevnetState | undefined {
+  const {stateFile} = devnetPaths(dataDir)
+  if (!existsSync(stateFile)) return undefined
+  try {
+    return JSON.parse(readFileSync(stateFile, 'utf8')) as DevnetState
+  } catch {
+    return undefined
+  }
+}
+
+export function readPid(file: string): number | undefined {
+  if (!existsSync(file)) return undefined
+  const pid = Number(readFileSync(file, 'utf8').trim())
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined
+}
+
+export function isAlive(pid: number | undefined): boolean {
+  if (!pid) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+export function devnetProfile(rpcUrl: string, contracts?: DevnetContracts): NetworkProfile {
+  return {name: 'devnet', chainId: DEVNET_CHAIN_ID, rpcUrls: [rpcUrl], contracts: contracts ?? {}, trustRoots: {tpm: [], nvidia: []}, allowEmulator: true}
+}
+
+export interface BootOptions {
+  port?: number
+  blockTime?: number
+  epochSeconds?: number
+  anvilPath?: string
+  /** Funded for gas when given (the operator wallet of this data dir). */
+  operator?: string
+}
+
+export interface BootedDevnet {
+  anvil: AnvilHandle
+  client: ChainClient
+  deployed: DeployResult
+  contracts: DevnetContracts
+}
+
+/** Starts anvil on 127.0.0.1, deploys POCI (emulator allowed), funds the operator. */
+export async function bootDevnet(options: BootOptions): Promise<BootedDevnet> {
+  const anvil = await startAnvil({
+    port: options.port ?? DEVNET_DEFAULT_PORT,
+    blockTime: options.blockTime,
+    anvilPath: options.anvilPath,
+    extraArgs: ['--chain-id', String(DEVNET_CHAIN_ID)],
+  })
+  try {
+    const client = await connect(devnetProfile(anvil.rpcUrl), {privateKey: DEVNET_DEPLOYER_KEY})
+    const deployed = await deploy(client, {
+      verifier: client.signer!.address,
+      epochSeconds: options.epochSeconds ?? DEVNET_DEFAULT_EPOCH_SECONDS,
+      allowEmulator: true,
+    })
+    if (options.operator) await (client.provider as unknown as {send(m: string, p: unknown[]): Promise<unknown>}).send('anvil_setBalance', [options.operator, '0x' + DEVNET_OPERATOR_FUNDS.toString(16)])
+    const contracts = {registry: deployed.poci, heartbeat: deployed.poci, rewards: deployed.poci, token: deployed.token}
+    return {anvil, client, deployed, contracts}
+  } catch (error) {
+    anvil.stop()
+    throw error instanceof UnetError ? error : new UnetError(`devnet deployment failed: ${(error as Error).message}`, ExitCode.DEVNET_ERROR)
+  }
+}
+
+/** Writes networks.devnet.* into the user's config file, so every other command finds the devnet. */
+export function writeDevnetProfile(configFile: string, state: Pick<DevnetState, 'rpcUrl' | 'chainId' | 'contracts' | 'epochSeconds'>): void {
+  updateConfigFile(configFile, 'networks.devnet.rpcUrls', [state.rpcUrl])
+  updateConfigFile(configFile, 'networks.devnet.chainId', state.chainId)
+  for (const [name, address] of Object.entries(state.contracts)) updateConfigFile(configFile, `networks.devnet.contracts.${name}`, address)
+  updateConfigFile(configFile, 'networks.devnet.epochSeconds', state.epochSeconds)
+  updateConfigFile(configFile, 'networks.devnet.allowEmulator', true)
+}
+
+export function writeDevnetState(dataDir: string, state: DevnetState): void {
+  writeFileAtomic(devnetPaths(dataDir).stateFile, JSON.stringify(state, null, 2) + '\n')
+}
+
+export function clearDevnetFiles(dataDir: string): void {
+  const p = devnetPaths(dataDir)
+  rmSync(p.pidFile, {force: true})
+  rmSync(p.stateFile, {force: true})
+}
+
+export function logTail(dataDir: string, bytes = 4000): string {
+  const {logFile} = devnetPaths(dataDir)
+  if (!existsSync(logFile)) return ''
+  const text = readFileSync(logFile, 'utf8')
+  return text.slice(-bytes)
+}
+
+export interface StopResult {
+  stopped: boolean
+  pid?: number
+}
+
+/** Stops the supervisor (SIGTERM; it stops anvil), then anvil itself if it outlived it; removes the pid file. */
+export async function stopDevnet(dataDir: string, timeoutMs = 10_000): Promise<StopResult> {
+  const paths = devnetPaths(dataDir)
+  const pid = readPid(paths.pidFile)
+  const state = readDevnetState(dataDir)
+  if (!pid && !state) return {stopped: false}
+  const targets = [pid, state?.anvilPid].filter((p): p is number => isAlive(p))
+  for (const p of targets) signal(p, 'SIGTERM')
+  const deadline = Date.now() + timeoutMs
+  while (targets.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+  for (const p of targets) if (isAlive(p)) signal(p, 'SIGKILL')
+  clearDevnetFiles(dataDir)
+  return {stopped: targets.length > 0, pid}
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig)
+  } catch {
+    // gone already
+  }
+}

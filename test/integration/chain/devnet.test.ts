@@ -1,0 +1,162 @@
+import {readFileSync} from 'node:fs'
+import {createServer} from 'node:net'
+import {join} from 'node:path'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {DeviceKind} from '../../../src/chain/artifacts.js'
+import {challengeBlock} from '../../../src/chain/block.js'
+import {connect, disconnect, type ChainClient} from '../../../src/chain/client.js'
+import {devnetProfile} from '../../../src/chain/devnet.js'
+import {heartbeat} from '../../../src/chain/heartbeat.js'
+import {register} from '../../../src/chain/register.js'
+import {getStatus} from '../../../src/chain/status.js'
+import {encodeEvidence, heartbeatChallenge, quoteQualifyingData, registerChallenge} from '../../../src/evidence/index.js'
+import {EmulatorEngine} from '../../../src/hw/emulator/engine.js'
+import {buildHostEvidence} from '../../../src/hw/engine.js'
+import {leftPad, parseSignature} from '../../../src/hw/tpm2/structures.js'
+import {concatBytes} from '../../../src/util/hex.js'
+import {makeHome, runCli, type Home} from '../../helpers/cli.js'
+import {fundedKey, p256Key, p256Sign, rpc} from './helpers.js'
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const {port} = server.address() as {port: number}
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+interface StartJson {
+  rpcUrl: string
+  chainId: number
+  contracts: {registry: string; heartbeat: string; rewards: string; token: string}
+  pid: number
+}
+
+/** Quote → raw x‖y, attest, r, s as the contract wants them. */
+function rawQuote(attest: Uint8Array, signature: Uint8Array) {
+  const sig = parseSignature(signature)
+  if (sig.alg !== 'ecdsa') throw new Error('expected ECDSA')
+  return {attest, r: Uint8Array.from(leftPad(sig.r, 32)), s: Uint8Array.from(leftPad(sig.s, 32))}
+}
+
+describe('unet devnet start/status/stop (real anvil binary, subprocess CLI)', () => {
+  let home: Home
+  let started: StartJson
+  let port: number
+  let op: ChainClient | undefined
+
+  beforeAll(async () => {
+    home = makeHome()
+    port = await freePort()
+    const r = await runCli(['devnet', 'start', '--json', '--port', String(port), '--epoch-seconds', '4'], {home, timeoutMs: 90_000})
+    expect(r.code, r.stderr + r.stdout).toBe(0)
+    started = r.json<StartJson>()
+  }, 120_000)
+
+  afterAll(async () => {
+    if (op) disconnect(op)
+    await runCli(['devnet', 'stop'], {home})
+  })
+
+  it('prints rpcUrl/chainId/contracts, every address has code, and writes the devnet profile', async () => {
+    expect(started.rpcUrl).toBe(`http://127.0.0.1:${port}`)
+    expect(started.chainId).toBe(31337)
+    for (const address of Object.values(started.contracts)) expect(((await rpc(started.rpcUrl, 'eth_getCode', [address, 'latest'])) as string).length).toBeGreaterThan(2)
+    const config = JSON.parse(readFileSync(join(home.configDir, 'config.json'), 'utf8')) as {networks: {devnet: {rpcUrls: string[]; contracts: Record<string, string>}}}
+    expect(config.networks.devnet.rpcUrls).toEqual([started.rpcUrl])
+    expect(config.networks.devnet.contracts).toEqual(started.contracts)
+    const status = await runCli(['devnet', 'status', '--json'], {home})
+    expect(status.code).toBe(0)
+    expect(status.json()).toMatchObject({running: true, rpcUrl: started.rpcUrl, chainId: 31337, contracts: started.contracts, pid: started.pid})
+  })
+
+  it('a second start reports the running devnet; a start on a taken port fails with DEVNET_ERROR', async () => {
+    const again = await runCli(['devnet', 'start', '--json', '--port', String(port)], {home})
+    expect(again.code).toBe(0)
+    expect(again.json()).toMatchObject({alreadyRunning: true, pid: started.pid})
+    const taken = await runCli(['devnet', 'start', '--json', '--port', String(port)], {timeoutMs: 60_000})
+    expect(taken.code).toBe(14)
+    expect(taken.json<{error: {message: string; hint: string}}>().error.message).toMatch(new RegExp(`port ${port} is already in use`))
+  }, 90_000)
+
+  it('refuses a missing anvil binary with a hint to --anvil-path', async () => {
+    const r = await runCli(['devnet', 'start', '--json', '--port', String(await freePort()), '--anvil-path', '/nonexistent/anvil'], {timeoutMs: 60_000})
+    expect(r.code).toBe(14)
+    expect(r.json<{error: {hint: string}}>().error.hint).toMatch(/--anvil-path/)
+  }, 90_000)
+
+  it('the automatic verifier approves an emulator host whose evidence verifies, and rejects one without evidence', async () => {
+    const key = await fundedKey(started.rpcUrl)
+    op = await connect(devnetProfile(started.rpcUrl, started.contracts), {privateKey: key})
+    const operator = op.signer!.address
+    const engine = await EmulatorEngine.open({dataDir: makeHome().dataDir, pcrs: [0, 1]})
+    const id = await engine.identity()
+    const publicKey = id.publicKey.length === 65 ? id.publicKey.subarray(1) : id.publicKey
+    const challenge = registerChallenge({chainId: 31337n, contract: started.contracts.registry, operator, payout: operator, deviceId: id.deviceId})
+    const evidence = await buildHostEvidence(engine, {qualifyingData: challenge, challenge})
+    const q = rawQuote(evidence.quote.attest, evidence.quote.signature)
+    const reg = await register(op, {kind: DeviceKind.HOST_EMULATOR, publicKey, payout: operator, proof: concatBytes(q.attest, q.r, q.s), evidence: encodeEvidence(evidence)})
+    expect(reg.deviceId).toBe(id.deviceId)
+
+    // a P-256 device with a valid proof of possession but no evidence needs none: approved
+    const dev = p256Key()
+    const {deviceIdOf} = await import('../../../src/evidence/nonce.js')
+    const devId = '0x' + Buffer.from(deviceIdOf(dev.publicKey)).toString('hex')
+    const devCh = registerChallenge({chainId: 31337n, contract: started.contracts.registry, operator, payout: operator, deviceId: devId})
+    await register(op, {kind: DeviceKind.P256, publicKey: dev.publicKey, payout: operator, hostId: id.deviceId, proof: p256Sign(dev, devCh).rs})
+
+    // a second emulator host without evidence: rejected
+    const bare = p256Key()
+    const bareId = '0x' + Buffer.from(deviceIdOf(bare.publicKey)).toString('hex')
+    const bareCh = registerChallenge({chainId: 31337n, contract: started.contracts.registry, operator, payout: operator, deviceId: bareId})
+    const {emulatorQuote} = await import('./helpers.js')
+    const bq = emulatorQuote(bare, bareCh)
+    await register(op, {kind: DeviceKind.HOST_EMULATOR, publicKey: bare.publicKey, payout: operator, proof: concatBytes(bq.attest, bq.r, bq.s)})
+
+    const deadline = Date.now() + 30_000
+    let status = await getStatus(op, {operator})
+    while (Date.now() < deadline && !(status.devices.length === 2 && status.devices.every((d) => d.approved))) {
+      await new Promise((r) => setTimeout(r, 300))
+      status = await getStatus(op, {operator})
+    }
+    expect(status.devices.map((d) => [d.deviceId, d.status]).sort()).toEqual([[id.deviceId, 'approved'], [devId, 'approved']].sort())
+    const decisions = readFileSync(join(home.dataDir, 'devnet', 'decisions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {deviceId: string; approve: boolean; reasons: string[]})
+    expect(decisions.find((d) => d.deviceId === id.deviceId)).toMatchObject({approve: true, reasons: []})
+    const refused = decisions.find((d) => d.deviceId === bareId)!
+    expect(refused.approve).toBe(false)
+    expect(refused.reasons.join(' ')).toMatch(/must carry emulator evidence/)
+
+    // and the approved host earns: one heartbeat with the emulator engine
+    const cb = await challengeBlock(op)
+    const devices = [{deviceId: devId, kind: DeviceKind.P256, evidenceDigest: '0x' + '11'.repeat(32)}]
+    const devChallenge = heartbeatChallenge({chainId: 31337n, contract: started.contracts.heartbeat, operator, hostId: devId, epoch: cb.epoch, blockNumber: cb.blockNumber, blockHash: cb.blockHash})
+    const hbChallenge = heartbeatChallenge({chainId: 31337n, contract: started.contracts.heartbeat, operator, hostId: id.deviceId, epoch: cb.epoch, blockNumber: cb.blockNumber, blockHash: cb.blockHash})
+    const quote = await engine.quote(quoteQualifyingData(hbChallenge, devices))
+    const hq = rawQuote(quote.attest, quote.signature)
+    const beat = await heartbeat(op, {
+      epoch: cb.epoch,
+      blockNumber: cb.blockNumber,
+      blockHash: cb.blockHash,
+      akPublicKey: publicKey,
+      attest: hq.attest,
+      signature: {r: hq.r, s: hq.s},
+      devices: [{...devices[0]!, proof: concatBytes(dev.publicKey, p256Sign(dev, devChallenge).rs)}],
+    })
+    expect(beat.reward).toBe(101n * 10n ** 15n)
+    engine.close()
+  }, 90_000)
+
+  it('stop kills it by pid and removes the pid file; status then says not running', async () => {
+    const r = await runCli(['devnet', 'stop', '--json'], {home})
+    expect(r.code).toBe(0)
+    expect(r.json()).toMatchObject({stopped: true, pid: started.pid})
+    expect(() => process.kill(started.pid, 0)).toThrow()
+    const s = await runCli(['devnet', 'status', '--json'], {home})
+    expect(s.json()).toMatchObject({running: false})
+  })
+})
