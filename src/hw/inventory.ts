@@ -8,6 +8,7 @@
  * For the heartbeat: probeDevices(), attestDevice() (producer, devices with their own key) and
  * verifyDeviceEvidence() (pure verifiers).
  */
+import type {AcceleratorEvidence} from '../evidence/format.js'
 import {InputError} from '../errors/index.js'
 import {probeAmd} from './amd/probe.js'
 import type {NvidiaEvidenceParts} from './nvidia/attest.js'
@@ -165,4 +166,38 @@ export function verifyDeviceEvidence(parts: DeviceEvidenceParts, expectedChallen
   const r = verifySophgoSignature(parts.publicKeyPem, expectedChallenge, parts.signature)
   const same = Buffer.compare(Buffer.from(parts.message), Buffer.from(expectedChallenge)) === 0
   return {kind: 'sophgo', ...r, valid: r.valid && same, reasons: same ? r.reasons : [...r.reasons, 'signed message differs from the expected challenge']}
+}
+
+/**
+ * Wraps evidence parts in the evidence v1 format (src/evidence/format.ts, docs/evidence.md):
+ * nonce.qualifyingData = nonce.challenge = the 32-byte challenge the device signed.
+ */
+export async function toAcceleratorEvidence(parts: DeviceEvidenceParts, challenge: Uint8Array, producedAt = Math.floor(Date.now() / 1000)): Promise<AcceleratorEvidence> {
+  if (parts.kind === 'nvidia-cc') {
+    const {parseCertChain, verifyNvidiaReport} = await import('./nvidia/verify.js')
+    const {ecRawPublicKey, NVIDIA_REPORT_FORMAT} = await import('./nvidia/verify-evidence.js')
+    const certs = parseCertChain(parts.certChainPem)
+    const decoded = verifyNvidiaReport(parts.report, certs, {expectedNonce: parts.nonce}).opaque
+    const fields: Record<string, string> = {uuid: parts.uuid}
+    if (decoded.driverVersion) fields.driverVersion = decoded.driverVersion
+    if (decoded.vbiosVersion) fields.vbiosVersion = decoded.vbiosVersion
+    if (decoded.fwid) fields.fwid = decoded.fwid
+    return {
+      v: 1,
+      kind: 'nvidia-cc',
+      device: {publicKey: ecRawPublicKey(certs[0]!), certChain: certs.map((c) => new Uint8Array(c.raw))},
+      nonce: {qualifyingData: Uint8Array.from(parts.nonce), challenge: Uint8Array.from(challenge)},
+      producedAt,
+      report: {format: NVIDIA_REPORT_FORMAT, body: parts.report, fields},
+    }
+  }
+  const {rsaModulus, SOPHGO_REPORT_FORMAT} = await import('./sophgo/verify-evidence.js')
+  return {
+    v: 1,
+    kind: 'sophgo',
+    device: {publicKey: rsaModulus(parts.publicKeyPem), certChain: []},
+    nonce: {qualifyingData: Uint8Array.from(parts.message), challenge: Uint8Array.from(challenge)},
+    producedAt,
+    report: {format: SOPHGO_REPORT_FORMAT, body: parts.message, signature: parts.signature, ...(parts.serial ? {fields: {serial: parts.serial}} : {})},
+  }
 }

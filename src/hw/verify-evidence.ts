@@ -6,6 +6,8 @@
 import {isHostEvidence, rawKeyMatches, type Evidence} from '../evidence/index.js'
 import {verifyEvidenceWith, type KindVerifier, type VerifyContext, type VerifyResult} from '../evidence/verify.js'
 import {emulatorIdentityReasons} from './emulator/verify.js'
+import {verifyNvidiaEvidence} from './nvidia/verify-evidence.js'
+import {verifySophgoEvidence} from './sophgo/verify-evidence.js'
 import {parseTpm2bPublic, rawPublicKey} from './tpm2/structures.js'
 import {verifyEkChain, verifyQuote} from './tpm2/verify.js'
 
@@ -38,6 +40,8 @@ export const verifyHostEvidence: KindVerifier = (evidence: Evidence, context: Ve
 export const BUILTIN_VERIFIERS: Partial<Record<Evidence['kind'], KindVerifier>> = {
   tpm2: verifyHostEvidence,
   emulator: verifyHostEvidence,
+  'nvidia-cc': verifyNvidiaEvidence,
+  sophgo: verifySophgoEvidence,
 }
 
 export function verifyEvidence(evidence: Evidence, context: VerifyContext): VerifyResult {

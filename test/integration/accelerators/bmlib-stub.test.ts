@@ -4,7 +4,9 @@ import {join} from 'node:path'
 
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 
-import {attestDevice, probeDevices, verifyDeviceEvidence} from '../../../src/hw/inventory.js'
+import {decodeEvidence, encodeEvidence} from '../../../src/evidence/index.js'
+import {attestDevice, probeDevices, toAcceleratorEvidence, verifyDeviceEvidence} from '../../../src/hw/inventory.js'
+import {verifyEvidence} from '../../../src/hw/verify-evidence.js'
 import {stubLayout} from '../../../src/hw/nvidia/ffi.js'
 import {BMLIB_SYMBOLS, bmlibLayout, loadBmlib} from '../../../src/hw/sophgo/ffi.js'
 import {verifySophgoSignature} from '../../../src/hw/sophgo/verify.js'
@@ -92,6 +94,12 @@ describe('bmlib through koffi against the stub libbmlib.so', () => {
     expect(verifyDeviceEvidence(parts, other).valid).toBe(false)
     expect(verifySophgoSignature(parts.publicKeyPem, challenge, parts.signature).valid).toBe(true)
     expect(readFileSync(trace, 'utf8')).toContain('bmcpu_gen_sign')
+    // in the evidence v1 format, through the dispatcher the agent and verifiers use
+    const ev = await toAcceleratorEvidence(parts, challenge)
+    const r = verifyEvidence(decodeEvidence(encodeEvidence(ev)), {network: 'devnet', allowEmulator: true, tpmRoots: [], expected: {challenge}})
+    expect(r.reasons).toEqual([])
+    expect(r.valid).toBe(true)
+    expect(verifyEvidence(ev, {network: 'devnet', allowEmulator: true, tpmRoots: [], expected: {challenge: other}}).valid).toBe(false)
   })
 
   it('key files from a miner key directory (p2_N, pubkey_N) are used; a p2 blob of another chip fails with a typed error', async () => {
