@@ -1,3 +1,34 @@
-import {notBuiltCommand} from '../cli/not-built.js'
+import {Flags} from '@oclif/core'
 
-export default notBuiltCommand('register', "bind each device's hardware key to the miner on chain")
+import type {RegisterOutcome} from '../agent/register-host.js'
+import {MinerCommand} from '../cli/miner-command.js'
+import {spinner} from '../cli/spinner.js'
+
+export default class Register extends MinerCommand<typeof Register> {
+  static override summary = "bind this host's attestation key to the operator on chain"
+  static override description =
+    'Quotes a registration challenge (chain id, contract, operator, payout, device id) with the host security engine, sends the ' +
+    'register transaction with the evidence for the verifier, and waits for the approval. Re-running is harmless: it reports the state.'
+  static override examples = ['<%= config.bin %> register', '<%= config.bin %> register --json --wait 60']
+  static override flags = {
+    wait: Flags.integer({description: 'seconds to wait for the verifier to approve (0: do not wait)', default: 30, min: 0}),
+  }
+
+  async run(): Promise<{devices: RegisterOutcome[]}> {
+    const session = await this.openSession()
+    const {registerHost} = await import('../agent/register-host.js')
+    const progress = await spinner(!this.jsonEnabled(), 'registering')
+    try {
+      const outcome = await registerHost(session, {waitMs: this.flags.wait * 1000, onProgress: (m) => progress.update(m)})
+      progress.stop()
+      const state = outcome.approved ? `approved, power ${outcome.power}` : outcome.status === 'pending' ? 'waiting for the verifier' : outcome.status
+      this.log(`${outcome.action === 'registered' ? 'registered' : 'already registered'}: host ${outcome.deviceId} (${outcome.engine}) — ${state}`)
+      if (outcome.txHash) this.log(`  tx ${outcome.txHash}`)
+      this.log(`  payout ${outcome.payout}`)
+      return {devices: [outcome]}
+    } catch (error) {
+      progress.fail()
+      throw error
+    }
+  }
+}

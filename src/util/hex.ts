@@ -24,3 +24,12 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0
 }
+
+/** Left-pads a big-endian integer's bytes to `size` (ECDSA r/s may come shorter than the curve size). */
+export function leftPadBytes(bytes: Uint8Array, size: number): Uint8Array {
+  if (bytes.length > size) throw new InputError(`value of ${bytes.length} bytes does not fit in ${size}`)
+  if (bytes.length === size) return bytes
+  const out = new Uint8Array(size)
+  out.set(bytes, size - bytes.length)
+  return out
+}

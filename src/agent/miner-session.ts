@@ -1,0 +1,63 @@
+/**
+ * Everything a miner command needs, opened once: the operator key (unlocked), the chain client
+ * (chain id checked), the host security engine and its identity, and the payout address.
+ */
+import {connect, type ChainClient} from '../chain/client.js'
+import {DeviceKind, type DeviceKindValue} from '../chain/artifacts.js'
+import {requireChainReady, type ResolvedConfig} from '../config/index.js'
+import {parseAddress} from '../keys/address.js'
+import {unlockWallet} from '../keys/wallet.js'
+import {openEngine, type EngineIdentity, type SecurityEngine} from '../hw/engine.js'
+
+export interface MinerSession {
+  resolved: ResolvedConfig
+  client: ChainClient
+  engine: SecurityEngine
+  identity: EngineIdentity
+  /** The host's deviceId on chain (keccak256 of the AK public key). */
+  hostId: string
+  hostKind: DeviceKindValue
+  operator: string
+  payout: string
+  close(): void
+}
+
+export interface OpenMinerOptions {
+  passphrase: () => Promise<string>
+  /** One-line notices for the user (e.g. the emulator fallback). */
+  onNotice?: (message: string) => void
+}
+
+export async function openMinerSession(resolved: ResolvedConfig, options: OpenMinerOptions): Promise<MinerSession> {
+  const {config, profile, paths} = resolved
+  requireChainReady(profile)
+  const {secretKey, info} = await unlockWallet(paths.dataDir, options.passphrase)
+  const client = await connect(profile, {privateKey: secretKey})
+  secretKey.fill(0)
+  const engine = await openEngine({
+    engine: config.engine,
+    tcti: config.tcti,
+    dataDir: paths.dataDir,
+    akHandle: config.akHandle,
+    pcrs: config.pcrs,
+    profile,
+    onNotice: options.onNotice,
+  })
+  try {
+    const identity = await engine.identity()
+    return {
+      resolved,
+      client,
+      engine,
+      identity,
+      hostId: identity.deviceId,
+      hostKind: engine.kind === 'tpm2' ? DeviceKind.HOST_TPM : DeviceKind.HOST_EMULATOR,
+      operator: info.address,
+      payout: config.payout ? parseAddress(config.payout, 'payout') : info.address,
+      close: () => engine.close(),
+    }
+  } catch (error) {
+    engine.close()
+    throw error
+  }
+}

@@ -1,0 +1,42 @@
+import {Flags, type Command} from '@oclif/core'
+
+import type {MinerSession} from '../agent/miner-session.js'
+import {getPassphrase} from '../keys/passphrase.js'
+import {BaseCommand} from './base-command.js'
+
+/**
+ * Base of the commands that act as the miner (register, heartbeat, rewards claim, quickstart): the
+ * engine flags, and one way to open the session (wallet, chain, engine) and always close it.
+ */
+export abstract class MinerCommand<T extends typeof Command> extends BaseCommand<T> {
+  static override baseFlags = {
+    ...BaseCommand.baseFlags,
+    engine: Flags.string({description: 'host security engine (default: config key engine)', options: ['auto', 'tpm2', 'emulator'], helpGroup: 'ENGINE'}),
+    tcti: Flags.string({description: 'TPM transport, e.g. device:/dev/tpmrm0 or swtpm:host=127.0.0.1,port=2321 (default: config key tcti)', helpGroup: 'ENGINE'}),
+  }
+
+  private session?: MinerSession
+
+  protected override configFlagOverrides(): Record<string, string | undefined> {
+    const flags = this.flags as {engine?: string; tcti?: string}
+    return {engine: flags.engine, tcti: flags.tcti}
+  }
+
+  protected async openSession(): Promise<MinerSession> {
+    const {openMinerSession} = await import('../agent/miner-session.js')
+    this.session = await openMinerSession(this.resolved, {
+      passphrase: () => getPassphrase({purpose: 'the operator keystore'}),
+      onNotice: (message) => this.warn(message),
+    })
+    return this.session
+  }
+
+  public override async finally(error: Error | undefined): Promise<void> {
+    this.session?.close()
+    if (this.session) {
+      const {disconnect} = await import('../chain/client.js')
+      disconnect(this.session.client)
+    }
+    await super.finally(error)
+  }
+}
