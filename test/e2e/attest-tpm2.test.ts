@@ -1,11 +1,11 @@
 import {spawnSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {makeHome, runCli} from '../helpers/cli.js'
+import {BIN, makeHome, runCli} from '../helpers/cli.js'
 import {startSwtpm, type SwtpmHandle} from '../helpers/swtpm.js'
 
 /**
@@ -73,4 +73,26 @@ describe('unet attest --format tpm2-tools | tpm2_checkquote (subprocess, private
     const wrong = await runCli(['verify', file, '--nonce', '0x9008', '--tpm-root', sw.caRootPath, '--tpm-root', sw.caIssuerPath, '--json'], {home})
     expect(wrong.code).toBe(10)
   })
+
+  it('a TPM device without access permission: HARDWARE_UNAVAILABLE (12) with the tss-group hint', () => {
+    const root = mkdtempSync(join(tmpdir(), 'unet-noperm-'))
+    chmodSync(root, 0o755)
+    const dev = join(root, 'tpmrm0')
+    writeFileSync(dev, '')
+    const env = {PATH: process.env.PATH!, HOME: root, UNET_CONFIG_DIR: join(root, 'c'), UNET_DATA_DIR: join(root, 'd'), UNET_CACHE_DIR: join(root, 'x')}
+    const args = [BIN, 'attest', '--engine', 'tpm2', '--tcti', `device:${dev}`, '--nonce', '0x01', '--out', join(root, 'o')]
+    let r
+    if (process.getuid?.() === 0) {
+      // root reads anything: run as nobody, for whom the 0600 root-owned "device" is closed
+      chmodSync(dev, 0o600)
+      r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...args], {env, encoding: 'utf8'})
+    } else {
+      chmodSync(dev, 0o000)
+      r = spawnSync(process.execPath, args, {env, encoding: 'utf8'})
+    }
+    expect(r.status, r.stderr).toBe(12)
+    expect(r.stderr).toMatch(/^Error: no permission to open .*tpmrm0/m)
+    expect(r.stderr).toMatch(/^Hint: add your user to the tss group/m)
+  })
 })
+
