@@ -56,13 +56,21 @@ export async function connect(profile: NetworkProfile, options: ConnectOptions =
       details: {url: wrong.url, expected: chainId.toString(), actual: wrong.result.toString()},
     })
   const network = Network.from(chainId)
+  const pollingInterval = options.pollingIntervalMs ?? (chainId === 31337n ? 200 : 2000)
+  // cacheTimeout -1: ethers otherwise answers repeated calls (nonce, latest block) from a 250 ms cache
   const providers = reachable.map((p) => {
     const provider = new JsonRpcProvider(p.url, network, {staticNetwork: network, batchMaxCount: 1, cacheTimeout: -1})
-    provider.pollingInterval = options.pollingIntervalMs ?? (chainId === 31337n ? 200 : 2000)
+    provider.pollingInterval = pollingInterval
     return provider
   })
   const provider: AbstractProvider =
-    providers.length === 1 ? providers[0]! : new FallbackProvider(providers.map((provider, i) => ({provider, priority: i + 1, weight: 1, stallTimeout: 1500})), network, {quorum: 1})
+    providers.length === 1
+      ? providers[0]!
+      : new FallbackProvider(
+          providers.map((provider, i) => ({provider, priority: i + 1, weight: 1, stallTimeout: 1500})),
+          network,
+          {quorum: 1, cacheTimeout: -1, pollingInterval},
+        )
   const client: ChainClient = {provider, chainId, rpcUrls: reachable.map((p) => p.url), profile}
   if (options.privateKey !== undefined) {
     const key = typeof options.privateKey === 'string' ? options.privateKey : bytesToHex(options.privateKey)
