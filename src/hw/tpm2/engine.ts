@@ -86,6 +86,16 @@ export class Tpm2Engine implements SecurityEngine {
     return {type, publicArea: created.publicArea, certificate: eccCert ?? this.readCert(EK_CERT_INDEX.rsa2048)}
   }
 
+  /** Every EK certificate the TPM holds in the TCG NV indices (RSA 2048, ECC P-256, ECC P-384), DER. */
+  ekCertificates(): Partial<Record<keyof typeof EK_CERT_INDEX, Uint8Array>> {
+    const out: Partial<Record<keyof typeof EK_CERT_INDEX, Uint8Array>> = {}
+    for (const [type, index] of Object.entries(EK_CERT_INDEX) as Array<[keyof typeof EK_CERT_INDEX, number]>) {
+      const cert = this.readCert(index)
+      if (cert) out[type] = cert
+    }
+    return out
+  }
+
   /** An EK certificate from NV as DER, with any padding after the DER SEQUENCE removed. */
   readCert(index: number): Uint8Array | undefined {
     const raw = this.tpm.nvRead(index)

@@ -1,4 +1,4 @@
-import {randomBytes} from 'node:crypto'
+import {randomBytes, X509Certificate} from 'node:crypto'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -50,5 +50,14 @@ describe('AK↔EK credential activation: MakeCredential in TS, ActivateCredentia
     expect(verifyEkChain({chain: id.certChain, trusted: [readFileSync(new URL('../../../fixtures/go-tpm-tools/tpm_ek_root_1.cer', import.meta.url))], ekPublic: id.ekPublic}).join()).toMatch(/does not chain/)
     // the right chain for the wrong key
     expect(verifyEkChain({chain: id.certChain, trusted, ekPublic: engine.ekPublic('eccP256')})).toContain('the EK certificate is not for this EK')
+  })
+
+  it('swtpm holds RSA 2048 and ECC P-384 EK certificates (no P-256 one), each chaining to its local CA', async () => {
+    const certs = engine.ekCertificates()
+    expect(Object.keys(certs).sort()).toEqual(['eccP384', 'rsa2048'])
+    const sw = swtpm()
+    const trusted = [readFileSync(sw.caRootPath, 'utf8'), readFileSync(sw.caIssuerPath, 'utf8')]
+    for (const der of Object.values(certs)) expect(verifyEkChain({chain: [der], trusted})).toEqual([])
+    expect(new X509Certificate(Buffer.from(certs.eccP384!)).publicKey.asymmetricKeyDetails?.namedCurve).toBe('secp384r1')
   })
 })
