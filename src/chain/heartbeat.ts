@@ -1,4 +1,5 @@
 import {InputError} from '../errors/index.js'
+import {canonicalPublicKey} from '../evidence/nonce.js'
 import {bytesToHex, concatBytes} from '../util/hex.js'
 import {requirePoci, type ChainClient} from './client.js'
 import {sendTx, type TxResult} from './tx.js'
@@ -20,7 +21,7 @@ export interface HeartbeatParams {
   epoch: bigint
   blockNumber: bigint
   blockHash: string
-  /** Host AK public key, x‖y (64 bytes); hostId = keccak256 of it. */
+  /** Host AK public key, x‖y (64 bytes) or the SEC1 point; hostId = keccak256(x‖y). */
   akPublicKey: Uint8Array
   /** TPMS_ATTEST bytes the host key signed. */
   attest: Uint8Array
@@ -38,7 +39,8 @@ export interface HeartbeatResult extends TxResult {
 
 /** The heartbeat call's arguments, as Poci.heartbeat takes them (shared by send and sign-only paths). */
 export function heartbeatCallArgs(params: HeartbeatParams): unknown[] {
-  if (params.akPublicKey.length !== 64) throw new InputError('the host key must be 64 bytes (x‖y)')
+  const ak = canonicalPublicKey(params.akPublicKey)
+  if (ak.length !== 64) throw new InputError('the host key must be 64 bytes (x‖y) or a SEC1 point')
   if (params.signature.r.length !== 32 || params.signature.s.length !== 32) throw new InputError('the quote signature must be r and s of 32 bytes each')
   const commits = params.devices.flatMap((d) => [d.deviceId, d.evidenceDigest])
   const kinds = Uint8Array.from(params.devices.map((d) => d.kind))
@@ -47,8 +49,8 @@ export function heartbeatCallArgs(params: HeartbeatParams): unknown[] {
     params.epoch,
     params.blockNumber,
     params.blockHash,
-    bytesToHex(params.akPublicKey.subarray(0, 32)),
-    bytesToHex(params.akPublicKey.subarray(32)),
+    bytesToHex(ak.subarray(0, 32)),
+    bytesToHex(ak.subarray(32)),
     bytesToHex(params.attest),
     bytesToHex(params.signature.r),
     bytesToHex(params.signature.s),

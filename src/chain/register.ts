@@ -1,6 +1,7 @@
 import {ZeroHash} from 'ethers'
 
 import {InputError} from '../errors/index.js'
+import {canonicalPublicKey} from '../evidence/nonce.js'
 import {bytesToHex} from '../util/hex.js'
 import {isHostKind, type DeviceKindValue} from './artifacts.js'
 import {requirePoci, type ChainClient} from './client.js'
@@ -8,7 +9,7 @@ import {sendTx, type TxResult} from './tx.js'
 
 export interface RegisterParams {
   kind: DeviceKindValue
-  /** Raw public key: P-256/secp256k1 x‖y (64 bytes), RSA-2048 modulus (256), P-384 x‖y (96). */
+  /** Raw public key: P-256/secp256k1 x‖y (64 bytes), RSA-2048 modulus (256), P-384 x‖y (96); a SEC1 point is accepted. */
   publicKey: Uint8Array
   payout: string
   /** The host this device attaches to (omit for a host). */
@@ -34,7 +35,7 @@ export async function register(client: ChainClient, params: RegisterParams): Pro
     client,
     poci,
     'register',
-    [params.kind, bytesToHex(params.publicKey), params.payout, params.hostId ?? ZeroHash, bytesToHex(params.proof), bytesToHex(params.evidence ?? new Uint8Array())],
+    [params.kind, bytesToHex(canonicalPublicKey(params.publicKey)), params.payout, params.hostId ?? ZeroHash, bytesToHex(params.proof), bytesToHex(params.evidence ?? new Uint8Array())],
     'register',
   )
   const log = result.receipt.logs.map((l) => poci.interface.parseLog(l)).find((l) => l?.name === 'Registered')
