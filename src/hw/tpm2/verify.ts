@@ -217,21 +217,38 @@ function hex(b: Uint8Array): string {
 
 export interface EkChainCheck {
   /** Certificates from the device, leaf (EK certificate) first, DER or PEM. */
-  chain: Array<Uint8Array | string>
-  /** Trusted certificates (roots and vendor intermediates), PEM or DER. */
-  trusted: Array<Uint8Array | string>
+  chain: Array<CertInput>
+  /** Trusted certificates (roots and vendor intermediates), PEM, DER or parsed. */
+  trusted: Array<CertInput>
   /** TPM2B_PUBLIC of the EK: the leaf's key must be this key. */
   ekPublic?: Uint8Array
   now?: Date
+}
+
+export type CertInput = Uint8Array | string | X509Certificate
+
+const certCache = new Map<string, X509Certificate>()
+
+/** Parses a certificate (PEM, DER or already parsed); trust stores are parsed once and cached. */
+export function toX509(c: CertInput): X509Certificate {
+  if (c instanceof X509Certificate) return c
+  const key = typeof c === 'string' ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('base64')
+  let cert = certCache.get(key)
+  if (!cert) {
+    cert = new X509Certificate(typeof c === 'string' ? c : Buffer.from(c))
+    if (certCache.size >= 1024) certCache.delete(certCache.keys().next().value!)
+    certCache.set(key, cert)
+  }
+  return cert
 }
 
 /** Reasons the EK chain fails (empty when it chains to a trusted certificate). */
 export function verifyEkChain(check: EkChainCheck): string[] {
   const reasons: string[] = []
   const now = check.now ?? new Date()
-  const parse = (c: Uint8Array | string, what: string): X509Certificate | undefined => {
+  const parse = (c: CertInput, what: string): X509Certificate | undefined => {
     try {
-      return new X509Certificate(typeof c === 'string' ? c : Buffer.from(c))
+      return toX509(c)
     } catch {
       reasons.push(`${what} is not an X.509 certificate`)
       return undefined
