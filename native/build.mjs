@@ -3,6 +3,7 @@
  * Builds the stub vendor libraries with the system C compiler (`cc`, or $CC) into native/build/:
  *   native/build/nvml-stub/libnvidia-ml.so.1   (NVML subset, see native/nvml-stub/)
  *   native/build/bmlib-stub/libbmlib.so        (Sophgo bmlib subset, links libcrypto)
+ *   native/build/amdsmi-stub/libamd_smi.so     (AMD SMI subset)
  * Up-to-date outputs are kept; each output is written to a temp name and renamed, so parallel test
  * workers never load a half-written library. Prints the output paths as JSON.
  */
@@ -17,6 +18,7 @@ const cc = process.env.CC || 'cc'
 export const STUBS = {
   nvml: {src: join(here, 'nvml-stub', 'nvml_stub.c'), out: join(here, 'build', 'nvml-stub', 'libnvidia-ml.so.1'), libs: []},
   bmlib: {src: join(here, 'bmlib-stub', 'bmlib_stub.c'), out: join(here, 'build', 'bmlib-stub', 'libbmlib.so'), libs: ['-lcrypto']},
+  amdsmi: {src: join(here, 'amdsmi-stub', 'amdsmi_stub.c'), out: join(here, 'build', 'amdsmi-stub', 'libamd_smi.so'), libs: []},
 }
 
 function mtime(path) {

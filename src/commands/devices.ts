@@ -14,16 +14,17 @@ export default class Devices extends BaseCommand<typeof Devices> {
     'sysfs-root': Flags.string({description: 'root of sysfs instead of /sys (fixture trees, containers)'}),
     'nvml-path': Flags.string({description: 'path of libnvidia-ml.so.1 (config nvmlPath)'}),
     'bmlib-path': Flags.string({description: 'path of libbmlib.so (config bmlibPath)'}),
+    'amdsmi-path': Flags.string({description: 'path of libamd_smi.so (config amdsmiPath)'}),
   }
 
   protected override configFlagOverrides() {
-    return {sysfsRoot: this.flags['sysfs-root'], nvmlPath: this.flags['nvml-path'], bmlibPath: this.flags['bmlib-path']}
+    return {sysfsRoot: this.flags['sysfs-root'], nvmlPath: this.flags['nvml-path'], bmlibPath: this.flags['bmlib-path'], amdsmiPath: this.flags['amdsmi-path']}
   }
 
   async run(): Promise<{devices: Device[]}> {
     const {config} = this.resolved
     const {probeDevices} = await import('../hw/inventory.js')
-    const devices = await probeDevices({sysfsRoot: config.sysfsRoot, nvmlPath: config.nvmlPath, bmlibPath: config.bmlibPath})
+    const devices = await probeDevices({sysfsRoot: config.sysfsRoot, nvmlPath: config.nvmlPath, bmlibPath: config.bmlibPath, amdsmiPath: config.amdsmiPath})
     if (!this.jsonEnabled()) this.log(renderDevices(devices))
     return {devices}
   }

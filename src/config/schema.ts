@@ -30,6 +30,7 @@ export const TOP_LEVEL_KEYS: Record<string, KeyRule> = {
   'wallet.backend': {type: 'string', description: 'where the operator key lives', enum: ['auto', 'keychain', 'keystore']},
   nvmlPath: {type: 'string', description: 'path of libnvidia-ml.so.1 (default: the loader search path)'},
   bmlibPath: {type: 'string', description: 'path of libbmlib.so (default: the loader search path)'},
+  amdsmiPath: {type: 'string', description: 'path of libamd_smi.so (default: the loader search path)'},
   sysfsRoot: {type: 'string', description: 'root of sysfs (tests and fixtures replace /sys)'},
 }
 
@@ -69,6 +70,7 @@ export interface UnetConfig {
   wallet: {backend: 'auto' | 'keychain' | 'keystore'}
   nvmlPath?: string
   bmlibPath?: string
+  amdsmiPath?: string
   sysfsRoot: string
   networks: Record<string, Partial<NetworkProfile>>
 }

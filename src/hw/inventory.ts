@@ -32,6 +32,8 @@ export interface ProbeOptions {
   nvmlPath?: string
   /** Path of libbmlib.so; default the loader search path. */
   bmlibPath?: string
+  /** Path of libamd_smi.so; default the loader search path. */
+  amdsmiPath?: string
   /** Where /dev/tpmrm0 is looked for; default /dev when sysfsRoot is /sys, else none. */
   devRoot?: string
   /** Use systeminformation for GPUs no vendor library describes; default: only on the real /sys. */
@@ -50,7 +52,7 @@ export async function probeDevices(options: ProbeOptions = {}): Promise<Device[]
 
   const nvidia = await probeNvidia({nvmlPath: options.nvmlPath, sysfsRoot, candidates: byFamily('nvidia'), force: Boolean(options.nvmlPath)})
   const sophgo = await probeSophgo({bmlibPath: options.bmlibPath, candidates: byFamily('sophgo'), force: Boolean(options.bmlibPath)})
-  const amd = probeAmd(sysfsRoot, byFamily('amd'))
+  const amd = await probeAmd({sysfsRoot, candidates: byFamily('amd'), amdsmiPath: options.amdsmiPath, force: Boolean(options.amdsmiPath)})
   const generic: Device[] = byFamily('generic').map((c) => ({
     kind: c.kind,
     family: 'generic',

@@ -2,6 +2,7 @@ import {readdirSync, readlinkSync} from 'node:fs'
 import {basename, join} from 'node:path'
 
 import type {Classified} from '../pci/classify.js'
+import type {AmdSmiGpu} from './ffi.js'
 import type {Device} from '../pci/device.js'
 import {pciInfo} from '../nvidia/probe.js'
 import {moduleVersion, readAttr, readIntAttr} from '../pci/sysfs.js'
@@ -31,7 +32,51 @@ export function drmCards(sysfsRoot: string): Map<string, string> {
   return out
 }
 
-export function probeAmd(sysfsRoot: string, candidates: Classified[]): Device[] {
+export interface AmdProbeOptions {
+  sysfsRoot: string
+  candidates: Classified[]
+  /** Path of libamd_smi.so; amdsmi adds UUID, ASIC serial, market name, VRAM and activity when it loads. */
+  amdsmiPath?: string
+  force?: boolean
+}
+
+async function amdsmiGpus(path: string | undefined): Promise<{gpus: AmdSmiGpu[]; reason?: string}> {
+  try {
+    const {loadAmdSmi} = await import('./ffi.js')
+    return {gpus: (await loadAmdSmi(path)).gpus()}
+  } catch (error) {
+    const e = error as Error & {reason?: string; details?: Record<string, unknown>}
+    const why = typeof e.details?.reason === 'string' ? `${e.message} (${e.details.reason.replace(/^Failed to load shared library: /, '')})` : (e.reason ?? e.message)
+    return {gpus: [], reason: why}
+  }
+}
+
+/** AMD GPUs: sysfs first (always there), amdsmi on top when the library loads. */
+export async function probeAmd(options: AmdProbeOptions): Promise<Device[]> {
+  if (options.candidates.length === 0 && !options.force) return []
+  const smi = await amdsmiGpus(options.amdsmiPath)
+  const devices = probeAmdSysfs(options.sysfsRoot, options.candidates)
+  for (const d of devices) {
+    const g = smi.gpus.find((x) => x.pciAddress === d.pciAddress)
+    if (!g) continue
+    if (g.marketName) d.model = g.marketName
+    if (g.asicSerial) d.serial ??= g.asicSerial
+    if (g.uuid) d.uuid = g.uuid
+    if (d.stableIdSource === 'pci-address') {
+      if (g.asicSerial) Object.assign(d, {stableId: `amd-sn:${g.asicSerial}`, stableIdSource: 'serial'})
+      else if (g.uuid) Object.assign(d, {stableId: `amd-uuid:${g.uuid}`, stableIdSource: 'uuid'})
+      d.reasons = d.reasons.filter((r) => !r.startsWith('unique_id not exposed'))
+    }
+    if (g.vramTotalMiB !== undefined) d.memoryBytes ??= g.vramTotalMiB * 2 ** 20
+    if (g.vramUsedMiB !== undefined) d.memoryUsedBytes ??= g.vramUsedMiB * 2 ** 20
+    if (g.gfxActivity !== undefined && d.busy.state === 'unknown') d.busy = {state: g.gfxActivity > 0 ? 'busy' : 'idle', utilisationPercent: g.gfxActivity}
+    if (g.driverVersion && d.driver) d.driver.version ??= g.driverVersion
+    d.reasons.push(...g.reasons)
+  }
+  return devices
+}
+
+export function probeAmdSysfs(sysfsRoot: string, candidates: Classified[]): Device[] {
   const cards = drmCards(sysfsRoot)
   return candidates.map((c) => {
     const dir = c.pci.path
@@ -46,7 +91,7 @@ export function probeAmd(sysfsRoot: string, candidates: Classified[]): Device[] 
     else if (!cards.has(c.pci.address)) reasons.push(`no DRM card for ${c.pci.address} (driver ${c.pci.driver})`)
     if (!uniqueId) reasons.push('unique_id not exposed by the driver: identified by PCI address')
     const stable = uniqueId ? {stableId: `amd:${uniqueId}`, stableIdSource: 'unique_id' as const} : serial ? {stableId: `amd-sn:${serial}`, stableIdSource: 'serial' as const} : {stableId: `pci:${c.pci.address}`, stableIdSource: 'pci-address' as const}
-    return {
+    const device: Device = {
       kind: 'gpu',
       family: 'amd',
       vendor: 'AMD',
@@ -61,6 +106,7 @@ export function probeAmd(sysfsRoot: string, candidates: Classified[]): Device[] 
       busy: busyPct === undefined ? {state: 'unknown'} : {state: busyPct > 0 ? 'busy' : 'idle', utilisationPercent: busyPct},
       attestation: {support: 'host-tpm', reason: 'AMD GPUs have no public attestation key: committed by the host TPM quote'},
       reasons,
-    } satisfies Device
+    }
+    return device
   })
 }

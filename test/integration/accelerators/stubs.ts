@@ -8,9 +8,9 @@ export const REPO = fileURLToPath(new URL('../../../', import.meta.url))
 export const fixture = (p: string) => join(REPO, 'fixtures', p)
 
 /** Builds the stub libraries with cc (native/build.mjs) and returns their paths. */
-export function buildStubs(): {nvml: string; bmlib: string} {
+export function buildStubs(): {nvml: string; bmlib: string; amdsmi: string} {
   const out = execFileSync(process.execPath, [join(REPO, 'native', 'build.mjs')], {encoding: 'utf8'})
-  return JSON.parse(out.trim().split('\n').pop()!) as {nvml: string; bmlib: string}
+  return JSON.parse(out.trim().split('\n').pop()!) as {nvml: string; bmlib: string; amdsmi: string}
 }
 
 export function tempDir(prefix = 'unet-accel-'): string {

@@ -1,0 +1,265 @@
+/*
+ * libamd_smi.so stub: the subset of AMD SMI (ROCm/amdsmi include/amd_smi/amdsmi.h, lib version 24.7.0)
+ * that unet calls, for CI without an AMD GPU. GPUs come from the key=value file named by
+ * UNET_AMDSMI_STUB_CONFIG; calls are logged to UNET_AMDSMI_STUB_TRACE; error.<symbol>=<status> injects
+ * an error. As on real systems each GPU is its own socket with one processor.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef uint32_t amdsmi_status_t;
+#define AMDSMI_STATUS_SUCCESS 0
+#define AMDSMI_STATUS_INVAL 1
+#define AMDSMI_STATUS_NOT_SUPPORTED 2
+#define AMDSMI_STATUS_NOT_INIT 32
+#define AMDSMI_STATUS_INSUFFICIENT_SIZE 41
+
+typedef void *amdsmi_processor_handle;
+typedef void *amdsmi_socket_handle;
+
+typedef union {
+  struct {
+    uint64_t function_number : 3;
+    uint64_t device_number : 5;
+    uint64_t bus_number : 8;
+    uint64_t domain_number : 48;
+  };
+  uint64_t as_uint;
+} amdsmi_bdf_t;
+
+typedef struct {
+  char market_name[256];
+  uint32_t vendor_id;
+  char vendor_name[64];
+  uint32_t subvendor_id;
+  uint64_t device_id;
+  uint32_t rev_id;
+  char asic_serial[32];
+  uint32_t oam_id;
+  uint32_t num_of_compute_units;
+  uint64_t target_graphics_version;
+  uint32_t reserved[15];
+} amdsmi_asic_info_t;
+
+typedef struct {
+  char driver_version[64];
+  char driver_date[64];
+  char driver_name[64];
+} amdsmi_driver_info_t;
+
+typedef struct {
+  uint32_t vram_total;
+  uint32_t vram_used;
+  uint32_t reserved[2];
+} amdsmi_vram_usage_t;
+
+typedef struct {
+  uint32_t gfx_activity;
+  uint32_t umc_activity;
+  uint32_t mm_activity;
+  uint32_t reserved[13];
+} amdsmi_engine_usage_t;
+
+#define MAX_GPUS 16
+#define MAX_ENTRIES 256
+static struct { char key[96]; char value[512]; } entries[MAX_ENTRIES];
+static int entry_count = -1;
+static char loaded_path[1024] = "";
+static int initialized = 0;
+static struct gpu { int index; } sockets[MAX_GPUS], processors[MAX_GPUS];
+
+static void load_config(void) {
+  const char *path = getenv("UNET_AMDSMI_STUB_CONFIG");
+  const char *key = path ? path : "";
+  if (entry_count >= 0 && strcmp(loaded_path, key) == 0) return;
+  snprintf(loaded_path, sizeof loaded_path, "%s", key);
+  entry_count = 0;
+  if (!path) return;
+  FILE *f = fopen(path, "r");
+  if (!f) return;
+  char line[1024];
+  while (fgets(line, sizeof line, f) && entry_count < MAX_ENTRIES) {
+    char *nl = strpbrk(line, "\r\n");
+    if (nl) *nl = 0;
+    if (line[0] == '#' || line[0] == 0) continue;
+    char *eq = strchr(line, '=');
+    if (!eq || eq - line >= 96 || strlen(eq + 1) >= 512) continue;
+    *eq = 0;
+    strcpy(entries[entry_count].key, line);
+    strcpy(entries[entry_count].value, eq + 1);
+    entry_count++;
+  }
+  fclose(f);
+}
+
+static const char *get(const char *key) {
+  load_config();
+  for (int i = 0; i < entry_count; i++)
+    if (strcmp(entries[i].key, key) == 0) return entries[i].value;
+  return NULL;
+}
+
+static const char *gpu_get(int i, const char *field) {
+  char key[96];
+  snprintf(key, sizeof key, "gpu%d.%s", i, field);
+  return get(key);
+}
+
+static unsigned long long gpu_num(int i, const char *field, unsigned long long dflt) {
+  const char *v = gpu_get(i, field);
+  return v ? strtoull(v, NULL, 0) : dflt;
+}
+
+static amdsmi_status_t enter(const char *symbol) {
+  const char *path = getenv("UNET_AMDSMI_STUB_TRACE");
+  if (path) {
+    FILE *f = fopen(path, "a");
+    if (f) { fprintf(f, "%s\n", symbol); fclose(f); }
+  }
+  char key[128];
+  snprintf(key, sizeof key, "error.%s", symbol);
+  const char *v = get(key);
+  return v ? (amdsmi_status_t)strtoul(v, NULL, 0) : AMDSMI_STATUS_SUCCESS;
+}
+
+static uint32_t gpu_count(void) {
+  const char *v = get("device_count");
+  uint32_t n = v ? (uint32_t)strtoul(v, NULL, 0) : 0;
+  return n > MAX_GPUS ? MAX_GPUS : n;
+}
+
+static int processor_index(amdsmi_processor_handle h) {
+  struct gpu *g = (struct gpu *)h;
+  if (!initialized || g < processors || g >= processors + gpu_count()) return -1;
+  return g->index;
+}
+
+amdsmi_status_t amdsmi_init(uint64_t flags) {
+  amdsmi_status_t r = enter("amdsmi_init");
+  if (r) return r;
+  if (!(flags & (1u << 1))) return AMDSMI_STATUS_INVAL; /* unet asks for AMD GPUs */
+  for (int i = 0; i < MAX_GPUS; i++) sockets[i].index = processors[i].index = i;
+  initialized = 1;
+  return AMDSMI_STATUS_SUCCESS;
+}
+
+amdsmi_status_t amdsmi_shut_down(void) {
+  amdsmi_status_t r = enter("amdsmi_shut_down");
+  if (r) return r;
+  initialized = 0;
+  return AMDSMI_STATUS_SUCCESS;
+}
+
+amdsmi_status_t amdsmi_get_socket_handles(uint32_t *socket_count, amdsmi_socket_handle *socket_handles) {
+  amdsmi_status_t r = enter("amdsmi_get_socket_handles");
+  if (r) return r;
+  if (!initialized) return AMDSMI_STATUS_NOT_INIT;
+  if (!socket_count) return AMDSMI_STATUS_INVAL;
+  uint32_t n = gpu_count();
+  if (!socket_handles) { *socket_count = n; return AMDSMI_STATUS_SUCCESS; }
+  if (*socket_count < n) { *socket_count = n; return AMDSMI_STATUS_INSUFFICIENT_SIZE; }
+  for (uint32_t i = 0; i < n; i++) socket_handles[i] = &sockets[i];
+  *socket_count = n;
+  return AMDSMI_STATUS_SUCCESS;
+}
+
+amdsmi_status_t amdsmi_get_processor_handles(amdsmi_socket_handle socket_handle, uint32_t *processor_count, amdsmi_processor_handle *processor_handles) {
+  amdsmi_status_t r = enter("amdsmi_get_processor_handles");
+  if (r) return r;
+  struct gpu *s = (struct gpu *)socket_handle;
+  if (!initialized) return AMDSMI_STATUS_NOT_INIT;
+  if (!processor_count || s < sockets || s >= sockets + gpu_count()) return AMDSMI_STATUS_INVAL;
+  if (!processor_handles) { *processor_count = 1; return AMDSMI_STATUS_SUCCESS; }
+  if (*processor_count < 1) { *processor_count = 1; return AMDSMI_STATUS_INSUFFICIENT_SIZE; }
+  processor_handles[0] = &processors[s->index];
+  *processor_count = 1;
+  return AMDSMI_STATUS_SUCCESS;
+}
+
+#define PROLOGUE(sym) \
+  amdsmi_status_t r = enter(sym); \
+  if (r) return r; \
+  int i = processor_index(processor_handle); \
+  if (i < 0) return AMDSMI_STATUS_INVAL;
+
+/* gpuN.bdf = 0000:c1:00.0 */
+amdsmi_status_t amdsmi_get_gpu_device_bdf(amdsmi_processor_handle processor_handle, amdsmi_bdf_t *bdf) {
+  PROLOGUE("amdsmi_get_gpu_device_bdf")
+  const char *v = gpu_get(i, "bdf");
+  unsigned int domain, bus, dev, fn;
+  if (!bdf || !v || sscanf(v, "%x:%x:%x.%x", &domain, &bus, &dev, &fn) != 4) return AMDSMI_STATUS_INVAL;
+  bdf->as_uint = 0;
+  bdf->domain_number = domain;
+  bdf->bus_number = bus;
+  bdf->device_number = dev;
+  bdf->function_number = fn;
+  return AMDSMI_STATUS_SUCCESS;
+}
+
+amdsmi_status_t amdsmi_get_gpu_device_uuid(amdsmi_processor_handle processor_handle, unsigned int *uuid_length, char *uuid) {
+  PROLOGUE("amdsmi_get_gpu_device_uuid")
+  const char *v = gpu_get(i, "uuid");
+  if (!uuid_length || !uuid) return AMDSMI_STATUS_INVAL;
+  if (!v) return AMDSMI_STATUS_NOT_SUPPORTED;
+  if (*uuid_length < 38 || strlen(v) + 1 > *uuid_length) return AMDSMI_STATUS_INSUFFICIENT_SIZE;
+  strcpy(uuid, v);
+  *uuid_length = (unsigned int)strlen(v);
+  return AMDSMI_STATUS_SUCCESS;
+}
+
+amdsmi_status_t amdsmi_get_gpu_asic_info(amdsmi_processor_handle processor_handle, amdsmi_asic_info_t *info) {
+  PROLOGUE("amdsmi_get_gpu_asic_info")
+  if (!info) return AMDSMI_STATUS_INVAL;
+  memset(info, 0, sizeof *info);
+  snprintf(info->market_name, sizeof info->market_name, "%s", gpu_get(i, "market_name") ? gpu_get(i, "market_name") : "");
+  info->vendor_id = (uint32_t)gpu_num(i, "vendor_id", 0x1002);
+  snprintf(info->vendor_name, sizeof info->vendor_name, "%s", "Advanced Micro Devices Inc. [AMD/ATI]");
+  info->device_id = gpu_num(i, "device_id", 0);
+  snprintf(info->asic_serial, sizeof info->asic_serial, "%s", gpu_get(i, "asic_serial") ? gpu_get(i, "asic_serial") : "");
+  info->oam_id = 0xFFFF;
+  info->num_of_compute_units = (uint32_t)gpu_num(i, "compute_units", 0xFFFFFFFFu);
+  info->target_graphics_version = 0xFFFFFFFFFFFFFFFFull;
+  return AMDSMI_STATUS_SUCCESS;
+}
+
+amdsmi_status_t amdsmi_get_gpu_driver_info(amdsmi_processor_handle processor_handle, amdsmi_driver_info_t *info) {
+  PROLOGUE("amdsmi_get_gpu_driver_info")
+  if (!info) return AMDSMI_STATUS_INVAL;
+  memset(info, 0, sizeof *info);
+  snprintf(info->driver_version, sizeof info->driver_version, "%s", get("driver_version") ? get("driver_version") : "");
+  snprintf(info->driver_name, sizeof info->driver_name, "%s", "amdgpu");
+  return AMDSMI_STATUS_SUCCESS;
+}
+
+amdsmi_status_t amdsmi_get_gpu_vram_usage(amdsmi_processor_handle processor_handle, amdsmi_vram_usage_t *info) {
+  PROLOGUE("amdsmi_get_gpu_vram_usage")
+  if (!info) return AMDSMI_STATUS_INVAL;
+  memset(info, 0, sizeof *info);
+  info->vram_total = (uint32_t)gpu_num(i, "vram_total_mb", 0);
+  info->vram_used = (uint32_t)gpu_num(i, "vram_used_mb", 0);
+  return AMDSMI_STATUS_SUCCESS;
+}
+
+amdsmi_status_t amdsmi_get_gpu_activity(amdsmi_processor_handle processor_handle, amdsmi_engine_usage_t *info) {
+  PROLOGUE("amdsmi_get_gpu_activity")
+  if (!info) return AMDSMI_STATUS_INVAL;
+  memset(info, 0, sizeof *info);
+  info->gfx_activity = (uint32_t)gpu_num(i, "gfx_activity", 0);
+  info->umc_activity = (uint32_t)gpu_num(i, "umc_activity", 0);
+  return AMDSMI_STATUS_SUCCESS;
+}
+
+unsigned long unet_stub_layout(const char *what) {
+#define L(name, expr) if (strcmp(what, name) == 0) return (unsigned long)(expr);
+  L("amdsmi_asic_info_t", sizeof(amdsmi_asic_info_t))
+  L("amdsmi_asic_info_t.device_id", offsetof(amdsmi_asic_info_t, device_id))
+  L("amdsmi_asic_info_t.asic_serial", offsetof(amdsmi_asic_info_t, asic_serial))
+  L("amdsmi_driver_info_t", sizeof(amdsmi_driver_info_t))
+  L("amdsmi_vram_usage_t", sizeof(amdsmi_vram_usage_t))
+  L("amdsmi_engine_usage_t", sizeof(amdsmi_engine_usage_t))
+#undef L
+  return 0;
+}
