@@ -108,6 +108,26 @@ describe('tpm2 engine on swtpm (real tpm2-tss through koffi)', () => {
     }
   })
 
+  it('object memory exhaustion (0x902) is decoded into TPM_ERROR with the flush hint, and recovers after flushing', async () => {
+    const handles: number[] = []
+    let caught: unknown
+    try {
+      for (let i = 0; i < 10 && caught === undefined; i++) {
+        try {
+          handles.push(engine.tpm.createPrimary(0x10b, ekTemplateRsa2048()).handle)
+        } catch (e) {
+          caught = e
+        }
+      }
+    } finally {
+      for (const h of handles) engine.tpm.flush(h)
+    }
+    expect(caught).toMatchObject({exitCode: ExitCode.TPM_ERROR, details: {rc: 0x902}})
+    expect((caught as Error).message).toMatch(/^Esys_CreatePrimary failed: tpm:warn\(2\.0\): out of memory for object contexts \(0x902\)$/)
+    expect((caught as {hint: string}).hint).toMatch(/flush/)
+    expect((await engine.quote(new Uint8Array(4))).attest.length).toBeGreaterThan(0)
+  })
+
   it('refuses a foreign key persisted at the AK handle, with an evict hint', async () => {
     const handle = 0x81010077
     const ek = engine.tpm.createPrimary(0x10b, ekTemplateRsa2048())
