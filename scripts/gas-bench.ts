@@ -9,7 +9,8 @@ import {heartbeat, type HeartbeatDevice} from '../src/chain/heartbeat.js'
 import {register} from '../src/chain/register.js'
 import {deviceIdOf, heartbeatChallenge, quoteQualifyingData, registerChallenge} from '../src/evidence/nonce.js'
 import {bytesToHex, concatBytes} from '../src/util/hex.js'
-import {clientFor, deployFresh, emulatorQuote, increaseTime, k1Key, k1Sign, p256Key, p256Sign, rsaKey, rsaSign, type P256Key} from '../test/integration/chain/helpers.js'
+import {startSwtpm} from '../test/helpers/swtpm.js'
+import {SwtpmAk, clientFor, deployFresh, emulatorQuote, increaseTime, k1Key, k1Sign, p256Key, p256Sign, rsaKey, rsaSign, type P256Key} from '../test/integration/chain/helpers.js'
 
 export interface GasRow {
   what: string
@@ -126,6 +127,29 @@ export async function runGasBench(): Promise<GasRow[]> {
       const g = steady.get(s.label)!
       const n = BigInt(Math.max(1, s.devs.length))
       rows.push({what: `heartbeat: host quote + ${s.label}`, gas: g, marginal: s.devs.length === 0 ? undefined : (g - base) / n, goal: goals[s.label]})
+    }
+    // the same path with a real TPM: an ECC P-256 AK in swtpm, quoted by tpm2-tools (4 PCRs)
+    const tpm = await startSwtpm()
+    try {
+      const ak = new SwtpmAk(tpm.tcti).create()
+      const op = await clientFor(url, poci)
+      clients.push(op)
+      const operator = op.signer!.address
+      const hostId = hex(deviceIdOf(ak.publicKey))
+      const rq = ak.quote(registerChallenge({chainId, contract: poci, operator, payout: operator, deviceId: hostId}))
+      await register(op, {kind: DeviceKind.HOST_TPM, publicKey: ak.publicKey, payout: operator, proof: concatBytes(rq.attest, rq.r, rq.s)})
+      await approve(dep.verifier, {deviceId: hostId, power: 10n})
+      const tpmBeat = async () => {
+        const cb = await challengeBlock(op)
+        const challenge = heartbeatChallenge({chainId, contract: poci, operator, hostId, epoch: cb.epoch, blockNumber: cb.blockNumber, blockHash: cb.blockHash})
+        const q = ak.quote(quoteQualifyingData(challenge, []))
+        return heartbeat(op, {epoch: cb.epoch, blockNumber: cb.blockNumber, blockHash: cb.blockHash, akPublicKey: ak.publicKey, attest: q.attest, signature: {r: q.r, s: q.s}, devices: []})
+      }
+      await tpmBeat()
+      await increaseTime(url, 600)
+      rows.push({what: 'heartbeat: real swtpm quote (4 PCRs) + 0 devices', gas: (await tpmBeat()).gasUsed})
+    } finally {
+      tpm.stop()
     }
     const claimed = await claim(hosts[4]!.op, {id: hosts[4]!.hostId})
     rows.push({what: 'claim (mint to payout)', gas: claimed.gasUsed})
