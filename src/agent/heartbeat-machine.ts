@@ -166,17 +166,20 @@ export class HeartbeatMachine {
   }
 
   /**
-   * Runs epochs until aborted (returns {stopped: 'aborted'}) or, with `once`, exactly one epoch.
-   * A fatal failure throws its UnetError (the command maps it to its exit code).
+   * Runs epochs until aborted (returns {stopped: 'aborted'}) or, with `once`, exactly one epoch, or
+   * with `epochs`, that many consecutive epochs. A fatal failure throws its UnetError (the command
+   * maps it to its exit code).
    */
-  async run(options: {once?: boolean} = {}): Promise<RunResult> {
+  async run(options: {once?: boolean; epochs?: number} = {}): Promise<RunResult> {
+    const limit = options.once ? 1 : options.epochs
+    let done = 0
     const epochs: EpochResult[] = []
     try {
       for (;;) {
         const r = await this.runEpoch()
         epochs.push(r)
         if (epochs.length > 16) epochs.shift()
-        if (options.once) {
+        if (limit !== undefined && ++done >= limit) {
           this.to('Stopped', {epoch: r.epoch})
           return {stopped: 'once', epochs}
         }

@@ -16,6 +16,8 @@ export interface RunAgentOptions
   extends Omit<HeartbeatMachineOptions, 'outbox' | 'clock' | 'metrics' | 'signal' | 'logger' | 'onTransition'> {
   dataDir: string
   once?: boolean
+  /** Stop after this many epochs (quickstart's demo). */
+  epochs?: number
   /** "127.0.0.1:9464": serve Prometheus metrics there while running. */
   metricsListen?: string
   clock?: Clock
@@ -33,7 +35,7 @@ export interface RunAgentResult extends RunResult {
 }
 
 export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult> {
-  const {dataDir, once, metricsListen, clock = realClock, logger = silentAgentLogger, handleSignals = true, onMetrics, ...machineOptions} = options
+  const {dataDir, once, epochs, metricsListen, clock = realClock, logger = silentAgentLogger, handleSignals = true, onMetrics, ...machineOptions} = options
   const lock = acquireLock(dataDir)
   const controller = new AbortController()
   let stoppedBy: NodeJS.Signals | undefined
@@ -81,7 +83,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
         }
       },
     })
-    const result = await machine.run({once})
+    const result = await machine.run({once, epochs})
     return {...result, signal: stoppedBy}
   } finally {
     if (handleSignals) {

@@ -26,7 +26,8 @@ export abstract class MinerCommand<T extends typeof Command> extends BaseCommand
     const {openMinerSession} = await import('../agent/miner-session.js')
     this.session = await openMinerSession(this.resolved, {
       passphrase: () => getPassphrase({purpose: 'the operator keystore'}),
-      onNotice: (message) => this.warn(message),
+      // Loud even with --json: a miner must never mistake the emulator for real hardware.
+      onNotice: (message) => process.stderr.write(`Warning: ${message}\n`),
     })
     return this.session
   }

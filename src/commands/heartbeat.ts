@@ -1,3 +1,67 @@
-import {notBuiltCommand} from '../cli/not-built.js'
+import {Flags} from '@oclif/core'
 
-export default notBuiltCommand('heartbeat', "run the liveness loop: attest every epoch and send signed heartbeats")
+import {MinerCommand} from '../cli/miner-command.js'
+import {ExitCode, UnetError} from '../errors/index.js'
+
+export interface HeartbeatEpochView {
+  epoch: string
+  result: string
+  reason?: string
+  txHash?: string
+  attempts: number
+  recovered?: boolean
+}
+
+export default class Heartbeat extends MinerCommand<typeof Heartbeat> {
+  static override summary = 'run the liveness loop: a fresh quote bound to a recent block, sent as a heartbeat every epoch'
+  static override description =
+    'Each epoch: pick a recent block, derive the challenge, quote the host security engine, verify the evidence with the validators\' ' +
+    'own verifier, send the heartbeat (EIP-1559, gas estimated with margin), wait for the receipt and journal the result. Failures back ' +
+    'off with jitter and retry within the epoch; a persistent outbox makes restarts safe; SIGTERM/SIGINT stop cleanly. Meant to run as ' +
+    'a service (`unet service install`).'
+  static override examples = ['<%= config.bin %> heartbeat', '<%= config.bin %> heartbeat --once --json', '<%= config.bin %> heartbeat --metrics 127.0.0.1:9464']
+  static override flags = {
+    once: Flags.boolean({description: 'send one epoch\'s heartbeat and exit', exclusive: ['epochs']}),
+    epochs: Flags.integer({description: 'run this many epochs and exit', min: 1}),
+    metrics: Flags.string({description: 'serve Prometheus metrics on HOST:PORT, e.g. 127.0.0.1:9464'}),
+  }
+
+  async run(): Promise<{hostId: string; epochs: HeartbeatEpochView[]; stopped: string}> {
+    const session = await this.openSession()
+    const {runAgent} = await import('../agent/run-agent.js')
+    const {liveChainPort, liveDevicesPort, liveEnginePort, liveSelfVerifyPort} = await import('../agent/live-ports.js')
+    const logger = await this.logger()
+    const {client, identity, operator, hostId, resolved} = session
+    const result = await runAgent({
+      dataDir: resolved.paths.dataDir,
+      once: this.flags.once,
+      epochs: this.flags.epochs,
+      metricsListen: this.flags.metrics,
+      logger,
+      identity: {chainId: client.chainId, contract: client.pociAddress!, operator, hostId},
+      chain: liveChainPort(client, identity, operator),
+      engine: liveEnginePort(session.engine),
+      devices: liveDevicesPort(client, hostId),
+      selfVerify: liveSelfVerifyPort(identity, resolved.profile.allowEmulator, resolved.profile.name),
+      receiptPollMs: resolved.profile.name === 'devnet' ? 250 : 2000,
+      epochPollMs: resolved.profile.name === 'devnet' ? 500 : 5000,
+      onMetrics: (url) => this.logToStderr(`metrics on ${url}`),
+    })
+    const epochs = result.epochs.map((e) => ({
+      epoch: e.epoch.toString(),
+      result: e.result,
+      reason: e.reason,
+      txHash: e.txHash,
+      attempts: e.attempts,
+      recovered: e.recovered,
+    }))
+    for (const e of epochs) this.log(`epoch ${e.epoch}: ${e.result}${e.txHash ? ` (tx ${e.txHash})` : ''}${e.reason ? ` — ${e.reason}` : ''}`)
+    if (result.signal) process.exitCode = ExitCode.INTERRUPTED
+    const failed = epochs.filter((e) => e.result !== 'confirmed')
+    if ((this.flags.once || this.flags.epochs) && failed.length === epochs.length && epochs.length > 0)
+      throw new UnetError(`no heartbeat was confirmed: ${failed.at(-1)!.reason ?? failed.at(-1)!.result}`, ExitCode.TX_REJECTED, {
+        hint: '`unet status --explain` shows why',
+      })
+    return {hostId, epochs, stopped: result.signal ?? result.stopped}
+  }
+}

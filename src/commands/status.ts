@@ -1,3 +1,51 @@
-import {notBuiltCommand} from '../cli/not-built.js'
+import {Flags} from '@oclif/core'
 
-export default notBuiltCommand('status', "devices online, uptime and earnings")
+import type {StatusReport} from '../agent/status-report.js'
+import {BaseCommand} from '../cli/base-command.js'
+import {epochChart, formatUnits} from '../cli/render/chart.js'
+import {walletInfo} from '../keys/wallet.js'
+
+export default class Status extends BaseCommand<typeof Status> {
+  static override summary = 'devices online, uptime and earnings, from the chain'
+  static override description =
+    'The chain is the source of truth: per device online (credited this or last epoch), last heartbeat, uptime over the last 24 epochs, power; ' +
+    'rewards accrued / claimable / claimed in the smallest unit (and formatted); payout; gas balance and runway; the local agent state. ' +
+    '--explain says why a device is not earning. The --json shape is documented in docs/status.schema.json.'
+  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --explain', '<%= config.bin %> status --json', '<%= config.bin %> status --watch']
+  static override flags = {
+    explain: Flags.boolean({description: 'say why each device is (not) earning'}),
+    watch: Flags.integer({description: 'refresh every N seconds until interrupted', min: 1}),
+    operator: Flags.string({description: 'operator address to show (default: this machine\'s wallet)'}),
+  }
+
+  async run(): Promise<StatusReport> {
+    const {buildStatusReport, gatherStatus} = await import('../agent/status-report.js')
+    const {parseAddress} = await import('../keys/address.js')
+    const operator = this.flags.operator ? parseAddress(this.flags.operator, '--operator') : walletInfo(this.resolved.paths.dataDir)?.address
+    const payout = this.resolved.config.payout ?? operator
+    for (;;) {
+      const report = buildStatusReport(await gatherStatus(this.resolved, operator, payout), formatUnits)
+      if (!this.flags.watch || this.jsonEnabled()) {
+        this.log(render(report, this.flags.explain))
+        return report
+      }
+      process.stdout.write('\x1b[2J\x1b[H' + render(report, this.flags.explain) + '\n')
+      await new Promise((r) => setTimeout(r, this.flags.watch! * 1000))
+    }
+  }
+}
+
+function render(r: StatusReport, explain: boolean): string {
+  const lines = [`network ${r.network} (chain ${r.chainId})  epoch ${r.epoch.current} (${r.epoch.seconds} s)`, `operator ${r.operator ?? '-'}  payout ${r.payout ?? '-'}`, '']
+  if (r.devices.length === 0) lines.push('no registered devices')
+  for (const d of r.devices) {
+    const last = d.lastHeartbeat ? `last epoch ${d.lastHeartbeat.epoch}` : 'no heartbeat yet'
+    lines.push(`${d.online ? '● online ' : '○ offline'}  ${d.kind.padEnd(14)} ${d.deviceId.slice(0, 18)}…  ${d.status.padEnd(8)} power ${d.power.padStart(4)}  uptime ${d.uptime.percent}% of ${d.uptime.window}  ${last}`)
+  }
+  lines.push('', `rewards  accrued ${r.rewards.formatted.accrued} ${r.rewards.symbol}  claimable ${r.rewards.formatted.claimable}  claimed ${r.rewards.formatted.claimed}`)
+  if (r.gas) lines.push(`gas      ${r.gas.formatted} ETH${r.gas.runwayEpochs !== null ? `  (~${r.gas.runwayEpochs} heartbeats)` : ''}`)
+  lines.push(`agent    ${r.agent.running ? `running (pid ${r.agent.pid}, ${r.agent.state ?? '?'})` : 'not running'}${r.agent.lastError ? `  last error: ${r.agent.lastError}` : ''}`)
+  if (r.history.length > 0) lines.push('', ...epochChart(r.history.map((h) => ({epoch: BigInt(h.epoch), earned: BigInt(h.earned), credited: h.credited}))))
+  if (explain) lines.push('', ...(r.explain.length > 0 ? r.explain.map((e) => `why: ${e}`) : ['why: every device is earning']))
+  return lines.join('\n')
+}

@@ -1,0 +1,224 @@
+/**
+ * `unet status`: the chain is the source of truth for devices, heartbeats and rewards; the local
+ * agent's state file and journal add what only this machine knows (is it running, why it failed).
+ * buildStatusReport is pure, so the JSON shape (docs/status.schema.json) and every explanation are
+ * tested without a chain; gatherStatus does the reading.
+ */
+import type {ChainStatus, DeviceStatusView} from '../chain/status.js'
+import type {HeartbeatRecord} from '../chain/history.js'
+import type {NetworkProfile} from '../config/schema.js'
+import type {LocalAgentStatus} from './agent-status.js'
+import type {JournalEntry} from './outbox.js'
+
+export const TOKEN = {symbol: 'UNC', decimals: 18} as const
+/** Epochs the uptime percentage and the chart look back over. */
+export const UPTIME_WINDOW = 24
+/** A local clock this far from the chain's makes challenge blocks and epochs misleading. */
+export const MAX_CLOCK_SKEW_SECONDS = 30
+
+export interface StatusInputs {
+  profile: NetworkProfile
+  operator?: string
+  payout?: string
+  chain: ChainStatus
+  /** Heartbeat records per hostId. */
+  history: Map<string, HeartbeatRecord[]>
+  gas?: {balance: bigint; maxFeePerGas: bigint; latestTimestamp: number}
+  local: LocalAgentStatus
+  journal: JournalEntry[]
+  /** Local wall clock, unix seconds. */
+  now: number
+}
+
+export interface DeviceReport {
+  deviceId: string
+  kind: string
+  status: string
+  online: boolean
+  power: string
+  hostId?: string
+  lastHeartbeat: {epoch: string; time: number | null; tx: string} | null
+  uptime: {percent: number; window: number; credited: number}
+}
+
+export interface StatusReport {
+  network: string
+  chainId: string
+  contract: string
+  operator: string | null
+  payout: string | null
+  epoch: {current: string; seconds: number; endsAt: number}
+  devices: DeviceReport[]
+  rewards: {
+    accrued: string
+    claimable: string
+    claimed: string
+    symbol: string
+    decimals: number
+    formatted: {accrued: string; claimable: string; claimed: string}
+  }
+  gas: {balance: string; formatted: string; costPerHeartbeat: string; runwayEpochs: number | null} | null
+  agent: {running: boolean; pid: number | null; state: string | null; lastError: string | null; lastSuccessEpoch: string | null}
+  history: Array<{epoch: string; credited: boolean; earned: string}>
+  explain: string[]
+}
+
+/** Gas one heartbeat takes on the POCI contract (host quote, no committed devices), measured by bench:gas. */
+export const HEARTBEAT_GAS = 110_000n
+
+export function buildStatusReport(i: StatusInputs, formatUnits: (v: bigint, d: number) => string): StatusReport {
+  const current = i.chain.currentEpoch
+  const hosts = new Map<string, DeviceStatusView>()
+  for (const d of i.chain.devices) if (d.hostId && !hosts.has(d.hostId)) hosts.set(d.hostId, d)
+
+  const devices = i.chain.devices.map((d) => deviceReport(d, i.history.get(d.hostId ?? d.deviceId) ?? [], current))
+  let claimable = 0n
+  let claimed = 0n
+  for (const h of hosts.values()) {
+    claimable += h.claimable
+    claimed += h.claimed
+  }
+  const accrued = claimable + claimed
+
+  const costPerHeartbeat = i.gas ? HEARTBEAT_GAS * i.gas.maxFeePerGas : 0n
+  const gas = i.gas
+    ? {
+        balance: i.gas.balance.toString(),
+        formatted: formatUnits(i.gas.balance, 18),
+        costPerHeartbeat: costPerHeartbeat.toString(),
+        runwayEpochs: costPerHeartbeat > 0n ? Number(i.gas.balance / costPerHeartbeat) : null,
+      }
+    : null
+
+  const history = epochHistory(i.chain, hosts, i.history)
+  const report: StatusReport = {
+    network: i.profile.name,
+    chainId: i.chain.chainId.toString(),
+    contract: i.chain.contract,
+    operator: i.operator ?? null,
+    payout: i.payout ?? null,
+    epoch: {current: current.toString(), seconds: Number(i.chain.epochSeconds), endsAt: Number(i.chain.epochEndsAt)},
+    devices,
+    rewards: {
+      accrued: accrued.toString(),
+      claimable: claimable.toString(),
+      claimed: claimed.toString(),
+      symbol: TOKEN.symbol,
+      decimals: TOKEN.decimals,
+      formatted: {accrued: formatUnits(accrued, TOKEN.decimals), claimable: formatUnits(claimable, TOKEN.decimals), claimed: formatUnits(claimed, TOKEN.decimals)},
+    },
+    gas,
+    agent: {
+      running: i.local.running,
+      pid: i.local.pid ?? null,
+      state: i.local.snapshot?.state ?? null,
+      lastError: i.local.snapshot?.lastError ?? null,
+      lastSuccessEpoch: i.local.snapshot?.lastSuccessEpoch ?? null,
+    },
+    history,
+    explain: [],
+  }
+  report.explain = explain(i, report)
+  return report
+}
+
+function deviceReport(d: DeviceStatusView, beats: HeartbeatRecord[], current: bigint): DeviceReport {
+  const last = d.lastHeartbeatEpoch
+  const windowStart = current > BigInt(UPTIME_WINDOW) ? current - BigInt(UPTIME_WINDOW) + 1n : 1n
+  const firstBeat = beats[0]?.epoch
+  // The window never reaches back before the first credited epoch: a new miner is not penalised for
+  // the time before it existed.
+  const from = firstBeat !== undefined && firstBeat > windowStart ? firstBeat : windowStart
+  const span = current >= from ? Number(current - from + 1n) : 0
+  const credited = new Set(beats.filter((b) => b.epoch >= from && b.epoch <= current).map((b) => b.epoch)).size
+  return {
+    deviceId: d.deviceId,
+    kind: d.kind,
+    status: d.status,
+    online: d.approved && last !== undefined && last + 1n >= current,
+    power: d.power.toString(),
+    hostId: d.hostId,
+    lastHeartbeat: last === undefined ? null : {epoch: last.toString(), time: d.lastHeartbeatTime ?? null, tx: d.lastHeartbeatTx ?? ''},
+    uptime: {percent: span === 0 ? 0 : Math.round((credited / span) * 1000) / 10, window: span, credited},
+  }
+}
+
+function epochHistory(chain: ChainStatus, hosts: Map<string, DeviceStatusView>, history: Map<string, HeartbeatRecord[]>): StatusReport['history'] {
+  const current = chain.currentEpoch
+  const from = current > BigInt(UPTIME_WINDOW) ? current - BigInt(UPTIME_WINDOW) + 1n : 1n
+  const earned = new Map<bigint, bigint>()
+  for (const [hostId, host] of hosts) {
+    const hostPower = [...chainDevicesOf(chain, hostId)].reduce((sum, d) => sum + (d.approved ? d.power : 0n), 0n) || host.power
+    for (const b of history.get(hostId) ?? []) earned.set(b.epoch, (earned.get(b.epoch) ?? 0n) + hostPower * chain.rewardPerPowerEpoch)
+  }
+  if (hosts.size === 0) return []
+  const rows: StatusReport['history'] = []
+  for (let e = from; e <= current; e++) rows.push({epoch: e.toString(), credited: earned.has(e), earned: (earned.get(e) ?? 0n).toString()})
+  return rows
+}
+
+function* chainDevicesOf(chain: ChainStatus, hostId: string): Iterable<DeviceStatusView> {
+  for (const d of chain.devices) if (d.hostId === hostId) yield d
+}
+
+/** Why a device is not earning, most fundamental first; empty when everything earns. */
+function explain(i: StatusInputs, r: StatusReport): string[] {
+  const out: string[] = []
+  if (!i.operator) out.push('no operator wallet on this machine: run `unet wallet create` (or import one)')
+  if (r.devices.length === 0) {
+    out.push('no device is registered for this operator: run `unet register`')
+    return out
+  }
+  for (const d of r.devices) {
+    const id = `${d.kind} ${d.deviceId.slice(0, 10)}…`
+    if (d.status === 'pending') out.push(`${id}: waiting for the verifier to approve the registration`)
+    else if (d.status !== 'approved') out.push(`${id}: not approved (status ${d.status}); run \`unet register\` again`)
+    else if (!d.online) {
+      const missed = d.lastHeartbeat ? `last credited epoch ${d.lastHeartbeat.epoch}, now ${r.epoch.current}` : 'never credited'
+      const journaled = i.journal.filter((j) => j.result !== 'confirmed').at(-1)
+      out.push(`${id}: offline (${missed})${journaled?.reason ? `; last journaled failure in epoch ${journaled.epoch}: ${journaled.reason}` : ''}`)
+    }
+    if ((d.kind === 'host-emulator' || d.kind === 'emulator') && !i.profile.allowEmulator) out.push(`${id}: emulator devices earn nothing on network "${i.profile.name}"`)
+  }
+  if (!r.agent.running && r.devices.some((d) => d.status === 'approved' && !d.online))
+    out.push('the heartbeat agent is not running on this machine: start `unet heartbeat` or install the service (`unet service install`)')
+  if (r.agent.lastError) out.push(`the agent's last error: ${r.agent.lastError}`)
+  if (r.gas && r.gas.runwayEpochs !== null && r.gas.runwayEpochs < 1) out.push(`gas empty: the operator ${i.operator} cannot pay for a heartbeat; fund it`)
+  else if (r.gas && r.gas.runwayEpochs !== null && r.gas.runwayEpochs < 48) out.push(`gas low: about ${r.gas.runwayEpochs} heartbeats left; fund ${i.operator}`)
+  // A chain ahead of us is always skew; one behind may just be idle (a devnet mines on demand).
+  const skew = i.gas && i.gas.latestTimestamp > 0 ? i.now - i.gas.latestTimestamp : 0
+  if (skew < -MAX_CLOCK_SKEW_SECONDS || (skew > MAX_CLOCK_SKEW_SECONDS && i.profile.name !== 'devnet'))
+    out.push(`clock skew: this machine's clock is ${skew} s off the chain's latest block; fix NTP`)
+  return out
+}
+
+/** Reads everything the report needs: chain views and events, gas, the local agent files. */
+export async function gatherStatus(resolved: import('../config/index.js').ResolvedConfig, operator: string | undefined, payout: string | undefined): Promise<StatusInputs> {
+  const {connect, disconnect} = await import('../chain/client.js')
+  const {getStatus} = await import('../chain/status.js')
+  const {heartbeatHistory, gasSnapshot} = await import('../chain/history.js')
+  const {readLocalAgentStatus} = await import('./agent-status.js')
+  const {readJournal} = await import('./outbox.js')
+  const {requireChainReady} = await import('../config/index.js')
+  const profile = requireChainReady(resolved.profile)
+  const client = await connect(profile)
+  try {
+    const chain = await getStatus(client, {operator: operator ?? '0x0000000000000000000000000000000000000000'})
+    const history = new Map<string, HeartbeatRecord[]>()
+    for (const hostId of new Set(chain.devices.map((d) => d.hostId).filter((h): h is string => Boolean(h))))
+      history.set(hostId, await heartbeatHistory(client, hostId))
+    return {
+      profile,
+      operator,
+      payout,
+      chain,
+      history,
+      gas: operator ? await gasSnapshot(client, operator) : undefined,
+      local: readLocalAgentStatus(resolved.paths.dataDir),
+      journal: readJournal(resolved.paths.dataDir, 50),
+      now: Math.floor(Date.now() / 1000),
+    }
+  } finally {
+    disconnect(client)
+  }
+}

@@ -1,0 +1,35 @@
+import {requirePoci, type ChainClient} from './client.js'
+import {toUnetError} from './tx.js'
+
+export interface HeartbeatRecord {
+  hostId: string
+  epoch: bigint
+  blockNumber: number
+  txHash: string
+  devicesDigest: string
+}
+
+/** A host's credited heartbeats (Heartbeat events) from `fromBlock`, oldest first. */
+export async function heartbeatHistory(client: ChainClient, hostId: string, fromBlock = 0): Promise<HeartbeatRecord[]> {
+  const poci = requirePoci(client)
+  try {
+    const topics = await poci.filters.Heartbeat!(hostId).getTopicFilter()
+    const logs = await client.provider.getLogs({address: client.pociAddress, topics, fromBlock, toBlock: 'latest'})
+    return logs.map((log) => {
+      const e = poci.interface.parseLog(log)!
+      return {hostId, epoch: e.args[1] as bigint, blockNumber: log.blockNumber, txHash: log.transactionHash, devicesDigest: e.args[2] as string}
+    })
+  } catch (error) {
+    throw toUnetError(error, 'read heartbeat history')
+  }
+}
+
+/** Balance of an address (wei) and the node's current max fee per gas. */
+export async function gasSnapshot(client: ChainClient, address: string): Promise<{balance: bigint; maxFeePerGas: bigint; latestTimestamp: number}> {
+  try {
+    const [balance, fees, block] = await Promise.all([client.provider.getBalance(address), client.provider.getFeeData(), client.provider.getBlock('latest')])
+    return {balance, maxFeePerGas: fees.maxFeePerGas ?? fees.gasPrice ?? 0n, latestTimestamp: block?.timestamp ?? 0}
+  } catch (error) {
+    throw toUnetError(error, 'read balance')
+  }
+}
