@@ -303,7 +303,8 @@ contract Poci {
         } else if (kind == KIND_RSA2048) {
             if (publicKey.length != 256 || uint8(publicKey[0]) < 0x80 || uint8(publicKey[255]) & 1 == 0) revert BadPublicKey();
             if (proof.length != 256) revert MalformedProof(deviceId);
-            if (!_rsa(sha256(abi.encodePacked(challenge)), proof, publicKey)) revert BadDeviceSignature(deviceId);
+            (bool ok,) = _rsa(sha256(abi.encodePacked(challenge)), proof, publicKey);
+            if (!ok) revert BadDeviceSignature(deviceId);
         } else if (kind == KIND_P384) {
             if (publicKey.length != 96) revert BadPublicKey();
             // Recorded in the Registered event; the verifier checks the proof and the certificate chain off chain.
@@ -572,8 +573,10 @@ contract Poci {
                 if (!_k1(hash, proofs[o:o + 65], id)) revert BadDeviceSignature(id);
                 o += 65;
             } else if (k == KIND_RSA2048) {
-                if (proofs.length < o + 512 || keccak256(proofs[o:o + 256]) != id) revert MalformedProof(id);
-                if (!_rsa(hash, proofs[o + 256:o + 512], proofs[o:o + 256])) revert BadDeviceSignature(id);
+                if (proofs.length < o + 512) revert MalformedProof(id);
+                (bool ok, bytes32 modulusHash) = _rsa(hash, proofs[o + 256:o + 512], proofs[o:o + 256]);
+                if (modulusHash != id) revert MalformedProof(id);
+                if (!ok) revert BadDeviceSignature(id);
                 o += 512;
             } else if (k != KIND_P256 && k != KIND_EMULATOR) {
                 revert UnsupportedKind(uint8(k));
@@ -669,7 +672,8 @@ contract Poci {
     }
 
     /// RSA-2048 PKCS#1 v1.5 with SHA-256 and e = 65537 through modexp (0x05).
-    function _rsa(bytes32 hash, bytes calldata sig, bytes calldata modulus) private view returns (bool ok) {
+    /// Also returns keccak256(modulus) (hashed from the copy the precompile input needs anyway).
+    function _rsa(bytes32 hash, bytes calldata sig, bytes calldata modulus) private view returns (bool ok, bytes32 modulusHash) {
         assembly ("memory-safe") {
             let p := mload(0x40)
             mstore(p, 256)
@@ -678,6 +682,7 @@ contract Poci {
             calldatacopy(add(p, 96), sig.offset, 256)
             mstore(add(p, 352), shl(232, 0x010001))
             calldatacopy(add(p, 355), modulus.offset, 256)
+            modulusHash := keccak256(add(p, 355), 256)
             // signature must be below the modulus (no s + n malleability)
             let lt_ := 0
             for { let i := 0 } lt(i, 256) { i := add(i, 32) } {
