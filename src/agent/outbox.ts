@@ -86,6 +86,9 @@ export class Outbox {
   private readonly keepEpochs: bigint
   private readonly journalSize: number
   private readonly now: () => number
+  /** This process is the only writer (the agent lock), so what it read or wrote stays true. */
+  private readonly cache = new Map<bigint, OutboxEntry>()
+  private journalCache?: JournalEntry[]
 
   constructor(dataDir: string, options: OutboxOptions = {}) {
     this.dir = join(dataDir, 'agent', 'outbox')
@@ -109,11 +112,14 @@ export class Outbox {
   }
 
   get(epoch: bigint): OutboxEntry | undefined {
+    const cached = this.cache.get(epoch)
+    if (cached) return cached
     const path = this.pathOf(epoch)
     const raw = this.readJson(path)
     if (raw === undefined) return undefined
     const entry = decodeEntry(raw)
     if (!entry || entry.epoch !== epoch) return this.quarantine(path, 'not a valid outbox entry')
+    this.cache.set(epoch, entry)
     return entry
   }
 
@@ -179,6 +185,7 @@ export class Outbox {
       if (epoch + this.keepEpochs >= currentEpoch) continue
       if (this.get(epoch)?.state === 'sent') continue
       tryUnlink(this.pathOf(epoch))
+      this.cache.delete(epoch)
       removed++
     }
     return removed
@@ -191,19 +198,23 @@ export class Outbox {
     rows.push(full)
     rows.sort((a, b) => (a.epoch < b.epoch ? -1 : a.epoch > b.epoch ? 1 : 0))
     const kept = rows.slice(-this.journalSize)
-    writeFileAtomic(this.journalPath, JSON.stringify({version: 1, entries: kept.map(encodeJournal)}, null, 1) + '\n', 0o600)
+    writeFileAtomic(this.journalPath, JSON.stringify({version: 1, entries: kept.map(encodeJournal)}) + '\n', 0o600)
+    this.journalCache = kept
     return full
   }
 
   /** The journal, oldest first; `last` limits it to the newest N. */
   journal(last?: number): JournalEntry[] {
-    const raw = this.readJson(this.journalPath)
-    if (raw === undefined) return []
-    const rows = decodeJournal(raw)
-    if (!rows) {
-      this.quarantine(this.journalPath, 'not a valid journal')
-      return []
+    if (!this.journalCache) {
+      const raw = this.readJson(this.journalPath)
+      let rows = raw === undefined ? [] : decodeJournal(raw)
+      if (!rows) {
+        this.quarantine(this.journalPath, 'not a valid journal')
+        rows = []
+      }
+      this.journalCache = rows
     }
+    const rows = [...this.journalCache]
     return last === undefined ? rows : rows.slice(-last)
   }
 
@@ -214,7 +225,9 @@ export class Outbox {
   }
 
   private write(entry: OutboxEntry): void {
+    this.cache.delete(entry.epoch)
     writeFileAtomic(this.pathOf(entry.epoch), JSON.stringify(encodeEntry(entry), null, 1) + '\n', 0o600)
+    this.cache.set(entry.epoch, entry)
   }
 
   private readJson(path: string): unknown {

@@ -16,7 +16,9 @@ describe('runAgent in a real process (port doubles, real clock, lock, metrics, s
     const url = await firstLine(child)
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
     let out = ''
+    let stderr = ''
     child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
 
     // wait for two confirmed epochs on the metrics endpoint
     let body = ''
@@ -33,13 +35,18 @@ describe('runAgent in a real process (port doubles, real clock, lock, metrics, s
     expect(status.snapshot?.lastSuccessEpoch).toBeDefined()
 
     child.kill('SIGTERM')
-    const {code} = await exited(child)
-    expect(code).toBe(0)
-    const result = JSON.parse(out.trim().split('\n').at(-1)!) as {stopped: string; signal: string; credits: number[]; submits: number}
+    const {code, signal} = await exited(child)
+    expect({code, signal, stderr}).toEqual({code: 0, signal: null, stderr: ''})
+    const result = JSON.parse(out.trim().split('\n').at(-1)!) as {stopped: string; signal: string; credits: number[]; submits: number; reverted: number}
     expect(result.stopped).toBe('aborted')
     expect(result.signal).toBe('SIGTERM')
+    // never two credits for one epoch; every credit is journaled as confirmed
     expect(result.credits.every((c) => c === 1)).toBe(true)
-    expect(result.submits).toBe(result.credits.length)
+    expect(readJournal(dataDir).filter((r) => r.result === 'confirmed')).toHaveLength(result.credits.length)
+    // a submit beyond the credits is one that reverted at an epoch boundary (real clock, loaded CI) or one still
+    // in flight when SIGTERM came; never a duplicate
+    expect(result.submits - result.credits.length - result.reverted).toBeGreaterThanOrEqual(0)
+    expect(result.submits - result.credits.length - result.reverted).toBeLessThanOrEqual(1)
     expect(existsSync(lockPath(dataDir))).toBe(false)
     expect(JSON.parse(readFileSync(join(dataDir, 'agent', 'state.json'), 'utf8')).state).toBe('Stopped')
     expect(readLocalAgentStatus(dataDir).running).toBe(false)

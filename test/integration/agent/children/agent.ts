@@ -5,7 +5,7 @@ import {runAgent} from '../../../../src/agent/run-agent.js'
 import {FakeChain, FakeDevices, FakeEngine, FakeSelfVerify, IDENTITY} from '../../../unit/agent/doubles.js'
 
 const chain = new FakeChain(realClock)
-chain.epochMs = 400
+chain.epochMs = 1000
 chain.blockMs = 50
 const result = await runAgent({
   dataDir: process.argv[2]!,
@@ -19,4 +19,4 @@ const result = await runAgent({
   receiptPollMs: 20,
   epochPollMs: 50,
 })
-process.stdout.write(JSON.stringify({stopped: result.stopped, signal: result.signal, credits: [...chain.credits.values()], submits: chain.submits}) + '\n')
+process.stdout.write(JSON.stringify({stopped: result.stopped, signal: result.signal, credits: [...chain.credits.values()], submits: chain.submits, reverted: [...chain.mined.values()].filter((r) => r.status === 'reverted').length}) + '\n')

@@ -5,12 +5,13 @@ import {UnetError} from '../../../../src/errors/index.js'
 
 try {
   const lock = acquireLock(process.argv[2]!)
-  process.stdout.write(JSON.stringify({locked: true, pid: process.pid}) + '\n')
   const stop = () => {
     lock.release()
     process.exit(0)
   }
+  // the handler first: the parent may send SIGTERM as soon as it reads the line
   process.on('SIGTERM', stop)
+  process.stdout.write(JSON.stringify({locked: true, pid: process.pid}) + '\n')
   setInterval(() => {}, 1 << 30)
 } catch (error) {
   const e = error as UnetError
