@@ -5,6 +5,7 @@ import type {Classified} from '../pci/classify.js'
 import type {Device} from '../pci/device.js'
 import {moduleVersion} from '../pci/sysfs.js'
 import {NvmlError, type Nvml} from './ffi.js'
+import {ecRawPublicKey} from './verify-evidence.js'
 
 export interface NvidiaProbeOptions {
   nvmlPath?: string
@@ -47,11 +48,12 @@ function attempt<T>(reasons: string[], what: string, fn: () => T): T | undefined
   }
 }
 
-/** Leaf public key of the GPU attestation chain (SPKI DER hex). */
-function leafSpki(pem: Uint8Array): string | undefined {
+/** Leaf public key of the GPU attestation chain: SPKI DER hex and the raw SEC1 point. */
+function leafKey(pem: Uint8Array): {spki: string; raw: string} | undefined {
   const m = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(Buffer.from(pem).toString('latin1'))
   if (!m) return undefined
-  return Buffer.from(new X509Certificate(m[0]).publicKey.export({type: 'spki', format: 'der'})).toString('hex')
+  const cert = new X509Certificate(m[0])
+  return {spki: Buffer.from(cert.publicKey.export({type: 'spki', format: 'der'})).toString('hex'), raw: Buffer.from(ecRawPublicKey(cert)).toString('hex')}
 }
 
 export async function openNvml(nvmlPath?: string): Promise<Nvml> {
@@ -126,8 +128,8 @@ export async function probeNvidia(options: NvidiaProbeOptions): Promise<NvidiaPr
         attestation = {support: 'own-key', ccMode: cc.devToolsMode === 1 ? 'devtools' : 'on'}
         if (cc.devToolsMode === 1) reasons.push('CC devtools mode: evidence is not production grade')
         const cert = attempt(reasons, 'attestation certificate', () => nvml.certificate(h))
-        const spki = cert ? attempt(reasons, 'attestation certificate', () => leafSpki(cert.attestationCertChain)) : undefined
-        if (spki) deviceKey = {algorithm: 'ecdsa-p384', spki}
+        const key = cert ? attempt(reasons, 'attestation certificate', () => leafKey(cert.attestationCertChain)) : undefined
+        if (key) deviceKey = {algorithm: 'ecdsa-p384', ...key}
         else attestation = {support: 'host-tpm', ccMode: attestation.ccMode, reason: 'CC on but the attestation certificate is unavailable'}
       }
       const busy = util && procs ? (procs.length > 0 || util.gpu > 0 ? 'busy' : 'idle') : 'unknown'

@@ -25,6 +25,9 @@ export interface DeviceBusy {
 export interface DeviceKey {
   algorithm: 'ecdsa-p384' | 'rsa-2048' | 'rsa'
   spki: string
+  /** Hex of the raw key as evidence v1 carries it in device.publicKey (SEC1 point for P-384, modulus for RSA):
+   *  deviceId = deviceIdOf(raw) (src/evidence/nonce.ts). */
+  raw: string
 }
 
 export interface Device {

@@ -5,6 +5,7 @@ import type {Classified} from '../pci/classify.js'
 import type {Device} from '../pci/device.js'
 import {pciInfo} from '../nvidia/probe.js'
 import type {Bmlib} from './ffi.js'
+import {rsaModulus} from './verify-evidence.js'
 
 export interface SophgoProbeOptions {
   bmlibPath?: string
@@ -111,7 +112,7 @@ export async function probeSophgo(options: SophgoProbeOptions): Promise<Device[]
         driver: {name: sys?.pci.driver ?? 'bmsophon', version: misc?.driverVersion},
         busy: stat ? {state: stat.tpuUtil > 0 ? 'busy' : 'idle', utilisationPercent: stat.tpuUtil} : {state: 'unknown'},
         attestation: spki ? {support: 'own-key'} : {support: 'host-tpm', reason: 'chip key unavailable'},
-        deviceKey: spki ? {algorithm: 'rsa-2048', spki} : undefined,
+        deviceKey: spki && keys ? {algorithm: 'rsa-2048', spki, raw: Buffer.from(rsaModulus(keys.publicKeyPem)).toString('hex')} : undefined,
         libraryIndex: devid,
         reasons,
       })

@@ -96,6 +96,7 @@ describe('bmlib through koffi against the stub libbmlib.so', () => {
     expect(readFileSync(trace, 'utf8')).toContain('bmcpu_gen_sign')
     // in the evidence v1 format, through the dispatcher the agent and verifiers use
     const ev = await toAcceleratorEvidence(parts, challenge)
+    expect(Buffer.from(ev.device.publicKey).toString('hex')).toBe(chip.deviceKey!.raw)
     const r = verifyEvidence(decodeEvidence(encodeEvidence(ev)), {network: 'devnet', allowEmulator: true, tpmRoots: [], expected: {challenge}})
     expect(r.reasons).toEqual([])
     expect(r.valid).toBe(true)

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 
-import {probeDevices, attestDevice, verifyDeviceEvidence} from '../../../src/hw/inventory.js'
+import {probeDevices, attestDevice, toAcceleratorEvidence, verifyDeviceEvidence} from '../../../src/hw/inventory.js'
 import {loadNvml, NVML_SYMBOLS, nvmlLayout, stubLayout} from '../../../src/hw/nvidia/ffi.js'
 import {buildStubs, fixture, rigNvml, tempDir, writeConfig} from './stubs.js'
 
@@ -88,6 +88,7 @@ describe('NVML through koffi against the stub libnvidia-ml.so.1', () => {
       pci: {vendorId: '0x10de', deviceId: '0x2330', classCode: '0x030200'},
     })
     expect(h100.deviceKey?.algorithm).toBe('ecdsa-p384')
+    expect(h100.deviceKey?.raw).toMatch(/^04[0-9a-f]{192}$/)
     const rtx = devices.find((d) => d.pciAddress === '0000:65:00.0')!
     expect(rtx.busy).toEqual({state: 'busy', utilisationPercent: 87, processes: [{pid: 4242, usedMemoryBytes: 8388608000}, {pid: 4243, usedMemoryBytes: 1048576}]})
     expect(rtx.stableIdSource).toBe('uuid')
@@ -114,6 +115,9 @@ describe('NVML through koffi against the stub libnvidia-ml.so.1', () => {
     expect(fresh.valid).toBe(false)
     expect(fresh.reasons).toEqual([expect.stringMatching(/report nonce 931d8dd0.* differs from the expected/)])
     expect(verifyDeviceEvidence(parts, new Uint8Array(Buffer.from(RECORDED_NONCE, 'hex'))).valid).toBe(true)
+    // the key the inventory reports is the key the evidence carries (deviceId is stable across the two)
+    const ev = await toAcceleratorEvidence(parts, challenge)
+    expect(Buffer.from(ev.device.publicKey).toString('hex')).toBe(h100.deviceKey!.raw)
     await expect(attestDevice(devices.find((d) => d.pciAddress === '0000:65:00.0')!, challenge, {nvmlPath: lib})).rejects.toThrow(/no own attestation key/)
   })
 
