@@ -243,6 +243,17 @@ describe('POCI contract on real anvil', () => {
     await reject(dep.verifier, {deviceId: hex(deviceIdOf(p384Pub)), reason: 'spot check failed'})
     await release(op, {deviceId: rsaId})
     expect((await hostDevices(op, hostId)).map((d) => d.kind)).toEqual([DeviceKind.P256, DeviceKind.SECP256K1])
+    // the host's state moved with its device set: this epoch stays credited, the old set is refused
+    expect(await rejected(heartbeat(op, await buildBeat(op)))).toBe('AlreadyCredited')
+    await increaseTime(url, EPOCH)
+    const stale = await buildBeat(op)
+    const oldSet = [...stale.devices, {deviceId: rsaId, kind: DeviceKind.RSA2048, evidenceDigest: random32()}]
+    expect(await rejected(heartbeat(op, {...stale, devices: oldSet}))).toBe('DeviceSetMismatch')
+    const beat = await heartbeat(op, await buildBeat(op))
+    expect(beat.reward).toBe((10n + 100n + 20n) * dep.deployed.rewardPerPowerEpoch)
+    const rsaStatus = (await getStatus(op, {deviceIds: [rsaId, hostId]})).devices
+    expect(rsaStatus[0]).toMatchObject({registered: false, approved: false, accrued: 0n})
+    expect(rsaStatus[1]!.claimable).toBe(beat.reward)
     // the released RSA chip can now be registered by another miner (onto their own emulator host)
     const hostKey = p256Key()
     const otherHost = hex(deviceIdOf(hostKey.publicKey))
