@@ -228,44 +228,43 @@ export class HeartbeatMachine {
       const reason = `gas empty: balance ${gas.balance} wei < one heartbeat (~${gas.costPerHeartbeat} wei); fund ${this.o.identity.operator}`
       this.log.error({operator: this.o.identity.operator}, reason)
       this.o.outbox.markFailed(epoch, reason)
-      return this.journal(epoch, 'failed', reason, existing?.attempts ?? 0)
+      return this.journal(epoch, 'failed', reason, 0)
     }
 
     this.backoff.reset()
-    let attempts = 0
+    let failures = 0
     let lastReason: string | undefined
     for (;;) {
       throwIfAborted(signal)
       const now = await this.call(() => this.o.chain.currentEpoch())
       if (now !== epoch) {
         // a tx may still be in flight for the old epoch: settleInFlight picks it up next round
-        return this.journal(epoch, 'missed', `epoch ended before a heartbeat was confirmed${lastReason ? `: ${lastReason}` : ''}`, attempts)
+        return this.journal(epoch, 'missed', `epoch ended before a heartbeat was confirmed${lastReason ? `: ${lastReason}` : ''}`, failures)
       }
       try {
         const entry = this.o.outbox.get(epoch)
         const settled = entry?.state === 'sent' ? await this.awaitSettlement(entry) : await this.attempt(epoch)
-        attempts = this.o.outbox.get(epoch)?.attempts ?? attempts
-        if (settled.kind === 'confirmed') return await this.onConfirmed(epoch, settled.receipt, attempts)
+        if (settled.kind === 'confirmed') return await this.onConfirmed(epoch, settled.receipt, failures + 1)
         lastReason = `transaction ${settled.receipt.txHash} reverted${settled.receipt.revertReason ? `: ${settled.receipt.revertReason}` : ''}`
         this.o.outbox.markFailed(epoch, lastReason)
         throw new UnetError(lastReason, ExitCode.TX_REJECTED)
       } catch (error) {
         if (isAborted(error)) throw error
-        attempts = this.o.outbox.get(epoch)?.attempts ?? attempts + 1
+        failures++
         lastReason = errorText(error)
         if (this.o.classify(error) === 'fatal') {
           if (this.o.outbox.get(epoch)?.state !== 'sent') this.o.outbox.markFailed(epoch, lastReason)
-          this.journal(epoch, 'failed', lastReason, attempts)
+          this.journal(epoch, 'failed', lastReason, failures)
           throw error
         }
         this.metrics.heartbeat('retry')
-        if (attempts >= this.o.maxAttemptsPerEpoch && this.o.outbox.get(epoch)?.state !== 'sent') {
+        if (failures >= this.o.maxAttemptsPerEpoch && this.o.outbox.get(epoch)?.state !== 'sent') {
           this.o.outbox.markFailed(epoch, lastReason)
-          return this.journal(epoch, 'failed', `gave up after ${attempts} attempts: ${lastReason}`, attempts)
+          return this.journal(epoch, 'failed', `gave up after ${failures} attempts: ${lastReason}`, failures)
         }
         this.to('Backoff', {epoch, reason: lastReason})
         const delay = await this.backoff.wait(this.o.clock, signal)
-        this.log.warn({epoch: epoch.toString(), attempt: attempts, retryInMs: delay, err: lastReason}, `heartbeat attempt failed, retrying: ${lastReason}`)
+        this.log.warn({epoch: epoch.toString(), attempt: failures, retryInMs: delay, err: lastReason}, `heartbeat attempt failed, retrying: ${lastReason}`)
       }
     }
   }

@@ -78,7 +78,7 @@ describe('HeartbeatMachine', () => {
     t.engine.failures = 2
     t.chain.failSubmits = 1
     const r = await t.make().run({once: true})
-    expect(r.epochs[0]).toMatchObject({epoch: 0n, result: 'confirmed'})
+    expect(r.epochs[0]).toMatchObject({epoch: 0n, result: 'confirmed', attempts: 4})
     expect(t.chain.credits.get(0n)).toBe(1)
     expect(t.states.filter((s) => s === 'Backoff')).toHaveLength(3)
     // full jitter with random() = 0.5: 0.5 × 1 s, 0.5 × 2 s, 0.5 × 4 s
@@ -170,6 +170,32 @@ describe('HeartbeatMachine', () => {
     expect(t.states).toContain('Unregistered')
     const r = await t.make({onUnregistered: 'wait'}).run({once: true})
     expect(r.epochs[0]).toMatchObject({result: 'skipped', reason: expect.stringContaining('not registered')})
+  })
+
+  it('gives up on the epoch after maxAttemptsPerEpoch and journals the last reason', async () => {
+    const t = setup({maxAttemptsPerEpoch: 3})
+    t.engine.failures = 1_000
+    const r = await t.make().run({once: true})
+    expect(r.epochs[0]).toMatchObject({epoch: 0n, result: 'failed', attempts: 3, reason: 'gave up after 3 attempts: TPM returned TPM_RC_RETRY'})
+    expect(t.outbox.journal()[0]).toMatchObject({result: 'failed', attempts: 3})
+    expect(t.chain.submits).toBe(0)
+  })
+
+  it('a revert is retried in the epoch with a fresh challenge block', async () => {
+    const t = setup()
+    // the first heartbeat reverts (another tx credited this epoch already? here: a stale block)
+    const realRecent = t.chain.recentBlock.bind(t.chain)
+    let calls = 0
+    t.chain.recentBlock = async () => {
+      const b = await realRecent()
+      return calls++ === 0 ? {...b, hash: '0x' + '00'.repeat(32)} : b
+    }
+    t.selfVerify.verify = async () => ({ok: true, reasons: []})
+    const r = await t.make().run({once: true})
+    expect(r.epochs[0]).toMatchObject({epoch: 0n, result: 'confirmed', attempts: 2})
+    const reverted = [...t.chain.mined.values()].filter((x) => x.status === 'reverted')
+    expect(reverted.map((x) => x.revertReason)).toEqual(['StaleBlock'])
+    expect(t.chain.credits.get(0n)).toBe(1)
   })
 
   it('an epoch that ends while failing is journaled as missed with the last reason', async () => {
