@@ -49,9 +49,13 @@ describe('unet devnet start/status/stop (real anvil binary, subprocess CLI)', ()
   let started: StartJson
   let port: number
   let op: ChainClient | undefined
+  let operatorAddress: string
 
   beforeAll(async () => {
     home = makeHome()
+    const wallet = await runCli(['wallet', 'create', '--json'], {home, env: {UNET_PASSWORD: 'devnet-test'}})
+    expect(wallet.code, wallet.stderr).toBe(0)
+    operatorAddress = wallet.json<{address: string}>().address
     port = await freePort()
     const r = await runCli(['devnet', 'start', '--json', '--port', String(port), '--epoch-seconds', '4'], {home, timeoutMs: 90_000})
     expect(r.code, r.stderr + r.stdout).toBe(0)
@@ -63,13 +67,14 @@ describe('unet devnet start/status/stop (real anvil binary, subprocess CLI)', ()
     await runCli(['devnet', 'stop'], {home})
   })
 
-  it('prints rpcUrl/chainId/contracts, every address has code, and writes the devnet profile', async () => {
+  it('prints rpcUrl/chainId/contracts, every address has code, funds the operator wallet, and writes the devnet profile', async () => {
     expect(started.rpcUrl).toBe(`http://127.0.0.1:${port}`)
     expect(started.chainId).toBe(31337)
     for (const address of Object.values(started.contracts)) expect(((await rpc(started.rpcUrl, 'eth_getCode', [address, 'latest'])) as string).length).toBeGreaterThan(2)
     const config = JSON.parse(readFileSync(join(home.configDir, 'config.json'), 'utf8')) as {networks: {devnet: {rpcUrls: string[]; contracts: Record<string, string>}}}
     expect(config.networks.devnet.rpcUrls).toEqual([started.rpcUrl])
     expect(config.networks.devnet.contracts).toEqual(started.contracts)
+    expect(BigInt((await rpc(started.rpcUrl, 'eth_getBalance', [operatorAddress, 'latest'])) as string)).toBe(1000n * 10n ** 18n)
     const status = await runCli(['devnet', 'status', '--json'], {home})
     expect(status.code).toBe(0)
     expect(status.json()).toMatchObject({running: true, rpcUrl: started.rpcUrl, chainId: 31337, contracts: started.contracts, pid: started.pid})
