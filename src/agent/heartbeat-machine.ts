@@ -69,6 +69,13 @@ export interface HeartbeatMachineOptions {
   maxAttemptsPerEpoch?: number
   /** Warn when the gas balance lasts fewer epochs than this (default 48). */
   lowGasRunwayEpochs?: number
+  /**
+   * Waits a random 0…N ms after a new epoch starts before attesting, so a fleet of agents does not
+   * hit the RPC node in the same second (default 0; the command may pass e.g. min(epoch/10, 30 s)).
+   */
+  epochStartJitterMs?: number
+  /** Random in [0,1) for the start jitter (tests). */
+  random?: () => number
   /** Not registered: stop with NOT_REGISTERED (default) or wait, re-checking every epoch. */
   onUnregistered?: 'stop' | 'wait'
   /** Overrides which errors stop the agent. */
@@ -146,6 +153,8 @@ export class HeartbeatMachine {
       maxAttemptsPerEpoch: 8,
       lowGasRunwayEpochs: 48,
       onUnregistered: 'stop',
+      epochStartJitterMs: 0,
+      random: Math.random,
       classify: defaultClassify,
       ...options,
     }
@@ -184,6 +193,8 @@ export class HeartbeatMachine {
           return {stopped: 'once', epochs}
         }
         await this.waitForEpochAfter(r.epoch)
+        const jitter = Math.floor(this.o.random() * this.o.epochStartJitterMs)
+        if (jitter > 0) await this.o.clock.sleep(jitter, this.o.signal)
       }
     } catch (error) {
       if (isAborted(error)) {

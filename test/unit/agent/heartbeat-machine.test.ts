@@ -73,6 +73,17 @@ describe('HeartbeatMachine', () => {
     expect(m.state).toBe('Stopped')
   })
 
+  it('spreads the start of each epoch by a random delay when asked (fleet jitter)', async () => {
+    const t = setup({epochStartJitterMs: 10_000, random: () => 0.25, epochPollMs: 60_000})
+    const ac = new AbortController()
+    const running = t.make({signal: ac.signal}).run()
+    while (t.chain.credits.size < 2) await new Promise((r) => setImmediate(r))
+    ac.abort()
+    await running
+    // epoch 0 at once; then: wait for the next epoch (60 s poll), then 0.25 × 10 s
+    expect(t.clock.sleeps).toContain(2500)
+  })
+
   it('retries within the epoch after transient failures, with jittered backoff', async () => {
     const t = setup()
     t.engine.failures = 2
