@@ -333,6 +333,7 @@ contract Poci {
             h = hosts[_hostKey(d.operator, hostId)];
             h.active = true;
         } else {
+            if (devices[hostId].status == STATUS_NONE) revert Unregistered(hostId); // its host was released meanwhile
             bytes32[] storage list = hostDeviceList[hostId];
             if (list.length >= MAX_DEVICES_PER_HOST) revert TooManyDevices(hostId);
             d.index = uint16(list.length);
