@@ -81,14 +81,23 @@ export function readPid(file: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 ? pid : undefined
 }
 
+/** Whether the process runs. A zombie (exited, not yet reaped: orphans wait for pid 1) counts as dead. */
 export function isAlive(pid: number | undefined): boolean {
   if (!pid) return false
   try {
     process.kill(pid, 0)
-    return true
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
+  if (process.platform === 'linux') {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+    } catch {
+      return false
+    }
+  }
+  return true
 }
 
 export function devnetProfile(rpcUrl: string, contracts?: DevnetContracts): NetworkProfile {

@@ -120,7 +120,22 @@ export async function sendTx(client: ChainClient, contract: Contract, method: st
       overrides.maxPriorityFeePerGas = fees.maxPriorityFeePerGas
     }
     const tx = await fn.send(...args, overrides)
-    const receipt = await tx.wait()
+    let receipt: TransactionReceipt | null
+    try {
+      receipt = await tx.wait()
+    } catch (error) {
+      // mined but reverted (the state changed since the estimate, e.g. the epoch turned): replay the
+      // call on the state of its block to name the custom error
+      const failed = (error as {receipt?: TransactionReceipt}).receipt
+      if (!failed) throw error
+      try {
+        await client.provider.call({from: signer.address, to: tx.to, data: tx.data, blockTag: failed.blockNumber})
+      } catch (replayed) {
+        const named = toUnetError(replayed, action)
+        if (named.details?.error) throw new UnetError(named.message, named.exitCode, {hint: named.hint, details: {...named.details, txHash: tx.hash}})
+      }
+      throw new UnetError(`${action} transaction ${tx.hash} reverted on chain`, ExitCode.TX_REJECTED, {details: {txHash: tx.hash}})
+    }
     if (!receipt || receipt.status !== 1)
       throw new UnetError(`${action} transaction ${tx.hash} failed on chain`, ExitCode.TX_REJECTED, {details: {txHash: tx.hash}})
     return {txHash: receipt.hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, receipt}

@@ -25,6 +25,7 @@ import {
   k1Sign,
   mine,
   p256Key,
+  rpc,
   p256Sign,
   rsaKey,
   rsaSign,
@@ -262,6 +263,25 @@ describe('POCI contract on real anvil', () => {
     await register(other, {kind: DeviceKind.HOST_EMULATOR, publicKey: hostKey.publicKey, payout: otherPayout, proof: concatBytes(hq.attest, hq.r, hq.s)})
     const ch = registerChallenge({chainId, contract: dep.deployed.poci, operator: other.signer!.address, payout: otherPayout, deviceId: rsaId})
     await register(other, {kind: DeviceKind.RSA2048, publicKey: rsaDev.modulus, payout: otherPayout, hostId: otherHost, proof: rsaSign(rsaDev, ch)})
+  })
+  it('names the error of a heartbeat mined after the epoch turned (estimate passed, chain reverted)', async () => {
+    await increaseTime(url, EPOCH)
+    const params = await buildBeat(op)
+    await rpc(url, 'evm_setAutomine', [false])
+    try {
+      const sent = heartbeat(op, params).catch((error: unknown) => error)
+      const deadline = Date.now() + 10_000
+      while (Date.now() < deadline && ((await rpc(url, 'txpool_content')) as {pending: Record<string, unknown>}).pending[op.signer!.address] === undefined)
+        await new Promise((r) => setTimeout(r, 50))
+      await increaseTime(url, EPOCH)
+      const error = (await sent) as UnetError
+      expect(error).toBeInstanceOf(UnetError)
+      expect(error.code).toBe('TX_REJECTED')
+      expect(error.details?.error).toBe('WrongEpoch')
+      expect(error.details?.txHash).toMatch(/^0x[0-9a-f]{64}$/)
+    } finally {
+      await rpc(url, 'evm_setAutomine', [true])
+    }
   })
 })
 
