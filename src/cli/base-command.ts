@@ -2,6 +2,7 @@ import {Command, Flags, Errors, type Interfaces} from '@oclif/core'
 
 import {loadConfig, type ResolvedConfig} from '../config/index.js'
 import {ExitCode, UnetError} from '../errors/index.js'
+import {getPassphrase, quickstartPassphraseFile} from '../keys/passphrase.js'
 import {createLogger, type Logger} from '../util/logger.js'
 import {describeError} from './render-error.js'
 
@@ -60,6 +61,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       },
     })
     return this.resolvedConfig
+  }
+
+  /** The operator keystore passphrase (env, file, prompt; on the devnet also quickstart's generated file). */
+  protected operatorPassphrase(): Promise<string> {
+    const {profile, paths} = this.resolved
+    return getPassphrase({purpose: 'the operator keystore', fallbackFile: profile.name === 'devnet' ? quickstartPassphraseFile(paths.dataDir) : undefined})
+  }
+
+  /** Drops the cached config, e.g. after a step of this command rewrote the config file. */
+  protected reloadConfig(): void {
+    this.resolvedConfig = undefined
   }
 
   /** Commands with their own config-backed flags (e.g. --tcti) return them here by config key. */

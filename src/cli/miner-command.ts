@@ -1,7 +1,6 @@
 import {Flags, type Command} from '@oclif/core'
 
 import type {MinerSession} from '../agent/miner-session.js'
-import {getPassphrase} from '../keys/passphrase.js'
 import {BaseCommand} from './base-command.js'
 
 /**
@@ -25,7 +24,7 @@ export abstract class MinerCommand<T extends typeof Command> extends BaseCommand
   protected async openSession(): Promise<MinerSession> {
     const {openMinerSession} = await import('../agent/miner-session.js')
     this.session = await openMinerSession(this.resolved, {
-      passphrase: () => getPassphrase({purpose: 'the operator keystore'}),
+      passphrase: () => this.operatorPassphrase(),
       // Loud even with --json: a miner must never mistake the emulator for real hardware.
       onNotice: (message) => process.stderr.write(`Warning: ${message}\n`),
     })

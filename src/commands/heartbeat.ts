@@ -28,23 +28,12 @@ export default class Heartbeat extends MinerCommand<typeof Heartbeat> {
 
   async run(): Promise<{hostId: string; epochs: HeartbeatEpochView[]; stopped: string}> {
     const session = await this.openSession()
-    const {runAgent} = await import('../agent/run-agent.js')
-    const {liveChainPort, liveDevicesPort, liveEnginePort, liveSelfVerifyPort} = await import('../agent/live-ports.js')
-    const logger = await this.logger()
-    const {client, identity, operator, hostId, resolved} = session
-    const result = await runAgent({
-      dataDir: resolved.paths.dataDir,
+    const {runMinerAgent} = await import('../agent/run-miner.js')
+    const result = await runMinerAgent(session, {
       once: this.flags.once,
       epochs: this.flags.epochs,
       metricsListen: this.flags.metrics,
-      logger,
-      identity: {chainId: client.chainId, contract: client.pociAddress!, operator, hostId},
-      chain: liveChainPort(client, identity, operator),
-      engine: liveEnginePort(session.engine),
-      devices: liveDevicesPort(client, hostId),
-      selfVerify: liveSelfVerifyPort(identity, resolved.profile.allowEmulator, resolved.profile.name),
-      receiptPollMs: resolved.profile.name === 'devnet' ? 250 : 2000,
-      epochPollMs: resolved.profile.name === 'devnet' ? 500 : 5000,
+      logger: await this.logger(),
       onMetrics: (url) => this.logToStderr(`metrics on ${url}`),
     })
     const epochs = result.epochs.map((e) => ({
@@ -62,6 +51,6 @@ export default class Heartbeat extends MinerCommand<typeof Heartbeat> {
       throw new UnetError(`no heartbeat was confirmed: ${failed.at(-1)!.reason ?? failed.at(-1)!.result}`, ExitCode.TX_REJECTED, {
         hint: '`unet status --explain` shows why',
       })
-    return {hostId, epochs, stopped: result.signal ?? result.stopped}
+    return {hostId: session.hostId, epochs, stopped: result.signal ?? result.stopped}
   }
 }

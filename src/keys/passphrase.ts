@@ -1,4 +1,5 @@
-import {readFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {createInterface} from 'node:readline'
 import {Writable} from 'node:stream'
 
@@ -10,6 +11,11 @@ export interface PassphraseOptions {
   /** Ask twice (when creating a keystore). */
   confirm?: boolean
   purpose?: string
+  /**
+   * A 0600 file to use when neither variable is set: the passphrase `unet quickstart` generated for
+   * a devnet wallet. Callers pass it on the devnet only.
+   */
+  fallbackFile?: string
 }
 
 /**
@@ -19,17 +25,17 @@ export interface PassphraseOptions {
 export async function getPassphrase(options: PassphraseOptions = {}): Promise<string> {
   const env = options.env ?? process.env
   if (env.UNET_PASSWORD !== undefined && env.UNET_PASSWORD !== '') return env.UNET_PASSWORD
-  if (env.UNET_PASSWORD_FILE) {
-    const file = env.UNET_PASSWORD_FILE
+  const file = env.UNET_PASSWORD_FILE || (options.fallbackFile && existsSync(options.fallbackFile) ? options.fallbackFile : undefined)
+  if (file) {
     let text: string
     try {
       text = readFileSync(file, 'utf8')
     } catch (error) {
-      throw new InputError(`UNET_PASSWORD_FILE ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+      throw new InputError(`passphrase file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
     }
     assertPrivateFile(file)
     const passphrase = text.replace(/\r?\n$/, '')
-    if (passphrase === '') throw new InputError(`UNET_PASSWORD_FILE ${file} is empty`)
+    if (passphrase === '') throw new InputError(`passphrase file ${file} is empty`)
     return passphrase
   }
   if (!process.stdin.isTTY) {
@@ -60,4 +66,9 @@ async function prompt(question: string): Promise<string> {
     rl.close()
     process.stderr.write('\n')
   }
+}
+
+/** Where `unet quickstart` keeps a passphrase it generated (devnet only, mode 0600). */
+export function quickstartPassphraseFile(dataDir: string): string {
+  return join(dataDir, 'keys', 'quickstart-passphrase')
 }

@@ -1,7 +1,6 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {formatUnits} from '../../cli/render/chart.js'
 import {requireChainReady} from '../../config/index.js'
-import {getPassphrase} from '../../keys/passphrase.js'
 import {unlockWallet} from '../../keys/wallet.js'
 
 export interface ClaimView {
@@ -20,7 +19,7 @@ export default class RewardsClaim extends BaseCommand<typeof RewardsClaim> {
 
   async run(): Promise<{claims: ClaimView[]; total: string}> {
     const profile = requireChainReady(this.resolved.profile)
-    const {secretKey, info} = await unlockWallet(this.resolved.paths.dataDir, () => getPassphrase({purpose: 'the operator keystore'}))
+    const {secretKey, info} = await unlockWallet(this.resolved.paths.dataDir, () => this.operatorPassphrase())
     const {connect, disconnect} = await import('../../chain/client.js')
     const {getStatus} = await import('../../chain/status.js')
     const {claim} = await import('../../chain/claim.js')

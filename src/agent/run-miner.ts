@@ -1,0 +1,53 @@
+import {challengeBlock} from '../chain/block.js'
+import {ExitCode, UnetError} from '../errors/index.js'
+import {Backoff, realClock} from './backoff.js'
+import {liveChainPort, liveDevicesPort, liveEnginePort, liveSelfVerifyPort} from './live-ports.js'
+import type {MinerSession} from './miner-session.js'
+import type {AgentLogger} from './ports.js'
+import {runAgent, type RunAgentResult} from './run-agent.js'
+
+export interface RunMinerOptions {
+  once?: boolean
+  epochs?: number
+  metricsListen?: string
+  logger?: AgentLogger
+  onMetrics?: (url: string) => void
+}
+
+/**
+ * The heartbeat agent on live ports. Polling and backoff scale with the contract's epoch: a retry
+ * never waits longer than a fifth of an epoch, so a short outage costs a retry, not the epoch.
+ */
+export async function runMinerAgent(session: MinerSession, options: RunMinerOptions): Promise<RunAgentResult> {
+  const {client, identity, operator, hostId, resolved} = session
+  const epochMs = Number((await readWithRetries(() => challengeBlock(client))).epochSeconds) * 1000
+  return runAgent({
+    dataDir: resolved.paths.dataDir,
+    once: options.once,
+    epochs: options.epochs,
+    metricsListen: options.metricsListen,
+    onMetrics: options.onMetrics,
+    logger: options.logger,
+    identity: {chainId: client.chainId, contract: client.pociAddress!, operator, hostId},
+    chain: liveChainPort(client, identity, operator),
+    engine: liveEnginePort(session.engine),
+    devices: liveDevicesPort(client, hostId),
+    selfVerify: liveSelfVerifyPort(identity, resolved.profile.allowEmulator, resolved.profile.name),
+    backoff: {baseMs: Math.min(1000, epochMs / 50), maxMs: Math.min(60_000, epochMs / 5)},
+    receiptPollMs: Math.min(2000, Math.max(200, epochMs / 40)),
+    epochPollMs: Math.min(5000, Math.max(250, epochMs / 20)),
+  })
+}
+
+/** A start-up read that rides out a short RPC outage instead of failing the service start. */
+async function readWithRetries<T>(read: () => Promise<T>, attempts = 6): Promise<T> {
+  const backoff = new Backoff({baseMs: 250, maxMs: 4000})
+  for (let i = 1; ; i++) {
+    try {
+      return await read()
+    } catch (error) {
+      if (i >= attempts || !(error instanceof UnetError) || error.exitCode !== ExitCode.RPC_UNREACHABLE) throw error
+      await backoff.wait(realClock)
+    }
+  }
+}
