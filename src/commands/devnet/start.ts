@@ -137,8 +137,13 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
       controller.abort()
     })
     const decisions = openSync(paths.decisionsFile, 'a')
+    // TPM hosts are approved on the devnet when their EK chain reaches networks.devnet.trustRoots.tpm
+    const {loadTrustRoots} = await import('../../hw/tpm2/roots.js')
+    const devnetRoots = this.resolved.config.networks.devnet?.trustRoots
     await runDevnetVerifier(client, {
       allowEmulator: true,
+      tpmRoots: loadTrustRoots(devnetRoots?.tpm ?? []),
+      nvidiaRoots: devnetRoots?.nvidia?.length ? loadTrustRoots(devnetRoots.nvidia) : undefined,
       fromBlock: deployed.blockNumber,
       pollMs: 500,
       signal: controller.signal,
