@@ -1,3 +1,332 @@
-import {notBuiltCommand} from '../cli/not-built.js'
+import {readFileSync} from 'node:fs'
+import {createInterface} from 'node:readline'
 
-export default notBuiltCommand('init', "set up this machine as a miner")
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../cli/base-command.js'
+import {
+  BUILTIN_PROFILES,
+  TOP_LEVEL_KEYS,
+  checkValue,
+  loadConfig,
+  readConfigFile,
+  updateConfigFile,
+  type NetworkProfile,
+  type UnetConfig,
+} from '../config/index.js'
+import {EmulatorRefusedError, ExitCode, InputError, UnetError, WalletMissingError} from '../errors/index.js'
+import type {Device} from '../hw/pci/device.js'
+import {parseAddress, randomSecretKey} from '../keys/address.js'
+import {importWallet, type KeySource} from '../keys/import.js'
+import {getPassphrase} from '../keys/passphrase.js'
+import {storeWallet, walletInfo, type WalletInfo} from '../keys/wallet.js'
+import {renderDevices} from './devices.js'
+
+type EngineChoice = UnetConfig['engine']
+type WalletChoice = 'create' | 'import' | 'keep'
+
+export interface InitEngineReport {
+  kind: 'tpm2' | 'emulator'
+  /** false when init did not try it (the TPM is not touched with --engine emulator). */
+  probed: boolean
+  available: boolean
+  /** The engine `unet heartbeat` will use with these settings. */
+  selected: boolean
+  /** Where it was reached, or why it is not usable. */
+  detail: string
+}
+
+export interface InitResult {
+  network: string
+  payout: string
+  engine: EngineChoice
+  tcti: string
+  wallet: {address: string; action: 'created' | 'imported' | 'kept'; backend: WalletInfo['backend']; path?: string}
+  engines: InitEngineReport[]
+  devices: Device[]
+  /** Config keys (and `wallet`) this run changed; empty when everything was already set. */
+  changed: string[]
+}
+
+/** The config keys init owns, in the order it asks for them. */
+const KEYS = ['network', 'payout', 'engine', 'tcti'] as const
+
+export default class Init extends BaseCommand<typeof Init> {
+  static override summary = 'set up this machine as a miner: network, operator wallet, payout, security engine'
+  static override description =
+    'On a terminal it asks one question per setting, with the current value in brackets (Enter keeps it). ' +
+    'With --yes it asks nothing: flags give the answers and everything else keeps its current or default value. ' +
+    'It reports the security engines it can reach and the accelerators it finds, writes the config file (mode 0600) ' +
+    'and is idempotent: a second run with the same answers changes nothing. An existing wallet is kept unless ' +
+    '`--wallet create --force` or an import with --force replaces it (the old keystore is kept as a backup). ' +
+    'Passphrases come from UNET_PASSWORD, UNET_PASSWORD_FILE or a prompt, never from the command line.'
+  static override examples = [
+    '<%= config.bin %> init',
+    'UNET_PASSWORD_FILE=~/.unet-pass <%= config.bin %> init --yes --network devnet --wallet create --engine auto',
+    '<%= config.bin %> init --yes --network testnet --wallet import --keystore ./operator.json --payout 0x… --engine tpm2 --json',
+  ]
+  static override flags = {
+    yes: Flags.boolean({char: 'y', description: 'ask nothing: take the flags, and the current or default value for the rest'}),
+    payout: Flags.string({description: 'payout address that receives rewards (default: the current one, else the operator address)'}),
+    engine: Flags.string({description: 'host security engine', options: ['auto', 'tpm2', 'emulator']}),
+    tcti: Flags.string({description: 'TPM transport, e.g. device:/dev/tpmrm0 or swtpm:host=127.0.0.1,port=2321'}),
+    wallet: Flags.string({description: 'operator wallet: create a new one, import one, or keep the existing one', options: ['create', 'import', 'keep']}),
+    'key-file': Flags.string({description: 'with --wallet import: file holding the hex private key (mode 0600), or - for stdin', exclusive: ['keystore']}),
+    keystore: Flags.string({description: 'with --wallet import: Web3 Secret Storage v3 keystore file', exclusive: ['key-file']}),
+    force: Flags.boolean({description: 'let --wallet create / import replace an existing wallet (it is kept as a backup)'}),
+    'sysfs-root': Flags.string({description: 'root of sysfs for the device report instead of /sys (not saved)', hidden: true}),
+  }
+
+  protected override configFlagOverrides() {
+    return {sysfsRoot: this.flags['sysfs-root']}
+  }
+
+  async run(): Promise<InitResult> {
+    const {config, paths} = this.resolved
+    const interactive = !this.flags.yes
+    if (interactive && !process.stdin.isTTY)
+      throw new InputError('unet init has no terminal to ask its questions on', {
+        hint: 'pass --yes with the settings as flags, e.g. `unet init --yes --network devnet --wallet create --engine auto`',
+      })
+    const prompt = interactive ? new Prompter() : undefined
+
+    // Flags first, so a bad one fails before anything is written or created.
+    const flagged = this.validateFlags()
+    const fileContent = readConfigFile(paths.configFile)
+
+    const network = flagged.network ?? (prompt ? await prompt.ask(`Network (${networkNames(config).join(', ')})`, config.network, (a) => parseNetwork(a, config)) : config.network)
+    const profile = network === this.resolved.profile.name ? this.resolved.profile : this.profileOf(network)
+    // Refused before the wallet step, so a refused answer leaves nothing behind.
+    if ((flagged.engine ?? (prompt ? undefined : config.engine)) === 'emulator' && !profile.allowEmulator) throw new EmulatorRefusedError(profile.name)
+
+    const existing = walletInfo(paths.dataDir)
+    const walletChoice =
+      flagged.wallet ??
+      (prompt
+        ? await prompt.ask(`Operator wallet: ${existing ? `keep ${existing.address}, create a new one` : 'create a new one'} or import one`, existing ? 'keep' : 'create', parseWalletChoice)
+        : existing
+          ? 'keep'
+          : 'create')
+    const wallet = await this.setUpWallet(walletChoice, existing, flagged.source, prompt)
+
+    const payoutDefault = config.payout ?? wallet.address
+    const payout = flagged.payout ?? (prompt ? await prompt.ask('Payout address (receives the rewards)', payoutDefault, (a) => parseAddress(a, 'the payout address')) : payoutDefault)
+
+    const engine =
+      flagged.engine ??
+      (prompt ? await prompt.ask('Security engine: auto (the TPM, else the emulator where allowed), tpm2 or emulator', config.engine, (a) => parseEngine(a, profile)) : config.engine)
+    if (engine === 'emulator' && !profile.allowEmulator) throw new EmulatorRefusedError(profile.name)
+    const tcti = flagged.tcti ?? (prompt && engine !== 'emulator' ? await prompt.ask('TPM transport (tcti)', config.tcti, (a) => parseTcti(a, 'tcti')) : config.tcti)
+
+    const answers: Record<(typeof KEYS)[number], string> = {network, payout, engine, tcti}
+    const changed: string[] = wallet.action === 'kept' ? [] : ['wallet']
+    for (const key of KEYS) {
+      if (sameValue(key, fileContent[key], answers[key])) continue
+      updateConfigFile(paths.configFile, key, answers[key])
+      changed.push(key)
+    }
+
+    const engines = await detectEngines(engine, tcti, config, profile, paths.dataDir)
+    const devices = await this.probe(config)
+    const result: InitResult = {network, payout, engine, tcti, wallet, engines, devices, changed}
+    this.report(result, profile, fileContent)
+    return result
+  }
+
+  private validateFlags() {
+    const f = this.flags
+    const source: KeySource | undefined = f.keystore || f['key-file'] ? {keystore: f.keystore, keyFile: f['key-file']} : undefined
+    let wallet = f.wallet as WalletChoice | undefined
+    if (source && wallet && wallet !== 'import') throw new InputError(`--keystore / --key-file go with --wallet import, not --wallet ${wallet}`)
+    if (source) wallet = 'import'
+    if (wallet === 'import' && !source && this.flags.yes)
+      throw new InputError('--wallet import needs the key to import', {hint: 'add --keystore FILE or --key-file FILE (--key-file - reads stdin)'})
+    return {
+      // The base --network flag is already checked by the config loader (an unknown name fails there).
+      network: f.network ? this.resolved.config.network : undefined,
+      payout: f.payout === undefined ? undefined : parseAddress(f.payout, '--payout'),
+      engine: f.engine as EngineChoice | undefined,
+      tcti: f.tcti === undefined ? undefined : parseTcti(f.tcti, '--tcti'),
+      wallet,
+      source,
+    }
+  }
+
+  private profileOf(network: string): NetworkProfile {
+    const {paths} = this.resolved
+    return loadConfig({configDir: paths.configDir, dataDir: paths.dataDir, cacheDir: paths.cacheDir, flags: {network}}).profile
+  }
+
+  private async setUpWallet(choice: WalletChoice, existing: WalletInfo | undefined, source: KeySource | undefined, prompt?: Prompter): Promise<InitResult['wallet']> {
+    const {config, paths} = this.resolved
+    const loc = {dataDir: paths.dataDir, backend: config.wallet.backend}
+    const kept = (info: WalletInfo) => ({address: info.address, action: 'kept' as const, backend: info.backend, ...(info.path ? {path: info.path} : {})})
+    if (choice === 'keep') {
+      if (!existing) throw new WalletMissingError('there is no operator wallet to keep', {hint: 'pass --wallet create, or --wallet import with --keystore FILE / --key-file FILE'})
+      return kept(existing)
+    }
+    if (choice === 'create') {
+      if (existing && !this.flags.force) {
+        process.stderr.write(`Notice: keeping the existing operator wallet ${existing.address}; --wallet create --force replaces it (the old keystore is kept as a backup)\n`)
+        return kept(existing)
+      }
+      const passphrase = await getPassphrase({confirm: true, purpose: 'the new operator keystore'})
+      const info = await storeWallet(loc, randomSecretKey(), passphrase, this.flags.force)
+      return {address: info.address, action: 'created', backend: info.backend, ...(info.path ? {path: info.path} : {})}
+    }
+    const from = source ?? (await prompt!.ask('Keystore file, or a private-key file (mode 0600)', undefined, sourceOfPath))
+    const info = await importWallet(loc, from, {force: this.flags.force, keepIfSame: true})
+    if (!info.changed) return kept(info)
+    return {address: info.address, action: 'imported', backend: info.backend, ...(info.path ? {path: info.path} : {})}
+  }
+
+  private async probe(config: UnetConfig): Promise<Device[]> {
+    try {
+      const {probeDevices} = await import('../hw/inventory.js')
+      return await probeDevices({sysfsRoot: config.sysfsRoot, nvmlPath: config.nvmlPath, bmlibPath: config.bmlibPath, amdsmiPath: config.amdsmiPath})
+    } catch (error) {
+      process.stderr.write(`Warning: the device probe failed: ${(error as Error).message}; \`unet devices\` says more\n`)
+      return []
+    }
+  }
+
+  private report(r: InitResult, profile: NetworkProfile, before: Record<string, unknown>): void {
+    const state = (key: string) => (r.changed.includes(key) ? (before[key] === undefined ? 'set' : `changed from ${String(before[key])}`) : 'already set')
+    const selected = r.engines.find((e) => e.selected)
+    const tpm = r.engines.find((e) => e.kind === 'tpm2')
+    if (r.engine === 'tpm2' && !tpm?.available) process.stderr.write(`Warning: engine tpm2 is set but no TPM answered: ${tpm?.detail}\n`)
+    else if (!selected) process.stderr.write(`Warning: no usable security engine on network "${profile.name}": \`unet heartbeat\` fails until a TPM is reachable\n`)
+    else if (selected.kind === 'emulator') process.stderr.write('Warning: the heartbeat will use the software EMULATOR engine: devnet only, it is not real hardware\n')
+    if (this.jsonEnabled()) return
+    const walletLine = `${r.wallet.address} (${r.wallet.action === 'kept' ? 'already set' : r.wallet.action}${r.wallet.action === 'created' && r.wallet.path ? `; keystore ${r.wallet.path}, mode 0600: back it up` : ''})`
+    const lines = [
+      `network  ${r.network} (${state('network')})`,
+      `wallet   ${walletLine}`,
+      `payout   ${r.payout} (${state('payout')})`,
+      `engine   ${r.engine} (${state('engine')})`,
+      `tcti     ${r.tcti} (${state('tcti')})`,
+      '',
+      'security engines:',
+      ...r.engines.map((e) => `  ${e.selected ? '*' : ' '} ${e.kind.padEnd(8)} ${e.available ? 'available  ' : e.probed ? 'unavailable' : 'not probed '}  ${e.detail}`),
+      '',
+      'devices:',
+      ...renderDevices(r.devices).split('\n').map((l) => `  ${l}`),
+      '',
+      r.changed.length === 0 ? `already set: nothing changed (${this.resolved.paths.configFile})` : `wrote ${this.resolved.paths.configFile} (mode 0600): ${r.changed.join(', ')}`,
+    ]
+    const next = profile.name === 'devnet' && !profile.contracts.registry ? ['`unet devnet start`'] : []
+    next.push('`unet register`', '`unet service install` (or `unet heartbeat`)', '`unet status`')
+    lines.push(`next: ${next.join(', then ')}`)
+    this.log(lines.join('\n'))
+  }
+}
+
+/** One question per setting on the terminal (stderr), the current value in brackets; a bad answer is asked again. */
+class Prompter {
+  async ask<T>(question: string, current: string | undefined, parse: (answer: string) => T): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const raw = (await this.line(`${question}${current ? ` [${current}]` : ''}: `)).trim()
+      try {
+        return parse(raw === '' ? (current ?? '') : raw)
+      } catch (error) {
+        if (!(error instanceof UnetError) || attempt >= 3) throw error
+        process.stderr.write(`  ${error.message}${error.hint ? ` (${error.hint})` : ''}\n`)
+      }
+    }
+  }
+
+  /** A fresh readline per question: the passphrase prompt between two questions reads stdin on its own. */
+  private line(question: string): Promise<string> {
+    const rl = createInterface({input: process.stdin, output: process.stderr, terminal: true})
+    return new Promise((resolve, reject) => {
+      let answered = false
+      rl.on('SIGINT', () => rl.close())
+      rl.on('close', () => {
+        if (!answered) {
+          process.stderr.write('\n')
+          reject(new UnetError('unet init was cancelled; nothing more was written', ExitCode.INTERRUPTED))
+        }
+      })
+      rl.question(question, (answer) => {
+        answered = true
+        rl.close()
+        resolve(answer)
+      })
+    })
+  }
+}
+
+function networkNames(config: UnetConfig): string[] {
+  return [...new Set([...Object.keys(BUILTIN_PROFILES), ...Object.keys(config.networks)])]
+}
+
+function parseNetwork(answer: string, config: UnetConfig): string {
+  const reason = checkValue(TOP_LEVEL_KEYS.network!, answer)
+  if (reason || !networkNames(config).includes(answer))
+    throw new InputError(`unknown network ${JSON.stringify(answer)}`, {hint: `one of ${networkNames(config).join(', ')}, or define networks.${answer}.* first`})
+  return answer
+}
+
+function parseWalletChoice(answer: string): WalletChoice {
+  const choice = (['create', 'import', 'keep'] as const).find((c) => answer.length > 0 && c.startsWith(answer.toLowerCase()))
+  if (!choice) throw new InputError(`answer create, import or keep, not ${JSON.stringify(answer)}`)
+  return choice
+}
+
+function parseEngine(answer: string, profile: NetworkProfile): EngineChoice {
+  const engine = (['auto', 'tpm2', 'emulator'] as const).find((e) => e === answer.toLowerCase())
+  if (!engine) throw new InputError(`answer auto, tpm2 or emulator, not ${JSON.stringify(answer)}`)
+  if (engine === 'emulator' && !profile.allowEmulator) throw new EmulatorRefusedError(profile.name)
+  return engine
+}
+
+function parseTcti(answer: string, field: string): string {
+  const reason = checkValue(TOP_LEVEL_KEYS.tcti!, answer)
+  if (reason) throw new InputError(`${field} ${reason}`, {hint: 'e.g. device:/dev/tpmrm0 or swtpm:host=127.0.0.1,port=2321'})
+  return answer
+}
+
+/** An interactive import path: a JSON keystore, otherwise a file holding the hex key. */
+function sourceOfPath(answer: string): KeySource {
+  if (answer === '') throw new InputError('give the path of the file to import')
+  let text: string
+  try {
+    text = readFileSync(answer, 'utf8')
+  } catch (error) {
+    throw new InputError(`cannot read ${answer} (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+  return text.trimStart().startsWith('{') ? {keystore: answer} : {keyFile: answer}
+}
+
+function sameValue(key: string, stored: unknown, value: string): boolean {
+  if (typeof stored !== 'string') return false
+  return key === 'payout' ? stored.toLowerCase() === value.toLowerCase() : stored === value
+}
+
+/** The host TPM (opened and closed, nothing created) and the emulator, and which one the heartbeat will take. */
+async function detectEngines(engine: EngineChoice, tcti: string, config: UnetConfig, profile: NetworkProfile, dataDir: string): Promise<InitEngineReport[]> {
+  const tpm: InitEngineReport = {kind: 'tpm2', probed: false, available: false, selected: false, detail: 'engine is emulator: the TPM was not touched'}
+  if (engine !== 'emulator') {
+    tpm.probed = true
+    try {
+      const {openEngine} = await import('../hw/engine.js')
+      const opened = await openEngine({engine: 'tpm2', tcti, dataDir, akHandle: config.akHandle, pcrs: config.pcrs, profile})
+      opened.close()
+      tpm.available = true
+      tpm.detail = `reachable through ${tcti}`
+    } catch (error) {
+      const e = error as Error & {hint?: string}
+      tpm.detail = `${e.message.split('\n')[0]}${e.hint ? ` (${e.hint})` : ''}`
+    }
+  }
+  const emulator: InitEngineReport = {
+    kind: 'emulator',
+    probed: true,
+    available: profile.allowEmulator,
+    selected: false,
+    detail: profile.allowEmulator ? 'software engine: devnet only, earns nothing on a real network' : `refused on network "${profile.name}"`,
+  }
+  if (engine === 'tpm2' || (engine === 'auto' && tpm.available)) tpm.selected = tpm.available
+  else if (emulator.available) emulator.selected = true
+  return [tpm, emulator]
+}
