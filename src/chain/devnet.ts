@@ -181,13 +181,27 @@ export async function stopDevnet(dataDir: string, timeoutMs = 10_000): Promise<S
   const pid = readPid(paths.pidFile)
   const state = readDevnetState(dataDir)
   if (!pid && !state) return {stopped: false}
-  const targets = [pid, state?.anvilPid].filter((p): p is number => isAlive(p))
+  // only processes that are still ours: after a reboot a pid in a stale file may belong to anything
+  const targets = [
+    [pid, 'devnet'],
+    [state?.anvilPid, 'anvil'],
+  ].filter((t): t is [number, string] => isAlive(t[0] as number | undefined) && commandLineHas(t[0] as number, t[1] as string)).map(([p]) => p)
   for (const p of targets) signal(p, 'SIGTERM')
   const deadline = Date.now() + timeoutMs
   while (targets.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
   for (const p of targets) if (isAlive(p)) signal(p, 'SIGKILL')
   clearDevnetFiles(dataDir)
   return {stopped: targets.length > 0, pid}
+}
+
+/** On Linux, whether /proc/<pid>/cmdline mentions `marker`; elsewhere (no procfs) assume it does. */
+export function commandLineHas(pid: number, marker: string): boolean {
+  if (process.platform !== 'linux') return true
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)
+  } catch {
+    return false
+  }
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

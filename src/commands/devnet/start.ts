@@ -8,6 +8,7 @@ import {runDevnetVerifier, decisionJson} from '../../agent/devnet-verifier.js'
 import {BaseCommand} from '../../cli/base-command.js'
 import {disconnect} from '../../chain/client.js'
 import {
+  commandLineHas,
   DEVNET_CHAIN_ID,
   DEVNET_DEFAULT_EPOCH_SECONDS,
   DEVNET_DEFAULT_PORT,
@@ -53,7 +54,7 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
     const paths = devnetPaths(dataDir)
     const pid = readPid(paths.pidFile)
     const state = readDevnetState(dataDir)
-    if (isAlive(pid) && state) {
+    if (isAlive(pid) && commandLineHas(pid!, 'devnet') && state) {
       if (this.flags.attach) throw new UnetError(`the devnet already runs (pid ${pid})`, ExitCode.ALREADY_RUNNING, {hint: 'stop it with `unet devnet stop`'})
       this.log(`devnet already running at ${state.rpcUrl} (pid ${pid})`)
       return result(state, paths.logFile, true)

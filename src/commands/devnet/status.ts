@@ -1,5 +1,5 @@
 import {BaseCommand} from '../../cli/base-command.js'
-import {devnetPaths, isAlive, logTail, readDevnetState, readPid, type DevnetState} from '../../chain/devnet.js'
+import {commandLineHas, devnetPaths, isAlive, logTail, readDevnetState, readPid, type DevnetState} from '../../chain/devnet.js'
 import {ExitCode, UnetError} from '../../errors/index.js'
 
 export interface DevnetStatusResult {
@@ -25,7 +25,7 @@ export default class DevnetStatus extends BaseCommand<typeof DevnetStatus> {
       this.log('the devnet is not running (start it with `unet devnet start`)')
       return {running: false, logFile: paths.logFile}
     }
-    const alive = isAlive(pid) && state !== undefined && isAlive(state.anvilPid)
+    const alive = isAlive(pid) && commandLineHas(pid!, 'devnet') && state !== undefined && isAlive(state.anvilPid)
     if (!alive)
       throw new UnetError(`the devnet died (pid ${pid ?? state?.pid})`, ExitCode.DEVNET_ERROR, {
         hint: `see ${paths.logFile}; \`unet devnet stop\` cleans up, \`unet devnet start\` starts a new one`,
