@@ -69,7 +69,8 @@ export const HEARTBEAT_GAS = 110_000n
 export function buildStatusReport(i: StatusInputs, formatUnits: (v: bigint, d: number) => string): StatusReport {
   const current = i.chain.currentEpoch
   const hosts = new Map<string, DeviceStatusView>()
-  for (const d of i.chain.devices) if (d.hostId && !hosts.has(d.hostId)) hosts.set(d.hostId, d)
+  // One view per host for the host-level amounts: an approved device's (a pending one reads 0 claimable/claimed).
+  for (const d of i.chain.devices) if (d.hostId && (!hosts.has(d.hostId) || (d.approved && !hosts.get(d.hostId)!.approved))) hosts.set(d.hostId, d)
 
   const devices = i.chain.devices.map((d) => deviceReport(d, i.history.get(d.hostId ?? d.deviceId) ?? [], current))
   let claimable = 0n
