@@ -6,6 +6,7 @@ import {join} from 'node:path'
 import {Flags} from '@oclif/core'
 
 import type {RegisterOutcome} from '../agent/register-host.js'
+import type {DeviceRegisterOutcome} from '../agent/register-devices.js'
 import type {StatusReport} from '../agent/status-report.js'
 import {MinerCommand} from '../cli/miner-command.js'
 import {formatUnits} from '../cli/render/chart.js'
@@ -20,6 +21,8 @@ export interface QuickstartResult {
   wallet: {address: string; created: boolean; passphraseFile?: string}
   engine: string
   registration: RegisterOutcome
+  /** Accelerators with their own key registered to the host (absent when there are none). */
+  accelerators?: DeviceRegisterOutcome[]
   heartbeats: Array<{epoch: string; result: string; txHash?: string; reason?: string}>
   status: StatusReport
 }
@@ -53,6 +56,11 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
     if (!registration.approved)
       throw new UnetError(`the devnet verifier did not approve the host (status ${registration.status})`, ExitCode.NOT_REGISTERED, {hint: 'see decisions.jsonl in the devnet data dir'})
     this.log(`registered and approved: power ${registration.power}`)
+    const {registerDevices} = await import('../agent/register-devices.js')
+    const {deviceLocatorOf} = await import('../agent/attest-devices.js')
+    const accel = await registerDevices(session, deviceLocatorOf(this.resolved.config), {waitMs: 60_000, onProgress: (m) => this.logToStderr(`register: ${m}`)})
+    for (const d of accel.devices) this.log(`${d.kind} ${d.deviceId} (${d.device}): ${d.action}, ${d.approved ? `approved, power ${d.power}` : d.status}${d.reason ? ` — ${d.reason}` : ''}`)
+    const accelerators = accel.devices.length > 0 ? accel.devices : undefined
 
     const {runMinerAgent} = await import('../agent/run-miner.js')
     const run = await runMinerAgent(session, {epochs: this.flags.epochs, logger: await this.logger()})
@@ -64,7 +72,7 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
     this.log(`\naccrued ${status.rewards.formatted.accrued} UNC over ${heartbeats.filter((h) => h.result === 'confirmed').length} epochs`)
     this.log('next: `unet status`, `unet rewards claim`, `unet devnet stop`')
     if (BigInt(status.rewards.accrued) === 0n) throw new UnetError('no reward accrued: no heartbeat was credited', ExitCode.TX_REJECTED, {hint: '`unet status --explain` says why'})
-    return {devnet, wallet, engine: session.engine.kind, registration, heartbeats, status}
+    return {devnet, wallet, engine: session.engine.kind, registration, ...(accelerators ? {accelerators} : {}), heartbeats, status}
   }
 
   /** The operator wallet; created when missing, with a generated passphrase if none was given. */
@@ -86,7 +94,7 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
 
   /** `unet devnet start` as its own process: the devnet must outlive this command. */
   private startDevnet(): QuickstartResult['devnet'] {
-    const args = [join(this.config.root, 'bin', 'run.js'), 'devnet', 'start', '--json', '--block-time', '1', '--epoch-seconds', String(this.flags['epoch-seconds']), '--port', String(this.flags.port)]
+    const args = [join(this.config.root, 'bin', 'run.js'), 'devnet', 'start', '--json', '--epoch-seconds', String(this.flags['epoch-seconds']), '--port', String(this.flags.port)]
     const r = spawnSync(process.execPath, args, {env: process.env, encoding: 'utf8', timeout: 120_000})
     let parsed: {rpcUrl: string; chainId: number; contracts: Record<string, string>; epochSeconds: number; alreadyRunning: boolean; error?: {message: string; hint?: string; exitCode: number}}
     try {

@@ -43,7 +43,8 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
   static override examples = ['<%= config.bin %> devnet start --json', '<%= config.bin %> devnet start --port 8546 --epoch-seconds 10', '<%= config.bin %> devnet start --attach']
   static override flags = {
     port: Flags.integer({description: 'RPC port on 127.0.0.1', default: DEVNET_DEFAULT_PORT, min: 1, max: 65535}),
-    'block-time': Flags.integer({description: 'seconds between blocks (default: a block per transaction)', min: 1}),
+    // A block every second by default: epochs follow wall time even when nobody sends a transaction.
+    'block-time': Flags.integer({description: 'seconds between blocks', default: 1, min: 1}),
     'epoch-seconds': Flags.integer({description: 'epoch length of the deployed contract', default: DEVNET_DEFAULT_EPOCH_SECONDS, min: 1}),
     'anvil-path': Flags.string({description: 'anvil binary to use instead of the bundled one'}),
     attach: Flags.boolean({description: 'run in the foreground (this process owns anvil and the verifier)'}),
