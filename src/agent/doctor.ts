@@ -2,6 +2,7 @@ import {accessSync, constants, existsSync, readFileSync, statSync} from 'node:fs
 import {connect as netConnect} from 'node:net'
 import {join} from 'node:path'
 
+import {HEARTBEAT_GAS_ESTIMATE} from '../chain/gas.js'
 import type {ResolvedConfig} from '../config/index.js'
 import {requireChainReady} from '../config/index.js'
 import {UnetError} from '../errors/index.js'
@@ -48,8 +49,6 @@ export interface DoctorInputs {
   env?: NodeJS.ProcessEnv
 }
 
-/** Gas one heartbeat is assumed to use for the runway estimate (a host quote + a few devices, P-256 precompile). */
-export const HEARTBEAT_GAS_ESTIMATE = 300_000n
 /** Runway below this many epochs is a warning. */
 export const LOW_RUNWAY_EPOCHS = 48n
 /** Chain head timestamp ahead of the local clock by more than this: the local clock is slow. */

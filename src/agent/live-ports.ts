@@ -4,21 +4,22 @@
  * `unet quickstart` build them once per run; the machine itself never sees ethers or FFI.
  */
 import {requirePoci, type ChainClient} from '../chain/client.js'
+import {HEARTBEAT_GAS_ESTIMATE} from '../chain/gas.js'
 import {hostDevices} from '../chain/block.js'
 import {heartbeatCallArgs} from '../chain/heartbeat.js'
 import {broadcast, prepareCall, receiptOf, revertReason, signCall} from '../chain/signed-tx.js'
 import {deviceState} from '../chain/device-state.js'
-import {canonicalPublicKey} from '../evidence/nonce.js'
+import {DEVICE_KIND_NAMES} from '../chain/artifacts.js'
+import {canonicalPublicKey, heartbeatChallenge} from '../evidence/nonce.js'
 import {ExitCode, UnetError} from '../errors/index.js'
 import {buildHostEvidence, type EngineIdentity, type SecurityEngine} from '../hw/engine.js'
 import {parseSignature} from '../hw/tpm2/structures.js'
 import {verifyQuote} from '../hw/tpm2/verify.js'
-import type {HostEvidence} from '../evidence/format.js'
+import type {AcceleratorEvidence, HostEvidence} from '../evidence/format.js'
+import type {DeviceLocator, OwnKeyDevice} from './attest-devices.js'
 import {leftPadBytes} from '../util/hex.js'
-import type {BroadcastHooks, ChainPort, DevicesPort, EnginePort, GasInfo, HeartbeatSubmission, SelfVerifyPort, SentTx, TxReceipt} from './ports.js'
+import type {BroadcastHooks, ChainPort, DeviceAttestation, DevicesPort, EnginePort, GasInfo, HeartbeatSubmission, SelfVerifyPort, SentTx, TxReceipt} from './ports.js'
 
-/** Gas one heartbeat needs, for the runway estimate before the first receipt tells the real figure. */
-const HEARTBEAT_GAS_GUESS = 120_000n
 
 export function liveChainPort(client: ChainClient, identity: EngineIdentity, operator: string): ChainPort {
   const poci = requirePoci(client)
@@ -55,7 +56,7 @@ export function liveChainPort(client: ChainClient, identity: EngineIdentity, ope
         akPublicKey,
         attest: quote.quote.attest,
         signature: {r: leftPadBytes(signature.r, 32), s: leftPadBytes(signature.s, 32)},
-        devices: submission.devices.map((d) => ({deviceId: d.deviceId, evidenceDigest: d.evidenceDigest, kind: (d.evidence as {chainKind: number}).chainKind})),
+        devices: submission.devices.map((d) => ({deviceId: d.deviceId, evidenceDigest: d.evidenceDigest, kind: (d.evidence as LiveDeviceEvidence).chainKind, proof: (d.evidence as LiveDeviceEvidence).proof})),
       })
       const request = await prepareCall(client, poci, 'heartbeat', args, 'heartbeat')
       return send(await signCall(client, request), hooks)
@@ -75,7 +76,7 @@ export function liveChainPort(client: ChainClient, identity: EngineIdentity, ope
     async gasBalance(): Promise<GasInfo> {
       const [balance, fees] = await Promise.all([client.provider.getBalance(operator), client.provider.getFeeData()])
       const fee = fees.maxFeePerGas ?? fees.gasPrice ?? 0n
-      return {balance, costPerHeartbeat: (lastGasUsed ?? HEARTBEAT_GAS_GUESS) * fee}
+      return {balance, costPerHeartbeat: (lastGasUsed ?? HEARTBEAT_GAS_ESTIMATE) * fee}
     },
     async accruedRewards() {
       return (await deviceState(client, identityHostId(identity))).claimable
@@ -93,21 +94,78 @@ export function liveEnginePort(engine: SecurityEngine): EnginePort {
   return {quote: (qualifyingData) => buildHostEvidence(engine, {qualifyingData})}
 }
 
+export interface LiveDevicesOptions {
+  /** The operator whose address is inside every device challenge (msg.sender of the heartbeat). */
+  operator: string
+  /** Where the device libraries are (config keys sysfsRoot, nvmlPath, bmlibPath; Sophgo key dir). */
+  locator: DeviceLocator
+}
+
 /**
- * The host's attached accelerators. This version heartbeats hosts; a host with devices attached on
- * chain is refused with a clear reason rather than sending a heartbeat the contract would reject.
+ * The host's attached accelerators: each epoch, every device approved on chain for this host
+ * (hostDevices() order, which the contract requires) signs its own challenge, heartbeatChallenge with
+ * its deviceId in the id slot (docs/protocol.md §3, §7). RSA-2048 devices carry modulus ‖ signature as
+ * their on-chain proof; P-384 devices are committed by evidence digest only. A device attached on
+ * chain but not answering here is a clear error (the contract would revert DeviceSetMismatch), which
+ * the state machine retries and journals.
  */
-export function liveDevicesPort(client: ChainClient, hostId: string): DevicesPort {
+export function liveDevicesPort(client: ChainClient, hostId: string, options?: LiveDevicesOptions): DevicesPort {
+  let local: Map<string, OwnKeyDevice> | undefined
+  const probe = async () => {
+    const {ownKeyDevices} = await import('./attest-devices.js')
+    local = new Map((await ownKeyDevices(options!.locator)).devices.map((d) => [d.deviceId.toLowerCase(), d]))
+    return local
+  }
   return {
-    async attestAll() {
+    async attestAll(_challenge, context) {
       const attached = await hostDevices(client, hostId)
-      if (attached.length > 0)
-        throw new UnetError(`host has ${attached.length} attached device(s); per-device heartbeat attestation is not built in this version`, ExitCode.NOT_IMPLEMENTED, {
-          hint: 'release the devices or use a host-only registration',
+      if (attached.length === 0) return []
+      if (!context || !options)
+        throw new UnetError(`host has ${attached.length} attached device(s) but this agent was built without ${options ? 'the heartbeat epoch and block' : 'a device locator'}`, ExitCode.UNEXPECTED, {
+          hint: 'this is a bug in the caller: pass liveDevicesPort(client, hostId, {operator, locator})',
         })
-      return []
+      let devices = local ?? (await probe())
+      // a device that is missing may have come back since the last probe (driver reload, hot plug)
+      if (attached.some((a) => !devices.has(a.deviceId.toLowerCase()))) devices = await probe()
+      const missing = attached.filter((a) => !devices.has(a.deviceId.toLowerCase()))
+      if (missing.length > 0)
+        throw new UnetError(
+          `attached device${missing.length > 1 ? 's' : ''} ${missing.map((m) => `${m.deviceId} (${DEVICE_KIND_NAMES[m.kind] ?? m.kind})`).join(', ')} not found on this machine: ` +
+            'the contract rejects a heartbeat that does not list every approved device (DeviceSetMismatch)',
+          ExitCode.HARDWARE_UNAVAILABLE,
+          {hint: 'check the driver and the library paths (`unet devices`), or release the device on chain to let the host beat without it', details: {missing: missing.map((m) => m.deviceId)}},
+        )
+      const {attestOwnKeyDevice} = await import('./attest-devices.js')
+      const out: DeviceAttestation[] = []
+      for (const a of attached) {
+        const target = devices.get(a.deviceId.toLowerCase())!
+        if (target.chainKind !== a.kind)
+          throw new UnetError(`device ${a.deviceId} is ${DEVICE_KIND_NAMES[a.kind]} on chain but ${DEVICE_KIND_NAMES[target.chainKind]} here`, ExitCode.EVIDENCE_INVALID, {hint: 'release and register it again'})
+        const challenge = heartbeatChallenge({
+          chainId: client.chainId,
+          contract: client.pociAddress!,
+          operator: options.operator,
+          hostId: a.deviceId,
+          epoch: context.epoch,
+          blockNumber: context.block.number,
+          blockHash: context.block.hash,
+        })
+        const r = await attestOwnKeyDevice(target, challenge, options.locator)
+        const evidence: LiveDeviceEvidence = {chainKind: a.kind, proof: r.heartbeatProof, kind: r.evidence.kind, evidence: r.evidence}
+        out.push({deviceId: a.deviceId, evidenceDigest: r.evidenceDigest, evidence})
+      }
+      return out
     },
   }
+}
+
+/** DeviceAttestation.evidence as liveDevicesPort fills it and liveChainPort reads it. */
+export interface LiveDeviceEvidence {
+  chainKind: number
+  /** On-chain proof (RSA-2048 modulus ‖ signature); none for P-384. */
+  proof?: Uint8Array
+  kind: string
+  evidence: AcceleratorEvidence
 }
 
 /**

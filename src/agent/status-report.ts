@@ -4,6 +4,7 @@
  * buildStatusReport is pure, so the JSON shape (docs/status.schema.json) and every explanation are
  * tested without a chain; gatherStatus does the reading.
  */
+import {HEARTBEAT_GAS_ESTIMATE} from '../chain/gas.js'
 import type {ChainStatus, DeviceStatusView} from '../chain/status.js'
 import type {HeartbeatRecord} from '../chain/history.js'
 import type {NetworkProfile} from '../config/schema.js'
@@ -63,8 +64,6 @@ export interface StatusReport {
   explain: string[]
 }
 
-/** Gas one heartbeat takes on the POCI contract (host quote, no committed devices), measured by bench:gas. */
-export const HEARTBEAT_GAS = 110_000n
 
 export function buildStatusReport(i: StatusInputs, formatUnits: (v: bigint, d: number) => string): StatusReport {
   const current = i.chain.currentEpoch
@@ -81,7 +80,7 @@ export function buildStatusReport(i: StatusInputs, formatUnits: (v: bigint, d: n
   }
   const accrued = claimable + claimed
 
-  const costPerHeartbeat = i.gas ? HEARTBEAT_GAS * i.gas.maxFeePerGas : 0n
+  const costPerHeartbeat = i.gas ? HEARTBEAT_GAS_ESTIMATE * i.gas.maxFeePerGas : 0n
   const gas = i.gas
     ? {
         balance: i.gas.balance.toString(),
