@@ -286,7 +286,7 @@ export class HeartbeatMachine {
     this.to('Attesting', {epoch})
     const block = await raceAbort(chain.recentBlock(), signal)
     const challenge = heartbeatChallenge({...identity, epoch, blockNumber: block.number, blockHash: block.hash})
-    const attestations = await raceAbort(devices.attestAll(challenge), signal)
+    const attestations = await raceAbort(devices.attestAll(challenge, {epoch, block}), signal)
     const qualifyingData = quoteQualifyingData(challenge, attestations)
     const started = clock.now()
     const hostQuote = await raceAbort(engine.quote(qualifyingData), signal)

@@ -87,9 +87,15 @@ export interface EnginePort {
   quote(qualifyingData: Uint8Array): Promise<unknown>
 }
 
+/** What the heartbeat's challenge was built from: own-key devices sign heartbeatChallenge with their own id in the id slot. */
+export interface AttestContext {
+  epoch: bigint
+  block: BlockRef
+}
+
 export interface DevicesPort {
-  /** Attests every accelerator bound to `challenge`; [] on a host without any. */
-  attestAll(challenge: Uint8Array): Promise<DeviceAttestation[]>
+  /** Attests every accelerator bound to `challenge` (the host's; `context` gives each device's); [] on a host without any. */
+  attestAll(challenge: Uint8Array, context?: AttestContext): Promise<DeviceAttestation[]>
 }
 
 export interface SelfVerifyResult {

@@ -1,5 +1,6 @@
 import {challengeBlock} from '../chain/block.js'
 import {ExitCode, UnetError} from '../errors/index.js'
+import {deviceLocatorOf} from './attest-devices.js'
 import {Backoff, realClock} from './backoff.js'
 import {liveChainPort, liveDevicesPort, liveEnginePort, liveSelfVerifyPort} from './live-ports.js'
 import type {MinerSession} from './miner-session.js'
@@ -31,7 +32,7 @@ export async function runMinerAgent(session: MinerSession, options: RunMinerOpti
     identity: {chainId: client.chainId, contract: client.pociAddress!, operator, hostId},
     chain: liveChainPort(client, identity, operator),
     engine: liveEnginePort(session.engine),
-    devices: liveDevicesPort(client, hostId),
+    devices: liveDevicesPort(client, hostId, {operator, locator: deviceLocatorOf(resolved.config)}),
     selfVerify: liveSelfVerifyPort(identity, resolved.profile.allowEmulator, resolved.profile.name),
     backoff: {baseMs: Math.min(1000, epochMs / 50), maxMs: Math.min(60_000, epochMs / 5)},
     receiptPollMs: Math.min(2000, Math.max(200, epochMs / 40)),

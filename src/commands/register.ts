@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import type {RegisterOutcome} from '../agent/register-host.js'
+import type {DeviceRegisterOutcome} from '../agent/register-devices.js'
 import {MinerCommand} from '../cli/miner-command.js'
 import {spinner} from '../cli/spinner.js'
 
@@ -14,7 +15,7 @@ export default class Register extends MinerCommand<typeof Register> {
     wait: Flags.integer({description: 'seconds to wait for the verifier to approve (0: do not wait)', default: 30, min: 0}),
   }
 
-  async run(): Promise<{devices: RegisterOutcome[]}> {
+  async run(): Promise<{devices: Array<RegisterOutcome | DeviceRegisterOutcome>; skipped?: Array<{device: string; reason: string}>}> {
     const session = await this.openSession()
     const {registerHost} = await import('../agent/register-host.js')
     const progress = await spinner(!this.jsonEnabled(), 'registering')
@@ -25,7 +26,20 @@ export default class Register extends MinerCommand<typeof Register> {
       this.log(`${outcome.action === 'registered' ? 'registered' : 'already registered'}: host ${outcome.deviceId} (${outcome.engine}) — ${state}`)
       if (outcome.txHash) this.log(`  tx ${outcome.txHash}`)
       this.log(`  payout ${outcome.payout}`)
-      return {devices: [outcome]}
+      if (outcome.status === 'none') return {devices: [outcome]}
+      // accelerators with their own key, attached to this host (none on most hosts: output unchanged)
+      const {registerDevices} = await import('../agent/register-devices.js')
+      const {deviceLocatorOf} = await import('../agent/attest-devices.js')
+      const devProgress = await spinner(!this.jsonEnabled(), 'probing accelerators')
+      const accel = await registerDevices(session, deviceLocatorOf(this.resolved.config), {waitMs: this.flags.wait * 1000, onProgress: (m) => devProgress.update(m)}).finally(() => devProgress.stop())
+      for (const d of accel.devices) {
+        const state = d.approved ? `approved, power ${d.power}` : d.status === 'pending' ? 'waiting for the verifier' : d.status
+        this.log(`${d.action === 'failed' ? 'FAILED' : d.action === 'registered' ? 'registered' : 'already registered'}: ${d.kind} ${d.deviceId} (${d.device}) — ${state}`)
+        if (d.txHash) this.log(`  tx ${d.txHash}`)
+        if (d.reason) this.log(`  ${d.reason}`)
+      }
+      for (const s of accel.skipped) this.log(`not registered: ${s.device} — ${s.reason}`)
+      return {devices: [outcome, ...accel.devices], ...(accel.skipped.length > 0 ? {skipped: accel.skipped} : {})}
     } catch (error) {
       progress.fail()
       throw error

@@ -1,0 +1,142 @@
+import {generateKeyPairSync} from 'node:crypto'
+import {readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {deviceIdOf} from '../../../src/evidence/index.js'
+import {rsaModulus} from '../../../src/hw/sophgo/verify-evidence.js'
+import {bytesToHex} from '../../../src/util/hex.js'
+import {buildStubs, fixture, tempDir, writeConfig} from '../accelerators/stubs.js'
+import {makeHome, runCli, type Home} from '../../helpers/cli.js'
+import {freePort} from '../../helpers/swtpm.js'
+
+/**
+ * A host (emulator engine) with one Sophgo BM1684X chip, on a real devnet (anvil + Poci + devnet
+ * verifier) through the real CLI: the chip is the stub libbmlib.so, which signs every challenge
+ * with an OpenSSL RSA-2048 key, found in the sysfs fixture tree at 0000:5e:00.0.
+ */
+const RIG = fixture('sysfs/gpu-asic-rig')
+const BDF_5E = 0x5e << 8
+
+interface RegisterJson {
+  devices: Array<{deviceId: string; kind: string; action: string; status: string; approved: boolean; power: string; hostId?: string; reason?: string}>
+  skipped?: Array<{device: string; reason: string}>
+}
+interface StatusJson {
+  devices: Array<{deviceId: string; kind: string; status: string; online: boolean; power: string; hostId?: string}>
+}
+
+describe('host + Sophgo chip: register, heartbeat, status (subprocess CLI, real devnet, bmlib stub)', () => {
+  const home: Home = makeHome()
+  let env: Record<string, string>
+  let chipId: string
+  let chipModulus: Uint8Array
+  let dir: string
+
+  /** One BM1684X chip whose key the stub signs with; `present: false` makes the library report no chip. */
+  function bmlibConfig(name: string, present: boolean): string {
+    if (!present) return writeConfig(dir, name, {device_count: 0, driver_version: (0 << 16) | (4 << 8) | 8})
+    return writeConfig(dir, name, {
+      device_count: 1,
+      driver_version: (0 << 16) | (4 << 8) | 8,
+      'chip0.chipid': 0x1686,
+      'chip0.sn': 'HQDZW1TBCJCAJ0008',
+      'chip0.domain_bdf': BDF_5E,
+      'chip0.mem_total_mb': 10694,
+      'chip0.mem_used_mb': 178,
+      'chip0.tpu_util': 0,
+      'chip0.p2': join(dir, 'p2_0'),
+      'chip0.pubkey': join(dir, 'pubkey_0'),
+      'chip0.key': join(dir, 'chip0.key'),
+    })
+  }
+
+  beforeAll(async () => {
+    const lib = buildStubs().bmlib
+    dir = tempDir('unet-devflow-')
+    const {privateKey, publicKey} = generateKeyPairSync('rsa', {modulusLength: 2048})
+    writeFileSync(join(dir, 'chip0.key'), privateKey.export({type: 'pkcs8', format: 'pem'}))
+    writeFileSync(join(dir, 'pubkey_0'), publicKey.export({type: 'pkcs1', format: 'pem'}))
+    writeFileSync(join(dir, 'p2_0'), Buffer.alloc(1680, 7))
+    chipModulus = rsaModulus(readFileSync(join(dir, 'pubkey_0'), 'latin1'))
+    chipId = bytesToHex(deviceIdOf(chipModulus))
+    env = {
+      UNET_PASSWORD: 'devices-flow',
+      UNET_ENGINE: 'emulator',
+      UNET_SYSFS_ROOT: RIG,
+      UNET_BMLIB_PATH: lib,
+      UNET_BMLIB_STUB_CONFIG: bmlibConfig('bmlib.conf', true),
+    }
+    const wallet = await runCli(['wallet', 'create', '--json'], {home, env})
+    expect(wallet.code, wallet.stderr).toBe(0)
+    const port = await freePort()
+    const devnet = await runCli(['devnet', 'start', '--port', String(port), '--block-time', '1', '--epoch-seconds', '10', '--json'], {home, env, timeoutMs: 120_000})
+    expect(devnet.code, devnet.stdout + devnet.stderr).toBe(0)
+  }, 180_000)
+
+  afterAll(async () => {
+    await runCli(['devnet', 'stop'], {home, env})
+  })
+
+  it('register: the host and the chip, both approved by the devnet verifier; the NVIDIA GPUs without NVML are named as skipped', async () => {
+    const r = await runCli(['register', '--json', '--wait', '60'], {home, env, timeoutMs: 120_000})
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    const out = r.json<RegisterJson>()
+    expect(out.devices).toHaveLength(2)
+    const [host, chip] = out.devices
+    expect(host).toMatchObject({kind: 'host-emulator', action: 'registered', approved: true, power: '1'})
+    expect(chip).toMatchObject({deviceId: chipId, kind: 'rsa2048', action: 'registered', status: 'approved', approved: true, power: '50', hostId: host!.deviceId})
+    // the rig's GPUs have no vendor library here: listed with the reason, never silently dropped
+    expect(out.skipped?.length).toBeGreaterThan(0)
+
+    // the verifier's decision, as the devnet recorded it
+    const decisions = readFileSync(join(home.dataDir, 'devnet', 'decisions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {deviceId: string; approve: boolean; kind: string})
+    expect(decisions.find((d) => d.deviceId === chipId)).toMatchObject({approve: true, kind: 'rsa2048'})
+
+    // re-running is harmless: both reported as they are, nothing sent
+    const again = await runCli(['register', '--json'], {home, env, timeoutMs: 120_000})
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.json<RegisterJson>().devices.map((d) => [d.action, d.approved])).toEqual([
+      ['already-registered', true],
+      ['already-registered', true],
+    ])
+  }, 240_000)
+
+  it('heartbeat --once: confirmed with the chip committed and its RSA proof checked on chain; status lists both online', async () => {
+    // --once, retried once if the 10-s epoch ended under the first try (a normal `missed`, journaled)
+    let hb = await runCli(['heartbeat', '--once', '--json'], {home, env, timeoutMs: 120_000})
+    if (hb.code !== 0 && /epoch ended before a heartbeat was confirmed/.test(hb.stdout)) hb = await runCli(['heartbeat', '--once', '--json'], {home, env, timeoutMs: 120_000})
+    expect(hb.code, hb.stdout + hb.stderr).toBe(0)
+    const epochs = hb.json<{epochs: Array<{result: string; txHash?: string; reason?: string}>}>().epochs
+    expect(epochs.map((e) => e.result), JSON.stringify(epochs)).toEqual(['confirmed'])
+    expect(hb.stderr).toMatch(/"devices":1[^\n]*"msg":"heartbeat sent"/)
+
+    const status = await runCli(['status', '--json'], {home, env})
+    expect(status.code, status.stderr).toBe(0)
+    const s = status.json<StatusJson>()
+    const chip = s.devices.find((d) => d.deviceId === chipId)
+    const host = s.devices.find((d) => d.deviceId !== chipId)
+    expect(host).toMatchObject({kind: 'host-emulator', status: 'approved', online: true})
+    expect(chip).toMatchObject({kind: 'rsa2048', status: 'approved', online: true, power: '50', hostId: host!.deviceId})
+    expect(s.devices).toHaveLength(2)
+
+    // the registration evidence on chain names the chip key (what anyone re-checking the decision reads)
+    const d = JSON.parse(readFileSync(join(home.dataDir, 'devnet', 'decisions.jsonl'), 'utf8').trim().split('\n').find((l) => l.includes(chipId))!) as {evidenceDigest: string}
+    expect(d.evidenceDigest).toMatch(/^0x[0-9a-f]{64}$/)
+  }, 180_000)
+
+  it('the chip attached on chain but gone locally: the heartbeat is not sent and the journal says why', async () => {
+    const gone = {...env, UNET_BMLIB_STUB_CONFIG: bmlibConfig('bmlib-empty.conf', false)}
+    // two epochs: the current one may already be credited by the previous test; the next one is not
+    const hb = await runCli(['heartbeat', '--epochs', '2', '--json'], {home, env: gone, timeoutMs: 120_000})
+    const text = hb.stdout + hb.stderr
+    expect(text).toContain(`attached device ${chipId} (rsa2048) not found on this machine`)
+    expect(text).toContain('DeviceSetMismatch')
+    const journal = JSON.parse(readFileSync(join(home.dataDir, 'agent', 'journal.json'), 'utf8')) as {entries?: Array<{result: string; reason?: string}>} | Array<{result: string; reason?: string}>
+    const rows = Array.isArray(journal) ? journal : journal.entries ?? []
+    const why = rows.filter((r) => r.reason?.includes(`attached device ${chipId} (rsa2048) not found on this machine`))
+    expect(why.length, JSON.stringify(rows)).toBeGreaterThan(0)
+    expect(why.every((r) => r.result === 'failed' || r.result === 'missed')).toBe(true)
+  }, 180_000)
+})
