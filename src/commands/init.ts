@@ -74,7 +74,7 @@ export default class Init extends BaseCommand<typeof Init> {
     'key-file': Flags.string({description: 'with --wallet import: file holding the hex private key (mode 0600), or - for stdin', exclusive: ['keystore']}),
     keystore: Flags.string({description: 'with --wallet import: Web3 Secret Storage v3 keystore file', exclusive: ['key-file']}),
     force: Flags.boolean({description: 'let --wallet create / import replace an existing wallet (it is kept as a backup)'}),
-    'sysfs-root': Flags.string({description: 'root of sysfs for the device report instead of /sys (not saved)', hidden: true}),
+    'sysfs-root': Flags.string({description: 'root of sysfs for the device report instead of /sys (fixture trees, containers; not saved)'}),
   }
 
   protected override configFlagOverrides() {
