@@ -7,14 +7,16 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deviceIdOf} from '../../../src/evidence/index.js'
 import {rsaModulus} from '../../../src/hw/sophgo/verify-evidence.js'
 import {bytesToHex} from '../../../src/util/hex.js'
-import {buildStubs, fixture, tempDir, writeConfig} from '../accelerators/stubs.js'
+import {buildStubs, fixture, rigNvml, tempDir, writeConfig} from '../accelerators/stubs.js'
 import {makeHome, runCli, type Home} from '../../helpers/cli.js'
 import {freePort} from '../../helpers/swtpm.js'
 
 /**
- * A host (emulator engine) with one Sophgo BM1684X chip, on a real devnet (anvil + Poci + devnet
- * verifier) through the real CLI: the chip is the stub libbmlib.so, which signs every challenge
- * with an OpenSSL RSA-2048 key, found in the sysfs fixture tree at 0000:5e:00.0.
+ * A host (emulator engine) with one Sophgo BM1684X chip and an NVIDIA H100 (CC on), on a real devnet
+ * (anvil + Poci + devnet verifier) through the real CLI. The chip is the stub libbmlib.so, which signs
+ * every challenge with an OpenSSL RSA-2048 key, found in the sysfs fixture tree at 0000:5e:00.0. The
+ * H100 is the stub libnvidia-ml.so.1 replaying nvtrust's recorded SPDM report: its nonce is the
+ * recorded one, never our fresh challenge, so it must be refused before any transaction is sent.
  */
 const RIG = fixture('sysfs/gpu-asic-rig')
 const BDF_5E = 0x5e << 8
@@ -27,7 +29,7 @@ interface StatusJson {
   devices: Array<{deviceId: string; kind: string; status: string; online: boolean; power: string; hostId?: string}>
 }
 
-describe('host + Sophgo chip: register, heartbeat, status (subprocess CLI, real devnet, bmlib stub)', () => {
+describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status (subprocess CLI, real devnet, bmlib/NVML stubs)', () => {
   const home: Home = makeHome()
   let env: Record<string, string>
   let chipId: string
@@ -53,7 +55,8 @@ describe('host + Sophgo chip: register, heartbeat, status (subprocess CLI, real 
   }
 
   beforeAll(async () => {
-    const lib = buildStubs().bmlib
+    const stubs = buildStubs()
+    const lib = stubs.bmlib
     dir = tempDir('unet-devflow-')
     const {privateKey, publicKey} = generateKeyPairSync('rsa', {modulusLength: 2048})
     writeFileSync(join(dir, 'chip0.key'), privateKey.export({type: 'pkcs8', format: 'pem'}))
@@ -67,6 +70,8 @@ describe('host + Sophgo chip: register, heartbeat, status (subprocess CLI, real 
       UNET_SYSFS_ROOT: RIG,
       UNET_BMLIB_PATH: lib,
       UNET_BMLIB_STUB_CONFIG: bmlibConfig('bmlib.conf', true),
+      UNET_NVML_PATH: stubs.nvml,
+      UNET_NVML_STUB_CONFIG: writeConfig(dir, 'nvml.conf', rigNvml()),
     }
     const wallet = await runCli(['wallet', 'create', '--json'], {home, env})
     expect(wallet.code, wallet.stderr).toBe(0)
@@ -79,16 +84,20 @@ describe('host + Sophgo chip: register, heartbeat, status (subprocess CLI, real 
     await runCli(['devnet', 'stop'], {home, env})
   })
 
-  it('register: the host and the chip, both approved by the devnet verifier; the NVIDIA GPUs without NVML are named as skipped', async () => {
+  it('register: host and chip approved by the devnet verifier; the H100 refused locally (stale nonce); devices without a key listed as skipped', async () => {
     const r = await runCli(['register', '--json', '--wait', '60'], {home, env, timeoutMs: 120_000})
     expect(r.code, r.stdout + r.stderr).toBe(0)
     const out = r.json<RegisterJson>()
-    expect(out.devices).toHaveLength(2)
-    const [host, chip] = out.devices
+    expect(out.devices).toHaveLength(3)
+    const [host, gpu, chip] = out.devices
     expect(host).toMatchObject({kind: 'host-emulator', action: 'registered', approved: true, power: '1'})
     expect(chip).toMatchObject({deviceId: chipId, kind: 'rsa2048', action: 'registered', status: 'approved', approved: true, power: '50', hostId: host!.deviceId})
-    // the rig's GPUs have no vendor library here: listed with the reason, never silently dropped
-    expect(out.skipped?.length).toBeGreaterThan(0)
+    // the recorded H100 report cannot answer a fresh challenge: refused locally with the reason, nothing sent
+    expect(gpu).toMatchObject({kind: 'p384', action: 'failed', status: 'none', approved: false})
+    expect(gpu!.reason).toMatch(/report nonce [0-9a-f]{64} differs from the expected [0-9a-f]{64}/)
+    expect(gpu!).not.toHaveProperty('txHash')
+    // devices without their own key (RTX 4090 without CC, AMD, Habana, ...) are listed with the reason
+    expect(out.skipped?.map((s) => s.device)).toEqual(expect.arrayContaining([expect.stringMatching(/RTX 4090/), expect.stringMatching(/Gaudi2/)]))
 
     // the verifier's decision, as the devnet recorded it
     const decisions = readFileSync(join(home.dataDir, 'devnet', 'decisions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {deviceId: string; approve: boolean; kind: string})
@@ -97,9 +106,10 @@ describe('host + Sophgo chip: register, heartbeat, status (subprocess CLI, real 
     // re-running is harmless: both reported as they are, nothing sent
     const again = await runCli(['register', '--json'], {home, env, timeoutMs: 120_000})
     expect(again.code, again.stderr).toBe(0)
-    expect(again.json<RegisterJson>().devices.map((d) => [d.action, d.approved])).toEqual([
-      ['already-registered', true],
-      ['already-registered', true],
+    expect(again.json<RegisterJson>().devices.map((d) => [d.kind, d.action, d.approved])).toEqual([
+      ['host-emulator', 'already-registered', true],
+      ['p384', 'failed', false],
+      ['rsa2048', 'already-registered', true],
     ])
   }, 240_000)
 
