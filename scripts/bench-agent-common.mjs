@@ -1,0 +1,130 @@
+/**
+ * Shared set-up for the agent benches (scripts/bench-agent-*.mjs, driven by scripts/bench.mjs): a real
+ * anvil with the POCI contracts, a funded operator, a host engine (swtpm through tpm2-tss FFI, or the
+ * emulator), the host registered and approved, and a MinerSession-shaped object for the live ports.
+ * Not a test helper: nothing here is imported by the test suite.
+ */
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+/**
+ * Where the agent code comes from: dist/ (what the daemon runs; `npm run build` first) by default,
+ * src/ through tsx with UNET_BENCH_FROM=src (the swtpm bench needs tsx anyway for test/helpers).
+ * tsx's loader thread alone adds ~30 MB of RSS, so the memory bench must use dist/.
+ */
+export const FROM = process.env.UNET_BENCH_FROM === 'src' ? 'src' : 'dist'
+/** Imports "agent/run-agent.js" etc. from dist/ or src/. */
+export const load = (path) => import(new URL(`../${FROM}/${path}`, import.meta.url).href)
+
+const {startAnvil} = await load('chain/anvil.js')
+const {approve} = await load('chain/approve.js')
+const {DeviceKind} = await load('chain/artifacts.js')
+const {connect, disconnect} = await load('chain/client.js')
+const {deploy} = await load('chain/deploy.js')
+const {DEVNET_CHAIN_ID, DEVNET_DEPLOYER_KEY, devnetProfile} = await load('chain/devnet.js')
+const {registerHost} = await load('agent/register-host.js')
+const {openEngine} = await load('hw/engine.js')
+
+export const PCRS = [0, 1, 2, 3, 4, 5, 6, 7]
+
+export async function rpcCall(url, method, params = []) {
+  const response = await fetch(url, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({jsonrpc: '2.0', id: 1, method, params})})
+  const body = await response.json()
+  if (body.error) throw new Error(`${method}: ${body.error.message}`)
+  return body.result
+}
+
+/**
+ * anvil (automine unless blockTime) + POCI with `epochSeconds` + an operator with 1000 ETH + the host
+ * engine, registered and approved by the deployer (the devnet's verifier role).
+ */
+/** options: {epochSeconds, blockTime?, engine: 'tpm2' | 'emulator', tcti?} */
+export async function setupChain(options) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'unet-bench-'))
+  const anvil = await startAnvil({port: 0, blockTime: options.blockTime, extraArgs: ['--chain-id', String(DEVNET_CHAIN_ID)]})
+  const rpc = (method, params = []) => rpcCall(anvil.rpcUrl, method, params)
+  let engine
+  try {
+    const deployer = await connect(devnetProfile(anvil.rpcUrl), {privateKey: DEVNET_DEPLOYER_KEY})
+    const deployed = await deploy(deployer, {verifier: deployer.signer.address, epochSeconds: options.epochSeconds, allowEmulator: true, maxBlockAge: 64})
+    const operatorKey = '0x' + Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')
+    const profile = devnetProfile(anvil.rpcUrl, {registry: deployed.poci, heartbeat: deployed.poci, rewards: deployed.poci, token: deployed.token})
+    const client = await connect(profile, {privateKey: operatorKey})
+    const operator = client.signer.address
+    await rpc('anvil_setBalance', [operator, '0x' + (1000n * 10n ** 18n).toString(16)])
+    engine = await openEngine({engine: options.engine, tcti: options.tcti ?? '', dataDir, akHandle: 0x81010002, pcrs: PCRS, profile})
+    const identity = await engine.identity()
+    const resolved = {profile, paths: {dataDir}, config: {}}
+    const eng = engine
+    const session = {
+      resolved,
+      client,
+      engine: eng,
+      identity,
+      hostId: identity.deviceId,
+      hostKind: eng.kind === 'tpm2' ? DeviceKind.HOST_TPM : DeviceKind.HOST_EMULATOR,
+      operator,
+      payout: operator,
+      close: () => eng.close(),
+    }
+    await registerHost(session, {waitMs: 0})
+    await approve(deployer, {deviceId: identity.deviceId, power: 10n})
+    return {
+      anvil,
+      rpcUrl: anvil.rpcUrl,
+      deployer,
+      poci: deployed.poci,
+      session,
+      dataDir,
+      rpc,
+      async nextEpoch() {
+        await rpc('evm_increaseTime', ['0x' + options.epochSeconds.toString(16)])
+        await rpc('evm_mine')
+      },
+      close() {
+        session.close()
+        disconnect(client)
+        disconnect(deployer)
+        anvil.stop()
+        rmSync(dataDir, {recursive: true, force: true})
+      },
+    }
+  } catch (error) {
+    engine?.close()
+    anvil.stop()
+    throw error
+  }
+}
+
+/** A logger for the agent that lets a bench see state changes and confirmations as they happen. */
+/** on: {state?(to, epoch), confirmed?(epoch), warn?(msg)} */
+export function probeLogger(on) {
+  return {
+    debug(obj, msg) {
+      if (msg === 'agent state') {
+        const o = obj
+        on.state?.(o.to, o.epoch)
+      }
+    },
+    info(obj, msg) {
+      if (msg === 'heartbeat confirmed') on.confirmed?.(obj.epoch)
+    },
+    warn(_obj, msg) {
+      on.warn?.(msg ?? '')
+    },
+    error(_obj, msg) {
+      on.warn?.(msg ?? '')
+    },
+  }
+}
+
+export const pct = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+}
+
+/** The one line scripts/bench.mjs reads back from each bench process. */
+export function report(result) {
+  process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`)
+}
