@@ -96,8 +96,14 @@ export function toUnetError(error: unknown, action: string): UnetError {
   const e = error as {code?: string; shortMessage?: string; message?: string}
   if (e.code === 'INSUFFICIENT_FUNDS')
     return new UnetError(`${action}: the operator account cannot pay for gas`, ExitCode.INSUFFICIENT_FUNDS, {hint: 'fund the operator address (`unet wallet address`)'})
-  if (e.code === 'NETWORK_ERROR' || e.code === 'TIMEOUT' || /ECONNREFUSED|fetch failed|socket hang up/.test(e.message ?? ''))
-    return new UnetError(`${action}: RPC endpoint unreachable`, ExitCode.RPC_UNREACHABLE, {hint: 'check the node and networks.<name>.rpcUrls'})
+  // A dropped connection or a garbled answer is the endpoint's fault, not the request's: retryable.
+  if (
+    e.code === 'NETWORK_ERROR' ||
+    e.code === 'TIMEOUT' ||
+    e.code === 'SERVER_ERROR' ||
+    /ECONNREFUSED|ECONNRESET|fetch failed|socket hang up|not valid JSON|missing response/.test(e.message ?? '')
+  )
+    return new UnetError(`${action}: RPC endpoint unreachable or answering garbage`, ExitCode.RPC_UNREACHABLE, {hint: 'check the node and networks.<name>.rpcUrls'})
   if (e.code === 'CALL_EXCEPTION')
     return new UnetError(`${action} reverted${e.shortMessage ? `: ${e.shortMessage}` : ''}`, ExitCode.TX_REJECTED, {hint: 'run with --log-level debug for the revert data'})
   return new UnetError(`${action} failed: ${e.shortMessage ?? e.message ?? String(error)}`, ExitCode.UNEXPECTED)

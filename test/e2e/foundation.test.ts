@@ -99,10 +99,4 @@ describe('unet CLI foundation (subprocess)', () => {
     expect(r.code).toBe(19)
     expect(r.stderr).toMatch(/Hint: .*UNET_PASSWORD_FILE/)
   })
-
-  it('a command not built yet says so with its own exit code', async () => {
-    const r = await runCli(['register'])
-    expect(r.code).toBe(4)
-    expect(r.stderr).toMatch(/not built yet/)
-  })
 })

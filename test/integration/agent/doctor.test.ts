@@ -6,6 +6,7 @@ import {beforeAll, describe, expect, it} from 'vitest'
 import type {DoctorReport} from '../../../src/agent/doctor.js'
 import {makeHome, runCli, type Home} from '../../helpers/cli.js'
 import {anvilUrl, swtpm} from '../../helpers/env.js'
+import {HEARTBEAT_GAS_ESTIMATE} from '../../../src/chain/gas.js'
 
 /** `unet doctor` as a subprocess against this worker's real anvil and swtpm (needs `npm run build`). */
 
@@ -58,9 +59,9 @@ describe('unet doctor (subprocess, real anvil + swtpm)', () => {
     expect(c.tpm!.detail).toBe(`swtpm at 127.0.0.1:${swtpm().port} accepts connections`)
     expect(c['chain-id']!.detail).toBe('31337')
     expect(c.wallet!.detail).toContain(address)
-    // 1 ETH at anvil's gas price, 300k gas per heartbeat
+    // 1 ETH at anvil's gas price, at the shared per-heartbeat gas estimate
     const gasPrice = BigInt(await rpc<string>('eth_gasPrice', []))
-    expect(c.gas!.detail).toContain(`about ${10n ** 18n / (300_000n * gasPrice)} heartbeats`)
+    expect(c.gas!.detail).toContain(`about ${10n ** 18n / (HEARTBEAT_GAS_ESTIMATE * gasPrice)} heartbeats`)
   })
 
   it('failures: exit 21 (DOCTOR_FAILED), each with a hint — open keystore, wrong chain id, empty gas', async () => {
