@@ -5,10 +5,14 @@
  * heartbeat challenge, docs/protocol.md §3, §5, §7). Shared by `unet register` and the heartbeat's
  * DevicesPort; pure of ethers and FFI (the producers in src/hw load their libraries lazily).
  */
+import {mkdirSync, readdirSync, rmSync} from 'node:fs'
+import {join} from 'node:path'
+
 import {DeviceKind, type DeviceKindValue} from '../chain/artifacts.js'
-import {deviceIdOf, evidenceDigestHex, type AcceleratorEvidence} from '../evidence/index.js'
+import {deviceIdOf, encodeEvidence, evidenceDigestHex, type AcceleratorEvidence} from '../evidence/index.js'
 import {ExitCode, UnetError} from '../errors/index.js'
 import type {Device, DeviceEvidenceParts, ProbeOptions} from '../hw/inventory.js'
+import {writeFileAtomic} from '../util/files.js'
 import {bytesToHex, concatBytes, hexToBytes, leftPadBytes} from '../util/hex.js'
 
 /** Where the device libraries and fixtures are (config keys sysfsRoot, nvmlPath, bmlibPath, amdsmiPath). */
@@ -109,4 +113,26 @@ export async function attestOwnKeyDevice(target: OwnKeyDevice, challenge: Uint8A
     return {deviceId: target.deviceId, chainKind: target.chainKind, evidence, evidenceDigest, registerProof: signature, heartbeatProof: concatBytes(modulus, signature)}
   }
   return {deviceId: target.deviceId, chainKind: target.chainKind, evidence, evidenceDigest, registerProof: Uint8Array.from(parts.report)}
+}
+
+/** Epochs a device's heartbeat evidence is kept for the verifier's spot checks (docs/protocol.md §6). */
+export const EVIDENCE_KEEP_EPOCHS = 256
+
+/**
+ * Keeps the canonical evidence a heartbeat committed to: <dir>/<deviceId>/<epoch>-<evidenceDigest>.evidence
+ * (the verifier asks for a (device, epoch) and checks keccak256 of the bytes against the committed
+ * digest; a retried attempt leaves one file per digest). Files older than `keepEpochs` are removed.
+ * Returns the path written.
+ */
+export function keepDeviceEvidence(dir: string, deviceId: string, epoch: bigint, evidence: AcceleratorEvidence, keepEpochs = EVIDENCE_KEEP_EPOCHS): string {
+  const deviceDir = join(dir, deviceId.toLowerCase())
+  mkdirSync(deviceDir, {recursive: true, mode: 0o700})
+  const path = join(deviceDir, `${epoch}-${evidenceDigestHex(evidence)}.evidence`)
+  writeFileAtomic(path, encodeEvidence(evidence), 0o600)
+  const oldest = epoch - BigInt(keepEpochs) + 1n
+  for (const name of readdirSync(deviceDir)) {
+    const m = /^(\d+)-0x[0-9a-f]{64}\.evidence$/.exec(name)
+    if (m && BigInt(m[1]!) < oldest) rmSync(join(deviceDir, name), {force: true})
+  }
+  return path
 }

@@ -99,6 +99,8 @@ export interface LiveDevicesOptions {
   operator: string
   /** Where the device libraries are (config keys sysfsRoot, nvmlPath, bmlibPath; Sophgo key dir). */
   locator: DeviceLocator
+  /** Where each device's heartbeat evidence is kept for spot checks (keepDeviceEvidence); none: not kept. */
+  evidenceDir?: string
 }
 
 /**
@@ -135,7 +137,7 @@ export function liveDevicesPort(client: ChainClient, hostId: string, options?: L
           ExitCode.HARDWARE_UNAVAILABLE,
           {hint: 'check the driver and the library paths (`unet devices`), or release the device on chain to let the host beat without it', details: {missing: missing.map((m) => m.deviceId)}},
         )
-      const {attestOwnKeyDevice} = await import('./attest-devices.js')
+      const {attestOwnKeyDevice, keepDeviceEvidence} = await import('./attest-devices.js')
       const out: DeviceAttestation[] = []
       for (const a of attached) {
         const target = devices.get(a.deviceId.toLowerCase())!
@@ -151,6 +153,7 @@ export function liveDevicesPort(client: ChainClient, hostId: string, options?: L
           blockHash: context.block.hash,
         })
         const r = await attestOwnKeyDevice(target, challenge, options.locator)
+        if (options.evidenceDir) keepDeviceEvidence(options.evidenceDir, a.deviceId, context.epoch, r.evidence)
         const evidence: LiveDeviceEvidence = {chainKind: a.kind, proof: r.heartbeatProof, kind: r.evidence.kind, evidence: r.evidence}
         out.push({deviceId: a.deviceId, evidenceDigest: r.evidenceDigest, evidence})
       }

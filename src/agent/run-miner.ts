@@ -1,3 +1,5 @@
+import {join} from 'node:path'
+
 import {challengeBlock} from '../chain/block.js'
 import {ExitCode, UnetError} from '../errors/index.js'
 import {deviceLocatorOf} from './attest-devices.js'
@@ -32,7 +34,7 @@ export async function runMinerAgent(session: MinerSession, options: RunMinerOpti
     identity: {chainId: client.chainId, contract: client.pociAddress!, operator, hostId},
     chain: liveChainPort(client, identity, operator),
     engine: liveEnginePort(session.engine),
-    devices: liveDevicesPort(client, hostId, {operator, locator: deviceLocatorOf(resolved.config)}),
+    devices: liveDevicesPort(client, hostId, {operator, locator: deviceLocatorOf(resolved.config), evidenceDir: join(resolved.paths.dataDir, 'evidence')}),
     selfVerify: liveSelfVerifyPort(identity, resolved.profile.allowEmulator, resolved.profile.name),
     backoff: {baseMs: Math.min(1000, epochMs / 50), maxMs: Math.min(60_000, epochMs / 5)},
     receiptPollMs: Math.min(2000, Math.max(200, epochMs / 40)),

@@ -1,10 +1,12 @@
 import {generateKeyPairSync} from 'node:crypto'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {deviceIdOf} from '../../../src/evidence/index.js'
+import {JsonRpcProvider} from 'ethers'
+
+import {decodeEvidence, deviceIdOf, devicesDigest, evidenceDigestHex} from '../../../src/evidence/index.js'
 import {rsaModulus} from '../../../src/hw/sophgo/verify-evidence.js'
 import {bytesToHex} from '../../../src/util/hex.js'
 import {buildStubs, fixture, rigNvml, tempDir, writeConfig} from '../accelerators/stubs.js'
@@ -121,6 +123,24 @@ describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status
     const epochs = hb.json<{epochs: Array<{result: string; txHash?: string; reason?: string}>}>().epochs
     expect(epochs.map((e) => e.result), JSON.stringify(epochs)).toEqual(['confirmed'])
     expect(hb.stderr).toMatch(/"devices":1[^\n]*"msg":"heartbeat sent"/)
+    const confirmed = hb.json<{epochs: Array<{epoch: string; txHash: string}>}>().epochs[0]!
+
+    // the chip's evidence of that epoch is kept for spot checks, and it is what the heartbeat committed on chain
+    const kept = readdirSync(join(home.dataDir, 'evidence', chipId)).filter((f) => f.startsWith(`${confirmed.epoch}-`))
+    expect(kept.length).toBeGreaterThan(0)
+    const {rpcUrl} = JSON.parse(readFileSync(join(home.dataDir, 'devnet', 'state.json'), 'utf8')) as {rpcUrl: string}
+    const provider = new JsonRpcProvider(rpcUrl)
+    const receipt = await provider.getTransactionReceipt(confirmed.txHash)
+    provider.destroy()
+    const committed = '0x' + receipt!.logs.at(-1)!.data.slice(-64)
+    const matching = kept.filter((f) => {
+      const evidence = decodeEvidence(new Uint8Array(readFileSync(join(home.dataDir, 'evidence', chipId, f))))
+      const digest = evidenceDigestHex(evidence)
+      expect(f).toBe(`${confirmed.epoch}-${digest}.evidence`)
+      expect(evidence.kind).toBe('sophgo')
+      return bytesToHex(devicesDigest([{deviceId: chipId, evidenceDigest: digest}])) === committed
+    })
+    expect(matching).toHaveLength(1)
 
     const status = await runCli(['status', '--json'], {home, env})
     expect(status.code, status.stderr).toBe(0)
