@@ -170,3 +170,43 @@ describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status
     expect(why.every((r) => r.result === 'failed' || r.result === 'missed')).toBe(true)
   }, 180_000)
 })
+
+describe('quickstart on a host with a Sophgo chip (subprocess CLI, bmlib stub)', () => {
+  const home: Home = makeHome()
+
+  afterAll(async () => {
+    await runCli(['devnet', 'stop'], {home})
+  })
+
+  it('registers the chip with the host, heartbeats with it committed, reports it', async () => {
+    const dir = tempDir('unet-devflow-qs-')
+    const {privateKey, publicKey} = generateKeyPairSync('rsa', {modulusLength: 2048})
+    writeFileSync(join(dir, 'chip0.key'), privateKey.export({type: 'pkcs8', format: 'pem'}))
+    writeFileSync(join(dir, 'pubkey_0'), publicKey.export({type: 'pkcs1', format: 'pem'}))
+    writeFileSync(join(dir, 'p2_0'), Buffer.alloc(1680, 3))
+    const chipId = bytesToHex(deviceIdOf(rsaModulus(readFileSync(join(dir, 'pubkey_0'), 'latin1'))))
+    const env = {
+      UNET_SYSFS_ROOT: RIG,
+      UNET_BMLIB_PATH: buildStubs().bmlib,
+      UNET_BMLIB_STUB_CONFIG: writeConfig(dir, 'bmlib.conf', {
+        device_count: 1,
+        driver_version: (0 << 16) | (4 << 8) | 8,
+        'chip0.chipid': 0x1686,
+        'chip0.sn': 'HQDZW1TBCJCAJ0009',
+        'chip0.domain_bdf': BDF_5E,
+        'chip0.mem_total_mb': 10694,
+        'chip0.p2': join(dir, 'p2_0'),
+        'chip0.pubkey': join(dir, 'pubkey_0'),
+        'chip0.key': join(dir, 'chip0.key'),
+      }),
+    }
+    const port = await freePort()
+    const qs = await runCli(['quickstart', '--epochs', '2', '--port', String(port), '--json'], {home, env, timeoutMs: 180_000})
+    expect(qs.code, qs.stdout + qs.stderr).toBe(0)
+    const r = qs.json<{registration: {approved: boolean; deviceId: string}; accelerators?: RegisterJson['devices']; heartbeats: Array<{result: string}>; status: StatusJson}>()
+    expect(r.registration.approved).toBe(true)
+    expect(r.accelerators).toEqual([expect.objectContaining({deviceId: chipId, kind: 'rsa2048', action: 'registered', approved: true, hostId: r.registration.deviceId})])
+    expect(r.heartbeats.filter((h) => h.result === 'confirmed').length).toBeGreaterThan(0)
+    expect(r.status.devices.find((d) => d.deviceId === chipId)).toMatchObject({status: 'approved', online: true})
+  }, 240_000)
+})
