@@ -23,7 +23,7 @@ export interface RunMinerOptions {
  */
 export async function runMinerAgent(session: MinerSession, options: RunMinerOptions): Promise<RunAgentResult> {
   const {client, identity, operator, hostId, resolved} = session
-  const epochMs = Number((await readWithRetries(() => challengeBlock(client))).epochSeconds) * 1000
+  const epochMs = Number((await readWithRetries(() => challengeBlock(client), options.logger)).epochSeconds) * 1000
   return runAgent({
     dataDir: resolved.paths.dataDir,
     once: options.once,
@@ -43,14 +43,15 @@ export async function runMinerAgent(session: MinerSession, options: RunMinerOpti
 }
 
 /** A start-up read that rides out a short RPC outage instead of failing the service start. */
-async function readWithRetries<T>(read: () => Promise<T>, attempts = 6): Promise<T> {
+async function readWithRetries<T>(read: () => Promise<T>, logger?: AgentLogger, attempts = 6): Promise<T> {
   const backoff = new Backoff({baseMs: 250, maxMs: 4000})
   for (let i = 1; ; i++) {
     try {
       return await read()
     } catch (error) {
       if (i >= attempts || !(error instanceof UnetError) || error.exitCode !== ExitCode.RPC_UNREACHABLE) throw error
-      await backoff.wait(realClock)
+      const ms = await backoff.wait(realClock)
+      logger?.warn({err: error.message, retriedAfterMs: ms}, `chain read failed at start-up, retrying: ${error.message}`)
     }
   }
 }

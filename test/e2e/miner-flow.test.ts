@@ -92,7 +92,7 @@ describe('miner flow end to end (subprocess, real devnet)', () => {
     const state = JSON.parse(readFileSync(join(home.dataDir, 'devnet', 'state.json'), 'utf8')) as {rpcUrl: string}
     let requests = 0
     let sabotaged = 0
-    // Answers the first few calls (chain id probe, epoch), then drops or garbles the next four.
+    // Answers the first ten calls (start-up and the first epoch under way), then drops or garbles the next four.
     const proxy: Server = createServer(async (req, res) => {
       const body = await new Promise<string>((r) => {
         let b = ''
@@ -100,7 +100,7 @@ describe('miner flow end to end (subprocess, real devnet)', () => {
         req.on('end', () => r(b))
       })
       requests++
-      if (requests > 3 && sabotaged < 4) {
+      if (requests > 10 && sabotaged < 4) {
         sabotaged++
         if (sabotaged % 2 === 1) return req.socket.destroy()
         res.writeHead(200, {'content-type': 'application/json'})
