@@ -1,13 +1,14 @@
 import {generateKeyPairSync} from 'node:crypto'
-import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {JsonRpcProvider} from 'ethers'
 
-import {decodeEvidence, deviceIdOf, devicesDigest, evidenceDigestHex} from '../../../src/evidence/index.js'
-import {rsaModulus} from '../../../src/hw/sophgo/verify-evidence.js'
+import {keepDeviceEvidence} from '../../../src/agent/attest-devices.js'
+import {decodeEvidence, deviceIdOf, devicesDigest, evidenceDigestHex, type AcceleratorEvidence} from '../../../src/evidence/index.js'
+import {rsaModulus, SOPHGO_REPORT_FORMAT} from '../../../src/hw/sophgo/verify-evidence.js'
 import {bytesToHex} from '../../../src/util/hex.js'
 import {buildStubs, fixture, rigNvml, tempDir, writeConfig} from '../accelerators/stubs.js'
 import {makeHome, runCli, type Home} from '../../helpers/cli.js'
@@ -209,4 +210,24 @@ describe('quickstart on a host with a Sophgo chip (subprocess CLI, bmlib stub)',
     expect(r.heartbeats.filter((h) => h.result === 'confirmed').length).toBeGreaterThan(0)
     expect(r.status.devices.find((d) => d.deviceId === chipId)).toMatchObject({status: 'approved', online: true})
   }, 240_000)
+})
+
+describe('keepDeviceEvidence', () => {
+  it('keeps one file per (epoch, digest), readable back to the same digest, and prunes epochs past the window', () => {
+    const dir = tempDir('unet-keep-')
+    const id = '0x' + 'ab'.repeat(32)
+    const evidenceOf = (n: number): AcceleratorEvidence => ({
+      v: 1,
+      kind: 'sophgo',
+      device: {publicKey: new Uint8Array(256).fill(0x80 + n), certChain: []},
+      nonce: {qualifyingData: new Uint8Array(32).fill(n), challenge: new Uint8Array(32).fill(n)},
+      producedAt: 1_800_000_000 + n,
+      report: {format: SOPHGO_REPORT_FORMAT, body: new Uint8Array(32).fill(n), signature: new Uint8Array(256).fill(n)},
+    })
+    const paths = [1, 2, 3, 4].map((e) => keepDeviceEvidence(dir, id, BigInt(e), evidenceOf(e), 2))
+    expect(paths.map(existsSync)).toEqual([false, false, true, true])
+    const back = decodeEvidence(new Uint8Array(readFileSync(paths[3]!)))
+    expect(paths[3]!.endsWith(`4-${evidenceDigestHex(back)}.evidence`)).toBe(true)
+    expect(evidenceDigestHex(back)).toBe(evidenceDigestHex(evidenceOf(4)))
+  })
 })
