@@ -9,7 +9,9 @@ export default class Register extends MinerCommand<typeof Register> {
   static override summary = "bind this host's attestation key to the operator on chain"
   static override description =
     'Quotes a registration challenge (chain id, contract, operator, payout, device id) with the host security engine, sends the ' +
-    'register transaction with the evidence for the verifier, and waits for the approval. Re-running is harmless: it reports the state.'
+    'register transaction with the evidence for the verifier, and waits for the approval. Then every accelerator with its own key ' +
+    '(Sophgo chips: RSA-2048; NVIDIA GPUs in CC mode: P-384) is registered attached to the host, one by one, each with its own ' +
+    'proof over its own challenge, and reported per device. Re-running is harmless: it reports the state.'
   static override examples = ['<%= config.bin %> register', '<%= config.bin %> register --json --wait 60']
   static override flags = {
     wait: Flags.integer({description: 'seconds to wait for the verifier to approve (0: do not wait)', default: 30, min: 0}),
