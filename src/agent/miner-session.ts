@@ -7,7 +7,7 @@ import {DeviceKind, type DeviceKindValue} from '../chain/artifacts.js'
 import {requireChainReady, type ResolvedConfig} from '../config/index.js'
 import {parseAddress} from '../keys/address.js'
 import {unlockWallet} from '../keys/wallet.js'
-import {openEngine, type EngineIdentity, type SecurityEngine} from '../hw/engine.js'
+import {engineOptionsFrom, openEngine, type EngineIdentity, type SecurityEngine} from '../hw/engine.js'
 
 export interface MinerSession {
   resolved: ResolvedConfig
@@ -34,15 +34,7 @@ export async function openMinerSession(resolved: ResolvedConfig, options: OpenMi
   const {secretKey, info} = await unlockWallet(paths.dataDir, options.passphrase)
   const client = await connect(profile, {privateKey: secretKey})
   secretKey.fill(0)
-  const engine = await openEngine({
-    engine: config.engine,
-    tcti: config.tcti,
-    dataDir: paths.dataDir,
-    akHandle: config.akHandle,
-    pcrs: config.pcrs,
-    profile,
-    onNotice: options.onNotice,
-  })
+  const engine = await openEngine(engineOptionsFrom(resolved, options.onNotice))
   try {
     const identity = await engine.identity()
     return {

@@ -4,8 +4,8 @@ import type {MinerSession} from '../agent/miner-session.js'
 import {BaseCommand} from './base-command.js'
 
 /**
- * Base of the commands that act as the miner (register, heartbeat, rewards claim, quickstart): the
- * engine flags, and one way to open the session (wallet, chain, engine) and always close it.
+ * Base of the commands that use the host security engine (attest, register, heartbeat, quickstart):
+ * the engine flags, and one way to open the miner session (wallet, chain, engine) and always close it.
  */
 export abstract class MinerCommand<T extends typeof Command> extends BaseCommand<T> {
   static override baseFlags = {

@@ -2,10 +2,10 @@ import {join} from 'node:path'
 
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../cli/base-command.js'
+import {MinerCommand} from '../cli/miner-command.js'
 import {encodeEvidence, evidenceDigestHex} from '../evidence/format.js'
 import {InputError} from '../errors/index.js'
-import {buildHostEvidence, openEngine} from '../hw/engine.js'
+import {buildHostEvidence, engineOptionsFrom, openEngine} from '../hw/engine.js'
 import {derToPem} from '../hw/tpm2/pem.js'
 import {parseTpm2bPublic, tpmPublicKeyObject} from '../hw/tpm2/structures.js'
 import {writeSerializedPcrs} from '../hw/tpm2/tpm2-tools.js'
@@ -13,7 +13,8 @@ import {TPM2_ALG} from '../hw/tpm2/wire.js'
 import {writeFileAtomic} from '../util/files.js'
 import {hexToBytes} from '../util/hex.js'
 
-export default class Attest extends BaseCommand<typeof Attest> {
+/** Takes the engine flags (--engine, --tcti) of the miner commands; needs no wallet or chain. */
+export default class Attest extends MinerCommand<typeof Attest> {
   static override summary = 'produce attestation evidence for a nonce with the host security engine'
   static override description =
     'Quotes the configured PCRs with the nonce as qualifying data. --format unet writes evidence v1 (docs/evidence.md) to PATH; ' +
@@ -23,31 +24,16 @@ export default class Attest extends BaseCommand<typeof Attest> {
     '<%= config.bin %> attest --engine tpm2 --tcti swtpm:host=127.0.0.1,port=2321 --nonce 0x01020304 --format tpm2-tools --out ./quote',
   ]
   static override flags = {
-    engine: Flags.string({description: 'host security engine (default: config key engine)', options: ['auto', 'tpm2', 'emulator']}),
-    tcti: Flags.string({description: 'TPM transport (default: config key tcti)'}),
     nonce: Flags.string({description: 'qualifying data, hex (at most 64 bytes)', required: true}),
     format: Flags.string({description: 'output format', options: ['unet', 'tpm2-tools'], default: 'unet'}),
     out: Flags.string({description: 'output file (unet) or directory (tpm2-tools)', required: true}),
   }
 
-  protected override configFlagOverrides() {
-    return {tcti: this.flags.tcti, engine: this.flags.engine}
-  }
-
   async run() {
-    const {config, profile, paths} = this.resolved
     const nonce = hexToBytes(this.flags.nonce, '--nonce')
     if (nonce.length === 0 || nonce.length > 64) throw new InputError(`--nonce must be 1 to 64 bytes, got ${nonce.length}`)
     const logger = await this.logger()
-    const engine = await openEngine({
-      engine: config.engine,
-      tcti: config.tcti,
-      dataDir: paths.dataDir,
-      akHandle: config.akHandle,
-      pcrs: config.pcrs,
-      profile,
-      onNotice: (message) => logger.warn(message),
-    })
+    const engine = await openEngine(engineOptionsFrom(this.resolved, (message) => logger.warn(message)))
     try {
       const evidence = await buildHostEvidence(engine, {qualifyingData: nonce})
       const digest = evidenceDigestHex(evidence)

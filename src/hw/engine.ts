@@ -3,6 +3,7 @@
  * share this interface and the TPMS_ATTEST wire format, so verifiers (and the contract) treat their
  * quotes the same way: `tpm2` (a real TPM through tpm2-tss) and `emulator` (software, devnet only).
  */
+import type {ResolvedConfig} from '../config/index.js'
 import {EmulatorRefusedError, HardwareUnavailableError, InputError} from '../errors/index.js'
 
 export type EngineKind = 'tpm2' | 'emulator'
@@ -52,6 +53,12 @@ export interface OpenEngineOptions {
   profile: {name: string; allowEmulator: boolean}
   /** Called with one line when `auto` falls back to the emulator. */
   onNotice?: (message: string) => void
+}
+
+/** The engine options a resolved config implies (engine, TCTI, AK handle, PCRs, data dir, profile). */
+export function engineOptionsFrom(resolved: ResolvedConfig, onNotice?: (message: string) => void): OpenEngineOptions {
+  const {config, paths, profile} = resolved
+  return {engine: config.engine, tcti: config.tcti, dataDir: paths.dataDir, akHandle: config.akHandle, pcrs: config.pcrs, profile, onNotice}
 }
 
 /** Parses "0x81010002" (or a number) into a persistent handle; refuses anything outside 0x81xxxxxx. */
