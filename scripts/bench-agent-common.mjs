@@ -7,6 +7,7 @@
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
 
 /**
  * Where the agent code comes from: dist/ (what the daemon runs; `npm run build` first) by default,
@@ -14,8 +15,10 @@ import {join} from 'node:path'
  * tsx's loader thread alone adds ~30 MB of RSS, so the memory bench must use dist/.
  */
 export const FROM = process.env.UNET_BENCH_FROM === 'src' ? 'src' : 'dist'
+/** scripts/bench.mjs compiles a private dist (UNET_BENCH_DIST) so a rebuild of ./dist by others cannot race it. */
+const base = FROM === 'src' ? new URL('../src/', import.meta.url) : process.env.UNET_BENCH_DIST ? pathToFileURL(process.env.UNET_BENCH_DIST + '/') : new URL('../dist/', import.meta.url)
 /** Imports "agent/run-agent.js" etc. from dist/ or src/. */
-export const load = (path) => import(new URL(`../${FROM}/${path}`, import.meta.url).href)
+export const load = (path) => import(new URL(path, base).href)
 
 const {startAnvil} = await load('chain/anvil.js')
 const {approve} = await load('chain/approve.js')
