@@ -4,7 +4,8 @@
  *   native/build/nvml-stub/libnvidia-ml.so.1   (NVML subset, see native/nvml-stub/)
  *   native/build/bmlib-stub/libbmlib.so        (Sophgo bmlib subset, links libcrypto)
  *   native/build/amdsmi-stub/libamd_smi.so     (AMD SMI subset)
- * Up-to-date outputs are kept; each output is written to a temp name and renamed, so parallel test
+ * Each stub is compiled together with native/common/stub_config.c (fixture config, call trace, error
+ * injection). Up-to-date outputs are kept; each output is written to a temp name and renamed, so parallel test
  * workers never load a half-written library. Prints the output paths as JSON.
  */
 import {execFileSync} from 'node:child_process'
@@ -14,6 +15,9 @@ import {fileURLToPath} from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const cc = process.env.CC || 'cc'
+const common = join(here, 'common')
+const commonSources = [join(common, 'stub_config.c')]
+const commonInputs = [...commonSources, join(common, 'stub_config.h'), fileURLToPath(import.meta.url)]
 
 export const STUBS = {
   nvml: {src: join(here, 'nvml-stub', 'nvml_stub.c'), out: join(here, 'build', 'nvml-stub', 'libnvidia-ml.so.1'), libs: []},
@@ -32,10 +36,11 @@ function mtime(path) {
 export function buildStubs() {
   const out = {}
   for (const [name, s] of Object.entries(STUBS)) {
-    if (mtime(s.out) < mtime(s.src) || mtime(s.out) < mtime(fileURLToPath(import.meta.url))) {
+    const built = mtime(s.out)
+    if ([s.src, ...commonInputs].some((input) => built < mtime(input))) {
       mkdirSync(dirname(s.out), {recursive: true})
       const tmp = `${s.out}.${process.pid}.tmp`
-      execFileSync(cc, ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Wno-format-truncation', '-o', tmp, s.src, ...s.libs], {stdio: ['ignore', 'inherit', 'inherit']})
+      execFileSync(cc, ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Wno-format-truncation', '-I', common, '-o', tmp, s.src, ...commonSources, ...s.libs], {stdio: ['ignore', 'inherit', 'inherit']})
       renameSync(tmp, s.out)
     }
     out[name] = s.out

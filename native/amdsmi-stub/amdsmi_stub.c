@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stub_config.h"
+
 typedef uint32_t amdsmi_status_t;
 #define AMDSMI_STATUS_SUCCESS 0
 #define AMDSMI_STATUS_INVAL 1
@@ -64,69 +66,15 @@ typedef struct {
 } amdsmi_engine_usage_t;
 
 #define MAX_GPUS 16
-#define MAX_ENTRIES 256
-static struct { char key[96]; char value[512]; } entries[MAX_ENTRIES];
-static int entry_count = -1;
-static char loaded_path[1024] = "";
 static int initialized = 0;
 static struct gpu { int index; } sockets[MAX_GPUS], processors[MAX_GPUS];
 
-static void load_config(void) {
-  const char *path = getenv("UNET_AMDSMI_STUB_CONFIG");
-  const char *key = path ? path : "";
-  if (entry_count >= 0 && strcmp(loaded_path, key) == 0) return;
-  snprintf(loaded_path, sizeof loaded_path, "%s", key);
-  entry_count = 0;
-  if (!path) return;
-  FILE *f = fopen(path, "r");
-  if (!f) return;
-  char line[1024];
-  while (fgets(line, sizeof line, f) && entry_count < MAX_ENTRIES) {
-    char *nl = strpbrk(line, "\r\n");
-    if (nl) *nl = 0;
-    if (line[0] == '#' || line[0] == 0) continue;
-    char *eq = strchr(line, '=');
-    if (!eq || eq - line >= 96 || strlen(eq + 1) >= 512) continue;
-    *eq = 0;
-    strcpy(entries[entry_count].key, line);
-    strcpy(entries[entry_count].value, eq + 1);
-    entry_count++;
-  }
-  fclose(f);
-}
-
-static const char *get(const char *key) {
-  load_config();
-  for (int i = 0; i < entry_count; i++)
-    if (strcmp(entries[i].key, key) == 0) return entries[i].value;
-  return NULL;
-}
-
-static const char *gpu_get(int i, const char *field) {
-  char key[96];
-  snprintf(key, sizeof key, "gpu%d.%s", i, field);
-  return get(key);
-}
-
-static unsigned long long gpu_num(int i, const char *field, unsigned long long dflt) {
-  const char *v = gpu_get(i, field);
-  return v ? strtoull(v, NULL, 0) : dflt;
-}
-
-static amdsmi_status_t enter(const char *symbol) {
-  const char *path = getenv("UNET_AMDSMI_STUB_TRACE");
-  if (path) {
-    FILE *f = fopen(path, "a");
-    if (f) { fprintf(f, "%s\n", symbol); fclose(f); }
-  }
-  char key[128];
-  snprintf(key, sizeof key, "error.%s", symbol);
-  const char *v = get(key);
-  return v ? (amdsmi_status_t)strtoul(v, NULL, 0) : AMDSMI_STATUS_SUCCESS;
-}
+const char stub_config_env[] = "UNET_AMDSMI_STUB_CONFIG";
+const char stub_trace_env[] = "UNET_AMDSMI_STUB_TRACE";
+static amdsmi_status_t enter(const char *symbol) { return (amdsmi_status_t)stub_enter(symbol); }
 
 static uint32_t gpu_count(void) {
-  const char *v = get("device_count");
+  const char *v = stub_get("device_count");
   uint32_t n = v ? (uint32_t)strtoul(v, NULL, 0) : 0;
   return n > MAX_GPUS ? MAX_GPUS : n;
 }
@@ -188,7 +136,7 @@ amdsmi_status_t amdsmi_get_processor_handles(amdsmi_socket_handle socket_handle,
 /* gpuN.bdf = 0000:c1:00.0 */
 amdsmi_status_t amdsmi_get_gpu_device_bdf(amdsmi_processor_handle processor_handle, amdsmi_bdf_t *bdf) {
   PROLOGUE("amdsmi_get_gpu_device_bdf")
-  const char *v = gpu_get(i, "bdf");
+  const char *v = stub_item_get("gpu", i, "bdf");
   unsigned int domain, bus, dev, fn;
   if (!bdf || !v || sscanf(v, "%x:%x:%x.%x", &domain, &bus, &dev, &fn) != 4) return AMDSMI_STATUS_INVAL;
   bdf->as_uint = 0;
@@ -201,7 +149,7 @@ amdsmi_status_t amdsmi_get_gpu_device_bdf(amdsmi_processor_handle processor_hand
 
 amdsmi_status_t amdsmi_get_gpu_device_uuid(amdsmi_processor_handle processor_handle, unsigned int *uuid_length, char *uuid) {
   PROLOGUE("amdsmi_get_gpu_device_uuid")
-  const char *v = gpu_get(i, "uuid");
+  const char *v = stub_item_get("gpu", i, "uuid");
   if (!uuid_length || !uuid) return AMDSMI_STATUS_INVAL;
   if (!v) return AMDSMI_STATUS_NOT_SUPPORTED;
   if (*uuid_length < 38 || strlen(v) + 1 > *uuid_length) return AMDSMI_STATUS_INSUFFICIENT_SIZE;
@@ -214,13 +162,13 @@ amdsmi_status_t amdsmi_get_gpu_asic_info(amdsmi_processor_handle processor_handl
   PROLOGUE("amdsmi_get_gpu_asic_info")
   if (!info) return AMDSMI_STATUS_INVAL;
   memset(info, 0, sizeof *info);
-  snprintf(info->market_name, sizeof info->market_name, "%s", gpu_get(i, "market_name") ? gpu_get(i, "market_name") : "");
-  info->vendor_id = (uint32_t)gpu_num(i, "vendor_id", 0x1002);
+  snprintf(info->market_name, sizeof info->market_name, "%s", stub_item_get("gpu", i, "market_name") ? stub_item_get("gpu", i, "market_name") : "");
+  info->vendor_id = (uint32_t)stub_item_num("gpu", i, "vendor_id", 0x1002);
   snprintf(info->vendor_name, sizeof info->vendor_name, "%s", "Advanced Micro Devices Inc. [AMD/ATI]");
-  info->device_id = gpu_num(i, "device_id", 0);
-  snprintf(info->asic_serial, sizeof info->asic_serial, "%s", gpu_get(i, "asic_serial") ? gpu_get(i, "asic_serial") : "");
+  info->device_id = stub_item_num("gpu", i, "device_id", 0);
+  snprintf(info->asic_serial, sizeof info->asic_serial, "%s", stub_item_get("gpu", i, "asic_serial") ? stub_item_get("gpu", i, "asic_serial") : "");
   info->oam_id = 0xFFFF;
-  info->num_of_compute_units = (uint32_t)gpu_num(i, "compute_units", 0xFFFFFFFFu);
+  info->num_of_compute_units = (uint32_t)stub_item_num("gpu", i, "compute_units", 0xFFFFFFFFu);
   info->target_graphics_version = 0xFFFFFFFFFFFFFFFFull;
   return AMDSMI_STATUS_SUCCESS;
 }
@@ -229,7 +177,7 @@ amdsmi_status_t amdsmi_get_gpu_driver_info(amdsmi_processor_handle processor_han
   PROLOGUE("amdsmi_get_gpu_driver_info")
   if (!info) return AMDSMI_STATUS_INVAL;
   memset(info, 0, sizeof *info);
-  snprintf(info->driver_version, sizeof info->driver_version, "%s", get("driver_version") ? get("driver_version") : "");
+  snprintf(info->driver_version, sizeof info->driver_version, "%s", stub_get("driver_version") ? stub_get("driver_version") : "");
   snprintf(info->driver_name, sizeof info->driver_name, "%s", "amdgpu");
   return AMDSMI_STATUS_SUCCESS;
 }
@@ -238,8 +186,8 @@ amdsmi_status_t amdsmi_get_gpu_vram_usage(amdsmi_processor_handle processor_hand
   PROLOGUE("amdsmi_get_gpu_vram_usage")
   if (!info) return AMDSMI_STATUS_INVAL;
   memset(info, 0, sizeof *info);
-  info->vram_total = (uint32_t)gpu_num(i, "vram_total_mb", 0);
-  info->vram_used = (uint32_t)gpu_num(i, "vram_used_mb", 0);
+  info->vram_total = (uint32_t)stub_item_num("gpu", i, "vram_total_mb", 0);
+  info->vram_used = (uint32_t)stub_item_num("gpu", i, "vram_used_mb", 0);
   return AMDSMI_STATUS_SUCCESS;
 }
 
@@ -247,8 +195,8 @@ amdsmi_status_t amdsmi_get_gpu_activity(amdsmi_processor_handle processor_handle
   PROLOGUE("amdsmi_get_gpu_activity")
   if (!info) return AMDSMI_STATUS_INVAL;
   memset(info, 0, sizeof *info);
-  info->gfx_activity = (uint32_t)gpu_num(i, "gfx_activity", 0);
-  info->umc_activity = (uint32_t)gpu_num(i, "umc_activity", 0);
+  info->gfx_activity = (uint32_t)stub_item_num("gpu", i, "gfx_activity", 0);
+  info->umc_activity = (uint32_t)stub_item_num("gpu", i, "umc_activity", 0);
   return AMDSMI_STATUS_SUCCESS;
 }
 

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stub_config.h"
+
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -61,74 +63,12 @@ struct bm_misc_info {
 };
 
 #define MAX_CHIPS 16
-#define MAX_ENTRIES 256
-static struct { char key[96]; char value[512]; } entries[MAX_ENTRIES];
-static int entry_count = -1;
-
-static char loaded_path[1024] = "";
-
-/* (Re)reads the config whenever the variable names another file, so one process can switch scenarios. */
-static void load_config(void) {
-  const char *path = getenv("UNET_BMLIB_STUB_CONFIG");
-  const char *key = path ? path : "";
-  if (entry_count >= 0 && strcmp(loaded_path, key) == 0) return;
-  snprintf(loaded_path, sizeof loaded_path, "%s", key);
-  entry_count = 0;
-  if (!path) return;
-  FILE *f = fopen(path, "r");
-  if (!f) return;
-  char line[1024];
-  while (fgets(line, sizeof line, f) && entry_count < MAX_ENTRIES) {
-    char *nl = strpbrk(line, "\r\n");
-    if (nl) *nl = 0;
-    if (line[0] == '#' || line[0] == 0) continue;
-    char *eq = strchr(line, '=');
-    if (!eq || eq - line >= 96 || strlen(eq + 1) >= 512) continue;
-    *eq = 0;
-    strcpy(entries[entry_count].key, line);
-    strcpy(entries[entry_count].value, eq + 1);
-    entry_count++;
-  }
-  fclose(f);
-}
-
-static const char *get(const char *key) {
-  load_config();
-  for (int i = 0; i < entry_count; i++)
-    if (strcmp(entries[i].key, key) == 0) return entries[i].value;
-  return NULL;
-}
-
-static const char *chip_get(int devid, const char *field) {
-  char key[96];
-  snprintf(key, sizeof key, "chip%d.%s", devid, field);
-  return get(key);
-}
-
-static long chip_num(int devid, const char *field, long dflt) {
-  const char *v = chip_get(devid, field);
-  return v ? strtol(v, NULL, 0) : dflt;
-}
-
-static void trace(const char *symbol) {
-  const char *path = getenv("UNET_BMLIB_STUB_TRACE");
-  if (!path) return;
-  FILE *f = fopen(path, "a");
-  if (!f) return;
-  fprintf(f, "%s\n", symbol);
-  fclose(f);
-}
-
-static bm_status_t enter(const char *symbol) {
-  trace(symbol);
-  char key[128];
-  snprintf(key, sizeof key, "error.%s", symbol);
-  const char *v = get(key);
-  return v ? (bm_status_t)strtol(v, NULL, 0) : BM_SUCCESS;
-}
+const char stub_config_env[] = "UNET_BMLIB_STUB_CONFIG";
+const char stub_trace_env[] = "UNET_BMLIB_STUB_TRACE";
+static bm_status_t enter(const char *symbol) { return (bm_status_t)stub_enter(symbol); }
 
 static int chip_count(void) {
-  const char *v = get("device_count");
+  const char *v = stub_get("device_count");
   int n = v ? atoi(v) : 0;
   return n > MAX_CHIPS ? MAX_CHIPS : n < 0 ? 0 : n;
 }
@@ -163,7 +103,7 @@ bm_status_t bm_dev_request(bm_handle_t *handle, int devid) {
 }
 
 void bm_dev_free(bm_handle_t handle) {
-  trace("bm_dev_free");
+  stub_trace("bm_dev_free", NULL);
   free(handle);
 }
 
@@ -171,7 +111,7 @@ bm_status_t bm_get_chipid(bm_handle_t handle, unsigned int *p_chipid) {
   bm_status_t r = enter("bm_get_chipid");
   if (r) return r;
   if (!handle || !p_chipid) return BM_ERR_PARAM;
-  *p_chipid = (unsigned int)chip_num(handle->devid, "chipid", 0x1684);
+  *p_chipid = (unsigned int)stub_item_num("chip", handle->devid, "chipid", 0x1684);
   return BM_SUCCESS;
 }
 
@@ -180,7 +120,7 @@ bm_status_t bm_get_sn(bm_handle_t handle, char *sn) {
   bm_status_t r = enter("bm_get_sn");
   if (r) return r;
   if (!handle || !sn) return BM_ERR_PARAM;
-  const char *v = chip_get(handle->devid, "sn");
+  const char *v = stub_item_get("chip", handle->devid, "sn");
   if (!v) return BM_NOT_SUPPORTED;
   snprintf(sn, 32, "%s", v);
   return BM_SUCCESS;
@@ -192,9 +132,9 @@ bm_status_t bm_get_stat(bm_handle_t handle, bm_dev_stat_t *stat) {
   if (!handle) return BM_ERR_DEVNOTREADY;
   if (!stat) return BM_ERR_PARAM;
   memset(stat, 0, sizeof *stat);
-  stat->mem_total = (int)chip_num(handle->devid, "mem_total_mb", 0);
-  stat->mem_used = (int)chip_num(handle->devid, "mem_used_mb", 0);
-  stat->tpu_util = (int)chip_num(handle->devid, "tpu_util", 0);
+  stat->mem_total = (int)stub_item_num("chip", handle->devid, "mem_total_mb", 0);
+  stat->mem_used = (int)stub_item_num("chip", handle->devid, "mem_used_mb", 0);
+  stat->tpu_util = (int)stub_item_num("chip", handle->devid, "tpu_util", 0);
   stat->heap_num = 1;
   stat->heap_stat[0].mem_total = (unsigned int)stat->mem_total;
   stat->heap_stat[0].mem_used = (unsigned int)stat->mem_used;
@@ -209,11 +149,11 @@ bm_status_t bm_get_misc_info(bm_handle_t handle, struct bm_misc_info *info) {
   if (!handle || !info) return BM_ERR_PARAM;
   memset(info, 0, sizeof *info);
   info->pcie_soc_mode = 0;
-  info->chipid = (unsigned int)chip_num(handle->devid, "chipid", 0x1684);
+  info->chipid = (unsigned int)stub_item_num("chip", handle->devid, "chipid", 0x1684);
   info->chipid_bit_mask = info->chipid == 0x1686 ? (1UL << 2) : (1UL << 1);
-  info->driver_version = (unsigned int)strtoul(get("driver_version") ? get("driver_version") : "0", NULL, 0);
-  info->domain_bdf = (int)chip_num(handle->devid, "domain_bdf", 0);
-  info->board_version = (int)chip_num(handle->devid, "board_version", 0);
+  info->driver_version = (unsigned int)strtoul(stub_get("driver_version") ? stub_get("driver_version") : "0", NULL, 0);
+  info->domain_bdf = (int)stub_item_num("chip", handle->devid, "domain_bdf", 0);
+  info->board_version = (int)stub_item_num("chip", handle->devid, "board_version", 0);
   return BM_SUCCESS;
 }
 
@@ -222,8 +162,8 @@ bm_status_t bmcpu_gen_p2_pubkey(bm_handle_t handle, unsigned char *p2, unsigned 
   bm_status_t r = enter("bmcpu_gen_p2_pubkey");
   if (r) return r;
   if (!handle || !p2 || !size_p2 || !pubkey || !size_pubkey) return BM_ERR_PARAM;
-  long n = read_file(chip_get(handle->devid, "p2"), p2, *size_p2);
-  long m = read_file(chip_get(handle->devid, "pubkey"), pubkey, *size_pubkey);
+  long n = read_file(stub_item_get("chip", handle->devid, "p2"), p2, *size_p2);
+  long m = read_file(stub_item_get("chip", handle->devid, "pubkey"), pubkey, *size_pubkey);
   if (n < 0 || m < 0) return BM_ERR_FAILURE;
   *size_p2 = (unsigned int)n;
   *size_pubkey = (unsigned int)m;
@@ -237,9 +177,9 @@ bm_status_t bmcpu_gen_sign(bm_handle_t handle, unsigned char *signature, unsigne
   if (!handle || !signature || !size_signature || !digest || !p2 || size_digest > 0x10000 || size_p2 > 0x1000) return BM_ERR_PARAM;
   if (size_digest != 32) return BM_ERR_PARAM;
   unsigned char expected[0x1000];
-  long n = read_file(chip_get(handle->devid, "p2"), expected, sizeof expected);
+  long n = read_file(stub_item_get("chip", handle->devid, "p2"), expected, sizeof expected);
   if (n < 0 || (unsigned int)n != size_p2 || memcmp(expected, p2, size_p2) != 0) return BM_ERR_FAILURE; /* wrong p2: the chip cannot decrypt its key */
-  const char *key_path = chip_get(handle->devid, "key");
+  const char *key_path = stub_item_get("chip", handle->devid, "key");
   FILE *kf = key_path ? fopen(key_path, "r") : NULL;
   if (!kf) return BM_ERR_FAILURE;
   EVP_PKEY *pkey = PEM_read_PrivateKey(kf, NULL, NULL, NULL);

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stub_config.h"
+
 typedef int nvmlReturn_t;
 #define NVML_SUCCESS 0
 #define NVML_ERROR_UNINITIALIZED 1
@@ -83,77 +85,15 @@ typedef struct nvmlDevice_st {
 } *nvmlDevice_t;
 
 #define MAX_GPUS 8
-#define MAX_ENTRIES 256
-static struct { char key[96]; char value[512]; } entries[MAX_ENTRIES];
-static int entry_count = -1;
 static int initialized = 0;
 static struct nvmlDevice_st devices[MAX_GPUS];
 
-static char loaded_path[1024] = "";
-
-/* (Re)reads the config whenever the variable names another file, so one process can switch scenarios. */
-static void load_config(void) {
-  const char *path = getenv("UNET_NVML_STUB_CONFIG");
-  const char *key = path ? path : "";
-  if (entry_count >= 0 && strcmp(loaded_path, key) == 0) return;
-  snprintf(loaded_path, sizeof loaded_path, "%s", key);
-  entry_count = 0;
-  if (!path) return;
-  FILE *f = fopen(path, "r");
-  if (!f) return;
-  char line[700];
-  while (fgets(line, sizeof line, f) && entry_count < MAX_ENTRIES) {
-    char *nl = strpbrk(line, "\r\n");
-    if (nl) *nl = 0;
-    if (line[0] == '#' || line[0] == 0) continue;
-    char *eq = strchr(line, '=');
-    if (!eq) continue;
-    *eq = 0;
-    snprintf(entries[entry_count].key, sizeof entries[0].key, "%s", line);
-    snprintf(entries[entry_count].value, sizeof entries[0].value, "%s", eq + 1);
-    entry_count++;
-  }
-  fclose(f);
-}
-
-static const char *get(const char *key) {
-  load_config();
-  for (int i = 0; i < entry_count; i++)
-    if (strcmp(entries[i].key, key) == 0) return entries[i].value;
-  return NULL;
-}
-
-static const char *gpu_get(unsigned int index, const char *field) {
-  char key[96];
-  snprintf(key, sizeof key, "gpu%u.%s", index, field);
-  return get(key);
-}
-
-static unsigned long long gpu_num(unsigned int index, const char *field, unsigned long long dflt) {
-  const char *v = gpu_get(index, field);
-  return v ? strtoull(v, NULL, 0) : dflt;
-}
-
-static void trace(const char *symbol, const char *extra) {
-  const char *path = getenv("UNET_NVML_STUB_TRACE");
-  if (!path) return;
-  FILE *f = fopen(path, "a");
-  if (!f) return;
-  if (extra) fprintf(f, "%s %s\n", symbol, extra); else fprintf(f, "%s\n", symbol);
-  fclose(f);
-}
-
-/* Common prologue: log the call, then return an injected error if configured. */
-static nvmlReturn_t enter(const char *symbol) {
-  trace(symbol, NULL);
-  char key[128];
-  snprintf(key, sizeof key, "error.%s", symbol);
-  const char *v = get(key);
-  return v ? (nvmlReturn_t)strtol(v, NULL, 0) : NVML_SUCCESS;
-}
+const char stub_config_env[] = "UNET_NVML_STUB_CONFIG";
+const char stub_trace_env[] = "UNET_NVML_STUB_TRACE";
+static nvmlReturn_t enter(const char *symbol) { return (nvmlReturn_t)stub_enter(symbol); }
 
 static unsigned int device_count(void) {
-  const char *v = get("device_count");
+  const char *v = stub_get("device_count");
   unsigned int n = v ? (unsigned int)strtoul(v, NULL, 0) : 0;
   return n > MAX_GPUS ? MAX_GPUS : n;
 }
@@ -198,7 +138,7 @@ static long read_file(const char *path, unsigned char *buf, size_t cap) {
 }
 
 const char *nvmlErrorString(nvmlReturn_t result) {
-  trace("nvmlErrorString", NULL);
+  stub_trace("nvmlErrorString", NULL);
   switch (result) {
     case 0: return "Success";
     case 1: return "Uninitialized";
@@ -235,7 +175,7 @@ nvmlReturn_t nvmlSystemGetDriverVersion(char *version, unsigned int length) {
   nvmlReturn_t r = enter("nvmlSystemGetDriverVersion");
   if (r) return r;
   if (!initialized) return NVML_ERROR_UNINITIALIZED;
-  return copy_string(get("driver_version"), version, length);
+  return copy_string(stub_get("driver_version"), version, length);
 }
 
 nvmlReturn_t nvmlSystemGetConfComputeState(nvmlConfComputeSystemState_t *state) {
@@ -243,7 +183,7 @@ nvmlReturn_t nvmlSystemGetConfComputeState(nvmlConfComputeSystemState_t *state) 
   if (r) return r;
   if (!initialized) return NVML_ERROR_UNINITIALIZED;
   if (!state) return NVML_ERROR_INVALID_ARGUMENT;
-  const char *env = get("cc.environment"), *feature = get("cc.feature"), *dev = get("cc.devtools");
+  const char *env = stub_get("cc.environment"), *feature = stub_get("cc.feature"), *dev = stub_get("cc.devtools");
   state->environment = env ? (unsigned int)strtoul(env, NULL, 0) : 0;
   state->ccFeature = feature ? (unsigned int)strtoul(feature, NULL, 0) : 0;
   state->devToolsMode = dev ? (unsigned int)strtoul(dev, NULL, 0) : 0;
@@ -275,40 +215,40 @@ nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t *dev
 
 nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t device, char *name, unsigned int length) {
   DEVICE_PROLOGUE("nvmlDeviceGetName")
-  return copy_string(gpu_get(device->index, "name"), name, length);
+  return copy_string(stub_item_get("gpu", device->index, "name"), name, length);
 }
 
 nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char *uuid, unsigned int length) {
   DEVICE_PROLOGUE("nvmlDeviceGetUUID")
-  return copy_string(gpu_get(device->index, "uuid"), uuid, length);
+  return copy_string(stub_item_get("gpu", device->index, "uuid"), uuid, length);
 }
 
 nvmlReturn_t nvmlDeviceGetSerial(nvmlDevice_t device, char *serial, unsigned int length) {
   DEVICE_PROLOGUE("nvmlDeviceGetSerial")
-  return copy_string(gpu_get(device->index, "serial"), serial, length);
+  return copy_string(stub_item_get("gpu", device->index, "serial"), serial, length);
 }
 
 nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t device, nvmlPciInfo_t *pci) {
   DEVICE_PROLOGUE("nvmlDeviceGetPciInfo_v3")
   if (!pci) return NVML_ERROR_INVALID_ARGUMENT;
   memset(pci, 0, sizeof *pci);
-  const char *bus_id = gpu_get(device->index, "pci.bus_id");
+  const char *bus_id = stub_item_get("gpu", device->index, "pci.bus_id");
   if (!bus_id) return NVML_ERROR_NOT_SUPPORTED;
   snprintf(pci->busId, sizeof pci->busId, "%s", bus_id);
   snprintf(pci->busIdLegacy, sizeof pci->busIdLegacy, "%s", bus_id + (strlen(bus_id) > 12 ? strlen(bus_id) - 12 : 0));
-  pci->domain = (unsigned int)gpu_num(device->index, "pci.domain", 0);
-  pci->bus = (unsigned int)gpu_num(device->index, "pci.bus", 0);
-  pci->device = (unsigned int)gpu_num(device->index, "pci.device", 0);
-  pci->pciDeviceId = (unsigned int)gpu_num(device->index, "pci.device_id", 0);
-  pci->pciSubSystemId = (unsigned int)gpu_num(device->index, "pci.subsystem_id", 0);
+  pci->domain = (unsigned int)stub_item_num("gpu", device->index, "pci.domain", 0);
+  pci->bus = (unsigned int)stub_item_num("gpu", device->index, "pci.bus", 0);
+  pci->device = (unsigned int)stub_item_num("gpu", device->index, "pci.device", 0);
+  pci->pciDeviceId = (unsigned int)stub_item_num("gpu", device->index, "pci.device_id", 0);
+  pci->pciSubSystemId = (unsigned int)stub_item_num("gpu", device->index, "pci.subsystem_id", 0);
   return NVML_SUCCESS;
 }
 
 nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t *memory) {
   DEVICE_PROLOGUE("nvmlDeviceGetMemoryInfo")
   if (!memory) return NVML_ERROR_INVALID_ARGUMENT;
-  memory->total = gpu_num(device->index, "memory.total", 0);
-  memory->used = gpu_num(device->index, "memory.used", 0);
+  memory->total = stub_item_num("gpu", device->index, "memory.total", 0);
+  memory->used = stub_item_num("gpu", device->index, "memory.used", 0);
   memory->free = memory->total - memory->used;
   return NVML_SUCCESS;
 }
@@ -316,8 +256,8 @@ nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t *memory) 
 nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUtilization_t *utilization) {
   DEVICE_PROLOGUE("nvmlDeviceGetUtilizationRates")
   if (!utilization) return NVML_ERROR_INVALID_ARGUMENT;
-  utilization->gpu = (unsigned int)gpu_num(device->index, "utilization.gpu", 0);
-  utilization->memory = (unsigned int)gpu_num(device->index, "utilization.memory", 0);
+  utilization->gpu = (unsigned int)stub_item_num("gpu", device->index, "utilization.gpu", 0);
+  utilization->memory = (unsigned int)stub_item_num("gpu", device->index, "utilization.memory", 0);
   return NVML_SUCCESS;
 }
 
@@ -325,7 +265,7 @@ nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUtilization_
 nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int *infoCount, nvmlProcessInfo_t *infos) {
   DEVICE_PROLOGUE("nvmlDeviceGetComputeRunningProcesses_v3")
   if (!infoCount) return NVML_ERROR_INVALID_ARGUMENT;
-  const char *list = gpu_get(device->index, "processes");
+  const char *list = stub_item_get("gpu", device->index, "processes");
   unsigned int n = 0;
   nvmlProcessInfo_t found[64];
   if (list) {
@@ -355,10 +295,10 @@ nvmlReturn_t nvmlDeviceGetConfComputeGpuCertificate(nvmlDevice_t device, nvmlCon
   DEVICE_PROLOGUE("nvmlDeviceGetConfComputeGpuCertificate")
   if (!cert) return NVML_ERROR_INVALID_ARGUMENT;
   memset(cert, 0, sizeof *cert);
-  long n = read_file(gpu_get(device->index, "attestation_cert_chain"), cert->attestationCertChain, sizeof cert->attestationCertChain);
+  long n = read_file(stub_item_get("gpu", device->index, "attestation_cert_chain"), cert->attestationCertChain, sizeof cert->attestationCertChain);
   if (n < 0) return NVML_ERROR_NOT_SUPPORTED;
   cert->attestationCertChainSize = (unsigned int)n;
-  long m = read_file(gpu_get(device->index, "cert_chain"), cert->certChain, sizeof cert->certChain);
+  long m = read_file(stub_item_get("gpu", device->index, "cert_chain"), cert->certChain, sizeof cert->certChain);
   cert->certChainSize = m < 0 ? 0 : (unsigned int)m;
   return NVML_SUCCESS;
 }
@@ -368,18 +308,15 @@ nvmlReturn_t nvmlDeviceGetConfComputeGpuAttestationReport(nvmlDevice_t device, n
   char hex[2 * NVML_CC_GPU_CEC_NONCE_SIZE + 1];
   if (report) {
     for (int i = 0; i < NVML_CC_GPU_CEC_NONCE_SIZE; i++) sprintf(hex + 2 * i, "%02x", report->nonce[i]);
-    trace("nvmlDeviceGetConfComputeGpuAttestationReport", hex);
+    stub_trace("nvmlDeviceGetConfComputeGpuAttestationReport", hex);
   } else {
-    trace("nvmlDeviceGetConfComputeGpuAttestationReport", NULL);
+    stub_trace("nvmlDeviceGetConfComputeGpuAttestationReport", NULL);
   }
-  char key[128];
-  snprintf(key, sizeof key, "error.%s", "nvmlDeviceGetConfComputeGpuAttestationReport");
-  const char *err = get(key);
-  if (err) return (nvmlReturn_t)strtol(err, NULL, 0);
+  if ((r = (nvmlReturn_t)stub_injected_error("nvmlDeviceGetConfComputeGpuAttestationReport"))) return r;
   if ((r = check_device(device))) return r;
   if (!report) return NVML_ERROR_INVALID_ARGUMENT;
   /* A recorded report cannot echo the caller's nonce: the recorded bytes are returned as they are. */
-  long n = read_file(gpu_get(device->index, "attestation_report"), report->attestationReport, sizeof report->attestationReport);
+  long n = read_file(stub_item_get("gpu", device->index, "attestation_report"), report->attestationReport, sizeof report->attestationReport);
   if (n < 0) return NVML_ERROR_NOT_SUPPORTED;
   report->attestationReportSize = (unsigned int)n;
   report->isCecAttestationReportPresent = 0;
