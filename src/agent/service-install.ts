@@ -5,6 +5,7 @@ import {ExitCode, UnetError} from '../errors/index.js'
 import {writeFileAtomic} from '../util/files.js'
 import {readLocalAgentStatus, type LocalAgentStatus} from './agent-status.js'
 import {
+  defaultPlatform,
   defaultServiceDir,
   nextSteps,
   renderServiceFile,
@@ -150,4 +151,38 @@ export function serviceSpecFor(i: SpecInputs): ServiceSpec {
     environmentFile: i.environmentFile,
     heartbeatArgs: ['--network', i.network, ...(i.metrics ? ['--metrics', i.metrics] : [])],
   }
+}
+
+/** The flags `service install` and `service status` share (as oclif parses them). */
+export interface ServiceFlags {
+  platform?: string
+  'password-file'?: string
+  user?: string
+  group?: string
+  metrics?: string
+  'env-file'?: string
+}
+
+/**
+ * The platform (default: this OS) and service spec that `service install` writes and `service status`
+ * compares against: the flags over this data dir, config dir and network.
+ */
+export function serviceTargetFor(
+  root: string,
+  resolved: {paths: {dataDir: string; configDir: string}; config: {network: string}},
+  flags: ServiceFlags,
+): {platform: ServicePlatform; spec: ServiceSpec} {
+  const platform = (flags.platform ?? defaultPlatform()) as ServicePlatform
+  const spec = serviceSpecFor({
+    root,
+    dataDir: resolved.paths.dataDir,
+    configDir: resolved.paths.configDir,
+    network: resolved.config.network,
+    passwordFile: flags['password-file'],
+    user: flags.user,
+    group: flags.group,
+    metrics: flags.metrics,
+    environmentFile: flags['env-file'],
+  })
+  return {platform, spec}
 }

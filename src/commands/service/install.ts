@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {defaultPlatform, renderServiceFile, SERVICE_PLATFORMS, type ServicePlatform} from '../../agent/service-files.js'
-import {installService, serviceSpecFor} from '../../agent/service-install.js'
+import {renderServiceFile, SERVICE_PLATFORMS} from '../../agent/service-files.js'
+import {installService, serviceTargetFor} from '../../agent/service-install.js'
 import {BaseCommand} from '../../cli/base-command.js'
 
 export default class ServiceInstall extends BaseCommand<typeof ServiceInstall> {
@@ -28,19 +28,7 @@ With --print the file goes to stdout and nothing is written.`
 
   async run() {
     const {flags} = this
-    const platform = (flags.platform ?? defaultPlatform()) as ServicePlatform
-    const {paths, config} = this.resolved
-    const spec = serviceSpecFor({
-      root: this.config.root,
-      dataDir: paths.dataDir,
-      configDir: paths.configDir,
-      network: config.network,
-      passwordFile: flags['password-file'],
-      user: flags.user,
-      group: flags.group,
-      metrics: flags.metrics,
-      environmentFile: flags['env-file'],
-    })
+    const {platform, spec} = serviceTargetFor(this.config.root, this.resolved, flags)
     if (flags.print) {
       const file = renderServiceFile(platform, spec)
       if (!this.jsonEnabled()) process.stdout.write(file.content)

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {defaultPlatform, SERVICE_PLATFORMS, type ServicePlatform} from '../../agent/service-files.js'
-import {serviceSpecFor, serviceStatus} from '../../agent/service-install.js'
+import {SERVICE_PLATFORMS} from '../../agent/service-files.js'
+import {serviceStatus, serviceTargetFor} from '../../agent/service-install.js'
 import {BaseCommand} from '../../cli/base-command.js'
 
 export default class ServiceStatus extends BaseCommand<typeof ServiceStatus> {
@@ -20,19 +20,7 @@ export default class ServiceStatus extends BaseCommand<typeof ServiceStatus> {
 
   async run() {
     const {flags} = this
-    const platform = (flags.platform ?? defaultPlatform()) as ServicePlatform
-    const {paths, config} = this.resolved
-    const spec = serviceSpecFor({
-      root: this.config.root,
-      dataDir: paths.dataDir,
-      configDir: paths.configDir,
-      network: config.network,
-      passwordFile: flags['password-file'],
-      user: flags.user,
-      group: flags.group,
-      metrics: flags.metrics,
-      environmentFile: flags['env-file'],
-    })
+    const {platform, spec} = serviceTargetFor(this.config.root, this.resolved, flags)
     const r = await serviceStatus(platform, spec, flags.dir)
     this.log(`service file: ${r.installed ? `installed at ${r.path}${r.upToDate ? '' : ' (differs from what install would write now: re-run install)'}` : `not installed (${r.path})`}`)
     this.log(`service:      ${r.activity.state} (${r.activity.detail})`)
