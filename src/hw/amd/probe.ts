@@ -6,6 +6,7 @@ import type {AmdSmiGpu} from './ffi.js'
 import type {Device} from '../pci/device.js'
 import {pciInfo} from '../nvidia/probe.js'
 import {moduleVersion, readAttr, readIntAttr} from '../pci/sysfs.js'
+import {libraryReason} from '../probe-reasons.js'
 
 /**
  * AMD GPUs from sysfs, as amdgpu exposes them on the PCI device (the same directory
@@ -45,9 +46,7 @@ async function amdsmiGpus(path: string | undefined): Promise<{gpus: AmdSmiGpu[];
     const {loadAmdSmi} = await import('./ffi.js')
     return {gpus: (await loadAmdSmi(path)).gpus()}
   } catch (error) {
-    const e = error as Error & {reason?: string; details?: Record<string, unknown>}
-    const why = typeof e.details?.reason === 'string' ? `${e.message} (${e.details.reason.replace(/^Failed to load shared library: /, '')})` : (e.reason ?? e.message)
-    return {gpus: [], reason: why}
+    return {gpus: [], reason: libraryReason(error)}
   }
 }
 

@@ -1,10 +1,10 @@
 import {X509Certificate} from 'node:crypto'
 
-import {HardwareUnavailableError} from '../../errors/index.js'
 import type {Classified} from '../pci/classify.js'
 import type {Device} from '../pci/device.js'
+import {attempt, libraryReason} from '../probe-reasons.js'
 import {moduleVersion} from '../pci/sysfs.js'
-import {NvmlError, type Nvml} from './ffi.js'
+import type {Nvml} from './ffi.js'
 import {ecRawPublicKey} from './verify-evidence.js'
 
 export interface NvidiaProbeOptions {
@@ -28,24 +28,6 @@ export function normalizeBusId(busId: string): string {
   const m = /^([0-9a-fA-F]+):([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$/.exec(busId.trim())
   if (!m) return busId.trim().toLowerCase()
   return `${m[1]!.slice(-4).padStart(4, '0')}:${m[2]}:${m[3]}.${m[4]}`.toLowerCase()
-}
-
-function reasonOf(error: unknown): string {
-  if (error instanceof NvmlError) return error.reason
-  if (error instanceof HardwareUnavailableError) {
-    const r = error.details?.reason
-    return typeof r === 'string' ? `${error.message} (${r.replace(/^Failed to load shared library: /, '')})` : error.message
-  }
-  return error instanceof Error ? error.message : String(error)
-}
-
-function attempt<T>(reasons: string[], what: string, fn: () => T): T | undefined {
-  try {
-    return fn()
-  } catch (error) {
-    reasons.push(`${what}: ${reasonOf(error)}`)
-    return undefined
-  }
 }
 
 /** Leaf public key of the GPU attestation chain: SPKI DER hex and the raw SEC1 point. */
@@ -96,7 +78,7 @@ export async function probeNvidia(options: NvidiaProbeOptions): Promise<NvidiaPr
   try {
     nvml = await openNvml(options.nvmlPath)
   } catch (error) {
-    const reason = reasonOf(error)
+    const reason = libraryReason(error)
     return {devices: options.candidates.map((c) => sysfsOnly(c, options.sysfsRoot, reason)), nvmlReason: reason, nvmlLoaded: false}
   }
   const devices: Device[] = []
@@ -155,7 +137,7 @@ export async function probeNvidia(options: NvidiaProbeOptions): Promise<NvidiaPr
       })
     }
   } catch (error) {
-    const reason = reasonOf(error)
+    const reason = libraryReason(error)
     for (const c of options.candidates) if (!seen.has(c.pci.address)) devices.push(sysfsOnly(c, options.sysfsRoot, reason))
     return {devices, nvmlReason: reason, nvmlLoaded: true}
   } finally {

@@ -1,8 +1,8 @@
 import {createPublicKey} from 'node:crypto'
 
-import {HardwareUnavailableError} from '../../errors/index.js'
 import type {Classified} from '../pci/classify.js'
 import type {Device} from '../pci/device.js'
+import {attempt, libraryReason} from '../probe-reasons.js'
 import {pciInfo} from '../nvidia/probe.js'
 import type {Bmlib} from './ffi.js'
 import {rsaModulus} from './verify-evidence.js'
@@ -14,23 +14,6 @@ export interface SophgoProbeOptions {
 }
 
 const CHIP_NAMES: Record<number, string> = {0x1684: 'BM1684', 0x1686: 'BM1684X'}
-
-function reasonOf(error: unknown): string {
-  if (error instanceof HardwareUnavailableError) {
-    const r = error.details?.reason
-    return typeof r === 'string' ? `${error.message} (${r.replace(/^Failed to load shared library: /, '')})` : error.message
-  }
-  return error instanceof Error ? error.message : String(error)
-}
-
-function attempt<T>(reasons: string[], what: string, fn: () => T): T | undefined {
-  try {
-    return fn()
-  } catch (error) {
-    reasons.push(`${what}: ${reasonOf(error)}`)
-    return undefined
-  }
-}
 
 export async function openBmlib(bmlibPath?: string): Promise<Bmlib> {
   const {loadBmlib} = await import('./ffi.js')
@@ -71,7 +54,7 @@ export async function probeSophgo(options: SophgoProbeOptions): Promise<Device[]
   try {
     bm = await openBmlib(options.bmlibPath)
   } catch (error) {
-    const reason = reasonOf(error)
+    const reason = libraryReason(error)
     return options.candidates.map((c) => sysfsOnly(c, reason))
   }
   const devices: Device[] = []
@@ -80,7 +63,7 @@ export async function probeSophgo(options: SophgoProbeOptions): Promise<Device[]
   try {
     count = bm.count()
   } catch (error) {
-    return options.candidates.map((c) => sysfsOnly(c, reasonOf(error)))
+    return options.candidates.map((c) => sysfsOnly(c, libraryReason(error)))
   }
   for (let devid = 0; devid < count; devid++) {
     const reasons: string[] = []
