@@ -54,7 +54,9 @@ const logger = probeLogger({
       // the heartbeat's own tail (gas/rewards reads, its garbage collected) stays out of the idle window
       const epochConfirmed = heartbeats
       setTimeout(() => {
-        if (heartbeats === epochConfirmed && tail === 'open') since = {cpu: process.cpuUsage(), t: performance.now()}
+        if (heartbeats !== epochConfirmed || tail !== 'open') return
+        since = {cpu: process.cpuUsage(), t: performance.now()}
+        armStop()
       }, SETTLE_MS)
       tail = 'open'
       return
@@ -73,30 +75,26 @@ const logger = probeLogger({
   },
 })
 
-// stop once enough idle was seen (checked every second; a window still open counts up to now)
-let lastTick = process.cpuUsage()
-const perSecond = []
-const timer = setInterval(() => {
-  if (process.env.UNET_BENCH_RPCDETAIL) {
-    const d = process.cpuUsage(lastTick)
-    lastTick = process.cpuUsage()
-    if (since) perSecond.push(+((d.user + d.system) / 1000).toFixed(1))
-  }
+// Stops once enough idle was seen. One timer per idle window, armed for exactly the idle still
+// missing (a 1 s ticker would itself add wake-ups to what is measured).
+let stopTimer
+function armStop() {
+  clearTimeout(stopTimer)
   if (!since) return
-  const open = performance.now() - since.t
-  if (idleWall + open >= needSeconds * 1000) {
+  stopTimer = setTimeout(() => {
+    if (!since) return
     const d = process.cpuUsage(since.cpu)
     idleCpu += (d.user + d.system) / 1000
-    idleWall += open
+    idleWall += performance.now() - since.t
     windows++
     since = undefined
     done.abort()
-  }
-}, 1000)
+  }, Math.max(0, needSeconds * 1000 - idleWall))
+}
 
 const run = runMinerAgent(chain.session, {logger})
 await new Promise((resolve) => done.signal.addEventListener('abort', resolve, {once: true}))
-clearInterval(timer)
+clearTimeout(stopTimer)
 const total = process.cpuUsage(runStart.cpu)
 const totalWall = performance.now() - runStart.t
 process.kill(process.pid, 'SIGTERM') // runAgent stops cleanly on SIGTERM
@@ -112,6 +110,6 @@ report({
   idleCpuMs: +idleCpu.toFixed(1),
   idlePercent: +((100 * idleCpu) / idleWall).toFixed(3),
   averagePercentWithHeartbeats: +((100 * ((total.user + total.system) / 1000)) / totalWall).toFixed(3),
-  ...(process.env.UNET_BENCH_RPCDETAIL ? {rpcCounts, perSecond} : {}),
+  ...(process.env.UNET_BENCH_RPCDETAIL ? {rpcCounts} : {}),
   warnings,
 })

@@ -84,6 +84,7 @@ try {
         const m = process.memoryUsage()
         rss[confirmed] = m.rss
         heap[confirmed] = m.heapUsed
+        if (process.env.UNET_BENCH_HEAPSNAP) import('node:v8').then((v8) => v8.writeHeapSnapshot(`${process.env.UNET_BENCH_HEAPSNAP}-${confirmed}.heapsnapshot`))
         if (process.env.UNET_BENCH_MEMDETAIL) console.error(confirmed, JSON.stringify(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, +(v / 2 ** 20).toFixed(1)]))))
       }
       // the side driver: the next epoch starts now

@@ -38,7 +38,10 @@ export async function runMinerAgent(session: MinerSession, options: RunMinerOpti
     selfVerify: liveSelfVerifyPort(identity, resolved.profile.allowEmulator, resolved.profile.name),
     backoff: {baseMs: Math.min(1000, epochMs / 50), maxMs: Math.min(60_000, epochMs / 5)},
     receiptPollMs: Math.min(2000, Math.max(200, epochMs / 40)),
-    epochPollMs: Math.min(5000, Math.max(250, epochMs / 20)),
+    // a fifth of the idle CPU goal at a 30 s epoch is spent per currentEpoch poll (eth_call + wake-up, ~3-8 ms of
+    // CPU on a busy 2-core box: npm run bench, docs/benchmarks.md); a tenth of the epoch (3 s at 30 s, 5 s cap)
+    // halves it, and a new epoch is still seen within its first tenth
+    epochPollMs: Math.min(5000, Math.max(250, epochMs / 10)),
   })
 }
 
