@@ -1,5 +1,4 @@
 import {readFileSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -17,18 +16,8 @@ import {buildHostEvidence} from '../../../src/hw/engine.js'
 import {leftPad, parseSignature} from '../../../src/hw/tpm2/structures.js'
 import {concatBytes} from '../../../src/util/hex.js'
 import {makeHome, runCli, type Home} from '../../helpers/cli.js'
+import {freePort} from '../../helpers/swtpm.js'
 import {fundedKey, p256Key, p256Sign, rpc} from './helpers.js'
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address() as {port: number}
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 interface StartJson {
   rpcUrl: string
