@@ -17,7 +17,7 @@ import {bytesToHex} from '../../util/hex.js'
 import type {EngineIdentity, EngineQuote, SecurityEngine} from '../engine.js'
 import {derToPem} from '../tpm2/pem.js'
 import {encodeEcdsaSignature, objectName, parseTpmtPublic, primaryQualifiedName, rawPublicKey, TPM_RH} from '../tpm2/structures.js'
-import {AK_REQUIRED_ATTRIBUTES, encodePcrSelection, TPM2_ALG, TPM2_ECC, TPM_GENERATED_VALUE, TPM2_ST_ATTEST_QUOTE, TPMA_OBJECT, Writer, tpm2b} from '../tpm2/wire.js'
+import {akTemplateEccP256, encodePcrSelection, TPM2_ALG, TPM_GENERATED_VALUE, TPM2_ST_ATTEST_QUOTE, Writer, tpm2b} from '../tpm2/wire.js'
 import {EMULATOR_ROOT_CN, selfSignedRoot} from './x509.js'
 
 /** firmwareVersion the emulator reports: ASCII "UNETEMU1". */
@@ -118,19 +118,7 @@ export class EmulatorEngine implements SecurityEngine {
 
 /** The TPMT_PUBLIC the emulator presents: the same template as a TPM AK, with its point as unique. */
 export function emulatorAkTpmt(x: Uint8Array, y: Uint8Array): Uint8Array {
-  return new Writer()
-    .u16(TPM2_ALG.ECC)
-    .u16(TPM2_ALG.SHA256)
-    .u32(AK_REQUIRED_ATTRIBUTES | TPMA_OBJECT.userWithAuth)
-    .tpm2b(new Uint8Array(0))
-    .u16(TPM2_ALG.NULL)
-    .u16(TPM2_ALG.ECDSA)
-    .u16(TPM2_ALG.SHA256)
-    .u16(TPM2_ECC.NIST_P256)
-    .u16(TPM2_ALG.NULL)
-    .tpm2b(x)
-    .tpm2b(y)
-    .bytes()
+  return akTemplateEccP256(x, y)
 }
 
 export {EMULATOR_ROOT_CN}

@@ -247,8 +247,11 @@ export function ekTemplateEccP256(): Uint8Array {
 export const AK_REQUIRED_ATTRIBUTES =
   TPMA_OBJECT.fixedTPM | TPMA_OBJECT.fixedParent | TPMA_OBJECT.sensitiveDataOrigin | TPMA_OBJECT.restricted | TPMA_OBJECT.sign
 
-/** TPMT_PUBLIC of unet's AK: restricted ECC P-256 ECDSA-SHA256 signing key. */
-export function akTemplateEccP256(): Uint8Array {
+/**
+ * TPMT_PUBLIC of unet's AK: restricted ECC P-256 ECDSA-SHA256 signing key. As a creation template the
+ * unique point is empty; with (x, y) it is the AK's public area (what the emulator presents).
+ */
+export function akTemplateEccP256(x: Uint8Array = new Uint8Array(0), y: Uint8Array = new Uint8Array(0)): Uint8Array {
   return new Writer()
     .u16(TPM2_ALG.ECC)
     .u16(TPM2_ALG.SHA256)
@@ -258,8 +261,8 @@ export function akTemplateEccP256(): Uint8Array {
     .u16(TPM2_ALG.ECDSA).u16(TPM2_ALG.SHA256)
     .u16(TPM2_ECC.NIST_P256)
     .u16(TPM2_ALG.NULL)
-    .tpm2b(new Uint8Array(0))
-    .tpm2b(new Uint8Array(0))
+    .tpm2b(x)
+    .tpm2b(y)
     .bytes()
 }
 
