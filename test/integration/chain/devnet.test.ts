@@ -112,21 +112,31 @@ describe('unet devnet start/status/stop (real anvil binary, subprocess CLI)', ()
     const bq = emulatorQuote(bare, bareCh)
     await register(op, {kind: DeviceKind.HOST_EMULATOR, publicKey: bare.publicKey, payout: operator, proof: concatBytes(bq.attest, bq.r, bq.s)})
 
+    // Wait for all three decisions: the verifier logs each one after its transaction, so the two
+    // approvals can be visible on chain before the rejection of the third is written.
+    const readDecisions = () =>
+      readFileSync(join(home.dataDir, 'devnet', 'decisions.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as {deviceId: string; approve: boolean; reasons: string[]})
     const deadline = Date.now() + 30_000
     let status = await getStatus(op, {operator})
-    while (Date.now() < deadline && !(status.devices.length === 2 && status.devices.every((d) => d.approved))) {
+    while (Date.now() < deadline && !(status.devices.length === 2 && status.devices.every((d) => d.approved) && readDecisions().some((d) => d.deviceId === bareId))) {
       await new Promise((r) => setTimeout(r, 300))
       status = await getStatus(op, {operator})
     }
     expect(status.devices.map((d) => [d.deviceId, d.status]).sort()).toEqual([[id.deviceId, 'approved'], [devId, 'approved']].sort())
-    const decisions = readFileSync(join(home.dataDir, 'devnet', 'decisions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {deviceId: string; approve: boolean; reasons: string[]})
+    const decisions = readDecisions()
     expect(decisions.find((d) => d.deviceId === id.deviceId)).toMatchObject({approve: true, reasons: []})
     const refused = decisions.find((d) => d.deviceId === bareId)!
     expect(refused.approve).toBe(false)
     expect(refused.reasons.join(' ')).toMatch(/must carry emulator evidence/)
 
     // and the approved host earns: one heartbeat with the emulator engine
-    const cb = await challengeBlock(op)
+    // Stay clear of an epoch boundary: blocks come every second, so a heartbeat built in an epoch's
+    // last seconds could be mined in the next one (WrongEpoch), which is not what this test is about.
+    let cb = await challengeBlock(op)
+    while (cb.epochEndsAt - BigInt((await op.provider.getBlock(Number(cb.blockNumber)))!.timestamp) < 8n) {
+      await new Promise((r) => setTimeout(r, 1000))
+      cb = await challengeBlock(op)
+    }
     const devices = [{deviceId: devId, kind: DeviceKind.P256, evidenceDigest: '0x' + '11'.repeat(32)}]
     const devChallenge = heartbeatChallenge({chainId: 31337n, contract: started.contracts.heartbeat, operator, hostId: devId, epoch: cb.epoch, blockNumber: cb.blockNumber, blockHash: cb.blockHash})
     const hbChallenge = heartbeatChallenge({chainId: 31337n, contract: started.contracts.heartbeat, operator, hostId: id.deviceId, epoch: cb.epoch, blockNumber: cb.blockNumber, blockHash: cb.blockHash})
