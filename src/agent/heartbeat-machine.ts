@@ -69,6 +69,8 @@ export interface HeartbeatMachineOptions {
   maxAttemptsPerEpoch?: number
   /** Warn when the gas balance lasts fewer epochs than this (default 48). */
   lowGasRunwayEpochs?: number
+  /** Don't start an epoch's first attempt with fewer seconds than this left in it (default 0: off). */
+  minSecondsLeft?: number
   /**
    * Waits a random 0…N ms after a new epoch starts before attesting, so a fleet of agents does not
    * hit the RPC node in the same second (default 0; the command may pass e.g. min(epoch/10, 30 s)).
@@ -152,6 +154,7 @@ export class HeartbeatMachine {
       maxFeeBumps: 5,
       maxAttemptsPerEpoch: 8,
       lowGasRunwayEpochs: 48,
+      minSecondsLeft: 0,
       onUnregistered: 'stop',
       epochStartJitterMs: 0,
       random: Math.random,
@@ -240,6 +243,17 @@ export class HeartbeatMachine {
       this.log.error({operator: this.o.identity.operator}, reason)
       this.o.outbox.markFailed(epoch, reason)
       return this.journal(epoch, 'failed', reason, 0)
+    }
+
+    // Started in the last moments of an epoch (a fresh run): the transaction would likely be mined
+    // in the next one and revert (WrongEpoch), wasting gas. Begin with the next epoch instead.
+    if (existing?.state !== 'sent' && this.o.chain.secondsLeftInEpoch && this.o.minSecondsLeft > 0) {
+      const left = await this.call(() => this.o.chain.secondsLeftInEpoch!())
+      if (left < this.o.minSecondsLeft) {
+        this.log.info({epoch: epoch.toString(), secondsLeft: left}, `only ${left} s left in epoch ${epoch}: starting with the next epoch`)
+        await this.waitForEpochAfter(epoch)
+        return this.runEpoch()
+      }
     }
 
     this.backoff.reset()

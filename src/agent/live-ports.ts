@@ -5,7 +5,7 @@
  */
 import {requirePoci, type ChainClient} from '../chain/client.js'
 import {HEARTBEAT_GAS_ESTIMATE} from '../chain/gas.js'
-import {hostDevices} from '../chain/block.js'
+import {challengeBlock, hostDevices} from '../chain/block.js'
 import {heartbeatCallArgs} from '../chain/heartbeat.js'
 import {broadcast, prepareCall, receiptOf, revertReason, signCall} from '../chain/signed-tx.js'
 import {deviceState} from '../chain/device-state.js'
@@ -72,6 +72,10 @@ export function liveChainPort(client: ChainClient, identity: EngineIdentity, ope
       const request = await prepareCall(client, poci, 'heartbeat', poci.interface.decodeFunctionData('heartbeat', previous.data) as unknown as unknown[], 'heartbeat')
       const tx = await signCall(client, request, {nonce: previous.nonce, ...previous.fees})
       return send(tx, hooks)
+    },
+    async secondsLeftInEpoch() {
+      const cb = await challengeBlock(client)
+      return Number(cb.epochEndsAt - cb.timestamp)
     },
     async gasBalance(): Promise<GasInfo> {
       const [balance, fees] = await Promise.all([client.provider.getBalance(operator), client.provider.getFeeData()])

@@ -78,6 +78,8 @@ export interface ChainPort {
    */
   replaceWithFeeBump(previous: SentTx, hooks: BroadcastHooks): Promise<SentTx>
   gasBalance(): Promise<GasInfo>
+  /** Optional: seconds until the current epoch ends, as of the latest block. */
+  secondsLeftInEpoch?(): Promise<number>
   /** Optional: accrued, unclaimed rewards of this host (token smallest unit), for metrics. */
   accruedRewards?(): Promise<bigint>
 }

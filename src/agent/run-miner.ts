@@ -37,6 +37,8 @@ export async function runMinerAgent(session: MinerSession, options: RunMinerOpti
     devices: liveDevicesPort(client, hostId, {operator, locator: deviceLocatorOf(resolved.config), evidenceDir: join(resolved.paths.dataDir, 'evidence')}),
     selfVerify: liveSelfVerifyPort(identity, resolved.profile.allowEmulator, resolved.profile.name),
     backoff: {baseMs: Math.min(1000, epochMs / 50), maxMs: Math.min(60_000, epochMs / 5)},
+    // A heartbeat needs a couple of blocks to land; don't open an epoch with less time than that left.
+    minSecondsLeft: Math.max(3, Math.min(60, epochMs / 5000)),
     receiptPollMs: Math.min(2000, Math.max(200, epochMs / 40)),
     // a fifth of the idle CPU goal at a 30 s epoch is spent per currentEpoch poll (eth_call + wake-up, ~3-8 ms of
     // CPU on a busy 2-core box: npm run bench, docs/benchmarks.md); a tenth of the epoch (3 s at 30 s, 5 s cap)

@@ -5,6 +5,8 @@ import {callView, toUnetError} from './tx.js'
 export interface ChallengeBlock {
   blockNumber: bigint
   blockHash: string
+  /** Unix time of block B. */
+  timestamp: bigint
   /** The contract's current epoch (as of the latest block). */
   epoch: bigint
   epochSeconds: bigint
@@ -33,7 +35,7 @@ export async function challengeBlock(client: ChainClient): Promise<ChallengeBloc
   ])
   const ts = BigInt(block.timestamp)
   const epoch = (ts - genesis) / epochSeconds + 1n
-  return {blockNumber: BigInt(block.number), blockHash: block.hash, epoch, epochSeconds, epochEndsAt: genesis + epoch * epochSeconds, maxBlockAge}
+  return {blockNumber: BigInt(block.number), blockHash: block.hash, timestamp: ts, epoch, epochSeconds, epochEndsAt: genesis + epoch * epochSeconds, maxBlockAge}
 }
 
 export interface HostDevice {

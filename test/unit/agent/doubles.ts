@@ -82,6 +82,10 @@ export class FakeChain implements ChainPort {
     return BigInt(Math.floor((this.clock.now() - this.genesis) / this.epochMs))
   }
 
+  async secondsLeftInEpoch(): Promise<number> {
+    return (this.epochMs - ((this.clock.now() - this.genesis) % this.epochMs)) / 1000
+  }
+
   async recentBlock(): Promise<BlockRef> {
     this.mine()
     const number = this.headNumber()

@@ -59,6 +59,16 @@ describe('HeartbeatMachine', () => {
     expect(e.gas?.runwayEpochs).toBe(9999n)
   })
 
+  it('started in the last seconds of an epoch, it begins with the next one instead of sending a doomed tx', async () => {
+    const t = setup({minSecondsLeft: 5})
+    await t.clock.advance(58_000) // 2 s left in epoch 0
+    const r = await t.make().run({once: true})
+    expect(r.epochs).toMatchObject([{epoch: 1n, result: 'confirmed'}])
+    expect(t.chain.credits.has(0n)).toBe(false)
+    expect(t.chain.submits).toBe(1)
+    expect(t.outbox.journal().map((j) => j.epoch)).toEqual([1n])
+  })
+
   it('runs epoch after epoch until aborted, one heartbeat each', async () => {
     const t = setup()
     const ac = new AbortController()
