@@ -20,15 +20,6 @@ const base = FROM === 'src' ? new URL('../src/', import.meta.url) : process.env.
 /** Imports "agent/run-agent.js" etc. from dist/ or src/. */
 export const load = (path) => import(new URL(path, base).href)
 
-const {startAnvil} = await load('chain/anvil.js')
-const {approve} = await load('chain/approve.js')
-const {DeviceKind} = await load('chain/artifacts.js')
-const {connect, disconnect} = await load('chain/client.js')
-const {deploy} = await load('chain/deploy.js')
-const {DEVNET_CHAIN_ID, DEVNET_DEPLOYER_KEY, devnetProfile} = await load('chain/devnet.js')
-const {registerHost} = await load('agent/register-host.js')
-const {openEngine} = await load('hw/engine.js')
-
 export const PCRS = [0, 1, 2, 3, 4, 5, 6, 7]
 
 export async function rpcCall(url, method, params = []) {
@@ -39,38 +30,62 @@ export async function rpcCall(url, method, params = []) {
 }
 
 /**
+ * What `openMinerSession` gives a miner command, without the keystore: the operator's chain client,
+ * the host engine and its identity. Loads only what the daemon loads (the RSS bench's child uses it).
+ * options: {rpcUrl, contracts, operatorKey, dataDir, engine: 'tpm2' | 'emulator', tcti?}
+ */
+export async function openBenchSession(options) {
+  const {connect} = await load('chain/client.js')
+  const {DeviceKind} = await load('chain/artifacts.js')
+  const {devnetProfile} = await load('chain/devnet.js')
+  const {openEngine} = await load('hw/engine.js')
+  const profile = devnetProfile(options.rpcUrl, options.contracts)
+  const client = await connect(profile, {privateKey: options.operatorKey})
+  const engine = await openEngine({engine: options.engine, tcti: options.tcti ?? '', dataDir: options.dataDir, akHandle: 0x81010002, pcrs: PCRS, profile})
+  try {
+    const identity = await engine.identity()
+    const operator = client.signer.address
+    return {
+      resolved: {profile, paths: {dataDir: options.dataDir}, config: {}},
+      client,
+      engine,
+      identity,
+      hostId: identity.deviceId,
+      hostKind: engine.kind === 'tpm2' ? DeviceKind.HOST_TPM : DeviceKind.HOST_EMULATOR,
+      operator,
+      payout: operator,
+      close: () => engine.close(),
+    }
+  } catch (error) {
+    engine.close()
+    throw error
+  }
+}
+
+/**
  * anvil (automine unless blockTime) + POCI with `epochSeconds` + an operator with 1000 ETH + the host
  * engine, registered and approved by the deployer (the devnet's verifier role).
+ * options: {epochSeconds, blockTime?, engine: 'tpm2' | 'emulator', tcti?}
  */
-/** options: {epochSeconds, blockTime?, engine: 'tpm2' | 'emulator', tcti?} */
 export async function setupChain(options) {
+  const {startAnvil} = await load('chain/anvil.js')
+  const {approve} = await load('chain/approve.js')
+  const {connect, disconnect} = await load('chain/client.js')
+  const {deploy} = await load('chain/deploy.js')
+  const {DEVNET_CHAIN_ID, DEVNET_DEPLOYER_KEY, devnetProfile} = await load('chain/devnet.js')
+  const {registerHost} = await load('agent/register-host.js')
   const dataDir = mkdtempSync(join(tmpdir(), 'unet-bench-'))
   const anvil = await startAnvil({port: 0, blockTime: options.blockTime, extraArgs: ['--chain-id', String(DEVNET_CHAIN_ID)]})
   const rpc = (method, params = []) => rpcCall(anvil.rpcUrl, method, params)
-  let engine
+  let session
   try {
     const deployer = await connect(devnetProfile(anvil.rpcUrl), {privateKey: DEVNET_DEPLOYER_KEY})
     const deployed = await deploy(deployer, {verifier: deployer.signer.address, epochSeconds: options.epochSeconds, allowEmulator: true, maxBlockAge: 64})
     const operatorKey = '0x' + Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')
-    const profile = devnetProfile(anvil.rpcUrl, {registry: deployed.poci, heartbeat: deployed.poci, rewards: deployed.poci, token: deployed.token})
-    const client = await connect(profile, {privateKey: operatorKey})
-    const operator = client.signer.address
-    await rpc('anvil_setBalance', [operator, '0x' + (1000n * 10n ** 18n).toString(16)])
-    engine = await openEngine({engine: options.engine, tcti: options.tcti ?? '', dataDir, akHandle: 0x81010002, pcrs: PCRS, profile})
-    const identity = await engine.identity()
-    const resolved = {profile, paths: {dataDir}, config: {}}
-    const eng = engine
-    const session = {
-      resolved,
-      client,
-      engine: eng,
-      identity,
-      hostId: identity.deviceId,
-      hostKind: eng.kind === 'tpm2' ? DeviceKind.HOST_TPM : DeviceKind.HOST_EMULATOR,
-      operator,
-      payout: operator,
-      close: () => eng.close(),
-    }
+    const contracts = {registry: deployed.poci, heartbeat: deployed.poci, rewards: deployed.poci, token: deployed.token}
+    session = await openBenchSession({rpcUrl: anvil.rpcUrl, contracts, operatorKey, dataDir, engine: options.engine, tcti: options.tcti})
+    const {client, identity} = session
+    await rpc('anvil_setBalance', [session.operator, '0x' + (1000n * 10n ** 18n).toString(16)])
     await registerHost(session, {waitMs: 0})
     await approve(deployer, {deviceId: identity.deviceId, power: 10n})
     return {
@@ -78,6 +93,8 @@ export async function setupChain(options) {
       rpcUrl: anvil.rpcUrl,
       deployer,
       poci: deployed.poci,
+      contracts,
+      operatorKey,
       session,
       dataDir,
       rpc,
@@ -94,7 +111,7 @@ export async function setupChain(options) {
       },
     }
   } catch (error) {
-    engine?.close()
+    session?.close()
     anvil.stop()
     throw error
   }

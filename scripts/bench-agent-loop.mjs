@@ -7,7 +7,9 @@
  *   --mode wall --engine tpm2 --epochs 20   heartbeat wall time: Attesting → Confirmed per epoch
  *   --mode rss  --engine emulator --epochs 1000   RSS after heartbeat 10 and after heartbeat N (--expose-gc)
  */
-import {FROM, load, pct, probeLogger, report, setupChain} from './bench-agent-common.mjs'
+import {fileURLToPath} from 'node:url'
+
+import {FROM, load, openBenchSession, pct, probeLogger, report, setupChain} from './bench-agent-common.mjs'
 
 const {liveChainPort, liveDevicesPort, liveEnginePort, liveSelfVerifyPort} = await load('agent/live-ports.js')
 const {runAgent} = await load('agent/run-agent.js')
@@ -22,10 +24,52 @@ const measured = Number(arg('epochs', mode === 'wall' ? '20' : '1000'))
 const warmup = mode === 'wall' ? 3 : 0
 const EPOCH_SECONDS = 3600
 
+const child = arg('child', undefined)
+
+if (mode === 'rss' && !child) {
+  // The parent: chain, deployment, registration and the side driver. The agent runs in a child
+  // process that loads and does only what the `unet heartbeat` daemon does, so the set-up's memory
+  // (deploy, register, the driver's fetch) is not in the daemon's RSS.
+  const {spawn} = await import('node:child_process')
+  const chain = await setupChain({epochSeconds: EPOCH_SECONDS, engine: engineKind})
+  chain.session.close()
+  try {
+    const spec = {rpcUrl: chain.rpcUrl, contracts: chain.contracts, operatorKey: chain.operatorKey, dataDir: chain.dataDir}
+    const agent = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--mode', 'rss', '--engine', engineKind, '--epochs', String(measured), '--child', JSON.stringify(spec)], {stdio: ['ignore', 'pipe', 'inherit']})
+    let buffer = ''
+    agent.stdout.on('data', (chunk) => {
+      buffer += chunk
+      let nl
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl)
+        buffer = buffer.slice(nl + 1)
+        if (line === 'NEXT') void chain.nextEpoch().catch((e) => process.stderr.write(`driver: ${e.message}\n`))
+        else process.stdout.write(line + '\n')
+      }
+    })
+    const code = await new Promise((resolve) => agent.on('close', resolve))
+    if (code !== 0) process.exitCode = 1
+  } finally {
+    chain.close()
+  }
+} else {
+  await runLoop()
+}
+
+async function runLoop() {
 // the swtpm helper is TypeScript: the tpm2 engine needs UNET_BENCH_FROM=src under tsx
 const swtpm = engineKind === 'tpm2' ? await (await import('../test/helpers/swtpm.ts')).startSwtpm() : undefined
-const chain = await setupChain({epochSeconds: EPOCH_SECONDS, engine: engineKind, tcti: swtpm?.tcti})
-const {session} = chain
+let chain
+let session
+if (child) {
+  const spec = JSON.parse(child)
+  session = await openBenchSession({...spec, engine: engineKind})
+  // the side driver is the parent: one line on stdout asks it for the next epoch
+  chain = {dataDir: spec.dataDir, nextEpoch: async () => void process.stdout.write('NEXT\n'), close: () => session.close()}
+} else {
+  chain = await setupChain({epochSeconds: EPOCH_SECONDS, engine: engineKind, tcti: swtpm?.tcti})
+  session = chain.session
+}
 try {
   // The live ports, wrapped only to time where an attempt's wall time goes.
   const parts = {quote: [], submit: [], receipt: []}
@@ -146,4 +190,5 @@ try {
 } finally {
   chain.close()
   swtpm?.stop()
+}
 }
