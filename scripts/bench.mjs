@@ -108,9 +108,14 @@ const rssRow = (name, r) => {
 }
 const rows = [
   ['bench', 'measured', 'goal', ''],
-  cpu.error
-    ? ['1 agent CPU / heartbeat, 8 devices', `error: ${cpu.error}`, '≤ 20 ms', 'ERROR']
-    : ['1 agent CPU / heartbeat, 8 devices', `median ${f(cpu.medianMs, 2)} ms, p95 ${f(cpu.p95Ms, 2)} ms (${cpu.epochs} epochs; tx build+sign ${f(cpu.txBuildSignMedianMs, 2)} ms of it)`, '≤ 20 ms', verdict(cpu.p95Ms <= 20)],
+  ...(cpu.error
+    ? [['1 agent CPU / heartbeat, 8 devices', `error: ${cpu.error}`, '≤ 20 ms', 'ERROR']]
+    : [
+        // what the goal names: evidence, commitments, qualifying data, self-verify, outbox (chain in memory)
+        ['1 agent CPU / heartbeat, 8 devices', `median ${f(cpu.withoutTxMedianMs, 2)} ms, p95 ${f(cpu.withoutTxP95Ms, 2)} ms (${cpu.epochs} epochs)`, '≤ 20 ms', verdict(cpu.withoutTxP95Ms <= 20)],
+        // stricter: plus the chain port's own CPU (call data, ABI encoding, EIP-1559 signing)
+        ['  … plus tx build + sign', `median ${f(cpu.medianMs, 2)} ms, p95 ${f(cpu.p95Ms, 2)} ms (build + sign ${f(cpu.txBuildSignMedianMs, 2)} ms median)`, '≤ 20 ms', verdict(cpu.p95Ms <= 20)],
+      ]),
   wall.error
     ? ['2 heartbeat wall, devnet + swtpm', `error: ${wall.error}`, '≤ 150 ms', 'ERROR']
     : ['2 heartbeat wall, devnet + swtpm', `median ${f(wall.medianMs)} ms, p95 ${f(wall.p95Ms)} ms (${wall.epochs} epochs; quote ${f(wall.parts.quoteMedianMs)}, submit ${f(wall.parts.submitMedianMs)} ms)`, '≤ 150 ms', verdict(wall.failed === 0 && wall.p95Ms <= 150)],
