@@ -1,9 +1,9 @@
 /**
  * Bench 4 of `npm run bench`: idle CPU of the agent between heartbeats at a 30 s epoch.
  *
- * anvil mining a block every second (like `unet devnet start --block-time 1`), POCI with 30 s epochs,
- * the emulator engine, and runMinerAgent exactly as `unet heartbeat` runs it (its polling and backoff
- * derived from the epoch: a currentEpoch poll every 1.5 s). Idle = from the Confirmed transition of
+ * anvil (automine; see below), POCI with 30 s epochs, the emulator engine, and runMinerAgent exactly
+ * as `unet heartbeat` runs it (its polling and backoff derived from the epoch: a currentEpoch poll
+ * every tenth of the epoch, 3 s). Idle = from the Confirmed transition of
  * one epoch + 2 s (the heartbeat's tail: post-confirmation gas/rewards reads, its GC) to the first
  * transition of the next epoch; CPU
  * (user + system, process.cpuUsage) over those windows until at least --seconds of idle were seen,

@@ -5,7 +5,11 @@
  * evm_mine) as soon as a heartbeat is confirmed, so epochs pass as fast as the agent can send.
  *
  *   --mode wall --engine tpm2 --epochs 20   heartbeat wall time: Attesting → Confirmed per epoch
- *   --mode rss  --engine emulator --epochs 1000   RSS after heartbeat 10 and after heartbeat N (--expose-gc)
+ *   --mode rss  --engine emulator --epochs 1000   RSS after heartbeat 10 and after heartbeat N (--expose-gc);
+ *       the agent runs in a child process (--child, spawned with the same node flags), this one drives
+ *
+ * Diagnostics: UNET_BENCH_MEMDETAIL=1 prints process.memoryUsage() at each sample to stderr,
+ * UNET_BENCH_HEAPSNAP=/tmp/hs writes /tmp/hs-<n>.heapsnapshot there.
  */
 import {fileURLToPath} from 'node:url'
 
