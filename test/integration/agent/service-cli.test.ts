@@ -13,7 +13,7 @@ describe('unet service (subprocess)', () => {
     const home = makeHome()
     const r = await runCli(['service', 'install', '--print', '--platform', 'systemd'], {home})
     expect(r.code, r.stderr).toBe(0)
-    expect(r.stdout).toContain(`ExecStart=${process.execPath} ${BIN} heartbeat --network devnet`)
+    expect(r.stdout).toContain(`ExecStart=${process.execPath} --max-semi-space-size=2 ${BIN} heartbeat --network devnet`)
     expect(r.stdout).toContain(`ReadWritePaths=${home.dataDir} ${home.configDir}`)
     const dir = mkdtempSync(join(tmpdir(), 'unet-print-'))
     const path = join(dir, 'unet-heartbeat.service')

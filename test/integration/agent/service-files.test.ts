@@ -69,7 +69,7 @@ describe('service definitions', () => {
     ])
       expect(directives).toContain(d)
     const exec = directives.find((d) => d.startsWith('ExecStart='))!
-    expect(exec).toBe(`ExecStart=${process.execPath} ${ROOT}/bin/run.js heartbeat --network devnet --metrics 127.0.0.1:9464`)
+    expect(exec).toBe(`ExecStart=${process.execPath} --max-semi-space-size=2 ${ROOT}/bin/run.js heartbeat --network devnet --metrics 127.0.0.1:9464`)
     expect(unit).not.toMatch(/UNET_PASSWORD=/)
     expect(exec).not.toMatch(/password/i)
   })
@@ -93,7 +93,7 @@ describe('service definitions', () => {
     const parsed = JSON.parse(python('import plistlib,sys,json; print(json.dumps(plistlib.loads(sys.stdin.buffer.read())))', plist)) as Record<string, unknown>
     expect(parsed).toMatchObject({
       Label: 'net.utilitynet.unet.heartbeat',
-      ProgramArguments: [process.execPath, `${ROOT}/bin/run.js`, 'heartbeat', '--network', 'devnet', '--metrics', '127.0.0.1:9464'],
+      ProgramArguments: [process.execPath, '--max-semi-space-size=2', `${ROOT}/bin/run.js`, 'heartbeat', '--network', 'devnet', '--metrics', '127.0.0.1:9464'],
       EnvironmentVariables: {UNET_DATA_DIR: '/Users/m & co/unet', UNET_PASSWORD_FILE: s.passwordFile},
       RunAtLoad: true,
       KeepAlive: true,
@@ -111,7 +111,7 @@ describe('service definitions', () => {
     expect(JSON.parse(out)).toEqual({
       id: 'unet-heartbeat',
       exe: 'C:\\Program Files\\nodejs\\node.exe',
-      args: 'C:\\unet\\bin\\run.js heartbeat --network devnet --metrics 127.0.0.1:9464',
+      args: '--max-semi-space-size=2 C:\\unet\\bin\\run.js heartbeat --network devnet --metrics 127.0.0.1:9464',
       env: {UNET_DATA_DIR: 'C:\\ProgramData\\unet', UNET_CONFIG_DIR: 'C:\\ProgramData\\unet\\config', UNET_PASSWORD_FILE: 'C:\\ProgramData\\unet\\pw'},
       onfailure: 'restart',
     })
