@@ -1,19 +1,25 @@
 import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {DoctorReport} from '../../../src/agent/doctor.js'
-import {makeHome, runCli, type Home} from '../../helpers/cli.js'
-import {anvilUrl, swtpm} from '../../helpers/env.js'
 import {HEARTBEAT_GAS_ESTIMATE} from '../../../src/chain/gas.js'
+import {makeHome, runCli, type Home} from '../../helpers/cli.js'
+import {startAnvil, type AnvilHandle} from '../../../src/chain/anvil.js'
+import {swtpm} from '../../helpers/env.js'
 
-/** `unet doctor` as a subprocess against this worker's real anvil and swtpm (needs `npm run build`). */
+/**
+ * `unet doctor` as a subprocess against a real anvil of its own (the worker's shared one may have had
+ * its clock moved forward by chain tests, which doctor rightly reports as skew) and this worker's swtpm
+ * (needs `npm run build`).
+ */
+let anvil: AnvilHandle
 
 const ADDR = (n: number) => '0x' + n.toString(16).padStart(40, '0')
 
 async function rpc<T>(method: string, params: unknown[]): Promise<T> {
-  const res = await fetch(anvilUrl(), {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({jsonrpc: '2.0', id: 1, method, params})})
+  const res = await fetch(anvil.rpcUrl, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({jsonrpc: '2.0', id: 1, method, params})})
   return ((await res.json()) as {result: T}).result
 }
 
@@ -25,12 +31,15 @@ function writeConfig(home: Home, config: Record<string, unknown>): void {
 const byId = (r: DoctorReport) => Object.fromEntries(r.checks.map((c) => [c.id, c]))
 
 describe('unet doctor (subprocess, real anvil + swtpm)', () => {
+  afterAll(() => anvil?.stop())
+
   let home: Home
   let address: string
   let env: Record<string, string>
   let serviceDir: string
 
   beforeAll(async () => {
+    anvil = await startAnvil()
     home = makeHome()
     writeConfig(home, {
       tcti: swtpm().tcti,
@@ -49,7 +58,7 @@ describe('unet doctor (subprocess, real anvil + swtpm)', () => {
   })
 
   it('all prerequisites in place: exit 0, every check passes (NVML absent is only a warning)', async () => {
-    const r = await runCli(['doctor', '--json', '--rpc-url', anvilUrl(), '--service-dir', serviceDir, '--platform', 'systemd'], {home, env})
+    const r = await runCli(['doctor', '--json', '--rpc-url', anvil.rpcUrl, '--service-dir', serviceDir, '--platform', 'systemd'], {home, env})
     const report = r.json<DoctorReport>()
     expect(r.code, JSON.stringify(report.checks.filter((c) => c.status === 'fail'))).toBe(0)
     const c = byId(report)
@@ -69,11 +78,11 @@ describe('unet doctor (subprocess, real anvil + swtpm)', () => {
     writeConfig(h2, {tcti: swtpm().tcti, networks: {devnet: {chainId: 1, contracts: {registry: ADDR(1), heartbeat: ADDR(1), rewards: ADDR(1), token: ADDR(2)}}}})
     const created = await runCli(['wallet', 'create', '--json'], {home: h2, env: {UNET_PASSWORD: 'x'}})
     chmodSync(created.json<{path: string}>().path, 0o644)
-    const r = await runCli(['doctor', '--json', '--rpc-url', anvilUrl(), '--service-dir', join(h2.dataDir, 'none'), '--platform', 'systemd'], {home: h2})
+    const r = await runCli(['doctor', '--json', '--rpc-url', anvil.rpcUrl, '--service-dir', join(h2.dataDir, 'none'), '--platform', 'systemd'], {home: h2})
     expect(r.code).toBe(21)
     const c = byId(r.json<DoctorReport>())
     expect(c['keystore-mode']).toMatchObject({status: 'fail', hint: expect.stringMatching(/^chmod 600 /)})
-    expect(c['chain-id']).toMatchObject({status: 'fail', detail: `${anvilUrl()} serves chain 31337, the profile "devnet" is chain 1`})
+    expect(c['chain-id']).toMatchObject({status: 'fail', detail: `${anvil.rpcUrl} serves chain 31337, the profile "devnet" is chain 1`})
     expect(c.gas).toMatchObject({status: 'fail', hint: `send gas to ${created.json<{address: string}>().address}`})
     expect(c.service?.status).toBe('warn')
     expect(c.passphrase?.status).toBe('warn')
