@@ -37,7 +37,7 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
   static override examples = ['<%= config.bin %> quickstart', '<%= config.bin %> quickstart --epochs 3 --json']
   static override flags = {
     epochs: Flags.integer({description: 'heartbeat epochs to run', default: 3, min: 1, max: 100}),
-    'epoch-seconds': Flags.integer({description: 'epoch length when quickstart starts the devnet', default: 10, min: 2}),
+    'epoch-seconds': Flags.integer({description: 'epoch length when quickstart starts the devnet (default: the devnet\'s)', min: 2}),
     port: Flags.integer({description: 'devnet RPC port when quickstart starts it', default: 8545}),
   }
 
@@ -94,7 +94,8 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
 
   /** `unet devnet start` as its own process: the devnet must outlive this command. */
   private startDevnet(): QuickstartResult['devnet'] {
-    const args = [join(this.config.root, 'bin', 'run.js'), 'devnet', 'start', '--json', '--epoch-seconds', String(this.flags['epoch-seconds']), '--port', String(this.flags.port)]
+    const args = [join(this.config.root, 'bin', 'run.js'), 'devnet', 'start', '--json', '--port', String(this.flags.port)]
+    if (this.flags['epoch-seconds']) args.push('--epoch-seconds', String(this.flags['epoch-seconds']))
     const r = spawnSync(process.execPath, args, {env: process.env, encoding: 'utf8', timeout: 120_000})
     let parsed: {rpcUrl: string; chainId: number; contracts: Record<string, string>; epochSeconds: number; alreadyRunning: boolean; error?: {message: string; hint?: string; exitCode: number}}
     try {
