@@ -3,11 +3,12 @@
  * broadcast), the host engine, the accelerators and the self-verifier. `unet heartbeat` and
  * `unet quickstart` build them once per run; the machine itself never sees ethers or FFI.
  */
-import {requirePoci, type ChainClient} from '../chain/client.js'
+import type {ChainClient} from '../chain/client.js'
 import {HEARTBEAT_GAS_ESTIMATE} from '../chain/gas.js'
 import {challengeBlock, hostDevices} from '../chain/block.js'
-import {heartbeatCallArgs} from '../chain/heartbeat.js'
-import {broadcast, prepareCall, receiptOf, revertReason, signCall} from '../chain/signed-tx.js'
+import {heartbeatRequest, heartbeatRequestFromData} from '../chain/heartbeat.js'
+import {balanceAndFee} from '../chain/history.js'
+import {broadcast, receiptOf, revertReason, signCall} from '../chain/signed-tx.js'
 import {deviceState} from '../chain/device-state.js'
 import {DEVICE_KIND_NAMES} from '../chain/artifacts.js'
 import {canonicalPublicKey, heartbeatChallenge} from '../evidence/nonce.js'
@@ -22,7 +23,6 @@ import type {BroadcastHooks, ChainPort, DeviceAttestation, DevicesPort, EnginePo
 
 
 export function liveChainPort(client: ChainClient, identity: EngineIdentity, operator: string): ChainPort {
-  const poci = requirePoci(client)
   const akPublicKey = canonicalPublicKey(identity.publicKey)
   let lastGasUsed: bigint | undefined
 
@@ -33,14 +33,15 @@ export function liveChainPort(client: ChainClient, identity: EngineIdentity, ope
     return sent
   }
 
+  // Epoch, challenge block and time left all come from the latest block (the contract's epoch
+  // constants are read once per client): one RPC each.
   return {
     async currentEpoch() {
-      return (await poci.getFunction('currentEpoch').staticCall()) as bigint
+      return (await challengeBlock(client)).epoch
     },
     async recentBlock() {
-      const block = await client.provider.getBlock('latest')
-      if (!block?.hash) throw new UnetError('the node returned no latest block', ExitCode.RPC_UNREACHABLE)
-      return {number: BigInt(block.number), hash: block.hash, timestamp: BigInt(block.timestamp)}
+      const cb = await challengeBlock(client)
+      return {number: cb.blockNumber, hash: cb.blockHash, timestamp: cb.timestamp}
     },
     async isRegistered(hostId) {
       return (await deviceState(client, hostId)).status === 'approved'
@@ -49,7 +50,7 @@ export function liveChainPort(client: ChainClient, identity: EngineIdentity, ope
       const quote = submission.hostQuote as HostEvidence
       const signature = parseSignature(quote.quote.signature)
       if (signature.alg !== 'ecdsa') throw new UnetError('the host quote must be an ECDSA P-256 signature for the on-chain check', ExitCode.EVIDENCE_INVALID)
-      const args = heartbeatCallArgs({
+      const request = await heartbeatRequest(client, {
         epoch: submission.epoch,
         blockNumber: submission.block.number,
         blockHash: submission.block.hash,
@@ -58,7 +59,6 @@ export function liveChainPort(client: ChainClient, identity: EngineIdentity, ope
         signature: {r: leftPadBytes(signature.r, 32), s: leftPadBytes(signature.s, 32)},
         devices: submission.devices.map((d) => ({deviceId: d.deviceId, evidenceDigest: d.evidenceDigest, kind: (d.evidence as LiveDeviceEvidence).chainKind, proof: (d.evidence as LiveDeviceEvidence).proof})),
       })
-      const request = await prepareCall(client, poci, 'heartbeat', args, 'heartbeat')
       return send(await signCall(client, request), hooks)
     },
     async receipt(txHash): Promise<TxReceipt | null> {
@@ -69,8 +69,7 @@ export function liveChainPort(client: ChainClient, identity: EngineIdentity, ope
     },
     async replaceWithFeeBump(previous, hooks) {
       if (!previous.to || !previous.data) throw new UnetError('cannot replace a transaction whose call data was not kept', ExitCode.UNEXPECTED)
-      const request = await prepareCall(client, poci, 'heartbeat', poci.interface.decodeFunctionData('heartbeat', previous.data) as unknown as unknown[], 'heartbeat')
-      const tx = await signCall(client, request, {nonce: previous.nonce, ...previous.fees})
+      const tx = await signCall(client, await heartbeatRequestFromData(client, previous.data), {nonce: previous.nonce, ...previous.fees})
       return send(tx, hooks)
     },
     async secondsLeftInEpoch() {
@@ -78,18 +77,13 @@ export function liveChainPort(client: ChainClient, identity: EngineIdentity, ope
       return Number(cb.epochEndsAt - cb.timestamp)
     },
     async gasBalance(): Promise<GasInfo> {
-      const [balance, fees] = await Promise.all([client.provider.getBalance(operator), client.provider.getFeeData()])
-      const fee = fees.maxFeePerGas ?? fees.gasPrice ?? 0n
-      return {balance, costPerHeartbeat: (lastGasUsed ?? HEARTBEAT_GAS_ESTIMATE) * fee}
+      const {balance, maxFeePerGas} = await balanceAndFee(client, operator)
+      return {balance, costPerHeartbeat: (lastGasUsed ?? HEARTBEAT_GAS_ESTIMATE) * maxFeePerGas}
     },
     async accruedRewards() {
-      return (await deviceState(client, identityHostId(identity))).claimable
+      return (await deviceState(client, identity.deviceId)).claimable
     },
   }
-}
-
-function identityHostId(identity: EngineIdentity): string {
-  return identity.deviceId
 }
 
 

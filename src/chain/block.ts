@@ -20,7 +20,6 @@ export interface ChallengeBlock {
  * epoch the heartbeat will be credited to.
  */
 export async function challengeBlock(client: ChainClient): Promise<ChallengeBlock> {
-  const poci = requirePoci(client)
   let block
   try {
     block = await client.provider.getBlock('latest')
@@ -28,14 +27,38 @@ export async function challengeBlock(client: ChainClient): Promise<ChallengeBloc
     throw toUnetError(error, 'read the latest block')
   }
   if (!block?.hash) throw new UnetError('the node returned no latest block', ExitCode.RPC_UNREACHABLE)
-  const [epochSeconds, genesis, maxBlockAge] = await Promise.all([
-    callView<bigint>(poci, 'epochSeconds', [], 'read epochSeconds'),
-    callView<bigint>(poci, 'genesisTime', [], 'read genesisTime'),
-    callView<bigint>(poci, 'maxBlockAge', [], 'read maxBlockAge'),
-  ])
+  const {epochSeconds, genesis, maxBlockAge} = await epochTiming(client)
   const ts = BigInt(block.timestamp)
   const epoch = (ts - genesis) / epochSeconds + 1n
   return {blockNumber: BigInt(block.number), blockHash: block.hash, timestamp: ts, epoch, epochSeconds, epochEndsAt: genesis + epoch * epochSeconds, maxBlockAge}
+}
+
+export interface EpochTiming {
+  epochSeconds: bigint
+  genesis: bigint
+  maxBlockAge: bigint
+}
+
+const timings = new WeakMap<ChainClient, Promise<EpochTiming>>()
+
+/**
+ * The contract's epoch immutables, read once per client: the heartbeat loop asks for the challenge
+ * block every epoch, and these never change.
+ */
+export function epochTiming(client: ChainClient): Promise<EpochTiming> {
+  let timing = timings.get(client)
+  if (!timing) {
+    const poci = requirePoci(client)
+    timing = Promise.all([
+      callView<bigint>(poci, 'epochSeconds', [], 'read epochSeconds'),
+      callView<bigint>(poci, 'genesisTime', [], 'read genesisTime'),
+      callView<bigint>(poci, 'maxBlockAge', [], 'read maxBlockAge'),
+    ]).then(([epochSeconds, genesis, maxBlockAge]) => ({epochSeconds, genesis, maxBlockAge}))
+    // a failed read (RPC outage) is not remembered: the next call asks again
+    timing.catch(() => timings.delete(client))
+    timings.set(client, timing)
+  }
+  return timing
 }
 
 export interface HostDevice {

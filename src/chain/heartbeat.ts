@@ -2,6 +2,7 @@ import {InputError} from '../errors/index.js'
 import {canonicalPublicKey} from '../evidence/nonce.js'
 import {bytesToHex, concatBytes} from '../util/hex.js'
 import {requirePoci, type ChainClient} from './client.js'
+import {prepareCall, type CallRequest} from './signed-tx.js'
 import {sendTx, type TxResult} from './tx.js'
 
 export interface HeartbeatDevice {
@@ -72,4 +73,15 @@ export async function heartbeat(client: ChainClient, params: HeartbeatParams): P
     poci.getFunction('rewardPerPowerEpoch').staticCall({blockTag}) as Promise<bigint>,
   ])
   return {...result, hostId, epoch: log.args[1] as bigint, reward: (host[2] as bigint) * rate, devicesDigest: log.args[2] as string}
+}
+
+/** The heartbeat call, encoded and gas-estimated, ready to sign (the agent signs before it broadcasts). */
+export async function heartbeatRequest(client: ChainClient, params: HeartbeatParams): Promise<CallRequest> {
+  return prepareCall(client, requirePoci(client), 'heartbeat', heartbeatCallArgs(params), 'heartbeat')
+}
+
+/** The same call again from its calldata (a fee-bump replacement after a restart). */
+export async function heartbeatRequestFromData(client: ChainClient, data: string): Promise<CallRequest> {
+  const poci = requirePoci(client)
+  return prepareCall(client, poci, 'heartbeat', [...poci.interface.decodeFunctionData('heartbeat', data)], 'heartbeat')
 }

@@ -25,11 +25,22 @@ export async function heartbeatHistory(client: ChainClient, hostId: string, from
 }
 
 /** Balance of an address (wei) and the node's current max fee per gas. */
-export async function gasSnapshot(client: ChainClient, address: string): Promise<{balance: bigint; maxFeePerGas: bigint; latestTimestamp: number}> {
+export async function balanceAndFee(client: ChainClient, address: string): Promise<{balance: bigint; maxFeePerGas: bigint}> {
   try {
-    const [balance, fees, block] = await Promise.all([client.provider.getBalance(address), client.provider.getFeeData(), client.provider.getBlock('latest')])
-    return {balance, maxFeePerGas: fees.maxFeePerGas ?? fees.gasPrice ?? 0n, latestTimestamp: block?.timestamp ?? 0}
+    const [balance, fees] = await Promise.all([client.provider.getBalance(address), client.provider.getFeeData()])
+    return {balance, maxFeePerGas: fees.maxFeePerGas ?? fees.gasPrice ?? 0n}
   } catch (error) {
     throw toUnetError(error, 'read balance')
   }
+}
+
+/** balanceAndFee plus the latest block's timestamp (for the clock-skew check). */
+export async function gasSnapshot(client: ChainClient, address: string): Promise<{balance: bigint; maxFeePerGas: bigint; latestTimestamp: number}> {
+  const [gas, block] = await Promise.all([
+    balanceAndFee(client, address),
+    client.provider.getBlock('latest').catch((error: unknown) => {
+      throw toUnetError(error, 'read the latest block')
+    }),
+  ])
+  return {...gas, latestTimestamp: block?.timestamp ?? 0}
 }

@@ -1,6 +1,7 @@
 import {ZeroAddress, type Contract, type Log} from 'ethers'
 
 import {DEVICE_KIND_NAMES, DEVICE_STATUS_NAMES, isHostKind} from './artifacts.js'
+import {epochTiming} from './block.js'
 import {requirePoci, type ChainClient} from './client.js'
 import {callView, toUnetError} from './tx.js'
 
@@ -55,10 +56,9 @@ type HostInfo = [string, boolean, bigint, bigint, string, bigint, bigint, bigint
 export async function getStatus(client: ChainClient, params: StatusParams = {}): Promise<ChainStatus> {
   const poci = requirePoci(client)
   const fromBlock = params.fromBlock ?? 0
-  const [epoch, epochSeconds, genesis, rate, allowEmulator, verifier] = await Promise.all([
+  const [epoch, {epochSeconds, genesis}, rate, allowEmulator, verifier] = await Promise.all([
     callView<bigint>(poci, 'currentEpoch', [], 'read epoch'),
-    callView<bigint>(poci, 'epochSeconds', [], 'read epochSeconds'),
-    callView<bigint>(poci, 'genesisTime', [], 'read genesisTime'),
+    epochTiming(client),
     callView<bigint>(poci, 'rewardPerPowerEpoch', [], 'read reward rate'),
     callView<boolean>(poci, 'allowEmulator', [], 'read allowEmulator'),
     callView<string>(poci, 'verifier', [], 'read verifier'),
