@@ -10,7 +10,7 @@ import {register} from '../chain/register.js'
 import {encodeEvidence, registerChallenge} from '../evidence/index.js'
 import {UnetError} from '../errors/index.js'
 import {attestOwnKeyDevice, ownKeyDevices, type DeviceLocator, type OwnKeyDevice} from './attest-devices.js'
-import {realClock, type Clock} from './backoff.js'
+import {awaitApproval, type AwaitApprovalOptions} from './await-approval.js'
 import type {MinerSession} from './miner-session.js'
 
 export interface DeviceRegisterOutcome {
@@ -36,12 +36,7 @@ export interface DeviceRegisterResult {
   skipped: Array<{device: string; reason: string}>
 }
 
-export interface RegisterDevicesOptions {
-  waitMs: number
-  clock?: Clock
-  signal?: AbortSignal
-  onProgress?: (message: string) => void
-}
+export type RegisterDevicesOptions = AwaitApprovalOptions
 
 /** Registers the host's own-key accelerators; call it after the host is registered (approved or pending). */
 export async function registerDevices(session: MinerSession, locator: DeviceLocator, options: RegisterDevicesOptions): Promise<DeviceRegisterResult> {
@@ -53,17 +48,12 @@ export async function registerDevices(session: MinerSession, locator: DeviceLoca
     options.onProgress?.(`registering ${target.label}`)
     outcomes.push(await registerOne(session, target, locator, options))
   }
-  const clock = options.clock ?? realClock
-  const deadline = clock.now() + options.waitMs
-  const waiting = () => outcomes.filter((o) => o.status === 'pending')
-  while (waiting().length > 0 && clock.now() < deadline) {
-    options.onProgress?.(`waiting for the verifier to approve ${waiting().length} device(s)`)
-    await clock.sleep(500, options.signal)
-    for (const o of waiting()) {
-      const state = await deviceState(client, o.deviceId)
-      Object.assign(o, summarize(state))
-      if (state.status === 'none') o.reason = 'rejected by the verifier (the Rejected event and the devnet decisions.jsonl give the reasons)'
-    }
+  const states = await awaitApproval(client, outcomes.filter((o) => o.status === 'pending').map((o) => o.deviceId), options)
+  for (const o of outcomes) {
+    const state = states.get(o.deviceId)
+    if (!state) continue
+    Object.assign(o, summarize(state))
+    if (state.status === 'none') o.reason = 'rejected by the verifier (the Rejected event and the devnet decisions.jsonl give the reasons)'
   }
   return {devices: outcomes, skipped: skipped.map((s) => ({device: s.label, reason: s.reason}))}
 }

@@ -10,8 +10,7 @@ import {ExitCode, UnetError} from '../errors/index.js'
 import {buildHostEvidence} from '../hw/engine.js'
 import {parseSignature} from '../hw/tpm2/structures.js'
 import {concatBytes, leftPadBytes} from '../util/hex.js'
-import type {Clock} from './backoff.js'
-import {realClock} from './backoff.js'
+import {awaitApproval, type AwaitApprovalOptions} from './await-approval.js'
 import type {MinerSession} from './miner-session.js'
 
 export interface RegisterOutcome {
@@ -27,13 +26,8 @@ export interface RegisterOutcome {
   txHash?: string
 }
 
-export interface RegisterOptions {
-  /** How long to wait for the verifier's approval (0: do not wait). */
-  waitMs: number
-  clock?: Clock
-  signal?: AbortSignal
-  onProgress?: (message: string) => void
-}
+/** How long to wait for the verifier (0: do not wait), progress lines, cancellation. */
+export type RegisterOptions = AwaitApprovalOptions
 
 export async function registerHost(session: MinerSession, options: RegisterOptions): Promise<RegisterOutcome> {
   const {client, hostId, operator, payout} = session
@@ -61,13 +55,7 @@ export async function registerHost(session: MinerSession, options: RegisterOptio
     txHash = result.txHash
     state = await deviceState(client, hostId)
   }
-  const clock = options.clock ?? realClock
-  const deadline = clock.now() + options.waitMs
-  while (state.status === 'pending' && clock.now() < deadline) {
-    options.onProgress?.('waiting for the verifier to approve')
-    await clock.sleep(500, options.signal)
-    state = await deviceState(client, hostId)
-  }
+  if (state.status === 'pending') state = (await awaitApproval(client, [hostId], options)).get(hostId) ?? state
   return {
     deviceId: hostId,
     kind: state.kind,
