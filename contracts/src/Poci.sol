@@ -3,47 +3,83 @@ pragma solidity ^0.8.24;
 
 import {UncToken} from "./UncToken.sol";
 
-/// @title POCI: device registry, verified heartbeats and rewards in one contract.
+/// The on-chain P-384 verifier (contracts/src/P384Verifier.sol), deployed apart and called by staticcall.
+interface IP384Verifier {
+    function verify(bytes calldata message, bytes calldata signature, bytes calldata publicKey) external view returns (bool);
+}
+
+/// @title POCI v2: device registry, verified heartbeats, rewards and the challenge game in one contract.
 /// @notice The spec is docs/protocol.md. Registry, heartbeat and rewards share one address on purpose:
-/// a heartbeat then touches three storage slots and no other contract (cross-contract calls would
+/// a heartbeat then touches one or two storage slots and no other contract (cross-contract calls would
 /// cost 2,600+ gas per heartbeat). The UNC token is a separate ERC-20 this contract mints.
 contract Poci {
     // ---------------------------------------------------------------- constants
-    bytes32 public constant HEARTBEAT_DOMAIN = keccak256("UNET-POCI-HEARTBEAT-v1");
-    bytes32 public constant REGISTER_DOMAIN = keccak256("UNET-POCI-REGISTER-v1");
+    bytes32 public constant HEARTBEAT_DOMAIN = keccak256("UNET-POCI-HEARTBEAT-v2");
+    bytes32 public constant REGISTER_DOMAIN = keccak256("UNET-POCI-REGISTER-v2");
+    bytes32 public constant ACTIVATION_DOMAIN = keccak256("UNET-POCI-ACTIVATION-v2");
 
     uint8 public constant KIND_HOST_TPM = 1; // host TPM AK, ECDSA P-256 quotes
     uint8 public constant KIND_HOST_EMULATOR = 2; // software host key, same quote format (devnet only)
     uint8 public constant KIND_P256 = 3; // device key ECDSA P-256 / SHA-256
     uint8 public constant KIND_SECP256K1 = 4; // device key ECDSA secp256k1 / SHA-256 (ecrecover)
     uint8 public constant KIND_RSA2048 = 5; // device key RSA-2048 PKCS#1 v1.5 / SHA-256 (Sophgo)
-    uint8 public constant KIND_P384 = 6; // NVIDIA device identity key: committed by digest, checked off chain
+    uint8 public constant KIND_P384 = 6; // NVIDIA device identity key: committed by digest, challengeable
     uint8 public constant KIND_EMULATOR = 7; // emulated accelerator, P-256 key (devnet only)
 
+    /// Device status (deviceInfo): a device record exists only while its key is bound.
     uint8 public constant STATUS_NONE = 0;
-    uint8 public constant STATUS_PENDING = 1;
     uint8 public constant STATUS_APPROVED = 2;
 
+    /// Registration status (registrationInfo).
+    uint8 public constant REG_NONE = 0;
+    uint8 public constant REG_PENDING = 1;
+    uint8 public constant REG_APPROVED = 2;
+    uint8 public constant REG_REJECTED = 3;
+    uint8 public constant REG_ENDED = 4; // approved, then released or revoked
+
+    /// Challenge status (challengeInfo).
+    uint8 public constant CH_NONE = 0;
+    uint8 public constant CH_OPEN = 1;
+    uint8 public constant CH_ANSWERED = 2;
+    uint8 public constant CH_SLASHED = 3;
+
     uint256 public constant MAX_DEVICES_PER_HOST = 64;
+    /// Heartbeat records kept per host for the challenge game (a ring indexed by epoch % window).
+    uint64 public constant CHALLENGE_WINDOW = 16;
+    /// Epochs an operator has to answer a challenge.
+    uint64 public constant ANSWER_EPOCHS = 4;
+    /// Share of a slashed host's forfeited rewards minted to the challenger; the rest is never minted.
+    uint256 public constant SLASH_BOUNTY_BPS = 5_000;
 
     uint32 private constant TPM_GENERATED_VALUE = 0xff544347;
     uint16 private constant TPM_ST_ATTEST_QUOTE = 0x8018;
-    address private constant P256_VERIFY = address(0x100);
-    address private constant MODEXP = address(0x05);
+    /// SPDM 1.1 GET_MEASUREMENTS request: version ‖ code ‖ param1 ‖ param2 ‖ nonce (32) ‖ slot.
+    uint256 private constant SPDM_REQUEST_LENGTH = 37;
+    uint256 private constant SPDM_NONCE_OFFSET = 4;
+    uint8 private constant SPDM_VERSION_11 = 0x11;
+    uint8 private constant SPDM_GET_MEASUREMENTS = 0xe0;
+    uint256 private constant P384_SIGNATURE_LENGTH = 96;
+    uint256 private constant P384_KEY_LENGTH = 96;
 
     // ---------------------------------------------------------------- immutables
     UncToken public immutable token;
-    uint64 public immutable genesisTime;
-    uint64 public immutable epochSeconds;
-    uint64 public immutable maxBlockAge;
+    uint64 public immutable genesisBlock;
+    uint64 public immutable epochBlocks;
     uint96 public immutable rewardPerPowerEpoch;
     bool public immutable allowEmulator;
-    address public immutable admin;
+    IP384Verifier public immutable p384Verifier;
+    uint64 public immutable verifierDelay;
+    uint128 public immutable registrationDeposit;
+    uint128 public immutable challengeDeposit;
 
     // ---------------------------------------------------------------- storage
+    address public admin;
+    address public pendingAdmin;
     address public verifier;
+    address public pendingVerifier;
+    uint64 public verifierReadyAt;
 
-    /// One slot: operator | kind | status | power | index in the host's device list.
+    /// A bound (approved) device. Slot 0: operator | kind | status | power | index in the host's list.
     struct Device {
         address operator;
         uint8 kind;
@@ -52,10 +88,27 @@ contract Poci {
         uint16 index;
         bytes32 host;
         address payout;
+        bytes32 regId;
     }
 
-    /// One slot, keyed by keccak256(abi.encode(operator, hostId)): a heartbeat reads and writes only this
-    /// slot (plus setHash when the host has devices), and finding it under the sender's key is the operator check.
+    /// One registration attempt; many may be pending for one key, the first approved binds it.
+    struct Registration {
+        bytes32 deviceId;
+        address operator;
+        uint8 kind;
+        uint8 status;
+        bool activated;
+        uint64 nonce;
+        bytes32 hostId;
+        bytes32 hostRegId; // devices: the host registration they attach to
+        address payout;
+        uint96 deposit;
+        bytes32 commitment; // host-tpm: credential-activation commitment posted by the verifier
+    }
+
+    /// One slot, keyed by keccak256(operator ‖ hostId ‖ setHash): a heartbeat reads and writes only this
+    /// slot (plus its challenge record when the host has committed devices), and finding it under the
+    /// sender's key is the operator and device-set check.
     struct Host {
         uint32 lastEpoch;
         uint48 lastBlock;
@@ -65,29 +118,62 @@ contract Poci {
         uint96 accrued; // UNC (wei) not yet claimed
     }
 
+    struct Challenge {
+        bytes32 hostId;
+        bytes32 deviceId;
+        uint64 epoch;
+        uint64 deadline; // last block an answer is accepted in
+        uint8 status;
+        address challenger;
+        uint128 deposit;
+        bytes32 evidenceDigest;
+        bytes32 nonce; // the device challenge of that heartbeat
+    }
+
     mapping(bytes32 => Device) internal devices;
+    mapping(bytes32 => Registration) internal registrations;
+    mapping(bytes32 => uint64) public registrationNonce;
     mapping(bytes32 => Host) internal hosts;
+    /// lastEpoch << 48 | lastBlock of a released host, restored when it is approved again.
+    mapping(bytes32 => uint256) internal creditMemory;
+    mapping(bytes32 => bytes32) public ekHost;
+    mapping(bytes32 => bytes32) internal ekOf;
     /// keccak256(concat(deviceId ‖ uint8 kind)) over the host's attached approved devices, in list order.
     mapping(bytes32 => bytes32) internal setHashOf;
     mapping(bytes32 => bytes32[]) internal hostDeviceList;
     mapping(bytes32 => uint256) public claimed;
+    /// hostId → epoch % CHALLENGE_WINDOW → uint64 epoch << 192 | top 192 bits of the heartbeat record.
+    mapping(bytes32 => mapping(uint256 => bytes32)) internal beats;
+    mapping(bytes32 => Challenge) internal challenges;
 
     // ---------------------------------------------------------------- events
     event Registered(
+        bytes32 indexed regId,
         bytes32 indexed deviceId,
         address indexed operator,
-        bytes32 indexed hostId,
+        bytes32 hostId,
         uint8 kind,
         address payout,
+        uint64 nonce,
         bytes publicKey,
         bytes proof,
         bytes evidence
     );
-    event Approved(bytes32 indexed deviceId, bytes32 indexed hostId, uint64 power, address verifier);
-    event Rejected(bytes32 indexed deviceId, bytes32 indexed hostId, string reason, address verifier);
+    event CredentialChallenge(bytes32 indexed regId, bytes credentialBlob, bytes encryptedSecret, bytes32 commitment);
+    event Activated(bytes32 indexed regId);
+    event Approved(bytes32 indexed regId, bytes32 indexed deviceId, bytes32 indexed hostId, uint64 power, bytes32 ekId, address verifier);
+    event Rejected(bytes32 indexed regId, bytes32 indexed deviceId, bytes32 indexed hostId, string reason, address verifier);
+    event Revoked(bytes32 indexed deviceId, bytes32 indexed hostId, string reason);
     event Released(bytes32 indexed deviceId, bytes32 indexed hostId, address operator);
+    event PayoutChanged(bytes32 indexed hostId, address payout);
     event Heartbeat(bytes32 indexed hostId, uint64 epoch, bytes32 devicesDigest);
     event Claimed(bytes32 indexed hostId, address indexed payout, uint256 amount);
+    event Challenged(bytes32 indexed challengeId, bytes32 indexed hostId, bytes32 indexed deviceId, uint64 epoch, uint64 deadline, address challenger);
+    event ChallengeAnswered(bytes32 indexed challengeId, bytes32 indexed hostId, bytes32 indexed deviceId);
+    event Slashed(bytes32 indexed challengeId, bytes32 indexed hostId, bytes32 indexed deviceId, uint256 forfeited, uint256 bounty, string reason);
+    event AdminProposed(address admin);
+    event AdminChanged(address admin);
+    event VerifierProposed(address verifier, uint64 readyAt);
     event VerifierChanged(address verifier);
 
     // ---------------------------------------------------------------- errors
@@ -105,63 +191,114 @@ contract Poci {
     error NotOperator(address operator, address sender);
     error Unregistered(bytes32 deviceId);
     error NotApproved(bytes32 deviceId);
-    error NotPending(bytes32 deviceId);
+    error NotPending(bytes32 regId);
     error AlreadyBound(bytes32 deviceId, address operator);
     error NotVerifier(address sender);
     error NotAdmin(address sender);
+    error NotPayout(address payout, address sender);
     error EmulatorNotAllowed();
     error UnsupportedKind(uint8 kind);
     error BadPublicKey();
     error ZeroPayout();
+    error ZeroAddress();
     error PayoutMismatch(address hostPayout, address payout);
     error NotAHost(bytes32 hostId);
     error HostHasDevices(bytes32 hostId, uint8 count);
+    error HostChanged(bytes32 hostId);
     error TooManyDevices(bytes32 hostId);
     error NothingToClaim(bytes32 hostId);
     error ClaimFirst(bytes32 hostId);
+    error WrongDeposit(uint256 given, uint256 required);
+    error PowerAboveCap(uint64 power, uint64 cap);
+    error NotActivated(bytes32 regId);
+    error BadActivation(bytes32 regId);
+    error NotCredentialKind(bytes32 regId);
+    error EkInUse(bytes32 ekId, bytes32 hostId);
+    error MissingEk(bytes32 regId);
+    error NotReady(uint64 readyAt);
+    error NoHeartbeat(bytes32 hostId, uint64 epoch);
+    error RecordMismatch(bytes32 hostId, uint64 epoch);
+    error NotCommittedKind(bytes32 deviceId);
+    error ChallengeWindowClosed(uint64 epoch);
+    error AlreadyChallenged(bytes32 challengeId);
+    error NotOpen(bytes32 challengeId);
+    error AnswerTooLate(bytes32 challengeId, uint64 deadline);
+    error AnswerWindowOpen(bytes32 challengeId, uint64 deadline);
+    error NotCommitted(bytes32 challengeId);
 
     constructor(
         address verifier_,
-        uint64 epochSeconds_,
-        uint64 maxBlockAge_,
+        uint64 epochBlocks_,
         uint96 rewardPerPowerEpoch_,
-        bool allowEmulator_
+        bool allowEmulator_,
+        address p384Verifier_,
+        uint64 verifierDelay_,
+        uint128 registrationDeposit_,
+        uint128 challengeDeposit_
     ) {
-        require(epochSeconds_ > 0 && maxBlockAge_ > 0 && maxBlockAge_ <= 256, "bad parameters");
+        // every block of an epoch must still have a readable blockhash when the epoch's heartbeat lands
+        require(epochBlocks_ > 0 && epochBlocks_ <= 256, "bad parameters");
+        if (verifier_ == address(0) || p384Verifier_ == address(0)) revert ZeroAddress();
         token = new UncToken(address(this));
         admin = msg.sender;
         verifier = verifier_;
-        genesisTime = uint64(block.timestamp);
-        epochSeconds = epochSeconds_;
-        maxBlockAge = maxBlockAge_;
+        genesisBlock = uint64(block.number);
+        epochBlocks = epochBlocks_;
         rewardPerPowerEpoch = rewardPerPowerEpoch_;
         allowEmulator = allowEmulator_;
+        p384Verifier = IP384Verifier(p384Verifier_);
+        verifierDelay = verifierDelay_;
+        registrationDeposit = registrationDeposit_;
+        challengeDeposit = challengeDeposit_;
+        emit AdminChanged(msg.sender);
         emit VerifierChanged(verifier_);
     }
 
     // ================================================================= views
 
-    /// Epochs are numbered from 1; epoch e covers [genesis + (e-1)·len, genesis + e·len).
+    /// Epochs are numbered from 1 and counted in blocks: epoch e is [genesis + (e-1)·len, genesis + e·len).
     function currentEpoch() public view returns (uint64) {
-        return uint64((block.timestamp - genesisTime) / epochSeconds) + 1;
+        return (uint64(block.number) - genesisBlock) / epochBlocks + 1;
     }
 
-    function epochStart(uint64 epoch) external view returns (uint64) {
-        return genesisTime + (epoch - 1) * epochSeconds;
+    function epochStartBlock(uint64 epoch) public view returns (uint64) {
+        return genesisBlock + (epoch - 1) * epochBlocks;
     }
 
-    function heartbeatChallenge(address operator, bytes32 hostId, uint64 epoch, uint64 blockNumber, bytes32 blockHash)
+    function heartbeatChallenge(address operator, bytes32 id, uint64 epoch, uint64 blockNumber, bytes32 blockHash)
         public
         view
         returns (bytes32)
     {
-        return keccak256(
-            abi.encodePacked(HEARTBEAT_DOMAIN, block.chainid, address(this), operator, hostId, epoch, blockNumber, blockHash)
-        );
+        return keccak256(abi.encodePacked(HEARTBEAT_DOMAIN, block.chainid, address(this), operator, id, epoch, blockNumber, blockHash));
     }
 
-    function registerChallenge(address operator, address payout, bytes32 deviceId) public view returns (bytes32) {
-        return keccak256(abi.encodePacked(REGISTER_DOMAIN, block.chainid, address(this), operator, payout, deviceId));
+    /// What a registration's proof and evidence sign; `nonce` is registrationNonce(deviceId) when it is sent,
+    /// so an old registration cannot be replayed after a release. Hosts name themselves as hostId.
+    function registerChallenge(address operator, address payout, bytes32 deviceId, bytes32 hostId, uint64 nonce)
+        public
+        view
+        returns (bytes32)
+    {
+        return keccak256(abi.encodePacked(REGISTER_DOMAIN, block.chainid, address(this), operator, payout, deviceId, hostId, nonce));
+    }
+
+    function registrationId(bytes32 deviceId, uint64 nonce) public pure returns (bytes32) {
+        return keccak256(abi.encodePacked(deviceId, nonce));
+    }
+
+    function activationCommitment(bytes32 regId, bytes32 secret) public pure returns (bytes32) {
+        return keccak256(abi.encodePacked(ACTIVATION_DOMAIN, regId, secret));
+    }
+
+    /// Highest power the verifier may approve for a kind (a bound on a compromised or buggy verifier).
+    function maxPower(uint8 kind) public pure returns (uint64) {
+        if (kind == KIND_HOST_TPM) return 100;
+        if (kind == KIND_HOST_EMULATOR) return 10;
+        if (kind == KIND_P256 || kind == KIND_SECP256K1 || kind == KIND_RSA2048) return 1_000;
+        if (kind == KIND_P384) return 10_000;
+        if (kind == KIND_EMULATOR) return 100;
+        return 0;
     }
 
     /// devicesDigest over interleaved (deviceId, evidenceDigest) words.
@@ -169,8 +306,8 @@ contract Poci {
         return keccak256(abi.encodePacked(commits));
     }
 
-    function quoteQualifyingData(bytes32 challenge, bytes32[] calldata commits) external pure returns (bytes32) {
-        return keccak256(abi.encodePacked(challenge, keccak256(abi.encodePacked(commits))));
+    function quoteQualifyingData(bytes32 challenge_, bytes32[] calldata commits) external pure returns (bytes32) {
+        return keccak256(abi.encodePacked(challenge_, keccak256(abi.encodePacked(commits))));
     }
 
     function deviceIdOf(bytes calldata publicKey) external pure returns (bytes32) {
@@ -180,10 +317,29 @@ contract Poci {
     function deviceInfo(bytes32 deviceId)
         external
         view
-        returns (address operator, uint8 kind, uint8 status, uint64 power, bytes32 hostId, address payout)
+        returns (address operator, uint8 kind, uint8 status, uint64 power, bytes32 hostId, address payout, bytes32 regId)
     {
         Device storage d = devices[deviceId];
-        return (d.operator, d.kind, d.status, d.power, d.host, d.payout);
+        return (d.operator, d.kind, d.status, d.power, d.host, d.payout, d.regId);
+    }
+
+    function registrationInfo(bytes32 regId)
+        external
+        view
+        returns (
+            bytes32 deviceId,
+            address operator,
+            bytes32 hostId,
+            bytes32 hostRegId,
+            uint8 kind,
+            uint8 status,
+            address payout,
+            bool activated,
+            bytes32 commitment
+        )
+    {
+        Registration storage g = registrations[regId];
+        return (g.deviceId, g.operator, g.hostId, g.hostRegId, g.kind, g.status, g.payout, g.activated, g.commitment);
     }
 
     function hostInfo(bytes32 hostId)
@@ -198,12 +354,35 @@ contract Poci {
             uint64 lastEpoch,
             uint64 lastBlock,
             uint256 accrued,
-            uint256 claimedTotal
+            uint256 claimedTotal,
+            bytes32 ekId
         )
     {
         operator = devices[hostId].operator;
         Host storage h = hosts[_hostKey(operator, hostId)];
-        return (operator, h.active, h.power, h.count, setHashOf[hostId], h.lastEpoch, h.lastBlock, h.accrued, claimed[hostId]);
+        return (operator, h.active, h.power, h.count, setHashOf[hostId], h.lastEpoch, h.lastBlock, h.accrued, claimed[hostId], ekOf[hostId]);
+    }
+
+    function challengeId(bytes32 hostId, uint64 epoch, bytes32 deviceId) public pure returns (bytes32) {
+        return keccak256(abi.encodePacked(hostId, epoch, deviceId));
+    }
+
+    function challengeInfo(bytes32 id)
+        external
+        view
+        returns (
+            bytes32 hostId,
+            bytes32 deviceId,
+            uint64 epoch,
+            address challenger,
+            uint64 deadline,
+            uint8 status,
+            bytes32 evidenceDigest,
+            bytes32 nonce
+        )
+    {
+        Challenge storage c = challenges[id];
+        return (c.hostId, c.deviceId, c.epoch, c.challenger, c.deadline, c.status, c.evidenceDigest, c.nonce);
     }
 
     /// Where a host's state lives: keccak256(operator ‖ hostId ‖ setHash). A heartbeat recomputes the key
@@ -224,19 +403,18 @@ contract Poci {
     }
 
     /// Moves a host's state to the key of its new device set.
-    function _setDevices(address operator, bytes32 hostId, bytes32[] storage list) private returns (Host storage) {
+    function _setDevices(address operator, bytes32 hostId, bytes32[] storage list) private returns (Host storage moved) {
         bytes32 oldKey = _hostKey(operator, hostId);
         Host memory h = hosts[oldKey];
         delete hosts[oldKey];
         setHashOf[hostId] = _setHash(list);
-        Host storage moved = hosts[_hostKey(operator, hostId)];
+        moved = hosts[_hostKey(operator, hostId)];
         moved.lastEpoch = h.lastEpoch;
         moved.lastBlock = h.lastBlock;
         moved.power = h.power;
         moved.count = h.count;
         moved.active = h.active;
         moved.accrued = h.accrued;
-        return moved;
     }
 
     /// The attached approved devices in the order a heartbeat must list them.
@@ -248,19 +426,67 @@ contract Poci {
 
     // ================================================================= admin
 
-    function setVerifier(address verifier_) external {
+    modifier onlyVerifier() {
+        if (msg.sender != verifier) revert NotVerifier(msg.sender);
+        _;
+    }
+
+    modifier onlyAdmin() {
         if (msg.sender != admin) revert NotAdmin(msg.sender);
-        verifier = verifier_;
-        emit VerifierChanged(verifier_);
+        _;
+    }
+
+    /// Two-step admin transfer: a typo in the new address cannot lose the role.
+    function transferAdmin(address admin_) external onlyAdmin {
+        pendingAdmin = admin_;
+        emit AdminProposed(admin_);
+    }
+
+    function acceptAdmin() external {
+        if (msg.sender != pendingAdmin) revert NotAdmin(msg.sender);
+        admin = msg.sender;
+        pendingAdmin = address(0);
+        emit AdminChanged(msg.sender);
+    }
+
+    /// A new verifier takes over only `verifierDelay` blocks after it is proposed, so miners can see it coming.
+    function proposeVerifier(address verifier_) external onlyAdmin {
+        if (verifier_ == address(0)) revert ZeroAddress();
+        uint64 readyAt = uint64(block.number) + verifierDelay;
+        pendingVerifier = verifier_;
+        verifierReadyAt = readyAt;
+        emit VerifierProposed(verifier_, readyAt);
+    }
+
+    function applyVerifier() external {
+        address next = pendingVerifier;
+        if (next == address(0)) revert ZeroAddress();
+        if (block.number < verifierReadyAt) revert NotReady(verifierReadyAt);
+        verifier = next;
+        pendingVerifier = address(0);
+        emit VerifierChanged(next);
+    }
+
+    /// Only the payout key moves the payout: a stolen operator key cannot redirect rewards.
+    function setPayout(bytes32 hostId, address payout) external {
+        Device storage h = devices[hostId];
+        if (h.status != STATUS_APPROVED || h.host != hostId) revert NotAHost(hostId);
+        if (msg.sender != h.payout) revert NotPayout(h.payout, msg.sender);
+        if (payout == address(0)) revert ZeroPayout();
+        h.payout = payout;
+        bytes32[] storage list = hostDeviceList[hostId];
+        for (uint256 i; i < list.length; ++i) devices[list[i]].payout = payout;
+        emit PayoutChanged(hostId, payout);
     }
 
     // ================================================================= registry
 
-    /// Registers a device with proof of possession of its key over registerChallenge(sender, payout, deviceId).
-    /// Hosts (TPM / emulator) prove it with a quote (attest ‖ r ‖ s) whose extraData is the challenge;
-    /// devices with their own key sign SHA-256(challenge); P-384 proofs are recorded for the verifier.
-    /// `evidence` (canonical evidence v1, docs/evidence.md) is opaque here: it is emitted so the verifier,
-    /// and anyone re-checking its decision, can read it from chain data.
+    /// Registers a device with proof of possession of its key over registerChallenge(sender, payout,
+    /// deviceId, hostId, nonce). Hosts (TPM / emulator) prove it with a quote (attest ‖ r ‖ s) whose
+    /// extraData is the challenge; devices with their own key sign SHA-256(challenge); P-384 proofs are
+    /// recorded for the verifier. `evidence` (canonical evidence, docs/evidence.md) is opaque here: it is
+    /// emitted so the verifier, and anyone re-checking its decision, can read it from chain data.
+    /// A pending registration binds nothing: only approval does, so a stranger's claim never blocks the owner.
     function register(
         uint8 kind,
         bytes calldata publicKey,
@@ -268,91 +494,172 @@ contract Poci {
         bytes32 hostId,
         bytes calldata proof,
         bytes calldata evidence
-    ) external returns (bytes32 deviceId) {
+    ) external payable returns (bytes32 deviceId, bytes32 regId) {
+        if (msg.value != registrationDeposit) revert WrongDeposit(msg.value, registrationDeposit);
         if (payout == address(0)) revert ZeroPayout();
         deviceId = keccak256(publicKey);
-        Device storage d = devices[deviceId];
-        if (d.status != STATUS_NONE) revert AlreadyBound(deviceId, d.operator);
+        {
+            Device storage d = devices[deviceId];
+            if (d.status != STATUS_NONE) revert AlreadyBound(deviceId, d.operator);
+        }
         bool isHost = kind == KIND_HOST_TPM || kind == KIND_HOST_EMULATOR;
         if ((kind == KIND_HOST_EMULATOR || kind == KIND_EMULATOR) && !allowEmulator) revert EmulatorNotAllowed();
+        bytes32 hostRegId;
         if (isHost) {
             hostId = deviceId;
         } else {
             Device storage h = devices[hostId];
-            if (h.status == STATUS_NONE) revert Unregistered(hostId);
-            if (h.kind != KIND_HOST_TPM && h.kind != KIND_HOST_EMULATOR) revert NotAHost(hostId);
+            if (h.status != STATUS_APPROVED) revert NotApproved(hostId);
+            if (h.host != hostId) revert NotAHost(hostId);
             if (h.operator != msg.sender) revert NotOperator(h.operator, msg.sender);
             if (h.payout != payout) revert PayoutMismatch(h.payout, payout);
+            hostRegId = h.regId;
         }
-        bytes32 challenge = registerChallenge(msg.sender, payout, deviceId);
-        if (isHost) {
+        uint64 nonce = registrationNonce[deviceId];
+        registrationNonce[deviceId] = nonce + 1;
+        _checkPossession(kind, publicKey, proof, deviceId, registerChallenge(msg.sender, payout, deviceId, hostId, nonce));
+        regId = registrationId(deviceId, nonce);
+        Registration storage g = registrations[regId];
+        g.deviceId = deviceId;
+        g.operator = msg.sender;
+        g.kind = kind;
+        g.status = REG_PENDING;
+        g.nonce = nonce;
+        g.hostId = hostId;
+        g.hostRegId = hostRegId;
+        g.payout = payout;
+        g.deposit = uint96(msg.value);
+        emit Registered(regId, deviceId, msg.sender, hostId, kind, payout, nonce, publicKey, proof, evidence);
+    }
+
+    function _checkPossession(uint8 kind, bytes calldata publicKey, bytes calldata proof, bytes32 deviceId, bytes32 challenge_) private view {
+        if (kind == KIND_HOST_TPM || kind == KIND_HOST_EMULATOR) {
             if (publicKey.length != 64 || proof.length < 64) revert BadPublicKey();
             uint256 n = proof.length - 64;
-            _checkQuote(proof[:n], challenge);
+            _checkQuote(proof[:n], challenge_);
             if (!_p256(sha256(proof[:n]), bytes32(proof[n:n + 32]), bytes32(proof[n + 32:]), bytes32(publicKey[:32]), bytes32(publicKey[32:])))
                 revert BadSignature();
         } else if (kind == KIND_P256 || kind == KIND_EMULATOR) {
             if (publicKey.length != 64) revert BadPublicKey();
             if (proof.length != 64) revert MalformedProof(deviceId);
-            if (!_p256(sha256(abi.encodePacked(challenge)), bytes32(proof[:32]), bytes32(proof[32:]), bytes32(publicKey[:32]), bytes32(publicKey[32:])))
+            if (!_p256(sha256(abi.encodePacked(challenge_)), bytes32(proof[:32]), bytes32(proof[32:]), bytes32(publicKey[:32]), bytes32(publicKey[32:])))
                 revert BadDeviceSignature(deviceId);
         } else if (kind == KIND_SECP256K1) {
             if (publicKey.length != 64) revert BadPublicKey();
             if (proof.length != 65) revert MalformedProof(deviceId);
-            if (!_k1(sha256(abi.encodePacked(challenge)), proof, deviceId)) revert BadDeviceSignature(deviceId);
+            if (!_k1(sha256(abi.encodePacked(challenge_)), proof, deviceId)) revert BadDeviceSignature(deviceId);
         } else if (kind == KIND_RSA2048) {
             if (publicKey.length != 256 || uint8(publicKey[0]) < 0x80 || uint8(publicKey[255]) & 1 == 0) revert BadPublicKey();
             if (proof.length != 256) revert MalformedProof(deviceId);
-            (bool ok,) = _rsa(sha256(abi.encodePacked(challenge)), proof, publicKey);
+            (bool ok,) = _rsa(sha256(abi.encodePacked(challenge_)), proof, publicKey);
             if (!ok) revert BadDeviceSignature(deviceId);
         } else if (kind == KIND_P384) {
-            if (publicKey.length != 96) revert BadPublicKey();
-            // Recorded in the Registered event; the verifier checks the proof and the certificate chain off chain.
+            if (publicKey.length != P384_KEY_LENGTH) revert BadPublicKey();
+            // The SPDM report over the challenge is recorded in the event; the verifier checks it and the
+            // certificate chain off chain (there is no P-384 precompile; the on-chain verifier costs millions).
         } else {
             revert UnsupportedKind(kind);
         }
-        d.operator = msg.sender;
-        d.kind = kind;
-        d.status = STATUS_PENDING;
-        d.host = hostId;
-        d.payout = payout;
-        emit Registered(deviceId, msg.sender, hostId, kind, payout, publicKey, proof, evidence);
     }
 
-    /// The verifier approves a pending device with its power (after checking genuineness off chain).
-    function approve(bytes32 deviceId, uint64 power) external {
-        if (msg.sender != verifier) revert NotVerifier(msg.sender);
+    /// Credential activation for a TPM host (TCG TPM 2.0 Part 1 §24): the verifier posts MakeCredential's
+    /// output for (EK, AK name) and a commitment to the secret; only the TPM holding that EK and AK can
+    /// recover it. The transcript stays on chain so anyone can audit the approval.
+    function challengeCredential(bytes32 regId, bytes calldata credentialBlob, bytes calldata encryptedSecret, bytes32 commitment)
+        external
+        onlyVerifier
+    {
+        Registration storage g = registrations[regId];
+        if (g.status != REG_PENDING) revert NotPending(regId);
+        if (g.kind != KIND_HOST_TPM) revert NotCredentialKind(regId);
+        g.commitment = commitment;
+        g.activated = false;
+        emit CredentialChallenge(regId, credentialBlob, encryptedSecret, commitment);
+    }
+
+    function activate(bytes32 regId, bytes32 secret) external {
+        Registration storage g = registrations[regId];
+        if (g.status != REG_PENDING) revert NotPending(regId);
+        if (g.operator != msg.sender) revert NotOperator(g.operator, msg.sender);
+        if (g.commitment == bytes32(0) || activationCommitment(regId, secret) != g.commitment) revert BadActivation(regId);
+        g.activated = true;
+        emit Activated(regId);
+    }
+
+    /// The verifier approves one registration (after checking genuineness off chain) with its power.
+    /// Stale registrations (the key bound meanwhile, the host gone or re-registered) revert.
+    function approve(bytes32 regId, uint64 power, bytes32 ekId) external onlyVerifier {
+        Registration storage g = registrations[regId];
+        if (g.status != REG_PENDING) revert NotPending(regId);
+        bytes32 deviceId = g.deviceId;
         Device storage d = devices[deviceId];
-        if (d.status == STATUS_NONE) revert Unregistered(deviceId);
-        if (d.status != STATUS_PENDING) revert NotPending(deviceId);
+        if (d.status != STATUS_NONE) revert AlreadyBound(deviceId, d.operator);
+        uint8 kind = g.kind;
+        {
+            uint64 cap = maxPower(kind);
+            if (power == 0 || power > cap) revert PowerAboveCap(power, cap);
+        }
+        bytes32 hostId = g.hostId;
+        address operator = g.operator;
+        if (kind == KIND_HOST_TPM) {
+            if (!g.activated) revert NotActivated(regId);
+            if (ekId == bytes32(0)) revert MissingEk(regId);
+            bytes32 holder = ekHost[ekId];
+            if (holder != bytes32(0)) revert EkInUse(ekId, holder);
+            ekHost[ekId] = hostId;
+            ekOf[hostId] = ekId;
+        }
+        g.status = REG_APPROVED;
+        d.operator = operator;
+        d.kind = kind;
         d.status = STATUS_APPROVED;
         d.power = power;
-        bytes32 hostId = d.host;
+        d.host = hostId;
+        d.payout = g.payout;
+        d.regId = regId;
         Host storage h;
         if (hostId == deviceId) {
-            h = hosts[_hostKey(d.operator, hostId)];
+            h = hosts[_hostKey(operator, hostId)];
+            uint256 memory_ = creditMemory[hostId];
+            h.lastEpoch = uint32(memory_ >> 48);
+            h.lastBlock = uint48(memory_);
             h.active = true;
         } else {
-            if (devices[hostId].status == STATUS_NONE) revert Unregistered(hostId); // its host was released meanwhile
+            Device storage hd = devices[hostId];
+            if (hd.status != STATUS_APPROVED || hd.regId != g.hostRegId) revert HostChanged(hostId);
             bytes32[] storage list = hostDeviceList[hostId];
             if (list.length >= MAX_DEVICES_PER_HOST) revert TooManyDevices(hostId);
             d.index = uint16(list.length);
             list.push(deviceId);
-            h = _setDevices(d.operator, hostId, list);
+            h = _setDevices(operator, hostId, list);
             h.count += 1;
         }
         h.power += power;
-        emit Approved(deviceId, hostId, power, msg.sender);
+        uint256 deposit = g.deposit;
+        g.deposit = 0;
+        _send(operator, deposit);
+        emit Approved(regId, deviceId, hostId, power, ekId, msg.sender);
     }
 
-    /// The verifier refuses a pending device or revokes an approved one (e.g. a failed spot check).
-    function reject(bytes32 deviceId, string calldata reason) external {
-        if (msg.sender != verifier) revert NotVerifier(msg.sender);
+    /// The verifier refuses a pending registration; its deposit pays the verifier's work, so squatting
+    /// a key costs the squatter.
+    function reject(bytes32 regId, string calldata reason) external onlyVerifier {
+        Registration storage g = registrations[regId];
+        if (g.status != REG_PENDING) revert NotPending(regId);
+        g.status = REG_REJECTED;
+        uint256 deposit = g.deposit;
+        g.deposit = 0;
+        _send(msg.sender, deposit);
+        emit Rejected(regId, g.deviceId, g.hostId, reason, msg.sender);
+    }
+
+    /// The verifier revokes an approved device (a failed spot check); a host's devices go first.
+    function revoke(bytes32 deviceId, string calldata reason) external onlyVerifier {
         Device storage d = devices[deviceId];
         if (d.status == STATUS_NONE) revert Unregistered(deviceId);
         bytes32 hostId = d.host;
         _unbind(deviceId);
-        emit Rejected(deviceId, hostId, reason, msg.sender);
+        emit Revoked(deviceId, hostId, reason);
     }
 
     /// The operator releases a device so it can be bound elsewhere. A host must release its devices first;
@@ -373,8 +680,15 @@ contract Poci {
         if (hostId == deviceId) {
             if (hostDeviceList[hostId].length != 0) revert HostHasDevices(hostId, h.count);
             if (h.accrued != 0) _pay(hostId, d.payout);
+            // the credit memory outlives the binding: a re-registered host cannot earn an epoch twice
+            creditMemory[hostId] = (uint256(h.lastEpoch) << 48) | h.lastBlock;
+            bytes32 ekId = ekOf[hostId];
+            if (ekId != bytes32(0)) {
+                delete ekHost[ekId];
+                delete ekOf[hostId];
+            }
             delete hosts[_hostKey(d.operator, hostId)];
-        } else if (d.status == STATUS_APPROVED) {
+        } else {
             bytes32[] storage list = hostDeviceList[hostId];
             uint256 i = d.index;
             uint256 last = list.length - 1;
@@ -388,7 +702,16 @@ contract Poci {
             h.count -= 1;
             h.power -= d.power;
         }
+        registrations[d.regId].status = REG_ENDED;
         delete devices[deviceId];
+    }
+
+    /// Pays native value; a recipient that refuses it only loses it (the deposit stays here), it never
+    /// blocks a decision.
+    function _send(address to, uint256 amount) private {
+        if (amount == 0) return;
+        (bool ok,) = to.call{value: amount}("");
+        ok;
     }
 
     function _setHash(bytes32[] storage list) private view returns (bytes32 hash) {
@@ -443,7 +766,8 @@ contract Poci {
         if (h.lastEpoch == epoch) revert AlreadyCredited(hostId, epoch);
         if (blockNumber >= block.number) revert FutureBlock(blockNumber, uint64(block.number));
         {
-            uint64 minBlock = uint64(block.number) > maxBlockAge ? uint64(block.number) - maxBlockAge : 0;
+            // B must lie inside the credited epoch: a quote made before the epoch began cannot earn it
+            uint64 minBlock = epochStartBlock(epoch);
             if (h.lastBlock >= minBlock) minBlock = h.lastBlock + 1;
             if (blockNumber < minBlock) revert StaleBlock(blockNumber, minBlock);
         }
@@ -480,7 +804,11 @@ contract Poci {
         _checkQuote(attest, qualifying);
         if (!_p256(_sha256(attest), r, s, akX, akY)) revert BadSignature();
 
-        if (proofs.length != 0 || _needsProof(kinds)) _checkDeviceProofs(ptr, commits, kinds, proofs);
+        (bool ownKey, bool committed) = _kindsPresent(kinds);
+        if (proofs.length != 0 || ownKey) _checkDeviceProofs(ptr, commits, kinds, proofs);
+        if (committed) {
+            beats[hostId][epoch % CHALLENGE_WINDOW] = _beatSlot(epoch, _beatRecord(epoch, blockNumber, blockHash, msg.sender, digest, kinds));
+        }
 
         uint256 accrued = uint256(h.accrued) + uint256(h.power) * rewardPerPowerEpoch;
         if (accrued > type(uint96).max) revert ClaimFirst(hostId);
@@ -519,12 +847,26 @@ contract Poci {
         }
     }
 
-    function _needsProof(bytes calldata kinds) private pure returns (bool) {
+    /// Whether the set holds devices with an on-chain proof (own key) and devices committed by digest only.
+    function _kindsPresent(bytes calldata kinds) private pure returns (bool ownKey, bool committed) {
         for (uint256 i; i < kinds.length; ++i) {
-            uint8 k = uint8(kinds[i]);
-            if (k != KIND_P384) return true;
+            if (uint8(kinds[i]) == KIND_P384) committed = true;
+            else ownKey = true;
         }
-        return false;
+    }
+
+    /// What a challenge needs to recompute a committed device's nonce and digest, without storing them.
+    function _beatRecord(uint64 epoch, uint64 blockNumber, bytes32 blockHash, address operator, bytes32 digest, bytes calldata kinds)
+        private
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encodePacked(epoch, blockNumber, blockHash, operator, digest, keccak256(kinds)));
+    }
+
+    /// The epoch in the top 64 bits tells which epoch a ring slot holds; 192 bits of the record remain.
+    function _beatSlot(uint64 epoch, bytes32 record) private pure returns (bytes32) {
+        return bytes32((uint256(epoch) << 192) | (uint256(record) >> 64));
     }
 
     /// Per-device proofs, concatenated in device order: P-256/emulator x‖y‖r‖s (128 bytes),
@@ -584,6 +926,111 @@ contract Poci {
             }
         }
         if (o != proofs.length) revert MalformedProof(bytes32(0));
+    }
+
+    // ================================================================= challenge game
+
+    /// Anyone may challenge a committed device of a past heartbeat still in the window, with a deposit.
+    /// The fields of that heartbeat (public in its calldata) are checked against its stored record.
+    function challenge(
+        bytes32 hostId,
+        uint64 epoch,
+        bytes32 deviceId,
+        uint64 blockNumber,
+        bytes32 blockHash,
+        address operator,
+        bytes32[] calldata commits,
+        bytes calldata kinds,
+        uint256 index
+    ) external payable returns (bytes32 id) {
+        if (msg.value != challengeDeposit) revert WrongDeposit(msg.value, challengeDeposit);
+        uint64 current = currentEpoch();
+        if (epoch >= current) revert WrongEpoch(epoch, current);
+        uint64 deadline = uint64(block.number) + ANSWER_EPOCHS * epochBlocks;
+        // the answer must be possible before the ring slot can be overwritten by epoch + window
+        if (deadline >= epochStartBlock(epoch + CHALLENGE_WINDOW)) revert ChallengeWindowClosed(epoch);
+        if (beats[hostId][epoch % CHALLENGE_WINDOW] != _beatSlot(epoch, _beatRecord(epoch, blockNumber, blockHash, operator, keccak256(abi.encodePacked(commits)), kinds))) {
+            if (uint256(beats[hostId][epoch % CHALLENGE_WINDOW]) >> 192 != epoch) revert NoHeartbeat(hostId, epoch);
+            revert RecordMismatch(hostId, epoch);
+        }
+        if (commits.length != 2 * kinds.length || index >= kinds.length || commits[2 * index] != deviceId) revert DeviceSetMismatch(hostId);
+        if (uint8(kinds[index]) != KIND_P384) revert NotCommittedKind(deviceId);
+        id = challengeId(hostId, epoch, deviceId);
+        Challenge storage c = challenges[id];
+        if (c.status != CH_NONE) revert AlreadyChallenged(id);
+        c.hostId = hostId;
+        c.deviceId = deviceId;
+        c.epoch = epoch;
+        c.deadline = deadline;
+        c.status = CH_OPEN;
+        c.challenger = msg.sender;
+        c.deposit = uint128(msg.value);
+        c.evidenceDigest = commits[2 * index + 1];
+        c.nonce = heartbeatChallenge(operator, deviceId, epoch, blockNumber, blockHash);
+        emit Challenged(id, hostId, deviceId, epoch, deadline, msg.sender);
+    }
+
+    /// Anyone may answer with the committed evidence: the raw SPDM exchange (request ‖ response) whose
+    /// keccak256 was committed, and the device's P-384 key. Evidence that is the committed one but does not
+    /// verify proves the commitment was false: the host is slashed at once.
+    function answer(bytes32 id, bytes calldata publicKey, bytes calldata report) external {
+        Challenge storage c = challenges[id];
+        if (c.status != CH_OPEN) revert NotOpen(id);
+        if (block.number > c.deadline) revert AnswerTooLate(id, c.deadline);
+        if (keccak256(report) != c.evidenceDigest) revert NotCommitted(id);
+        if (publicKey.length != P384_KEY_LENGTH || keccak256(publicKey) != c.deviceId) revert BadPublicKey();
+        if (!_reportAnswers(report, c.nonce, publicKey)) {
+            _slash(id, c, "committed evidence does not verify");
+            return;
+        }
+        c.status = CH_ANSWERED;
+        uint256 deposit = c.deposit;
+        c.deposit = 0;
+        _send(msg.sender, deposit); // a frivolous challenge pays the answer's gas
+        emit ChallengeAnswered(id, c.hostId, c.deviceId);
+    }
+
+    function _reportAnswers(bytes calldata report, bytes32 nonce, bytes calldata publicKey) private view returns (bool) {
+        if (report.length <= SPDM_REQUEST_LENGTH + P384_SIGNATURE_LENGTH) return false;
+        if (uint8(report[0]) != SPDM_VERSION_11 || uint8(report[1]) != SPDM_GET_MEASUREMENTS) return false;
+        if (bytes32(report[SPDM_NONCE_OFFSET:SPDM_NONCE_OFFSET + 32]) != nonce) return false;
+        uint256 signed = report.length - P384_SIGNATURE_LENGTH;
+        return p384Verifier.verify(report[:signed], report[signed:], publicKey);
+    }
+
+    /// After the deadline an unanswered challenge slashes the host (anyone may call).
+    function slash(bytes32 id) external {
+        Challenge storage c = challenges[id];
+        if (c.status != CH_OPEN) revert NotOpen(id);
+        if (block.number <= c.deadline) revert AnswerWindowOpen(id, c.deadline);
+        _slash(id, c, "no answer");
+    }
+
+    /// The device is revoked (if still bound to the host) and the host's unclaimed rewards are forfeited:
+    /// SLASH_BOUNTY_BPS of them minted to the challenger, the rest never minted; the deposit is returned.
+    function _slash(bytes32 id, Challenge storage c, string memory reason) private {
+        c.status = CH_SLASHED;
+        bytes32 hostId = c.hostId;
+        bytes32 deviceId = c.deviceId;
+        Device storage d = devices[deviceId];
+        if (d.status == STATUS_APPROVED && d.host == hostId) {
+            _unbind(deviceId);
+            emit Revoked(deviceId, hostId, reason);
+        }
+        uint256 forfeited;
+        uint256 bounty;
+        address operator = devices[hostId].operator;
+        if (operator != address(0)) {
+            Host storage h = hosts[_hostKey(operator, hostId)];
+            forfeited = h.accrued;
+            h.accrued = 0;
+            bounty = forfeited * SLASH_BOUNTY_BPS / 10_000;
+            if (bounty != 0) token.mint(c.challenger, bounty);
+        }
+        uint256 deposit = c.deposit;
+        c.deposit = 0;
+        _send(c.challenger, deposit);
+        emit Slashed(id, hostId, deviceId, forfeited, bounty, reason);
     }
 
     // ================================================================= rewards

@@ -1,7 +1,7 @@
 import {keccak_256} from '@noble/hashes/sha3.js'
 
 import {InputError} from '../errors/index.js'
-import {concatBytes, hexToBytes} from '../util/hex.js'
+import {bytesToHex, concatBytes, hexToBytes} from '../util/hex.js'
 
 /**
  * Challenge derivation shared by the agent, the verifier and the POCI contracts. Every field is
@@ -9,8 +9,8 @@ import {concatBytes, hexToBytes} from '../util/hex.js'
  * 32 bytes (docs/protocol.md §Challenges; vectors in fixtures/vectors/challenges.json).
  */
 const utf8 = (s: string) => new TextEncoder().encode(s)
-export const HEARTBEAT_DOMAIN = keccak_256(utf8('UNET-POCI-HEARTBEAT-v1'))
-export const REGISTER_DOMAIN = keccak_256(utf8('UNET-POCI-REGISTER-v1'))
+export const HEARTBEAT_DOMAIN = keccak_256(utf8('UNET-POCI-HEARTBEAT-v2'))
+export const REGISTER_DOMAIN = keccak_256(utf8('UNET-POCI-REGISTER-v2'))
 
 export interface HeartbeatChallengeInput {
   chainId: bigint
@@ -31,6 +31,10 @@ export interface RegisterChallengeInput {
   operator: string
   payout: string
   deviceId: string
+  /** The host the device attaches to; a host names itself. */
+  hostId: string
+  /** registrationNonce(deviceId) when the registration is sent: an old registration cannot be replayed. */
+  nonce: bigint
 }
 
 export function heartbeatChallenge(i: HeartbeatChallengeInput): Uint8Array {
@@ -49,7 +53,23 @@ export function heartbeatChallenge(i: HeartbeatChallengeInput): Uint8Array {
 }
 
 export function registerChallenge(i: RegisterChallengeInput): Uint8Array {
-  return keccak_256(concatBytes(REGISTER_DOMAIN, uint(i.chainId, 32), address(i.contract), address(i.operator), address(i.payout), bytes32(i.deviceId, 'deviceId')))
+  return keccak_256(
+    concatBytes(
+      REGISTER_DOMAIN,
+      uint(i.chainId, 32),
+      address(i.contract),
+      address(i.operator),
+      address(i.payout),
+      bytes32(i.deviceId, 'deviceId'),
+      bytes32(i.hostId, 'hostId'),
+      uint(i.nonce, 8),
+    ),
+  )
+}
+
+/** registrationId(deviceId, nonce) as the contract computes it: the name approve/reject use. */
+export function registrationId(deviceId: string, nonce: bigint): string {
+  return bytesToHex(keccak_256(concatBytes(bytes32(deviceId, 'deviceId'), uint(nonce, 8))))
 }
 
 export interface DeviceCommitment {
