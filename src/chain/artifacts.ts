@@ -10,7 +10,7 @@ export interface Artifact {
 const cache = new Map<string, Artifact>()
 
 /** Committed compiler output (contracts/artifacts/<name>.json), found from src/ or dist/ alike. */
-export function loadArtifact(name: 'Poci' | 'UncToken'): Artifact {
+export function loadArtifact(name: 'Poci' | 'UncToken' | 'P384Verifier'): Artifact {
   let artifact = cache.get(name)
   if (!artifact) {
     const url = new URL(`../../contracts/artifacts/${name}.json`, import.meta.url)
@@ -20,29 +20,16 @@ export function loadArtifact(name: 'Poci' | 'UncToken'): Artifact {
   return artifact
 }
 
-/** Device kinds as the contract numbers them (docs/protocol.md §Kinds). */
-export const DeviceKind = {
-  HOST_TPM: 1,
-  HOST_EMULATOR: 2,
-  P256: 3,
-  SECP256K1: 4,
-  RSA2048: 5,
-  P384: 6,
-  EMULATOR: 7,
-} as const
-export type DeviceKindValue = (typeof DeviceKind)[keyof typeof DeviceKind]
-export const DEVICE_KIND_NAMES: Record<number, string> = {
-  1: 'host-tpm',
-  2: 'host-emulator',
-  3: 'p256',
-  4: 'secp256k1',
-  5: 'rsa2048',
-  6: 'p384',
-  7: 'emulator',
-}
+export {DEVICE_KIND_NAMES, DeviceKind, type DeviceKindValue} from '../evidence/device-kinds.js'
+import {DeviceKind} from '../evidence/device-kinds.js'
 
+/** What deviceInfo reports: a device record exists only while its key is bound (approved). */
 export const DeviceStatus = {NONE: 0, PENDING: 1, APPROVED: 2} as const
 export const DEVICE_STATUS_NAMES = ['none', 'pending', 'approved'] as const
+
+/** What registrationInfo reports (docs/protocol.md §5). */
+export const RegistrationStatus = {NONE: 0, PENDING: 1, APPROVED: 2, REJECTED: 3, ENDED: 4} as const
+export const REGISTRATION_STATUS_NAMES = ['none', 'pending', 'approved', 'rejected', 'ended'] as const
 
 export function isHostKind(kind: number): boolean {
   return kind === DeviceKind.HOST_TPM || kind === DeviceKind.HOST_EMULATOR

@@ -11,6 +11,8 @@ export interface DeviceState {
   operator?: string
   payout?: string
   hostId?: string
+  /** The registration that bound the key. */
+  regId?: string
   power: bigint
   /** Host-level figures (for a host, or the host a device is attached to). */
   lastEpoch: bigint
@@ -23,11 +25,12 @@ export interface DeviceState {
 /** One device's on-chain record and its host's reward figures: two view calls, no log scans. */
 export async function deviceState(client: ChainClient, deviceId: string): Promise<DeviceState> {
   const poci = requirePoci(client)
-  const d = await callView<{operator: string; kind: bigint; status: bigint; power: bigint; hostId: string; payout: string}>(poci, 'deviceInfo', [deviceId], 'read device')
+  const d = await callView<{operator: string; kind: bigint; status: bigint; power: bigint; hostId: string; payout: string; regId: string}>(poci, 'deviceInfo', [deviceId], 'read device')
   const status = DEVICE_STATUS_NAMES[Number(d.status)] ?? 'none'
   const state: DeviceState = {deviceId, status, kind: DEVICE_KIND_NAMES[Number(d.kind)] ?? 'none', power: d.power, lastEpoch: 0n, claimable: 0n, claimed: 0n}
   if (status === 'none') return state
   state.operator = d.operator
+  state.regId = d.regId
   state.payout = d.payout === ZeroAddress ? undefined : d.payout
   const hostId = /^0x0{64}$/.test(d.hostId) ? deviceId : d.hostId
   state.hostId = hostId

@@ -101,7 +101,7 @@ export function isAlive(pid: number | undefined): boolean {
 }
 
 export function devnetProfile(rpcUrl: string, contracts?: DevnetContracts): NetworkProfile {
-  return {name: 'devnet', chainId: DEVNET_CHAIN_ID, rpcUrls: [rpcUrl], contracts: contracts ?? {}, trustRoots: {tpm: [], nvidia: []}, allowEmulator: true}
+  return {name: 'devnet', chainId: DEVNET_CHAIN_ID, rpcUrls: [rpcUrl], contracts: contracts ?? {}, trustRoots: {tpm: [], nvidia: []}, allowEmulator: true, blockSeconds: 1}
 }
 
 export interface BootOptions {
@@ -120,6 +120,15 @@ export interface BootedDevnet {
   contracts: DevnetContracts
 }
 
+/**
+ * The contract counts epochs in blocks; the devnet is asked for seconds. With a block every
+ * `blockTime` seconds that is epochSeconds / blockTime blocks (at least 1, at most 256); without a
+ * block time (mining on demand) one block stands for one second.
+ */
+export function devnetEpochBlocks(epochSeconds: number, blockTime?: number): number {
+  return Math.min(256, Math.max(1, Math.round(epochSeconds / (blockTime ?? 1))))
+}
+
 /** Starts anvil on 127.0.0.1, deploys POCI (emulator allowed), funds the operator. */
 export async function bootDevnet(options: BootOptions): Promise<BootedDevnet> {
   const anvil = await startAnvil({
@@ -132,7 +141,7 @@ export async function bootDevnet(options: BootOptions): Promise<BootedDevnet> {
     const client = await connect(devnetProfile(anvil.rpcUrl), {privateKey: DEVNET_DEPLOYER_KEY})
     const deployed = await deploy(client, {
       verifier: client.signer!.address,
-      epochSeconds: options.epochSeconds ?? DEVNET_DEFAULT_EPOCH_SECONDS,
+      epochBlocks: devnetEpochBlocks(options.epochSeconds ?? DEVNET_DEFAULT_EPOCH_SECONDS, options.blockTime),
       allowEmulator: true,
     })
     if (options.operator) await (client.provider as unknown as {send(m: string, p: unknown[]): Promise<unknown>}).send('anvil_setBalance', [options.operator, '0x' + DEVNET_OPERATOR_FUNDS.toString(16)])
@@ -145,11 +154,11 @@ export async function bootDevnet(options: BootOptions): Promise<BootedDevnet> {
 }
 
 /** Writes networks.devnet.* into the user's config file, so every other command finds the devnet. */
-export function writeDevnetProfile(configFile: string, state: Pick<DevnetState, 'rpcUrl' | 'chainId' | 'contracts' | 'epochSeconds'>): void {
+export function writeDevnetProfile(configFile: string, state: Pick<DevnetState, 'rpcUrl' | 'chainId' | 'contracts' | 'blockTime'>): void {
   updateConfigFile(configFile, 'networks.devnet.rpcUrls', [state.rpcUrl])
   updateConfigFile(configFile, 'networks.devnet.chainId', state.chainId)
   for (const [name, address] of Object.entries(state.contracts)) updateConfigFile(configFile, `networks.devnet.contracts.${name}`, address)
-  updateConfigFile(configFile, 'networks.devnet.epochSeconds', state.epochSeconds)
+  updateConfigFile(configFile, 'networks.devnet.blockSeconds', state.blockTime ?? 1)
   updateConfigFile(configFile, 'networks.devnet.allowEmulator', true)
 }
 

@@ -1,7 +1,7 @@
 import {ZeroAddress, type Contract, type Log} from 'ethers'
 
 import {DEVICE_KIND_NAMES, DEVICE_STATUS_NAMES, isHostKind} from './artifacts.js'
-import {epochTiming} from './block.js'
+import {challengeBlock} from './block.js'
 import {requirePoci, type ChainClient} from './client.js'
 import {callView, toUnetError} from './tx.js'
 
@@ -33,6 +33,10 @@ export interface ChainStatus {
   chainId: bigint
   contract: string
   currentEpoch: bigint
+  epochBlocks: bigint
+  /** First block of the next epoch. */
+  epochEndBlock: bigint
+  /** Wall-time estimates (the profile's blockSeconds × blocks). */
   epochSeconds: bigint
   epochEndsAt: bigint
   rewardPerPowerEpoch: bigint
@@ -49,31 +53,50 @@ export interface StatusParams {
   fromBlock?: number
 }
 
-type DeviceInfo = [string, bigint, bigint, bigint, string, string]
-/** operator, active, power, count, setHash, lastEpoch, lastBlock, accrued, claimed */
-type HostInfo = [string, boolean, bigint, bigint, string, bigint, bigint, bigint, bigint]
+/** operator, kind, status, power, hostId, payout, regId */
+type DeviceInfo = [string, bigint, bigint, bigint, string, string, string]
+/** operator, active, power, count, setHash, lastEpoch, lastBlock, accrued, claimed, ekId */
+type HostInfo = [string, boolean, bigint, bigint, string, bigint, bigint, bigint, bigint, string]
+const REG_PENDING = 1n
 
 export async function getStatus(client: ChainClient, params: StatusParams = {}): Promise<ChainStatus> {
   const poci = requirePoci(client)
   const fromBlock = params.fromBlock ?? 0
-  const [epoch, {epochSeconds, genesis}, rate, allowEmulator, verifier] = await Promise.all([
+  const [epoch, timing, rate, allowEmulator, verifier] = await Promise.all([
     callView<bigint>(poci, 'currentEpoch', [], 'read epoch'),
-    epochTiming(client),
+    challengeBlock(client),
     callView<bigint>(poci, 'rewardPerPowerEpoch', [], 'read reward rate'),
     callView<boolean>(poci, 'allowEmulator', [], 'read allowEmulator'),
     callView<string>(poci, 'verifier', [], 'read verifier'),
   ])
   const ids = new Set((params.deviceIds ?? []).map((d) => d.toLowerCase()))
+  /** The operator's latest registration of each device: a key that is not bound may be waiting for the verifier. */
+  const latestReg = new Map<string, string>()
   if (params.operator) {
-    const logs = await logsOf(poci, poci.filters.Registered!(null, params.operator), fromBlock)
-    for (const l of logs) ids.add((l.topics[1] as string).toLowerCase())
+    const logs = await logsOf(poci, poci.filters.Registered!(null, null, params.operator), fromBlock)
+    for (const l of logs) {
+      const id = (l.topics[2] as string).toLowerCase()
+      ids.add(id)
+      latestReg.set(id, l.topics[1] as string)
+    }
   }
   const devices: DeviceStatusView[] = []
   const hostCache = new Map<string, {info: HostInfo; beats: Log[]}>()
   for (const deviceId of ids) {
-    const info = await callView<DeviceInfo>(poci, 'deviceInfo', [deviceId], 'read device')
-    const status = Number(info[2])
+    const info = [...(await callView<DeviceInfo>(poci, 'deviceInfo', [deviceId], 'read device'))] as DeviceInfo
+    let status = Number(info[2])
     if (params.operator && status !== 0 && info[0].toLowerCase() !== params.operator.toLowerCase()) continue
+    const regId = latestReg.get(deviceId)
+    if (status === 0 && regId) {
+      const reg = await callView<unknown[]>(poci, 'registrationInfo', [regId], 'read registration')
+      if (reg[5] === REG_PENDING) {
+        status = 1
+        info[0] = reg[1] as string
+        info[1] = reg[4] as bigint
+        info[4] = reg[2] as string
+        info[5] = reg[6] as string
+      }
+    }
     if (params.operator && status === 0) continue
     const view: DeviceStatusView = {
       deviceId,
@@ -100,7 +123,7 @@ export async function getStatus(client: ChainClient, params: StatusParams = {}):
         host = {info: hostInfo, beats}
         hostCache.set(hostId, host)
       }
-      const approvals = await logsOf(poci, poci.filters.Approved!(deviceId), fromBlock)
+      const approvals = await logsOf(poci, poci.filters.Approved!(null, deviceId), fromBlock)
       const since = approvals.at(-1)?.blockNumber ?? 0
       const credited = host.beats.filter((b) => b.blockNumber > since || (b.blockNumber === since && isHostKind(Number(info[1]))))
       view.accrued = info[3] * rate * BigInt(credited.length)
@@ -124,8 +147,10 @@ export async function getStatus(client: ChainClient, params: StatusParams = {}):
     chainId: client.chainId,
     contract: client.pociAddress!,
     currentEpoch: epoch,
-    epochSeconds,
-    epochEndsAt: genesis + epoch * epochSeconds,
+    epochBlocks: timing.epochBlocks,
+    epochEndBlock: timing.epochEndBlock,
+    epochSeconds: timing.epochSeconds,
+    epochEndsAt: timing.epochEndsAt,
     rewardPerPowerEpoch: rate,
     allowEmulator,
     verifier,

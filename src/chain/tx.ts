@@ -113,14 +113,15 @@ export function toUnetError(error: unknown, action: string): UnetError {
  * Sends a contract call as an EIP-1559 transaction: estimates gas first (a revert there is decoded into
  * its named custom error), adds a 20% margin, and waits for the receipt.
  */
-export async function sendTx(client: ChainClient, contract: Contract, method: string, args: unknown[], action: string): Promise<TxResult> {
+export async function sendTx(client: ChainClient, contract: Contract, method: string, args: unknown[], action: string, options: {value?: bigint} = {}): Promise<TxResult> {
   const signer = requireSigner(client)
   const c = contract.connect(signer) as Contract
   try {
     const fn = c.getFunction(method)
-    const estimate = await fn.estimateGas(...args)
+    const value = options.value ?? 0n
+    const estimate = await fn.estimateGas(...args, {value})
     const fees = await client.provider.getFeeData()
-    const overrides: Record<string, bigint> = {gasLimit: (estimate * 12n) / 10n + 10_000n}
+    const overrides: Record<string, bigint> = {gasLimit: (estimate * 12n) / 10n + 10_000n, value}
     if (fees.maxFeePerGas !== null && fees.maxPriorityFeePerGas !== null) {
       overrides.maxFeePerGas = fees.maxFeePerGas
       overrides.maxPriorityFeePerGas = fees.maxPriorityFeePerGas
@@ -135,7 +136,7 @@ export async function sendTx(client: ChainClient, contract: Contract, method: st
       const failed = (error as {receipt?: TransactionReceipt}).receipt
       if (!failed) throw error
       try {
-        await client.provider.call({from: signer.address, to: tx.to, data: tx.data, blockTag: failed.blockNumber})
+        await client.provider.call({from: signer.address, to: tx.to, data: tx.data, value: tx.value, blockTag: failed.blockNumber})
       } catch (replayed) {
         const named = toUnetError(replayed, action)
         if (named.details?.error) throw new UnetError(named.message, named.exitCode, {hint: named.hint, details: {...named.details, txHash: tx.hash}})

@@ -1,0 +1,95 @@
+/** The challenge game over committed (P-384) evidence, docs/protocol.md §6: open, answer, slash, read. */
+import {bytesToHex} from '../util/hex.js'
+import {requirePoci, type ChainClient} from './client.js'
+import {callView, sendTx, toUnetError, type TxResult} from './tx.js'
+
+export const CHALLENGE_STATUS_NAMES = ['none', 'open', 'answered', 'slashed'] as const
+
+export interface ChallengeTarget {
+  hostId: string
+  epoch: bigint
+  deviceId: string
+  /** The heartbeat's fields, as its calldata carried them (the contract checks them against its record). */
+  blockNumber: bigint
+  blockHash: string
+  operator: string
+  /** deviceId_0, evidenceDigest_0, … of that heartbeat, and the kinds byte string. */
+  commits: string[]
+  kinds: Uint8Array
+  /** Position of the device in the heartbeat's list. */
+  index: number
+}
+
+export interface OpenedChallenge extends TxResult {
+  challengeId: string
+  deadline: bigint
+}
+
+/** Anyone: challenge a committed device of a past heartbeat, with the contract's deposit. */
+export async function openChallenge(client: ChainClient, target: ChallengeTarget): Promise<OpenedChallenge> {
+  const poci = requirePoci(client)
+  const deposit = await callView<bigint>(poci, 'challengeDeposit', [], 'read challenge deposit')
+  const result = await sendTx(
+    client,
+    poci,
+    'challenge',
+    [target.hostId, target.epoch, target.deviceId, target.blockNumber, target.blockHash, target.operator, target.commits, bytesToHex(target.kinds), target.index],
+    'challenge',
+    {value: deposit},
+  )
+  const log = result.receipt.logs.map((l) => poci.interface.parseLog(l)).find((l) => l?.name === 'Challenged')!
+  return {...result, challengeId: log.args[0] as string, deadline: log.args[4] as bigint}
+}
+
+/** Anyone (the operator's agent): the committed SPDM exchange and the device's P-384 key (x‖y). */
+export async function answerChallenge(client: ChainClient, params: {challengeId: string; publicKey: Uint8Array; report: Uint8Array}): Promise<TxResult> {
+  return sendTx(client, requirePoci(client), 'answer', [params.challengeId, bytesToHex(params.publicKey), bytesToHex(params.report)], 'answer the challenge')
+}
+
+/** Anyone, after the deadline of an unanswered challenge. */
+export async function slashChallenge(client: ChainClient, challengeId: string): Promise<TxResult> {
+  return sendTx(client, requirePoci(client), 'slash', [challengeId], 'slash')
+}
+
+export interface ChallengeState {
+  challengeId: string
+  hostId: string
+  deviceId: string
+  epoch: bigint
+  challenger: string
+  /** Last block an answer is accepted in. */
+  deadline: bigint
+  status: (typeof CHALLENGE_STATUS_NAMES)[number]
+  evidenceDigest: string
+  /** The device challenge the committed report must carry as its SPDM requester nonce. */
+  nonce: string
+}
+
+export async function challengeState(client: ChainClient, challengeId: string): Promise<ChallengeState> {
+  const c = await callView<unknown[]>(requirePoci(client), 'challengeInfo', [challengeId], 'read challenge')
+  return {
+    challengeId,
+    hostId: c[0] as string,
+    deviceId: c[1] as string,
+    epoch: c[2] as bigint,
+    challenger: c[3] as string,
+    deadline: c[4] as bigint,
+    status: CHALLENGE_STATUS_NAMES[Number(c[5])] ?? 'none',
+    evidenceDigest: c[6] as string,
+    nonce: c[7] as string,
+  }
+}
+
+/** Challenges opened against a host (Challenged events) from `fromBlock`, with their current state. */
+export async function challengesOf(client: ChainClient, hostId: string, fromBlock = 0): Promise<ChallengeState[]> {
+  const poci = requirePoci(client)
+  let ids: string[]
+  try {
+    const topics = await poci.filters.Challenged!(null, hostId).getTopicFilter()
+    const logs = await client.provider.getLogs({address: client.pociAddress, topics, fromBlock, toBlock: 'latest'})
+    ids = logs.map((l) => l.topics[1] as string)
+  } catch (error) {
+    throw toUnetError(error, 'read challenges')
+  }
+  return Promise.all(ids.map((id) => challengeState(client, id)))
+}
