@@ -2,6 +2,8 @@
  * The config schema: every key a user may set, its type and its default. One table drives
  * validation, `unet config set` parsing, env-var names and docs, so they cannot drift apart.
  */
+import {fileURLToPath} from 'node:url'
+
 export type ValueType = 'string' | 'integer' | 'boolean' | 'string[]' | 'integer[]'
 
 export interface KeyRule {
@@ -44,6 +46,8 @@ export const NETWORK_KEYS: Record<string, KeyRule> = {
   'contracts.token': {type: 'string', description: 'UNC token address', pattern: ADDRESS},
   'trustRoots.tpm': {type: 'string[]', description: 'PEM files of accepted TPM EK roots'},
   'trustRoots.nvidia': {type: 'string[]', description: 'PEM files of accepted NVIDIA roots'},
+  'trustRoots.sophgoCatalogueKeys': {type: 'string[]', description: 'PEM files of the pinned Sophgo chip-catalogue keys (EC P-256 public keys)'},
+  sophgoCatalogue: {type: 'string', description: 'signed Sophgo chip catalogue (JSON, docs/devices.md): the chip keys accepted as genuine'},
   allowEmulator: {type: 'boolean', description: 'accept emulator evidence (devnet only)'},
   epochSeconds: {type: 'integer', description: 'epoch length in seconds (informational; the contract rules)', min: 1},
 }
@@ -53,7 +57,10 @@ export interface NetworkProfile {
   chainId?: number
   rpcUrls: string[]
   contracts: {registry?: string; heartbeat?: string; rewards?: string; token?: string}
-  trustRoots: {tpm: string[]; nvidia: string[]}
+  /** sophgoCatalogueKeys: absent = none pinned, so Sophgo chips are refused. */
+  trustRoots: {tpm: string[]; nvidia: string[]; sophgoCatalogueKeys?: string[]}
+  /** Path of the signed Sophgo chip catalogue (absent: no Sophgo chip is genuine on this network). */
+  sophgoCatalogue?: string
   allowEmulator: boolean
   epochSeconds?: number
 }
@@ -87,6 +94,11 @@ export const DEFAULTS: UnetConfig = {
   networks: {},
 }
 
+/** The devnet's Sophgo chip catalogue and its DEVNET ONLY key (fixtures/sophgo-catalogue/PROVENANCE.md), found from src/ or dist/ alike. */
+const fixture = (path: string) => fileURLToPath(new URL(`../../fixtures/${path}`, import.meta.url))
+export const DEVNET_SOPHGO_CATALOGUE = fixture('sophgo-catalogue/devnet-catalogue.json')
+export const DEVNET_SOPHGO_CATALOGUE_KEY = fixture('sophgo-catalogue/devnet-catalogue-pub.pem')
+
 /** Built-in profiles. testnet/mainnet are placeholders that refuse to run until configured. */
 export const BUILTIN_PROFILES: Record<string, NetworkProfile> = {
   devnet: {
@@ -94,7 +106,8 @@ export const BUILTIN_PROFILES: Record<string, NetworkProfile> = {
     chainId: 31337,
     rpcUrls: ['http://127.0.0.1:8545'],
     contracts: {},
-    trustRoots: {tpm: [], nvidia: []},
+    trustRoots: {tpm: [], nvidia: [], sophgoCatalogueKeys: [DEVNET_SOPHGO_CATALOGUE_KEY]},
+    sophgoCatalogue: DEVNET_SOPHGO_CATALOGUE,
     allowEmulator: true,
   },
   testnet: {name: 'testnet', rpcUrls: [], contracts: {}, trustRoots: {tpm: [], nvidia: []}, allowEmulator: false},
