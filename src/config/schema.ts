@@ -49,7 +49,7 @@ export const NETWORK_KEYS: Record<string, KeyRule> = {
   'trustRoots.sophgoCatalogueKeys': {type: 'string[]', description: 'PEM files of the pinned Sophgo chip-catalogue keys (EC P-256 public keys)'},
   sophgoCatalogue: {type: 'string', description: 'signed Sophgo chip catalogue (JSON, docs/devices.md): the chip keys accepted as genuine'},
   allowEmulator: {type: 'boolean', description: 'accept emulator evidence (devnet only)'},
-  epochSeconds: {type: 'integer', description: 'epoch length in seconds (informational; the contract rules)', min: 1},
+  blockSeconds: {type: 'integer', description: 'typical seconds per block: turns the contract\'s block-counted epochs into wall time', min: 1},
 }
 
 export interface NetworkProfile {
@@ -62,7 +62,8 @@ export interface NetworkProfile {
   /** Path of the signed Sophgo chip catalogue (absent: no Sophgo chip is genuine on this network). */
   sophgoCatalogue?: string
   allowEmulator: boolean
-  epochSeconds?: number
+  /** Typical seconds per block (epochs are counted in blocks on chain; this estimates their wall time). */
+  blockSeconds?: number
 }
 
 export interface UnetConfig {
@@ -109,6 +110,7 @@ export const BUILTIN_PROFILES: Record<string, NetworkProfile> = {
     trustRoots: {tpm: [], nvidia: [], sophgoCatalogueKeys: [DEVNET_SOPHGO_CATALOGUE_KEY]},
     sophgoCatalogue: DEVNET_SOPHGO_CATALOGUE,
     allowEmulator: true,
+    blockSeconds: 1,
   },
   testnet: {name: 'testnet', rpcUrls: [], contracts: {}, trustRoots: {tpm: [], nvidia: []}, allowEmulator: false},
   mainnet: {name: 'mainnet', rpcUrls: [], contracts: {}, trustRoots: {tpm: [], nvidia: []}, allowEmulator: false},
