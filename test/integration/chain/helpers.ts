@@ -1,18 +1,25 @@
-import {createHash, createPublicKey, generateKeyPairSync, sign, type KeyObject} from 'node:crypto'
+import {createHash, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject} from 'node:crypto'
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, readFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {JsonRpcProvider, SigningKey, Wallet, hexlify, randomBytes} from 'ethers'
+import {ContractFactory, JsonRpcProvider, SigningKey, Wallet, hexlify, randomBytes as ethersRandomBytes} from 'ethers'
 
 import type {NetworkProfile} from '../../../src/config/schema.js'
+import {DeviceKind, loadArtifact, type DeviceKindValue} from '../../../src/chain/artifacts.js'
+import {challengeBlock} from '../../../src/chain/block.js'
 import {attachPoci, connect, type ChainClient} from '../../../src/chain/client.js'
 import {deploy, type DeployResult} from '../../../src/chain/deploy.js'
+import type {HeartbeatDevice, HeartbeatParams} from '../../../src/chain/heartbeat.js'
+import {register, registrationNonce, type RegisterResult} from '../../../src/chain/register.js'
+import {UnetError} from '../../../src/errors/index.js'
+import {deviceIdOf, heartbeatChallenge, quoteQualifyingData, registerChallenge} from '../../../src/evidence/nonce.js'
 import {bytesToHex, concatBytes, hexToBytes} from '../../../src/util/hex.js'
+import {p384Key, p384Sign, type P384Key} from '../../helpers/spdm-exchange.js'
 
-export function profileFor(rpcUrl: string, chainId = 31337): NetworkProfile {
-  return {name: 'test', chainId, rpcUrls: [rpcUrl], contracts: {}, trustRoots: {tpm: [], nvidia: []}, allowEmulator: true}
+export function profileFor(rpcUrl: string, chainId = 31337, blockSeconds = 1): NetworkProfile {
+  return {name: 'test', chainId, rpcUrls: [rpcUrl], contracts: {}, trustRoots: {tpm: [], nvidia: []}, allowEmulator: true, blockSeconds}
 }
 
 /** A fresh random account with 100 ETH (anvil_setBalance), so test files never share nonces. */
@@ -30,15 +37,56 @@ export interface Deployment {
   keys: {verifier: string}
 }
 
-export async function deployFresh(rpcUrl: string, options: {epochSeconds?: number; allowEmulator?: boolean; maxBlockAge?: number; reward?: bigint} = {}): Promise<Deployment> {
+export interface DeployOptions {
+  /** Epoch length in blocks (default 200: room for a whole test's transactions in one epoch). */
+  epochBlocks?: number
+  allowEmulator?: boolean
+  reward?: bigint
+  verifierDelay?: number
+  registrationDeposit?: bigint
+  challengeDeposit?: bigint
+  /** A P384Verifier address; default: the real one (deployed once per chain), see p384VerifierAddress. */
+  p384Verifier?: string
+}
+
+/** Whether contracts/artifacts/P384Verifier.json exists (its owner commits it; challenge answers need it). */
+export const P384_VERIFIER_BUILT = existsSync(new URL('../../../contracts/artifacts/P384Verifier.json', import.meta.url))
+
+const p384Verifiers = new Map<string, Promise<string>>()
+
+/**
+ * The real P384Verifier, deployed once per chain and shared (it is stateless). Without its artifact, a
+ * stand-in address with code (the Poci deployment reverts on a zero address; nothing calls it unless a
+ * challenge is answered with evidence that passes the nonce check).
+ */
+function p384VerifierAddress(rpcUrl: string, client: ChainClient): Promise<string> {
+  let address = p384Verifiers.get(rpcUrl)
+  if (!address) {
+    address = (async () => {
+      const artifact = loadArtifact(P384_VERIFIER_BUILT ? 'P384Verifier' : 'UncToken')
+      const args = P384_VERIFIER_BUILT ? [] : [client.signer!.address]
+      const contract = await new ContractFactory(artifact.abi as never, artifact.bytecode, client.signer!).deploy(...args)
+      await contract.deploymentTransaction()!.wait()
+      return contract.getAddress()
+    })()
+    address.catch(() => p384Verifiers.delete(rpcUrl))
+    p384Verifiers.set(rpcUrl, address)
+  }
+  return address
+}
+
+export async function deployFresh(rpcUrl: string, options: DeployOptions = {}): Promise<Deployment> {
   const key = await fundedKey(rpcUrl)
   const verifier = await connect(profileFor(rpcUrl), {privateKey: key})
   const deployed = await deploy(verifier, {
     verifier: verifier.signer!.address,
-    epochSeconds: options.epochSeconds ?? 3600,
+    epochBlocks: options.epochBlocks ?? 200,
     allowEmulator: options.allowEmulator ?? true,
-    maxBlockAge: options.maxBlockAge ?? 64,
     rewardPerPowerEpoch: options.reward,
+    verifierDelay: options.verifierDelay,
+    registrationDeposit: options.registrationDeposit,
+    challengeDeposit: options.challengeDeposit,
+    p384Verifier: options.p384Verifier ?? (await p384VerifierAddress(rpcUrl, verifier)),
   })
   return {deployed, verifier, keys: {verifier: key}}
 }
@@ -56,12 +104,150 @@ export async function rpc(rpcUrl: string, method: string, params: unknown[] = []
 }
 
 export async function mine(rpcUrl: string, blocks = 1): Promise<void> {
-  await rpc(rpcUrl, 'anvil_mine', [`0x${blocks.toString(16)}`])
+  if (blocks > 0) await rpc(rpcUrl, 'anvil_mine', [`0x${blocks.toString(16)}`])
 }
 
-export async function increaseTime(rpcUrl: string, seconds: number): Promise<void> {
-  await rpc(rpcUrl, 'evm_increaseTime', [`0x${seconds.toString(16)}`])
-  await mine(rpcUrl)
+/**
+ * Mines to the first block of the next epoch: that block is then the latest (a challenge block B of the
+ * new epoch) and the heartbeat lands one block later, still inside it.
+ */
+export async function nextEpoch(rpcUrl: string, client: ChainClient): Promise<bigint> {
+  const cb = await challengeBlock(client)
+  await mine(rpcUrl, Number(cb.epochEndBlock - cb.blockNumber))
+  return cb.epoch + 1n
+}
+
+/** Moves to the next epoch unless this one still has `blocks` blocks after the latest (so n transactions fit). */
+export async function roomInEpoch(rpcUrl: string, client: ChainClient, blocks: number): Promise<void> {
+  const cb = await challengeBlock(client)
+  if (cb.blocksLeft < BigInt(blocks)) await nextEpoch(rpcUrl, client)
+}
+
+/** The custom error a rejected transaction names (UnetError details.error from src/chain/tx.ts). */
+export async function revertName(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise
+  } catch (error) {
+    if (!(error instanceof UnetError) || error.code !== 'TX_REJECTED') throw error
+    return String(error.details?.error)
+  }
+  throw new Error('expected the contract to reject the transaction')
+}
+
+// ------------------------------------------------------------------ registration flows
+
+export interface Quoter {
+  publicKey: Uint8Array
+  quote(extraData: Uint8Array): {attest: Uint8Array; r: Uint8Array; s: Uint8Array}
+}
+
+/** The register challenge for `deviceId` under `hostId` (a host: itself) with the key's current nonce. */
+export async function currentRegisterChallenge(client: ChainClient, params: {payout: string; deviceId: string; hostId?: string}): Promise<Uint8Array> {
+  return registerChallenge({
+    chainId: client.chainId,
+    contract: client.pociAddress!,
+    operator: client.signer!.address,
+    payout: params.payout,
+    deviceId: params.deviceId,
+    hostId: params.hostId ?? params.deviceId,
+    nonce: await registrationNonce(client, params.deviceId),
+  })
+}
+
+/** Registers a host (emulator key or swtpm AK) with a quote over its register challenge. */
+export async function registerHost(client: ChainClient, host: Quoter, options: {kind?: DeviceKindValue; payout?: string; evidence?: Uint8Array} = {}): Promise<RegisterResult> {
+  const payout = options.payout ?? client.signer!.address
+  const deviceId = bytesToHex(deviceIdOf(host.publicKey))
+  const q = host.quote(await currentRegisterChallenge(client, {payout, deviceId}))
+  return register(client, {kind: options.kind ?? DeviceKind.HOST_EMULATOR, publicKey: host.publicKey, payout, proof: concatBytes(q.attest, q.r, q.s), evidence: options.evidence})
+}
+
+/** An own-key or committed device: its kind, raw public key and how it signs a challenge. */
+export interface TestDevice {
+  kind: DeviceKindValue
+  publicKey: Uint8Array
+  deviceId: string
+  /** Registration proof over the register challenge. */
+  registerProof(challenge: Uint8Array): Uint8Array
+  /** Heartbeat proof over the per-device challenge (undefined: committed by digest only). */
+  beatProof?(challenge: Uint8Array): Uint8Array
+}
+
+export async function registerDevice(client: ChainClient, device: TestDevice, hostId: string, options: {payout?: string} = {}): Promise<RegisterResult> {
+  const payout = options.payout ?? client.signer!.address
+  const challenge = await currentRegisterChallenge(client, {payout, deviceId: device.deviceId, hostId})
+  return register(client, {kind: device.kind, publicKey: device.publicKey, payout, hostId, proof: device.registerProof(challenge)})
+}
+
+export function p256Device(key: P256Key = p256Key(), kind: DeviceKindValue = DeviceKind.P256): TestDevice {
+  return {
+    kind,
+    publicKey: key.publicKey,
+    deviceId: bytesToHex(deviceIdOf(key.publicKey)),
+    registerProof: (c) => p256Sign(key, c).rs,
+    beatProof: (c) => concatBytes(key.publicKey, p256Sign(key, c).rs),
+  }
+}
+
+export function rsaDevice(key: RsaKey = rsaKey()): TestDevice {
+  return {
+    kind: DeviceKind.RSA2048,
+    publicKey: key.modulus,
+    deviceId: bytesToHex(deviceIdOf(key.modulus)),
+    registerProof: (c) => rsaSign(key, c),
+    beatProof: (c) => concatBytes(key.modulus, rsaSign(key, c)),
+  }
+}
+
+export function k1Device(key = k1Key()): TestDevice {
+  return {kind: DeviceKind.SECP256K1, publicKey: key.publicKey, deviceId: bytesToHex(deviceIdOf(key.publicKey)), registerProof: (c) => k1Sign(key, c), beatProof: (c) => k1Sign(key, c)}
+}
+
+/** A P-384 (NVIDIA-kind) device: its registration proof is recorded for the verifier, not checked on chain. */
+export function p384Device(key: P384Key = p384Key()): TestDevice & {key: P384Key} {
+  return {key, kind: DeviceKind.P384, publicKey: key.publicKey, deviceId: bytesToHex(deviceIdOf(key.publicKey)), registerProof: (c) => p384Sign(key, c)}
+}
+
+// ------------------------------------------------------------------ heartbeats
+
+export interface BeatDevice {
+  device: TestDevice
+  /** Committed evidence digest (default: random). */
+  evidenceDigest?: string
+}
+
+export interface BeatOptions {
+  /** Challenge block (default: the latest block). */
+  block?: {blockNumber: bigint; blockHash: string}
+  /** Claimed epoch (default: the epoch of the latest block). */
+  epoch?: bigint
+  /** Edits the qualifying data before the host quotes it. */
+  quoteExtra?: (qualifyingData: Uint8Array) => Uint8Array
+  /** Another key signs the quote. */
+  quoter?: Quoter
+}
+
+/** Builds a heartbeat of `host` over `devices` (in that order), signed by `client`'s operator. */
+export async function buildBeat(client: ChainClient, host: Quoter, devices: readonly BeatDevice[], options: BeatOptions = {}): Promise<HeartbeatParams> {
+  const cb = await challengeBlock(client)
+  const block = options.block ?? cb
+  const epoch = options.epoch ?? cb.epoch
+  const base = {chainId: client.chainId, contract: client.pociAddress!, operator: client.signer!.address, epoch, blockNumber: block.blockNumber, blockHash: block.blockHash}
+  const list: HeartbeatDevice[] = devices.map(({device, evidenceDigest}) => ({
+    deviceId: device.deviceId,
+    kind: device.kind,
+    evidenceDigest: evidenceDigest ?? bytesToHex(randomBytes(32)),
+    proof: device.beatProof?.(heartbeatChallenge({...base, hostId: device.deviceId})),
+  }))
+  let qd = quoteQualifyingData(heartbeatChallenge({...base, hostId: bytesToHex(deviceIdOf(host.publicKey))}), list)
+  if (options.quoteExtra) qd = options.quoteExtra(qd)
+  const q = (options.quoter ?? host).quote(qd)
+  return {epoch, blockNumber: block.blockNumber, blockHash: block.blockHash, akPublicKey: host.publicKey, attest: q.attest, signature: {r: q.r, s: q.s}, devices: list}
+}
+
+/** An emulator host key that quotes like a TPM (same TPMS_ATTEST layout, P-256 signature). */
+export function emulatorHost(key: P256Key = p256Key()): Quoter & {key: P256Key; hostId: string} {
+  return {key, publicKey: key.publicKey, hostId: bytesToHex(deviceIdOf(key.publicKey)), quote: (extra) => emulatorQuote(key, extra)}
 }
 
 // ------------------------------------------------------------------ TPMS_ATTEST + signers
@@ -139,7 +325,7 @@ export function rsaSign(key: RsaKey, message: Uint8Array): Uint8Array {
 }
 
 export function k1Key(): {key: SigningKey; publicKey: Uint8Array} {
-  const key = new SigningKey(hexlify(randomBytes(32)))
+  const key = new SigningKey(hexlify(ethersRandomBytes(32)))
   return {key, publicKey: hexToBytes(key.publicKey).subarray(1)}
 }
 
