@@ -16,6 +16,7 @@ import {
   heartbeatChallenge,
   quoteQualifyingData,
   registerChallenge,
+  registrationId,
 } from '../src/evidence/nonce.js'
 import {bytesToHex} from '../src/util/hex.js'
 
@@ -41,9 +42,18 @@ const heartbeat = chainIds.map((chainId, i) => {
   }
   return {...input, chainId: input.chainId.toString(), epoch: input.epoch.toString(), blockNumber: input.blockNumber.toString(), challenge: bytesToHex(heartbeatChallenge(input))}
 })
-const register = chainIds.map((chainId) => {
-  const input = {chainId, contract: addr(), operator: addr(), payout: addr(), deviceId: hex(32)}
-  return {...input, chainId: input.chainId.toString(), challenge: bytesToHex(registerChallenge(input))}
+// hosts name themselves (hostId = deviceId); devices name their host; nonces 0, 1, a large one and the maximum
+const nonces = [0n, 1n, 123456789n, (1n << 64n) - 1n]
+const register = chainIds.map((chainId, i) => {
+  const deviceId = hex(32)
+  const input = {chainId, contract: addr(), operator: addr(), payout: addr(), deviceId, hostId: i % 2 === 0 ? deviceId : hex(32), nonce: nonces[i]!}
+  return {
+    ...input,
+    chainId: input.chainId.toString(),
+    nonce: input.nonce.toString(),
+    challenge: bytesToHex(registerChallenge(input)),
+    registrationId: registrationId(deviceId, input.nonce),
+  }
 })
 const qualifying = [0, 1, 2, 8].map((n) => {
   const challenge = hex(32)
@@ -68,7 +78,7 @@ function hexToU8(h: string): Uint8Array {
 
 const doc = {
   description:
-    'POCI challenge vectors (docs/protocol.md §Challenges). Computed by src/evidence/nonce.ts; checked against ethers solidityPackedKeccak256 and the Poci contract views on anvil.',
+    'POCI v2 challenge vectors (docs/protocol.md §Challenges). Computed by src/evidence/nonce.ts; checked against ethers solidityPackedKeccak256 and the Poci contract views on anvil.',
   generator: 'scripts/gen-challenge-vectors.ts',
   domains: {heartbeat: bytesToHex(HEARTBEAT_DOMAIN), register: bytesToHex(REGISTER_DOMAIN)},
   heartbeat,

@@ -6,7 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startAnvil, type AnvilHandle} from '../../../src/chain/anvil.js'
 import {loadArtifact} from '../../../src/chain/artifacts.js'
 import {disconnect} from '../../../src/chain/client.js'
-import {HEARTBEAT_DOMAIN, REGISTER_DOMAIN, deviceIdOf, devicesDigest, heartbeatChallenge, quoteQualifyingData, registerChallenge} from '../../../src/evidence/nonce.js'
+import {HEARTBEAT_DOMAIN, REGISTER_DOMAIN, deviceIdOf, devicesDigest, heartbeatChallenge, quoteQualifyingData, registerChallenge, registrationId} from '../../../src/evidence/nonce.js'
 import {bytesToHex, hexToBytes} from '../../../src/util/hex.js'
 import {anvilUrl} from '../../helpers/env.js'
 import {deployFresh, rpc} from './helpers.js'
@@ -14,7 +14,7 @@ import {deployFresh, rpc} from './helpers.js'
 interface Vectors {
   domains: {heartbeat: string; register: string}
   heartbeat: Array<{chainId: string; contract: string; operator: string; hostId: string; epoch: string; blockNumber: string; blockHash: string; challenge: string}>
-  register: Array<{chainId: string; contract: string; operator: string; payout: string; deviceId: string; challenge: string}>
+  register: Array<{chainId: string; contract: string; operator: string; payout: string; deviceId: string; hostId: string; nonce: string; challenge: string; registrationId: string}>
   qualifyingData: Array<{challenge: string; devices: Array<{deviceId: string; evidenceDigest: string}>; devicesDigest: string; qualifyingData: string}>
   deviceIds: Array<{kind: string; publicKey: string; deviceId: string}>
 }
@@ -27,7 +27,13 @@ describe('challenge vectors (fixtures/vectors/challenges.json)', () => {
     expect(bytesToHex(REGISTER_DOMAIN)).toBe(vectors.domains.register)
     for (const v of vectors.heartbeat)
       expect(bytesToHex(heartbeatChallenge({...v, chainId: BigInt(v.chainId), epoch: BigInt(v.epoch), blockNumber: BigInt(v.blockNumber)}))).toBe(v.challenge)
-    for (const v of vectors.register) expect(bytesToHex(registerChallenge({...v, chainId: BigInt(v.chainId)}))).toBe(v.challenge)
+    for (const v of vectors.register) {
+      expect(bytesToHex(registerChallenge({...v, chainId: BigInt(v.chainId), nonce: BigInt(v.nonce)}))).toBe(v.challenge)
+      expect(registrationId(v.deviceId, BigInt(v.nonce))).toBe(v.registrationId)
+    }
+    // both kinds of registration are covered: hosts name themselves, devices their host
+    expect(vectors.register.some((v) => v.hostId === v.deviceId)).toBe(true)
+    expect(vectors.register.some((v) => v.hostId !== v.deviceId)).toBe(true)
     for (const v of vectors.qualifyingData) {
       expect(bytesToHex(devicesDigest(v.devices))).toBe(v.devicesDigest)
       expect(bytesToHex(quoteQualifyingData(hexToBytes(v.challenge), v.devices))).toBe(v.qualifyingData)
@@ -36,8 +42,8 @@ describe('challenge vectors (fixtures/vectors/challenges.json)', () => {
   })
 
   it('match ethers solidityPackedKeccak256 (an independent abi.encodePacked)', () => {
-    expect(keccak256(toUtf8Bytes('UNET-POCI-HEARTBEAT-v1'))).toBe(vectors.domains.heartbeat)
-    expect(keccak256(toUtf8Bytes('UNET-POCI-REGISTER-v1'))).toBe(vectors.domains.register)
+    expect(keccak256(toUtf8Bytes('UNET-POCI-HEARTBEAT-v2'))).toBe(vectors.domains.heartbeat)
+    expect(keccak256(toUtf8Bytes('UNET-POCI-REGISTER-v2'))).toBe(vectors.domains.register)
     for (const v of vectors.heartbeat)
       expect(
         solidityPackedKeccak256(
@@ -45,10 +51,15 @@ describe('challenge vectors (fixtures/vectors/challenges.json)', () => {
           [vectors.domains.heartbeat, v.chainId, v.contract, v.operator, v.hostId, v.epoch, v.blockNumber, v.blockHash],
         ),
       ).toBe(v.challenge)
-    for (const v of vectors.register)
+    for (const v of vectors.register) {
       expect(
-        solidityPackedKeccak256(['bytes32', 'uint256', 'address', 'address', 'address', 'bytes32'], [vectors.domains.register, v.chainId, v.contract, v.operator, v.payout, v.deviceId]),
+        solidityPackedKeccak256(
+          ['bytes32', 'uint256', 'address', 'address', 'address', 'bytes32', 'bytes32', 'uint64'],
+          [vectors.domains.register, v.chainId, v.contract, v.operator, v.payout, v.deviceId, v.hostId, v.nonce],
+        ),
       ).toBe(v.challenge)
+      expect(solidityPackedKeccak256(['bytes32', 'uint64'], [v.deviceId, v.nonce])).toBe(v.registrationId)
+    }
     for (const v of vectors.qualifyingData) {
       const words = v.devices.flatMap((d) => [d.deviceId, d.evidenceDigest])
       const digest = solidityPackedKeccak256(words.map(() => 'bytes32'), words)
@@ -83,7 +94,8 @@ describe('challenge vectors (fixtures/vectors/challenges.json)', () => {
       }
       for (const v of vectors.register) {
         const poci = await pociAt(v.chainId, v.contract)
-        expect(await poci.getFunction('registerChallenge').staticCall(v.operator, v.payout, v.deviceId)).toBe(v.challenge)
+        expect(await poci.getFunction('registerChallenge').staticCall(v.operator, v.payout, v.deviceId, v.hostId, v.nonce)).toBe(v.challenge)
+        expect(await poci.getFunction('registrationId').staticCall(v.deviceId, v.nonce)).toBe(v.registrationId)
       }
       const poci = await pociAt('31337', vectors.heartbeat[0]!.contract)
       for (const v of vectors.qualifyingData) {
@@ -92,6 +104,13 @@ describe('challenge vectors (fixtures/vectors/challenges.json)', () => {
         expect(await poci.getFunction('quoteQualifyingData').staticCall(v.challenge, words)).toBe(v.qualifyingData)
       }
       for (const v of vectors.deviceIds) expect(await poci.getFunction('deviceIdOf').staticCall(v.publicKey)).toBe(v.deviceId)
+      // the contract's domain tags are the v2 ones; the activation commitment packs (domain, regId, secret)
+      expect(await poci.getFunction('HEARTBEAT_DOMAIN').staticCall()).toBe(vectors.domains.heartbeat)
+      expect(await poci.getFunction('REGISTER_DOMAIN').staticCall()).toBe(vectors.domains.register)
+      const activation = keccak256(toUtf8Bytes('UNET-POCI-ACTIVATION-v2'))
+      expect(await poci.getFunction('ACTIVATION_DOMAIN').staticCall()).toBe(activation)
+      const [regId, secret] = [vectors.register[0]!.registrationId, vectors.heartbeat[0]!.blockHash]
+      expect(await poci.getFunction('activationCommitment').staticCall(regId, secret)).toBe(solidityPackedKeccak256(['bytes32', 'bytes32', 'bytes32'], [activation, regId, secret]))
     })
   })
 })
