@@ -46,6 +46,7 @@ export const NETWORK_KEYS: Record<string, KeyRule> = {
   'contracts.token': {type: 'string', description: 'UNC token address', pattern: ADDRESS},
   'trustRoots.tpm': {type: 'string[]', description: 'PEM files of accepted TPM EK roots'},
   'trustRoots.nvidia': {type: 'string[]', description: 'PEM files of accepted NVIDIA roots'},
+  'trustRoots.allowCloudVtpm': {type: 'boolean', description: 'accept cloud vTPM EK certificates (Google Cloud...); default: devnet only'},
   'trustRoots.sophgoCatalogueKeys': {type: 'string[]', description: 'PEM files of the pinned Sophgo chip-catalogue keys (EC P-256 public keys)'},
   sophgoCatalogue: {type: 'string', description: 'signed Sophgo chip catalogue (JSON, docs/devices.md): the chip keys accepted as genuine'},
   allowEmulator: {type: 'boolean', description: 'accept emulator evidence (devnet only)'},
@@ -58,7 +59,8 @@ export interface NetworkProfile {
   rpcUrls: string[]
   contracts: {registry?: string; heartbeat?: string; rewards?: string; token?: string}
   /** sophgoCatalogueKeys: absent = none pinned, so Sophgo chips are refused. */
-  trustRoots: {tpm: string[]; nvidia: string[]; sophgoCatalogueKeys?: string[]}
+  /** allowCloudVtpm: absent = only the devnet accepts cloud vTPM EKs (src/hw/tpm2/roots.ts cloudVtpmAllowed). */
+  trustRoots: {tpm: string[]; nvidia: string[]; sophgoCatalogueKeys?: string[]; allowCloudVtpm?: boolean}
   /** Path of the signed Sophgo chip catalogue (absent: no Sophgo chip is genuine on this network). */
   sophgoCatalogue?: string
   allowEmulator: boolean

@@ -4,11 +4,12 @@
  * pcrDigest recomputed from the PCR values, the signature (node:crypto: ECDSA P-256/P-384, RSASSA,
  * RSAPSS), AK attributes (fixedTPM, fixedParent, restricted, sign, sensitiveDataOrigin), the quote's
  * signer name = the AK's name, clockInfo.safe, and monotonic reset/restart counters against a
- * previous quote. The EK certificate chain is checked against trusted roots by verifyEkChain().
+ * previous quote. The EK certificate chain and its policy: ek-policy.ts (verifyEkChain / checkEkChain).
  */
-import {constants, createHash, createPublicKey, verify as cryptoVerify, X509Certificate, type KeyObject} from 'node:crypto'
+import {constants, createHash, createPublicKey, verify as cryptoVerify, type KeyObject} from 'node:crypto'
 
 import {InputError} from '../../errors/index.js'
+import {checkEkChain, type EkChainCheck} from './ek-policy.js'
 import {
   hashName,
   leftPad,
@@ -54,6 +55,21 @@ const ATTR_NAMES: Array<[number, string]> = [
 ]
 
 /**
+ * Why a public area is not an AK as unet creates them: a restricted signing key born in the TPM
+ * (fixedTPM, fixedParent, sensitiveDataOrigin, restricted, sign; not decrypt; a fixed scheme). The
+ * TPM refuses to load or import a key with fixedTPM and a sensitive area from outside, so these bits
+ * in the AK's name mean the key was created inside a TPM.
+ */
+export function akAttributeReasons(pub: TpmPublic): string[] {
+  const reasons: string[] = []
+  const missing = ATTR_NAMES.filter(([bit]) => (pub.attributes & bit) === 0).map(([, n]) => n)
+  if (missing.length > 0) reasons.push(`AK lacks attributes ${missing.join(', ')}`)
+  if ((pub.attributes & TPMA_OBJECT.decrypt) !== 0) reasons.push('AK has the decrypt attribute (a restricted signing key must not)')
+  if ((pub.attributes & AK_REQUIRED_ATTRIBUTES) === AK_REQUIRED_ATTRIBUTES && pub.scheme === TPM2_ALG.NULL) reasons.push('AK has no fixed signing scheme')
+  return reasons
+}
+
+/**
  * A verifier bound to one AK: the KeyObject and name are computed once (the hot path then costs one
  * node:crypto verify, one parse and one PCR hash). Construct with the AK's TPM2B_PUBLIC for the full
  * checks, or with just a public key (PEM/KeyObject) for outside vectors (attributes then unchecked).
@@ -74,10 +90,7 @@ export class QuoteVerifier {
       this.key = tpmPublicKeyObject(pub)
       this.name = objectName(pub)
       this.signerNames = [this.name, ...Object.values(TPM_RH).map((h) => primaryQualifiedName(this.name!, pub.nameAlg, h))].map((n) => Buffer.from(n))
-      const missing = ATTR_NAMES.filter(([bit]) => (pub.attributes & bit) === 0).map(([, n]) => n)
-      if (missing.length > 0) this.akReasons.push(`AK lacks attributes ${missing.join(', ')}`)
-      if ((pub.attributes & TPMA_OBJECT.decrypt) !== 0) this.akReasons.push('AK has the decrypt attribute (a restricted signing key must not)')
-      if ((pub.attributes & AK_REQUIRED_ATTRIBUTES) === AK_REQUIRED_ATTRIBUTES && pub.scheme === TPM2_ALG.NULL) this.akReasons.push('AK has no fixed signing scheme')
+      this.akReasons.push(...akAttributeReasons(pub))
     } else {
       try {
         this.key = typeof ak.key === 'string' ? createPublicKey(ak.key) : ak.key
@@ -213,87 +226,11 @@ function hex(b: Uint8Array): string {
 }
 
 // -----------------------------------------------------------------------------------------------
-// EK certificate chain
+// EK certificate chain: the policy lives in ek-policy.ts
 
-export interface EkChainCheck {
-  /** Certificates from the device, leaf (EK certificate) first, DER or PEM. */
-  chain: Array<CertInput>
-  /** Trusted certificates (roots and vendor intermediates), PEM, DER or parsed. */
-  trusted: Array<CertInput>
-  /** TPM2B_PUBLIC of the EK: the leaf's key must be this key. */
-  ekPublic?: Uint8Array
-  now?: Date
-}
+export {checkEkChain, toX509, verifyCertPath, type CertInput, type EkChainCheck, type EkChainResult, type EkPolicy} from './ek-policy.js'
 
-export type CertInput = Uint8Array | string | X509Certificate
-
-const certCache = new Map<string, X509Certificate>()
-
-/** Parses a certificate (PEM, DER or already parsed); trust stores are parsed once and cached. */
-export function toX509(c: CertInput): X509Certificate {
-  if (c instanceof X509Certificate) return c
-  const key = typeof c === 'string' ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('base64')
-  let cert = certCache.get(key)
-  if (!cert) {
-    cert = new X509Certificate(typeof c === 'string' ? c : Buffer.from(c))
-    if (certCache.size >= 1024) certCache.delete(certCache.keys().next().value!)
-    certCache.set(key, cert)
-  }
-  return cert
-}
-
-/** Reasons the EK chain fails (empty when it chains to a trusted certificate). */
+/** Reasons the EK chain fails the EK policy (empty when accepted); checkEkChain() also says what the TPM is. */
 export function verifyEkChain(check: EkChainCheck): string[] {
-  const reasons: string[] = []
-  const now = check.now ?? new Date()
-  const parse = (c: CertInput, what: string): X509Certificate | undefined => {
-    try {
-      return toX509(c)
-    } catch {
-      reasons.push(`${what} is not an X.509 certificate`)
-      return undefined
-    }
-  }
-  if (check.chain.length === 0) return ['no EK certificate in the evidence']
-  const leaf = parse(check.chain[0]!, 'EK certificate')
-  const untrusted = check.chain.slice(1).map((c, i) => parse(c, `chain certificate ${i + 1}`)).filter((c): c is X509Certificate => c !== undefined)
-  const trusted = check.trusted.map((c, i) => parse(c, `trusted certificate ${i + 1}`)).filter((c): c is X509Certificate => c !== undefined)
-  if (!leaf) return reasons
-  if (trusted.length === 0) return [...reasons, 'no trusted TPM EK roots are configured (networks.<name>.trustRoots.tpm)']
-  if (check.ekPublic) {
-    try {
-      const ek = tpmPublicKeyObject(parseTpm2bPublic(check.ekPublic))
-      if (!ek.equals(leaf.publicKey)) reasons.push('the EK certificate is not for this EK')
-    } catch (error) {
-      reasons.push(`EK public area: ${(error as Error).message}`)
-    }
-  }
-  let current = leaf
-  for (let depth = 0; depth < 8; depth++) {
-    if (!validAt(current, now)) reasons.push(`certificate "${current.subject.replace(/\n/g, ', ')}" is not valid at ${now.toISOString()}`)
-    const trustedIssuer = trusted.find((t) => issuedBy(current, t))
-    if (trustedIssuer) {
-      if (!validAt(trustedIssuer, now)) reasons.push(`trusted certificate "${trustedIssuer.subject.replace(/\n/g, ', ')}" is not valid at ${now.toISOString()}`)
-      return reasons
-    }
-    const next = untrusted.find((u) => u !== current && issuedBy(current, u))
-    if (!next) break
-    current = next
-  }
-  reasons.push(`the EK certificate does not chain to a trusted root (issuer "${current.issuer.replace(/\n/g, ', ')}")`)
-  return reasons
-}
-
-function issuedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
-  try {
-    return cert.checkIssued(issuer) && cert.verify(issuer.publicKey)
-  } catch {
-    return false
-  }
-}
-
-function validAt(cert: X509Certificate, now: Date): boolean {
-  const from = Date.parse(cert.validFrom)
-  const to = Date.parse(cert.validTo)
-  return !(Number.isFinite(from) && now.getTime() < from) && !(Number.isFinite(to) && now.getTime() > to)
+  return checkEkChain(check).reasons
 }

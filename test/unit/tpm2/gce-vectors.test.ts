@@ -6,7 +6,7 @@ import {describe, expect, it} from 'vitest'
 import {InputError} from '../../../src/errors/index.js'
 import {loadTrustRoots} from '../../../src/hw/tpm2/roots.js'
 import {parseQuoteAttest} from '../../../src/hw/tpm2/structures.js'
-import {QuoteVerifier, verifyEkChain} from '../../../src/hw/tpm2/verify.js'
+import {QuoteVerifier, verifyCertPath, verifyEkChain} from '../../../src/hw/tpm2/verify.js'
 import {tpm2b} from '../../../src/hw/tpm2/wire.js'
 import {parseAttestation} from './gce-pb.js'
 
@@ -86,13 +86,17 @@ describe('go-tpm-tools GCE quotes (RSASSA-SHA256, nonce 0x9009)', () => {
     expect(nonce9009.akCert).toBeDefined()
     const trusted = loadTrustRoots([dir])
     const at = new Date('2021-12-22T00:00:00Z')
-    expect(verifyEkChain({chain: [nonce9009.akCert!], trusted, ekPublic: tpm2b(nonce9009.akPub), now: at})).toEqual([])
+    expect(verifyCertPath({chain: [nonce9009.akCert!], trusted, now: at})).toEqual([])
+    // it certifies the AK of the capture, but it is no EK certificate (ek-policy.test.ts)
+    expect(verifyEkChain({chain: [nonce9009.akCert!], trusted, ekPublic: tpm2b(nonce9009.akPub), now: at, policy: {allowCloudVtpm: true}})).toEqual([
+      "the EK certificate's key usage (digitalSignature) lacks keyEncipherment: it is not an EK certificate",
+    ])
     // without the vendor roots it does not chain
     const swtpmOnly = trusted.filter((_, i) => i > 100)
-    expect(verifyEkChain({chain: [nonce9009.akCert!], trusted: swtpmOnly, now: at}).join()).toMatch(/no trusted TPM EK roots/)
+    expect(verifyCertPath({chain: [nonce9009.akCert!], trusted: swtpmOnly, now: at}).join()).toMatch(/no trusted TPM EK roots/)
     // a flipped byte in the certificate's signature breaks the chain
     const broken = Uint8Array.from(nonce9009.akCert!)
     broken[broken.length - 5]! ^= 1
-    expect(verifyEkChain({chain: [broken], trusted, now: at}).join()).toMatch(/does not chain|not an X.509/)
+    expect(verifyCertPath({chain: [broken], trusted, now: at}).join()).toMatch(/does not chain|not an X.509/)
   })
 })

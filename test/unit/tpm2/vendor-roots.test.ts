@@ -4,7 +4,7 @@ import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 
 import {certificatesIn, loadTrustRoots} from '../../../src/hw/tpm2/roots.js'
-import {verifyEkChain} from '../../../src/hw/tpm2/verify.js'
+import {verifyCertPath, verifyEkChain} from '../../../src/hw/tpm2/verify.js'
 
 /**
  * The vendor EK root mechanism on real vendor certificates (fixtures/tpm-ca-certificates/PROVENANCE.md):
@@ -36,16 +36,17 @@ describe('vendor TPM EK roots (tpm-ca-certificates bundle)', () => {
     const trusted = [...roots, ...intermediates.map((i) => i.cert)]
     let checked = 0
     for (const {owner, cert} of intermediates) {
-      // the certificate is its own leaf here: it must chain through the bundle to a root, not to itself
+      // the certificate is its own leaf here: it must chain through the bundle to a root, not to itself,
+      // with every CA above it a CA whose pathLenConstraint and key usage allow it
       const others = trusted.filter((t) => t !== cert)
-      expect(verifyEkChain({chain: [cert], trusted: others, now: AT}), owner).toEqual([])
+      expect(verifyCertPath({chain: [cert], trusted: others, now: AT}), owner).toEqual([])
       checked++
     }
     expect(checked).toBeGreaterThan(100)
   })
 
   it('with the roots alone, all but the Pluton-policy-issued AMD intermediates chain directly', () => {
-    const direct = intermediates.filter(({cert}) => verifyEkChain({chain: [cert], trusted: roots, now: AT}).length === 0)
+    const direct = intermediates.filter(({cert}) => verifyCertPath({chain: [cert], trusted: roots, now: AT}).length === 0)
     const indirect = intermediates.filter((i) => !direct.includes(i))
     expect(indirect.every((i) => i.owner === 'AMD')).toBe(true)
     expect(direct.length).toBeGreaterThan(130)
@@ -54,5 +55,10 @@ describe('vendor TPM EK roots (tpm-ca-certificates bundle)', () => {
   it("Google's vTPM root is not among them: a GCE intermediate does not chain to the vendor bundle", () => {
     const gce = loadTrustRoots([fileURLToPath(new URL('../../../fixtures/go-tpm-tools/tpm_ek_intermediate_3.crt', import.meta.url))])[0]!
     expect(verifyEkChain({chain: [gce], trusted: roots, now: AT}).join()).toMatch(/does not chain/)
+  })
+
+  it('an intermediate is a CA certificate, never an EK certificate', () => {
+    const {cert} = intermediates[0]!
+    expect(verifyEkChain({chain: [cert], trusted: roots, now: AT}).join()).toMatch(/EK certificate is a CA certificate/)
   })
 })
