@@ -73,7 +73,7 @@ export async function setupChain(options) {
   const {connect, disconnect} = await load('chain/client.js')
   const {deploy} = await load('chain/deploy.js')
   const {DEVNET_CHAIN_ID, DEVNET_DEPLOYER_KEY, devnetProfile} = await load('chain/devnet.js')
-  const {registerHost} = await load('agent/register-host.js')
+  const {registerHost} = await load('miner/register-host.js')
   const dataDir = mkdtempSync(join(tmpdir(), 'unet-bench-'))
   const anvil = await startAnvil({port: 0, blockTime: options.blockTime, extraArgs: ['--chain-id', String(DEVNET_CHAIN_ID)]})
   const rpc = (method, params = []) => rpcCall(anvil.rpcUrl, method, params)

@@ -20,7 +20,7 @@ const arg = (name, def) => {
 const needSeconds = arg('seconds', 30)
 const epochSeconds = arg('epoch-seconds', 30)
 
-const {runMinerAgent} = await load('agent/run-miner.js')
+const {runMinerAgent} = await load('miner/run-miner.js')
 
 // automine: anvil's own output is drained by this process (startAnvil), and a block every second
 // would add ~0.2 % of anvil log handling that a real daemon (anvil elsewhere) never pays

@@ -15,7 +15,7 @@ import {fileURLToPath} from 'node:url'
 
 import {FROM, load, openBenchSession, pct, probeLogger, report, setupChain} from './bench-agent-common.mjs'
 
-const {liveChainPort, liveDevicesPort, liveEnginePort, liveSelfVerifyPort} = await load('agent/live-ports.js')
+const {liveChainPort, liveDevicesPort, liveEnginePort, liveSelfVerifyPort} = await load('miner/live-ports.js')
 const {runAgent} = await load('agent/run-agent.js')
 
 const arg = (name, def) => {

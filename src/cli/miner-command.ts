@@ -1,6 +1,6 @@
 import {Flags, type Command} from '@oclif/core'
 
-import type {MinerSession} from '../agent/miner-session.js'
+import type {MinerSession} from '../miner/miner-session.js'
 import {BaseCommand} from './base-command.js'
 
 /**
@@ -22,7 +22,7 @@ export abstract class MinerCommand<T extends typeof Command> extends BaseCommand
   }
 
   protected async openSession(): Promise<MinerSession> {
-    const {openMinerSession} = await import('../agent/miner-session.js')
+    const {openMinerSession} = await import('../miner/miner-session.js')
     this.session = await openMinerSession(this.resolved, {
       passphrase: () => this.operatorPassphrase(),
       // Loud even with --json: a miner must never mistake the emulator for real hardware.

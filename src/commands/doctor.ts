@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {runDoctor, type CheckStatus, type DoctorReport} from '../agent/doctor.js'
-import {SERVICE_PLATFORMS, type ServicePlatform} from '../agent/service-files.js'
+import {runDoctor, type CheckStatus, type DoctorReport} from '../miner/doctor.js'
+import {SERVICE_PLATFORMS, servicePathFor, type ServicePlatform} from '../service/service-files.js'
 import {BaseCommand} from '../cli/base-command.js'
 import type {ResolvedConfig} from '../config/index.js'
 import {ExitCode} from '../errors/index.js'
@@ -36,8 +36,7 @@ Exits 0 when nothing fails (warnings allowed), ${ExitCode.DOCTOR_FAILED} (DOCTOR
       configError,
       dataDir: this.config.dataDir,
       configDir: this.config.configDir,
-      serviceDir: this.flags['service-dir'],
-      platform: this.flags.platform as ServicePlatform | undefined,
+      servicePath: servicePathFor(this.flags.platform as ServicePlatform | undefined, this.flags['service-dir'], this.config.dataDir),
     })
     if (!this.jsonEnabled()) {
       const width = Math.max(...report.checks.map((c) => c.title.length))

@@ -28,7 +28,7 @@ export default class Heartbeat extends MinerCommand<typeof Heartbeat> {
 
   async run(): Promise<{hostId: string; epochs: HeartbeatEpochView[]; stopped: string}> {
     const session = await this.openSession()
-    const {runMinerAgent} = await import('../agent/run-miner.js')
+    const {runMinerAgent} = await import('../miner/run-miner.js')
     const result = await runMinerAgent(session, {
       once: this.flags.once,
       epochs: this.flags.epochs,

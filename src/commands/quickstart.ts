@@ -5,9 +5,9 @@ import {join} from 'node:path'
 
 import {Flags} from '@oclif/core'
 
-import type {RegisterOutcome} from '../agent/register-host.js'
-import type {DeviceRegisterOutcome} from '../agent/register-devices.js'
-import type {StatusReport} from '../agent/status-report.js'
+import type {RegisterOutcome} from '../miner/register-host.js'
+import type {DeviceRegisterOutcome} from '../miner/register-devices.js'
+import type {StatusReport} from '../miner/status-report.js'
 import {MinerCommand} from '../cli/miner-command.js'
 import {formatUnits} from '../cli/render/chart.js'
 import {ExitCode, UnetError} from '../errors/index.js'
@@ -51,23 +51,23 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
     if (session.engine.kind === 'emulator') process.stderr.write('Warning: using the software EMULATOR security engine: devnet only, it earns nothing on a real network\n')
     this.log(`engine ${session.engine.kind}; host ${session.hostId}`)
 
-    const {registerHost} = await import('../agent/register-host.js')
+    const {registerHost} = await import('../miner/register-host.js')
     const registration = await registerHost(session, {waitMs: 60_000, onProgress: (m) => this.logToStderr(`register: ${m}`)})
     if (!registration.approved)
       throw new UnetError(`the devnet verifier did not approve the host (status ${registration.status})`, ExitCode.NOT_REGISTERED, {hint: 'see decisions.jsonl in the devnet data dir'})
     this.log(`registered and approved: power ${registration.power}`)
-    const {registerDevices} = await import('../agent/register-devices.js')
-    const {deviceLocatorOf} = await import('../agent/attest-devices.js')
+    const {registerDevices} = await import('../miner/register-devices.js')
+    const {deviceLocatorOf} = await import('../miner/attest-devices.js')
     const accel = await registerDevices(session, deviceLocatorOf(this.resolved.config), {waitMs: 60_000, onProgress: (m) => this.logToStderr(`register: ${m}`)})
     for (const d of accel.devices) this.log(`${d.kind} ${d.deviceId} (${d.device}): ${d.action}, ${d.approved ? `approved, power ${d.power}` : d.status}${d.reason ? ` — ${d.reason}` : ''}`)
     const accelerators = accel.devices.length > 0 ? accel.devices : undefined
 
-    const {runMinerAgent} = await import('../agent/run-miner.js')
+    const {runMinerAgent} = await import('../miner/run-miner.js')
     const run = await runMinerAgent(session, {epochs: this.flags.epochs, logger: await this.logger()})
     const heartbeats = run.epochs.map((e) => ({epoch: e.epoch.toString(), result: e.result, txHash: e.txHash, reason: e.reason}))
     for (const h of heartbeats) this.log(`epoch ${h.epoch}: ${h.result}${h.txHash ? ` ${h.txHash}` : ''}${h.reason ? ` — ${h.reason}` : ''}`)
 
-    const {buildStatusReport, gatherStatus} = await import('../agent/status-report.js')
+    const {buildStatusReport, gatherStatus} = await import('../miner/status-report.js')
     const status = buildStatusReport(await gatherStatus(this.resolved, session.operator, session.payout), formatUnits)
     this.log(`\naccrued ${status.rewards.formatted.accrued} UNC over ${heartbeats.filter((h) => h.result === 'confirmed').length} epochs`)
     this.log('next: `unet status`, `unet rewards claim`, `unet devnet stop`')

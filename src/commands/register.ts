@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import type {RegisterOutcome} from '../agent/register-host.js'
-import type {DeviceRegisterOutcome} from '../agent/register-devices.js'
+import type {RegisterOutcome} from '../miner/register-host.js'
+import type {DeviceRegisterOutcome} from '../miner/register-devices.js'
 import {MinerCommand} from '../cli/miner-command.js'
 import {spinner} from '../cli/spinner.js'
 
@@ -19,7 +19,7 @@ export default class Register extends MinerCommand<typeof Register> {
 
   async run(): Promise<{devices: Array<RegisterOutcome | DeviceRegisterOutcome>; skipped?: Array<{device: string; reason: string}>}> {
     const session = await this.openSession()
-    const {registerHost} = await import('../agent/register-host.js')
+    const {registerHost} = await import('../miner/register-host.js')
     const progress = await spinner(!this.jsonEnabled(), 'registering')
     try {
       const outcome = await registerHost(session, {waitMs: this.flags.wait * 1000, onProgress: (m) => progress.update(m)})
@@ -30,8 +30,8 @@ export default class Register extends MinerCommand<typeof Register> {
       this.log(`  payout ${outcome.payout}`)
       if (outcome.status === 'none') return {devices: [outcome]}
       // accelerators with their own key, attached to this host (none on most hosts: output unchanged)
-      const {registerDevices} = await import('../agent/register-devices.js')
-      const {deviceLocatorOf} = await import('../agent/attest-devices.js')
+      const {registerDevices} = await import('../miner/register-devices.js')
+      const {deviceLocatorOf} = await import('../miner/attest-devices.js')
       const devProgress = await spinner(!this.jsonEnabled(), 'probing accelerators')
       const accel = await registerDevices(session, deviceLocatorOf(this.resolved.config), {waitMs: this.flags.wait * 1000, onProgress: (m) => devProgress.update(m)}).finally(() => devProgress.stop())
       for (const d of accel.devices) {

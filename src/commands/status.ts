@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import type {StatusReport} from '../agent/status-report.js'
+import type {StatusReport} from '../miner/status-report.js'
 import {BaseCommand} from '../cli/base-command.js'
 import {epochChart, formatUnits} from '../cli/render/chart.js'
 import {walletInfo} from '../keys/wallet.js'
@@ -19,7 +19,7 @@ export default class Status extends BaseCommand<typeof Status> {
   }
 
   async run(): Promise<StatusReport> {
-    const {buildStatusReport, gatherStatus} = await import('../agent/status-report.js')
+    const {buildStatusReport, gatherStatus} = await import('../miner/status-report.js')
     const {parseAddress} = await import('../keys/address.js')
     const operator = this.flags.operator ? parseAddress(this.flags.operator, '--operator') : walletInfo(this.resolved.paths.dataDir)?.address
     const payout = this.resolved.config.payout ?? operator

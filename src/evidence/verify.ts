@@ -1,7 +1,7 @@
 /**
  * The evidence dispatcher: common checks (nonce binding, emulator policy) and one verifier per
  * evidence kind. Pure. The verifiers themselves live with their hardware (src/hw/<vendor>/verify.ts)
- * and are bound in src/hw/verify-evidence.ts, whose verifyEvidence() is what the agent (self-check),
+ * and are bound in src/verifier/verify-evidence.ts, whose verifyEvidence() is what the agent (self-check),
  * the devnet verifier and `unet verify` call.
  */
 import {bytesToHex, equalBytes} from '../util/hex.js'

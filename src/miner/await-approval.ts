@@ -1,6 +1,6 @@
 import type {ChainClient} from '../chain/client.js'
 import {deviceState, type DeviceState} from '../chain/device-state.js'
-import {realClock, type Clock} from './backoff.js'
+import {realClock, type Clock} from '../agent/backoff.js'
 
 export interface AwaitApprovalOptions {
   waitMs: number

@@ -7,7 +7,6 @@ import type {ResolvedConfig} from '../config/index.js'
 import {requireChainReady} from '../config/index.js'
 import {UnetError} from '../errors/index.js'
 import {keystorePath, walletInfo} from '../keys/wallet.js'
-import {defaultServiceDir, serviceFileName, defaultPlatform, type ServicePlatform} from './service-files.js'
 
 /**
  * `unet doctor`: every prerequisite of a working miner, each with pass / warn / fail / skip and a
@@ -40,9 +39,8 @@ export interface DoctorInputs {
   configDir: string
   /** Directories searched for shared libraries (default: the usual Linux lib dirs + LD_LIBRARY_PATH). */
   libDirs?: string[]
-  /** Where the service file is looked for (default: the platform's). */
-  serviceDir?: string
-  platform?: ServicePlatform
+  /** Where the service file is expected (the caller asks src/service, so miner/ needs no service/ import). */
+  servicePath: string
   rpcTimeoutMs?: number
   /** ms clock (tests). */
   now?: () => number
@@ -224,8 +222,7 @@ export async function runDoctor(inputs: DoctorInputs): Promise<DoctorReport> {
   }
 
   // --- service ---
-  const platform = inputs.platform ?? defaultPlatform()
-  const servicePath = join(inputs.serviceDir ?? defaultServiceDir(platform, {dataDir: inputs.dataDir}), serviceFileName(platform))
+  const servicePath = inputs.servicePath
   add(
     existsSync(servicePath)
       ? {id: 'service', title: 'service installed', status: 'pass', detail: servicePath}

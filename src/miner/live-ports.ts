@@ -19,7 +19,7 @@ import {verifyQuote} from '../hw/tpm2/verify.js'
 import type {AcceleratorEvidence, HostEvidence} from '../evidence/format.js'
 import type {DeviceLocator, OwnKeyDevice} from './attest-devices.js'
 import {leftPadBytes} from '../util/hex.js'
-import type {BroadcastHooks, ChainPort, DeviceAttestation, DevicesPort, EnginePort, GasInfo, HeartbeatSubmission, SelfVerifyPort, SentTx, TxReceipt} from './ports.js'
+import type {BroadcastHooks, ChainPort, DeviceAttestation, DevicesPort, EnginePort, GasInfo, HeartbeatSubmission, SelfVerifyPort, SentTx, TxReceipt} from '../agent/ports.js'
 
 
 export function liveChainPort(client: ChainClient, identity: EngineIdentity, operator: string): ChainPort {

@@ -3,11 +3,11 @@ import {join} from 'node:path'
 import {challengeBlock} from '../chain/block.js'
 import {ExitCode, UnetError} from '../errors/index.js'
 import {deviceLocatorOf} from './attest-devices.js'
-import {Backoff, realClock} from './backoff.js'
+import {Backoff, realClock} from '../agent/backoff.js'
 import {liveChainPort, liveDevicesPort, liveEnginePort, liveSelfVerifyPort} from './live-ports.js'
 import type {MinerSession} from './miner-session.js'
-import type {AgentLogger} from './ports.js'
-import {runAgent, type RunAgentResult} from './run-agent.js'
+import type {AgentLogger} from '../agent/ports.js'
+import {runAgent, type RunAgentResult} from '../agent/run-agent.js'
 
 export interface RunMinerOptions {
   once?: boolean

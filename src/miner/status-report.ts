@@ -8,8 +8,8 @@ import {HEARTBEAT_GAS_ESTIMATE} from '../chain/gas.js'
 import type {ChainStatus, DeviceStatusView} from '../chain/status.js'
 import type {HeartbeatRecord} from '../chain/history.js'
 import type {NetworkProfile} from '../config/schema.js'
-import type {LocalAgentStatus} from './agent-status.js'
-import type {JournalEntry} from './outbox.js'
+import type {LocalAgentStatus} from '../agent/agent-status.js'
+import type {JournalEntry} from '../agent/outbox.js'
 
 export const TOKEN = {symbol: 'UNC', decimals: 18} as const
 /** Epochs the uptime percentage and the chart look back over. */
@@ -197,8 +197,8 @@ export async function gatherStatus(resolved: import('../config/index.js').Resolv
   const {connect, disconnect} = await import('../chain/client.js')
   const {getStatus} = await import('../chain/status.js')
   const {heartbeatHistory, gasSnapshot} = await import('../chain/history.js')
-  const {readLocalAgentStatus} = await import('./agent-status.js')
-  const {readJournal} = await import('./outbox.js')
+  const {readLocalAgentStatus} = await import('../agent/agent-status.js')
+  const {readJournal} = await import('../agent/outbox.js')
   const {requireChainReady} = await import('../config/index.js')
   const profile = requireChainReady(resolved.profile)
   const client = await connect(profile)

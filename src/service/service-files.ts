@@ -62,6 +62,11 @@ export function serviceFileName(platform: ServicePlatform): string {
   return platform === 'systemd' ? SYSTEMD_UNIT_NAME : platform === 'launchd' ? `${LAUNCHD_LABEL}.plist` : `${WINDOWS_SERVICE_ID}.xml`
 }
 
+/** Where the service file of `platform` lives (serviceDir overrides the platform's directory). */
+export function servicePathFor(platform: ServicePlatform = defaultPlatform(), serviceDir?: string, dataDir?: string): string {
+  return join(serviceDir ?? defaultServiceDir(platform, {dataDir}), serviceFileName(platform))
+}
+
 function assertSpec(spec: ServiceSpec, platform: ServicePlatform): void {
   const abs = platform === 'windows' ? (p: string) => win32.isAbsolute(p) || isAbsolute(p) : isAbsolute
   for (const [key, value] of Object.entries({nodePath: spec.nodePath, binPath: spec.binPath, dataDir: spec.dataDir, configDir: spec.configDir, passwordFile: spec.passwordFile}))

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import {ExitCode, UnetError} from '../errors/index.js'
 import {writeFileAtomic} from '../util/files.js'
-import {readLocalAgentStatus, type LocalAgentStatus} from './agent-status.js'
+import {readLocalAgentStatus, type LocalAgentStatus} from '../agent/agent-status.js'
 import {
   defaultPlatform,
   defaultServiceDir,

@@ -15,9 +15,9 @@ import type {KeyObject} from 'node:crypto'
 import {DEVICE_KIND_NAMES, DeviceKind} from '../evidence/device-kinds.js'
 import {evidenceDeviceId, type Evidence, type EvidenceKind} from '../evidence/format.js'
 import {verifyEvidenceWith, type KindVerifier} from '../evidence/verify.js'
-import {verifyNvidiaEvidence} from './nvidia/verify-evidence.js'
-import {lookupChip, verifyCatalogue, type SophgoCatalogue} from './sophgo/catalogue.js'
-import {verifySophgoEvidence} from './sophgo/verify-evidence.js'
+import {verifyNvidiaEvidence} from '../hw/nvidia/verify-evidence.js'
+import {lookupChip, verifyCatalogue, type SophgoCatalogue} from '../hw/sophgo/catalogue.js'
+import {verifySophgoEvidence} from '../hw/sophgo/verify-evidence.js'
 
 export interface DevicePolicyContext {
   /** Network profile name (for messages). */

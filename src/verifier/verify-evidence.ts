@@ -5,11 +5,11 @@
  */
 import {isHostEvidence, rawKeyMatches, type Evidence} from '../evidence/index.js'
 import {verifyEvidenceWith, type KindVerifier, type VerifyContext, type VerifyResult} from '../evidence/verify.js'
-import {emulatorIdentityReasons} from './emulator/verify.js'
-import {verifyNvidiaEvidence} from './nvidia/verify-evidence.js'
-import {verifySophgoEvidence} from './sophgo/verify-evidence.js'
-import {parseTpm2bPublic, rawPublicKey} from './tpm2/structures.js'
-import {verifyEkChain, verifyQuote} from './tpm2/verify.js'
+import {emulatorIdentityReasons} from '../hw/emulator/verify.js'
+import {verifyNvidiaEvidence} from '../hw/nvidia/verify-evidence.js'
+import {verifySophgoEvidence} from '../hw/sophgo/verify-evidence.js'
+import {parseTpm2bPublic, rawPublicKey} from '../hw/tpm2/structures.js'
+import {verifyEkChain, verifyQuote} from '../hw/tpm2/verify.js'
 
 /** tpm2 and emulator evidence: the quote, the AK, and the identity (EK chain / emulator root). */
 export const verifyHostEvidence: KindVerifier = (evidence: Evidence, context: VerifyContext) => {

@@ -5,7 +5,7 @@ import {describe, expect, it} from 'vitest'
 
 import type {LocalAgentStatus} from '../../src/agent/agent-status.js'
 import type {JournalEntry} from '../../src/agent/outbox.js'
-import {TOKEN, UPTIME_WINDOW, buildStatusReport, type StatusInputs, type StatusReport} from '../../src/agent/status-report.js'
+import {TOKEN, UPTIME_WINDOW, buildStatusReport, type StatusInputs, type StatusReport} from '../../src/miner/status-report.js'
 import {DEVICE_KIND_NAMES, DEVICE_STATUS_NAMES} from '../../src/chain/artifacts.js'
 import {HEARTBEAT_GAS_ESTIMATE as HEARTBEAT_GAS} from '../../src/chain/gas.js'
 import type {HeartbeatRecord} from '../../src/chain/history.js'

@@ -4,7 +4,7 @@ import {join} from 'node:path'
 
 import {Flags} from '@oclif/core'
 
-import {runDevnetVerifier, decisionJson} from '../../agent/devnet-verifier.js'
+import {runDevnetVerifier, decisionJson} from '../../verifier/service.js'
 import {BaseCommand} from '../../cli/base-command.js'
 import {disconnect} from '../../chain/client.js'
 import {

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {renderServiceFile, SERVICE_PLATFORMS} from '../../agent/service-files.js'
-import {installService, serviceTargetFor} from '../../agent/service-install.js'
+import {renderServiceFile, SERVICE_PLATFORMS} from '../../service/service-files.js'
+import {installService, serviceTargetFor} from '../../service/service-install.js'
 import {BaseCommand} from '../../cli/base-command.js'
 
 export default class ServiceInstall extends BaseCommand<typeof ServiceInstall> {

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {SERVICE_PLATFORMS} from '../../agent/service-files.js'
-import {serviceStatus, serviceTargetFor} from '../../agent/service-install.js'
+import {SERVICE_PLATFORMS} from '../../service/service-files.js'
+import {serviceStatus, serviceTargetFor} from '../../service/service-install.js'
 import {BaseCommand} from '../../cli/base-command.js'
 
 export default class ServiceStatus extends BaseCommand<typeof ServiceStatus> {

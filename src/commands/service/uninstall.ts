@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {defaultPlatform, defaultServiceDir, SERVICE_PLATFORMS, type ServicePlatform} from '../../agent/service-files.js'
-import {uninstallService} from '../../agent/service-install.js'
+import {defaultPlatform, defaultServiceDir, SERVICE_PLATFORMS, type ServicePlatform} from '../../service/service-files.js'
+import {uninstallService} from '../../service/service-install.js'
 import {BaseCommand} from '../../cli/base-command.js'
 
 export default class ServiceUninstall extends BaseCommand<typeof ServiceUninstall> {

@@ -6,7 +6,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {decodeEvidence, evidenceDigestHex} from '../../evidence/format.js'
 import {EmulatorRefusedError, EvidenceInvalidError, InputError} from '../../errors/index.js'
 import {loadTrustRoots} from '../../hw/tpm2/roots.js'
-import {verifyEvidence} from '../../hw/verify-evidence.js'
+import {verifyEvidence} from '../../verifier/verify-evidence.js'
 import {hexToBytes} from '../../util/hex.js'
 
 export default class Verify extends BaseCommand<typeof Verify> {

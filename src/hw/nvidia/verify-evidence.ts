@@ -25,7 +25,7 @@ function fingerprints(roots: Array<string | Uint8Array> | undefined): string[] {
 }
 
 /**
- * KindVerifier for 'nvidia-cc' evidence (registered in src/hw/verify-evidence.ts): the report must be
+ * KindVerifier for 'nvidia-cc' evidence (registered in src/verifier/verify-evidence.ts): the report must be
  * signed by the leaf of device.certChain (DER, leaf first) chaining to the pinned NVIDIA root (or a
  * context.nvidiaRoots root), over nonce.qualifyingData; device.publicKey must be the leaf key.
  */

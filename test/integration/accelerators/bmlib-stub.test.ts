@@ -6,7 +6,7 @@ import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {decodeEvidence, encodeEvidence} from '../../../src/evidence/index.js'
 import {attestDevice, probeDevices, toAcceleratorEvidence, verifyDeviceEvidence} from '../../../src/hw/inventory.js'
-import {verifyEvidence} from '../../../src/hw/verify-evidence.js'
+import {verifyEvidence} from '../../../src/verifier/verify-evidence.js'
 import {stubLayout} from '../../../src/hw/nvidia/ffi.js'
 import {BMLIB_SYMBOLS, bmlibLayout, loadBmlib} from '../../../src/hw/sophgo/ffi.js'
 import {verifySophgoSignature} from '../../../src/hw/sophgo/verify.js'

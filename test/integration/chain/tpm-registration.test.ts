@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {decideRegistration} from '../../../src/agent/devnet-verifier.js'
+import {decideRegistration} from '../../../src/verifier/decide.js'
 import {DeviceKind} from '../../../src/chain/artifacts.js'
 import {disconnect, type ChainClient} from '../../../src/chain/client.js'
 import {register} from '../../../src/chain/register.js'

@@ -6,7 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {JsonRpcProvider} from 'ethers'
 
-import {keepDeviceEvidence} from '../../../src/agent/attest-devices.js'
+import {keepDeviceEvidence} from '../../../src/miner/attest-devices.js'
 import {decodeEvidence, deviceIdOf, devicesDigest, evidenceDigestHex, type AcceleratorEvidence} from '../../../src/evidence/index.js'
 import {rsaModulus, SOPHGO_REPORT_FORMAT} from '../../../src/hw/sophgo/verify-evidence.js'
 import {bytesToHex} from '../../../src/util/hex.js'

@@ -7,7 +7,7 @@ import {describe, expect, it} from 'vitest'
 import {decodeEvidence, encodeEvidence, evidenceDigestHex, quoteQualifyingData, type HostEvidence} from '../../../src/evidence/index.js'
 import {buildHostEvidence} from '../../../src/hw/engine.js'
 import {EmulatorEngine} from '../../../src/hw/emulator/engine.js'
-import {verifyEvidence} from '../../../src/hw/verify-evidence.js'
+import {verifyEvidence} from '../../../src/verifier/verify-evidence.js'
 
 const PCRS = [0, 1, 2, 3, 4, 5, 6, 7]
 const challenge = new Uint8Array(32).fill(7)

@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest'
 
 import {decodeEvidence, encodeEvidence, evidenceDeviceId, type Evidence} from '../../../src/evidence/index.js'
 import {toAcceleratorEvidence} from '../../../src/hw/inventory.js'
-import {verifyEvidence} from '../../../src/hw/verify-evidence.js'
+import {verifyEvidence} from '../../../src/verifier/verify-evidence.js'
 
 const nv = (f: string) => readFileSync(new URL(`../../../fixtures/nvtrust/${f}`, import.meta.url), 'latin1')
 const um = (f: string) => readFileSync(new URL(`../../../fixtures/uminer/${f}`, import.meta.url), 'latin1')

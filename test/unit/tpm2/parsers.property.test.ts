@@ -16,7 +16,7 @@ import {parseQuoteAttest, parseSignature, parseTpm2bPublic, parseTpmtPublic, tpm
 import {readSerializedPcrs, writeSerializedPcrs} from '../../../src/hw/tpm2/tpm2-tools.js'
 import {QuoteVerifier, verifyEkChain} from '../../../src/hw/tpm2/verify.js'
 import {tpm2b} from '../../../src/hw/tpm2/wire.js'
-import {verifyEvidence} from '../../../src/hw/verify-evidence.js'
+import {verifyEvidence} from '../../../src/verifier/verify-evidence.js'
 import {parseAttestation} from './gce-pb.js'
 
 /**

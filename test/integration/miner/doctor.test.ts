@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import type {DoctorReport} from '../../../src/agent/doctor.js'
+import type {DoctorReport} from '../../../src/miner/doctor.js'
 import {HEARTBEAT_GAS_ESTIMATE} from '../../../src/chain/gas.js'
 import {makeHome, runCli, type Home} from '../../helpers/cli.js'
 import {startAnvil, type AnvilHandle} from '../../../src/chain/anvil.js'

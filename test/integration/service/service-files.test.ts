@@ -6,8 +6,8 @@ import {fileURLToPath} from 'node:url'
 
 import {describe, expect, it} from 'vitest'
 
-import {renderServiceFile, systemdWord, windowsArg, type ServiceSpec} from '../../../src/agent/service-files.js'
-import {installService, serviceStatus, serviceSpecFor, uninstallService} from '../../../src/agent/service-install.js'
+import {renderServiceFile, systemdWord, windowsArg, type ServiceSpec} from '../../../src/service/service-files.js'
+import {installService, serviceStatus, serviceSpecFor, uninstallService} from '../../../src/service/service-install.js'
 import {ExitCode} from '../../../src/errors/index.js'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '')

@@ -3,13 +3,13 @@ import {readFileSync} from 'node:fs'
 
 import {describe, expect, it} from 'vitest'
 
-import {DeviceKind} from '../../src/evidence/device-kinds.js'
-import {evidenceDeviceId, type Evidence} from '../../src/evidence/index.js'
-import {devicePolicy, type DevicePolicyContext} from '../../src/hw/device-policy.js'
-import {toAcceleratorEvidence} from '../../src/hw/inventory.js'
-import {parseCatalogue, signCatalogue} from '../../src/hw/sophgo/catalogue.js'
+import {DeviceKind} from '../../../src/evidence/device-kinds.js'
+import {evidenceDeviceId, type Evidence} from '../../../src/evidence/index.js'
+import {devicePolicy, type DevicePolicyContext} from '../../../src/verifier/device-policy.js'
+import {toAcceleratorEvidence} from '../../../src/hw/inventory.js'
+import {parseCatalogue, signCatalogue} from '../../../src/hw/sophgo/catalogue.js'
 
-const fixture = (f: string) => readFileSync(new URL(`../../fixtures/${f}`, import.meta.url), 'latin1')
+const fixture = (f: string) => readFileSync(new URL(`../../../fixtures/${f}`, import.meta.url), 'latin1')
 const CATALOGUE = parseCatalogue(new TextEncoder().encode(fixture('sophgo-catalogue/devnet-catalogue.json')))
 const CATALOGUE_KEY = fixture('sophgo-catalogue/devnet-catalogue-pub.pem')
 const STUB_CHIP_KEY = createPrivateKey(fixture('sophgo-catalogue/devnet-chip0.key'))
