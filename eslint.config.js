@@ -9,6 +9,9 @@ const upward = (...layers) => layers.map((l) => ({group: [`**/${l}/*`, `../${l}/
 const ethersOnlyInChain = {group: ['ethers', 'ethers/*'], message: 'only src/chain imports ethers'}
 const koffiOnlyInFfi = {group: ['koffi'], message: 'only src/hw/*/ffi.ts imports koffi'}
 const oclifOnlyInCli = {group: ['@oclif/*'], message: 'only src/cli and src/commands import @oclif/core'}
+const common = [ethersOnlyInChain, koffiOnlyInFfi, oclifOnlyInCli]
+/** The actor layers: nothing below them may import them. */
+const above = ['commands', 'cli', 'miner', 'service', 'verifier', 'agent']
 
 export default tseslint.config(
   {ignores: ['dist/', 'node_modules/', 'coverage/', 'native/build/', 'oclif.manifest.json', 'fixtures/']},
@@ -19,12 +22,17 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
-  {files: ['src/**/*.ts'], ignores: ['src/chain/**', 'src/hw/*/ffi.ts', 'src/cli/**', 'src/commands/**'], ...{rules: restrict([ethersOnlyInChain, koffiOnlyInFfi, oclifOnlyInCli, ...upward('commands', 'cli')])}},
-  {files: ['src/chain/**/*.ts'], rules: restrict([koffiOnlyInFfi, oclifOnlyInCli, ...upward('commands', 'cli', 'agent')])},
-  {files: ['src/hw/*/ffi.ts'], rules: restrict([ethersOnlyInChain, oclifOnlyInCli, ...upward('commands', 'cli', 'agent', 'chain')])},
-  {files: ['src/cli/**/*.ts', 'src/commands/**/*.ts'], rules: restrict([ethersOnlyInChain, koffiOnlyInFfi])},
-  {files: ['src/evidence/**/*.ts'], rules: restrict([ethersOnlyInChain, koffiOnlyInFfi, oclifOnlyInCli, ...upward('commands', 'cli', 'agent', 'chain', 'hw', 'keys', 'config')])},
-  {files: ['src/hw/**/verify.ts', 'src/hw/**/verify-*.ts'], rules: restrict([ethersOnlyInChain, koffiOnlyInFfi, oclifOnlyInCli, {group: ['./ffi.js', '../*/ffi.js'], message: 'verifiers are pure: no FFI'}, ...upward('commands', 'cli', 'agent', 'chain')])},
-  {files: ['src/hw/**/*.ts'], ignores: ['src/hw/*/ffi.ts', 'src/hw/**/verify.ts', 'src/hw/**/verify-*.ts'], rules: restrict([ethersOnlyInChain, koffiOnlyInFfi, oclifOnlyInCli, ...upward('commands', 'cli', 'agent', 'chain')])},
-  {files: ['src/errors/**/*.ts', 'src/util/**/*.ts'], rules: restrict([ethersOnlyInChain, koffiOnlyInFfi, oclifOnlyInCli, ...upward('commands', 'cli', 'agent', 'chain', 'hw', 'keys', 'config', 'evidence')])},
+  {files: ['src/commands/**/*.ts', 'src/cli/**/*.ts'], rules: restrict([ethersOnlyInChain, koffiOnlyInFfi])},
+  {files: ['src/miner/**/*.ts'], rules: restrict([...common, ...upward('commands', 'cli', 'service')])},
+  {files: ['src/service/**/*.ts'], rules: restrict([...common, ...upward('commands', 'cli', 'miner', 'verifier', 'chain', 'hw', 'keys', 'evidence')])},
+  {files: ['src/verifier/**/*.ts'], rules: restrict([...common, ...upward('commands', 'cli', 'miner', 'service', 'agent', 'keys')])},
+  {files: ['src/agent/**/*.ts'], rules: restrict([...common, ...upward('commands', 'cli', 'miner', 'service', 'verifier', 'chain', 'hw', 'keys', 'config')])},
+  {files: ['src/chain/**/*.ts'], rules: restrict([koffiOnlyInFfi, oclifOnlyInCli, ...upward(...above, 'hw', 'keys')])},
+  {files: ['src/hw/*/ffi.ts'], rules: restrict([ethersOnlyInChain, oclifOnlyInCli, ...upward(...above, 'chain', 'keys')])},
+  {files: ['src/hw/**/verify.ts', 'src/hw/**/verify-*.ts'], rules: restrict([...common, {group: ['./ffi.js', '../*/ffi.js'], message: 'verifiers are pure: no FFI'}, ...upward(...above, 'chain', 'keys')])},
+  {files: ['src/hw/**/*.ts'], ignores: ['src/hw/*/ffi.ts', 'src/hw/**/verify.ts', 'src/hw/**/verify-*.ts'], rules: restrict([...common, ...upward(...above, 'chain', 'keys')])},
+  {files: ['src/evidence/**/*.ts'], rules: restrict([...common, ...upward(...above, 'chain', 'hw', 'keys', 'config')])},
+  {files: ['src/keys/**/*.ts'], rules: restrict([...common, ...upward(...above, 'chain', 'hw', 'evidence', 'config')])},
+  {files: ['src/config/**/*.ts'], rules: restrict([...common, ...upward(...above, 'chain', 'hw', 'evidence', 'keys')])},
+  {files: ['src/errors/**/*.ts', 'src/util/**/*.ts'], rules: restrict([...common, ...upward(...above, 'chain', 'hw', 'keys', 'config', 'evidence')])},
 )
