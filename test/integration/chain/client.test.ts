@@ -1,18 +1,15 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {startAnvil, type AnvilHandle} from '../../../src/chain/anvil.js'
-import {DeviceKind} from '../../../src/chain/artifacts.js'
 import {challengeBlock} from '../../../src/chain/block.js'
 import {connect, disconnect} from '../../../src/chain/client.js'
 import {deploy} from '../../../src/chain/deploy.js'
-import {register} from '../../../src/chain/register.js'
-import {registrations} from '../../../src/chain/registrations.js'
-import {decideRegistration} from '../../../src/verifier/decide.js'
+import {approve} from '../../../src/chain/approve.js'
+import {registrationState, registrations} from '../../../src/chain/registrations.js'
 import {UnetError} from '../../../src/errors/index.js'
-import {deviceIdOf, registerChallenge} from '../../../src/evidence/nonce.js'
-import {bytesToHex, concatBytes} from '../../../src/util/hex.js'
+import {registrationId} from '../../../src/evidence/nonce.js'
 import {anvilUrl} from '../../helpers/env.js'
-import {emulatorQuote, fundedKey, p256Key, p256Sign, profileFor} from './helpers.js'
+import {deployFresh, emulatorHost, fundedKey, p256Device, profileFor, registerDevice, registerHost} from './helpers.js'
 
 async function failure(promise: Promise<unknown>): Promise<UnetError> {
   try {
@@ -51,38 +48,32 @@ describe('connect()', () => {
     disconnect(client)
   })
 
-  it('works through a FallbackProvider over several URLs (deploy, views, transactions)', async () => {
+  it('works through a FallbackProvider over several URLs (deploy, views, transactions, events)', async () => {
     const key = await fundedKey(anvilUrl())
     const client = await connect({...profileFor(anvilUrl()), rpcUrls: [anvilUrl(), anvilUrl().replace('127.0.0.1', 'localhost')]}, {privateKey: key})
     expect(client.rpcUrls).toHaveLength(2)
-    const d = await deploy(client, {verifier: client.signer!.address, epochSeconds: 60, allowEmulator: true})
+    // the P-384 verifier the test deployments share (stateless)
+    const shared = await deployFresh(anvilUrl())
+    disconnect(shared.verifier)
+    const d = await deploy(client, {verifier: client.signer!.address, epochBlocks: 60, allowEmulator: true, p384Verifier: shared.deployed.p384Verifier})
     const cb = await challengeBlock(client)
     expect(cb.epoch).toBe(1n)
+    expect(cb.epochBlocks).toBe(60n)
+    // wall time is an estimate from the profile's blockSeconds (1 s here)
     expect(cb.epochSeconds).toBe(60n)
-    const dev = p256Key()
-    const host = p256Key()
-    const hostId = bytesToHex(deviceIdOf(host.publicKey))
-    const operator = client.signer!.address
-    const q = emulatorQuote(host, registerChallenge({chainId: 31337n, contract: d.poci, operator, payout: operator, deviceId: hostId}))
-    await register(client, {kind: DeviceKind.HOST_EMULATOR, publicKey: host.publicKey, payout: operator, proof: concatBytes(q.attest, q.r, q.s)})
-    const devId = bytesToHex(deviceIdOf(dev.publicKey))
-    await register(client, {
-      kind: DeviceKind.P256,
-      publicKey: dev.publicKey,
-      payout: operator,
-      hostId,
-      proof: p256Sign(dev, registerChallenge({chainId: 31337n, contract: d.poci, operator, payout: operator, deviceId: devId})).rs,
-    })
+    const host = emulatorHost()
+    const hostReg = await registerHost(client, host)
+    await approve(client, {regId: hostReg.regId, power: 1n})
+    const dev = p256Device()
+    const devReg = await registerDevice(client, dev, host.hostId)
 
-    // the verifier's decisions are recomputable by anyone from chain data alone
+    // registrations, their ids and nonces read back from events and views
     const regs = await registrations(client, {fromBlock: d.blockNumber})
-    expect(regs.map((r) => r.deviceId)).toEqual([hostId, devId])
-    const ctx = {chainId: 31337n, contract: d.poci, allowEmulator: true, tpmRoots: [], now: new Date()}
-    const first = regs.map((r) => decideRegistration(r, ctx))
-    expect(first.map((x) => x.approve)).toEqual([false, true])
-    expect(first[0]!.reasons).toEqual(['a host-emulator registration must carry emulator evidence'])
-    expect(regs.map((r) => decideRegistration(r, ctx))).toEqual(first)
-    expect(regs.map((r) => decideRegistration(r, {...ctx, allowEmulator: false}))[0]!.reasons[0]).toMatch(/emulator devices are refused/)
+    expect(regs.map((r) => [r.deviceId, r.hostId, r.regId, r.nonce])).toEqual([
+      [host.hostId, host.hostId, registrationId(host.hostId, 0n), 0n],
+      [dev.deviceId, host.hostId, devReg.regId, 0n],
+    ])
+    expect(await registrationState(client, devReg.regId)).toMatchObject({status: 'pending', hostRegId: hostReg.regId})
     disconnect(client)
   })
 })
