@@ -11,6 +11,7 @@ import {bytesToHex, concatBytes, hexToBytes} from '../util/hex.js'
 const utf8 = (s: string) => new TextEncoder().encode(s)
 export const HEARTBEAT_DOMAIN = keccak_256(utf8('UNET-POCI-HEARTBEAT-v2'))
 export const REGISTER_DOMAIN = keccak_256(utf8('UNET-POCI-REGISTER-v2'))
+export const ACTIVATION_DOMAIN = keccak_256(utf8('UNET-POCI-ACTIVATION-v2'))
 
 export interface HeartbeatChallengeInput {
   chainId: bigint
@@ -70,6 +71,16 @@ export function registerChallenge(i: RegisterChallengeInput): Uint8Array {
 /** registrationId(deviceId, nonce) as the contract computes it: the name approve/reject use. */
 export function registrationId(deviceId: string, nonce: bigint): string {
   return bytesToHex(keccak_256(concatBytes(bytes32(deviceId, 'deviceId'), uint(nonce, 8))))
+}
+
+/**
+ * The commitment the verifier posts with a credential challenge: keccak256(ACTIVATION_DOMAIN ‖ regId ‖
+ * secret), secret being the 32 bytes given to MakeCredential(EK, AK name). The contract accepts
+ * `activate(regId, secret)` only for the secret behind it, so the transcript is checkable on chain.
+ */
+export function activationCommitment(regId: string, secret: Uint8Array): Uint8Array {
+  if (secret.length !== 32) throw new InputError(`the activation secret must be 32 bytes, got ${secret.length}`)
+  return keccak_256(concatBytes(ACTIVATION_DOMAIN, bytes32(regId, 'regId'), secret))
 }
 
 export interface DeviceCommitment {

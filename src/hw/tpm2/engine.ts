@@ -5,7 +5,7 @@
  */
 import {ExitCode, UnetError} from '../../errors/index.js'
 import {deviceIdOf} from '../../evidence/nonce.js'
-import {bytesToHex} from '../../util/hex.js'
+import {bytesToHex, equalBytes} from '../../util/hex.js'
 import type {EngineIdentity, EngineQuote, SecurityEngine} from '../engine.js'
 import {ESYS_TR} from './ffi.js'
 import {derToPem} from './pem.js'
@@ -125,13 +125,19 @@ export class Tpm2Engine implements SecurityEngine {
 
   /**
    * Credential activation (the agent's half): ActivateCredential(AK, EK) on a freshly created EK,
-   * flushed afterwards. The verifier's half is makeCredential() in credential.ts.
+   * flushed afterwards. With `expectedEk` (the TPM2B_PUBLIC the challenge was made for) a different EK
+   * is refused before the TPM is asked. The verifier's half is makeCredential() in credential.ts; the
+   * agent's entry point is activateCredential() in activation.ts.
    */
-  async activateCredential(credentialBlob: Uint8Array, secret: Uint8Array, ekType?: 'rsa2048' | 'eccP256'): Promise<Uint8Array> {
+  async activateCredential(credentialBlob: Uint8Array, secret: Uint8Array, ekType?: 'rsa2048' | 'eccP256', expectedEk?: Uint8Array): Promise<Uint8Array> {
     const ak = this.ensureAk()
     const type = ekType ?? (this.readCert(EK_CERT_INDEX.eccP256) ? 'eccP256' : 'rsa2048')
     const ek = this.tpm.createPrimary(ESYS_TR.RH_ENDORSEMENT, type === 'eccP256' ? ekTemplateEccP256() : ekTemplateRsa2048())
     try {
+      if (expectedEk && !equalBytes(ek.publicArea, expectedEk))
+        throw new UnetError(`this TPM's ${type} EK is not the EK the credential challenge was made for`, ExitCode.TPM_ERROR, {
+          hint: 'the registration names another TPM (or another EK type): register from the machine whose TPM it is',
+        })
       return this.tpm.activateCredential(ak.handle, ek.handle, credentialBlob, secret)
     } finally {
       this.tpm.flush(ek.handle)

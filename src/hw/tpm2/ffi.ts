@@ -110,6 +110,9 @@ async function doLoad(): Promise<Tss2> {
     Esys_PolicySecret: esys.func(
       'uint32_t Esys_PolicySecret(void *ctx, uint32_t authHandle, uint32_t policySession, uint32_t s1, uint32_t s2, uint32_t s3, void *nonceTPM, void *cpHashA, void *policyRef, int32_t expiration, _Out_ void **timeout, _Out_ void **policyTicket)',
     ),
+    Esys_LoadExternal: esys.func(
+      'uint32_t Esys_LoadExternal(void *ctx, uint32_t s1, uint32_t s2, uint32_t s3, void *inPrivate, void *inPublic, uint32_t hierarchy, _Out_ uint32_t *objectHandle)',
+    ),
     Esys_ActivateCredential: esys.func(
       'uint32_t Esys_ActivateCredential(void *ctx, uint32_t activateHandle, uint32_t keyHandle, uint32_t s1, uint32_t s2, uint32_t s3, void *credentialBlob, void *secret, _Out_ void **certInfo)',
     ),

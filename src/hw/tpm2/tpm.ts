@@ -176,6 +176,17 @@ export class Tpm {
   }
 
   /**
+   * Loads only a public area into the NULL hierarchy (LoadExternal without a sensitive part): the
+   * object then has a name but no private key. Used to show that such a key cannot stand in for a
+   * TPM-resident AK in ActivateCredential.
+   */
+  loadExternalPublic(publicArea: Uint8Array): number {
+    const handle = [0]
+    this.t.call('Esys_LoadExternal', ESYS_TR.NONE, ESYS_TR.NONE, ESYS_TR.NONE, null, this.t.toStruct('TPM2B_PUBLIC', publicArea), ESYS_TR.RH_NULL, handle)
+    return handle[0]!
+  }
+
+  /**
    * ActivateCredential(AK, EK): the EK needs PolicySecret(TPM_RH_ENDORSEMENT) in a policy session,
    * the AK a password session. Returns the decrypted credential.
    */

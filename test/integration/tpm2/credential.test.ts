@@ -6,7 +6,8 @@ import {ExitCode} from '../../../src/errors/index.js'
 import {makeCredential} from '../../../src/hw/tpm2/credential.js'
 import {Tpm2Engine} from '../../../src/hw/tpm2/engine.js'
 import {objectName, parseTpm2bPublic} from '../../../src/hw/tpm2/structures.js'
-import {verifyEkChain} from '../../../src/hw/tpm2/verify.js'
+import {ekPolicyFor} from '../../../src/hw/tpm2/roots.js'
+import {checkEkChain, verifyEkChain} from '../../../src/hw/tpm2/verify.js'
 import {readFileSync} from 'node:fs'
 import {swtpm} from '../../helpers/env.js'
 
@@ -50,6 +51,19 @@ describe('AK↔EK credential activation: MakeCredential in TS, ActivateCredentia
     expect(verifyEkChain({chain: id.certChain, trusted: [readFileSync(new URL('../../../fixtures/go-tpm-tools/tpm_ek_root_1.cer', import.meta.url))], ekPublic: id.ekPublic}).join()).toMatch(/does not chain/)
     // the right chain for the wrong key
     expect(verifyEkChain({chain: id.certChain, trusted, ekPublic: engine.ekPublic('eccP256')})).toContain('the EK certificate is not for this EK')
+  })
+
+  it("under the devnet's EK policy the swtpm local-CA chain is accepted, and its TPM attributes reported", async () => {
+    const id = await engine.identity()
+    const sw = swtpm()
+    const trusted = [readFileSync(sw.caRootPath, 'utf8'), readFileSync(sw.caIssuerPath, 'utf8')]
+    const policy = ekPolicyFor({name: 'devnet', trustRoots: {tpm: [sw.caRootPath], nvidia: []}})
+    const r = checkEkChain({chain: id.certChain, trusted, ekPublic: id.ekPublic, policy: {...policy, requireEkEku: true}})
+    expect(r.reasons).toEqual([])
+    // swtpm's manufacturer id is 0x00001014 (no TCG vendor): neither a vendor dTPM nor a firmware TPM
+    expect(r.info).toMatchObject({class: 'unclassified', tpm: {manufacturer: 'id:00001014', model: 'swtpm'}})
+    // the issuing CA is in the trust store, so the path ends there
+    expect(r.info.path).toEqual(['"CN=unknown"', '"CN=swtpm-localca"'])
   })
 
   it('swtpm holds RSA 2048 and ECC P-384 EK certificates (no P-256 one), each chaining to its local CA', async () => {
