@@ -2,7 +2,7 @@ import {EvidenceInvalidError, ExitCode, UnetError} from '../errors/index.js'
 import {heartbeatChallenge, quoteQualifyingData} from '../evidence/nonce.js'
 import {silentAgentLogger as silentLogger, type AgentLogger as Logger} from './ports.js'
 import {Backoff, isAborted, raceAbort, throwIfAborted, type BackoffOptions, type Clock} from './backoff.js'
-import type {JournalResult, Outbox, OutboxEntry, SentTx} from './outbox.js'
+import type {JournalResult, Outbox, OutboxEntry} from './outbox.js'
 import {
   noopMetrics,
   type AgentMetrics,
@@ -12,6 +12,7 @@ import {
   type GasInfo,
   type HeartbeatSubmission,
   type SelfVerifyPort,
+  type SentTx,
   type TxReceipt,
 } from './ports.js'
 

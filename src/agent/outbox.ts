@@ -2,7 +2,7 @@ import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync
 import {join} from 'node:path'
 
 import {writeFileAtomic} from '../util/files.js'
-import {silentAgentLogger as silentLogger, type AgentLogger as Logger} from './ports.js'
+import {silentAgentLogger as silentLogger, type AgentLogger as Logger, type SentTx} from './ports.js'
 
 /**
  * The agent's memory across crashes. One small JSON file per epoch under <dataDir>/agent/outbox,
@@ -19,20 +19,6 @@ import {silentAgentLogger as silentLogger, type AgentLogger as Logger} from './p
  */
 
 export type OutboxState = 'prepared' | 'sent' | 'confirmed' | 'failed'
-
-export interface FeeData {
-  maxFeePerGas: bigint
-  maxPriorityFeePerGas: bigint
-}
-
-/** A signed heartbeat transaction. `data`/`to` are opaque to the agent: the chain adapter may keep what it needs to re-sign a replacement after a restart. */
-export interface SentTx {
-  txHash: string
-  nonce: number
-  fees: FeeData
-  to?: string
-  data?: string
-}
 
 export interface BlockRefLite {
   number: bigint

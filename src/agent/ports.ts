@@ -1,12 +1,22 @@
-import type {FeeData, SentTx} from './outbox.js'
-
 /**
  * What the heartbeat state machine needs from the outside world, as small interfaces. The real
- * adapters (src/chain for ChainPort, src/hw/* for EnginePort/DevicesPort, the shared verifier for
- * SelfVerifyPort) are wired in by the `unet heartbeat` command; tests use in-memory doubles.
+ * adapters (src/miner/live-ports.ts over src/chain and src/hw) are wired in by the `unet heartbeat`
+ * command (src/miner/run-miner.ts); tests use in-memory doubles.
  */
 
-export type {FeeData, SentTx}
+export interface FeeData {
+  maxFeePerGas: bigint
+  maxPriorityFeePerGas: bigint
+}
+
+/** A signed heartbeat transaction. `data`/`to` are opaque to the agent: the chain adapter may keep what it needs to re-sign a replacement after a restart. */
+export interface SentTx {
+  txHash: string
+  nonce: number
+  fees: FeeData
+  to?: string
+  data?: string
+}
 
 export interface BlockRef {
   number: bigint

@@ -1,44 +1,13 @@
 /**
- * The host security engine: what produces the one quote per host per epoch. Two implementations
- * share this interface and the TPMS_ATTEST wire format, so verifiers (and the contract) treat their
- * quotes the same way: `tpm2` (a real TPM through tpm2-tss) and `emulator` (software, devnet only).
+ * Opens the host security engine (engine-types.ts): `tpm2` or `emulator` from the config, and
+ * builds the host evidence of one quote. The engines are loaded lazily, so they may import the
+ * interfaces without an import circle.
  */
 import type {ResolvedConfig} from '../config/index.js'
 import {EmulatorRefusedError, HardwareUnavailableError, InputError} from '../errors/index.js'
+import type {SecurityEngine} from './engine-types.js'
 
-export type EngineKind = 'tpm2' | 'emulator'
-
-export interface EngineIdentity {
-  kind: EngineKind
-  /** The AK's raw public key: SEC1 uncompressed point (0x04 || X || Y) for P-256. */
-  publicKey: Uint8Array
-  /** keccak256(publicKey), 0x-hex (see src/evidence/nonce.ts deviceIdOf). */
-  deviceId: string
-  /** TPM2B_PUBLIC of the AK (wire bytes): the verifier checks its attributes and the quote's signer name. */
-  akPublic: Uint8Array
-  /** Certificates, PEM, leaf first: the EK certificate (tpm2) or the self-signed emulator root. */
-  certChain: string[]
-  /** TPM2B_PUBLIC of the EK the certificate is about (tpm2 only). */
-  ekPublic?: Uint8Array
-}
-
-export interface EngineQuote {
-  /** TPMS_ATTEST, exactly the bytes that were signed. */
-  attest: Uint8Array
-  /** TPMT_SIGNATURE wire bytes. */
-  signature: Uint8Array
-  /** The quoted bank and the PCR values the quote's pcrDigest commits to. */
-  pcrs: {hash: 'sha256'; values: Map<number, Uint8Array>}
-}
-
-export interface SecurityEngine {
-  readonly kind: EngineKind
-  identity(): Promise<EngineIdentity>
-  /** Quotes the selected PCRs with TPMS_ATTEST.extraData = qualifyingData (at most 64 bytes). */
-  quote(qualifyingData: Uint8Array): Promise<EngineQuote>
-  /** Releases the transport; the engine is unusable afterwards. */
-  close(): void
-}
+export type {EngineIdentity, EngineKind, EngineQuote, SecurityEngine} from './engine-types.js'
 
 export interface OpenEngineOptions {
   engine: 'auto' | 'tpm2' | 'emulator'

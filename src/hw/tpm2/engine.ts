@@ -6,7 +6,7 @@
 import {ExitCode, UnetError} from '../../errors/index.js'
 import {deviceIdOf} from '../../evidence/nonce.js'
 import {bytesToHex, equalBytes} from '../../util/hex.js'
-import type {EngineIdentity, EngineQuote, SecurityEngine} from '../engine.js'
+import type {EngineIdentity, EngineQuote, SecurityEngine} from '../engine-types.js'
 import {ESYS_TR} from './ffi.js'
 import {derToPem} from './pem.js'
 import {parseTpm2bPublic, rawPublicKey, type TpmPublic} from './structures.js'

@@ -4,7 +4,8 @@ import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
-import {Outbox, readJournal, type SentTx} from '../../../src/agent/outbox.js'
+import {Outbox, readJournal} from '../../../src/agent/outbox.js'
+import type {SentTx} from '../../../src/agent/ports.js'
 
 const H = (n: number) => '0x' + n.toString(16).padStart(64, '0')
 const tx = (n: number, fee = 10n): SentTx => ({txHash: H(n), nonce: n, fees: {maxFeePerGas: fee * 10n, maxPriorityFeePerGas: fee}})
