@@ -1,8 +1,9 @@
 import tseslint from 'typescript-eslint'
 
 /**
- * Besides the usual checks, this file enforces the dependency direction of docs/architecture.md:
- * arrows only point down, and heavy or privileged libraries stay in the one layer that owns them.
+ * Besides the usual checks, this file enforces the dependency direction of docs/architecture.md's layer
+ * table (one block per row): arrows only point down, and heavy or privileged libraries stay in the one
+ * layer that owns them. test/unit/architecture.test.ts checks the same table for dynamic import()s.
  */
 const restrict = (patterns) => ({'no-restricted-imports': ['error', {patterns}]})
 const upward = (...layers) => layers.map((l) => ({group: [`**/${l}/*`, `../${l}/*`, `../../${l}/*`], message: `arrows point down: this layer must not import ${l}/`}))
@@ -34,5 +35,6 @@ export default tseslint.config(
   {files: ['src/evidence/**/*.ts'], rules: restrict([...common, ...upward(...above, 'chain', 'hw', 'keys', 'config')])},
   {files: ['src/keys/**/*.ts'], rules: restrict([...common, ...upward(...above, 'chain', 'hw', 'evidence', 'config')])},
   {files: ['src/config/**/*.ts'], rules: restrict([...common, ...upward(...above, 'chain', 'hw', 'evidence', 'keys')])},
-  {files: ['src/errors/**/*.ts', 'src/util/**/*.ts'], rules: restrict([...common, ...upward(...above, 'chain', 'hw', 'keys', 'config', 'evidence')])},
+  {files: ['src/util/**/*.ts'], rules: restrict([...common, ...upward(...above, 'chain', 'hw', 'keys', 'config', 'evidence')])},
+  {files: ['src/errors/**/*.ts'], rules: restrict([...common, ...upward(...above, 'chain', 'hw', 'keys', 'config', 'evidence', 'util')])},
 )
