@@ -9,6 +9,7 @@ import {ContractFactory, JsonRpcProvider, SigningKey, Wallet, hexlify, randomByt
 import type {NetworkProfile} from '../../../src/config/schema.js'
 import {DeviceKind, loadArtifact, type DeviceKindValue} from '../../../src/chain/artifacts.js'
 import {challengeBlock} from '../../../src/chain/block.js'
+import {activate, approve, challengeCredential} from '../../../src/chain/approve.js'
 import {attachPoci, connect, type ChainClient} from '../../../src/chain/client.js'
 import {deploy, type DeployResult} from '../../../src/chain/deploy.js'
 import type {HeartbeatDevice, HeartbeatParams} from '../../../src/chain/heartbeat.js'
@@ -123,15 +124,19 @@ export async function roomInEpoch(rpcUrl: string, client: ChainClient, blocks: n
   if (cb.blocksLeft < BigInt(blocks)) await nextEpoch(rpcUrl, client)
 }
 
-/** The custom error a rejected transaction names (UnetError details.error from src/chain/tx.ts). */
-export async function revertName(promise: Promise<unknown>): Promise<string> {
+/** The custom error (name and decoded arguments) a rejected transaction names (UnetError details from src/chain/tx.ts). */
+export async function reverted(promise: Promise<unknown>): Promise<{name: string; args: Record<string, string>}> {
   try {
     await promise
   } catch (error) {
-    if (!(error instanceof UnetError) || error.code !== 'TX_REJECTED') throw error
-    return String(error.details?.error)
+    if (!(error instanceof UnetError) || error.code !== 'TX_REJECTED' || typeof error.details?.error !== 'string') throw error
+    return {name: error.details.error, args: (error.details.args ?? {}) as Record<string, string>}
   }
   throw new Error('expected the contract to reject the transaction')
+}
+
+export async function revertName(promise: Promise<unknown>): Promise<string> {
+  return (await reverted(promise)).name
 }
 
 // ------------------------------------------------------------------ registration flows
@@ -171,6 +176,22 @@ export interface TestDevice {
   registerProof(challenge: Uint8Array): Uint8Array
   /** Heartbeat proof over the per-device challenge (undefined: committed by digest only). */
   beatProof?(challenge: Uint8Array): Uint8Array
+}
+
+/**
+ * The verifier approves a host registration; a host-tpm one first goes through credential activation
+ * (the verifier's commitment to a random secret, the operator's answer: what the TPM's ActivateCredential
+ * would recover; the real MakeCredential/ActivateCredential round trip is in tpm-registration.test.ts).
+ */
+export async function approveHost(verifier: ChainClient, operator: ChainClient, reg: {regId: string}, options: {power?: bigint; ekId?: string} = {}): Promise<void> {
+  const info = (await operator.poci!.getFunction('registrationInfo').staticCall(reg.regId)) as unknown[]
+  if (Number(info[4]) === DeviceKind.HOST_TPM) {
+    const secret = randomBytes(32)
+    const commitment = (await operator.poci!.getFunction('activationCommitment').staticCall(reg.regId, bytesToHex(secret))) as string
+    await challengeCredential(verifier, {regId: reg.regId, credentialBlob: Uint8Array.of(1), encryptedSecret: Uint8Array.of(2), commitment})
+    await activate(operator, {regId: reg.regId, secret})
+  }
+  await approve(verifier, {regId: reg.regId, power: options.power ?? 1n, ekId: options.ekId ?? (Number(info[4]) === DeviceKind.HOST_TPM ? bytesToHex(randomBytes(32)) : undefined)})
 }
 
 export async function registerDevice(client: ChainClient, device: TestDevice, hostId: string, options: {payout?: string} = {}): Promise<RegisterResult> {
@@ -342,6 +363,8 @@ export class SwtpmAk {
   readonly dir = mkdtempSync(join(tmpdir(), 'unet-ak-'))
   publicKey!: Uint8Array
   name!: Uint8Array
+  /** The EK's TPM2B_PUBLIC as tpm2_createek wrote it (every AK of one swtpm shares this EK). */
+  ekPublic!: Uint8Array
 
   constructor(readonly tcti: string) {}
 
@@ -362,6 +385,7 @@ export class SwtpmAk {
     this.flush()
     this.publicKey = rawEcPublicKey(createPublicKey(readFileSync(join(this.dir, 'ak.pem'))))
     this.name = Uint8Array.from(readFileSync(join(this.dir, 'ak.name')))
+    this.ekPublic = Uint8Array.from(readFileSync(join(this.dir, 'ek.pub')))
     return this
   }
 
