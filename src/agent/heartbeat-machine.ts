@@ -2,11 +2,14 @@ import {EvidenceInvalidError, ExitCode, UnetError} from '../errors/index.js'
 import {heartbeatChallenge, quoteQualifyingData} from '../evidence/nonce.js'
 import {silentAgentLogger as silentLogger, type AgentLogger as Logger} from './ports.js'
 import {Backoff, isAborted, raceAbort, throwIfAborted, type BackoffOptions, type Clock} from './backoff.js'
+import {ChallengeResponder} from './challenge-responder.js'
 import type {JournalResult, Outbox, OutboxEntry} from './outbox.js'
 import {
   noopMetrics,
   type AgentMetrics,
   type ChainPort,
+  type ChallengeCursorStore,
+  type ChallengePort,
   type DevicesPort,
   type EnginePort,
   type GasInfo,
@@ -23,6 +26,9 @@ import {
  *                        ▲             │             │
  *                        └── Backoff ◀─┴─────────────┘   (transient failure: jittered backoff, retry in the epoch)
  *   any state ──(fatal failure)──▶ Stopped (clear reason)      any state ──(AbortSignal)──▶ Stopped
+ *
+ * At the start of every epoch (so also at start-up), before its heartbeat, the challenge step answers
+ * the challenges opened against the host (challenge-responder.ts), while no heartbeat is in flight.
  *
  * Everything outside is a port (chain, engine, devices, self-verifier, clock, outbox, metrics):
  * the class holds no socket, file or timer of its own.
@@ -70,8 +76,15 @@ export interface HeartbeatMachineOptions {
   maxAttemptsPerEpoch?: number
   /** Warn when the gas balance lasts fewer epochs than this (default 48). */
   lowGasRunwayEpochs?: number
-  /** Don't start an epoch's first attempt with fewer seconds than this left in it (default 0: off). */
-  minSecondsLeft?: number
+  /**
+   * Don't start an epoch's first attempt with fewer blocks than this left in it after the latest block
+   * (default 0: off). The contract counts epochs in blocks: a heartbeat mined after its epoch reverts.
+   */
+  minBlocksLeft?: number
+  /** The challenge game: answer challenges against this host each epoch (none: the step is off). */
+  challenges?: ChallengePort
+  /** Where the challenge step keeps its scan position across restarts. */
+  challengeCursor?: ChallengeCursorStore
   /**
    * Waits a random 0…N ms after a new epoch starts before attesting, so a fleet of agents does not
    * hit the RPC node in the same second (default 0; the command may pass e.g. min(epoch/10, 30 s)).
@@ -138,12 +151,14 @@ type Settlement = {kind: 'confirmed'; receipt: TxReceipt} | {kind: 'reverted'; r
 
 export class HeartbeatMachine {
   private stateValue: AgentState = 'Unregistered'
-  private readonly o: Required<Omit<HeartbeatMachineOptions, 'signal' | 'onTransition' | 'logger' | 'metrics'>> &
+  private readonly o: Required<Omit<HeartbeatMachineOptions, 'signal' | 'onTransition' | 'logger' | 'metrics' | 'challenges' | 'challengeCursor'>> &
     Pick<HeartbeatMachineOptions, 'signal' | 'onTransition'>
   private readonly log: Logger
   private readonly metrics: AgentMetrics
   private readonly backoff: Backoff
   private lastGas?: {balance: bigint; runwayEpochs?: bigint}
+  private readonly responder?: ChallengeResponder
+  private challengesSteppedIn?: bigint
 
   constructor(options: HeartbeatMachineOptions) {
     this.o = {
@@ -155,7 +170,7 @@ export class HeartbeatMachine {
       maxFeeBumps: 5,
       maxAttemptsPerEpoch: 8,
       lowGasRunwayEpochs: 48,
-      minSecondsLeft: 0,
+      minBlocksLeft: 0,
       onUnregistered: 'stop',
       epochStartJitterMs: 0,
       random: Math.random,
@@ -165,6 +180,15 @@ export class HeartbeatMachine {
     this.log = options.logger ?? silentLogger
     this.metrics = options.metrics ?? noopMetrics
     this.backoff = new Backoff(this.o.backoff)
+    if (options.challenges)
+      this.responder = new ChallengeResponder({
+        port: options.challenges,
+        head: async () => (await this.o.chain.recentBlock()).number,
+        cursor: options.challengeCursor,
+        logger: this.log,
+        metrics: this.metrics,
+        signal: options.signal,
+      })
   }
 
   get state(): AgentState {
@@ -220,6 +244,7 @@ export class HeartbeatMachine {
     await this.settleInFlight()
 
     const epoch = await this.call(() => this.o.chain.currentEpoch())
+    await this.answerChallenges(epoch)
     const existing = this.o.outbox.get(epoch)
     if (existing?.state === 'confirmed') {
       this.to('Confirmed', {epoch})
@@ -246,12 +271,12 @@ export class HeartbeatMachine {
       return this.journal(epoch, 'failed', reason, 0)
     }
 
-    // Started in the last moments of an epoch (a fresh run): the transaction would likely be mined
+    // Started in the last blocks of an epoch (a fresh run): the transaction would likely be mined
     // in the next one and revert (WrongEpoch), wasting gas. Begin with the next epoch instead.
-    if (existing?.state !== 'sent' && this.o.chain.secondsLeftInEpoch && this.o.minSecondsLeft > 0) {
-      const left = await this.call(() => this.o.chain.secondsLeftInEpoch!())
-      if (left < this.o.minSecondsLeft) {
-        this.log.info({epoch: epoch.toString(), secondsLeft: left}, `only ${left} s left in epoch ${epoch}: starting with the next epoch`)
+    if (existing?.state !== 'sent' && this.o.chain.blocksLeftInEpoch && this.o.minBlocksLeft > 0) {
+      const left = await this.call(() => this.o.chain.blocksLeftInEpoch!())
+      if (left < BigInt(this.o.minBlocksLeft)) {
+        this.log.info({epoch: epoch.toString(), blocksLeft: left.toString()}, `only ${left} block(s) left in epoch ${epoch}: starting with the next epoch`)
         await this.waitForEpochAfter(epoch)
         return this.runEpoch()
       }
@@ -292,6 +317,22 @@ export class HeartbeatMachine {
         const delay = await this.backoff.wait(this.o.clock, signal)
         this.log.warn({epoch: epoch.toString(), attempt: failures, retryInMs: delay, err: lastReason}, `heartbeat attempt failed, retrying: ${lastReason}`)
       }
+    }
+  }
+
+  /**
+   * The challenge step, once per epoch. Runs after settleInFlight, so no heartbeat nonce is pending
+   * under the answer; never stops the agent (an unanswered challenge is retried next epoch).
+   */
+  private async answerChallenges(epoch: bigint): Promise<void> {
+    if (!this.responder || this.challengesSteppedIn === epoch) return
+    this.challengesSteppedIn = epoch
+    try {
+      await this.responder.step()
+    } catch (error) {
+      if (isAborted(error)) throw error
+      this.challengesSteppedIn = undefined
+      this.log.warn({epoch: epoch.toString(), err: errorText(error)}, `reading challenges failed, trying again next epoch: ${errorText(error)}`)
     }
   }
 

@@ -60,6 +60,14 @@ export async function startMetricsServer(listen: string | ListenAddress, options
     registers: [registry],
   })
   const bumps = new prom.Counter({name: 'unet_fee_bumps_total', help: 'Stuck heartbeat transactions replaced with a fee bump', registers: [registry]})
+  const challengesOpen = new prom.Gauge({name: 'unet_challenges_open', help: 'Open challenges against this host seen in the last challenge step', registers: [registry]})
+  const challenges = new prom.Counter({
+    name: 'unet_challenges_total',
+    help: 'Challenges against this host by outcome: answered on chain, failed answer (retried next epoch), unanswerable (no kept evidence, or past its deadline)',
+    labelNames: ['result'],
+    registers: [registry],
+  })
+  for (const r of ['answered', 'failed', 'unanswerable']) challenges.inc({result: r}, 0)
 
   const metrics: AgentMetrics = {
     heartbeat: (result) => heartbeats.inc({result}),
@@ -69,6 +77,8 @@ export async function startMetricsServer(listen: string | ListenAddress, options
     gasBalance: (wei) => gas.set(units(wei)),
     quoteSeconds: (s) => quote.observe(s),
     feeBump: () => bumps.inc(),
+    challengesOpen: (n) => challengesOpen.set(n),
+    challenge: (result) => challenges.inc({result}),
   }
 
   const server: Server = createServer((req, res) => {

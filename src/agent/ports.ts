@@ -88,8 +88,11 @@ export interface ChainPort {
    */
   replaceWithFeeBump(previous: SentTx, hooks: BroadcastHooks): Promise<SentTx>
   gasBalance(): Promise<GasInfo>
-  /** Optional: seconds until the current epoch ends, as of the latest block. */
-  secondsLeftInEpoch?(): Promise<number>
+  /**
+   * Optional: blocks still to come in the current epoch after the latest block (the contract counts
+   * epochs in blocks: a heartbeat whose challenge block is the latest must be mined in one of them).
+   */
+  blocksLeftInEpoch?(): Promise<bigint>
   /** Optional: accrued, unclaimed rewards of this host (token smallest unit), for metrics. */
   accruedRewards?(): Promise<bigint>
 }
@@ -120,6 +123,43 @@ export interface SelfVerifyPort {
   verify(submission: HeartbeatSubmission): Promise<SelfVerifyResult>
 }
 
+/** A challenge opened on chain against this host's committed evidence (docs/protocol.md §6). */
+export interface HostChallenge {
+  /** 0x bytes32 */
+  challengeId: string
+  deviceId: string
+  epoch: bigint
+  /** Last block an answer is accepted in. */
+  deadline: bigint
+  status: 'none' | 'open' | 'answered' | 'slashed'
+  /** The digest the heartbeat committed (keccak256 of the raw exchange the answer must post). */
+  evidenceDigest: string
+}
+
+/** What answers a challenge: the device's key as the contract wants it (P-384 x‖y) and the committed bytes. */
+export interface ChallengeAnswer {
+  publicKey: Uint8Array
+  report: Uint8Array
+}
+
+/** The challenge game, as the agent sees it; the live adapter is src/miner/live-ports.ts liveChallengePort. */
+export interface ChallengePort {
+  /** Blocks from a challenge to its deadline (ANSWER_EPOCHS × epochBlocks): no answerable one was opened longer ago. */
+  answerWindowBlocks(): Promise<bigint>
+  /** Challenges opened against this host from block `fromBlock` on, with their current state. */
+  challengesSince(fromBlock: bigint): Promise<HostChallenge[]>
+  /** The kept evidence whose keccak256 is the challenge's digest; undefined when this machine keeps none. */
+  keptAnswer(challenge: HostChallenge): Promise<ChallengeAnswer | undefined>
+  /** Sends answer(challengeId, publicKey, report); resolves once mined, throws when it reverts. */
+  sendAnswer(challenge: HostChallenge, answer: ChallengeAnswer): Promise<{txHash: string; blockNumber: bigint}>
+}
+
+/** Where the challenge step keeps its scan position across restarts (a file in the data dir; memory in tests). */
+export interface ChallengeCursorStore {
+  read(): bigint | undefined
+  write(nextBlock: bigint): void
+}
+
 /** Agent metrics sink; metrics.ts gives a Prometheus one, `noopMetrics` drops everything. */
 export interface AgentMetrics {
   heartbeat(result: 'confirmed' | 'failed' | 'missed' | 'skipped' | 'retry'): void
@@ -129,6 +169,10 @@ export interface AgentMetrics {
   gasBalance(wei: bigint): void
   quoteSeconds(seconds: number): void
   feeBump(): void
+  /** Open challenges against the host seen in the last challenge step. */
+  challengesOpen(n: number): void
+  /** One challenge answered on chain, an answer that failed (retried), or one this machine keeps no answer for. */
+  challenge(result: 'answered' | 'failed' | 'unanswerable'): void
 }
 
 export const noopMetrics: AgentMetrics = {
@@ -139,6 +183,8 @@ export const noopMetrics: AgentMetrics = {
   gasBalance() {},
   quoteSeconds() {},
   feeBump() {},
+  challengesOpen() {},
+  challenge() {},
 }
 
 /** The logging the agent needs; a pino Logger fits. */

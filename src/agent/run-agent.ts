@@ -1,4 +1,5 @@
 import {realClock, type Clock} from './backoff.js'
+import {fileChallengeCursor} from './challenge-cursor.js'
 import {writeAgentStatus, type AgentStatusSnapshot} from './agent-status.js'
 import {HeartbeatMachine, type HeartbeatMachineOptions, type RunResult} from './heartbeat-machine.js'
 import {acquireLock} from './lock.js'
@@ -10,7 +11,8 @@ import {noopMetrics, silentAgentLogger, type AgentLogger} from './ports.js'
  * Everything around the state machine that a real agent process needs, in one call, so the
  * `unet heartbeat` command only builds the ports:
  *   lock (one agent per data dir) → outbox → optional metrics endpoint → SIGTERM/SIGINT → AbortSignal
- *   → machine.run() → agent/state.json on every transition → release everything.
+ *   → machine.run() → agent/state.json on every transition → release everything. With a challenge
+ *   port, the challenge step's cursor lives in agent/challenge-cursor.json.
  */
 export interface RunAgentOptions
   extends Omit<HeartbeatMachineOptions, 'outbox' | 'clock' | 'metrics' | 'signal' | 'logger' | 'onTransition'> {
@@ -62,6 +64,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
     const snapshot: AgentStatusSnapshot = {pid: process.pid, state: 'Unregistered', updatedAt: clock.now()}
     const machine = new HeartbeatMachine({
       ...machineOptions,
+      challengeCursor: machineOptions.challengeCursor ?? (machineOptions.challenges ? fileChallengeCursor(dataDir) : undefined),
       clock,
       outbox,
       logger,

@@ -10,20 +10,24 @@ import type {
   BlockRef,
   BroadcastHooks,
   ChainPort,
+  ChallengeAnswer,
+  ChallengeCursorStore,
+  ChallengePort,
   DeviceAttestation,
   DevicesPort,
   EnginePort,
   GasInfo,
   HeartbeatSubmission,
   SelfVerifyPort,
+  HostChallenge,
   SentTx,
   TxReceipt,
 } from '../../../src/agent/ports.js'
 import {bytesToHex, equalBytes, hexToBytes} from '../../../src/util/hex.js'
 
 /**
- * Honest in-memory doubles of the agent's ports: a tiny chain with epochs and blocks derived from
- * the (manual) clock, a mempool with nonces, EIP-1559 replacement rules and a minimum fee, and a
+ * Honest in-memory doubles of the agent's ports: a tiny chain with blocks derived from the (manual)
+ * clock and epochs counted in blocks (epochMs / blockMs of them), a mempool with nonces, EIP-1559 replacement rules and a minimum fee, and a
  * heartbeat "contract" that recomputes the challenge, checks the quote's qualifying data and
  * credits at most once per epoch. No real chain or engine here: those are tested elsewhere.
  */
@@ -70,8 +74,17 @@ export class FakeChain implements ChainPort {
     this.genesis = clock.now()
   }
 
-  private headNumber(): bigint {
+  /** Blocks are numbered from 1; block n lies in epoch (n − 1) / epochBlocks (epochs from 0). */
+  headNumber(): bigint {
     return BigInt(Math.floor((this.clock.now() - this.genesis) / this.blockMs)) + 1n
+  }
+
+  get epochBlocks(): bigint {
+    return BigInt(Math.round(this.epochMs / this.blockMs))
+  }
+
+  epochOf(block: bigint): bigint {
+    return (block - 1n) / this.epochBlocks
   }
 
   blockHash(n: bigint): string {
@@ -79,11 +92,11 @@ export class FakeChain implements ChainPort {
   }
 
   async currentEpoch(): Promise<bigint> {
-    return BigInt(Math.floor((this.clock.now() - this.genesis) / this.epochMs))
+    return this.epochOf(this.headNumber())
   }
 
-  async secondsLeftInEpoch(): Promise<number> {
-    return (this.epochMs - ((this.clock.now() - this.genesis) % this.epochMs)) / 1000
+  async blocksLeftInEpoch(): Promise<bigint> {
+    return this.epochBlocks - 1n - ((this.headNumber() - 1n) % this.epochBlocks)
   }
 
   async recentBlock(): Promise<BlockRef> {
@@ -176,11 +189,10 @@ export class FakeChain implements ChainPort {
     }
   }
 
-  /** The heartbeat contract: same challenge, committed qualifying data, fresh block, one credit per epoch. */
+  /** The heartbeat contract: same challenge, committed qualifying data, B inside the epoch, one credit per epoch. */
   private contractCheck(s: HeartbeatSubmission): string | undefined {
-    const epochNow = BigInt(Math.floor((this.clock.now() - this.genesis) / this.epochMs))
-    if (s.epoch !== epochNow) return 'WrongEpoch'
-    if (this.headNumber() - s.block.number > 64n || s.block.hash !== this.blockHash(s.block.number)) return 'StaleBlock'
+    if (s.epoch !== this.epochOf(this.headNumber())) return 'WrongEpoch'
+    if (this.epochOf(s.block.number) !== s.epoch || s.block.hash !== this.blockHash(s.block.number)) return 'StaleBlock'
     const challenge = heartbeatChallenge({...IDENTITY, epoch: s.epoch, blockNumber: s.block.number, blockHash: s.block.hash})
     if (!equalBytes(challenge, s.challenge)) return 'BadChallenge'
     const qd = quoteQualifyingData(challenge, s.devices)
@@ -274,5 +286,103 @@ export class CountingMetrics implements AgentMetrics {
   }
   feeBump() {
     this.bumps++
+  }
+  challengesOpenNow?: number
+  readonly challenges: Record<string, number> = {}
+  challengesOpen(n: number) {
+    this.challengesOpenNow = n
+  }
+  challenge(result: string) {
+    this.challenges[result] = (this.challenges[result] ?? 0) + 1
+  }
+}
+
+interface FakeChallengeRecord extends HostChallenge {
+  openedAt: bigint
+  answeredAt?: bigint
+}
+
+/**
+ * The challenge game of the contract, in memory, on FakeChain's blocks: a challenge scheduled at block
+ * b appears once the head reaches b with deadline b + window; an answer must come by the deadline and
+ * post the bytes whose keccak256 is the committed digest (else NotCommitted, as on chain).
+ */
+export class FakeChallenges implements ChallengePort {
+  window = 40n
+  readonly records = new Map<string, FakeChallengeRecord>()
+  /** Bytes kept by "this machine", by committed digest. */
+  readonly kept = new Map<string, Uint8Array>()
+  private readonly scheduled: Array<{at: bigint; deviceId: string; epoch: bigint; keep: boolean}> = []
+  /** fromBlock of every challengesSince call. */
+  readonly scans: bigint[] = []
+  /** Next sendAnswer calls throw this many RPC errors. */
+  failAnswers = 0
+  answers = 0
+
+  constructor(private readonly chain: FakeChain) {}
+
+  /** Opens a challenge at block `at` (default: the head) against a committed exchange; `keep`: whether this machine kept it. */
+  open(options: {at?: bigint; deviceId?: string; epoch?: bigint; keep?: boolean} = {}): void {
+    this.scheduled.push({at: options.at ?? this.chain.headNumber(), deviceId: options.deviceId ?? h('device-0'), epoch: options.epoch ?? 0n, keep: options.keep ?? true})
+  }
+
+  private materialize(): void {
+    const head = this.chain.headNumber()
+    for (const s of this.scheduled.filter((x) => x.at <= head)) {
+      this.scheduled.splice(this.scheduled.indexOf(s), 1)
+      const report = new TextEncoder().encode(`spdm-exchange-${s.deviceId}-${s.epoch}-${s.at}`)
+      const digest = bytesToHex(keccak_256(report))
+      if (s.keep) this.kept.set(digest, report)
+      const challengeId = h(`challenge-${s.deviceId}-${s.epoch}-${s.at}`)
+      this.records.set(challengeId, {challengeId, deviceId: s.deviceId, epoch: s.epoch, deadline: s.at + this.window, status: 'open', evidenceDigest: digest, openedAt: s.at})
+    }
+  }
+
+  async answerWindowBlocks(): Promise<bigint> {
+    return this.window
+  }
+
+  async challengesSince(fromBlock: bigint): Promise<HostChallenge[]> {
+    this.scans.push(fromBlock)
+    this.materialize()
+    return [...this.records.values()].filter((r) => r.openedAt >= fromBlock).map(({openedAt: _o, answeredAt: _a, ...c}) => c)
+  }
+
+  async keptAnswer(c: HostChallenge): Promise<ChallengeAnswer | undefined> {
+    const report = this.kept.get(c.evidenceDigest)
+    return report ? {publicKey: new Uint8Array(96), report} : undefined
+  }
+
+  async sendAnswer(c: HostChallenge, answer: ChallengeAnswer): Promise<{txHash: string; blockNumber: bigint}> {
+    if (this.failAnswers > 0) {
+      this.failAnswers--
+      throw new UnetError('RPC endpoint unreachable', ExitCode.RPC_UNREACHABLE)
+    }
+    const r = this.records.get(c.challengeId)!
+    const block = this.chain.headNumber() + 1n
+    if (r.status !== 'open') throw new UnetError('answer the challenge rejected by the contract: NotOpen', ExitCode.TX_REJECTED)
+    if (block > r.deadline) throw new UnetError('answer the challenge rejected by the contract: AnswerTooLate', ExitCode.TX_REJECTED)
+    if (bytesToHex(keccak_256(answer.report)) !== r.evidenceDigest) throw new UnetError('answer the challenge rejected by the contract: NotCommitted', ExitCode.TX_REJECTED)
+    this.answers++
+    r.status = 'answered'
+    r.answeredAt = block
+    return {txHash: h(`answer-${c.challengeId}`), blockNumber: block}
+  }
+
+  all(): FakeChallengeRecord[] {
+    this.materialize()
+    return [...this.records.values()]
+  }
+}
+
+export class MemoryCursor implements ChallengeCursorStore {
+  value?: bigint
+  writes = 0
+  read() {
+    return this.value
+  }
+  write(next: bigint) {
+    this.value = next
+    this.writes++
   }
 }

@@ -59,14 +59,24 @@ describe('HeartbeatMachine', () => {
     expect(e.gas?.runwayEpochs).toBe(9999n)
   })
 
-  it('started in the last seconds of an epoch, it begins with the next one instead of sending a doomed tx', async () => {
-    const t = setup({minSecondsLeft: 5})
-    await t.clock.advance(58_000) // 2 s left in epoch 0
+  it('started in the last blocks of an epoch, it begins with the next one instead of sending a doomed tx', async () => {
+    const t = setup({minBlocksLeft: 3})
+    await t.clock.advance(58_000) // the epoch's 30th and last block: none left after it
     const r = await t.make().run({once: true})
     expect(r.epochs).toMatchObject([{epoch: 1n, result: 'confirmed'}])
     expect(t.chain.credits.has(0n)).toBe(false)
     expect(t.chain.submits).toBe(1)
     expect(t.outbox.journal().map((j) => j.epoch)).toEqual([1n])
+  })
+
+  it('counts the room left in blocks, not seconds: slow blocks leave a long wall-time epoch but too few blocks', async () => {
+    const t = setup({minBlocksLeft: 2})
+    t.chain.blockMs = 15_000 // 4 blocks per 60 s epoch
+    await t.clock.advance(31_000) // block 3: 1 block left after it, though 29 s of the epoch remain
+    const r = await t.make().run({once: true})
+    expect(r.epochs).toMatchObject([{epoch: 1n, result: 'confirmed'}])
+    expect(t.chain.submits).toBe(1)
+    expect(t.logger.messages('info')).toContain('only 1 block(s) left in epoch 0: starting with the next epoch')
   })
 
   it('runs epoch after epoch until aborted, one heartbeat each', async () => {
