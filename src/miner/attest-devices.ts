@@ -5,11 +5,13 @@
  * heartbeat challenge, docs/protocol.md §3, §5, §7). Shared by `unet register` and the heartbeat's
  * DevicesPort; pure of ethers and FFI (the producers in src/hw load their libraries lazily).
  */
-import {mkdirSync, readdirSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {keccak_256} from '@noble/hashes/sha3.js'
+
 import {DeviceKind, type DeviceKindValue} from '../chain/artifacts.js'
-import {deviceIdOf, encodeEvidence, evidenceDigestHex, type AcceleratorEvidence} from '../evidence/index.js'
+import {decodeEvidence, deviceIdOf, encodeEvidence, evidenceDigestHex, type AcceleratorEvidence} from '../evidence/index.js'
 import {ExitCode, UnetError} from '../errors/index.js'
 import type {Device, DeviceEvidenceParts, ProbeOptions} from '../hw/inventory.js'
 import {writeFileAtomic} from '../util/files.js'
@@ -43,7 +45,7 @@ export interface DeviceAttestationResult {
   deviceId: string
   chainKind: DeviceKindValue
   evidence: AcceleratorEvidence
-  /** 0x keccak256 of the canonical evidence encoding. */
+  /** 0x digest the heartbeat commits to: committedDigest(chainKind, evidence). */
   evidenceDigest: string
   /** Registration proof of possession (docs/protocol.md §5): RSA the signature (256), P-384 the report. */
   registerProof: Uint8Array
@@ -106,7 +108,7 @@ export async function attestOwnKeyDevice(target: OwnKeyDevice, challenge: Uint8A
   const evidence = await toAcceleratorEvidence(parts, challenge)
   if (bytesToHex(deviceIdOf(evidence.device.publicKey)) !== target.deviceId)
     throw new UnetError(`${target.label}: the key in its evidence is not the key probed (${target.deviceId})`, ExitCode.EVIDENCE_INVALID, {hint: 'the device changed under the agent; re-run `unet devices`'})
-  const evidenceDigest = evidenceDigestHex(evidence)
+  const evidenceDigest = committedDigest(target.chainKind, evidence)
   if (parts.kind === 'sophgo') {
     const signature = leftPadBytes(parts.signature, RSA_BYTES)
     const modulus = leftPadBytes(evidence.device.publicKey, RSA_BYTES)
@@ -115,19 +117,43 @@ export async function attestOwnKeyDevice(target: OwnKeyDevice, challenge: Uint8A
   return {deviceId: target.deviceId, chainKind: target.chainKind, evidence, evidenceDigest, registerProof: Uint8Array.from(parts.report)}
 }
 
-/** Epochs a device's heartbeat evidence is kept for the verifier's spot checks (docs/protocol.md §6). */
-export const EVIDENCE_KEEP_EPOCHS = 256
+/** Kinds whose heartbeat evidence is committed by digest only and answered in the challenge game (docs/protocol.md §6). */
+export const COMMITTED_KINDS: ReadonlySet<number> = new Set([DeviceKind.P384])
 
 /**
- * Keeps the canonical evidence a heartbeat committed to: <dir>/<deviceId>/<epoch>-<evidenceDigest>.evidence
- * (the verifier asks for a (device, epoch) and checks keccak256 of the bytes against the committed
- * digest; a retried attempt leaves one file per digest). Files older than `keepEpochs` are removed.
- * Returns the path written.
+ * The evidenceDigest a heartbeat commits for a device. Committed kinds (p384): keccak256 of the raw SPDM
+ * exchange (evidence.report.body = GET_MEASUREMENTS request ‖ signed response, as NVML returns it), the
+ * bytes a challenge answer posts and the contract hashes; other kinds: keccak256 of the canonical evidence.
  */
-export function keepDeviceEvidence(dir: string, deviceId: string, epoch: bigint, evidence: AcceleratorEvidence, keepEpochs = EVIDENCE_KEEP_EPOCHS): string {
+export function committedDigest(kind: number, evidence: AcceleratorEvidence): string {
+  return COMMITTED_KINDS.has(kind) ? bytesToHex(keccak_256(evidence.report.body)) : evidenceDigestHex(evidence)
+}
+
+/**
+ * Epochs a device's heartbeat evidence is kept: at least the contract's CHALLENGE_WINDOW (16), the
+ * epochs in which a committed heartbeat can still be challenged; more for the verifier's spot checks.
+ */
+export const EVIDENCE_KEEP_EPOCHS = 256
+
+const evidencePath = (dir: string, deviceId: string, epoch: bigint, digest: string) => join(dir, deviceId.toLowerCase(), `${epoch}-${digest.toLowerCase()}.evidence`)
+
+/**
+ * Keeps the whole canonical evidence a heartbeat committed to: <dir>/<deviceId>/<epoch>-<digest>.evidence,
+ * where digest is the one committed on chain (committedDigest; default the canonical evidence's), so a
+ * challenge finds it by (deviceId, epoch, digest); a retried attempt leaves one file per digest. Files
+ * older than `keepEpochs` are removed. Returns the path written.
+ */
+export function keepDeviceEvidence(
+  dir: string,
+  deviceId: string,
+  epoch: bigint,
+  evidence: AcceleratorEvidence,
+  keepEpochs = EVIDENCE_KEEP_EPOCHS,
+  digest = evidenceDigestHex(evidence),
+): string {
   const deviceDir = join(dir, deviceId.toLowerCase())
   mkdirSync(deviceDir, {recursive: true, mode: 0o700})
-  const path = join(deviceDir, `${epoch}-${evidenceDigestHex(evidence)}.evidence`)
+  const path = evidencePath(dir, deviceId, epoch, digest)
   writeFileAtomic(path, encodeEvidence(evidence), 0o600)
   const oldest = epoch - BigInt(keepEpochs) + 1n
   for (const name of readdirSync(deviceDir)) {
@@ -135,4 +161,21 @@ export function keepDeviceEvidence(dir: string, deviceId: string, epoch: bigint,
     if (m && BigInt(m[1]!) < oldest) rmSync(join(deviceDir, name), {force: true})
   }
   return path
+}
+
+/**
+ * The kept evidence of (deviceId, epoch) whose committed digest is `digest`, or undefined. The file is
+ * checked, not trusted by name: it must decode canonically and hash to the digest under `kind`.
+ */
+export function findKeptEvidence(dir: string, deviceId: string, epoch: bigint, digest: string, kind: number): AcceleratorEvidence | undefined {
+  const path = evidencePath(dir, deviceId, epoch, digest)
+  if (!existsSync(path)) return undefined
+  let evidence
+  try {
+    evidence = decodeEvidence(new Uint8Array(readFileSync(path)))
+  } catch {
+    return undefined
+  }
+  if (!('report' in evidence) || committedDigest(kind, evidence) !== digest.toLowerCase()) return undefined
+  return evidence
 }

@@ -5,21 +5,36 @@
  */
 import type {ChainClient} from '../chain/client.js'
 import {HEARTBEAT_GAS_ESTIMATE} from '../chain/gas.js'
-import {challengeBlock, hostDevices} from '../chain/block.js'
+import {challengeBlock, epochTiming, hostDevices} from '../chain/block.js'
+import {answerChallenge, challengesOf} from '../chain/challenge.js'
+import {requirePoci} from '../chain/client.js'
+import {callView} from '../chain/tx.js'
 import {heartbeatRequest, heartbeatRequestFromData} from '../chain/heartbeat.js'
 import {balanceAndFee} from '../chain/history.js'
 import {broadcast, receiptOf, revertReason, signCall} from '../chain/signed-tx.js'
 import {deviceState} from '../chain/device-state.js'
-import {DEVICE_KIND_NAMES} from '../chain/artifacts.js'
-import {canonicalPublicKey, heartbeatChallenge} from '../evidence/nonce.js'
+import {DEVICE_KIND_NAMES, DeviceKind} from '../chain/artifacts.js'
+import {canonicalPublicKey, deviceIdOf, heartbeatChallenge} from '../evidence/nonce.js'
 import {ExitCode, UnetError} from '../errors/index.js'
 import {buildHostEvidence, type EngineIdentity, type SecurityEngine} from '../hw/engine.js'
 import {parseSignature} from '../hw/tpm2/structures.js'
 import {verifyQuote} from '../hw/tpm2/verify.js'
 import type {AcceleratorEvidence, HostEvidence} from '../evidence/format.js'
 import type {DeviceLocator, OwnKeyDevice} from './attest-devices.js'
-import {leftPadBytes} from '../util/hex.js'
-import type {BroadcastHooks, ChainPort, DeviceAttestation, DevicesPort, EnginePort, GasInfo, HeartbeatSubmission, SelfVerifyPort, SentTx, TxReceipt} from '../agent/ports.js'
+import {bytesToHex, leftPadBytes} from '../util/hex.js'
+import type {
+  BroadcastHooks,
+  ChainPort,
+  ChallengePort,
+  DeviceAttestation,
+  DevicesPort,
+  EnginePort,
+  GasInfo,
+  HeartbeatSubmission,
+  SelfVerifyPort,
+  SentTx,
+  TxReceipt,
+} from '../agent/ports.js'
 
 
 export function liveChainPort(client: ChainClient, identity: EngineIdentity, operator: string): ChainPort {
@@ -72,9 +87,8 @@ export function liveChainPort(client: ChainClient, identity: EngineIdentity, ope
       const tx = await signCall(client, await heartbeatRequestFromData(client, previous.data), {nonce: previous.nonce, ...previous.fees})
       return send(tx, hooks)
     },
-    async secondsLeftInEpoch() {
-      const cb = await challengeBlock(client)
-      return Number(cb.epochEndsAt - cb.timestamp)
+    async blocksLeftInEpoch() {
+      return (await challengeBlock(client)).blocksLeft
     },
     async gasBalance(): Promise<GasInfo> {
       const {balance, maxFeePerGas} = await balanceAndFee(client, operator)
@@ -151,11 +165,48 @@ export function liveDevicesPort(client: ChainClient, hostId: string, options?: L
           blockHash: context.block.hash,
         })
         const r = await attestOwnKeyDevice(target, challenge, options.locator)
-        if (options.evidenceDir) keepDeviceEvidence(options.evidenceDir, a.deviceId, context.epoch, r.evidence)
+        if (options.evidenceDir) keepDeviceEvidence(options.evidenceDir, a.deviceId, context.epoch, r.evidence, undefined, r.evidenceDigest)
         const evidence: LiveDeviceEvidence = {chainKind: a.kind, proof: r.heartbeatProof, kind: r.evidence.kind, evidence: r.evidence}
         out.push({deviceId: a.deviceId, evidenceDigest: r.evidenceDigest, evidence})
       }
       return out
+    },
+  }
+}
+
+/**
+ * The challenge game on the live chain: challenges against `hostId` from Challenged events, answered
+ * with the exchange liveDevicesPort kept under `evidenceDir` (found by device, epoch and committed
+ * digest). Only committed kinds (p384) can be challenged, so the kept evidence is read as p384.
+ */
+export function liveChallengePort(client: ChainClient, hostId: string, options: {evidenceDir: string}): ChallengePort {
+  return {
+    async answerWindowBlocks() {
+      const [answerEpochs, timing] = await Promise.all([callView<bigint>(requirePoci(client), 'ANSWER_EPOCHS', [], 'read ANSWER_EPOCHS'), epochTiming(client)])
+      return answerEpochs * timing.epochBlocks
+    },
+    async challengesSince(fromBlock) {
+      return (await challengesOf(client, hostId, Number(fromBlock))).map((c) => ({
+        challengeId: c.challengeId,
+        deviceId: c.deviceId,
+        epoch: c.epoch,
+        deadline: c.deadline,
+        status: c.status,
+        evidenceDigest: c.evidenceDigest,
+      }))
+    },
+    async keptAnswer(c) {
+      const {findKeptEvidence} = await import('./attest-devices.js')
+      const evidence = findKeptEvidence(options.evidenceDir, c.deviceId, c.epoch, c.evidenceDigest, DeviceKind.P384)
+      if (!evidence) return undefined
+      const publicKey = canonicalPublicKey(evidence.device.publicKey)
+      // the contract wants the registered key (keccak256 = deviceId): kept evidence of another key answers nothing
+      if (bytesToHex(deviceIdOf(publicKey)) !== c.deviceId.toLowerCase()) return undefined
+      return {publicKey, report: evidence.report.body}
+    },
+    async sendAnswer(c, answer) {
+      const r = await answerChallenge(client, {challengeId: c.challengeId, publicKey: answer.publicKey, report: answer.report})
+      return {txHash: r.txHash, blockNumber: BigInt(r.blockNumber)}
     },
   }
 }

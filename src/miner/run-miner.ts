@@ -4,7 +4,7 @@ import {challengeBlock} from '../chain/block.js'
 import {ExitCode, UnetError} from '../errors/index.js'
 import {deviceLocatorOf} from './attest-devices.js'
 import {Backoff, realClock} from '../agent/backoff.js'
-import {liveChainPort, liveDevicesPort, liveEnginePort, liveSelfVerifyPort} from './live-ports.js'
+import {liveChainPort, liveChallengePort, liveDevicesPort, liveEnginePort, liveSelfVerifyPort} from './live-ports.js'
 import type {MinerSession} from './miner-session.js'
 import type {AgentLogger} from '../agent/ports.js'
 import {runAgent, type RunAgentResult} from '../agent/run-agent.js'
@@ -17,13 +17,19 @@ export interface RunMinerOptions {
   onMetrics?: (url: string) => void
 }
 
+/** Blocks a heartbeat needs to land (sign, broadcast, get mined); the agent does not open an epoch with fewer left. */
+export const MIN_BLOCKS_LEFT = 3
+
 /**
- * The heartbeat agent on live ports. Polling and backoff scale with the contract's epoch: a retry
- * never waits longer than a fifth of an epoch, so a short outage costs a retry, not the epoch.
+ * The heartbeat agent on live ports. The contract counts epochs in blocks; polling and backoff scale
+ * with the epoch's wall-time estimate (epochBlocks × the profile's blockSeconds): a retry never waits
+ * longer than a fifth of an epoch, so a short outage costs a retry, not the epoch.
  */
 export async function runMinerAgent(session: MinerSession, options: RunMinerOptions): Promise<RunAgentResult> {
   const {client, identity, operator, hostId, resolved} = session
-  const epochMs = Number((await readWithRetries(() => challengeBlock(client), options.logger)).epochSeconds) * 1000
+  const cb = await readWithRetries(() => challengeBlock(client), options.logger)
+  const epochMs = Number(cb.epochSeconds) * 1000
+  const evidenceDir = join(resolved.paths.dataDir, 'evidence')
   return runAgent({
     dataDir: resolved.paths.dataDir,
     once: options.once,
@@ -34,11 +40,12 @@ export async function runMinerAgent(session: MinerSession, options: RunMinerOpti
     identity: {chainId: client.chainId, contract: client.pociAddress!, operator, hostId},
     chain: liveChainPort(client, identity, operator),
     engine: liveEnginePort(session.engine),
-    devices: liveDevicesPort(client, hostId, {operator, locator: deviceLocatorOf(resolved.config), evidenceDir: join(resolved.paths.dataDir, 'evidence')}),
+    devices: liveDevicesPort(client, hostId, {operator, locator: deviceLocatorOf(resolved.config), evidenceDir}),
+    challenges: liveChallengePort(client, hostId, {evidenceDir}),
     selfVerify: liveSelfVerifyPort(identity, resolved.profile.allowEmulator, resolved.profile.name),
     backoff: {baseMs: Math.min(1000, epochMs / 50), maxMs: Math.min(60_000, epochMs / 5)},
-    // A heartbeat needs a couple of blocks to land; don't open an epoch with less time than that left.
-    minSecondsLeft: Math.max(3, Math.min(60, epochMs / 5000)),
+    // a heartbeat must be mined inside the epoch of its challenge block; an epoch of N blocks has at most N − 1 after B
+    minBlocksLeft: Math.min(MIN_BLOCKS_LEFT, Math.max(0, Number(cb.epochBlocks) - 1)),
     receiptPollMs: Math.min(2000, Math.max(200, epochMs / 40)),
     // a fifth of the idle CPU goal at a 30 s epoch is spent per currentEpoch poll (eth_call + wake-up, ~3-8 ms of
     // CPU on a busy 2-core box: npm run bench, docs/benchmarks.md); a tenth of the epoch (3 s at 30 s, 5 s cap)
