@@ -5,10 +5,8 @@
  */
 import type {ChainClient} from '../chain/client.js'
 import {HEARTBEAT_GAS_ESTIMATE} from '../chain/gas.js'
-import {challengeBlock, epochTiming, hostDevices} from '../chain/block.js'
+import {challengeBlock, hostDevices} from '../chain/block.js'
 import {answerChallenge, challengesOf} from '../chain/challenge.js'
-import {requirePoci} from '../chain/client.js'
-import {callView} from '../chain/tx.js'
 import {heartbeatRequest, heartbeatRequestFromData} from '../chain/heartbeat.js'
 import {balanceAndFee} from '../chain/history.js'
 import {broadcast, receiptOf, revertReason, signCall} from '../chain/signed-tx.js'
@@ -20,6 +18,7 @@ import {buildHostEvidence, type EngineIdentity, type SecurityEngine} from '../hw
 import {parseSignature} from '../hw/tpm2/structures.js'
 import {verifyQuote} from '../hw/tpm2/verify.js'
 import type {AcceleratorEvidence, HostEvidence} from '../evidence/format.js'
+import {answerWindowBlocks} from './answer-window.js'
 import type {DeviceLocator, OwnKeyDevice} from './attest-devices.js'
 import {bytesToHex, leftPadBytes} from '../util/hex.js'
 import type {
@@ -181,10 +180,7 @@ export function liveDevicesPort(client: ChainClient, hostId: string, options?: L
  */
 export function liveChallengePort(client: ChainClient, hostId: string, options: {evidenceDir: string}): ChallengePort {
   return {
-    async answerWindowBlocks() {
-      const [answerEpochs, timing] = await Promise.all([callView<bigint>(requirePoci(client), 'ANSWER_EPOCHS', [], 'read ANSWER_EPOCHS'), epochTiming(client)])
-      return answerEpochs * timing.epochBlocks
-    },
+    answerWindowBlocks: () => answerWindowBlocks(client),
     async challengesSince(fromBlock) {
       return (await challengesOf(client, hostId, Number(fromBlock))).map((c) => ({
         challengeId: c.challengeId,

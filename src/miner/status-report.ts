@@ -5,6 +5,7 @@
  * tested without a chain; gatherStatus does the reading.
  */
 import {HEARTBEAT_GAS_ESTIMATE} from '../chain/gas.js'
+import type {ChallengeState} from '../chain/challenge.js'
 import type {ChainStatus, DeviceStatusView} from '../chain/status.js'
 import type {HeartbeatRecord} from '../chain/history.js'
 import type {NetworkProfile} from '../config/schema.js'
@@ -27,8 +28,21 @@ export interface StatusInputs {
   gas?: {balance: bigint; maxFeePerGas: bigint; latestTimestamp: number}
   local: LocalAgentStatus
   journal: JournalEntry[]
+  /** Challenges against the operator's hosts opened within the answer window (any state). */
+  challenges: ChallengeState[]
   /** Local wall clock, unix seconds. */
   now: number
+}
+
+export interface ChallengeReport {
+  challengeId: string
+  hostId: string
+  deviceId: string
+  epoch: string
+  challenger: string
+  /** Last block an answer is accepted in, and its estimated unix time. */
+  deadline: string
+  deadlineAt: number
 }
 
 export interface DeviceReport {
@@ -48,8 +62,11 @@ export interface StatusReport {
   contract: string
   operator: string | null
   payout: string | null
-  epoch: {current: string; seconds: number; endsAt: number}
+  /** The contract counts epochs in blocks; seconds and endsAt are estimates from the profile's blockSeconds. */
+  epoch: {current: string; blocks: string; endsAtBlock: string; seconds: number; endsAt: number}
   devices: DeviceReport[]
+  /** Open challenges against the operator's hosts: the agent must answer each by its deadline. */
+  challenges: ChallengeReport[]
   rewards: {
     accrued: string
     claimable: string
@@ -97,8 +114,15 @@ export function buildStatusReport(i: StatusInputs, formatUnits: (v: bigint, d: n
     contract: i.chain.contract,
     operator: i.operator ?? null,
     payout: i.payout ?? null,
-    epoch: {current: current.toString(), seconds: Number(i.chain.epochSeconds), endsAt: Number(i.chain.epochEndsAt)},
+    epoch: {
+      current: current.toString(),
+      blocks: i.chain.epochBlocks.toString(),
+      endsAtBlock: i.chain.epochEndBlock.toString(),
+      seconds: Number(i.chain.epochSeconds),
+      endsAt: Number(i.chain.epochEndsAt),
+    },
     devices,
+    challenges: i.challenges.filter((c) => c.status === 'open').map((c) => challengeReport(c, i.chain)),
     rewards: {
       accrued: accrued.toString(),
       claimable: claimable.toString(),
@@ -120,6 +144,24 @@ export function buildStatusReport(i: StatusInputs, formatUnits: (v: bigint, d: n
   }
   report.explain = explain(i, report)
   return report
+}
+
+/** Estimated unix time of block `n`: the epoch's end estimate moved by whole blocks (epochSeconds / epochBlocks each). */
+export function blockTimeEstimate(chain: Pick<ChainStatus, 'epochBlocks' | 'epochEndBlock' | 'epochSeconds' | 'epochEndsAt'>, n: bigint): number {
+  const blockSeconds = chain.epochBlocks > 0n ? Number(chain.epochSeconds) / Number(chain.epochBlocks) : 0
+  return Math.round(Number(chain.epochEndsAt) + Number(n - chain.epochEndBlock) * blockSeconds)
+}
+
+function challengeReport(c: ChallengeState, chain: ChainStatus): ChallengeReport {
+  return {
+    challengeId: c.challengeId,
+    hostId: c.hostId,
+    deviceId: c.deviceId,
+    epoch: c.epoch.toString(),
+    challenger: c.challenger,
+    deadline: c.deadline.toString(),
+    deadlineAt: blockTimeEstimate(chain, c.deadline),
+  }
 }
 
 function deviceReport(d: DeviceStatusView, beats: HeartbeatRecord[], current: bigint): DeviceReport {
@@ -180,7 +222,15 @@ function explain(i: StatusInputs, r: StatusReport): string[] {
     }
     if ((d.kind === 'host-emulator' || d.kind === 'emulator') && !i.profile.allowEmulator) out.push(`${id}: emulator devices earn nothing on network "${i.profile.name}"`)
   }
-  if (!r.agent.running && r.devices.some((d) => d.status === 'approved' && !d.online))
+  // the head lies in the current epoch: a deadline before the epoch's first block has passed
+  const epochStart = i.chain.epochEndBlock - i.chain.epochBlocks
+  for (const c of r.challenges) {
+    const what = `challenge ${c.challengeId.slice(0, 10)}… against device ${c.deviceId.slice(0, 10)}… (epoch ${c.epoch})`
+    const when = `block ${c.deadline} (~${new Date(c.deadlineAt * 1000).toISOString()})`
+    if (BigInt(c.deadline) < epochStart) out.push(`${what}: unanswered past its deadline ${when}; the host can be slashed`)
+    else out.push(`${what}: open, the agent must answer it by ${when}${r.agent.running ? '' : '; the agent is not running on this machine, so nobody will'}`)
+  }
+  if (!r.agent.running && (r.devices.some((d) => d.status === 'approved' && !d.online) || r.challenges.length > 0))
     out.push('the heartbeat agent is not running on this machine: start `unet heartbeat` or install the service (`unet service install`)')
   if (r.agent.lastError) out.push(`the agent's last error: ${r.agent.lastError}`)
   if (r.gas && r.gas.runwayEpochs !== null && r.gas.runwayEpochs < 1) out.push(`gas empty: the operator ${i.operator} cannot pay for a heartbeat; fund it`)
@@ -199,14 +249,23 @@ export async function gatherStatus(resolved: import('../config/index.js').Resolv
   const {heartbeatHistory, gasSnapshot} = await import('../chain/history.js')
   const {readLocalAgentStatus} = await import('../agent/agent-status.js')
   const {readJournal} = await import('../agent/outbox.js')
+  const {challengesOf} = await import('../chain/challenge.js')
+  const {answerWindowBlocks} = await import('./answer-window.js')
   const {requireChainReady} = await import('../config/index.js')
   const profile = requireChainReady(resolved.profile)
   const client = await connect(profile)
   try {
     const chain = await getStatus(client, {operator: operator ?? '0x0000000000000000000000000000000000000000'})
     const history = new Map<string, HeartbeatRecord[]>()
-    for (const hostId of new Set(chain.devices.map((d) => d.hostId).filter((h): h is string => Boolean(h))))
+    const challenges: ChallengeState[] = []
+    const hostIds = new Set(chain.devices.map((d) => d.hostId).filter((h): h is string => Boolean(h)))
+    // an answerable challenge was opened at most the answer window ago; one more epoch shows those just missed
+    const back = hostIds.size > 0 ? (await answerWindowBlocks(client)) + chain.epochBlocks * 2n : 0n
+    const fromBlock = chain.epochEndBlock > back ? Number(chain.epochEndBlock - back) : 0
+    for (const hostId of hostIds) {
       history.set(hostId, await heartbeatHistory(client, hostId))
+      challenges.push(...(await challengesOf(client, hostId, fromBlock)))
+    }
     return {
       profile,
       operator,
@@ -216,6 +275,7 @@ export async function gatherStatus(resolved: import('../config/index.js').Resolv
       gas: operator ? await gasSnapshot(client, operator) : undefined,
       local: readLocalAgentStatus(resolved.paths.dataDir),
       journal: readJournal(resolved.paths.dataDir, 50),
+      challenges,
       now: Math.floor(Date.now() / 1000),
     }
   } finally {

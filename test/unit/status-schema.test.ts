@@ -9,6 +9,7 @@ import {TOKEN, UPTIME_WINDOW, buildStatusReport, type StatusInputs, type StatusR
 import {DEVICE_KIND_NAMES, DEVICE_STATUS_NAMES} from '../../src/chain/artifacts.js'
 import {HEARTBEAT_GAS_ESTIMATE as HEARTBEAT_GAS} from '../../src/chain/gas.js'
 import type {HeartbeatRecord} from '../../src/chain/history.js'
+import type {ChallengeState} from '../../src/chain/challenge.js'
 import type {ChainStatus, DeviceStatusView} from '../../src/chain/status.js'
 import {formatUnits} from '../../src/cli/render/chart.js'
 import type {NetworkProfile} from '../../src/config/schema.js'
@@ -43,6 +44,9 @@ function chain(devices: DeviceStatusView[], currentEpoch: bigint, allowEmulator 
     chainId: 31337n,
     contract: CONTRACT,
     currentEpoch,
+    epochBlocks: 30n,
+    // the epoch ends at block 30·currentEpoch + 1 (genesis block 1), 15 blocks of 2 s from now
+    epochEndBlock: 30n * currentEpoch + 1n,
     epochSeconds: 60n,
     epochEndsAt: BigInt(NOW + 30),
     rewardPerPowerEpoch: RATE,
@@ -72,7 +76,7 @@ function beats(hostId: string, epochs: number[]): HeartbeatRecord[] {
 
 function inputs(over: Partial<StatusInputs> & Pick<StatusInputs, 'chain'>): StatusInputs {
   const local: LocalAgentStatus = {running: false}
-  return {profile: profile('devnet', true), operator: OPERATOR, payout: PAYOUT, history: new Map(), local, journal: [], now: NOW, ...over}
+  return {profile: profile('devnet', true), operator: OPERATOR, payout: PAYOUT, history: new Map(), local, journal: [], challenges: [], now: NOW, ...over}
 }
 
 const gas = (balance: bigint, latestTimestamp = NOW - 2) => ({balance, maxFeePerGas: 10n ** 9n, latestTimestamp})
@@ -97,6 +101,52 @@ describe('docs/status.schema.json', () => {
     const {explain: _explain, ...missing} = printed
     expect(validate(missing)).toBe(false)
     expect(validate({...printed, gas: {...printed.gas, balance: '-1'}})).toBe(false)
+  })
+
+  it('the epoch in blocks, with wall-time estimates', () => {
+    const report = buildStatusReport(inputs({chain: chain([], 5n)}), formatUnits)
+    expectValid(report)
+    expect(report.epoch).toEqual({current: '5', blocks: '30', endsAtBlock: '151', seconds: 60, endsAt: NOW + 30})
+    expect(validate({...JSON.parse(JSON.stringify(report)), epoch: {current: '5', seconds: 60, endsAt: NOW + 30}})).toBe(false)
+  })
+
+  it('open challenges against the host: listed with their deadline block and estimated time, explained; closed ones are not listed', () => {
+    const host = id(0x66)
+    const gpu = id(0x67)
+    const hostDevice = device({deviceId: host, kind: 'host-tpm', status: 'approved', hostId: host, lastHeartbeatEpoch: 10n})
+    const accel = device({deviceId: gpu, kind: 'p384', status: 'approved', hostId: host, lastHeartbeatEpoch: 10n})
+    const ch = (n: number, over: Partial<ChallengeState>): ChallengeState => ({
+      challengeId: id(0xc0 + n),
+      hostId: host,
+      deviceId: gpu,
+      epoch: 9n,
+      challenger: PAYOUT,
+      deadline: 400n,
+      status: 'open',
+      evidenceDigest: id(0xd0 + n),
+      nonce: id(0xe0 + n),
+      ...over,
+    })
+    const challenges = [ch(1, {}), ch(2, {status: 'answered'}), ch(3, {status: 'slashed'}), ch(4, {epoch: 4n, deadline: 250n})]
+    const base = {chain: chain([hostDevice, accel], 10n), history: new Map([[host, beats(host, [9, 10])]]), gas: gas(10n ** 18n), challenges}
+    const running = buildStatusReport(inputs({...base, local: {running: true, pid: 7, snapshot: {pid: 7, state: 'Confirmed', updatedAt: NOW * 1000}}}), formatUnits)
+    expectValid(running)
+    // the epoch ends at block 301 at NOW + 30, 2 s a block: block 400 is 99 blocks later
+    expect(running.challenges).toEqual([
+      {challengeId: id(0xc1), hostId: host, deviceId: gpu, epoch: '9', challenger: PAYOUT, deadline: '400', deadlineAt: NOW + 30 + 198},
+      {challengeId: id(0xc4), hostId: host, deviceId: gpu, epoch: '4', challenger: PAYOUT, deadline: '250', deadlineAt: NOW + 30 - 102},
+    ])
+    const at = (t: number) => new Date(t * 1000).toISOString()
+    expect(running.explain).toEqual([
+      `challenge 0x00000000… against device 0x00000000… (epoch 9): open, the agent must answer it by block 400 (~${at(NOW + 228)})`,
+      `challenge 0x00000000… against device 0x00000000… (epoch 4): unanswered past its deadline block 250 (~${at(NOW - 72)}); the host can be slashed`,
+    ])
+    const stopped = buildStatusReport(inputs({...base, challenges: [ch(1, {})]}), formatUnits)
+    expectValid(stopped)
+    expect(stopped.explain).toEqual([
+      expect.stringMatching(/: open, the agent must answer it by block 400 \(~.*\); the agent is not running on this machine, so nobody will$/),
+      expect.stringContaining('the heartbeat agent is not running on this machine'),
+    ])
   })
 
   it('no devices and no wallet: valid; says to create a wallet and register', () => {
