@@ -2,6 +2,8 @@ import {accessSync, constants, existsSync, readFileSync, statSync} from 'node:fs
 import {connect as netConnect} from 'node:net'
 import {join} from 'node:path'
 
+import {keccak_256} from '@noble/hashes/sha3.js'
+
 import {HEARTBEAT_GAS_ESTIMATE} from '../chain/gas.js'
 import type {ResolvedConfig} from '../config/index.js'
 import {requireChainReady} from '../config/index.js'
@@ -12,7 +14,7 @@ import {keystorePath, walletInfo} from '../keys/wallet.js'
  * `unet doctor`: every prerequisite of a working miner, each with pass / warn / fail / skip and a
  * one-line hint. It only looks: nothing is written, no key is decrypted, no transaction is sent.
  * Chain checks are plain JSON-RPC over fetch (eth_chainId, eth_getBlockByNumber, eth_getBalance,
- * eth_gasPrice), so doctor works even when the chain layer would refuse to connect.
+ * eth_gasPrice, eth_call of epochBlocks()), so doctor works even when the chain layer would refuse to connect.
  */
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip'
@@ -211,7 +213,10 @@ export async function runDoctor(inputs: DoctorInputs): Promise<DoctorReport> {
           rpcCall<string>(rpc, 'eth_getBalance', [wallet.value.address, 'latest'], timeoutMs),
           rpcCall<string>(rpc, 'eth_gasPrice', [], timeoutMs),
         ])
-        add(gasCheck(BigInt(balanceHex), BigInt(priceHex), wallet.value.address, r?.profile.epochSeconds))
+        // the runway's wall time: heartbeats × epochBlocks (the contract's) × blockSeconds (the profile's estimate)
+        const epochBlocks = await readEpochBlocks(rpc, r?.profile.contracts.heartbeat, timeoutMs)
+        const blockSeconds = r?.profile.blockSeconds
+        add(gasCheck(BigInt(balanceHex), BigInt(priceHex), wallet.value.address, epochBlocks && blockSeconds ? Number(epochBlocks) * blockSeconds : undefined))
       } catch (error) {
         add({id: 'gas', title: 'gas balance', status: 'fail', detail: errText(error), hint: 'the RPC node does not serve eth_getBalance'})
       }
@@ -242,6 +247,19 @@ function safe<T>(fn: () => T): {value?: T; error?: unknown} {
   }
 }
 
+/** The contract's epochBlocks() by a plain eth_call; undefined when there is no contract there to answer. */
+async function readEpochBlocks(rpc: string, contract: string | undefined, timeoutMs: number): Promise<bigint | undefined> {
+  if (!contract) return undefined
+  const selector = '0x' + Buffer.from(keccak_256(new TextEncoder().encode('epochBlocks()')).subarray(0, 4)).toString('hex')
+  try {
+    const word = await rpcCall<string>(rpc, 'eth_call', [{to: contract, data: selector}, 'latest'], timeoutMs)
+    return word.length === 66 && BigInt(word) > 0n ? BigInt(word) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** `epochSeconds`: the estimated wall time of an epoch (epochBlocks × blockSeconds), for the runway's span. */
 export function gasCheck(balance: bigint, gasPrice: bigint, address: string, epochSeconds?: number): DoctorCheck {
   const cost = HEARTBEAT_GAS_ESTIMATE * (gasPrice > 0n ? gasPrice : 1n)
   const runway = balance / cost

@@ -43,7 +43,7 @@ describe('unet doctor (subprocess, real anvil + swtpm)', () => {
     home = makeHome()
     writeConfig(home, {
       tcti: swtpm().tcti,
-      networks: {devnet: {contracts: {registry: ADDR(1), heartbeat: ADDR(1), rewards: ADDR(1), token: ADDR(2)}, epochSeconds: 60}},
+      networks: {devnet: {contracts: {registry: ADDR(1), heartbeat: ADDR(1), rewards: ADDR(1), token: ADDR(2)}, blockSeconds: 2}},
     })
     const created = await runCli(['wallet', 'create', '--json'], {home, env: {UNET_PASSWORD: 'doctor-test'}})
     expect(created.code, created.stderr).toBe(0)
