@@ -14,6 +14,7 @@ import {
   DEVNET_DEFAULT_PORT,
   bootDevnet,
   clearDevnetFiles,
+  devnetEpochBlocks,
   devnetPaths,
   isAlive,
   logTail,
@@ -30,6 +31,8 @@ export interface DevnetStartResult {
   rpcUrl: string
   chainId: number
   contracts: DevnetState['contracts']
+  /** The contract counts epochs in blocks; epochSeconds is the length asked for (blocks × block time). */
+  epochBlocks: number
   epochSeconds: number
   pid: number
   logFile: string
@@ -172,7 +175,7 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
   }
 
   private announce(out: DevnetStartResult): DevnetStartResult {
-    this.log(`devnet running at ${out.rpcUrl} (chain ${out.chainId}, epoch ${out.epochSeconds} s, pid ${out.pid})`)
+    this.log(`devnet running at ${out.rpcUrl} (chain ${out.chainId}, epoch ${out.epochBlocks} blocks ≈ ${out.epochSeconds} s, pid ${out.pid})`)
     this.log(`  POCI    ${out.contracts.heartbeat}`)
     this.log(`  UNC     ${out.contracts.token}`)
     this.log(`  log     ${out.logFile}`)
@@ -181,7 +184,8 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
 }
 
 function result(state: DevnetState, logFile: string, alreadyRunning: boolean): DevnetStartResult {
-  return {rpcUrl: state.rpcUrl, chainId: state.chainId, contracts: state.contracts, epochSeconds: state.epochSeconds, pid: state.pid, logFile, alreadyRunning}
+  const epochBlocks = devnetEpochBlocks(state.epochSeconds, state.blockTime)
+  return {rpcUrl: state.rpcUrl, chainId: state.chainId, contracts: state.contracts, epochBlocks, epochSeconds: state.epochSeconds, pid: state.pid, logFile, alreadyRunning}
 }
 
 /** The supervisor printed its error ("Error: …" / "Hint: …") into the log: surface that line. */

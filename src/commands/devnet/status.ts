@@ -1,5 +1,5 @@
 import {BaseCommand} from '../../cli/base-command.js'
-import {commandLineHas, devnetPaths, isAlive, logTail, readDevnetState, readPid, type DevnetState} from '../../chain/devnet.js'
+import {commandLineHas, devnetEpochBlocks, devnetPaths, isAlive, logTail, readDevnetState, readPid, type DevnetState} from '../../chain/devnet.js'
 import {ExitCode, UnetError} from '../../errors/index.js'
 
 export interface DevnetStatusResult {
@@ -7,9 +7,14 @@ export interface DevnetStatusResult {
   rpcUrl?: string
   chainId?: number
   contracts?: DevnetState['contracts']
+  /** The contract counts epochs in blocks; epochSeconds is the wall-time estimate (blocks × block time). */
+  epochBlocks?: number
   epochSeconds?: number
   pid?: number
   blockNumber?: number
+  /** The epoch of the latest block and the blocks still to come in it. */
+  epoch?: number
+  blocksLeft?: number
   logFile: string
 }
 
@@ -35,10 +40,29 @@ export default class DevnetStatus extends BaseCommand<typeof DevnetStatus> {
     if (blockNumber === undefined)
       throw new UnetError(`the devnet node at ${state!.rpcUrl} does not answer`, ExitCode.DEVNET_ERROR, {hint: `see ${paths.logFile}`})
     const s = state!
-    this.log(`devnet running at ${s.rpcUrl} (chain ${s.chainId}, block ${blockNumber}, epoch ${s.epochSeconds} s, pid ${s.pid})`)
+    // the contract's genesisBlock is its deployment block (block.js is loaded here: it brings ethers along)
+    const {epochOfBlock} = await import('../../chain/block.js')
+    const epochBlocks = devnetEpochBlocks(s.epochSeconds, s.blockTime)
+    const epoch = epochOfBlock({epochBlocks: BigInt(epochBlocks), genesisBlock: BigInt(s.deployBlock)}, BigInt(blockNumber))
+    const blocksLeft = BigInt(s.deployBlock) + epoch * BigInt(epochBlocks) - BigInt(blockNumber) - 1n
+    this.log(
+      `devnet running at ${s.rpcUrl} (chain ${s.chainId}, block ${blockNumber}, epoch ${epoch}: ${epochBlocks} blocks ≈ ${s.epochSeconds} s, ${blocksLeft} left, pid ${s.pid})`,
+    )
     this.log(`  POCI    ${s.contracts.heartbeat}`)
     this.log(`  UNC     ${s.contracts.token}`)
-    return {running: true, rpcUrl: s.rpcUrl, chainId: s.chainId, contracts: s.contracts, epochSeconds: s.epochSeconds, pid: s.pid, blockNumber, logFile: paths.logFile}
+    return {
+      running: true,
+      rpcUrl: s.rpcUrl,
+      chainId: s.chainId,
+      contracts: s.contracts,
+      epochBlocks,
+      epochSeconds: s.epochSeconds,
+      pid: s.pid,
+      blockNumber,
+      epoch: Number(epoch),
+      blocksLeft: Number(blocksLeft),
+      logFile: paths.logFile,
+    }
   }
 }
 

@@ -24,6 +24,7 @@ interface StartJson {
   chainId: number
   contracts: {registry: string; heartbeat: string; rewards: string; token: string}
   pid: number
+  epochBlocks: number
 }
 
 /** Quote → raw x‖y, attest, r, s as the contract wants them. */
@@ -59,6 +60,7 @@ describe('unet devnet start/status/stop (real anvil binary, subprocess CLI)', ()
   it('prints rpcUrl/chainId/contracts, every address has code, funds the operator wallet, and writes the devnet profile', async () => {
     expect(started.rpcUrl).toBe(`http://127.0.0.1:${port}`)
     expect(started.chainId).toBe(31337)
+    expect(started.epochBlocks).toBe(60)
     for (const address of Object.values(started.contracts)) expect(((await rpc(started.rpcUrl, 'eth_getCode', [address, 'latest'])) as string).length).toBeGreaterThan(2)
     const config = JSON.parse(readFileSync(join(home.configDir, 'config.json'), 'utf8')) as {networks: {devnet: {rpcUrls: string[]; contracts: Record<string, string>}}}
     expect(config.networks.devnet.rpcUrls).toEqual([started.rpcUrl])
@@ -66,7 +68,12 @@ describe('unet devnet start/status/stop (real anvil binary, subprocess CLI)', ()
     expect(BigInt((await rpc(started.rpcUrl, 'eth_getBalance', [operatorAddress, 'latest'])) as string)).toBe(1000n * 10n ** 18n)
     const status = await runCli(['devnet', 'status', '--json'], {home})
     expect(status.code).toBe(0)
-    expect(status.json()).toMatchObject({running: true, rpcUrl: started.rpcUrl, chainId: 31337, contracts: started.contracts, pid: started.pid})
+    expect(status.json()).toMatchObject({running: true, rpcUrl: started.rpcUrl, chainId: 31337, contracts: started.contracts, pid: started.pid, epochBlocks: 60, epochSeconds: 60})
+    // epochs are counted in blocks from the deployment block: a block a second, 60 blocks an epoch
+    const s = status.json<{epoch: number; blocksLeft: number; blockNumber: number}>()
+    expect(s.epoch).toBeGreaterThanOrEqual(1)
+    expect(s.blocksLeft).toBeGreaterThanOrEqual(0)
+    expect(s.blocksLeft).toBeLessThan(60)
   })
 
   it('a second start reports the running devnet; a start on a taken port fails with DEVNET_ERROR', async () => {
@@ -131,9 +138,9 @@ describe('unet devnet start/status/stop (real anvil binary, subprocess CLI)', ()
 
     // and the approved host earns: one heartbeat with the emulator engine
     // Stay clear of an epoch boundary: blocks come every second, so a heartbeat built in an epoch's
-    // last seconds could be mined in the next one (WrongEpoch), which is not what this test is about.
+    // last blocks could be mined in the next one (WrongEpoch), which is not what this test is about.
     let cb = await challengeBlock(op)
-    while (cb.epochEndsAt - cb.timestamp < 8n) {
+    while (cb.blocksLeft < 8n) {
       await new Promise((r) => setTimeout(r, 1000))
       cb = await challengeBlock(op)
     }
