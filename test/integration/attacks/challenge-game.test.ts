@@ -1,0 +1,237 @@
+/**
+ * Attack (issue 10 #2): P-384 (NVIDIA) devices are committed by digest only, so random digests earned.
+ * v2: anyone may challenge a committed device of a past heartbeat with a deposit; the answer is the
+ * committed SPDM exchange, checked on chain (digest, nonce = that heartbeat's device challenge, P-384
+ * signature under the registered key by the P384Verifier). No answer, or one that does not verify,
+ * revokes the device and forfeits the host's unclaimed rewards (half minted to the challenger).
+ *
+ * The device key is one we generate (node:crypto P-384) and the test approves it directly as the
+ * verifier: a recorded NVIDIA report cannot be re-signed over a new nonce without the GPU's key, and the
+ * game needs reports over fresh heartbeat challenges. The exchange is laid out as an NVIDIA GPU returns
+ * it (it parses with src/hw/nvidia/spdm.ts).
+ */
+import {Contract, keccak256} from 'ethers'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {approve} from '../../../src/chain/approve.js'
+import {loadArtifact} from '../../../src/chain/artifacts.js'
+import {challengeBlock, hostDevices} from '../../../src/chain/block.js'
+import {answerChallenge, challengeState, openChallenge, slashChallenge, type ChallengeTarget} from '../../../src/chain/challenge.js'
+import {disconnect, type ChainClient} from '../../../src/chain/client.js'
+import {heartbeat} from '../../../src/chain/heartbeat.js'
+import {registrationState} from '../../../src/chain/registrations.js'
+import {sendTx} from '../../../src/chain/tx.js'
+import {heartbeatChallenge} from '../../../src/evidence/nonce.js'
+import {parseSpdmExchange} from '../../../src/hw/nvidia/spdm.js'
+import {bytesToHex, hexToBytes} from '../../../src/util/hex.js'
+import {anvilUrl} from '../../helpers/env.js'
+import {p384Key, resign, spdmExchange} from '../../helpers/spdm-exchange.js'
+import {
+  P384_VERIFIER_BUILT,
+  approveHost,
+  buildBeat,
+  clientFor,
+  deployFresh,
+  emulatorHost,
+  mine,
+  nextEpoch,
+  p256Device,
+  p384Device,
+  registerDevice,
+  registerHost,
+  reverted,
+  revertName,
+  type Deployment,
+  type TestDevice,
+} from '../chain/helpers.js'
+
+const EPOCH_BLOCKS = 10
+const ANSWER_BLOCKS = 4n * BigInt(EPOCH_BLOCKS)
+type Evidence = 'valid' | 'random' | 'wrong-nonce' | 'bad-signature'
+
+describe('attack: committed P-384 evidence that does not exist (the challenge game)', () => {
+  const url = anvilUrl()
+  let dep: Deployment
+  let op: ChainClient
+  let challenger: ChainClient
+  let answerer: ChainClient
+  let stranger: ChainClient
+  let token: Contract
+  const host = emulatorHost()
+  const gpu = p384Device()
+  const own = p256Device()
+  const byId = new Map<string, TestDevice>([gpu, own].map((d) => [d.deviceId, d]))
+
+  beforeAll(async () => {
+    dep = await deployFresh(url, {epochBlocks: EPOCH_BLOCKS})
+    op = await clientFor(url, dep.deployed.poci)
+    challenger = await clientFor(url, dep.deployed.poci)
+    answerer = await clientFor(url, dep.deployed.poci)
+    stranger = await clientFor(url, dep.deployed.poci)
+    token = new Contract(dep.deployed.token, loadArtifact('UncToken').abi as never, op.provider)
+    await approveHost(dep.verifier, op, await registerHost(op, host), {power: 10n})
+    await bindGpu()
+    await approve(dep.verifier, {regId: (await registerDevice(op, own, host.hostId)).regId, power: 100n})
+  })
+  afterAll(() => {
+    for (const c of [dep?.verifier, op, challenger, answerer, stranger]) if (c) disconnect(c)
+  })
+
+  /** The test is the verifier: the GPU key is approved directly (see the header). */
+  async function bindGpu(): Promise<void> {
+    await approve(dep.verifier, {regId: (await registerDevice(op, gpu, host.hostId)).regId, power: 300n})
+  }
+
+  /** A heartbeat in a fresh epoch committing `evidence` for the GPU; returns the challenge target and the report. */
+  async function committedBeat(evidence: Evidence): Promise<{target: ChallengeTarget; report: Uint8Array}> {
+    await nextEpoch(url, op)
+    const cb = await challengeBlock(op)
+    const operator = op.signer!.address
+    const nonce = heartbeatChallenge({chainId: op.chainId, contract: dep.deployed.poci, operator, hostId: gpu.deviceId, epoch: cb.epoch, blockNumber: cb.blockNumber, blockHash: cb.blockHash})
+    const valid = spdmExchange(gpu.key, nonce)
+    const report =
+      evidence === 'wrong-nonce' ? spdmExchange(gpu.key, new Uint8Array(32).fill(0x5a)) : evidence === 'bad-signature' ? resign(valid, p384Key()) : valid
+    const digest = evidence === 'random' ? keccak256(Uint8Array.of(Number(cb.blockNumber % 256n), 1, 2, 3)) : keccak256(report)
+    const order = await hostDevices(op, host.hostId)
+    const devices = order.map((d) => ({device: byId.get(d.deviceId)!, evidenceDigest: d.deviceId === gpu.deviceId ? digest : undefined}))
+    const params = await buildBeat(op, host, devices, {block: cb})
+    await heartbeat(op, params)
+    const target: ChallengeTarget = {
+      hostId: host.hostId,
+      epoch: cb.epoch,
+      deviceId: gpu.deviceId,
+      blockNumber: cb.blockNumber,
+      blockHash: cb.blockHash,
+      operator,
+      commits: params.devices.flatMap((d) => [d.deviceId, d.evidenceDigest]),
+      kinds: Uint8Array.from(params.devices.map((d) => d.kind)),
+      index: order.findIndex((d) => d.deviceId === gpu.deviceId),
+    }
+    return {target, report}
+  }
+
+  async function accrued(): Promise<bigint> {
+    return ((await op.poci!.getFunction('hostInfo').staticCall(host.hostId)) as bigint[])[7]!
+  }
+
+  async function gpuBound(): Promise<boolean> {
+    return Number(((await op.poci!.getFunction('deviceInfo').staticCall(gpu.deviceId)) as unknown[])[2]) === 2
+  }
+
+  /** Slashed: device revoked, accrued forfeited (half to the challenger as UNC), the challenger's deposit back. */
+  async function expectSlashed(challengeId: string, forfeited: bigint, bountyBefore: bigint): Promise<void> {
+    expect((await challengeState(op, challengeId)).status).toBe('slashed')
+    expect(await gpuBound()).toBe(false)
+    expect(await accrued()).toBe(0n)
+    expect(forfeited).toBeGreaterThan(0n)
+    expect(await token.getFunction('balanceOf').staticCall(challenger.signer!.address)).toBe(bountyBefore + forfeited / 2n)
+    await bindGpu()
+  }
+
+  it('the committed exchange parses as an NVIDIA GPU report and carries the device challenge as its nonce', async () => {
+    const {target, report} = await committedBeat('valid')
+    const parsed = parseSpdmExchange(report)
+    await nextEpoch(url, op)
+    const opened = await openChallenge(challenger, target)
+    const state = await challengeState(op, opened.challengeId)
+    expect(state).toMatchObject({status: 'open', hostId: host.hostId, deviceId: gpu.deviceId, epoch: target.epoch, challenger: challenger.signer!.address, evidenceDigest: keccak256(report)})
+    expect(bytesToHex(parsed.request.nonce)).toBe(state.nonce)
+    expect(state.deadline).toBe(BigInt(opened.blockNumber) + ANSWER_BLOCKS)
+    // one challenge per (host, epoch, device)
+    expect(await revertName(openChallenge(stranger, target))).toBe('AlreadyChallenged')
+    // the answer window ends at the deadline: an honest answer sent later is too late, and the host is slashed
+    await mine(url, Number(ANSWER_BLOCKS))
+    expect(await reverted(answerChallenge(answerer, {challengeId: opened.challengeId, publicKey: gpu.publicKey, report}))).toEqual({
+      name: 'AnswerTooLate',
+      args: {challengeId: opened.challengeId, deadline: state.deadline.toString()},
+    })
+    const forfeited = await accrued()
+    const bounty = (await token.getFunction('balanceOf').staticCall(challenger.signer!.address)) as bigint
+    await slashChallenge(stranger, opened.challengeId)
+    await expectSlashed(opened.challengeId, forfeited, bounty)
+  })
+
+  it.skipIf(!P384_VERIFIER_BUILT)('a valid answer survives; the frivolous challenger loses the deposit to the answerer', async () => {
+    const {target, report} = await committedBeat('valid')
+    await nextEpoch(url, op)
+    const before = await accrued()
+    const opened = await openChallenge(challenger, target)
+    const balance = await op.provider.getBalance(answerer.signer!.address)
+    const answered = await answerChallenge(answerer, {challengeId: opened.challengeId, publicKey: gpu.publicKey, report})
+    expect((await challengeState(op, opened.challengeId)).status).toBe('answered')
+    expect((await op.provider.getBalance(answerer.signer!.address)) - balance + answered.gasUsed * answered.receipt.gasPrice).toBe(dep.deployed.challengeDeposit)
+    expect(await gpuBound()).toBe(true)
+    expect(await accrued()).toBe(before)
+    expect(await revertName(slashChallenge(stranger, opened.challengeId))).toBe('NotOpen')
+    expect(await revertName(answerChallenge(answerer, {challengeId: opened.challengeId, publicKey: gpu.publicKey, report}))).toBe('NotOpen')
+  })
+
+  it('a random digest cannot be answered (NotCommitted) and is slashed after the deadline: bounty to the challenger, deposit back', async () => {
+    const {target} = await committedBeat('random')
+    await nextEpoch(url, op)
+    const eth = await op.provider.getBalance(challenger.signer!.address)
+    const opened = await openChallenge(challenger, target)
+    const state = await challengeState(op, opened.challengeId)
+    // whatever is posted, it is not what was committed
+    const forged = spdmExchange(gpu.key, hexToBytes(state.nonce))
+    expect(await revertName(answerChallenge(op, {challengeId: opened.challengeId, publicKey: gpu.publicKey, report: forged}))).toBe('NotCommitted')
+    expect(await revertName(slashChallenge(stranger, opened.challengeId))).toBe('AnswerWindowOpen')
+    await mine(url, Number(state.deadline) - (await op.provider.getBlockNumber()))
+    const forfeited = await accrued()
+    const bounty = (await token.getFunction('balanceOf').staticCall(challenger.signer!.address)) as bigint
+    const regId = ((await op.poci!.getFunction('deviceInfo').staticCall(gpu.deviceId)) as string[])[6]!
+    const slashed = await slashChallenge(stranger, opened.challengeId)
+    const log = slashed.receipt.logs.map((l) => op.poci!.interface.parseLog(l)).find((l) => l?.name === 'Slashed')!
+    expect([log.args[3], log.args[4], log.args[5]]).toEqual([forfeited, forfeited / 2n, 'no answer'])
+    expect((await registrationState(op, regId)).status).toBe('ended')
+    // the challenger paid only the gas of opening: the deposit came back
+    expect((await op.provider.getBalance(challenger.signer!.address)) + opened.gasUsed * opened.receipt.gasPrice).toBe(eth)
+    await expectSlashed(opened.challengeId, forfeited, bounty)
+  })
+
+  it('committed evidence with a wrong nonce slashes at once when posted as the answer', async () => {
+    const {target, report} = await committedBeat('wrong-nonce')
+    await nextEpoch(url, op)
+    const opened = await openChallenge(challenger, target)
+    const forfeited = await accrued()
+    const bounty = (await token.getFunction('balanceOf').staticCall(challenger.signer!.address)) as bigint
+    await answerChallenge(op, {challengeId: opened.challengeId, publicKey: gpu.publicKey, report})
+    await expectSlashed(opened.challengeId, forfeited, bounty)
+  })
+
+  it.skipIf(!P384_VERIFIER_BUILT)('committed evidence with a bad signature slashes at once when posted as the answer', async () => {
+    const {target, report} = await committedBeat('bad-signature')
+    await nextEpoch(url, op)
+    const opened = await openChallenge(challenger, target)
+    const forfeited = await accrued()
+    const bounty = (await token.getFunction('balanceOf').staticCall(challenger.signer!.address)) as bigint
+    await answerChallenge(answerer, {challengeId: opened.challengeId, publicKey: gpu.publicKey, report})
+    await expectSlashed(opened.challengeId, forfeited, bounty)
+  })
+
+  it('refuses challenges that do not name a stored heartbeat record (NoHeartbeat, RecordMismatch) or a committed device', async () => {
+    const {target} = await committedBeat('valid')
+    // the current epoch cannot be challenged yet
+    expect(await revertName(openChallenge(challenger, target))).toBe('WrongEpoch')
+    await nextEpoch(url, op)
+    await nextEpoch(url, op) // an epoch without a heartbeat
+    expect(await reverted(openChallenge(challenger, {...target, epoch: target.epoch + 1n}))).toEqual({name: 'NoHeartbeat', args: {hostId: host.hostId, epoch: (target.epoch + 1n).toString()}})
+    const mismatch = {name: 'RecordMismatch', args: {hostId: host.hostId, epoch: target.epoch.toString()}}
+    expect(await reverted(openChallenge(challenger, {...target, blockHash: keccak256('0x01')}))).toEqual(mismatch)
+    expect(await reverted(openChallenge(challenger, {...target, blockNumber: target.blockNumber - 1n}))).toEqual(mismatch)
+    expect(await reverted(openChallenge(challenger, {...target, operator: stranger.signer!.address}))).toEqual(mismatch)
+    const commits = [...target.commits]
+    commits[2 * target.index + 1] = keccak256('0x02')
+    expect(await reverted(openChallenge(challenger, {...target, commits}))).toEqual(mismatch)
+    // the record matches, but the index names the own-key device / another device
+    const ownIndex = 1 - target.index
+    expect(await revertName(openChallenge(challenger, {...target, deviceId: own.deviceId, index: ownIndex}))).toBe('NotCommittedKind')
+    expect(await revertName(openChallenge(challenger, {...target, index: ownIndex}))).toBe('DeviceSetMismatch')
+    // the deposit is exact
+    const args = [target.hostId, target.epoch, target.deviceId, target.blockNumber, target.blockHash, target.operator, target.commits, bytesToHex(target.kinds), target.index]
+    expect(await revertName(sendTx(challenger, challenger.poci!, 'challenge', args, 'challenge', {value: 1n}))).toBe('WrongDeposit')
+    // too old: the answer deadline would fall after the ring slot can be overwritten
+    for (let i = 0; i < 12; i++) await nextEpoch(url, op)
+    expect(await reverted(openChallenge(challenger, target))).toEqual({name: 'ChallengeWindowClosed', args: {epoch: target.epoch.toString()}})
+  })
+})
