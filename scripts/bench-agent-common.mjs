@@ -63,13 +63,15 @@ export async function openBenchSession(options) {
 }
 
 /**
- * anvil (automine unless blockTime) + POCI with `epochSeconds` + an operator with 1000 ETH + the host
+ * anvil (automine unless blockTime) + POCI with `epochBlocks` (the contract counts epochs in blocks;
+ * with a blockTime of 1 s an epoch of N blocks lasts about N s) + an operator with 1000 ETH + the host
  * engine, registered and approved by the deployer (the devnet's verifier role).
- * options: {epochSeconds, blockTime?, engine: 'tpm2' | 'emulator', tcti?}
+ * options: {epochBlocks, blockTime?, engine: 'tpm2' | 'emulator', tcti?}
  */
 export async function setupChain(options) {
   const {startAnvil} = await load('chain/anvil.js')
   const {approve} = await load('chain/approve.js')
+  const {challengeBlock} = await load('chain/block.js')
   const {connect, disconnect} = await load('chain/client.js')
   const {deploy} = await load('chain/deploy.js')
   const {DEVNET_CHAIN_ID, DEVNET_DEPLOYER_KEY, devnetProfile} = await load('chain/devnet.js')
@@ -80,14 +82,14 @@ export async function setupChain(options) {
   let session
   try {
     const deployer = await connect(devnetProfile(anvil.rpcUrl), {privateKey: DEVNET_DEPLOYER_KEY})
-    const deployed = await deploy(deployer, {verifier: deployer.signer.address, epochSeconds: options.epochSeconds, allowEmulator: true, maxBlockAge: 64})
+    const deployed = await deploy(deployer, {verifier: deployer.signer.address, epochBlocks: options.epochBlocks, allowEmulator: true})
     const operatorKey = '0x' + Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')
     const contracts = {registry: deployed.poci, heartbeat: deployed.poci, rewards: deployed.poci, token: deployed.token}
     session = await openBenchSession({rpcUrl: anvil.rpcUrl, contracts, operatorKey, dataDir, engine: options.engine, tcti: options.tcti})
     const {client, identity} = session
     await rpc('anvil_setBalance', [session.operator, '0x' + (1000n * 10n ** 18n).toString(16)])
-    await registerHost(session, {waitMs: 0})
-    await approve(deployer, {deviceId: identity.deviceId, power: 10n})
+    const registered = await registerHost(session, {waitMs: 0})
+    await approve(deployer, {regId: registered.regId, power: 10n})
     return {
       anvil,
       rpcUrl: anvil.rpcUrl,
@@ -98,9 +100,10 @@ export async function setupChain(options) {
       session,
       dataDir,
       rpc,
+      /** Mines to the first block of the next epoch. */
       async nextEpoch() {
-        await rpc('evm_increaseTime', ['0x' + options.epochSeconds.toString(16)])
-        await rpc('evm_mine')
+        const cb = await challengeBlock(client)
+        await rpc('anvil_mine', ['0x' + (cb.epochEndBlock - cb.blockNumber).toString(16)])
       },
       close() {
         session.close()

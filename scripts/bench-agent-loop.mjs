@@ -1,8 +1,8 @@
 /**
  * Benches 2 and 3 of `npm run bench`: the real agent loop (runAgent: lock, outbox, state file) on the
  * live ports (liveChainPort/liveEnginePort/liveSelfVerifyPort, as runMinerAgent wires them) against a
- * real anvil with automine. A side driver jumps the chain to the next epoch (evm_increaseTime +
- * evm_mine) as soon as a heartbeat is confirmed, so epochs pass as fast as the agent can send.
+ * real anvil with automine. Epochs are counted in blocks: a side driver mines to the next epoch's
+ * first block (anvil_mine) as soon as a heartbeat is confirmed, so epochs pass as fast as the agent can send.
  *
  *   --mode wall --engine tpm2 --epochs 20   heartbeat wall time: Attesting → Confirmed per epoch
  *   --mode rss  --engine emulator --epochs 1000   RSS after heartbeat 10 and after heartbeat N (--expose-gc);
@@ -26,7 +26,8 @@ const mode = arg('mode', 'wall')
 const engineKind = arg('engine', mode === 'wall' ? 'tpm2' : 'emulator')
 const measured = Number(arg('epochs', mode === 'wall' ? '20' : '1000'))
 const warmup = mode === 'wall' ? 3 : 0
-const EPOCH_SECONDS = 3600
+// epochs in blocks (automine: one block per heartbeat); the driver mines to the next epoch after each confirmation
+const EPOCH_BLOCKS = 200
 
 const child = arg('child', undefined)
 
@@ -35,7 +36,7 @@ if (mode === 'rss' && !child) {
   // process that loads and does only what the `unet heartbeat` daemon does, so the set-up's memory
   // (deploy, register, the driver's fetch) is not in the daemon's RSS.
   const {spawn} = await import('node:child_process')
-  const chain = await setupChain({epochSeconds: EPOCH_SECONDS, engine: engineKind})
+  const chain = await setupChain({epochBlocks: EPOCH_BLOCKS, engine: engineKind})
   chain.session.close()
   try {
     const spec = {rpcUrl: chain.rpcUrl, contracts: chain.contracts, operatorKey: chain.operatorKey, dataDir: chain.dataDir}
@@ -71,7 +72,7 @@ if (child) {
   // the side driver is the parent: one line on stdout asks it for the next epoch
   chain = {dataDir: spec.dataDir, nextEpoch: async () => void process.stdout.write('NEXT\n'), close: () => session.close()}
 } else {
-  chain = await setupChain({epochSeconds: EPOCH_SECONDS, engine: engineKind, tcti: swtpm?.tcti})
+  chain = await setupChain({epochBlocks: EPOCH_BLOCKS, engine: engineKind, tcti: swtpm?.tcti})
   session = chain.session
 }
 try {
