@@ -86,7 +86,7 @@ export async function setupChain(options) {
     const operatorKey = '0x' + Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')
     const contracts = {registry: deployed.poci, heartbeat: deployed.poci, rewards: deployed.poci, token: deployed.token}
     session = await openBenchSession({rpcUrl: anvil.rpcUrl, contracts, operatorKey, dataDir, engine: options.engine, tcti: options.tcti})
-    const {client, identity} = session
+    const {client} = session
     await rpc('anvil_setBalance', [session.operator, '0x' + (1000n * 10n ** 18n).toString(16)])
     const registered = await registerHost(session, {waitMs: 0})
     await approve(deployer, {regId: registered.regId, power: 10n})
