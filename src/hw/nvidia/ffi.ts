@@ -1,10 +1,12 @@
 /**
  * NVML through koffi: management queries and the confidential-computing attestation calls only
- * (no CUDA context, no kernels). koffi is imported lazily, on the first load. The library path is
- * configurable (config key nvmlPath); the stub in native/nvml-stub implements the same ABI subset.
- * Struct layouts follow NVIDIA's nvml.h (API version 12); a test compares them with the C compiler's.
+ * (no CUDA context, no kernels). koffi is imported lazily, on the first load (src/hw/ffi-kit.ts). The
+ * library path is configurable (config key nvmlPath); the stub in native/nvml-stub implements the same
+ * ABI subset. Struct layouts follow NVIDIA's nvml.h (API version 12); a test compares them with the C
+ * compiler's. loadNvml = open the library → bind NVML_SYMBOLS → the Nvml interface over them.
  */
 import {HardwareUnavailableError} from '../../errors/index.js'
+import {binder, cString, declareOnce, loadKoffi, openLibrary, structLayout, type KoffiLibrary, type KoffiType} from '../ffi-kit.js'
 
 /** Every NVML symbol unet binds. A test pins this list: management calls only. */
 export const NVML_SYMBOLS = [
@@ -131,30 +133,19 @@ export interface Nvml {
   attestationReport(d: NvmlDevice, nonce: Uint8Array): Uint8Array
 }
 
-type Koffi = typeof import('koffi').default
-type KType = ReturnType<Koffi['struct']>
-
 interface Types {
-  device: KType
-  pci: KType
-  memory: KType
-  utilization: KType
-  process: KType
-  ccState: KType
-  certificate: KType
-  report: KType
+  device: KoffiType
+  pci: KoffiType
+  memory: KoffiType
+  utilization: KoffiType
+  process: KoffiType
+  ccState: KoffiType
+  certificate: KoffiType
+  report: KoffiType
 }
 
-let koffiModule: Koffi | undefined
-let types: Types | undefined
-
-async function koffi(): Promise<Koffi> {
-  koffiModule ??= (await import('koffi')).default
-  return koffiModule
-}
-
-function defineTypes(k: Koffi): Types {
-  types ??= {
+const nvmlTypes = declareOnce(
+  (k): Types => ({
     device: k.pointer('nvmlDevice_t', k.opaque('nvmlDevice_st')),
     pci: k.struct('nvmlPciInfo_t', {
       busIdLegacy: k.array('char', 16, 'String'),
@@ -183,40 +174,22 @@ function defineTypes(k: Koffi): Types {
       attestationReport: k.array('uint8_t', 0x2000, 'Typed'),
       cecAttestationReport: k.array('uint8_t', 0x1000, 'Typed'),
     }),
-  }
-  return types
-}
+  }),
+)
 
 /** sizeof/offsetof of the TS declarations, for the layout test against the C compiler. */
 export async function nvmlLayout(): Promise<Record<string, number>> {
-  const k = await koffi()
-  const t = defineTypes(k)
-  return {
-    nvmlPciInfo_t: k.sizeof(t.pci),
-    'nvmlPciInfo_t.busId': k.offsetof(t.pci, 'busId'),
-    'nvmlPciInfo_t.pciDeviceId': k.offsetof(t.pci, 'pciDeviceId'),
-    nvmlMemory_t: k.sizeof(t.memory),
-    nvmlUtilization_t: k.sizeof(t.utilization),
-    nvmlProcessInfo_t: k.sizeof(t.process),
-    'nvmlProcessInfo_t.usedGpuMemory': k.offsetof(t.process, 'usedGpuMemory'),
-    nvmlConfComputeSystemState_t: k.sizeof(t.ccState),
-    nvmlConfComputeGpuCertificate_t: k.sizeof(t.certificate),
-    'nvmlConfComputeGpuCertificate_t.attestationCertChain': k.offsetof(t.certificate, 'attestationCertChain'),
-    nvmlConfComputeGpuAttestationReport_t: k.sizeof(t.report),
-    'nvmlConfComputeGpuAttestationReport_t.nonce': k.offsetof(t.report, 'nonce'),
-    'nvmlConfComputeGpuAttestationReport_t.attestationReport': k.offsetof(t.report, 'attestationReport'),
-  }
-}
-
-/** Calls `unet_stub_layout` of a stub library (tests only). */
-export async function stubLayout(path: string, names: string[]): Promise<Record<string, number>> {
-  const k = await koffi()
-  const lib = k.load(path)
-  const fn = lib.func('unsigned long unet_stub_layout(const char *what)')
-  const out: Record<string, number> = {}
-  for (const n of names) out[n] = Number(fn(n))
-  lib.unload()
-  return out
+  const k = await loadKoffi()
+  const t = nvmlTypes(k)
+  return structLayout(k, {
+    nvmlPciInfo_t: [t.pci, 'busId', 'pciDeviceId'],
+    nvmlMemory_t: [t.memory],
+    nvmlUtilization_t: [t.utilization],
+    nvmlProcessInfo_t: [t.process, 'usedGpuMemory'],
+    nvmlConfComputeSystemState_t: [t.ccState],
+    nvmlConfComputeGpuCertificate_t: [t.certificate, 'attestationCertChain'],
+    nvmlConfComputeGpuAttestationReport_t: [t.report, 'nonce', 'attestationReport'],
+  })
 }
 
 /**
@@ -224,30 +197,19 @@ export async function stubLayout(path: string, names: string[]): Promise<Record<
  * caller lists NVIDIA PCI devices anyway, with that reason.
  */
 export async function loadNvml(path?: string): Promise<Nvml> {
-  const k = await koffi()
-  const t = defineTypes(k)
+  const k = await loadKoffi()
+  const types = nvmlTypes(k) // before binding: the signatures name these types
   const libPath = path && path.length > 0 ? path : DEFAULT_NVML_LIBRARY
-  let lib: ReturnType<Koffi['load']>
-  try {
-    lib = k.load(libPath)
-  } catch (error) {
-    throw new HardwareUnavailableError(`NVML library not loadable: ${libPath}`, {
-      cause: error,
-      hint: 'install the NVIDIA driver (libnvidia-ml.so.1) or set nvmlPath',
-      details: {path: libPath, reason: error instanceof Error ? error.message.split('\n')[0] : String(error)},
-    })
-  }
-  const bind = (decl: string) => {
-    try {
-      return lib.func(decl)
-    } catch (error) {
-      throw new HardwareUnavailableError(`NVML library ${libPath} lacks a function unet needs: ${decl}`, {
-        cause: error,
-        hint: 'update the NVIDIA driver (R535 or newer has every function unet calls)',
-      })
-    }
-  }
-  const f = {
+  const lib = openLibrary(k, libPath, {message: `NVML library not loadable: ${libPath}`, hint: 'install the NVIDIA driver (libnvidia-ml.so.1) or set nvmlPath'})
+  const calls = nvmlCalls(bindNvml(lib, libPath))
+  const decodeProcesses = (buf: Buffer, n: number) => k.decode(buf, types.process, n) as Record<string, unknown>[]
+  return nvmlApi(libPath, calls, {size: k.sizeof(types.process), decode: decodeProcesses})
+}
+
+/** Every function of NVML_SYMBOLS, bound (a missing one names the library and the symbol). */
+function bindNvml(lib: KoffiLibrary, path: string) {
+  const bind = binder(lib, {name: 'NVML library', path, hint: 'update the NVIDIA driver (R535 or newer has every function unet calls)'})
+  return {
     nvmlInit_v2: bind('int nvmlInit_v2()'),
     nvmlShutdown: bind('int nvmlShutdown()'),
     nvmlErrorString: bind('const char *nvmlErrorString(int result)'),
@@ -265,19 +227,36 @@ export async function loadNvml(path?: string): Promise<Nvml> {
     nvmlDeviceGetConfComputeGpuCertificate: bind('int nvmlDeviceGetConfComputeGpuCertificate(nvmlDevice_t device, _Out_ nvmlConfComputeGpuCertificate_t *cert)'),
     nvmlDeviceGetConfComputeGpuAttestationReport: bind('int nvmlDeviceGetConfComputeGpuAttestationReport(nvmlDevice_t device, _Inout_ nvmlConfComputeGpuAttestationReport_t *report)'),
   }
+}
+
+type NvmlFunctions = ReturnType<typeof bindNvml>
+
+interface NvmlCalls {
+  f: NvmlFunctions
+  /** Throws NvmlError (with nvmlErrorString's text) unless `code` is SUCCESS. */
+  check(symbol: string, code: number): void
+  /** A string getter: a buffer of `size` bytes, NUL-terminated by NVML. */
+  text(symbol: keyof NvmlFunctions, d: NvmlDevice | undefined, size: number): string
+}
+
+function nvmlCalls(f: NvmlFunctions): NvmlCalls {
   const check = (symbol: string, code: number) => {
     if (code !== NVML_RETURN.SUCCESS) throw new NvmlError(symbol, code, String(f.nvmlErrorString(code) ?? 'unknown error'))
   }
-  const text = (symbol: keyof typeof f, d: NvmlDevice | undefined, size: number): string => {
+  const text = (symbol: keyof NvmlFunctions, d: NvmlDevice | undefined, size: number): string => {
     const buf = Buffer.alloc(size)
     const code = d === undefined ? f[symbol](buf, size) : f[symbol](d, buf, size)
     check(symbol, code as number)
-    const end = buf.indexOf(0)
-    return buf.subarray(0, end < 0 ? size : end).toString('utf8')
+    return cString(buf)
   }
+  return {f, check, text}
+}
 
+/** The Nvml interface over the bound functions. */
+function nvmlApi(path: string, calls: NvmlCalls, processInfo: ProcessInfoLayout): Nvml {
+  const {f, check, text} = calls
   return {
-    path: libPath,
+    path,
     init: () => check('nvmlInit_v2', f.nvmlInit_v2()),
     shutdown: () => check('nvmlShutdown', f.nvmlShutdown()),
     driverVersion: () => text('nvmlSystemGetDriverVersion', undefined, 80),
@@ -314,46 +293,57 @@ export async function loadNvml(path?: string): Promise<Nvml> {
       check('nvmlDeviceGetUtilizationRates', f.nvmlDeviceGetUtilizationRates(d, u))
       return {gpu: u.gpu!, memory: u.memory!}
     },
-    processes(d) {
-      // Room for 64 first; NVML answers INSUFFICIENT_SIZE with the needed count when more run.
-      const size = k.sizeof(t.process)
-      for (let room = 64; ; room = Math.max(room * 2, 0)) {
-        const count = [room]
-        const buf = Buffer.alloc(room * size)
-        const code = f.nvmlDeviceGetComputeRunningProcesses_v3(d, count, buf)
-        if (code === NVML_RETURN.INSUFFICIENT_SIZE && room < 4096) {
-          room = Math.max(count[0]!, room)
-          continue
-        }
-        check('nvmlDeviceGetComputeRunningProcesses_v3', code)
-        const n = Math.min(count[0]!, room)
-        const list = n === 0 ? [] : (k.decode(buf, t.process, n) as Record<string, unknown>[])
-        return list.map((p) => ({pid: Number(p.pid), usedGpuMemory: BigInt(p.usedGpuMemory as number | bigint)}))
-      }
-    },
-    certificate(d) {
-      const c: Record<string, unknown> = {}
-      check('nvmlDeviceGetConfComputeGpuCertificate', f.nvmlDeviceGetConfComputeGpuCertificate(d, c))
-      const att = c.attestationCertChain as Uint8Array
-      const dev = c.certChain as Uint8Array
-      return {
-        attestationCertChain: Uint8Array.from(att.subarray(0, Math.min(Number(c.attestationCertChainSize), att.length))),
-        certChain: Uint8Array.from(dev.subarray(0, Math.min(Number(c.certChainSize), dev.length))),
-      }
-    },
-    attestationReport(d, nonce) {
-      if (nonce.length !== NVML_NONCE_SIZE) throw new HardwareUnavailableError(`NVML nonce must be ${NVML_NONCE_SIZE} bytes, got ${nonce.length}`)
-      const r: Record<string, unknown> = {
-        isCecAttestationReportPresent: 0,
-        attestationReportSize: 0,
-        cecAttestationReportSize: 0,
-        nonce: Uint8Array.from(nonce),
-        attestationReport: new Uint8Array(0x2000),
-        cecAttestationReport: new Uint8Array(0x1000),
-      }
-      check('nvmlDeviceGetConfComputeGpuAttestationReport', f.nvmlDeviceGetConfComputeGpuAttestationReport(d, r))
-      const rep = r.attestationReport as Uint8Array
-      return Uint8Array.from(rep.subarray(0, Math.min(Number(r.attestationReportSize), rep.length)))
-    },
+    processes: (d) => runningProcesses(calls, processInfo, d),
+    certificate: (d) => gpuCertificate(calls, d),
+    attestationReport: (d, nonce) => attestationReport(calls, d, nonce),
   }
+}
+
+/** nvmlProcessInfo_t as koffi lays it out: its size and a decoder of n records from a buffer. */
+interface ProcessInfoLayout {
+  size: number
+  decode(buf: Buffer, n: number): Record<string, unknown>[]
+}
+
+function runningProcesses({f, check}: NvmlCalls, info: ProcessInfoLayout, d: NvmlDevice): NvmlProcess[] {
+  // Room for 64 first; NVML answers INSUFFICIENT_SIZE with the needed count when more run.
+  for (let room = 64; ; room = Math.max(room * 2, 0)) {
+    const count = [room]
+    const buf = Buffer.alloc(room * info.size)
+    const code = f.nvmlDeviceGetComputeRunningProcesses_v3(d, count, buf)
+    if (code === NVML_RETURN.INSUFFICIENT_SIZE && room < 4096) {
+      room = Math.max(count[0]!, room)
+      continue
+    }
+    check('nvmlDeviceGetComputeRunningProcesses_v3', code)
+    const n = Math.min(count[0]!, room)
+    const list = n === 0 ? [] : info.decode(buf, n)
+    return list.map((p) => ({pid: Number(p.pid), usedGpuMemory: BigInt(p.usedGpuMemory as number | bigint)}))
+  }
+}
+
+function gpuCertificate({f, check}: NvmlCalls, d: NvmlDevice): {attestationCertChain: Uint8Array; certChain: Uint8Array} {
+  const c: Record<string, unknown> = {}
+  check('nvmlDeviceGetConfComputeGpuCertificate', f.nvmlDeviceGetConfComputeGpuCertificate(d, c))
+  const att = c.attestationCertChain as Uint8Array
+  const dev = c.certChain as Uint8Array
+  return {
+    attestationCertChain: Uint8Array.from(att.subarray(0, Math.min(Number(c.attestationCertChainSize), att.length))),
+    certChain: Uint8Array.from(dev.subarray(0, Math.min(Number(c.certChainSize), dev.length))),
+  }
+}
+
+function attestationReport({f, check}: NvmlCalls, d: NvmlDevice, nonce: Uint8Array): Uint8Array {
+  if (nonce.length !== NVML_NONCE_SIZE) throw new HardwareUnavailableError(`NVML nonce must be ${NVML_NONCE_SIZE} bytes, got ${nonce.length}`)
+  const r: Record<string, unknown> = {
+    isCecAttestationReportPresent: 0,
+    attestationReportSize: 0,
+    cecAttestationReportSize: 0,
+    nonce: Uint8Array.from(nonce),
+    attestationReport: new Uint8Array(0x2000),
+    cecAttestationReport: new Uint8Array(0x1000),
+  }
+  check('nvmlDeviceGetConfComputeGpuAttestationReport', f.nvmlDeviceGetConfComputeGpuAttestationReport(d, r))
+  const rep = r.attestationReport as Uint8Array
+  return Uint8Array.from(rep.subarray(0, Math.min(Number(r.attestationReportSize), rep.length)))
 }

@@ -1,10 +1,11 @@
 /**
- * Sophgo bmlib (libbmlib.so) through koffi, loaded lazily: device count, handles, chip id, serial,
- * memory/TPU utilisation, and the chip-key calls the official UtilityNet miner uses
+ * Sophgo bmlib (libbmlib.so) through koffi, loaded lazily (src/hw/ffi-kit.ts): device count, handles,
+ * chip id, serial, memory/TPU utilisation, and the chip-key calls the official UtilityNet miner uses
  * (bmcpu_gen_p2_pubkey, bmcpu_gen_sign). Declarations follow bmlib_runtime.h as vendored in
  * utnet-org/uminer (bm_chip/bmlib/include). The stub in native/bmlib-stub implements the same subset.
  */
 import {HardwareUnavailableError} from '../../errors/index.js'
+import {binder, cString, declareOnce, loadKoffi, openLibrary, structLayout, type KoffiLibrary} from '../ffi-kit.js'
 
 export const BMLIB_SYMBOLS = [
   'bm_dev_getcount',
@@ -76,76 +77,46 @@ export interface Bmlib {
   sign(h: BmHandle, digest: Uint8Array, p2: Uint8Array): Uint8Array
 }
 
-type Koffi = typeof import('koffi').default
-type KType = ReturnType<Koffi['struct']>
-
-let koffiModule: Koffi | undefined
-let types: {handle: KType; stat: KType; misc: KType} | undefined
-
-async function koffi(): Promise<Koffi> {
-  koffiModule ??= (await import('koffi')).default
-  return koffiModule
-}
-
-function defineTypes(k: Koffi) {
-  types ??= (() => {
-    const heap = k.struct('bm_heap_stat', {mem_total: 'uint32_t', mem_avail: 'uint32_t', mem_used: 'uint32_t'})
-    return {
-      handle: k.pointer('bm_handle_t', k.opaque('bm_context')),
-      stat: k.struct('bm_dev_stat_t', {mem_total: 'int', mem_used: 'int', tpu_util: 'int', heap_num: 'int', heap_stat: k.array(heap, 4)}),
-      misc: k.struct('bm_misc_info', {
-        pcie_soc_mode: 'int',
-        ddr_ecc_enable: 'int',
-        ddr0a_size: 'int64_t',
-        ddr0b_size: 'int64_t',
-        ddr1_size: 'int64_t',
-        ddr2_size: 'int64_t',
-        chipid: 'uint32_t',
-        chipid_bit_mask: 'unsigned long',
-        driver_version: 'uint32_t',
-        domain_bdf: 'int',
-        board_version: 'int',
-        a53_enable: 'int',
-      }),
-    }
-  })()
-  return types
-}
+const bmlibTypes = declareOnce((k) => {
+  const heap = k.struct('bm_heap_stat', {mem_total: 'uint32_t', mem_avail: 'uint32_t', mem_used: 'uint32_t'})
+  return {
+    handle: k.pointer('bm_handle_t', k.opaque('bm_context')),
+    stat: k.struct('bm_dev_stat_t', {mem_total: 'int', mem_used: 'int', tpu_util: 'int', heap_num: 'int', heap_stat: k.array(heap, 4)}),
+    misc: k.struct('bm_misc_info', {
+      pcie_soc_mode: 'int',
+      ddr_ecc_enable: 'int',
+      ddr0a_size: 'int64_t',
+      ddr0b_size: 'int64_t',
+      ddr1_size: 'int64_t',
+      ddr2_size: 'int64_t',
+      chipid: 'uint32_t',
+      chipid_bit_mask: 'unsigned long',
+      driver_version: 'uint32_t',
+      domain_bdf: 'int',
+      board_version: 'int',
+      a53_enable: 'int',
+    }),
+  }
+})
 
 export async function bmlibLayout(): Promise<Record<string, number>> {
-  const k = await koffi()
-  const t = defineTypes(k)
-  return {
-    bm_dev_stat_t: k.sizeof(t.stat),
-    'bm_dev_stat_t.heap_stat': k.offsetof(t.stat, 'heap_stat'),
-    bm_misc_info: k.sizeof(t.misc),
-    'bm_misc_info.driver_version': k.offsetof(t.misc, 'driver_version'),
-    'bm_misc_info.domain_bdf': k.offsetof(t.misc, 'domain_bdf'),
-  }
+  const k = await loadKoffi()
+  const t = bmlibTypes(k)
+  return structLayout(k, {bm_dev_stat_t: [t.stat, 'heap_stat'], bm_misc_info: [t.misc, 'driver_version', 'domain_bdf']})
 }
 
 export async function loadBmlib(path?: string): Promise<Bmlib> {
-  const k = await koffi()
-  defineTypes(k)
+  const k = await loadKoffi()
+  bmlibTypes(k) // before binding: the signatures name these types
   const libPath = path && path.length > 0 ? path : DEFAULT_BMLIB_LIBRARY
-  let lib: ReturnType<Koffi['load']>
-  try {
-    lib = k.load(libPath)
-  } catch (error) {
-    throw new HardwareUnavailableError(`bmlib not loadable: ${libPath}`, {
-      cause: error,
-      hint: 'install the Sophgo libsophon runtime (libbmlib.so) or set bmlibPath',
-      details: {path: libPath, reason: error instanceof Error ? error.message.split('\n')[0] : String(error)},
-    })
-  }
-  const bind = (decl: string) => {
-    try {
-      return lib.func(decl)
-    } catch (error) {
-      throw new HardwareUnavailableError(`bmlib ${libPath} lacks a function unet needs: ${decl}`, {cause: error, hint: 'use the libsophon runtime that ships bmcpu_gen_sign'})
-    }
-  }
-  const f = {
+  const lib = openLibrary(k, libPath, {message: `bmlib not loadable: ${libPath}`, hint: 'install the Sophgo libsophon runtime (libbmlib.so) or set bmlibPath'})
+  return bmlibApi(libPath, bindBmlib(lib, libPath))
+}
+
+/** Every function of BMLIB_SYMBOLS, bound (a missing one names the library and the symbol). */
+function bindBmlib(lib: KoffiLibrary, path: string) {
+  const bind = binder(lib, {name: 'bmlib', path, hint: 'use the libsophon runtime that ships bmcpu_gen_sign'})
+  return {
     bm_dev_getcount: bind('int bm_dev_getcount(_Out_ int *count)'),
     bm_dev_request: bind('int bm_dev_request(_Out_ bm_handle_t *handle, int devid)'),
     bm_dev_free: bind('void bm_dev_free(bm_handle_t handle)'),
@@ -156,6 +127,10 @@ export async function loadBmlib(path?: string): Promise<Bmlib> {
     bmcpu_gen_p2_pubkey: bind('int bmcpu_gen_p2_pubkey(bm_handle_t handle, _Out_ uint8_t *p2, _Inout_ unsigned int *size_p2, _Out_ uint8_t *pubkey, _Inout_ unsigned int *size_pubkey)'),
     bmcpu_gen_sign: bind('int bmcpu_gen_sign(bm_handle_t handle, _Out_ uint8_t *signature, _Out_ unsigned int *size_signature, uint8_t *digest, unsigned int size_digest, uint8_t *p2, unsigned int size_p2)'),
   }
+}
+
+/** The Bmlib interface over the bound functions. */
+function bmlibApi(libPath: string, f: ReturnType<typeof bindBmlib>): Bmlib {
   const check = (symbol: string, code: number) => {
     if (code !== 0) throw new BmlibError(symbol, code)
   }
@@ -181,8 +156,7 @@ export async function loadBmlib(path?: string): Promise<Bmlib> {
       // bmlib copies a short NUL-terminated board serial (17 characters on SC5 cards); 64 bytes is ample.
       const buf = Buffer.alloc(64)
       check('bm_get_sn', f.bm_get_sn(h, buf))
-      const end = buf.indexOf(0)
-      return buf.subarray(0, end < 0 ? buf.length : end).toString('latin1').trim()
+      return cString(buf, 'latin1').trim()
     },
     stat(h) {
       const s: Record<string, number> = {}

@@ -1,5 +1,6 @@
 /**
- * tpm2-tss through koffi 3 (pointers are BigInt). Only this file touches koffi. Struct layouts stay
+ * tpm2-tss through koffi 3 (pointers are BigInt), loaded lazily with src/hw/ffi-kit.ts; what is bound
+ * is one table (TSS_FUNCTIONS) plus a marshal/unmarshal pair per MU_TYPES entry. Struct layouts stay
  * out of JS: inputs are marshalled to TPM wire bytes in TS (wire.ts) and unmarshalled by Tss2_MU_*
  * into opaque buffers; outputs that ESYS allocates are marshalled back to wire bytes by Tss2_MU_* and
  * freed with Esys_Free. See native/tpm2/README.md for the C signatures used.
@@ -7,6 +8,7 @@
 import {existsSync} from 'node:fs'
 
 import {ExitCode, HardwareUnavailableError, UnetError} from '../../errors/index.js'
+import {bind, loadKoffi, openLibrary as openLibraryWith, type Koffi, type KoffiLibrary} from '../ffi-kit.js'
 
 type Fn = (...args: unknown[]) => unknown
 export type Ptr = bigint | null
@@ -18,6 +20,65 @@ export const TSS_PACKAGES: Record<string, string> = {
   'libtss2-mu.so.0': 'libtss2-mu0',
   'libtss2-rc.so.0': 'libtss2-rc0',
 }
+
+const TSS_LIBRARIES = {esys: 'libtss2-esys.so.0', tctildr: 'libtss2-tctildr.so.0', mu: 'libtss2-mu.so.0', rc: 'libtss2-rc.so.0'} as const
+type TssLibrary = keyof typeof TSS_LIBRARIES
+
+/** Every tss2 function unet calls: name → [library, C declaration]; bound in one loop by loadTss2. */
+const TSS_FUNCTIONS = {
+  Tss2_TctiLdr_Initialize: ['tctildr', 'uint32_t Tss2_TctiLdr_Initialize(const char *nameConf, _Out_ void **tctiContext)'],
+  Tss2_TctiLdr_Finalize: ['tctildr', 'void Tss2_TctiLdr_Finalize(_Inout_ void **tctiContext)'],
+  Tss2_RC_Decode: ['rc', 'const char *Tss2_RC_Decode(uint32_t rc)'],
+  Esys_Initialize: ['esys', 'uint32_t Esys_Initialize(_Out_ void **esysContext, void *tcti, void *abiVersion)'],
+  Esys_Finalize: ['esys', 'void Esys_Finalize(_Inout_ void **esysContext)'],
+  Esys_Free: ['esys', 'void Esys_Free(void *ptr)'],
+  Esys_FlushContext: ['esys', 'uint32_t Esys_FlushContext(void *ctx, uint32_t flushHandle)'],
+  Esys_TR_FromTPMPublic: ['esys', 'uint32_t Esys_TR_FromTPMPublic(void *ctx, uint32_t tpmHandle, uint32_t s1, uint32_t s2, uint32_t s3, _Out_ uint32_t *object)'],
+  Esys_TR_Close: ['esys', 'uint32_t Esys_TR_Close(void *ctx, _Inout_ uint32_t *object)'],
+  Esys_CreatePrimary: [
+    'esys',
+    'uint32_t Esys_CreatePrimary(void *ctx, uint32_t primaryHandle, uint32_t s1, uint32_t s2, uint32_t s3, void *inSensitive, void *inPublic, void *outsideInfo, void *creationPCR, _Out_ uint32_t *objectHandle, _Out_ void **outPublic, _Out_ void **creationData, _Out_ void **creationHash, _Out_ void **creationTicket)',
+  ],
+  Esys_ReadPublic: [
+    'esys',
+    'uint32_t Esys_ReadPublic(void *ctx, uint32_t objectHandle, uint32_t s1, uint32_t s2, uint32_t s3, _Out_ void **outPublic, _Out_ void **name, _Out_ void **qualifiedName)',
+  ],
+  Esys_EvictControl: [
+    'esys',
+    'uint32_t Esys_EvictControl(void *ctx, uint32_t auth, uint32_t objectHandle, uint32_t s1, uint32_t s2, uint32_t s3, uint32_t persistentHandle, _Out_ uint32_t *newObjectHandle)',
+  ],
+  Esys_Quote: [
+    'esys',
+    'uint32_t Esys_Quote(void *ctx, uint32_t signHandle, uint32_t s1, uint32_t s2, uint32_t s3, void *qualifyingData, void *inScheme, void *pcrSelect, _Out_ void **quoted, _Out_ void **signature)',
+  ],
+  Esys_PCR_Read: [
+    'esys',
+    'uint32_t Esys_PCR_Read(void *ctx, uint32_t s1, uint32_t s2, uint32_t s3, void *pcrSelectionIn, _Out_ uint32_t *pcrUpdateCounter, _Out_ void **pcrSelectionOut, _Out_ void **pcrValues)',
+  ],
+  Esys_NV_ReadPublic: ['esys', 'uint32_t Esys_NV_ReadPublic(void *ctx, uint32_t nvIndex, uint32_t s1, uint32_t s2, uint32_t s3, _Out_ void **nvPublic, _Out_ void **nvName)'],
+  Esys_NV_Read: [
+    'esys',
+    'uint32_t Esys_NV_Read(void *ctx, uint32_t authHandle, uint32_t nvIndex, uint32_t s1, uint32_t s2, uint32_t s3, uint16_t size, uint16_t offset, _Out_ void **data)',
+  ],
+  Esys_StartAuthSession: [
+    'esys',
+    'uint32_t Esys_StartAuthSession(void *ctx, uint32_t tpmKey, uint32_t bind, uint32_t s1, uint32_t s2, uint32_t s3, void *nonceCaller, uint8_t sessionType, void *symmetric, uint16_t authHash, _Out_ uint32_t *sessionHandle)',
+  ],
+  Esys_PolicySecret: [
+    'esys',
+    'uint32_t Esys_PolicySecret(void *ctx, uint32_t authHandle, uint32_t policySession, uint32_t s1, uint32_t s2, uint32_t s3, void *nonceTPM, void *cpHashA, void *policyRef, int32_t expiration, _Out_ void **timeout, _Out_ void **policyTicket)',
+  ],
+  Esys_LoadExternal: [
+    'esys',
+    'uint32_t Esys_LoadExternal(void *ctx, uint32_t s1, uint32_t s2, uint32_t s3, void *inPrivate, void *inPublic, uint32_t hierarchy, _Out_ uint32_t *objectHandle)',
+  ],
+  Esys_ActivateCredential: [
+    'esys',
+    'uint32_t Esys_ActivateCredential(void *ctx, uint32_t activateHandle, uint32_t keyHandle, uint32_t s1, uint32_t s2, uint32_t s3, void *credentialBlob, void *secret, _Out_ void **certInfo)',
+  ],
+} as const satisfies Record<string, readonly [TssLibrary, string]>
+
+export type TssFunction = keyof typeof TSS_FUNCTIONS
 
 /** Size of the opaque buffers Tss2_MU_*_Unmarshal writes structs into (every TPM2 struct we use is smaller). */
 const OPAQUE_SIZE = 16384
@@ -44,8 +105,7 @@ const MU_TYPES = [
 export type MuType = (typeof MU_TYPES)[number]
 
 export interface Tss2 {
-  koffi: typeof import('koffi').default
-  fn: Record<string, Fn>
+  fn: Record<TssFunction, Fn>
   marshal: Record<MuType, Fn>
   unmarshal: Record<MuType, Fn>
 }
@@ -62,92 +122,41 @@ export function loadTss2(): Promise<Tss2> {
 }
 
 async function doLoad(): Promise<Tss2> {
-  const koffi = (await import('koffi')).default
+  const koffi = await loadKoffi()
   // tpm2-tss logs every TPM error response to stderr; unet decodes and reports them itself.
   process.env.TSS2_LOG ??= 'all+NONE'
-  const open = (soname: string) => openLibrary(koffi, soname)
-  const esys = open('libtss2-esys.so.0')
-  const tctildr = open('libtss2-tctildr.so.0')
-  const mu = open('libtss2-mu.so.0')
-  const rc = open('libtss2-rc.so.0')
+  const libs = {} as Record<TssLibrary, KoffiLibrary>
+  for (const [key, soname] of Object.entries(TSS_LIBRARIES) as [TssLibrary, string][]) libs[key] = openLibrary(koffi, soname)
+  const bindIn = (library: TssLibrary, signature: string) => bind(libs[library], signature, {name: 'tpm2-tss', path: TSS_LIBRARIES[library]})
 
-  const fn: Record<string, Fn> = {
-    Tss2_TctiLdr_Initialize: tctildr.func('uint32_t Tss2_TctiLdr_Initialize(const char *nameConf, _Out_ void **tctiContext)'),
-    Tss2_TctiLdr_Finalize: tctildr.func('void Tss2_TctiLdr_Finalize(_Inout_ void **tctiContext)'),
-    Tss2_RC_Decode: rc.func('const char *Tss2_RC_Decode(uint32_t rc)'),
-    Esys_Initialize: esys.func('uint32_t Esys_Initialize(_Out_ void **esysContext, void *tcti, void *abiVersion)'),
-    Esys_Finalize: esys.func('void Esys_Finalize(_Inout_ void **esysContext)'),
-    Esys_Free: esys.func('void Esys_Free(void *ptr)'),
-    Esys_FlushContext: esys.func('uint32_t Esys_FlushContext(void *ctx, uint32_t flushHandle)'),
-    Esys_TR_FromTPMPublic: esys.func(
-      'uint32_t Esys_TR_FromTPMPublic(void *ctx, uint32_t tpmHandle, uint32_t s1, uint32_t s2, uint32_t s3, _Out_ uint32_t *object)',
-    ),
-    Esys_TR_Close: esys.func('uint32_t Esys_TR_Close(void *ctx, _Inout_ uint32_t *object)'),
-    Esys_CreatePrimary: esys.func(
-      'uint32_t Esys_CreatePrimary(void *ctx, uint32_t primaryHandle, uint32_t s1, uint32_t s2, uint32_t s3, void *inSensitive, void *inPublic, void *outsideInfo, void *creationPCR, _Out_ uint32_t *objectHandle, _Out_ void **outPublic, _Out_ void **creationData, _Out_ void **creationHash, _Out_ void **creationTicket)',
-    ),
-    Esys_ReadPublic: esys.func(
-      'uint32_t Esys_ReadPublic(void *ctx, uint32_t objectHandle, uint32_t s1, uint32_t s2, uint32_t s3, _Out_ void **outPublic, _Out_ void **name, _Out_ void **qualifiedName)',
-    ),
-    Esys_EvictControl: esys.func(
-      'uint32_t Esys_EvictControl(void *ctx, uint32_t auth, uint32_t objectHandle, uint32_t s1, uint32_t s2, uint32_t s3, uint32_t persistentHandle, _Out_ uint32_t *newObjectHandle)',
-    ),
-    Esys_Quote: esys.func(
-      'uint32_t Esys_Quote(void *ctx, uint32_t signHandle, uint32_t s1, uint32_t s2, uint32_t s3, void *qualifyingData, void *inScheme, void *pcrSelect, _Out_ void **quoted, _Out_ void **signature)',
-    ),
-    Esys_PCR_Read: esys.func(
-      'uint32_t Esys_PCR_Read(void *ctx, uint32_t s1, uint32_t s2, uint32_t s3, void *pcrSelectionIn, _Out_ uint32_t *pcrUpdateCounter, _Out_ void **pcrSelectionOut, _Out_ void **pcrValues)',
-    ),
-    Esys_NV_ReadPublic: esys.func(
-      'uint32_t Esys_NV_ReadPublic(void *ctx, uint32_t nvIndex, uint32_t s1, uint32_t s2, uint32_t s3, _Out_ void **nvPublic, _Out_ void **nvName)',
-    ),
-    Esys_NV_Read: esys.func(
-      'uint32_t Esys_NV_Read(void *ctx, uint32_t authHandle, uint32_t nvIndex, uint32_t s1, uint32_t s2, uint32_t s3, uint16_t size, uint16_t offset, _Out_ void **data)',
-    ),
-    Esys_StartAuthSession: esys.func(
-      'uint32_t Esys_StartAuthSession(void *ctx, uint32_t tpmKey, uint32_t bind, uint32_t s1, uint32_t s2, uint32_t s3, void *nonceCaller, uint8_t sessionType, void *symmetric, uint16_t authHash, _Out_ uint32_t *sessionHandle)',
-    ),
-    Esys_PolicySecret: esys.func(
-      'uint32_t Esys_PolicySecret(void *ctx, uint32_t authHandle, uint32_t policySession, uint32_t s1, uint32_t s2, uint32_t s3, void *nonceTPM, void *cpHashA, void *policyRef, int32_t expiration, _Out_ void **timeout, _Out_ void **policyTicket)',
-    ),
-    Esys_LoadExternal: esys.func(
-      'uint32_t Esys_LoadExternal(void *ctx, uint32_t s1, uint32_t s2, uint32_t s3, void *inPrivate, void *inPublic, uint32_t hierarchy, _Out_ uint32_t *objectHandle)',
-    ),
-    Esys_ActivateCredential: esys.func(
-      'uint32_t Esys_ActivateCredential(void *ctx, uint32_t activateHandle, uint32_t keyHandle, uint32_t s1, uint32_t s2, uint32_t s3, void *credentialBlob, void *secret, _Out_ void **certInfo)',
-    ),
-  }
+  const fn = {} as Record<TssFunction, Fn>
+  for (const [name, [library, signature]] of Object.entries(TSS_FUNCTIONS) as [TssFunction, readonly [TssLibrary, string]][]) fn[name] = bindIn(library, signature)
   const marshal = {} as Record<MuType, Fn>
   const unmarshal = {} as Record<MuType, Fn>
   for (const t of MU_TYPES) {
-    marshal[t] = mu.func(`uint32_t Tss2_MU_${t}_Marshal(void *src, _Out_ uint8_t *buffer, size_t bufferSize, _Inout_ size_t *offset)`)
-    unmarshal[t] = mu.func(`uint32_t Tss2_MU_${t}_Unmarshal(const uint8_t *buffer, size_t bufferSize, _Inout_ size_t *offset, _Out_ uint8_t *dest)`)
+    marshal[t] = bindIn('mu', `uint32_t Tss2_MU_${t}_Marshal(void *src, _Out_ uint8_t *buffer, size_t bufferSize, _Inout_ size_t *offset)`)
+    unmarshal[t] = bindIn('mu', `uint32_t Tss2_MU_${t}_Unmarshal(const uint8_t *buffer, size_t bufferSize, _Inout_ size_t *offset, _Out_ uint8_t *dest)`)
   }
-  return {koffi, fn, marshal, unmarshal}
+  return {fn, marshal, unmarshal}
+}
+
+const tssHint = (soname: string): string => {
+  const pkg = TSS_PACKAGES[soname] ?? 'tpm2-tss'
+  return `install it: sudo apt-get install ${pkg} (all of tpm2-tss: ${Object.values(TSS_PACKAGES).join(' ')})`
 }
 
 /** koffi.load with a one-line error naming the Debian package that ships the library. */
-export function openLibrary(koffi: typeof import('koffi').default, soname: string): ReturnType<typeof koffi.load> {
-  try {
-    return koffi.load(soname)
-  } catch (error) {
-    const pkg = TSS_PACKAGES[soname] ?? 'tpm2-tss'
-    throw new HardwareUnavailableError(`cannot load ${soname} (tpm2-tss is not installed)`, {
-      hint: `install it: sudo apt-get install ${pkg} (all of tpm2-tss: ${Object.values(TSS_PACKAGES).join(' ')})`,
-      details: {library: soname, package: pkg},
-      cause: error,
-    })
-  }
-}
-
-/** Loads koffi (for tests of openLibrary). */
-export async function loadKoffi(): Promise<typeof import('koffi').default> {
-  return (await import('koffi')).default
+export function openLibrary(koffi: Koffi, soname: string): KoffiLibrary {
+  return openLibraryWith(koffi, soname, {
+    message: `cannot load ${soname} (tpm2-tss is not installed)`,
+    hint: tssHint(soname),
+    details: {library: soname, package: TSS_PACKAGES[soname] ?? 'tpm2-tss'},
+  })
 }
 
 /** The TPM response code layer/format decoded to one line, e.g. "tpm:warn(2.0): out of memory for object contexts". */
 export function decodeRc(tss: Tss2, rc: number): string {
-  return String(tss.fn.Tss2_RC_Decode!(rc >>> 0))
+  return String(tss.fn.Tss2_RC_Decode(rc >>> 0))
 }
 
 /** Base error of every failed tss2 call. */
@@ -196,7 +205,7 @@ export class Tss2Context {
       }
     }
     const tctiOut: Ptr[] = [null]
-    const rc1 = tss.fn.Tss2_TctiLdr_Initialize!(tctiConf, tctiOut) as number
+    const rc1 = tss.fn.Tss2_TctiLdr_Initialize(tctiConf, tctiOut) as number
     if (rc1 !== 0)
       throw new HardwareUnavailableError(`cannot open the TPM transport "${tctiConf}": ${decodeRc(tss, rc1)}`, {
         hint: /^(swtpm|mssim)/.test(tctiConf)
@@ -205,9 +214,9 @@ export class Tss2Context {
         details: {tcti: tctiConf, rc: rc1 >>> 0},
       })
     const esysOut: Ptr[] = [null]
-    const rc2 = tss.fn.Esys_Initialize!(esysOut, tctiOut[0], null) as number
+    const rc2 = tss.fn.Esys_Initialize(esysOut, tctiOut[0], null) as number
     if (rc2 !== 0) {
-      tss.fn.Tss2_TctiLdr_Finalize!(tctiOut)
+      tss.fn.Tss2_TctiLdr_Finalize(tctiOut)
       throw new TpmError('Esys_Initialize', rc2, decodeRc(tss, rc2))
     }
     return new Tss2Context(tss, tctiOut[0]!, esysOut[0]!, tctiConf)
@@ -223,15 +232,15 @@ export class Tss2Context {
   }
 
   /** Calls an ESYS function and throws a TpmError (with the decoded rc) when it fails. */
-  call(name: string, ...args: unknown[]): void {
-    this.check(name, this.tss.fn[name]!(this.ctx, ...args) as number)
+  call(name: TssFunction, ...args: unknown[]): void {
+    this.check(name, this.tss.fn[name](this.ctx, ...args) as number)
   }
 
   /** Wire bytes → opaque struct buffer, ready to pass as `const T *`. */
   toStruct(type: MuType, wire: Uint8Array): Buffer {
     const dest = Buffer.alloc(OPAQUE_SIZE)
     const offset = [0]
-    const rc = this.tss.unmarshal[type]!(wire, wire.length, offset, dest) as number
+    const rc = this.tss.unmarshal[type](wire, wire.length, offset, dest) as number
     this.check(`Tss2_MU_${type}_Unmarshal`, rc)
     if (offset[0] !== wire.length) throw new UnetError(`Tss2_MU_${type}_Unmarshal consumed ${offset[0]} of ${wire.length} bytes`, ExitCode.TPM_ERROR)
     return dest
@@ -243,7 +252,7 @@ export class Tss2Context {
     try {
       const out = Buffer.alloc(OPAQUE_SIZE)
       const offset = [0]
-      const rc = this.tss.marshal[type]!(ptr, out, out.length, offset) as number
+      const rc = this.tss.marshal[type](ptr, out, out.length, offset) as number
       this.check(`Tss2_MU_${type}_Marshal`, rc)
       return Uint8Array.from(out.subarray(0, offset[0]))
     } finally {
@@ -252,22 +261,22 @@ export class Tss2Context {
   }
 
   free(ptr: Ptr): void {
-    if (ptr !== null && ptr !== 0n) this.tss.fn.Esys_Free!(ptr)
+    if (ptr !== null && ptr !== 0n) this.tss.fn.Esys_Free(ptr)
   }
 
   /** Flushes a transient object or session; never throws (used in finally blocks). */
   flush(handle: number): void {
     if (this.esys === null) return
-    this.tss.fn.Esys_FlushContext!(this.esys, handle)
+    this.tss.fn.Esys_FlushContext(this.esys, handle)
   }
 
   close(): void {
     if (this.esys !== null) {
-      this.tss.fn.Esys_Finalize!([this.esys])
+      this.tss.fn.Esys_Finalize([this.esys])
       this.esys = null
     }
     if (this.tcti !== null) {
-      this.tss.fn.Tss2_TctiLdr_Finalize!([this.tcti])
+      this.tss.fn.Tss2_TctiLdr_Finalize([this.tcti])
       this.tcti = null
     }
   }

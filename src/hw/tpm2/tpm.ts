@@ -66,15 +66,15 @@ export class Tpm {
   /** ESYS_TR of a persistent handle, or undefined when nothing is persisted there. */
   persistent(tpmHandle: number): number | undefined {
     const out = [0]
-    const rc = this.t.tss.fn.Esys_TR_FromTPMPublic!(this.t.ctx, tpmHandle >>> 0, ESYS_TR.NONE, ESYS_TR.NONE, ESYS_TR.NONE, out) as number
+    const rc = this.t.tss.fn.Esys_TR_FromTPMPublic(this.t.ctx, tpmHandle >>> 0, ESYS_TR.NONE, ESYS_TR.NONE, ESYS_TR.NONE, out) as number
     if (rc === 0) return out[0]!
     if ((rc & 0xfff & ~0x0c0) === TPM2_RC_HANDLE || (rc & 0xff) === 0x8b) return undefined
-    throw new TpmError('Esys_TR_FromTPMPublic', rc, String(this.t.tss.fn.Tss2_RC_Decode!(rc)))
+    throw new TpmError('Esys_TR_FromTPMPublic', rc, String(this.t.tss.fn.Tss2_RC_Decode(rc)))
   }
 
   /** Releases the ESYS metadata of a persistent handle (does not evict it). */
   closeTr(handle: number): void {
-    this.t.tss.fn.Esys_TR_Close!(this.t.ctx, [handle])
+    this.t.tss.fn.Esys_TR_Close(this.t.ctx, [handle])
   }
 
   readPublic(handle: number): {publicArea: Uint8Array; name: Uint8Array} {

@@ -5,7 +5,7 @@ import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {AMDSMI_SYMBOLS, amdsmiLayout, formatBdf, loadAmdSmi} from '../../../src/hw/amd/ffi.js'
 import {probeDevices} from '../../../src/hw/inventory.js'
-import {stubLayout} from '../../../src/hw/nvidia/ffi.js'
+import {stubLayout} from '../../../src/hw/ffi-kit.js'
 import {buildStubs, fixture, tempDir, writeConfig} from './stubs.js'
 
 let lib: string

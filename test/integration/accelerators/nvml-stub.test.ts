@@ -4,7 +4,8 @@ import {join} from 'node:path'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {probeDevices, attestDevice, toAcceleratorEvidence, verifyDeviceEvidence} from '../../../src/hw/inventory.js'
-import {loadNvml, NVML_SYMBOLS, nvmlLayout, stubLayout} from '../../../src/hw/nvidia/ffi.js'
+import {stubLayout} from '../../../src/hw/ffi-kit.js'
+import {loadNvml, NVML_SYMBOLS, nvmlLayout} from '../../../src/hw/nvidia/ffi.js'
 import {buildStubs, fixture, rigNvml, tempDir, writeConfig} from './stubs.js'
 
 let lib: string
