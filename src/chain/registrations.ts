@@ -165,6 +165,13 @@ export async function decisions(client: ChainClient, params: Range): Promise<Dec
   return out.map(({logIndex: _logIndex, ...d}) => d)
 }
 
+/** The verifier's reason for rejecting one registration (its Rejected event), or undefined if none was emitted. */
+export async function rejectionReason(client: ChainClient, regId: string, fromBlock = 0): Promise<string | undefined> {
+  const {poci, logs} = await eventLogs(client, 'Rejected', [regId], {fromBlock})
+  const last = logs.at(-1)
+  return last ? (poci.interface.parseLog(last)!.args[3] as string) : undefined
+}
+
 /** 0 none, 2 approved (a device record exists only while its key is bound). */
 export async function deviceStatus(client: ChainClient, deviceId: string): Promise<number> {
   const info = await callView<unknown[]>(requirePoci(client), 'deviceInfo', [deviceId], 'read device')

@@ -54,7 +54,9 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
     const {registerHost} = await import('../miner/register-host.js')
     const registration = await registerHost(session, {waitMs: 60_000, onProgress: (m) => this.logToStderr(`register: ${m}`)})
     if (!registration.approved)
-      throw new UnetError(`the devnet verifier did not approve the host (status ${registration.status})`, ExitCode.NOT_REGISTERED, {hint: 'see decisions.jsonl in the devnet data dir'})
+      throw new UnetError(`the devnet verifier did not approve the host (registration ${registration.regId} ${registration.status}${registration.reason ? `: ${registration.reason}` : ''})`, ExitCode.NOT_REGISTERED, {
+        hint: registration.status === 'pending' ? 'the devnet verifier did not decide within 60 s: `unet devnet status`, then `unet register` resumes the registration' : 'see decisions.jsonl in the devnet data dir',
+      })
     this.log(`registered and approved: power ${registration.power}`)
     const {registerDevices} = await import('../miner/register-devices.js')
     const {deviceLocatorOf} = await import('../miner/attest-devices.js')

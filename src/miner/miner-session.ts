@@ -28,6 +28,11 @@ export interface OpenMinerOptions {
   onNotice?: (message: string) => void
 }
 
+/** The payout address a registration names: the configured one, else the operator address. */
+export function configuredPayout(config: ResolvedConfig['config'], operator: string): string {
+  return config.payout ? parseAddress(config.payout, 'payout') : operator
+}
+
 export async function openMinerSession(resolved: ResolvedConfig, options: OpenMinerOptions): Promise<MinerSession> {
   const {config, profile, paths} = resolved
   requireChainReady(profile)
@@ -45,7 +50,7 @@ export async function openMinerSession(resolved: ResolvedConfig, options: OpenMi
       hostId: identity.deviceId,
       hostKind: engine.kind === 'tpm2' ? DeviceKind.HOST_TPM : DeviceKind.HOST_EMULATOR,
       operator: info.address,
-      payout: config.payout ? parseAddress(config.payout, 'payout') : info.address,
+      payout: configuredPayout(config, info.address),
       close: () => engine.close(),
     }
   } catch (error) {

@@ -1,32 +1,38 @@
 /**
- * `unet register`, accelerators: every local device with its own key is registered attached to the
- * host (same operator and payout), with its proof of possession over its registration challenge and
- * its evidence v1 for the verifier; then the verifier's decisions are awaited. Sequential, one
- * result per device; re-running is harmless (a device already bound is reported, not re-sent).
+ * `unet register`, accelerators: every local device with its own key is registered under the host
+ * (same operator and payout), with its proof of possession over its own registration challenge
+ * (hostId and the device's registration nonce) and its evidence v1 for the verifier; then every
+ * registration id is awaited. The contract takes devices only under an APPROVED host, so this runs
+ * after the host's approval. Sequential, one result per device; re-running is harmless (a bound device
+ * is reported, a pending registration under the host's current registration is resumed).
  */
 import {DEVICE_KIND_NAMES} from '../chain/artifacts.js'
-import {deviceState, type DeviceState} from '../chain/device-state.js'
-import {register} from '../chain/register.js'
+import {deviceState} from '../chain/device-state.js'
+import {register, registrationNonce} from '../chain/register.js'
+import {rejectionReason, type Registration, type RegistrationState} from '../chain/registrations.js'
 import {encodeEvidence, registerChallenge} from '../evidence/index.js'
-import {UnetError} from '../errors/index.js'
+import {ExitCode, UnetError} from '../errors/index.js'
 import {attestOwnKeyDevice, ownKeyDevices, type DeviceLocator, type OwnKeyDevice} from './attest-devices.js'
-import {awaitApproval, type AwaitApprovalOptions} from './await-approval.js'
+import {awaitRegistrations, type AwaitApprovalOptions} from './await-approval.js'
 import type {MinerSession} from './miner-session.js'
+import {operatorRegistrations, pendingRegistrationOf} from './pending-registration.js'
 
 export interface DeviceRegisterOutcome {
   deviceId: string
+  /** The registration this run sent or resumed, or the one that bound the device. */
+  regId?: string
   /** On-chain kind name (rsa2048, p384). */
   kind: string
   /** What the device is: "Sophgo BM1684X HQDZW1TBCJCAJ0008:0". */
   device: string
   hostId: string
-  action: 'registered' | 'already-registered' | 'failed'
-  /** On-chain status after this run; 'none' after a registration means the verifier rejected it. */
-  status: DeviceState['status']
+  action: 'registered' | 'resumed' | 'already-registered' | 'failed'
+  /** The registration's status after this run ('none': nothing was sent). */
+  status: RegistrationState['status']
   approved: boolean
   power: string
   txHash?: string
-  /** Why it failed, was rejected, or is bound elsewhere. */
+  /** Why it failed, was rejected (the verifier's reason from its Rejected event), or is bound elsewhere. */
   reason?: string
 }
 
@@ -38,48 +44,69 @@ export interface DeviceRegisterResult {
 
 export type RegisterDevicesOptions = AwaitApprovalOptions
 
-/** Registers the host's own-key accelerators; call it after the host is registered (approved or pending). */
+/** Registers the host's own-key accelerators; the host must be approved (the contract reverts NotApproved otherwise). */
 export async function registerDevices(session: MinerSession, locator: DeviceLocator, options: RegisterDevicesOptions): Promise<DeviceRegisterResult> {
-  const {client} = session
+  const {client, hostId} = session
+  const host = await deviceState(client, hostId)
+  if (host.status !== 'approved' || host.operator?.toLowerCase() !== session.operator.toLowerCase())
+    throw new UnetError('accelerators register only under an approved host of this operator', ExitCode.NOT_REGISTERED, {hint: 'run `unet register` until the host is approved'})
   options.onProgress?.('probing accelerators')
   const {devices, skipped} = await ownKeyDevices(locator)
-  const outcomes: DeviceRegisterOutcome[] = []
+  const mine = devices.length > 0 ? await operatorRegistrations(client, session.operator) : []
+  const outcomes: Array<DeviceRegisterOutcome & {fromBlock?: number}> = []
   for (const target of devices) {
     options.onProgress?.(`registering ${target.label}`)
-    outcomes.push(await registerOne(session, target, locator, options))
+    outcomes.push(await registerOne(session, target, locator, {hostRegId: host.regId!, payout: host.payout ?? session.payout, mine}, options))
   }
-  const states = await awaitApproval(client, outcomes.filter((o) => o.status === 'pending').map((o) => o.deviceId), options)
-  for (const o of outcomes) {
-    const state = states.get(o.deviceId)
-    if (!state) continue
-    Object.assign(o, summarize(state))
-    if (state.status === 'none') o.reason = 'rejected by the verifier (the Rejected event and the devnet decisions.jsonl give the reasons)'
+  const waiting = outcomes.filter((o) => o.status === 'pending' && o.regId)
+  const states = await awaitRegistrations(client, waiting.map((o) => o.regId!), options)
+  for (const o of waiting) {
+    const state = states.get(o.regId!)!
+    o.status = state.status
+    o.approved = state.status === 'approved'
+    if (o.approved) o.power = (await deviceState(client, o.deviceId)).power.toString()
+    if (state.status === 'rejected') o.reason = `rejected by the verifier: ${(await rejectionReason(client, o.regId!, o.fromBlock)) ?? 'no reason given'}`
   }
-  return {devices: outcomes, skipped: skipped.map((s) => ({device: s.label, reason: s.reason}))}
+  return {devices: outcomes.map(({fromBlock: _fromBlock, ...o}) => o), skipped: skipped.map((s) => ({device: s.label, reason: s.reason}))}
 }
 
-function summarize(state: DeviceState): Pick<DeviceRegisterOutcome, 'status' | 'approved' | 'power'> {
-  return {status: state.status, approved: state.status === 'approved', power: state.power.toString()}
-}
-
-async function registerOne(session: MinerSession, target: OwnKeyDevice, locator: DeviceLocator, options: RegisterDevicesOptions): Promise<DeviceRegisterOutcome> {
-  const {client, hostId, operator, payout} = session
+async function registerOne(
+  session: MinerSession,
+  target: OwnKeyDevice,
+  locator: DeviceLocator,
+  /** The host's current registration and on-chain payout (a device must name the same payout). */
+  host: {hostRegId: string; payout: string; mine: readonly Registration[]},
+  options: RegisterDevicesOptions,
+): Promise<DeviceRegisterOutcome & {fromBlock?: number}> {
+  const {client, hostId, operator} = session
+  const {payout} = host
   const base = {deviceId: target.deviceId, kind: DEVICE_KIND_NAMES[target.chainKind] ?? String(target.chainKind), device: target.label, hostId}
   try {
     const state = await deviceState(client, target.deviceId)
-    if (state.status !== 'none') {
-      const mine = state.operator?.toLowerCase() === operator.toLowerCase() && state.hostId?.toLowerCase() === hostId.toLowerCase()
+    if (state.status === 'approved') {
+      const sameOperator = state.operator?.toLowerCase() === operator.toLowerCase()
+      const mine = sameOperator && state.hostId?.toLowerCase() === hostId.toLowerCase()
       return {
         ...base,
+        regId: state.regId,
         action: 'already-registered',
-        ...summarize(state),
-        reason: mine ? undefined : `bound to ${state.operator === undefined || state.operator.toLowerCase() === operator.toLowerCase() ? 'this operator' : `operator ${state.operator}`} on host ${state.hostId}: release it there first`,
+        status: 'approved',
+        approved: true,
+        power: state.power.toString(),
+        reason: mine ? undefined : `bound to ${sameOperator ? 'this operator' : `operator ${state.operator}`} on host ${state.hostId}: release it there first`,
       }
     }
+    // a pending registration under an earlier registration of the host can never be approved (HostChanged)
+    const pending = await pendingRegistrationOf(client, host.mine, target.deviceId, (s) => s.hostId.toLowerCase() === hostId.toLowerCase() && s.hostRegId === host.hostRegId)
+    if (pending) {
+      options.onProgress?.(`${target.label}: resuming the pending registration ${pending.state.regId}`)
+      return {...base, regId: pending.state.regId, action: 'resumed', status: 'pending', approved: false, power: '0', fromBlock: pending.registration.blockNumber}
+    }
     options.onProgress?.(`${target.label}: signing the registration challenge`)
-    const challenge = registerChallenge({chainId: client.chainId, contract: client.pociAddress!, operator, payout, deviceId: target.deviceId})
+    const nonce = await registrationNonce(client, target.deviceId)
+    const challenge = registerChallenge({chainId: client.chainId, contract: client.pociAddress!, operator, payout, deviceId: target.deviceId, hostId, nonce})
     const attested = await attestOwnKeyDevice(target, challenge, locator)
-    options.onProgress?.(`${target.label}: sending the register transaction`)
+    options.onProgress?.(`${target.label}: sending the register transaction (with the registration deposit)`)
     const result = await register(client, {
       kind: target.chainKind,
       publicKey: target.publicKey,
@@ -88,7 +115,7 @@ async function registerOne(session: MinerSession, target: OwnKeyDevice, locator:
       proof: attested.registerProof,
       evidence: encodeEvidence(attested.evidence),
     })
-    return {...base, action: 'registered', ...summarize(await deviceState(client, target.deviceId)), txHash: result.txHash}
+    return {...base, regId: result.regId, action: 'registered', status: 'pending', approved: false, power: '0', txHash: result.txHash, fromBlock: result.blockNumber}
   } catch (error) {
     if (options.signal?.aborted) throw error
     const message = error instanceof UnetError ? `${error.message}${error.hint ? ` (${error.hint})` : ''}` : (error as Error).message
