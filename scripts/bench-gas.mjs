@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Gas table of the POCI contract on a private anvil (the binary from @foundry-rs/anvil-*, default
-// hardfork): register, approve, heartbeat (host quote + 0/1/2/4/8 devices committed by digest),
-// per-device on-chain P-256 / RSA-2048 / secp256k1 proofs, claim. Heartbeats are measured twice: the
-// first of a host (its heartbeat slot goes from zero to non-zero) and the steady state (next epoch).
+// Gas table of the POCI v2 contract on a private anvil (the binary from @foundry-rs/anvil-*, default
+// hardfork): register, credential challenge/activation, approve, heartbeat (host quote + 0/1/2/4/8 P-384
+// devices committed by digest), per-device on-chain P-256 / RSA-2048 / secp256k1 proofs, the challenge
+// game (challenge, answer with the on-chain P-384 check of a ~4 KB SPDM report when the P384Verifier
+// artifact exists, slash), claim. Heartbeats are measured first (a ring slot of the challenge records
+// goes from zero) and in steady state (17 epochs later, every slot written before).
 // Usage: npm run bench:gas [-- --json]
 import {register as registerTsx} from 'tsx/esm/api'
 
