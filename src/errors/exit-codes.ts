@@ -26,6 +26,7 @@ export const ExitCode = {
   NOT_REGISTERED: 20,
   DOCTOR_FAILED: 21,
   SERVICE_ERROR: 22,
+  AUDIT_MISMATCH: 23,
   INTERRUPTED: 130,
 } as const
 

@@ -1,17 +1,30 @@
 /**
- * The devnet verifier's judgement of one registration, with the same code as `unet verify`
- * (verifyEvidence from src/verifier/verify-evidence.ts): approve with the devnet power of the device
- * kind, or reject with the reasons. A decision is a pure function of chain data (the event, the chain
- * id, the contract address, the registration block's timestamp as "now") plus the policy below and the
- * profile's trust roots, so anyone can recompute it. The polling loop that acts on it is service.ts.
+ * The verifier's judgement of one registration: approve with the power of its kind, or reject with the
+ * reasons. A decision is a pure function of chain data (the Registered event, the chain id, the contract
+ * address, the registration block's timestamp as "now") plus the profile's policy and trust roots, so
+ * anyone can recompute it (`unet verifier audit`). Hosts are judged by verifyEvidence (the code `unet
+ * verify` runs), accelerators by devicePolicy. The loop that acts on decisions is service.ts.
  */
+import type {KeyObject} from 'node:crypto'
+
+import {keccak_256} from '@noble/hashes/sha3.js'
+
 import type {Registration} from '../chain/registrations.js'
 import {DEVICE_KIND_NAMES, DeviceKind} from '../evidence/device-kinds.js'
-import {decodeEvidence, evidenceDigestHex, registerChallenge, type Evidence, type EvidenceKind} from '../evidence/index.js'
+import {decodeEvidence, evidenceDigestHex, isHostEvidence, registerChallenge, type Evidence} from '../evidence/index.js'
+import {ekAttributeReasons} from '../hw/tpm2/activation.js'
+import type {SophgoCatalogue} from '../hw/sophgo/catalogue.js'
+import {parseTpm2bPublic} from '../hw/tpm2/structures.js'
+import {bytesToHex} from '../util/hex.js'
+import {devicePolicy} from './device-policy.js'
 import {verifyEvidence} from './verify-evidence.js'
 
-/** Devnet power per device kind (the production verifier would derive it from the model in the evidence). */
-export const DEVNET_POWER: Record<number, bigint> = {
+/**
+ * Power per device kind: the one table every network uses (the production verifier will derive it from
+ * the model in the evidence). Software keys (p256, secp256k1) and emulators only ever get here where the
+ * profile allows emulators: the policy refuses them elsewhere.
+ */
+export const POWER_BY_KIND: Readonly<Record<number, bigint>> = {
   [DeviceKind.HOST_TPM]: 10n,
   [DeviceKind.HOST_EMULATOR]: 1n,
   [DeviceKind.P256]: 100n,
@@ -21,26 +34,39 @@ export const DEVNET_POWER: Record<number, bigint> = {
   [DeviceKind.EMULATOR]: 5n,
 }
 
-/** Which evidence kind a device kind must present (undefined: the on-chain proof of possession is all there is). */
-const EVIDENCE_FOR_KIND: Record<number, EvidenceKind | undefined> = {
-  [DeviceKind.HOST_TPM]: 'tpm2',
-  [DeviceKind.HOST_EMULATOR]: 'emulator',
-  [DeviceKind.RSA2048]: 'sophgo',
-  [DeviceKind.P384]: 'nvidia-cc',
+/** Poci.maxPower(kind): the contract's cap (approve reverts PowerAboveCap above it). Kept equal by a chain test. */
+export const CONTRACT_MAX_POWER: Readonly<Record<number, bigint>> = {
+  [DeviceKind.HOST_TPM]: 100n,
+  [DeviceKind.HOST_EMULATOR]: 10n,
+  [DeviceKind.P256]: 1000n,
+  [DeviceKind.SECP256K1]: 1000n,
+  [DeviceKind.RSA2048]: 1000n,
+  [DeviceKind.P384]: 10_000n,
+  [DeviceKind.EMULATOR]: 100n,
 }
 
-export interface DecideContext {
-  chainId: bigint
-  contract: string
+/** The profile's part of a decision: what is genuine on this network. */
+export interface VerifierPolicy {
+  network: string
   allowEmulator: boolean
+  /** Trusted TPM EK roots and vendor intermediates (PEM text or DER). */
   tpmRoots: Array<string | Uint8Array>
   nvidiaRoots?: Array<string | Uint8Array>
+  sophgoCatalogue?: SophgoCatalogue
+  sophgoCatalogueKeys?: ReadonlyArray<string | KeyObject>
+}
+
+export interface DecideContext extends VerifierPolicy {
+  chainId: bigint
+  contract: string
   /** Timestamp of the registration block (certificate validity is judged at that time). */
   now: Date
 }
 
 export interface VerifierDecision {
+  regId: string
   deviceId: string
+  /** The registration's transaction. */
   txHash: string
   kind: string
   approve: boolean
@@ -48,39 +74,80 @@ export interface VerifierDecision {
   reasons: string[]
   warnings: string[]
   evidenceDigest?: string
+  /** host-tpm: keccak256 of the EK's TPM2B_PUBLIC as the evidence carries it (Poci's ekId). */
+  ekId?: string
+  /** host-tpm approvals: the credential challenge must be answered first; MakeCredential's inputs (0x-hex TPM2B_PUBLIC). */
+  needsActivation?: {ekPublic: string; akPublic: string}
 }
 
-/** Pure: the verdict on one registration. The one place the devnet calls the evidence verifier. */
+const kindName = (kind: number) => DEVICE_KIND_NAMES[kind] ?? String(kind)
+const isHostKind = (kind: number) => kind === DeviceKind.HOST_TPM || kind === DeviceKind.HOST_EMULATOR
+
+/** Pure: the verdict on one registration. */
 export function decideRegistration(reg: Registration, ctx: DecideContext): VerifierDecision {
-  const base = {deviceId: reg.deviceId, txHash: reg.txHash, kind: DEVICE_KIND_NAMES[reg.kind] ?? String(reg.kind), power: DEVNET_POWER[reg.kind] ?? 0n}
+  const base = {regId: reg.regId, deviceId: reg.deviceId, txHash: reg.txHash, kind: kindName(reg.kind), power: POWER_BY_KIND[reg.kind] ?? 0n}
+  const done = (reasons: string[], warnings: string[], extra: Partial<VerifierDecision> = {}): VerifierDecision => {
+    if (reasons.length === 0 && base.power === 0n) reasons = [`no power is defined for device kind ${base.kind}`]
+    if (base.power > (CONTRACT_MAX_POWER[reg.kind] ?? 0n)) reasons = [...reasons, `power ${base.power} is above the contract's cap for ${base.kind}`]
+    const approve = reasons.length === 0
+    if (!approve) delete extra.needsActivation
+    return {...base, ...extra, approve, reasons, warnings}
+  }
+
+  let evidence: Evidence | undefined
+  if (reg.evidence.length > 0) {
+    try {
+      evidence = decodeEvidence(reg.evidence)
+    } catch (error) {
+      return done([`evidence does not decode: ${(error as Error).message}`], [])
+    }
+  }
+  const evidenceDigest = evidence ? evidenceDigestHex(evidence) : undefined
+  const challenge = registerChallenge({chainId: ctx.chainId, contract: ctx.contract, operator: reg.operator, payout: reg.payout, deviceId: reg.deviceId, hostId: reg.hostId, nonce: reg.nonce})
+
+  if (!isHostKind(reg.kind)) {
+    const r = devicePolicy(reg.kind, evidence, {
+      network: ctx.network,
+      allowEmulator: ctx.allowEmulator,
+      deviceId: reg.deviceId,
+      registerChallenge: challenge,
+      sophgoCatalogue: ctx.sophgoCatalogue,
+      sophgoCatalogueKeys: ctx.sophgoCatalogueKeys,
+      nvidiaRoots: ctx.nvidiaRoots,
+      now: ctx.now,
+    })
+    return done(r.reasons, r.warnings, {evidenceDigest})
+  }
+  return hostDecision(reg, evidence, challenge, ctx, done, evidenceDigest)
+}
+
+function hostDecision(
+  reg: Registration,
+  evidence: Evidence | undefined,
+  challenge: Uint8Array,
+  ctx: DecideContext,
+  done: (reasons: string[], warnings: string[], extra?: Partial<VerifierDecision>) => VerifierDecision,
+  evidenceDigest: string | undefined,
+): VerifierDecision {
+  const wanted = reg.kind === DeviceKind.HOST_TPM ? 'tpm2' : 'emulator'
+  if (reg.kind === DeviceKind.HOST_EMULATOR && !ctx.allowEmulator) return done([`emulator hosts are refused on ${ctx.network} (allowEmulator is false)`], [])
+  if (!evidence) return done([`a ${kindName(reg.kind)} registration must carry ${wanted} evidence`], [])
+  if (evidence.kind !== wanted) return done([`evidence kind ${evidence.kind} does not fit device kind ${kindName(reg.kind)} (expected ${wanted})`], [], {evidenceDigest})
   const reasons: string[] = []
-  const warnings: string[] = []
-  const wanted = EVIDENCE_FOR_KIND[reg.kind]
-  if ((reg.kind === DeviceKind.HOST_EMULATOR || reg.kind === DeviceKind.EMULATOR) && !ctx.allowEmulator) reasons.push('emulator devices are refused on this network')
-  if (reg.evidence.length === 0) {
-    if (wanted) reasons.push(`a ${base.kind} registration must carry ${wanted} evidence`)
-    else warnings.push('no evidence attached: approved on the proof of possession the contract verified')
-    return {...base, approve: reasons.length === 0, reasons, warnings}
-  }
-  let evidence: Evidence
-  try {
-    evidence = decodeEvidence(reg.evidence)
-  } catch (error) {
-    return {...base, approve: false, reasons: [`evidence does not decode: ${(error as Error).message}`], warnings}
-  }
-  const evidenceDigest = evidenceDigestHex(evidence)
-  if (wanted && evidence.kind !== wanted) reasons.push(`evidence kind ${evidence.kind} does not fit device kind ${base.kind} (expected ${wanted})`)
-  const challenge = registerChallenge({chainId: ctx.chainId, contract: ctx.contract, operator: reg.operator, payout: reg.payout, deviceId: reg.deviceId})
-  const result = verifyEvidence(evidence, {
-    network: 'devnet',
-    allowEmulator: ctx.allowEmulator,
-    tpmRoots: ctx.tpmRoots,
-    nvidiaRoots: ctx.nvidiaRoots,
-    expected: {challenge},
-    now: ctx.now,
-  })
+  const result = verifyEvidence(evidence, {network: ctx.network, allowEmulator: ctx.allowEmulator, tpmRoots: ctx.tpmRoots, nvidiaRoots: ctx.nvidiaRoots, expected: {challenge}, now: ctx.now})
   if (result.deviceId.toLowerCase() !== reg.deviceId.toLowerCase()) reasons.push(`evidence is about device ${result.deviceId}, not ${reg.deviceId}`)
   reasons.push(...result.reasons)
-  warnings.push(...result.warnings)
-  return {...base, approve: reasons.length === 0, reasons, warnings, evidenceDigest}
+  const warnings = [...result.warnings]
+  if (reg.kind !== DeviceKind.HOST_TPM || !isHostEvidence(evidence)) return done(reasons, warnings, {evidenceDigest})
+
+  // host-tpm: the AK↔EK binding is proven by credential activation, which needs the EK and AK publics
+  const {ekPublic, akPublic} = evidence.device
+  if (!ekPublic || !akPublic) return done([...reasons, 'tpm2 evidence must carry device.ekPublic and device.akPublic: credential activation is impossible without them'], warnings, {evidenceDigest})
+  try {
+    reasons.push(...ekAttributeReasons(parseTpm2bPublic(ekPublic)))
+  } catch (error) {
+    reasons.push(`device.ekPublic does not parse: ${(error as Error).message}`)
+  }
+  const ekId = bytesToHex(keccak_256(ekPublic))
+  return done(reasons, warnings, {evidenceDigest, ekId, needsActivation: {ekPublic: bytesToHex(ekPublic), akPublic: bytesToHex(akPublic)}})
 }

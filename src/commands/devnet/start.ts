@@ -4,7 +4,8 @@ import {join} from 'node:path'
 
 import {Flags} from '@oclif/core'
 
-import {runDevnetVerifier, decisionJson} from '../../verifier/service.js'
+import {recordJson, runVerifier} from '../../verifier/service.js'
+import {policyFromProfile} from '../../verifier/policy.js'
 import {BaseCommand} from '../../cli/base-command.js'
 import {disconnect} from '../../chain/client.js'
 import {
@@ -24,7 +25,8 @@ import {
   writeDevnetState,
   type DevnetState,
 } from '../../chain/devnet.js'
-import {ExitCode, UnetError} from '../../errors/index.js'
+import {BUILTIN_PROFILES} from '../../config/schema.js'
+import {ExitCode, InputError, UnetError} from '../../errors/index.js'
 import {walletInfo} from '../../keys/wallet.js'
 
 export interface DevnetStartResult {
@@ -51,6 +53,7 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
     'epoch-seconds': Flags.integer({description: 'epoch length of the deployed contract', default: DEVNET_DEFAULT_EPOCH_SECONDS, min: 1}),
     'anvil-path': Flags.string({description: 'anvil binary to use instead of the bundled one'}),
     attach: Flags.boolean({description: 'run in the foreground (this process owns anvil and the verifier)'}),
+    'spot-check-rate': Flags.string({description: "the devnet verifier's spot-check probability for committed (P-384) heartbeats, 0..1 (default: off)"}),
   }
 
   async run(): Promise<DevnetStartResult> {
@@ -77,6 +80,7 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
     if (this.flags['block-time']) args.push('--block-time', String(this.flags['block-time']))
     if (this.flags['anvil-path']) args.push('--anvil-path', this.flags['anvil-path'])
     if (this.flags.network) args.push('--network', this.flags.network)
+    if (this.flags['spot-check-rate'] !== undefined) args.push('--spot-check-rate', this.flags['spot-check-rate'])
     const child = spawn(process.execPath, args, {detached: true, stdio: ['ignore', log, log], env: process.env})
     closeSync(log)
     let exited: number | null | undefined
@@ -101,6 +105,7 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
   private async supervise(): Promise<DevnetStartResult> {
     const {dataDir, configFile} = this.resolved.paths
     const paths = devnetPaths(dataDir)
+    const spotCheckRate = spotCheckRateOf(this.flags['spot-check-rate'])
     mkdirSync(paths.dir, {recursive: true, mode: 0o700})
     writeFileSync(paths.pidFile, `${process.pid}\n`)
     const operator = walletInfo(dataDir)?.address
@@ -142,22 +147,22 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
       controller.abort()
     })
     const decisions = openSync(paths.decisionsFile, 'a')
-    // TPM hosts are approved on the devnet when their EK chain reaches networks.devnet.trustRoots.tpm
-    const {loadTrustRoots} = await import('../../hw/tpm2/roots.js')
-    const devnetRoots = this.resolved.config.networks.devnet?.trustRoots
-    await runDevnetVerifier(client, {
-      allowEmulator: true,
-      tpmRoots: loadTrustRoots(devnetRoots?.tpm ?? []),
-      nvidiaRoots: devnetRoots?.nvidia?.length ? loadTrustRoots(devnetRoots.nvidia) : undefined,
+    // the same service `unet verifier run` is, with the devnet's key and profile (TPM hosts are approved
+    // when their EK chain reaches networks.devnet.trustRoots.tpm and their credential is activated)
+    const profile = this.resolved.profile.name === 'devnet' ? this.resolved.profile : BUILTIN_PROFILES.devnet!
+    await runVerifier(client, {
+      policy: policyFromProfile({...profile, allowEmulator: true}),
+      cursorFile: join(paths.dir, 'verifier-cursor.json'),
       fromBlock: deployed.blockNumber,
       pollMs: 500,
+      spotCheckRate,
       signal: controller.signal,
-      onDecision: (d) => {
-        const line = decisionJson(d)
-        writeFileSync(decisions, line + '\n')
-        process.stderr.write(`verifier: ${d.approve ? 'approved' : 'rejected'} ${d.kind} ${d.deviceId} power ${d.power}${d.reasons.length ? ` (${d.reasons.join('; ')})` : ''}\n`)
+      onRecord: (r) => {
+        writeFileSync(decisions, recordJson(r) + '\n')
+        const what = r.type === 'decision' ? `${r.outcome} ${r.kind} ${r.deviceId} power ${r.power}${r.revert ? ` (${r.revert})` : !r.approve && r.reasons.length ? ` (${r.reasons.join('; ')})` : ''}` : `${r.outcome} host ${r.hostId} epoch ${r.epoch}`
+        process.stderr.write(`verifier: ${what}\n`)
       },
-      onError: (error) => process.stderr.write(`verifier: ${(error as Error).message}\n`),
+      onError: (error) => process.stderr.write(`verifier: ${error.message}\n`),
     })
     closeSync(decisions)
     disconnect(client)
@@ -181,6 +186,14 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
     this.log(`  log     ${out.logFile}`)
     return out
   }
+}
+
+/** Spot checks are off on the devnet unless asked for. */
+function spotCheckRateOf(flag: string | undefined): number {
+  if (flag === undefined) return 0
+  const rate = Number(flag)
+  if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new InputError(`--spot-check-rate ${flag} is not a probability in 0..1`)
+  return rate
 }
 
 function result(state: DevnetState, logFile: string, alreadyRunning: boolean): DevnetStartResult {

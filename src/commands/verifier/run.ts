@@ -1,0 +1,134 @@
+import {closeSync, openSync, readFileSync, writeSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {requireChainReady} from '../../config/index.js'
+import type {NetworkProfile} from '../../config/schema.js'
+import {ExitCode, InputError, UnetError} from '../../errors/index.js'
+import {decryptKeystore} from '../../keys/keystore.js'
+import {getPassphrase} from '../../keys/passphrase.js'
+import {assertPrivateFile} from '../../util/files.js'
+import {bytesToHex} from '../../util/hex.js'
+
+export interface VerifierRunResult {
+  verifier: string
+  network: string
+  decisionsFile: string
+  cursorFile: string
+  nextBlock: number
+}
+
+export default class VerifierRun extends BaseCommand<typeof VerifierRun> {
+  static override summary = 'run the verifier role: decide registrations, activate TPM credentials, spot-check committed heartbeats'
+  static override description = `Scans Registered events from a cursor (<dataDir>/verifier/cursor.json), decides each pending registration with the
+network profile's policy and trust roots (the same pure decision \`unet verifier audit\` recomputes), posts the credential
+challenge of TPM hosts and approves them once the operator answered it (rejected after --activation-timeout-blocks), and
+approves or rejects the rest. Every decision is appended to --decisions as one JSON line. With --spot-check-rate > 0 it
+challenges a random share of committed (P-384) heartbeats and slashes unanswered challenges.
+The verifier key comes from --keystore (a Web3 keystore, mode 0600), its passphrase from UNET_PASSWORD / UNET_PASSWORD_FILE
+or a prompt, never from argv; on the devnet without --keystore the devnet's verifier key is used. Stops cleanly on SIGTERM/SIGINT.`
+  static override examples = [
+    'UNET_PASSWORD_FILE=~/.verifier-pass <%= config.bin %> verifier run --network testnet --keystore ~/verifier.json --metrics 127.0.0.1:9465',
+    '<%= config.bin %> verifier run --from-block 1200 --spot-check-rate 0',
+  ]
+  static override flags = {
+    keystore: Flags.string({description: 'Web3 keystore file of the verifier key (0600); default on the devnet: the devnet verifier key'}),
+    'from-block': Flags.integer({description: 'first block to scan when there is no cursor yet (default: the devnet deployment block, else 0)', min: 0}),
+    decisions: Flags.string({description: 'decisions log, JSON lines (default: <dataDir>/verifier/decisions.jsonl)'}),
+    metrics: Flags.string({description: 'serve Prometheus metrics on host:port (or a bare port on 127.0.0.1)'}),
+    'spot-check-rate': Flags.string({description: 'probability a committed heartbeat is challenged, 0..1 (0 turns spot checks off)', default: '0.0625'}),
+    'activation-timeout-blocks': Flags.integer({description: 'blocks an operator has to answer a credential challenge (default: 20 epochs)', min: 1}),
+    'poll-ms': Flags.integer({description: 'milliseconds between scans', default: 2000, min: 50}),
+  }
+
+  async run(): Promise<VerifierRunResult> {
+    const {paths} = this.resolved
+    const profile = requireChainReady(this.resolved.profile)
+    const rate = Number(this.flags['spot-check-rate'])
+    if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new InputError(`--spot-check-rate ${this.flags['spot-check-rate']} is not a probability in 0..1`)
+    const [{connect, disconnect}, {verifierRole}, {runVerifier, recordJson}, {policyFromProfile, defaultFromBlock}] = await Promise.all([
+      import('../../chain/client.js'),
+      import('../../chain/verifier-reads.js'),
+      import('../../verifier/service.js'),
+      import('../../verifier/policy.js'),
+    ])
+    const policy = policyFromProfile(profile)
+    const client = await connect(profile, {privateKey: await this.verifierKey(profile)})
+    const controller = new AbortController()
+    const stop = () => controller.abort()
+    process.once('SIGTERM', stop)
+    process.once('SIGINT', stop)
+    let metricsServer: {url: string; close(): Promise<void>; metrics: import('../../verifier/metrics.js').VerifierMetrics} | undefined
+    const decisionsFile = this.flags.decisions ?? join(paths.dataDir, 'verifier', 'decisions.jsonl')
+    const cursorFile = join(paths.dataDir, 'verifier', 'cursor.json')
+    let fd: number | undefined
+    try {
+      const role = await verifierRole(client)
+      if (role.toLowerCase() !== client.signer!.address.toLowerCase())
+        throw new UnetError(`${client.signer!.address} is not the verifier of this contract (${role})`, ExitCode.INPUT_INVALID, {hint: 'pass the keystore of the verifier role with --keystore'})
+      if (this.flags.metrics) {
+        const {startVerifierMetricsServer} = await import('../../verifier/metrics.js')
+        metricsServer = await startVerifierMetricsServer(await listenAddress(this.flags.metrics))
+        process.stderr.write(`verifier: metrics at ${metricsServer.url}\n`)
+      }
+      const {mkdirSync} = await import('node:fs')
+      mkdirSync(join(decisionsFile, '..'), {recursive: true})
+      fd = openSync(decisionsFile, 'a', 0o600)
+      const log = fd
+      process.stderr.write(`verifier: ${client.signer!.address} on ${profile.name}, decisions → ${decisionsFile}\n`)
+      await runVerifier(client, {
+        policy,
+        cursorFile,
+        fromBlock: this.flags['from-block'] ?? defaultFromBlock(profile, paths.dataDir),
+        pollMs: this.flags['poll-ms'],
+        activationTimeoutBlocks: this.flags['activation-timeout-blocks'],
+        spotCheckRate: rate,
+        signal: controller.signal,
+        metrics: metricsServer?.metrics,
+        onRecord: (r) => {
+          writeSync(log, recordJson(r) + '\n')
+          const what = r.type === 'decision' ? `${r.outcome} ${r.kind} ${r.regId}${r.revert ? ` (${r.revert})` : r.reasons.length && !r.approve ? ` (${r.reasons.join('; ')})` : ''}` : `${r.outcome} host ${r.hostId} epoch ${r.epoch}`
+          process.stderr.write(`verifier: ${what}\n`)
+        },
+        onError: (error) => process.stderr.write(`verifier: ${error.message}\n`),
+      })
+    } finally {
+      process.removeListener('SIGTERM', stop)
+      process.removeListener('SIGINT', stop)
+      if (fd !== undefined) closeSync(fd)
+      await metricsServer?.close()
+      disconnect(client)
+    }
+    const {loadCursor} = await import('../../verifier/cursor.js')
+    const cursor = loadCursor(cursorFile, client.chainId, client.pociAddress!, 0)
+    process.stderr.write('verifier: stopped\n')
+    return {verifier: client.signer!.address, network: profile.name, decisionsFile, cursorFile, nextBlock: cursor.nextBlock}
+  }
+
+  /** The verifier key: --keystore (passphrase from the environment or a prompt), or the devnet's own. */
+  private async verifierKey(profile: NetworkProfile): Promise<string> {
+    const file = this.flags.keystore
+    if (!file) {
+      if (profile.name !== 'devnet') throw new InputError(`network "${profile.name}" needs the verifier key: pass --keystore FILE`, {hint: 'a Web3 keystore (e.g. from `unet wallet export-keystore`); its passphrase from UNET_PASSWORD_FILE'})
+      const {DEVNET_DEPLOYER_KEY} = await import('../../chain/devnet.js')
+      return DEVNET_DEPLOYER_KEY
+    }
+    let text: string
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (error) {
+      throw new InputError(`keystore ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+    }
+    assertPrivateFile(file)
+    const {secretKey} = decryptKeystore(text, await getPassphrase({purpose: 'the verifier keystore'}))
+    return bytesToHex(secretKey)
+  }
+}
+
+/** "127.0.0.1:9465", ":9465" (the agent's parseListen) or a bare "9465" (loopback). */
+async function listenAddress(spec: string): Promise<{host: string; port: number}> {
+  const {parseListen} = await import('../../agent/metrics.js')
+  return parseListen(/^\d{1,5}$/.test(spec.trim()) ? `:${spec.trim()}` : spec)
+}

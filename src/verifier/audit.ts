@@ -1,0 +1,80 @@
+/**
+ * `unet verifier audit`: recomputes every on-chain decision from chain data alone (the Registered event,
+ * the registration block's timestamp, the profile's policy and roots) and lists where the verifier's
+ * Approved/Rejected events disagree with the recomputation. A host-tpm rejection for an unanswered
+ * credential challenge is consistent only when a challenge was posted and the registration never activated.
+ */
+import type {ChainClient} from '../chain/client.js'
+import {credentialChallenges, decisions, latestBlockNumber, registrations, registrationState, type Registration} from '../chain/registrations.js'
+import {blockAt} from '../chain/verifier-reads.js'
+import {decideRegistration, type VerifierPolicy} from './decide.js'
+import {ACTIVATION_TIMEOUT_REASON} from './service.js'
+
+export interface AuditMismatch {
+  regId: string
+  deviceId: string
+  kind: string
+  problem: string
+  onChain: {approved: boolean; power?: string; ekId?: string; reason?: string; txHash: string; verifier: string}
+  recomputed: {approve: boolean; power: string; ekId?: string; reasons: string[]}
+}
+
+export interface AuditReport {
+  /** On-chain decisions compared with a recomputation. */
+  checked: number
+  /** Decisions whose registration lies before fromBlock (not recomputable from the scanned range). */
+  skipped: number
+  mismatches: AuditMismatch[]
+}
+
+export async function auditDecisions(client: ChainClient, policy: VerifierPolicy, range: {fromBlock: number; toBlock?: number; chunkBlocks?: number}): Promise<AuditReport> {
+  const toBlock = range.toBlock ?? (await latestBlockNumber(client))
+  const chunk = range.chunkBlocks ?? 5000
+  const regs = new Map<string, Registration>()
+  const onChain = []
+  for (let from = range.fromBlock; from <= toBlock; from += chunk) {
+    const to = Math.min(toBlock, from + chunk - 1)
+    for (const r of await registrations(client, {fromBlock: from, toBlock: to})) regs.set(r.regId, r)
+    onChain.push(...(await decisions(client, {fromBlock: from, toBlock: to})))
+  }
+  const report: AuditReport = {checked: 0, skipped: 0, mismatches: []}
+  const times = new Map<number, Date>()
+  for (const d of onChain) {
+    const reg = regs.get(d.regId)
+    if (!reg) {
+      report.skipped++
+      continue
+    }
+    let now = times.get(reg.blockNumber)
+    if (!now) {
+      now = new Date(((await blockAt(client, reg.blockNumber))?.timestamp ?? 0) * 1000)
+      times.set(reg.blockNumber, now)
+    }
+    const rec = decideRegistration(reg, {...policy, chainId: client.chainId, contract: client.pociAddress!, now})
+    report.checked++
+    const mismatch = (problem: string) =>
+      report.mismatches.push({
+        regId: d.regId,
+        deviceId: d.deviceId,
+        kind: rec.kind,
+        problem,
+        onChain: {approved: d.approved, power: d.power?.toString(), ekId: d.ekId, reason: d.reason, txHash: d.txHash, verifier: d.verifier},
+        recomputed: {approve: rec.approve, power: rec.power.toString(), ekId: rec.ekId, reasons: rec.reasons},
+      })
+    if (d.approved) {
+      if (!rec.approve) mismatch('approved, but the recomputation rejects')
+      else if (d.power !== rec.power) mismatch(`power differs: ${d.power} on chain, ${rec.power} recomputed`)
+      else if (rec.ekId && d.ekId?.toLowerCase() !== rec.ekId.toLowerCase()) mismatch(`EK id differs: ${d.ekId} on chain, ${rec.ekId} from the evidence`)
+      continue
+    }
+    if (!rec.approve) continue
+    if (rec.needsActivation && d.reason?.startsWith(ACTIVATION_TIMEOUT_REASON)) {
+      const [posted] = await credentialChallenges(client, {fromBlock: reg.blockNumber, toBlock: d.blockNumber, regId: d.regId})
+      if (!posted) mismatch('rejected as an unanswered credential challenge, but no challenge was posted')
+      else if ((await registrationState(client, d.regId)).activated) mismatch('rejected as an unanswered credential challenge, but the operator answered it')
+      continue
+    }
+    mismatch('rejected, but the recomputation approves')
+  }
+  return report
+}

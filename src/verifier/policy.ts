@@ -1,0 +1,25 @@
+/** What a network profile gives the verifier: its policy (emulator switch, trust roots, read once at start) and where to scan from. */
+import {readDevnetState} from '../chain/devnet.js'
+import type {NetworkProfile} from '../config/schema.js'
+import {loadSophgoTrust} from '../hw/sophgo/catalogue-files.js'
+import {loadTrustRoots} from '../hw/tpm2/roots.js'
+import type {VerifierPolicy} from './decide.js'
+
+export function policyFromProfile(profile: NetworkProfile): VerifierPolicy {
+  const sophgo = loadSophgoTrust(profile)
+  return {
+    network: profile.name,
+    allowEmulator: profile.allowEmulator,
+    tpmRoots: loadTrustRoots(profile.trustRoots.tpm),
+    nvidiaRoots: profile.trustRoots.nvidia.length > 0 ? loadTrustRoots(profile.trustRoots.nvidia) : undefined,
+    sophgoCatalogue: sophgo.catalogue,
+    sophgoCatalogueKeys: sophgo.keys,
+  }
+}
+
+/** Where a scan starts without --from-block: the devnet's deployment block when it runs, else block 0. */
+export function defaultFromBlock(profile: NetworkProfile, dataDir: string): number {
+  const state = profile.name === 'devnet' ? readDevnetState(dataDir) : undefined
+  const poci = profile.contracts.heartbeat ?? profile.contracts.registry
+  return state && poci && state.contracts.heartbeat.toLowerCase() === poci.toLowerCase() ? state.deployBlock : 0
+}
