@@ -1,0 +1,120 @@
+import {join} from 'node:path'
+
+import {keccak256} from 'ethers'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {activate, release} from '../../../src/chain/approve.js'
+import {DeviceKind} from '../../../src/chain/artifacts.js'
+import {disconnect, type ChainClient} from '../../../src/chain/client.js'
+import {credentialChallenges, registrationState} from '../../../src/chain/registrations.js'
+import {activateCredential} from '../../../src/hw/tpm2/activation.js'
+import {Tpm2Engine} from '../../../src/hw/tpm2/engine.js'
+import {loadTrustRoots} from '../../../src/hw/tpm2/roots.js'
+import {auditDecisions} from '../../../src/verifier/audit.js'
+import {CONTRACT_MAX_POWER} from '../../../src/verifier/decide.js'
+import type {DecisionRecord} from '../../../src/verifier/service.js'
+import {anvilUrl, swtpm} from '../../helpers/env.js'
+import {approveHost, clientFor, deployFresh, emulatorHost, p256Device, registerDevice, registerHost, type Deployment} from '../chain/helpers.js'
+import {devnetPolicy, emulatorEngine, registerHostWith, tempDir, verifierPass} from './helpers.js'
+
+const decisionsOf = (records: unknown[]) => records.filter((r): r is DecisionRecord => (r as DecisionRecord).type === 'decision')
+
+describe('verifier service: isolation, cursor, audit (real anvil)', () => {
+  const url = anvilUrl()
+  let dep: Deployment
+  let op: ChainClient
+  const cursorFile = join(tempDir(), 'cursor.json')
+
+  beforeAll(async () => {
+    dep = await deployFresh(url, {epochBlocks: 50})
+    op = await clientFor(url, dep.deployed.poci)
+  })
+  afterAll(() => {
+    for (const c of [dep?.verifier, op]) if (c) disconnect(c)
+  })
+
+  it("the power table stays within the contract's maxPower for every kind", async () => {
+    for (const [kind, cap] of Object.entries(CONTRACT_MAX_POWER)) expect(await op.poci!.getFunction('maxPower').staticCall(Number(kind))).toBe(cap)
+  })
+
+  it('records a reverting approve (HostChanged) once, still decides the next registration, and decides nothing twice after a restart', async () => {
+    // a stale device: registered under an approved host that is then released
+    const hostReg = await registerHostWith(op, await emulatorEngine())
+    await approveHost(dep.verifier, op, hostReg)
+    const stale = await registerDevice(op, p256Device(), hostReg.deviceId)
+    await release(op, {deviceId: hostReg.deviceId})
+    // the next registration: an emulator host with evidence over its challenge
+    const next = await registerHostWith(op, await emulatorEngine())
+    // and one the policy refuses: a host without evidence
+    const bare = await registerHost(op, emulatorHost())
+
+    const options = {policy: devnetPolicy(), cursorFile, fromBlock: dep.deployed.blockNumber}
+    const first = decisionsOf(await verifierPass(dep.verifier, options))
+    expect(first.map((d) => [d.regId, d.outcome, d.revert])).toEqual([
+      [stale.regId, 'reverted', 'HostChanged'],
+      [next.regId, 'approved', undefined],
+      [bare.regId, 'rejected', undefined],
+    ])
+    expect(first[1]).toMatchObject({deviceId: next.deviceId, kind: 'host-emulator', approve: true, power: '1', txHash: next.txHash})
+    expect(first[1]!.onChainTx).toMatch(/^0x[0-9a-f]{64}$/)
+    expect(first[2]!.reasons).toEqual(['a host-emulator registration must carry emulator evidence'])
+    expect((await registrationState(op, next.regId)).status).toBe('approved')
+    expect((await registrationState(op, stale.regId)).status).toBe('pending')
+
+    // a restart (a new service on the same cursor) decides nothing again, then decides what is new
+    expect(await verifierPass(dep.verifier, options)).toEqual([])
+    const later = await registerDevice(op, p256Device(), next.deviceId)
+    const again = decisionsOf(await verifierPass(dep.verifier, options))
+    expect(again.map((d) => [d.regId, d.outcome, d.power])).toEqual([[later.regId, 'approved', '100']])
+  })
+
+  it('audit: every decision so far recomputes to what is on chain', async () => {
+    const report = await auditDecisions(op, devnetPolicy(), {fromBlock: dep.deployed.blockNumber})
+    // the host approved by hand (approveHost: power 1, what the policy gives it) and the service's three decisions
+    expect(report.mismatches).toEqual([])
+    expect(report.checked).toBe(4)
+  })
+})
+
+describe('verifier service: an honest swtpm host is approved after credential activation', () => {
+  const url = anvilUrl()
+  let dep: Deployment
+  let op: ChainClient
+  let engine: Tpm2Engine
+
+  beforeAll(async () => {
+    dep = await deployFresh(url, {allowEmulator: false})
+    op = await clientFor(url, dep.deployed.poci)
+    engine = await Tpm2Engine.open({tcti: swtpm().tcti, akHandle: 0x81010002, pcrs: [0, 1, 2, 3]})
+  })
+  afterAll(() => {
+    engine?.close()
+    for (const c of [dep?.verifier, op]) if (c) disconnect(c)
+  })
+
+  it('posts MakeCredential for (EK, AK name), waits, and approves with the EK id once the agent answered', async () => {
+    const policy = {network: 'test', allowEmulator: false, tpmRoots: loadTrustRoots([swtpm().caRootPath, swtpm().caIssuerPath])}
+    const options = {policy, cursorFile: join(tempDir(), 'cursor.json'), fromBlock: dep.deployed.blockNumber, activationTimeoutBlocks: 50}
+    const reg = await registerHostWith(op, engine, DeviceKind.HOST_TPM)
+    const ekPublic = reg.evidence.device.ekPublic!
+
+    const posted = decisionsOf(await verifierPass(dep.verifier, options))
+    expect(posted.map((d) => [d.regId, d.outcome])).toEqual([[reg.regId, 'challenged']])
+    expect(posted[0]!.ekId).toBe(keccak256(ekPublic))
+    // waiting: another pass changes nothing
+    expect(await verifierPass(dep.verifier, options)).toEqual([])
+    expect((await registrationState(op, reg.regId)).status).toBe('pending')
+
+    // the agent's half: read the challenge back from chain, ActivateCredential on the TPM, answer
+    const [challenge] = await credentialChallenges(op, {fromBlock: reg.blockNumber, regId: reg.regId})
+    const secret = await activateCredential(engine, challenge!.credentialBlob, challenge!.encryptedSecret, ekPublic)
+    await activate(op, {regId: reg.regId, secret})
+
+    const approved = decisionsOf(await verifierPass(dep.verifier, options))
+    expect(approved.map((d) => [d.regId, d.outcome, d.power, d.ekId])).toEqual([[reg.regId, 'approved', '10', keccak256(ekPublic)]])
+    expect((await registrationState(op, reg.regId)).status).toBe('approved')
+    expect(await op.poci!.getFunction('ekHost').staticCall(keccak256(ekPublic))).toBe(reg.deviceId)
+    const report = await auditDecisions(op, policy, {fromBlock: dep.deployed.blockNumber})
+    expect(report).toMatchObject({checked: 1, mismatches: []})
+  })
+})
