@@ -1,4 +1,4 @@
-import {Command, Flags, Errors, type Interfaces} from '@oclif/core'
+import {Command, Flags, Errors, ux, type Interfaces} from '@oclif/core'
 
 import {loadConfig, type ResolvedConfig} from '../config/index.js'
 import {ExitCode, UnetError} from '../errors/index.js'
@@ -83,6 +83,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     // In --json mode logs still go to stderr, so stdout stays one parseable document.
     this.loggerInstance ??= await createLogger(this.resolved.config.logLevel)
     return this.loggerInstance
+  }
+
+  /**
+   * "Warning: <message>" on stderr through oclif's ux, also with --json (stdout stays one JSON
+   * document). Not oclif's `this.warn`: that is silent under --json and re-wraps the line, and a miner
+   * must always see e.g. that the software emulator engine is in use.
+   */
+  protected warning(message: string): void {
+    ux.stderr('%s', `Warning: ${message}`)
+  }
+
+  /** "Notice: <message>" on stderr, like warning(): something done for the user that they should know. */
+  protected notice(message: string): void {
+    ux.stderr('%s', `Notice: ${message}`)
   }
 
   private showStack(): boolean {

@@ -26,7 +26,7 @@ export abstract class MinerCommand<T extends typeof Command> extends BaseCommand
     this.session = await openMinerSession(this.resolved, {
       passphrase: () => this.operatorPassphrase(),
       // Loud even with --json: a miner must never mistake the emulator for real hardware.
-      onNotice: (message) => process.stderr.write(`Warning: ${message}\n`),
+      onNotice: (message) => this.warning(message),
     })
     return this.session
   }
