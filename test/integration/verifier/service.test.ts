@@ -3,18 +3,20 @@ import {join} from 'node:path'
 import {keccak256} from 'ethers'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {activate, release} from '../../../src/chain/approve.js'
+import {activate, approve, release} from '../../../src/chain/approve.js'
 import {DeviceKind} from '../../../src/chain/artifacts.js'
 import {disconnect, type ChainClient} from '../../../src/chain/client.js'
+import {challengeState} from '../../../src/chain/challenge.js'
+import {heartbeat} from '../../../src/chain/heartbeat.js'
 import {credentialChallenges, registrationState} from '../../../src/chain/registrations.js'
 import {activateCredential} from '../../../src/hw/tpm2/activation.js'
 import {Tpm2Engine} from '../../../src/hw/tpm2/engine.js'
 import {loadTrustRoots} from '../../../src/hw/tpm2/roots.js'
 import {auditDecisions} from '../../../src/verifier/audit.js'
 import {CONTRACT_MAX_POWER} from '../../../src/verifier/decide.js'
-import type {DecisionRecord} from '../../../src/verifier/service.js'
+import type {DecisionRecord, SpotCheckRecord} from '../../../src/verifier/service.js'
 import {anvilUrl, swtpm} from '../../helpers/env.js'
-import {approveHost, clientFor, deployFresh, emulatorHost, p256Device, registerDevice, registerHost, type Deployment} from '../chain/helpers.js'
+import {approveHost, buildBeat, clientFor, deployFresh, emulatorHost, mine, nextEpoch, p256Device, p384Device, registerDevice, registerHost, type Deployment} from '../chain/helpers.js'
 import {devnetPolicy, emulatorEngine, registerHostWith, tempDir, verifierPass} from './helpers.js'
 
 const decisionsOf = (records: unknown[]) => records.filter((r): r is DecisionRecord => (r as DecisionRecord).type === 'decision')
@@ -116,5 +118,56 @@ describe('verifier service: an honest swtpm host is approved after credential ac
     expect(await op.poci!.getFunction('ekHost').staticCall(keccak256(ekPublic))).toBe(reg.deviceId)
     const report = await auditDecisions(op, policy, {fromBlock: dep.deployed.blockNumber})
     expect(report).toMatchObject({checked: 1, mismatches: []})
+  })
+})
+
+describe('verifier service: spot checks of committed (P-384) heartbeats', () => {
+  const url = anvilUrl()
+  let dep: Deployment
+  let op: ChainClient
+  const epochBlocks = 12
+
+  beforeAll(async () => {
+    dep = await deployFresh(url, {epochBlocks})
+    op = await clientFor(url, dep.deployed.poci)
+  })
+  afterAll(() => {
+    for (const c of [dep?.verifier, op]) if (c) disconnect(c)
+  })
+
+  it('challenges a drawn heartbeat once its epoch is over (fields from its calldata) and slashes it unanswered after the deadline', async () => {
+    const host = emulatorHost()
+    await approveHost(dep.verifier, op, await registerHost(op, host))
+    const gpu = p384Device()
+    const gpuReg = await registerDevice(op, gpu, host.hostId)
+    await approve(dep.verifier, {regId: gpuReg.regId, power: 300n})
+    const beat = await heartbeat(op, await buildBeat(op, host, [{device: gpu}]))
+
+    const options = {policy: devnetPolicy(), cursorFile: join(tempDir(), 'cursor.json'), fromBlock: beat.blockNumber, spotCheckRate: 1}
+    // the draw block (the first of the next epoch) does not exist yet: nothing happens
+    expect(await verifierPass(dep.verifier, options)).toEqual([])
+    await nextEpoch(url, op)
+    const opened = (await verifierPass(dep.verifier, options)) as SpotCheckRecord[]
+    expect(opened).toEqual([expect.objectContaining({type: 'spot-check', outcome: 'spot-opened', hostId: host.hostId, deviceId: gpu.deviceId, epoch: beat.epoch.toString(), heartbeatTx: beat.txHash})])
+    const challengeId = opened[0]!.challengeId!
+    const state = await challengeState(op, challengeId)
+    expect(state.status).toBe('open')
+    expect(await verifierPass(dep.verifier, options)).toEqual([]) // still inside the answer window
+
+    await mine(url, Number(state.deadline) - (await op.provider.getBlockNumber()) + 1)
+    const slashed = (await verifierPass(dep.verifier, options)) as SpotCheckRecord[]
+    expect(slashed.map((r) => [r.outcome, r.challengeId])).toEqual([['spot-slashed', challengeId]])
+    expect((await challengeState(op, challengeId)).status).toBe('slashed')
+    expect((await registrationState(op, gpuReg.regId)).status).toBe('ended') // the device was revoked
+  })
+
+  it('rate 0 never challenges', async () => {
+    const host = emulatorHost()
+    await approveHost(dep.verifier, op, await registerHost(op, host))
+    const gpu = p384Device()
+    await approve(dep.verifier, {regId: (await registerDevice(op, gpu, host.hostId)).regId, power: 300n})
+    const beat = await heartbeat(op, await buildBeat(op, host, [{device: gpu}]))
+    await nextEpoch(url, op)
+    expect(await verifierPass(dep.verifier, {policy: devnetPolicy(), cursorFile: join(tempDir(), 'cursor.json'), fromBlock: beat.blockNumber, spotCheckRate: 0})).toEqual([])
   })
 })
