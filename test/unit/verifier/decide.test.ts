@@ -19,7 +19,7 @@ const OPERATOR = '0x' + '0a'.repeat(20)
 const devnet: DecideContext = {chainId: 31337n, contract: CONTRACT, network: 'devnet', allowEmulator: true, tpmRoots: [], now: new Date()}
 const testnet: DecideContext = {...devnet, network: 'testnet', allowEmulator: false}
 
-function registration(kind: number, deviceId: string, evidence = new Uint8Array(), hostId = deviceId, nonce = 0n): Registration {
+function registration(kind: number, deviceId: string, evidence: Uint8Array = new Uint8Array(), hostId = deviceId, nonce = 0n): Registration {
   return {regId: registrationId(deviceId, nonce), deviceId, operator: OPERATOR, hostId, kind, payout: OPERATOR, nonce, publicKey: new Uint8Array(64), proof: new Uint8Array(), evidence, blockNumber: 1, txHash: '0x' + '77'.repeat(32)}
 }
 
