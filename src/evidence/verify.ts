@@ -21,6 +21,8 @@ export interface VerifyContext {
   allowEmulator: boolean
   /** Trusted TPM EK roots and vendor intermediates (PEM text or DER). */
   tpmRoots: Array<string | Uint8Array>
+  /** Accept the EK chains of cloud vTPMs (the profile's trustRoots.allowCloudVtpm; default false). */
+  allowCloudVtpm?: boolean
   /** Trusted NVIDIA roots (PEM text or DER), for nvidia-cc evidence. */
   nvidiaRoots?: Array<string | Uint8Array>
   /** What the evidence must be bound to (the verifier's own challenge). */

@@ -51,6 +51,8 @@ export interface VerifierPolicy {
   allowEmulator: boolean
   /** Trusted TPM EK roots and vendor intermediates (PEM text or DER). */
   tpmRoots: Array<string | Uint8Array>
+  /** The profile's EK policy switch: cloud vTPM chains accepted (by default the devnet alone). */
+  allowCloudVtpm?: boolean
   nvidiaRoots?: Array<string | Uint8Array>
   sophgoCatalogue?: SophgoCatalogue
   sophgoCatalogueKeys?: ReadonlyArray<string | KeyObject>
@@ -134,7 +136,7 @@ function hostDecision(
   if (!evidence) return done([`a ${kindName(reg.kind)} registration must carry ${wanted} evidence`], [])
   if (evidence.kind !== wanted) return done([`evidence kind ${evidence.kind} does not fit device kind ${kindName(reg.kind)} (expected ${wanted})`], [], {evidenceDigest})
   const reasons: string[] = []
-  const result = verifyEvidence(evidence, {network: ctx.network, allowEmulator: ctx.allowEmulator, tpmRoots: ctx.tpmRoots, nvidiaRoots: ctx.nvidiaRoots, expected: {challenge}, now: ctx.now})
+  const result = verifyEvidence(evidence, {network: ctx.network, allowEmulator: ctx.allowEmulator, tpmRoots: ctx.tpmRoots, allowCloudVtpm: ctx.allowCloudVtpm, nvidiaRoots: ctx.nvidiaRoots, expected: {challenge}, now: ctx.now})
   if (result.deviceId.toLowerCase() !== reg.deviceId.toLowerCase()) reasons.push(`evidence is about device ${result.deviceId}, not ${reg.deviceId}`)
   reasons.push(...result.reasons)
   const warnings = [...result.warnings]

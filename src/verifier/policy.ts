@@ -2,7 +2,7 @@
 import {readDevnetState} from '../chain/devnet.js'
 import type {NetworkProfile} from '../config/schema.js'
 import {loadSophgoTrust} from '../hw/sophgo/catalogue-files.js'
-import {loadTrustRoots} from '../hw/tpm2/roots.js'
+import {cloudVtpmAllowed, loadTrustRoots} from '../hw/tpm2/roots.js'
 import type {VerifierPolicy} from './decide.js'
 
 export function policyFromProfile(profile: NetworkProfile): VerifierPolicy {
@@ -11,6 +11,7 @@ export function policyFromProfile(profile: NetworkProfile): VerifierPolicy {
     network: profile.name,
     allowEmulator: profile.allowEmulator,
     tpmRoots: loadTrustRoots(profile.trustRoots.tpm),
+    allowCloudVtpm: cloudVtpmAllowed(profile),
     nvidiaRoots: profile.trustRoots.nvidia.length > 0 ? loadTrustRoots(profile.trustRoots.nvidia) : undefined,
     sophgoCatalogue: sophgo.catalogue,
     sophgoCatalogueKeys: sophgo.keys,

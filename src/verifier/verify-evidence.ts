@@ -31,7 +31,7 @@ export const verifyHostEvidence: KindVerifier = (evidence: Evidence, context: Ve
   }
   if (evidence.kind === 'emulator') reasons.push(...emulatorIdentityReasons(evidence.device.certChain, ak, context.now))
   else {
-    reasons.push(...verifyEkChain({chain: evidence.device.certChain, trusted: context.tpmRoots, ekPublic: evidence.device.ekPublic, now: context.now}))
+    reasons.push(...verifyEkChain({chain: evidence.device.certChain, trusted: context.tpmRoots, ekPublic: evidence.device.ekPublic, now: context.now, policy: {allowCloudVtpm: context.allowCloudVtpm}}))
     warnings.push('AK↔EK binding is proven by credential activation at registration, not by this evidence')
   }
   return {reasons, warnings}

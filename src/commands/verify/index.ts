@@ -5,7 +5,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {decodeEvidence, evidenceDigestHex} from '../../evidence/format.js'
 import {EmulatorRefusedError, EvidenceInvalidError, InputError} from '../../errors/index.js'
-import {loadTrustRoots} from '../../hw/tpm2/roots.js'
+import {cloudVtpmAllowed, loadTrustRoots} from '../../hw/tpm2/roots.js'
 import {verifyEvidence} from '../../verifier/verify-evidence.js'
 import {hexToBytes} from '../../util/hex.js'
 
@@ -38,6 +38,7 @@ export default class Verify extends BaseCommand<typeof Verify> {
       network: profile.name,
       allowEmulator: profile.allowEmulator,
       tpmRoots: loadTrustRoots([...profile.trustRoots.tpm, ...(this.flags['tpm-root'] ?? [])]),
+      allowCloudVtpm: cloudVtpmAllowed(profile),
       nvidiaRoots: loadTrustRoots(profile.trustRoots.nvidia),
       ...(Object.keys(expected).length > 0 ? {expected} : {}),
     })
