@@ -1,7 +1,6 @@
 import {Command, Flags, Errors, ux, type Interfaces} from '@oclif/core'
 
 import {loadConfig, type ResolvedConfig} from '../config/index.js'
-import {ExitCode, UnetError} from '../errors/index.js'
 import {getPassphrase, quickstartPassphraseFile} from '../keys/passphrase.js'
 import {createLogger, type Logger} from '../util/logger.js'
 import {describeError} from './render-error.js'
@@ -121,5 +120,3 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return result
   }
 }
-
-export {ExitCode, UnetError}

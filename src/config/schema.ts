@@ -15,7 +15,7 @@ export interface KeyRule {
   max?: number
 }
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 const HANDLE = /^0x81[0-9a-fA-F]{6}$/
 

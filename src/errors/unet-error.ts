@@ -48,14 +48,6 @@ export class ConfigError extends UnetError {
   }
 }
 
-export class NotImplementedError extends UnetError {
-  constructor(what: string) {
-    super(`${what} is not built yet in this version of unet`, ExitCode.NOT_IMPLEMENTED, {
-      hint: 'see the README for what this version can do',
-    })
-  }
-}
-
 export class InputError extends UnetError {
   constructor(message: string, options: UnetErrorOptions = {}) {
     super(message, ExitCode.INPUT_INVALID, options)

@@ -12,8 +12,8 @@ import {InputError} from '../errors/index.js'
 import {bytesToHex} from '../util/hex.js'
 import {deviceIdOf, type DeviceCommitment} from './nonce.js'
 
-export const EVIDENCE_VERSION = 1
-export const EVIDENCE_KINDS = ['tpm2', 'emulator', 'nvidia-cc', 'sophgo'] as const
+const EVIDENCE_VERSION = 1
+const EVIDENCE_KINDS = ['tpm2', 'emulator', 'nvidia-cc', 'sophgo'] as const
 export type EvidenceKind = (typeof EVIDENCE_KINDS)[number]
 export type HostKind = 'tpm2' | 'emulator'
 export type AcceleratorKind = 'nvidia-cc' | 'sophgo'

@@ -7,7 +7,7 @@ import type {ResolvedConfig} from '../config/index.js'
 import {EmulatorRefusedError, HardwareUnavailableError, InputError} from '../errors/index.js'
 import type {SecurityEngine} from './engine-types.js'
 
-export type {EngineIdentity, EngineKind, EngineQuote, SecurityEngine} from './engine-types.js'
+export type {EngineIdentity, SecurityEngine} from './engine-types.js'
 
 export interface OpenEngineOptions {
   engine: 'auto' | 'tpm2' | 'emulator'

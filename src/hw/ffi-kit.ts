@@ -49,7 +49,7 @@ export interface LibraryLabel {
 }
 
 /** The function name of a C declaration: `int nvmlInit_v2()` → nvmlInit_v2. */
-export function symbolOf(signature: string): string {
+function symbolOf(signature: string): string {
   return /([A-Za-z_]\w*)\s*\(/.exec(signature)?.[1] ?? signature
 }
 

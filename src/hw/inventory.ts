@@ -40,7 +40,7 @@ export interface ProbeOptions {
   systemInformation?: boolean
 }
 
-export const REAL_SYSFS = '/sys'
+const REAL_SYSFS = '/sys'
 
 export async function probeDevices(options: ProbeOptions = {}): Promise<Device[]> {
   const sysfsRoot = options.sysfsRoot ?? REAL_SYSFS

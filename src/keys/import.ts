@@ -31,7 +31,7 @@ export interface ImportResult extends WalletInfo {
  * protects the stored copy too); a raw key file must be 0600 and gets a new passphrase (asked twice on
  * a TTY). Passphrases come only from UNET_PASSWORD / UNET_PASSWORD_FILE / a prompt, never argv.
  */
-export async function readKeySource(source: KeySource, env?: NodeJS.ProcessEnv): Promise<{secretKey: Uint8Array; passphrase: string}> {
+async function readKeySource(source: KeySource, env?: NodeJS.ProcessEnv): Promise<{secretKey: Uint8Array; passphrase: string}> {
   if (source.keystore && source.keyFile) throw new InputError('give either a keystore or a key file, not both')
   if (source.keystore) {
     const passphrase = await getPassphrase({purpose: source.keystore, env})

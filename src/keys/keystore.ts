@@ -26,7 +26,7 @@ export interface KeystoreV3 {
 }
 
 /** scrypt N=2^17, r=8, p=1: the parameters ethers writes; about 0.3 s here. */
-export const WRITE_SCRYPT = {n: 131072, r: 8, p: 1, dklen: 32}
+const WRITE_SCRYPT = {n: 131072, r: 8, p: 1, dklen: 32}
 
 export function encryptKeystore(secretKey: Uint8Array, passphrase: string, params = WRITE_SCRYPT): KeystoreV3 {
   const salt = randomBytes(32)

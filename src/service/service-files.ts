@@ -99,7 +99,7 @@ function systemdEnv(name: string, value: string): string {
 /** Paths under these are hidden by ProtectHome=yes; then only read-only protection is possible. */
 const HOME_ROOTS = ['/home/', '/root/', '/run/user/']
 
-export function systemdUnit(spec: ServiceSpec): string {
+function systemdUnit(spec: ServiceSpec): string {
   const underHome = [spec.nodePath, spec.binPath, spec.dataDir, spec.configDir, spec.passwordFile].some((p) => HOME_ROOTS.some((r) => p.startsWith(r) || p + '/' === r))
   const exec = [spec.nodePath, ...daemonArgs(spec)].map(systemdWord).join(' ')
   const lines = [
@@ -168,7 +168,7 @@ export function systemdUnit(spec: ServiceSpec): string {
  * ~90 MB (Node's default grows it to ~50 MB and never gives it back); measured in docs/benchmarks.md.
  * V8 reads it only at start-up, so it must be on the command line.
  */
-export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2']
+const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2']
 
 /** What the service runs after the node binary: its flags, bin/run.js, `heartbeat` and its flags. */
 function daemonArgs(spec: ServiceSpec): string[] {
@@ -177,11 +177,11 @@ function daemonArgs(spec: ServiceSpec): string[] {
 
 // ---------------- launchd ----------------
 
-export function xmlEscape(s: string): string {
+function xmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;')
 }
 
-export function launchdPlist(spec: ServiceSpec): string {
+function launchdPlist(spec: ServiceSpec): string {
   const str = (s: string) => `<string>${xmlEscape(s)}</string>`
   const args = [spec.nodePath, ...daemonArgs(spec)]
   const env: Record<string, string> = {UNET_DATA_DIR: spec.dataDir, UNET_CONFIG_DIR: spec.configDir, UNET_PASSWORD_FILE: spec.passwordFile}
@@ -223,7 +223,7 @@ export function windowsArg(arg: string): string {
   return '"' + arg.replace(/(\\*)"/g, '$1$1\\"').replace(/(\\+)$/, '$1$1') + '"'
 }
 
-export function windowsServiceXml(spec: ServiceSpec): string {
+function windowsServiceXml(spec: ServiceSpec): string {
   const args = daemonArgs(spec).map(windowsArg).join(' ')
   const env: Record<string, string> = {UNET_DATA_DIR: spec.dataDir, UNET_CONFIG_DIR: spec.configDir, UNET_PASSWORD_FILE: spec.passwordFile}
   const logs = win32.join(spec.dataDir, 'logs')

@@ -37,7 +37,7 @@ export interface InstallResult {
 }
 
 /** Problems the service would hit at start, said at install time. */
-export function preflightWarnings(spec: ServiceSpec): string[] {
+function preflightWarnings(spec: ServiceSpec): string[] {
   const warnings: string[] = []
   if (!existsSync(spec.passwordFile)) warnings.push(`the passphrase file ${spec.passwordFile} does not exist: create it (chmod 600) holding the keystore passphrase`)
   else if (process.platform !== 'win32' && (statSync(spec.passwordFile).mode & 0o077) !== 0)

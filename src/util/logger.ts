@@ -3,7 +3,7 @@ import type {Logger, LevelWithSilent} from 'pino'
 export type {Logger}
 
 /** Keys whose values never reach a log line, at any depth we log. */
-export const REDACTED_KEYS = ['privateKey', 'secretKey', 'password', 'passphrase', 'mnemonic', 'secret', 'keystore', 'seed']
+const REDACTED_KEYS = ['privateKey', 'secretKey', 'password', 'passphrase', 'mnemonic', 'secret', 'keystore', 'seed']
 
 const redactPaths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`])
 

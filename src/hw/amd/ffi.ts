@@ -20,12 +20,12 @@ export const AMDSMI_SYMBOLS = [
   'amdsmi_get_gpu_activity',
 ] as const
 
-export const DEFAULT_AMDSMI_LIBRARY = 'libamd_smi.so'
+const DEFAULT_AMDSMI_LIBRARY = 'libamd_smi.so'
 const AMDSMI_INIT_AMD_GPUS = 1n << 1n
 
 const STATUS: Record<number, string> = {1: 'invalid parameters', 2: 'not supported', 10: 'permission denied', 18: 'init error', 31: 'not found', 32: 'not initialized', 34: 'driver not loaded', 41: 'insufficient size'}
 
-export class AmdSmiError extends HardwareUnavailableError {
+class AmdSmiError extends HardwareUnavailableError {
   constructor(
     readonly symbol: string,
     readonly status: number,

@@ -14,7 +14,7 @@ import {libraryReason} from '../probe-reasons.js'
  * mem_info_vram_total/used, gpu_busy_percent, vbios_version. AMD publishes no GPU attestation
  * key, so an AMD GPU is committed by the host TPM quote only.
  */
-export function drmCards(sysfsRoot: string): Map<string, string> {
+function drmCards(sysfsRoot: string): Map<string, string> {
   const out = new Map<string, string>()
   const dir = join(sysfsRoot, 'class', 'drm')
   let names: string[] = []
@@ -75,7 +75,7 @@ export async function probeAmd(options: AmdProbeOptions): Promise<Device[]> {
   return devices
 }
 
-export function probeAmdSysfs(sysfsRoot: string, candidates: Classified[]): Device[] {
+function probeAmdSysfs(sysfsRoot: string, candidates: Classified[]): Device[] {
   const cards = drmCards(sysfsRoot)
   return candidates.map((c) => {
     const dir = c.pci.path

@@ -18,10 +18,10 @@ import type {EngineIdentity, EngineQuote, SecurityEngine} from '../engine-types.
 import {derToPem} from '../tpm2/pem.js'
 import {encodeEcdsaSignature, objectName, parseTpmtPublic, primaryQualifiedName, rawPublicKey, TPM_RH} from '../tpm2/structures.js'
 import {akTemplateEccP256, encodePcrSelection, TPM2_ALG, TPM_GENERATED_VALUE, TPM2_ST_ATTEST_QUOTE, Writer, tpm2b} from '../tpm2/wire.js'
-import {EMULATOR_ROOT_CN, selfSignedRoot} from './x509.js'
+import {selfSignedRoot} from './x509.js'
 
 /** firmwareVersion the emulator reports: ASCII "UNETEMU1". */
-export const EMULATOR_FIRMWARE = 0x554e4554454d5531n
+const EMULATOR_FIRMWARE = 0x554e4554454d5531n
 
 export interface EmulatorOptions {
   dataDir: string
@@ -121,4 +121,3 @@ export function emulatorAkTpmt(x: Uint8Array, y: Uint8Array): Uint8Array {
   return akTemplateEccP256(x, y)
 }
 
-export {EMULATOR_ROOT_CN}

@@ -3,9 +3,8 @@ import {children, decodeOid, DerError, readTlv, type Tlv} from '../../util/der.j
 /** NVIDIA DICE extensions, on top of the shared DER reader (src/util/der.ts). */
 const GPU_HINT = 'pass the PEM certificate chain exactly as the GPU returned it'
 
-/** TCG DICE TcbInfo (2.23.133.5.4.1) and its multi-TcbInfo variant. */
+/** TCG DICE TcbInfo (2.23.133.5.4.1). */
 export const TCG_DICE_TCB_INFO = '2.23.133.5.4.1'
-export const TCG_DICE_MULTI_TCB_INFO = '2.23.133.5.4.5'
 
 export interface Fwid {
   hashAlg: string

@@ -28,10 +28,10 @@ export const NVML_SYMBOLS = [
   'nvmlDeviceGetConfComputeGpuAttestationReport',
 ] as const
 
-export const DEFAULT_NVML_LIBRARY = 'libnvidia-ml.so.1'
+const DEFAULT_NVML_LIBRARY = 'libnvidia-ml.so.1'
 export const NVML_NONCE_SIZE = 32
 
-export const NVML_RETURN = {
+const NVML_RETURN = {
   SUCCESS: 0,
   UNINITIALIZED: 1,
   INVALID_ARGUMENT: 2,
@@ -47,7 +47,7 @@ export const NVML_RETURN = {
 } as const
 
 /** An NVML call that returned an error code; `reason` is the short text for `unet devices`. */
-export class NvmlError extends HardwareUnavailableError {
+class NvmlError extends HardwareUnavailableError {
   constructor(
     readonly symbol: string,
     readonly nvmlCode: number,

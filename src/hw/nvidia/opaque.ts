@@ -4,7 +4,7 @@ import {SpdmParseError} from './spdm.js'
  * NVIDIA's opaque data in the SPDM MEASUREMENTS response: a list of TLVs, each
  * type(2, LE) size(2, LE) value(size). Field ids as published in NVIDIA's attestation SDK.
  */
-export const OPAQUE_FIELD = {
+const OPAQUE_FIELD = {
   CERT_ISSUER_NAME: 1,
   CERT_AUTHORITY_KEY_IDENTIFIER: 2,
   DRIVER_VERSION: 3,
@@ -83,7 +83,7 @@ export function parseOpaqueData(opaque: Uint8Array, base = 0): DecodedOpaque {
  * The VBIOS field is a little-endian integer; NVIDIA prints it as the low 4 bytes (most significant
  * first) followed by byte 4, e.g. 96.00.9F.00.01.
  */
-export function formatVbios(v: Uint8Array): string {
+function formatVbios(v: Uint8Array): string {
   if (v.length < 5) return Buffer.from(v).toString('hex')
   const parts = [v[3]!, v[2]!, v[1]!, v[0]!, v[4]!]
   return parts.map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join('.')

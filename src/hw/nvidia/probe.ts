@@ -24,7 +24,7 @@ export interface NvidiaProbe {
 }
 
 /** NVML "00000000:17:00.0" → sysfs "0000:17:00.0". */
-export function normalizeBusId(busId: string): string {
+function normalizeBusId(busId: string): string {
   const m = /^([0-9a-fA-F]+):([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$/.exec(busId.trim())
   if (!m) return busId.trim().toLowerCase()
   return `${m[1]!.slice(-4).padStart(4, '0')}:${m[2]}:${m[3]}.${m[4]}`.toLowerCase()

@@ -11,15 +11,15 @@ import {InputError} from '../../errors/index.js'
  * Every length is checked against the buffer; trailing or missing bytes are errors.
  */
 
-export const SPDM_VERSION_11 = 0x11
-export const GET_MEASUREMENTS = 0xe0
-export const MEASUREMENTS = 0x60
+const SPDM_VERSION_11 = 0x11
+const GET_MEASUREMENTS = 0xe0
+const MEASUREMENTS = 0x60
 export const REQUEST_LENGTH = 37
-export const NONCE_LENGTH = 32
+const NONCE_LENGTH = 32
 /** ECDSA P-384 signature, r‖s. */
-export const P384_SIGNATURE_LENGTH = 96
+const P384_SIGNATURE_LENGTH = 96
 /** DSP0274: OpaqueLength shall not exceed 1024. */
-export const MAX_OPAQUE_LENGTH = 1024
+const MAX_OPAQUE_LENGTH = 1024
 
 export interface SpdmRequest {
   version: number
@@ -96,7 +96,7 @@ class Reader {
   }
 }
 
-export function parseSpdmRequest(buf: Uint8Array): SpdmRequest {
+function parseSpdmRequest(buf: Uint8Array): SpdmRequest {
   if (buf.length !== REQUEST_LENGTH) throw new SpdmParseError(`GET_MEASUREMENTS request must be ${REQUEST_LENGTH} bytes, got ${buf.length}`, 0)
   const r = new Reader(buf)
   const version = r.u8('request version')
@@ -136,7 +136,7 @@ function parseBlocks(record: Uint8Array, count: number, base: number): Measureme
   return blocks
 }
 
-export function parseSpdmResponse(buf: Uint8Array, signatureLength = P384_SIGNATURE_LENGTH, base = 0): SpdmResponse {
+function parseSpdmResponse(buf: Uint8Array, signatureLength = P384_SIGNATURE_LENGTH, base = 0): SpdmResponse {
   const r = new Reader(buf)
   const version = r.u8('response version')
   if (version !== SPDM_VERSION_11) throw new SpdmParseError(`response version 0x${hex2(version)} is not SPDM 1.1 (0x11)`, base)

@@ -24,7 +24,7 @@ import {parseSpdmExchange, REQUEST_LENGTH, type SpdmExchange} from './spdm.js'
  * separate optional steps (docs/nvidia-attestation.md) and are not claimed here.
  */
 
-export const CHAIN_LENGTH = 5
+const CHAIN_LENGTH = 5
 
 export interface NvidiaVerifyOptions {
   /** The nonce the verifier asked for (32 bytes). */

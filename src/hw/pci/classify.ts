@@ -11,7 +11,7 @@ export interface Classified {
   rule: 'vendor-table' | 'class-0x12'
 }
 
-export function hex4(n: number): string {
+function hex4(n: number): string {
   return '0x' + n.toString(16).padStart(4, '0')
 }
 

@@ -30,7 +30,7 @@ export function readAttr(dir: string, name: string): string | undefined {
   }
 }
 
-export function readHexAttr(dir: string, name: string): number | undefined {
+function readHexAttr(dir: string, name: string): number | undefined {
   const v = readAttr(dir, name)
   if (v === undefined || !/^0x[0-9a-fA-F]+$/.test(v)) return undefined
   return Number.parseInt(v.slice(2), 16)

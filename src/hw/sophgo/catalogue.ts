@@ -16,9 +16,9 @@ import {createPublicKey, sign, verify, type KeyObject} from 'node:crypto'
 import {InputError} from '../../errors/index.js'
 import {canonicalJson} from '../../evidence/format.js'
 
-export const CATALOGUE_VERSION = 1
+const CATALOGUE_VERSION = 1
 /** Chip models the catalogue may name (the chip ids bmlib reports, src/hw/sophgo/probe.ts; BM1690 from the PCIe driver). */
-export const SOPHGO_MODELS = ['BM1684', 'BM1684X', 'BM1690'] as const
+const SOPHGO_MODELS = ['BM1684', 'BM1684X', 'BM1690'] as const
 export type SophgoModel = (typeof SOPHGO_MODELS)[number]
 
 export interface CatalogueChip {

@@ -19,7 +19,7 @@ export const BMLIB_SYMBOLS = [
   'bmcpu_gen_sign',
 ] as const
 
-export const DEFAULT_BMLIB_LIBRARY = 'libbmlib.so'
+const DEFAULT_BMLIB_LIBRARY = 'libbmlib.so'
 
 const BM_STATUS: Record<number, string> = {
   0: 'success',
@@ -34,7 +34,7 @@ const BM_STATUS: Record<number, string> = {
   9: 'not supported',
 }
 
-export class BmlibError extends HardwareUnavailableError {
+class BmlibError extends HardwareUnavailableError {
   constructor(
     readonly symbol: string,
     readonly bmStatus: number,

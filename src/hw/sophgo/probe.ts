@@ -21,7 +21,7 @@ export async function openBmlib(bmlibPath?: string): Promise<Bmlib> {
 }
 
 /** SPKI DER hex of a PEM RSA public key (PKCS#1 or SPKI). */
-export function rsaSpki(pem: string): string {
+function rsaSpki(pem: string): string {
   const type = pem.includes('BEGIN RSA PUBLIC KEY') ? 'pkcs1' : 'spki'
   return Buffer.from(createPublicKey({key: pem, format: 'pem', type}).export({type: 'spki', format: 'der'})).toString('hex')
 }

@@ -7,7 +7,7 @@ import {verifySophgoSignature} from './verify.js'
 /** report.format of sophgo evidence: body = the signed message, signature = RSA PKCS#1 v1.5 SHA-256. */
 export const SOPHGO_REPORT_FORMAT = 'sophgo-rsa-pkcs1v15-sha256'
 /** Sophgo chip keys use e = 65537 (uminer's published keys: AQAB); the evidence carries the modulus. */
-export const SOPHGO_PUBLIC_EXPONENT = 'AQAB'
+const SOPHGO_PUBLIC_EXPONENT = 'AQAB'
 
 export function rsaModulus(pem: string): Uint8Array {
   const type = pem.includes('BEGIN RSA PUBLIC KEY') ? 'pkcs1' : 'spki'

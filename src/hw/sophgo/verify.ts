@@ -37,7 +37,7 @@ function isKeyObject(k: string | Uint8Array | KeyObject): k is KeyObject {
   return typeof k === 'object' && !(k instanceof Uint8Array)
 }
 
-export function sophgoKeyId(key: KeyObject): string {
+function sophgoKeyId(key: KeyObject): string {
   return createHash('sha256').update(key.export({type: 'spki', format: 'der'})).digest('hex')
 }
 

@@ -14,7 +14,7 @@ import {objectName, parseTpm2bPublic, type TpmPublic} from './structures.js'
 import {akAttributeReasons} from './verify.js'
 import {TPM2_ALG, TPM2_ECC, TPMA_OBJECT} from './wire.js'
 
-export const ACTIVATION_SECRET_BYTES = 32
+const ACTIVATION_SECRET_BYTES = 32
 
 export interface CredentialChallenge {
   /** TPM2B_ID_OBJECT body, posted as `credentialBlob`. */

@@ -37,7 +37,7 @@ export function kdfa(hash: number, key: Uint8Array, label: string, contextU: Uin
 }
 
 /** KDFe (SP 800-56A concatenation KDF), TPM 2.0 Part 1 §11.4.10.3. */
-export function kdfe(hash: number, z: Uint8Array, label: string, partyU: Uint8Array, partyV: Uint8Array, bits: number): Buffer {
+function kdfe(hash: number, z: Uint8Array, label: string, partyU: Uint8Array, partyV: Uint8Array, bits: number): Buffer {
   const alg = hashName(hash)
   const out: Buffer[] = []
   const labelBytes = Buffer.concat([Buffer.from(label, 'ascii'), Buffer.from([0])])

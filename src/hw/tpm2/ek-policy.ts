@@ -78,7 +78,7 @@ export type EkClass = 'dtpm' | 'ftpm' | 'cloud-vtpm' | 'unclassified'
  * list; ids as in tpm2-tools' tpm2_getekcertificate.c `tpm_manufacturer`. Firmware TPMs run in the
  * CPU/SoC (AMD fTPM and Pluton, Intel PTT in the CSME, Microsoft Pluton, Qualcomm); see docs/evidence.md.
  */
-export const TPM_VENDORS: Record<string, {name: string; class: EkClass}> = {
+const TPM_VENDORS: Record<string, {name: string; class: EkClass}> = {
   IFX: {name: 'Infineon', class: 'dtpm'},
   STM: {name: 'STMicroelectronics', class: 'dtpm'},
   NTC: {name: 'Nuvoton', class: 'dtpm'},
@@ -98,7 +98,7 @@ export const TPM_VENDORS: Record<string, {name: string; class: EkClass}> = {
  * recognised whichever trust list its roots were put in (fixtures/go-tpm-tools/PROVENANCE.md:
  * google/go-tpm-tools server/ca-certs).
  */
-export const CLOUD_VTPM_CAS: Record<string, string> = {
+const CLOUD_VTPM_CAS: Record<string, string> = {
   f23057f4f97d1d90e4cae0ce91d5a0fc99069f0a1bc147021dca33b1e9c4d0d9: 'Google Cloud vTPM (tpm_ek_root_1)',
   ea74a128fd274552c4f5904cb3c830cbf3d99035a2ac7bab7ce9d59f5997b12f: 'Google Cloud vTPM (tpm_ek_intermediate_2)',
   '407ae79abb34c19a272509aa2fc73455161857f712d6ee9e4dc24fd9dff0acca': 'Google Cloud vTPM (tpm_ek_intermediate_3)',

@@ -14,7 +14,7 @@ import {Tpm} from './tpm.js'
 import {akTemplateEccP256, AK_REQUIRED_ATTRIBUTES, ekTemplateEccP256, ekTemplateRsa2048, TPM2_ALG, TPM2_ECC} from './wire.js'
 
 /** NV indices of EK certificates (TCG EK Credential Profile). */
-export const EK_CERT_INDEX = {rsa2048: 0x01c00002, eccP256: 0x01c0000a, eccP384: 0x01c00016} as const
+const EK_CERT_INDEX = {rsa2048: 0x01c00002, eccP256: 0x01c0000a, eccP384: 0x01c00016} as const
 
 export interface Tpm2EngineOptions {
   tcti: string

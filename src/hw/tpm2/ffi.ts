@@ -113,7 +113,7 @@ export interface Tss2 {
 let loaded: Promise<Tss2> | undefined
 
 /** Loads the four libraries once (lazily: `unet --version` never pays for it). */
-export function loadTss2(): Promise<Tss2> {
+function loadTss2(): Promise<Tss2> {
   loaded ??= doLoad().catch((error: unknown) => {
     loaded = undefined
     throw error
@@ -155,7 +155,7 @@ export function openLibrary(koffi: Koffi, soname: string): KoffiLibrary {
 }
 
 /** The TPM response code layer/format decoded to one line, e.g. "tpm:warn(2.0): out of memory for object contexts". */
-export function decodeRc(tss: Tss2, rc: number): string {
+function decodeRc(tss: Tss2, rc: number): string {
   return String(tss.fn.Tss2_RC_Decode(rc >>> 0))
 }
 

@@ -228,7 +228,7 @@ function hex(b: Uint8Array): string {
 // -----------------------------------------------------------------------------------------------
 // EK certificate chain: the policy lives in ek-policy.ts
 
-export {checkEkChain, toX509, verifyCertPath, type CertInput, type EkChainCheck, type EkChainResult, type EkPolicy} from './ek-policy.js'
+export {checkEkChain, verifyCertPath} from './ek-policy.js'
 
 /** Reasons the EK chain fails the EK policy (empty when accepted); checkEkChain() also says what the TPM is. */
 export function verifyEkChain(check: EkChainCheck): string[] {

@@ -56,7 +56,6 @@ export const TPMA_OBJECT = {
 
 /** Digest sizes of the hash algorithms we accept. */
 export const HASH_SIZE: Record<number, number> = {[TPM2_ALG.SHA1]: 20, [TPM2_ALG.SHA256]: 32, [TPM2_ALG.SHA384]: 48, [TPM2_ALG.SHA512]: 64}
-export const HASH_NAME: Record<number, string> = {[TPM2_ALG.SHA1]: 'sha1', [TPM2_ALG.SHA256]: 'sha256', [TPM2_ALG.SHA384]: 'sha384', [TPM2_ALG.SHA512]: 'sha512'}
 
 /** A wire-format error: always an InputError (malformed input), never a crash. */
 export class WireError extends InputError {
@@ -208,7 +207,7 @@ export function readPcrSelection(r: Reader): PcrSelection[] {
 // Templates
 
 /** TCG EK Credential Profile 2.x, default policy PolicySecret(TPM_RH_ENDORSEMENT) for SHA-256 templates. */
-export const EK_POLICY_SHA256 = Uint8Array.from(Buffer.from('837197674484b3f81a90cc8d46a5d724fd52d76e06520b64f2a1da1b331469aa', 'hex'))
+const EK_POLICY_SHA256 = Uint8Array.from(Buffer.from('837197674484b3f81a90cc8d46a5d724fd52d76e06520b64f2a1da1b331469aa', 'hex'))
 const EK_ATTRIBUTES =
   TPMA_OBJECT.fixedTPM | TPMA_OBJECT.fixedParent | TPMA_OBJECT.sensitiveDataOrigin | TPMA_OBJECT.adminWithPolicy | TPMA_OBJECT.restricted | TPMA_OBJECT.decrypt
 
