@@ -17,6 +17,8 @@ export const der = {
   bool: (v: boolean) => tlv(0x01, Uint8Array.of(v ? 0xff : 0)),
   int: (v: number | Uint8Array) => {
     let b = typeof v === 'number' ? Buffer.from(v.toString(16).padStart(2, '0').replace(/^(.(..)*)$/, '0$1'), 'hex') : Buffer.from(v)
+    // DER integers are minimal: a random serial starting 00 0x (x < 8) is refused by OpenSSL
+    while (b.length > 1 && b[0] === 0 && !(b[1]! & 0x80)) b = b.subarray(1)
     if (b[0]! & 0x80) b = Buffer.concat([Buffer.from([0]), b])
     return tlv(0x02, b)
   },
