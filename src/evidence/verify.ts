@@ -1,8 +1,8 @@
 /**
  * The evidence dispatcher: common checks (nonce binding, emulator policy) and one verifier per
  * evidence kind. Pure. The verifiers themselves live with their hardware (src/hw/<vendor>/verify.ts)
- * and are bound in src/verifier/verify-evidence.ts, whose verifyEvidence() is what the agent (self-check),
- * the devnet verifier and `unet verify` call.
+ * and are bound in src/verifier/verify-evidence.ts, whose verifyEvidence() is what validators, the devnet
+ * verifier and `unet verify` call (the agent's self-check runs only the host quote's verifyQuote).
  */
 import {bytesToHex, equalBytes} from '../util/hex.js'
 import {evidenceDeviceId, type Evidence, type EvidenceKind} from './format.js'
