@@ -84,6 +84,8 @@ describe('attack: committed P-384 evidence that does not exist (the challenge ga
 
   /** A heartbeat in a fresh epoch committing `evidence` for the GPU; returns the challenge target and the report. */
   async function committedBeat(evidence: Evidence): Promise<{target: ChallengeTarget; report: Uint8Array}> {
+    // a slash revoked it: bind it again, so every test starts from a bound GPU
+    if (!(await gpuBound())) await bindGpu()
     await nextEpoch(url, op)
     const cb = await challengeBlock(op)
     const operator = op.signer!.address
@@ -125,7 +127,6 @@ describe('attack: committed P-384 evidence that does not exist (the challenge ga
     expect(await accrued()).toBe(0n)
     expect(forfeited).toBeGreaterThan(0n)
     expect(await token.getFunction('balanceOf').staticCall(challenger.signer!.address)).toBe(bountyBefore + forfeited / 2n)
-    await bindGpu()
   }
 
   it('the committed exchange parses as an NVIDIA GPU report and carries the device challenge as its nonce', async () => {
