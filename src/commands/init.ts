@@ -20,6 +20,7 @@ import {parseAddress, randomSecretKey} from '../keys/address.js'
 import {importWallet, type KeySource} from '../keys/import.js'
 import {getPassphrase} from '../keys/passphrase.js'
 import {storeWallet, walletInfo, type WalletInfo} from '../keys/wallet.js'
+import {checkPayoutPolicy} from '../miner/payout-policy.js'
 import {renderDevices} from './devices.js'
 
 type EngineChoice = UnetConfig['engine']
@@ -75,6 +76,7 @@ export default class Init extends BaseCommand<typeof Init> {
     keystore: Flags.string({description: 'with --wallet import: Web3 Secret Storage v3 keystore file', exclusive: ['key-file']}),
     force: Flags.boolean({description: 'let --wallet create / import replace an existing wallet (it is kept as a backup)'}),
     'sysfs-root': Flags.string({description: 'root of sysfs for the device report instead of /sys (fixture trees, containers; not saved)'}),
+    'allow-operator-payout': Flags.boolean({description: 'outside the devnet: accept payout = the operator address (a stolen operator key would then hold the rewards)'}),
   }
 
   protected override configFlagOverrides() {
@@ -100,6 +102,11 @@ export default class Init extends BaseCommand<typeof Init> {
     if ((flagged.engine ?? (prompt ? undefined : config.engine)) === 'emulator' && !profile.allowEmulator) throw new EmulatorRefusedError(profile.name)
 
     const existing = walletInfo(paths.dataDir)
+    // Payout = operator outside the devnet, where it is already known: refused before the wallet step too.
+    const knownOperator = flagged.wallet === undefined || flagged.wallet === 'keep' ? existing?.address : undefined
+    const knownPayout = flagged.payout ?? config.payout ?? (prompt ? undefined : knownOperator)
+    if (!prompt && knownPayout === undefined) this.payoutPolicy(network, '', '')
+    if (knownOperator && knownPayout) this.payoutPolicy(network, knownOperator, knownPayout, true)
     const walletChoice =
       flagged.wallet ??
       (prompt
@@ -110,7 +117,18 @@ export default class Init extends BaseCommand<typeof Init> {
     const wallet = await this.setUpWallet(walletChoice, existing, flagged.source, prompt)
 
     const payoutDefault = config.payout ?? wallet.address
-    const payout = flagged.payout ?? (prompt ? await prompt.ask('Payout address (receives the rewards)', payoutDefault, (a) => parseAddress(a, 'the payout address')) : payoutDefault)
+    // Outside the devnet the operator address is not offered as the default (it is refused).
+    const offered = this.flags['allow-operator-payout'] || network === 'devnet' || payoutDefault.toLowerCase() !== wallet.address.toLowerCase() ? payoutDefault : undefined
+    const payout =
+      flagged.payout ??
+      (prompt
+        ? await prompt.ask('Payout address (receives the rewards)', offered, (a) => {
+            const address = parseAddress(a, 'the payout address')
+            this.payoutPolicy(network, wallet.address, address, true)
+            return address
+          })
+        : payoutDefault)
+    this.payoutPolicy(network, wallet.address, payout)
 
     const engine =
       flagged.engine ??
@@ -150,6 +168,22 @@ export default class Init extends BaseCommand<typeof Init> {
       wallet,
       source,
     }
+  }
+
+  /**
+   * Refuses payout = operator outside the devnet unless --allow-operator-payout (then warns, unless
+   * `quiet`: an early check that the final one repeats). An empty operator and payout: none is set yet.
+   */
+  private payoutPolicy(network: string, operator: string, payout: string, quiet = false): void {
+    const allowOperatorPayout = this.flags['allow-operator-payout']
+    if (operator === '' && network !== 'devnet' && !allowOperatorPayout) {
+      throw new InputError(`no payout address is set for network "${network}", and the operator address is refused as payout there: whoever steals the operator key would hold the rewards too`, {
+        hint: 'pass --payout ADDR (an address whose key is not on this machine), or --allow-operator-payout to accept the risk',
+      })
+    }
+    if (operator === '') return
+    const warning = checkPayoutPolicy({network, operator, payout, allowOperatorPayout})
+    if (warning && !quiet) this.warning(warning)
   }
 
   private profileOf(network: string): NetworkProfile {

@@ -74,7 +74,7 @@ export default class Register extends MinerCommand<typeof Register> {
       payout: configuredPayout(config, wallet.address),
       allowOperatorPayout: this.flags['allow-operator-payout'],
     })
-    if (warning) process.stderr.write(`Warning: ${warning}\n`)
+    if (warning) this.warning(warning)
   }
 }
 

@@ -144,6 +144,45 @@ describe('unet init (subprocess)', () => {
     expect(existsSync(join(home.dataDir, 'keys'))).toBe(false)
   })
 
+  it('outside the devnet, payout = operator is refused with a hint, unless --allow-operator-payout (then a warning)', async () => {
+    const home = makeHome()
+    const env = {UNET_PASSWORD: 'p'}
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'unet-key-')), 'operator.key')
+    writeFileSync(keyFile, KEY + '\n', {mode: 0o600})
+    const testnet = ['init', '--yes', '--network', 'testnet', '--engine', 'auto', '--tcti', 'device:/nonexistent/tpmrm0', ...NO_DEVICES]
+
+    // no payout at all: the default would be the new operator address; refused before any wallet is made
+    const none = await runCli([...testnet, '--wallet', 'create'], {home, env})
+    expect(none.code, none.stderr).toBe(19)
+    expect(none.stderr).toMatch(/^Error: no payout address is set for network "testnet".*steals the operator key/m)
+    expect(none.stderr).toMatch(/^Hint: .*--payout ADDR.*--allow-operator-payout/m)
+    expect(existsSync(configFile(home))).toBe(false)
+    expect(existsSync(join(home.dataDir, 'keys'))).toBe(false)
+
+    // the operator's own address given as payout: refused, one line and the hint
+    const same = await runCli([...testnet, '--wallet', 'import', '--key-file', keyFile, '--payout', KEY_ADDRESS], {home, env})
+    expect(same.code, same.stderr).toBe(19)
+    const lines = same.stderr.trim().split('\n').filter((l) => l.startsWith('Error: ') || l.startsWith('Hint: '))
+    expect(lines).toEqual([
+      `Error: payout ${KEY_ADDRESS} is the operator address on network "testnet": whoever steals the operator key would hold the rewards too`,
+      expect.stringMatching(/^Hint: .*--allow-operator-payout to accept the risk$/),
+    ])
+    expect(existsSync(configFile(home))).toBe(false)
+
+    // forced: accepted with a warning and written
+    const forced = await runCli([...testnet, '--wallet', 'import', '--key-file', keyFile, '--payout', KEY_ADDRESS, '--allow-operator-payout', '--json'], {home, env})
+    expect(forced.code, forced.stderr).toBe(0)
+    expect(forced.json<InitJson>()).toMatchObject({network: 'testnet', payout: KEY_ADDRESS})
+    expect(forced.stderr).toMatch(/^Warning: payout is the operator address on network "testnet" \(--allow-operator-payout\)/m)
+    expect(readConfig(home)).toMatchObject({network: 'testnet', payout: KEY_ADDRESS})
+
+    // a payout of its own needs no flag; the devnet keeps the operator default (first test)
+    const own = await runCli([...testnet, '--payout', PAYOUT, '--json'], {home, env})
+    expect(own.code, own.stderr).toBe(0)
+    expect(own.stderr).not.toMatch(/Warning: payout/)
+    expect(readConfig(home)).toMatchObject({payout: PAYOUT})
+  })
+
   it('reports a reachable TPM (real swtpm) as the selected engine, and says why an absent one is not', async () => {
     const home = makeHome()
     const env = {UNET_PASSWORD: 'p'}

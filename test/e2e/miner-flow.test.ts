@@ -135,3 +135,25 @@ describe('miner flow end to end (subprocess, real devnet)', () => {
     }
   })
 })
+
+describe('unet register outside the devnet: payout = operator (subprocess)', () => {
+  it('is refused with exit 19 and the hint before the wallet is unlocked; --allow-operator-payout passes with a warning', async () => {
+    const home = makeHome()
+    const created = await runCli(['wallet', 'create', '--json'], {home, env: {UNET_PASSWORD: 'register-payout'}})
+    expect(created.code, created.stderr).toBe(0)
+    const operator = created.json<{address: string}>().address
+    const args = ['register', '--network', 'testnet', '--engine', 'tpm2', '--tcti', 'device:/nonexistent/tpmrm0']
+
+    // no passphrase in the environment: the refusal comes before any unlock, chain or TPM
+    const refused = await runCli(args, {home})
+    expect(refused.code, refused.stderr).toBe(19)
+    expect(refused.stderr).toMatch(new RegExp(`^Error: payout ${operator} is the operator address on network "testnet": whoever steals the operator key would hold the rewards too$`, 'm'))
+    expect(refused.stderr).toMatch(/^Hint: .*--allow-operator-payout to accept the risk$/m)
+
+    // forced: a warning, then the ordinary checks (the placeholder testnet profile has no chain)
+    const forced = await runCli([...args, '--allow-operator-payout'], {home, env: {UNET_PASSWORD: 'register-payout'}})
+    expect(forced.stderr).toMatch(/^Warning: payout is the operator address on network "testnet" \(--allow-operator-payout\)/m)
+    expect(forced.code, forced.stderr).toBe(18)
+    expect(forced.stderr).toMatch(/^Error: network profile "testnet" is not configured/m)
+  })
+})
