@@ -30,6 +30,7 @@ export async function compile() {
   const artifacts = {}
   for (const [file, contracts] of Object.entries(output.contracts)) {
     for (const [name, c] of Object.entries(contracts)) {
+      if (c.evm.bytecode.object === '') continue // interfaces: nothing to deploy
       artifacts[name] = {
         contractName: name,
         sourceName: `contracts/src/${file}`,
