@@ -8,7 +8,7 @@ import {challengeBlock} from '../../../src/chain/block.js'
 import {connect, disconnect, type ChainClient} from '../../../src/chain/client.js'
 import {devnetProfile, isAlive} from '../../../src/chain/devnet.js'
 import {heartbeat} from '../../../src/chain/heartbeat.js'
-import {register} from '../../../src/chain/register.js'
+import {register, registrationNonce} from '../../../src/chain/register.js'
 import {getStatus} from '../../../src/chain/status.js'
 import {encodeEvidence, heartbeatChallenge, quoteQualifyingData, registerChallenge} from '../../../src/evidence/index.js'
 import {EmulatorEngine} from '../../../src/hw/emulator/engine.js'
@@ -95,46 +95,51 @@ describe('unet devnet start/status/stop (real anvil binary, subprocess CLI)', ()
     const key = await fundedKey(started.rpcUrl)
     op = await connect(devnetProfile(started.rpcUrl, started.contracts), {privateKey: key})
     const operator = op.signer!.address
+    const contract = started.contracts.registry
     const engine = await EmulatorEngine.open({dataDir: makeHome().dataDir, pcrs: [0, 1]})
     const id = await engine.identity()
     const publicKey = id.publicKey.length === 65 ? id.publicKey.subarray(1) : id.publicKey
-    const challenge = registerChallenge({chainId: 31337n, contract: started.contracts.registry, operator, payout: operator, deviceId: id.deviceId})
+    const challengeOf = async (deviceId: string, hostId: string) =>
+      registerChallenge({chainId: 31337n, contract, operator, payout: operator, deviceId, hostId, nonce: await registrationNonce(op!, deviceId)})
+    const challenge = await challengeOf(id.deviceId, id.deviceId)
     const evidence = await buildHostEvidence(engine, {qualifyingData: challenge, challenge})
     const q = rawQuote(evidence.quote.attest, evidence.quote.signature)
     const reg = await register(op, {kind: DeviceKind.HOST_EMULATOR, publicKey, payout: operator, proof: concatBytes(q.attest, q.r, q.s), evidence: encodeEvidence(evidence)})
     expect(reg.deviceId).toBe(id.deviceId)
 
-    // a P-256 device with a valid proof of possession but no evidence needs none: approved
+    const readDecisions = () =>
+      readFileSync(join(home.dataDir, 'devnet', 'decisions.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as {regId: string; deviceId: string; approve: boolean; reasons: string[]})
+    const decided = async (regId: string) => {
+      const deadline = Date.now() + 30_000
+      while (Date.now() < deadline && !readDecisions().some((d) => d.regId === regId)) await new Promise((r) => setTimeout(r, 300))
+      return readDecisions().find((d) => d.regId === regId)
+    }
+    expect(await decided(reg.regId)).toMatchObject({approve: true, reasons: []})
+
+    // devices register under an approved host only; on the devnet (allowEmulator) a P-256 key with a
+    // valid proof of possession is approved
     const dev = p256Key()
     const {deviceIdOf} = await import('../../../src/evidence/nonce.js')
     const devId = '0x' + Buffer.from(deviceIdOf(dev.publicKey)).toString('hex')
-    const devCh = registerChallenge({chainId: 31337n, contract: started.contracts.registry, operator, payout: operator, deviceId: devId})
-    await register(op, {kind: DeviceKind.P256, publicKey: dev.publicKey, payout: operator, hostId: id.deviceId, proof: p256Sign(dev, devCh).rs})
+    const devReg = await register(op, {kind: DeviceKind.P256, publicKey: dev.publicKey, payout: operator, hostId: id.deviceId, proof: p256Sign(dev, await challengeOf(devId, id.deviceId)).rs})
 
     // a second emulator host without evidence: rejected
     const bare = p256Key()
     const bareId = '0x' + Buffer.from(deviceIdOf(bare.publicKey)).toString('hex')
-    const bareCh = registerChallenge({chainId: 31337n, contract: started.contracts.registry, operator, payout: operator, deviceId: bareId})
     const {emulatorQuote} = await import('./helpers.js')
-    const bq = emulatorQuote(bare, bareCh)
-    await register(op, {kind: DeviceKind.HOST_EMULATOR, publicKey: bare.publicKey, payout: operator, proof: concatBytes(bq.attest, bq.r, bq.s)})
+    const bq = emulatorQuote(bare, await challengeOf(bareId, bareId))
+    const bareReg = await register(op, {kind: DeviceKind.HOST_EMULATOR, publicKey: bare.publicKey, payout: operator, proof: concatBytes(bq.attest, bq.r, bq.s)})
 
-    // Wait for all three decisions: the verifier logs each one after its transaction, so the two
-    // approvals can be visible on chain before the rejection of the third is written.
-    const readDecisions = () =>
-      readFileSync(join(home.dataDir, 'devnet', 'decisions.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as {deviceId: string; approve: boolean; reasons: string[]})
-    const deadline = Date.now() + 30_000
-    let status = await getStatus(op, {operator})
-    while (Date.now() < deadline && !(status.devices.length === 2 && status.devices.every((d) => d.approved) && readDecisions().some((d) => d.deviceId === bareId))) {
-      await new Promise((r) => setTimeout(r, 300))
-      status = await getStatus(op, {operator})
-    }
-    expect(status.devices.map((d) => [d.deviceId, d.status]).sort()).toEqual([[id.deviceId, 'approved'], [devId, 'approved']].sort())
-    const decisions = readDecisions()
-    expect(decisions.find((d) => d.deviceId === id.deviceId)).toMatchObject({approve: true, reasons: []})
-    const refused = decisions.find((d) => d.deviceId === bareId)!
+    expect(await decided(devReg.regId)).toMatchObject({approve: true})
+    const refused = (await decided(bareReg.regId))!
     expect(refused.approve).toBe(false)
     expect(refused.reasons.join(' ')).toMatch(/must carry emulator evidence/)
+    const status = await getStatus(op, {operator})
+    expect(status.devices.filter((d) => d.approved).map((d) => d.deviceId).sort()).toEqual([id.deviceId, devId].sort())
 
     // and the approved host earns: one heartbeat with the emulator engine
     // Stay clear of an epoch boundary: blocks come every second, so a heartbeat built in an epoch's
