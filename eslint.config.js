@@ -6,7 +6,8 @@ import tseslint from 'typescript-eslint'
  * layer that owns them. test/unit/architecture.test.ts checks the same table for dynamic import()s.
  */
 const restrict = (patterns) => ({'no-restricted-imports': ['error', {patterns}]})
-const upward = (...layers) => layers.map((l) => ({group: [`**/${l}/*`, `../${l}/*`, `../../${l}/*`], message: `arrows point down: this layer must not import ${l}/`}))
+const upward = (...layers) =>
+  layers.map((l) => ({group: [`**/${l}/*`, `../${l}/*`, `../../${l}/*`], message: `arrows point down: this layer must not import ${l}/`}))
 const ethersOnlyInChain = {group: ['ethers', 'ethers/*'], message: 'only src/chain imports ethers'}
 const koffiOnlyInFfi = {group: ['koffi'], message: 'only src/hw/ffi-kit.ts and src/hw/*/ffi.ts import koffi'}
 const oclifOnlyInCli = {group: ['@oclif/*'], message: 'only src/cli and src/commands import @oclif/core'}
@@ -30,8 +31,19 @@ export default tseslint.config(
   {files: ['src/agent/**/*.ts'], rules: restrict([...common, ...upward('commands', 'cli', 'miner', 'service', 'verifier', 'chain', 'hw', 'keys', 'config')])},
   {files: ['src/chain/**/*.ts'], rules: restrict([koffiOnlyInFfi, oclifOnlyInCli, ...upward(...above, 'hw', 'keys')])},
   {files: ['src/hw/ffi-kit.ts', 'src/hw/*/ffi.ts'], rules: restrict([ethersOnlyInChain, oclifOnlyInCli, ...upward(...above, 'chain', 'keys')])},
-  {files: ['src/hw/**/verify.ts', 'src/hw/**/verify-*.ts'], rules: restrict([...common, {group: ['./ffi.js', '../*/ffi.js', '../ffi-kit.js'], message: 'verifiers are pure: no FFI'}, ...upward(...above, 'chain', 'keys')])},
-  {files: ['src/hw/**/*.ts'], ignores: ['src/hw/ffi-kit.ts', 'src/hw/*/ffi.ts', 'src/hw/**/verify.ts', 'src/hw/**/verify-*.ts'], rules: restrict([...common, ...upward(...above, 'chain', 'keys')])},
+  {
+    files: ['src/hw/**/verify.ts', 'src/hw/**/verify-*.ts'],
+    rules: restrict([
+      ...common,
+      {group: ['./ffi.js', '../*/ffi.js', '../ffi-kit.js'], message: 'verifiers are pure: no FFI'},
+      ...upward(...above, 'chain', 'keys'),
+    ]),
+  },
+  {
+    files: ['src/hw/**/*.ts'],
+    ignores: ['src/hw/ffi-kit.ts', 'src/hw/*/ffi.ts', 'src/hw/**/verify.ts', 'src/hw/**/verify-*.ts'],
+    rules: restrict([...common, ...upward(...above, 'chain', 'keys')]),
+  },
   {files: ['src/evidence/**/*.ts'], rules: restrict([...common, ...upward(...above, 'chain', 'hw', 'keys', 'config')])},
   {files: ['src/keys/**/*.ts'], rules: restrict([...common, ...upward(...above, 'chain', 'hw', 'evidence', 'config')])},
   {files: ['src/config/**/*.ts'], rules: restrict([...common, ...upward(...above, 'chain', 'hw', 'evidence', 'keys')])},

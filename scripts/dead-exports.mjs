@@ -41,11 +41,34 @@ const DECL = /^export\s+(?:declare\s+)?(?:async\s+)?(?:abstract\s+)?(?:function\
 for (const file of srcFiles) {
   const t = text.get(file)
   const set = new Set([...t.matchAll(DECL)].map((m) => m[1]))
-  for (const m of t.matchAll(/^export\s+(?:type\s+)?\{([^}]*)\}(?!\s*from)/gm)) for (const n of m[1].split(',')) if (n.trim()) set.add(n.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop().trim())
-  for (const m of t.matchAll(/^export\s+(?:type\s+)?\{([^}]*)\}\s*from\s*['"]([^'"]+)['"]/gm)) for (const n of m[1].split(',')) if (n.trim()) set.add(n.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop().trim())
+  for (const m of t.matchAll(/^export\s+(?:type\s+)?\{([^}]*)\}(?!\s*from)/gm))
+    for (const n of m[1].split(','))
+      if (n.trim())
+        set.add(
+          n
+            .trim()
+            .replace(/^type\s+/, '')
+            .split(/\s+as\s+/)
+            .pop()
+            .trim(),
+        )
+  for (const m of t.matchAll(/^export\s+(?:type\s+)?\{([^}]*)\}\s*from\s*['"]([^'"]+)['"]/gm))
+    for (const n of m[1].split(','))
+      if (n.trim())
+        set.add(
+          n
+            .trim()
+            .replace(/^type\s+/, '')
+            .split(/\s+as\s+/)
+            .pop()
+            .trim(),
+        )
   if (/^export\s+default\b/m.test(t)) set.add('default')
   exportsOf.set(file, set)
-  starFrom.set(file, [...t.matchAll(/^export\s+\*\s+from\s*['"]([^'"]+)['"]/gm)].map((m) => resolveSpec(file, m[1])))
+  starFrom.set(
+    file,
+    [...t.matchAll(/^export\s+\*\s+from\s*['"]([^'"]+)['"]/gm)].map((m) => resolveSpec(file, m[1])),
+  )
 }
 
 /** target file → names imported from it by other files ('*' = all). */

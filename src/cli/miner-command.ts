@@ -11,7 +11,10 @@ export abstract class MinerCommand<T extends typeof Command> extends BaseCommand
   static override baseFlags = {
     ...BaseCommand.baseFlags,
     engine: Flags.string({description: 'host security engine (default: config key engine)', options: ['auto', 'tpm2', 'emulator'], helpGroup: 'ENGINE'}),
-    tcti: Flags.string({description: 'TPM transport, e.g. device:/dev/tpmrm0 or swtpm:host=127.0.0.1,port=2321 (default: config key tcti)', helpGroup: 'ENGINE'}),
+    tcti: Flags.string({
+      description: 'TPM transport, e.g. device:/dev/tpmrm0 or swtpm:host=127.0.0.1,port=2321 (default: config key tcti)',
+      helpGroup: 'ENGINE',
+    }),
   }
 
   private session?: MinerSession

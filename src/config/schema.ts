@@ -50,7 +50,7 @@ export const NETWORK_KEYS: Record<string, KeyRule> = {
   'trustRoots.sophgoCatalogueKeys': {type: 'string[]', description: 'PEM files of the pinned Sophgo chip-catalogue keys (EC P-256 public keys)'},
   sophgoCatalogue: {type: 'string', description: 'signed Sophgo chip catalogue (JSON, docs/devices.md): the chip keys accepted as genuine'},
   allowEmulator: {type: 'boolean', description: 'accept emulator evidence (devnet only)'},
-  blockSeconds: {type: 'integer', description: 'typical seconds per block: turns the contract\'s block-counted epochs into wall time', min: 1},
+  blockSeconds: {type: 'integer', description: "typical seconds per block: turns the contract's block-counted epochs into wall time", min: 1},
 }
 
 export interface NetworkProfile {
@@ -119,5 +119,11 @@ export const BUILTIN_PROFILES: Record<string, NetworkProfile> = {
 }
 
 export function envVarName(key: string): string {
-  return 'UNET_' + key.replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()
+  return (
+    'UNET_' +
+    key
+      .replace(/\./g, '_')
+      .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+      .toUpperCase()
+  )
 }

@@ -62,8 +62,7 @@ export class WalletMissingError extends UnetError {
 
 export class WrongPassphraseError extends UnetError {
   constructor(options: UnetErrorOptions = {}) {
-    super('wrong passphrase for the operator keystore', ExitCode.WRONG_PASSPHRASE,
-      withHint(options, 'check UNET_PASSWORD / UNET_PASSWORD_FILE'))
+    super('wrong passphrase for the operator keystore', ExitCode.WRONG_PASSPHRASE, withHint(options, 'check UNET_PASSWORD / UNET_PASSWORD_FILE'))
   }
 }
 

@@ -274,7 +274,14 @@ export function decodeEvidence(bytes: Uint8Array): Evidence {
       if (value.length !== 32) throw bad(`quote.pcrs.values[${k}] must be 32 bytes (sha256)`)
       map.set(i, value)
     })
-    evidence = {v: 1, kind: kind as HostKind, device, nonce, producedAt, quote: {attest: q.bytes('attest'), signature: q.bytes('signature'), pcrs: {hash: 'sha256', values: map}}}
+    evidence = {
+      v: 1,
+      kind: kind as HostKind,
+      device,
+      nonce,
+      producedAt,
+      quote: {attest: q.bytes('attest'), signature: q.bytes('signature'), pcrs: {hash: 'sha256', values: map}},
+    }
   } else {
     const r = new Fields(f.obj('report'), 'report', ['format', 'body', 'signature', 'fields'])
     const report: AcceleratorReport = {format: r.str('format'), body: r.bytes('body')}

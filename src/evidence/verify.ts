@@ -57,12 +57,19 @@ export function verifyEvidenceWith(verifiers: Partial<Record<EvidenceKind, KindV
   const deviceId = evidenceDeviceId(evidence)
   const base = {kind: evidence.kind, deviceId}
   if (evidence.kind === 'emulator' && !context.allowEmulator)
-    return {...base, valid: false, reasons: [`emulator evidence is refused on network "${context.network}" (allowEmulator is false)`], warnings, refused: 'emulator'}
+    return {
+      ...base,
+      valid: false,
+      reasons: [`emulator evidence is refused on network "${context.network}" (allowEmulator is false)`],
+      warnings,
+      refused: 'emulator',
+    }
 
   const n = evidence.nonce
   if (n.challenge && n.challenge.length !== 32) reasons.push('nonce.challenge must be 32 bytes')
   else if (n.challenge && n.devices) {
-    if (!equalBytes(quoteQualifyingData(n.challenge, n.devices), n.qualifyingData)) reasons.push('nonce.qualifyingData is not keccak256(challenge || devicesDigest(devices))')
+    if (!equalBytes(quoteQualifyingData(n.challenge, n.devices), n.qualifyingData))
+      reasons.push('nonce.qualifyingData is not keccak256(challenge || devicesDigest(devices))')
   } else if (n.challenge && !n.devices && !equalBytes(n.challenge, n.qualifyingData)) reasons.push('nonce.qualifyingData differs from nonce.challenge')
   if (context.expected?.qualifyingData && !equalBytes(context.expected.qualifyingData, n.qualifyingData))
     reasons.push(`nonce ${bytesToHex(n.qualifyingData)} is not the expected ${bytesToHex(context.expected.qualifyingData)}`)

@@ -58,7 +58,11 @@ export async function openEngine(options: OpenEngineOptions): Promise<SecurityEn
   } catch (error) {
     if (!(error instanceof HardwareUnavailableError)) throw error
     if (!options.profile.allowEmulator)
-      throw new HardwareUnavailableError(`no TPM reachable (${error.message}) and network "${options.profile.name}" refuses the emulator`, {hint: error.hint, details: error.details, cause: error})
+      throw new HardwareUnavailableError(`no TPM reachable (${error.message}) and network "${options.profile.name}" refuses the emulator`, {
+        hint: error.hint,
+        details: error.details,
+        cause: error,
+      })
     options.onNotice?.(`no TPM reachable (${error.message}); using the software EMULATOR engine (devnet only, not for production)`)
     return openEmulator()
   }

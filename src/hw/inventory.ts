@@ -86,7 +86,10 @@ export async function probeDevices(options: ProbeOptions = {}): Promise<Device[]
       stableId: `tpm:${tpm.name}`,
       stableIdSource: 'tpm',
       busy: {state: 'unknown'},
-      attestation: {support: 'own-key', reason: tpm.devicePath || !devRoot ? undefined : `no ${devRoot}/tpmrm0: the kernel lists a TPM but no device node is usable`},
+      attestation: {
+        support: 'own-key',
+        reason: tpm.devicePath || !devRoot ? undefined : `no ${devRoot}/tpmrm0: the kernel lists a TPM but no device node is usable`,
+      },
       reasons: [],
       driver: {name: tpm.devicePath},
     })
@@ -174,7 +177,11 @@ export function verifyDeviceEvidence(parts: DeviceEvidenceParts, expectedChallen
  * Wraps evidence parts in the evidence v1 format (src/evidence/format.ts, docs/evidence.md):
  * nonce.qualifyingData = nonce.challenge = the 32-byte challenge the device signed.
  */
-export async function toAcceleratorEvidence(parts: DeviceEvidenceParts, challenge: Uint8Array, producedAt = Math.floor(Date.now() / 1000)): Promise<AcceleratorEvidence> {
+export async function toAcceleratorEvidence(
+  parts: DeviceEvidenceParts,
+  challenge: Uint8Array,
+  producedAt = Math.floor(Date.now() / 1000),
+): Promise<AcceleratorEvidence> {
   if (parts.kind === 'nvidia-cc') {
     const {parseCertChain, verifyNvidiaReport} = await import('./nvidia/verify.js')
     const {ecRawPublicKey, NVIDIA_REPORT_FORMAT} = await import('./nvidia/verify-evidence.js')

@@ -31,7 +31,12 @@ const WRITE_SCRYPT = {n: 131072, r: 8, p: 1, dklen: 32}
 export function encryptKeystore(secretKey: Uint8Array, passphrase: string, params = WRITE_SCRYPT): KeystoreV3 {
   const salt = randomBytes(32)
   const iv = randomBytes(16)
-  const derived = scryptSync(passphrase.normalize('NFKC'), salt, params.dklen, {N: params.n, r: params.r, p: params.p, maxmem: 256 * params.n * params.r + 1024 * 1024})
+  const derived = scryptSync(passphrase.normalize('NFKC'), salt, params.dklen, {
+    N: params.n,
+    r: params.r,
+    p: params.p,
+    maxmem: 256 * params.n * params.r + 1024 * 1024,
+  })
   const cipher = createCipheriv('aes-128-ctr', derived.subarray(0, 16), iv)
   const ciphertext = Buffer.concat([cipher.update(secretKey), cipher.final()])
   return {
@@ -76,7 +81,9 @@ function deriveKey(ks: KeystoreV3, passphrase: string): Buffer {
   const dklen = num(p.dklen, 'dklen')
   if (dklen < 32) throw new InputError('keystore kdfparams.dklen must be at least 32')
   if (ks.crypto.kdf === 'scrypt') {
-    const n = num(p.n, 'n'), r = num(p.r, 'r'), q = num(p.p, 'p')
+    const n = num(p.n, 'n'),
+      r = num(p.r, 'r'),
+      q = num(p.p, 'p')
     if (n > 2 ** 20 || r > 32 || q > 16) throw new InputError('keystore scrypt parameters are too large to be safe to run')
     try {
       return scryptSync(passphrase, salt, dklen, {N: n, r, p: q, maxmem: 256 * n * r * q + 1024 * 1024})
@@ -101,7 +108,8 @@ function num(value: unknown, name: string): number {
 function asKeystore(json: unknown): KeystoreV3 {
   const ks = (typeof json === 'string' ? safeParse(json) : json) as Partial<KeystoreV3> | undefined
   const c = ks?.crypto ?? (ks as {Crypto?: KeystoreV3['crypto']} | undefined)?.Crypto
-  if (!ks || ks.version !== 3 || !c) throw new InputError('not a Web3 Secret Storage v3 keystore', {hint: 'expected a JSON file with "version": 3 and a "crypto" section'})
+  if (!ks || ks.version !== 3 || !c)
+    throw new InputError('not a Web3 Secret Storage v3 keystore', {hint: 'expected a JSON file with "version": 3 and a "crypto" section'})
   if (c.cipher !== 'aes-128-ctr') throw new InputError(`keystore cipher ${String(c.cipher)} is not supported (aes-128-ctr only)`)
   if (c.kdf !== 'scrypt' && c.kdf !== 'pbkdf2') throw new InputError(`keystore kdf ${String(c.kdf)} is not supported`)
   if (typeof c.ciphertext !== 'string' || typeof c.mac !== 'string' || typeof c.cipherparams?.iv !== 'string' || !c.kdfparams)

@@ -69,7 +69,13 @@ export function servicePathFor(platform: ServicePlatform = defaultPlatform(), se
 
 function assertSpec(spec: ServiceSpec, platform: ServicePlatform): void {
   const abs = platform === 'windows' ? (p: string) => win32.isAbsolute(p) || isAbsolute(p) : isAbsolute
-  for (const [key, value] of Object.entries({nodePath: spec.nodePath, binPath: spec.binPath, dataDir: spec.dataDir, configDir: spec.configDir, passwordFile: spec.passwordFile}))
+  for (const [key, value] of Object.entries({
+    nodePath: spec.nodePath,
+    binPath: spec.binPath,
+    dataDir: spec.dataDir,
+    configDir: spec.configDir,
+    passwordFile: spec.passwordFile,
+  }))
     if (!abs(value)) throw new InputError(`service ${key} must be an absolute path, got "${value}"`)
   for (const [key, value] of Object.entries({user: spec.user, group: spec.group}))
     if (value !== undefined && !/^[a-z_][a-z0-9_-]*[$]?$/i.test(value)) throw new InputError(`service ${key} "${value}" is not a valid user/group name`)
@@ -100,7 +106,9 @@ function systemdEnv(name: string, value: string): string {
 const HOME_ROOTS = ['/home/', '/root/', '/run/user/']
 
 function systemdUnit(spec: ServiceSpec): string {
-  const underHome = [spec.nodePath, spec.binPath, spec.dataDir, spec.configDir, spec.passwordFile].some((p) => HOME_ROOTS.some((r) => p.startsWith(r) || p + '/' === r))
+  const underHome = [spec.nodePath, spec.binPath, spec.dataDir, spec.configDir, spec.passwordFile].some((p) =>
+    HOME_ROOTS.some((r) => p.startsWith(r) || p + '/' === r),
+  )
   const exec = [spec.nodePath, ...daemonArgs(spec)].map(systemdWord).join(' ')
   const lines = [
     '# unet heartbeat agent: written by `unet service install`; see docs/service.md.',

@@ -39,7 +39,8 @@ export interface InstallResult {
 /** Problems the service would hit at start, said at install time. */
 function preflightWarnings(spec: ServiceSpec): string[] {
   const warnings: string[] = []
-  if (!existsSync(spec.passwordFile)) warnings.push(`the passphrase file ${spec.passwordFile} does not exist: create it (chmod 600) holding the keystore passphrase`)
+  if (!existsSync(spec.passwordFile))
+    warnings.push(`the passphrase file ${spec.passwordFile} does not exist: create it (chmod 600) holding the keystore passphrase`)
   else if (process.platform !== 'win32' && (statSync(spec.passwordFile).mode & 0o077) !== 0)
     warnings.push(`the passphrase file ${spec.passwordFile} is readable by others: chmod 600 ${spec.passwordFile}`)
   if (!existsSync(spec.binPath)) warnings.push(`${spec.binPath} does not exist`)
@@ -102,7 +103,11 @@ export interface ServiceStatusResult {
   agent: LocalAgentStatus
 }
 
-export async function serviceStatus(platform: ServicePlatform, spec: ServiceSpec, dir = defaultServiceDir(platform, {dataDir: spec.dataDir})): Promise<ServiceStatusResult> {
+export async function serviceStatus(
+  platform: ServicePlatform,
+  spec: ServiceSpec,
+  dir = defaultServiceDir(platform, {dataDir: spec.dataDir}),
+): Promise<ServiceStatusResult> {
   const file = renderServiceFile(platform, spec)
   const path = join(dir, file.name)
   let installed = false

@@ -16,7 +16,16 @@ export const der = {
   explicit: (n: number, ...p: Uint8Array[]) => tlv(0xa0 + n, ...p),
   bool: (v: boolean) => tlv(0x01, Uint8Array.of(v ? 0xff : 0)),
   int: (v: number | Uint8Array) => {
-    let b = typeof v === 'number' ? Buffer.from(v.toString(16).padStart(2, '0').replace(/^(.(..)*)$/, '0$1'), 'hex') : Buffer.from(v)
+    let b =
+      typeof v === 'number'
+        ? Buffer.from(
+            v
+              .toString(16)
+              .padStart(2, '0')
+              .replace(/^(.(..)*)$/, '0$1'),
+            'hex',
+          )
+        : Buffer.from(v)
     // DER integers are minimal: a random serial starting 00 0x (x < 8) is refused by OpenSSL
     while (b.length > 1 && b[0] === 0 && !(b[1]! & 0x80)) b = b.subarray(1)
     if (b[0]! & 0x80) b = Buffer.concat([Buffer.from([0]), b])
@@ -85,7 +94,8 @@ export function issue(spec: CertSpec): Issued {
   const rsaSigner = signer.privateKey.asymmetricKeyType === 'rsa'
   const alg = rsaSigner ? der.seq(der.oid('1.2.840.113549.1.1.11'), der.null()) : der.seq(der.oid('1.2.840.10045.4.3.2'))
   const exts: Uint8Array[] = []
-  if (spec.ca) exts.push(ext('2.5.29.19', true, der.seq(...(spec.ca.ca ? [der.bool(true)] : []), ...(spec.ca.pathLen === undefined ? [] : [der.int(spec.ca.pathLen)]))))
+  if (spec.ca)
+    exts.push(ext('2.5.29.19', true, der.seq(...(spec.ca.ca ? [der.bool(true)] : []), ...(spec.ca.pathLen === undefined ? [] : [der.int(spec.ca.pathLen)]))))
   if (spec.keyUsage) {
     let bits = 0
     for (const u of spec.keyUsage) bits |= 0x80 >> KU_BITS.indexOf(u)

@@ -23,7 +23,16 @@ export const AMDSMI_SYMBOLS = [
 const DEFAULT_AMDSMI_LIBRARY = 'libamd_smi.so'
 const AMDSMI_INIT_AMD_GPUS = 1n << 1n
 
-const STATUS: Record<number, string> = {1: 'invalid parameters', 2: 'not supported', 10: 'permission denied', 18: 'init error', 31: 'not found', 32: 'not initialized', 34: 'driver not loaded', 41: 'insufficient size'}
+const STATUS: Record<number, string> = {
+  1: 'invalid parameters',
+  2: 'not supported',
+  10: 'permission denied',
+  18: 'init error',
+  31: 'not found',
+  32: 'not initialized',
+  34: 'driver not loaded',
+  41: 'insufficient size',
+}
 
 class AmdSmiError extends HardwareUnavailableError {
   constructor(
@@ -74,7 +83,11 @@ const amdsmiTypes = declareOnce((k) => ({
     target_graphics_version: 'uint64_t',
     reserved: k.array('uint32_t', 15),
   }),
-  driver: k.struct('amdsmi_driver_info_t', {driver_version: k.array('char', 64, 'String'), driver_date: k.array('char', 64, 'String'), driver_name: k.array('char', 64, 'String')}),
+  driver: k.struct('amdsmi_driver_info_t', {
+    driver_version: k.array('char', 64, 'String'),
+    driver_date: k.array('char', 64, 'String'),
+    driver_name: k.array('char', 64, 'String'),
+  }),
   vram: k.struct('amdsmi_vram_usage_t', {vram_total: 'uint32_t', vram_used: 'uint32_t', reserved: k.array('uint32_t', 2)}),
   engine: k.struct('amdsmi_engine_usage_t', {gfx_activity: 'uint32_t', umc_activity: 'uint32_t', mm_activity: 'uint32_t', reserved: k.array('uint32_t', 13)}),
 }))
@@ -112,7 +125,9 @@ export async function loadAmdSmi(path?: string): Promise<AmdSmi> {
       check('amdsmi_init', f.amdsmi_init(AMDSMI_INIT_AMD_GPUS))
       try {
         const sockets = handles('amdsmi_get_socket_handles', (c, b) => f.amdsmi_get_socket_handles(c, b))
-        return sockets.flatMap((socket) => handles('amdsmi_get_processor_handles', (c, b) => f.amdsmi_get_processor_handles(socket, c, b)).map((p) => readGpu(f, p)))
+        return sockets.flatMap((socket) =>
+          handles('amdsmi_get_processor_handles', (c, b) => f.amdsmi_get_processor_handles(socket, c, b)).map((p) => readGpu(f, p)),
+        )
       } finally {
         f.amdsmi_shut_down()
       }

@@ -89,7 +89,11 @@ function probeAmdSysfs(sysfsRoot: string, candidates: Classified[]): Device[] {
     if (!c.pci.driver) reasons.push('driver not loaded')
     else if (!cards.has(c.pci.address)) reasons.push(`no DRM card for ${c.pci.address} (driver ${c.pci.driver})`)
     if (!uniqueId) reasons.push('unique_id not exposed by the driver: identified by PCI address')
-    const stable = uniqueId ? {stableId: `amd:${uniqueId}`, stableIdSource: 'unique_id' as const} : serial ? {stableId: `amd-sn:${serial}`, stableIdSource: 'serial' as const} : {stableId: `pci:${c.pci.address}`, stableIdSource: 'pci-address' as const}
+    const stable = uniqueId
+      ? {stableId: `amd:${uniqueId}`, stableIdSource: 'unique_id' as const}
+      : serial
+        ? {stableId: `amd-sn:${serial}`, stableIdSource: 'serial' as const}
+        : {stableId: `pci:${c.pci.address}`, stableIdSource: 'pci-address' as const}
     const device: Device = {
       kind: 'gpu',
       family: 'amd',

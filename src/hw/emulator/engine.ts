@@ -95,7 +95,9 @@ export class EmulatorEngine implements SecurityEngine {
     if (qualifyingData.length > 64) throw new UnetError(`qualifying data is ${qualifyingData.length} bytes, at most 64`, ExitCode.INPUT_INVALID)
     const pcrs = [...new Set(this.options.pcrs)].sort((a, b) => a - b)
     const values = new Map<number, Uint8Array>(pcrs.map((p) => [p, new Uint8Array(32)]))
-    const pcrDigest = createHash('sha256').update(Buffer.concat([...values.values()])).digest()
+    const pcrDigest = createHash('sha256')
+      .update(Buffer.concat([...values.values()]))
+      .digest()
     const clock = BigInt(Math.max(0, Math.floor((this.options.now ?? Date.now)() - this.state.createdAt)))
     const attest = new Writer()
       .u32(TPM_GENERATED_VALUE)
@@ -120,4 +122,3 @@ export class EmulatorEngine implements SecurityEngine {
 export function emulatorAkTpmt(x: Uint8Array, y: Uint8Array): Uint8Array {
   return akTemplateEccP256(x, y)
 }
-

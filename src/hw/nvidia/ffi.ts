@@ -144,38 +144,36 @@ interface Types {
   report: KoffiType
 }
 
-const nvmlTypes = declareOnce(
-  (k): Types => ({
-    device: k.pointer('nvmlDevice_t', k.opaque('nvmlDevice_st')),
-    pci: k.struct('nvmlPciInfo_t', {
-      busIdLegacy: k.array('char', 16, 'String'),
-      domain: 'uint32_t',
-      bus: 'uint32_t',
-      device: 'uint32_t',
-      pciDeviceId: 'uint32_t',
-      pciSubSystemId: 'uint32_t',
-      busId: k.array('char', 32, 'String'),
-    }),
-    memory: k.struct('nvmlMemory_t', {total: 'uint64_t', free: 'uint64_t', used: 'uint64_t'}),
-    utilization: k.struct('nvmlUtilization_t', {gpu: 'uint32_t', memory: 'uint32_t'}),
-    process: k.struct('nvmlProcessInfo_t', {pid: 'uint32_t', usedGpuMemory: 'uint64_t', gpuInstanceId: 'uint32_t', computeInstanceId: 'uint32_t'}),
-    ccState: k.struct('nvmlConfComputeSystemState_t', {environment: 'uint32_t', ccFeature: 'uint32_t', devToolsMode: 'uint32_t'}),
-    certificate: k.struct('nvmlConfComputeGpuCertificate_t', {
-      certChainSize: 'uint32_t',
-      attestationCertChainSize: 'uint32_t',
-      certChain: k.array('uint8_t', 0x1000, 'Typed'),
-      attestationCertChain: k.array('uint8_t', 0x1400, 'Typed'),
-    }),
-    report: k.struct('nvmlConfComputeGpuAttestationReport_t', {
-      isCecAttestationReportPresent: 'uint32_t',
-      attestationReportSize: 'uint32_t',
-      cecAttestationReportSize: 'uint32_t',
-      nonce: k.array('uint8_t', 0x20, 'Typed'),
-      attestationReport: k.array('uint8_t', 0x2000, 'Typed'),
-      cecAttestationReport: k.array('uint8_t', 0x1000, 'Typed'),
-    }),
+const nvmlTypes = declareOnce((k): Types => ({
+  device: k.pointer('nvmlDevice_t', k.opaque('nvmlDevice_st')),
+  pci: k.struct('nvmlPciInfo_t', {
+    busIdLegacy: k.array('char', 16, 'String'),
+    domain: 'uint32_t',
+    bus: 'uint32_t',
+    device: 'uint32_t',
+    pciDeviceId: 'uint32_t',
+    pciSubSystemId: 'uint32_t',
+    busId: k.array('char', 32, 'String'),
   }),
-)
+  memory: k.struct('nvmlMemory_t', {total: 'uint64_t', free: 'uint64_t', used: 'uint64_t'}),
+  utilization: k.struct('nvmlUtilization_t', {gpu: 'uint32_t', memory: 'uint32_t'}),
+  process: k.struct('nvmlProcessInfo_t', {pid: 'uint32_t', usedGpuMemory: 'uint64_t', gpuInstanceId: 'uint32_t', computeInstanceId: 'uint32_t'}),
+  ccState: k.struct('nvmlConfComputeSystemState_t', {environment: 'uint32_t', ccFeature: 'uint32_t', devToolsMode: 'uint32_t'}),
+  certificate: k.struct('nvmlConfComputeGpuCertificate_t', {
+    certChainSize: 'uint32_t',
+    attestationCertChainSize: 'uint32_t',
+    certChain: k.array('uint8_t', 0x1000, 'Typed'),
+    attestationCertChain: k.array('uint8_t', 0x1400, 'Typed'),
+  }),
+  report: k.struct('nvmlConfComputeGpuAttestationReport_t', {
+    isCecAttestationReportPresent: 'uint32_t',
+    attestationReportSize: 'uint32_t',
+    cecAttestationReportSize: 'uint32_t',
+    nonce: k.array('uint8_t', 0x20, 'Typed'),
+    attestationReport: k.array('uint8_t', 0x2000, 'Typed'),
+    cecAttestationReport: k.array('uint8_t', 0x1000, 'Typed'),
+  }),
+}))
 
 /** sizeof/offsetof of the TS declarations, for the layout test against the C compiler. */
 export async function nvmlLayout(): Promise<Record<string, number>> {
@@ -209,6 +207,8 @@ export async function loadNvml(path?: string): Promise<Nvml> {
 /** Every function of NVML_SYMBOLS, bound (a missing one names the library and the symbol). */
 function bindNvml(lib: KoffiLibrary, path: string) {
   const bind = binder(lib, {name: 'NVML library', path, hint: 'update the NVIDIA driver (R535 or newer has every function unet calls)'})
+  // One bind('…') per line: test/integration/accelerators/nvml-stub.test.ts reads them from this file.
+  // prettier-ignore
   return {
     nvmlInit_v2: bind('int nvmlInit_v2()'),
     nvmlShutdown: bind('int nvmlShutdown()'),
@@ -281,7 +281,14 @@ function nvmlApi(path: string, calls: NvmlCalls, processInfo: ProcessInfoLayout)
     pciInfo(d) {
       const p: Record<string, unknown> = {}
       check('nvmlDeviceGetPciInfo_v3', f.nvmlDeviceGetPciInfo_v3(d, p))
-      return {busId: String(p.busId), domain: Number(p.domain), bus: Number(p.bus), device: Number(p.device), pciDeviceId: Number(p.pciDeviceId) >>> 0, pciSubSystemId: Number(p.pciSubSystemId) >>> 0}
+      return {
+        busId: String(p.busId),
+        domain: Number(p.domain),
+        bus: Number(p.bus),
+        device: Number(p.device),
+        pciDeviceId: Number(p.pciDeviceId) >>> 0,
+        pciSubSystemId: Number(p.pciSubSystemId) >>> 0,
+      }
     },
     memory(d) {
       const m: Record<string, unknown> = {}

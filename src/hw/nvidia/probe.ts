@@ -68,7 +68,10 @@ export function pciInfo(c: Classified): Device['pci'] {
     vendorId: h(c.pci.vendorId),
     deviceId: h(c.pci.deviceId),
     classCode: h(c.pci.classCode, 6),
-    subsystem: c.pci.subsystemVendorId !== undefined && c.pci.subsystemDeviceId !== undefined ? `${h(c.pci.subsystemVendorId)}:${h(c.pci.subsystemDeviceId)}` : undefined,
+    subsystem:
+      c.pci.subsystemVendorId !== undefined && c.pci.subsystemDeviceId !== undefined
+        ? `${h(c.pci.subsystemVendorId)}:${h(c.pci.subsystemDeviceId)}`
+        : undefined,
   }
 }
 
@@ -125,7 +128,15 @@ export async function probeNvidia(options: NvidiaProbeOptions): Promise<NvidiaPr
         uuid,
         serial,
         pciAddress: address,
-        pci: sys ? pciInfo(sys) : pci ? {vendorId: '0x' + (pci.pciDeviceId & 0xffff).toString(16).padStart(4, '0'), deviceId: '0x' + (pci.pciDeviceId >>> 16).toString(16).padStart(4, '0'), classCode: 'unknown'} : undefined,
+        pci: sys
+          ? pciInfo(sys)
+          : pci
+            ? {
+                vendorId: '0x' + (pci.pciDeviceId & 0xffff).toString(16).padStart(4, '0'),
+                deviceId: '0x' + (pci.pciDeviceId >>> 16).toString(16).padStart(4, '0'),
+                classCode: 'unknown',
+              }
+            : undefined,
         memoryBytes: mem ? Number(mem.total) : undefined,
         memoryUsedBytes: mem ? Number(mem.used) : undefined,
         driver: {name: sys?.pci.driver ?? 'nvidia', version: driverVersion},

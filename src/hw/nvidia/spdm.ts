@@ -132,7 +132,8 @@ function parseBlocks(record: Uint8Array, count: number, base: number): Measureme
     if (valueSize + 3 !== size) throw new SpdmParseError(`measurement block ${index}: value size ${valueSize} does not match block size ${size}`, at + 5)
     blocks.push({index, specification, valueType, value: r.bytes(valueSize, `measurement ${index} value`)})
   }
-  if (r.offset !== record.length) throw new SpdmParseError(`measurement record has ${record.length - r.offset} trailing byte(s) after ${count} block(s)`, base + r.offset)
+  if (r.offset !== record.length)
+    throw new SpdmParseError(`measurement record has ${record.length - r.offset} trailing byte(s) after ${count} block(s)`, base + r.offset)
   return blocks
 }
 
@@ -151,11 +152,15 @@ function parseSpdmResponse(buf: Uint8Array, signatureLength = P384_SIGNATURE_LEN
   const blocks = parseBlocks(record, numberOfBlocks, recordAt)
   const nonce = r.bytes(NONCE_LENGTH, 'response nonce')
   const opaqueLength = r.u16('opaque length')
-  if (opaqueLength > MAX_OPAQUE_LENGTH) throw new SpdmParseError(`opaque length ${opaqueLength} exceeds the SPDM limit of ${MAX_OPAQUE_LENGTH}`, base + r.offset - 2)
+  if (opaqueLength > MAX_OPAQUE_LENGTH)
+    throw new SpdmParseError(`opaque length ${opaqueLength} exceeds the SPDM limit of ${MAX_OPAQUE_LENGTH}`, base + r.offset - 2)
   const opaque = r.bytes(opaqueLength, 'opaque data')
   const rest = buf.length - r.offset
   if (rest !== signatureLength)
-    throw new SpdmParseError(rest < signatureLength ? `truncated signature: ${rest} of ${signatureLength} bytes` : `${rest - signatureLength} trailing byte(s) after the signature`, base + r.offset)
+    throw new SpdmParseError(
+      rest < signatureLength ? `truncated signature: ${rest} of ${signatureLength} bytes` : `${rest - signatureLength} trailing byte(s) after the signature`,
+      base + r.offset,
+    )
   const signature = r.bytes(signatureLength, 'signature')
   return {version, param1, slotId: param2 & 0x0f, numberOfBlocks, blocks, nonce, opaque, signature}
 }
@@ -166,7 +171,8 @@ export function parseSpdmExchange(raw: Uint8Array, signatureLength = P384_SIGNAT
   const request = parseSpdmRequest(raw.subarray(0, REQUEST_LENGTH))
   const response = parseSpdmResponse(raw.subarray(REQUEST_LENGTH), signatureLength, REQUEST_LENGTH)
   if (response.version !== request.version) throw new SpdmParseError('response version differs from the request version', REQUEST_LENGTH)
-  if (response.slotId !== request.slotId) throw new SpdmParseError(`response slot ${response.slotId} differs from requested slot ${request.slotId}`, REQUEST_LENGTH + 3)
+  if (response.slotId !== request.slotId)
+    throw new SpdmParseError(`response slot ${response.slotId} differs from requested slot ${request.slotId}`, REQUEST_LENGTH + 3)
   return {request, response, signedBytes: raw.slice(0, raw.length - signatureLength), raw: raw.slice()}
 }
 

@@ -79,7 +79,13 @@ export function parseCertChain(pem: string | Uint8Array): X509Certificate[] {
 }
 
 function summary(c: X509Certificate): CertSummary {
-  return {subject: c.subject.replace(/\n/g, ', '), issuer: c.issuer.replace(/\n/g, ', '), serialNumber: c.serialNumber, validTo: c.validTo, fingerprint256: c.fingerprint256}
+  return {
+    subject: c.subject.replace(/\n/g, ', '),
+    issuer: c.issuer.replace(/\n/g, ', '),
+    serialNumber: c.serialNumber,
+    validTo: c.validTo,
+    fingerprint256: c.fingerprint256,
+  }
 }
 
 export function verifyNvidiaReport(report: Uint8Array, certChain: string | Uint8Array | X509Certificate[], options: NvidiaVerifyOptions): NvidiaVerifyResult {

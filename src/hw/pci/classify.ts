@@ -29,10 +29,24 @@ export function classifyPci(pci: PciDevice): Classified | undefined {
     if (entry.onlyListed) {
       if (known) return {pci, vendor: entry.vendor, model: known, family: entry.family, kind: entry.kind, rule: 'vendor-table'}
     } else if ((entry.classes ?? [CLASS_DISPLAY, CLASS_PROCESSING_ACCELERATOR]).includes(base)) {
-      return {pci, vendor: entry.vendor, model: known ?? `${entry.vendor} device ${hex4(pci.deviceId)}`, family: entry.family, kind: entry.kind, rule: 'vendor-table'}
+      return {
+        pci,
+        vendor: entry.vendor,
+        model: known ?? `${entry.vendor} device ${hex4(pci.deviceId)}`,
+        family: entry.family,
+        kind: entry.kind,
+        rule: 'vendor-table',
+      }
     }
   }
   if (base === CLASS_PROCESSING_ACCELERATOR)
-    return {pci, vendor: entry?.vendor ?? `PCI vendor ${hex4(pci.vendorId)}`, model: `processing accelerator ${hex4(pci.vendorId)}:${hex4(pci.deviceId)}`, family: 'generic', kind: 'asic', rule: 'class-0x12'}
+    return {
+      pci,
+      vendor: entry?.vendor ?? `PCI vendor ${hex4(pci.vendorId)}`,
+      model: `processing accelerator ${hex4(pci.vendorId)}:${hex4(pci.deviceId)}`,
+      family: 'generic',
+      kind: 'asic',
+      rule: 'class-0x12',
+    }
   return undefined
 }

@@ -98,7 +98,9 @@ export function readHostTpm(sysfsRoot: string, devRoot?: string): HostTpm | unde
   const cls = join(sysfsRoot, 'class', 'tpm')
   let names: string[] = []
   try {
-    names = readdirSync(cls).filter((n) => /^tpm\d+$/.test(n)).sort()
+    names = readdirSync(cls)
+      .filter((n) => /^tpm\d+$/.test(n))
+      .sort()
   } catch {
     names = []
   }

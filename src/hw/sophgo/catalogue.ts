@@ -119,7 +119,8 @@ export function encodeCatalogue(c: SophgoCatalogue): Uint8Array {
 
 /** Signs a catalogue with an EC P-256 private key (the publisher's side; scripts/sign-sophgo-catalogue.mjs). */
 export function signCatalogue(unsigned: Omit<SophgoCatalogue, 'signature'>, privateKey: KeyObject): SophgoCatalogue {
-  if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new InputError('a catalogue key must be EC P-256')
+  if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+    throw new InputError('a catalogue key must be EC P-256')
   const signature = Uint8Array.from(sign('sha256', catalogueSigningBytes(unsigned), {key: privateKey, dsaEncoding: 'der'}))
   return {...unsignedJson(unsigned), version: 1, signature}
 }

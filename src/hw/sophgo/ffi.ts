@@ -124,8 +124,12 @@ function bindBmlib(lib: KoffiLibrary, path: string) {
     bm_get_sn: bind('int bm_get_sn(bm_handle_t handle, _Out_ uint8_t *sn)'),
     bm_get_stat: bind('int bm_get_stat(bm_handle_t handle, _Out_ bm_dev_stat_t *stat)'),
     bm_get_misc_info: bind('int bm_get_misc_info(bm_handle_t handle, _Out_ bm_misc_info *info)'),
-    bmcpu_gen_p2_pubkey: bind('int bmcpu_gen_p2_pubkey(bm_handle_t handle, _Out_ uint8_t *p2, _Inout_ unsigned int *size_p2, _Out_ uint8_t *pubkey, _Inout_ unsigned int *size_pubkey)'),
-    bmcpu_gen_sign: bind('int bmcpu_gen_sign(bm_handle_t handle, _Out_ uint8_t *signature, _Out_ unsigned int *size_signature, uint8_t *digest, unsigned int size_digest, uint8_t *p2, unsigned int size_p2)'),
+    bmcpu_gen_p2_pubkey: bind(
+      'int bmcpu_gen_p2_pubkey(bm_handle_t handle, _Out_ uint8_t *p2, _Inout_ unsigned int *size_p2, _Out_ uint8_t *pubkey, _Inout_ unsigned int *size_pubkey)',
+    ),
+    bmcpu_gen_sign: bind(
+      'int bmcpu_gen_sign(bm_handle_t handle, _Out_ uint8_t *signature, _Out_ unsigned int *size_signature, uint8_t *digest, unsigned int size_digest, uint8_t *p2, unsigned int size_p2)',
+    ),
   }
 }
 

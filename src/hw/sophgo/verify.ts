@@ -38,7 +38,9 @@ function isKeyObject(k: string | Uint8Array | KeyObject): k is KeyObject {
 }
 
 function sophgoKeyId(key: KeyObject): string {
-  return createHash('sha256').update(key.export({type: 'spki', format: 'der'})).digest('hex')
+  return createHash('sha256')
+    .update(key.export({type: 'spki', format: 'der'}))
+    .digest('hex')
 }
 
 export function verifySophgoSignature(publicKey: string | Uint8Array | KeyObject, message: Uint8Array, signature: Uint8Array | string): SophgoVerifyResult {
@@ -49,7 +51,13 @@ export function verifySophgoSignature(publicKey: string | Uint8Array | KeyObject
   if (bits !== 2048) reasons.push(`key is RSA-${bits}, Sophgo chip keys are RSA-2048`)
   if (sig.length !== bits / 8) reasons.push(`signature is ${sig.length} bytes, expected ${bits / 8}`)
   else if (!cryptoVerify('sha256', message, key, sig)) reasons.push('signature does not verify (RSA PKCS#1 v1.5, SHA-256 of the message)')
-  return {valid: reasons.length === 0, reasons, digest: bytesToHex(createHash('sha256').update(message).digest(), false), modulusBits: bits, keyId: sophgoKeyId(key)}
+  return {
+    valid: reasons.length === 0,
+    reasons,
+    digest: bytesToHex(createHash('sha256').update(message).digest(), false),
+    modulusBits: bits,
+    keyId: sophgoKeyId(key),
+  }
 }
 
 export function assertSophgoSignature(publicKey: string | Uint8Array | KeyObject, message: Uint8Array, signature: Uint8Array | string): SophgoVerifyResult {

@@ -37,7 +37,8 @@ export interface CredentialChallenge {
  * (crypto.randomBytes(32)) and keeps it until the answer.
  */
 export function credentialChallengeFor(ekPublicTpm2b: Uint8Array, akPublicTpm2b: Uint8Array, secret32: Uint8Array, regId?: string): CredentialChallenge {
-  if (secret32.length !== ACTIVATION_SECRET_BYTES) throw new InputError(`the activation secret must be ${ACTIVATION_SECRET_BYTES} bytes, got ${secret32.length}`)
+  if (secret32.length !== ACTIVATION_SECRET_BYTES)
+    throw new InputError(`the activation secret must be ${ACTIVATION_SECRET_BYTES} bytes, got ${secret32.length}`)
   const ak = parseTpm2bPublic(akPublicTpm2b)
   const akReasons = akAttributeReasons(ak)
   if (akReasons.length > 0) throw new InputError(`no credential challenge for this AK: ${akReasons.join('; ')}`)
@@ -81,10 +82,16 @@ export function ekAttributeReasons(ek: TpmPublic): string[] {
  * encrypted secret (ECC: TPM2B x ‖ TPM2B y of an ephemeral P-256 point; RSA: an OAEP ciphertext).
  * Throws a TPM_ERROR UnetError when the TPM refuses the blob (it was not made for this EK and AK).
  */
-export async function activateCredential(engine: Tpm2Engine, credentialBlob: Uint8Array, encryptedSecret: Uint8Array, ekPublic?: Uint8Array): Promise<Uint8Array> {
+export async function activateCredential(
+  engine: Tpm2Engine,
+  credentialBlob: Uint8Array,
+  encryptedSecret: Uint8Array,
+  ekPublic?: Uint8Array,
+): Promise<Uint8Array> {
   const type = ekPublic ? (parseTpm2bPublic(ekPublic).type === 'rsa' ? 'rsa2048' : 'eccP256') : ekTypeOfEncryptedSecret(encryptedSecret)
   const secret = await engine.activateCredential(credentialBlob, encryptedSecret, type, ekPublic)
-  if (secret.length !== ACTIVATION_SECRET_BYTES) throw new UnetError(`the credential is ${secret.length} bytes, not the ${ACTIVATION_SECRET_BYTES} of a unet activation secret`, ExitCode.TPM_ERROR)
+  if (secret.length !== ACTIVATION_SECRET_BYTES)
+    throw new UnetError(`the credential is ${secret.length} bytes, not the ${ACTIVATION_SECRET_BYTES} of a unet activation secret`, ExitCode.TPM_ERROR)
   return secret
 }
 

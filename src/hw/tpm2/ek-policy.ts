@@ -50,7 +50,17 @@ const UNDERSTOOD = new Set<string>([
   OID.extKeyUsage,
 ])
 
-const KEY_USAGE_BITS = ['digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'cRLSign', 'encipherOnly', 'decipherOnly'] as const
+const KEY_USAGE_BITS = [
+  'digitalSignature',
+  'nonRepudiation',
+  'keyEncipherment',
+  'dataEncipherment',
+  'keyAgreement',
+  'keyCertSign',
+  'cRLSign',
+  'encipherOnly',
+  'decipherOnly',
+] as const
 export type KeyUsage = (typeof KEY_USAGE_BITS)[number]
 
 export interface TpmAttributes {
@@ -176,7 +186,10 @@ export function checkEkChain(check: EkChainCheck): EkChainResult {
     }
   }
   const vendor = leafFacts?.tpm?.vendorId ? TPM_VENDORS[leafFacts.tpm.vendorId] : undefined
-  const cloudCa = built.path.map(spkiDigest).map((d) => CLOUD_VTPM_CAS[d]).find((n) => n !== undefined)
+  const cloudCa = built.path
+    .map(spkiDigest)
+    .map((d) => CLOUD_VTPM_CAS[d])
+    .find((n) => n !== undefined)
   if (cloudCa) Object.assign(info, {class: 'cloud-vtpm', vendor: cloudCa})
   else if (vendor) Object.assign(info, {class: vendor.class, vendor: vendor.name})
   if (info.class === 'cloud-vtpm' && !policy.allowCloudVtpm)
@@ -211,13 +224,16 @@ function buildPath(check: Pick<EkChainCheck, 'chain' | 'trusted' | 'now'>): Buil
   }
   if (check.chain.length === 0) return {path: [], reasons: ['no EK certificate in the evidence']}
   const leaf = parse(check.chain[0]!, 'EK certificate')
-  const untrusted = check.chain.slice(1).map((c, i) => parse(c, `chain certificate ${i + 1}`)).filter((c): c is X509Certificate => c !== undefined)
+  const untrusted = check.chain
+    .slice(1)
+    .map((c, i) => parse(c, `chain certificate ${i + 1}`))
+    .filter((c): c is X509Certificate => c !== undefined)
   const trusted = check.trusted.map((c, i) => parse(c, `trusted certificate ${i + 1}`)).filter((c): c is X509Certificate => c !== undefined)
   if (!leaf) return {path: [], reasons}
   if (trusted.length === 0) return {path: [leaf], reasons: [...reasons, 'no trusted TPM EK roots are configured (networks.<name>.trustRoots.tpm)']}
   const path = [leaf]
   let anchored = false
-  for (let current = leaf; path.length <= 8; ) {
+  for (let current = leaf; path.length <= 8;) {
     const trustedIssuer = trusted.find((t) => issuedBy(current, t))
     if (trustedIssuer) {
       path.push(trustedIssuer)
@@ -231,7 +247,8 @@ function buildPath(check: Pick<EkChainCheck, 'chain' | 'trusted' | 'now'>): Buil
   }
   if (!anchored) reasons.push(`the EK certificate does not chain to a trusted root (issuer "${oneLine(path.at(-1)!.issuer)}")`)
   path.forEach((cert, i) => {
-    if (!validAt(cert, now)) reasons.push(`${i === path.length - 1 && anchored ? 'trusted certificate' : 'certificate'} ${label(cert)} is not valid at ${now.toISOString()}`)
+    if (!validAt(cert, now))
+      reasons.push(`${i === path.length - 1 && anchored ? 'trusted certificate' : 'certificate'} ${label(cert)} is not valid at ${now.toISOString()}`)
     if (i === 0) return
     const facts = factsOrReason(cert, reasons)
     if (facts) reasons.push(...caReasons(cert, facts, i - 1))
@@ -259,7 +276,8 @@ function ekLeafReasons(leaf: X509Certificate, facts: CertFacts, policy: EkPolicy
   const usage: KeyUsage | undefined = keyType === 'rsa' ? 'keyEncipherment' : keyType === 'ec' ? 'keyAgreement' : undefined
   if (!usage) out.push(`the EK certificate holds a ${keyType ?? 'unknown'} key, not an RSA or ECC EK`)
   else if (!facts.keyUsage) out.push(`the EK certificate has no key usage (an ${keyType === 'rsa' ? 'RSA' : 'ECC'} EK certificate has ${usage})`)
-  else if (!facts.keyUsage.has(usage)) out.push(`the EK certificate's key usage (${[...facts.keyUsage].join(', ') || 'none'}) lacks ${usage}: it is not an EK certificate`)
+  else if (!facts.keyUsage.has(usage))
+    out.push(`the EK certificate's key usage (${[...facts.keyUsage].join(', ') || 'none'}) lacks ${usage}: it is not an EK certificate`)
   if (facts.extKeyUsage) {
     if (!facts.extKeyUsage.includes(OID.tcgKpEkCertificate) && !facts.extKeyUsage.includes(OID.anyExtendedKeyUsage))
       out.push(`the EK certificate's extended key usage (${facts.extKeyUsage.join(', ')}) lacks tcg-kp-EKCertificate ${OID.tcgKpEkCertificate}`)
@@ -339,7 +357,9 @@ function tpmAttributes(ext: Extension): TpmAttributes | undefined {
   if (out.manufacturer === undefined && out.model === undefined && out.version === undefined) return undefined
   const id = /^id:([0-9a-f]{8})$/i.exec(out.manufacturer ?? '')
   if (id) {
-    const ascii = Buffer.from(id[1]!, 'hex').toString('latin1').replace(/[\0 ]+$/, '')
+    const ascii = Buffer.from(id[1]!, 'hex')
+      .toString('latin1')
+      .replace(/[\0 ]+$/, '')
     if (/^[A-Z]{2,4}$/.test(ascii)) out.vendorId = ascii
   }
   return out
@@ -351,7 +371,9 @@ function oid(tag: number, content: Uint8Array): string {
 }
 
 function spkiDigest(cert: X509Certificate): string {
-  return createHash('sha256').update(cert.publicKey.export({type: 'spki', format: 'der'})).digest('hex')
+  return createHash('sha256')
+    .update(cert.publicKey.export({type: 'spki', format: 'der'}))
+    .digest('hex')
 }
 
 function issuedBy(cert: X509Certificate, issuer: X509Certificate): boolean {

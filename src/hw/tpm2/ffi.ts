@@ -33,7 +33,10 @@ const TSS_FUNCTIONS = {
   Esys_Finalize: ['esys', 'void Esys_Finalize(_Inout_ void **esysContext)'],
   Esys_Free: ['esys', 'void Esys_Free(void *ptr)'],
   Esys_FlushContext: ['esys', 'uint32_t Esys_FlushContext(void *ctx, uint32_t flushHandle)'],
-  Esys_TR_FromTPMPublic: ['esys', 'uint32_t Esys_TR_FromTPMPublic(void *ctx, uint32_t tpmHandle, uint32_t s1, uint32_t s2, uint32_t s3, _Out_ uint32_t *object)'],
+  Esys_TR_FromTPMPublic: [
+    'esys',
+    'uint32_t Esys_TR_FromTPMPublic(void *ctx, uint32_t tpmHandle, uint32_t s1, uint32_t s2, uint32_t s3, _Out_ uint32_t *object)',
+  ],
   Esys_TR_Close: ['esys', 'uint32_t Esys_TR_Close(void *ctx, _Inout_ uint32_t *object)'],
   Esys_CreatePrimary: [
     'esys',
@@ -55,7 +58,10 @@ const TSS_FUNCTIONS = {
     'esys',
     'uint32_t Esys_PCR_Read(void *ctx, uint32_t s1, uint32_t s2, uint32_t s3, void *pcrSelectionIn, _Out_ uint32_t *pcrUpdateCounter, _Out_ void **pcrSelectionOut, _Out_ void **pcrValues)',
   ],
-  Esys_NV_ReadPublic: ['esys', 'uint32_t Esys_NV_ReadPublic(void *ctx, uint32_t nvIndex, uint32_t s1, uint32_t s2, uint32_t s3, _Out_ void **nvPublic, _Out_ void **nvName)'],
+  Esys_NV_ReadPublic: [
+    'esys',
+    'uint32_t Esys_NV_ReadPublic(void *ctx, uint32_t nvIndex, uint32_t s1, uint32_t s2, uint32_t s3, _Out_ void **nvPublic, _Out_ void **nvName)',
+  ],
   Esys_NV_Read: [
     'esys',
     'uint32_t Esys_NV_Read(void *ctx, uint32_t authHandle, uint32_t nvIndex, uint32_t s1, uint32_t s2, uint32_t s3, uint16_t size, uint16_t offset, _Out_ void **data)',
@@ -130,7 +136,8 @@ async function doLoad(): Promise<Tss2> {
   const bindIn = (library: TssLibrary, signature: string) => bind(libs[library], signature, {name: 'tpm2-tss', path: TSS_LIBRARIES[library]})
 
   const fn = {} as Record<TssFunction, Fn>
-  for (const [name, [library, signature]] of Object.entries(TSS_FUNCTIONS) as [TssFunction, readonly [TssLibrary, string]][]) fn[name] = bindIn(library, signature)
+  for (const [name, [library, signature]] of Object.entries(TSS_FUNCTIONS) as [TssFunction, readonly [TssLibrary, string]][])
+    fn[name] = bindIn(library, signature)
   const marshal = {} as Record<MuType, Fn>
   const unmarshal = {} as Record<MuType, Fn>
   for (const t of MU_TYPES) {
@@ -173,7 +180,8 @@ export class TpmError extends UnetError {
 
 function hintFor(rc: number): string {
   const base = rc & 0xfff
-  if (base === 0x902 || base === 0x903) return 'the TPM is out of object/session memory: transient handles were not flushed (run `tpm2_flushcontext -t -s`) and retry'
+  if (base === 0x902 || base === 0x903)
+    return 'the TPM is out of object/session memory: transient handles were not flushed (run `tpm2_flushcontext -t -s`) and retry'
   if (base === 0x908 || base === 0x922) return 'the TPM is busy; retry in a moment'
   if ((rc & 0xffff0000) === 0xa0000) return 'the TPM transport failed: check --tcti and that the TPM (or swtpm) is running'
   return 'see `tpm2_rc_decode` for the code; run with --debug for details'
@@ -193,7 +201,11 @@ export class Tss2Context {
     const device = /^device(?::(.*))?$/.exec(tctiConf)
     if (device) {
       const path = device[1] || '/dev/tpmrm0'
-      if (!existsSync(path)) throw new HardwareUnavailableError(`no TPM at ${path}`, {hint: 'enable the TPM (fTPM/PTT) in the firmware setup, or use --engine emulator on a devnet', details: {tcti: tctiConf}})
+      if (!existsSync(path))
+        throw new HardwareUnavailableError(`no TPM at ${path}`, {
+          hint: 'enable the TPM (fTPM/PTT) in the firmware setup, or use --engine emulator on a devnet',
+          details: {tcti: tctiConf},
+        })
       const {accessSync, constants} = await import('node:fs')
       try {
         accessSync(path, constants.R_OK | constants.W_OK)

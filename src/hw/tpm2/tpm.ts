@@ -136,7 +136,16 @@ export class Tpm {
       const counter = [0]
       const selOut: Ptr[] = [null]
       const values: Ptr[] = [null]
-      t.call('Esys_PCR_Read', ESYS_TR.NONE, ESYS_TR.NONE, ESYS_TR.NONE, t.toStruct('TPML_PCR_SELECTION', encodePcrSelection([{hash: selection.hash, pcrs: chunk}])), counter, selOut, values)
+      t.call(
+        'Esys_PCR_Read',
+        ESYS_TR.NONE,
+        ESYS_TR.NONE,
+        ESYS_TR.NONE,
+        t.toStruct('TPML_PCR_SELECTION', encodePcrSelection([{hash: selection.hash, pcrs: chunk}])),
+        counter,
+        selOut,
+        values,
+      )
       t.free(selOut[0]!)
       const r = new Reader(t.fromStruct('TPML_DIGEST', values[0]!), 'TPML_DIGEST')
       const count = r.u32()
@@ -209,11 +218,34 @@ export class Tpm {
     try {
       const timeout: Ptr[] = [null]
       const ticket: Ptr[] = [null]
-      t.call('Esys_PolicySecret', ESYS_TR.RH_ENDORSEMENT, session[0], ESYS_TR.PASSWORD, ESYS_TR.NONE, ESYS_TR.NONE, t.toStruct('TPM2B_NONCE', EMPTY_2B), t.toStruct('TPM2B_DIGEST', EMPTY_2B), t.toStruct('TPM2B_NONCE', EMPTY_2B), 0, timeout, ticket)
+      t.call(
+        'Esys_PolicySecret',
+        ESYS_TR.RH_ENDORSEMENT,
+        session[0],
+        ESYS_TR.PASSWORD,
+        ESYS_TR.NONE,
+        ESYS_TR.NONE,
+        t.toStruct('TPM2B_NONCE', EMPTY_2B),
+        t.toStruct('TPM2B_DIGEST', EMPTY_2B),
+        t.toStruct('TPM2B_NONCE', EMPTY_2B),
+        0,
+        timeout,
+        ticket,
+      )
       t.free(timeout[0]!)
       t.free(ticket[0]!)
       const certInfo: Ptr[] = [null]
-      t.call('Esys_ActivateCredential', akHandle, ekHandle, ESYS_TR.PASSWORD, session[0], ESYS_TR.NONE, t.toStruct('TPM2B_ID_OBJECT', tpm2b(credentialBlob)), t.toStruct('TPM2B_ENCRYPTED_SECRET', tpm2b(secret)), certInfo)
+      t.call(
+        'Esys_ActivateCredential',
+        akHandle,
+        ekHandle,
+        ESYS_TR.PASSWORD,
+        session[0],
+        ESYS_TR.NONE,
+        t.toStruct('TPM2B_ID_OBJECT', tpm2b(credentialBlob)),
+        t.toStruct('TPM2B_ENCRYPTED_SECRET', tpm2b(secret)),
+        certInfo,
+      )
       return unwrap2b(t.fromStruct('TPM2B_DIGEST', certInfo[0]!))
     } finally {
       // a policy session that authorized a command stays loaded unless flushed (continueSession is set by ESYS)

@@ -202,7 +202,8 @@ function counterReasons(now: ClockInfo, prev: Pick<ClockInfo, 'clock' | 'resetCo
   if (now.resetCount < prev.resetCount) reasons.push(`resetCount went back (${now.resetCount} < ${prev.resetCount})`)
   else if (now.resetCount === prev.resetCount) {
     if (now.restartCount < prev.restartCount) reasons.push(`restartCount went back (${now.restartCount} < ${prev.restartCount})`)
-    else if (now.restartCount === prev.restartCount && now.clock < prev.clock) reasons.push(`clock went back (${now.clock} < ${prev.clock}) without a reset or restart`)
+    else if (now.restartCount === prev.restartCount && now.clock < prev.clock)
+      reasons.push(`clock went back (${now.clock} < ${prev.clock}) without a reset or restart`)
   }
 }
 

@@ -55,7 +55,18 @@ describe('AMD SMI through koffi against the stub libamd_smi.so', () => {
   it('enumerates sockets → processors and reads identity, memory and activity, calling only pinned symbols', async () => {
     const trace = useConfig()
     const [gpu] = (await loadAmdSmi(lib)).gpus()
-    expect(gpu).toEqual({pciAddress: '0000:c1:00.0', uuid: '5fff74a1-0000-1000-80e2-9a8c3b6f4d21', marketName: 'AMD Instinct MI210', asicSerial: '0xD2B7A1C0E95F1234', deviceId: 0x740f, driverVersion: '6.7.0', vramTotalMiB: 65520, vramUsedMiB: 10, gfxActivity: 12, reasons: []})
+    expect(gpu).toEqual({
+      pciAddress: '0000:c1:00.0',
+      uuid: '5fff74a1-0000-1000-80e2-9a8c3b6f4d21',
+      marketName: 'AMD Instinct MI210',
+      asicSerial: '0xD2B7A1C0E95F1234',
+      deviceId: 0x740f,
+      driverVersion: '6.7.0',
+      vramTotalMiB: 65520,
+      vramUsedMiB: 10,
+      gfxActivity: 12,
+      reasons: [],
+    })
     const calls = readFileSync(trace, 'utf8').trim().split('\n')
     expect(calls[0]).toBe('amdsmi_init')
     expect(calls.at(-1)).toBe('amdsmi_shut_down')
@@ -65,13 +76,24 @@ describe('AMD SMI through koffi against the stub libamd_smi.so', () => {
   it('probeDevices: sysfs unique_id stays the stable id; amdsmi fills the UUID', async () => {
     useConfig()
     const amd = (await probeDevices({sysfsRoot: RIG, amdsmiPath: lib, ...NONE})).find((d) => d.family === 'amd')!
-    expect(amd).toMatchObject({stableId: 'amd:3f4a71c2a0e6d1b8', stableIdSource: 'unique_id', uuid: '5fff74a1-0000-1000-80e2-9a8c3b6f4d21', model: 'AMD Instinct MI210', attestation: {support: 'host-tpm'}})
+    expect(amd).toMatchObject({
+      stableId: 'amd:3f4a71c2a0e6d1b8',
+      stableIdSource: 'unique_id',
+      uuid: '5fff74a1-0000-1000-80e2-9a8c3b6f4d21',
+      model: 'AMD Instinct MI210',
+      attestation: {support: 'host-tpm'},
+    })
   })
 
   it('without amdgpu sysfs attributes, amdsmi supplies serial-based identity, memory and activity', async () => {
     useConfig()
     const amd = (await probeDevices({sysfsRoot: NO_DRIVER, amdsmiPath: lib, ...NONE})).find((d) => d.family === 'amd')!
-    expect(amd).toMatchObject({stableId: 'amd-sn:0xD2B7A1C0E95F1234', stableIdSource: 'serial', memoryBytes: 65520 * 2 ** 20, busy: {state: 'busy', utilisationPercent: 12}})
+    expect(amd).toMatchObject({
+      stableId: 'amd-sn:0xD2B7A1C0E95F1234',
+      stableIdSource: 'serial',
+      memoryBytes: 65520 * 2 ** 20,
+      busy: {state: 'busy', utilisationPercent: 12},
+    })
     expect(amd.reasons).toContain('driver not loaded')
   })
 

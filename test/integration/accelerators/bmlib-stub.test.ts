@@ -49,7 +49,17 @@ function rig(extra: Record<string, string | number> = {}) {
     const p2 = join(dir, `p2_${i}`)
     if (i === 0) copyFileSync(fixture('uminer/p2_6.bin'), p2)
     else writeFileSync(p2, Buffer.alloc(1680, i))
-    Object.assign(entries, {[`chip${i}.chipid`]: c.chipid, [`chip${i}.sn`]: c.sn, [`chip${i}.domain_bdf`]: c.bdf, [`chip${i}.mem_total_mb`]: 10694, [`chip${i}.mem_used_mb`]: 178, [`chip${i}.tpu_util`]: i === 1 ? 35 : 0, [`chip${i}.p2`]: p2, [`chip${i}.pubkey`]: pub, [`chip${i}.key`]: key})
+    Object.assign(entries, {
+      [`chip${i}.chipid`]: c.chipid,
+      [`chip${i}.sn`]: c.sn,
+      [`chip${i}.domain_bdf`]: c.bdf,
+      [`chip${i}.mem_total_mb`]: 10694,
+      [`chip${i}.mem_used_mb`]: 178,
+      [`chip${i}.tpu_util`]: i === 1 ? 35 : 0,
+      [`chip${i}.p2`]: p2,
+      [`chip${i}.pubkey`]: pub,
+      [`chip${i}.key`]: key,
+    })
   })
   process.env.UNET_BMLIB_STUB_CONFIG = writeConfig(dir, 'bmlib.conf', {...entries, ...extra})
   process.env.UNET_BMLIB_STUB_TRACE = join(dir, 'trace')
@@ -72,7 +82,13 @@ describe('bmlib through koffi against the stub libbmlib.so', () => {
       ['0000:3b:00.2', 'BM1684', 'HQDZKC5BAJIAJ0272:2'],
       ['0000:5e:00.0', 'BM1684X', 'HQDZW1TBCJCAJ0008:0'],
     ])
-    expect(chips[1]).toMatchObject({memoryBytes: 10694 * 2 ** 20, memoryUsedBytes: 178 * 2 ** 20, busy: {state: 'busy', utilisationPercent: 35}, driver: {name: 'bmsophon', version: '0.4.8'}, attestation: {support: 'own-key'}})
+    expect(chips[1]).toMatchObject({
+      memoryBytes: 10694 * 2 ** 20,
+      memoryUsedBytes: 178 * 2 ** 20,
+      busy: {state: 'busy', utilisationPercent: 35},
+      driver: {name: 'bmsophon', version: '0.4.8'},
+      attestation: {support: 'own-key'},
+    })
     expect(chips.every((c) => c.deviceKey?.algorithm === 'rsa-2048')).toBe(true)
     expect(new Set(chips.map((c) => c.deviceKey!.spki)).size).toBe(4)
     expect(pubs).toHaveLength(4)
@@ -114,7 +130,10 @@ describe('bmlib through koffi against the stub libbmlib.so', () => {
     const ok = await attestDevice(chip0, new Uint8Array(32), {bmlibPath: lib, sophgoKeyDir: keyDir})
     expect(ok.kind).toBe('sophgo')
     copyFileSync(join(dir, 'p2_1'), join(keyDir, 'p2_0'))
-    await expect(attestDevice(chip0, new Uint8Array(32), {bmlibPath: lib, sophgoKeyDir: keyDir})).rejects.toMatchObject({exitCode: 12, message: expect.stringMatching(/bmcpu_gen_sign failed/)})
+    await expect(attestDevice(chip0, new Uint8Array(32), {bmlibPath: lib, sophgoKeyDir: keyDir})).rejects.toMatchObject({
+      exitCode: 12,
+      message: expect.stringMatching(/bmcpu_gen_sign failed/),
+    })
   })
 
   it('bmlib errors keep the chips listed with reasons; a missing library lists the sysfs chips', async () => {

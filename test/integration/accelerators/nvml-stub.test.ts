@@ -79,7 +79,14 @@ describe('NVML through koffi against the stub libnvidia-ml.so.1', () => {
     expect(h100.deviceKey?.algorithm).toBe('ecdsa-p384')
     expect(h100.deviceKey?.raw).toMatch(/^04[0-9a-f]{192}$/)
     const rtx = devices.find((d) => d.pciAddress === '0000:65:00.0')!
-    expect(rtx.busy).toEqual({state: 'busy', utilisationPercent: 87, processes: [{pid: 4242, usedMemoryBytes: 8388608000}, {pid: 4243, usedMemoryBytes: 1048576}]})
+    expect(rtx.busy).toEqual({
+      state: 'busy',
+      utilisationPercent: 87,
+      processes: [
+        {pid: 4242, usedMemoryBytes: 8388608000},
+        {pid: 4243, usedMemoryBytes: 1048576},
+      ],
+    })
     expect(rtx.stableIdSource).toBe('uuid')
     expect(rtx.reasons.join()).toMatch(/serial: not supported/)
     const calls = traced(trace)
@@ -107,7 +114,13 @@ describe('NVML through koffi against the stub libnvidia-ml.so.1', () => {
     // the key the inventory reports is the key the evidence carries (deviceId is stable across the two)
     const ev = await toAcceleratorEvidence(parts, challenge)
     expect(Buffer.from(ev.device.publicKey).toString('hex')).toBe(h100.deviceKey!.raw)
-    await expect(attestDevice(devices.find((d) => d.pciAddress === '0000:65:00.0')!, challenge, {nvmlPath: lib})).rejects.toThrow(/no own attestation key/)
+    await expect(
+      attestDevice(
+        devices.find((d) => d.pciAddress === '0000:65:00.0')!,
+        challenge,
+        {nvmlPath: lib},
+      ),
+    ).rejects.toThrow(/no own attestation key/)
   })
 
   it('CC mode off: listed, committed by the host TPM, reason "CC mode off"', async () => {

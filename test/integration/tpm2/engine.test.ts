@@ -54,7 +54,9 @@ describe('tpm2 engine on swtpm (real tpm2-tss through koffi)', () => {
     expect(Buffer.from(attest.extraData).equals(nonce)).toBe(true)
     expect(attest.pcrSelect).toEqual([{hash: 0x000b, pcrs: PCRS}])
     expect([...q.pcrs.values.keys()]).toEqual(PCRS)
-    const digest = createHash('sha256').update(Buffer.concat([...q.pcrs.values.values()])).digest()
+    const digest = createHash('sha256')
+      .update(Buffer.concat([...q.pcrs.values.values()]))
+      .digest()
     expect(Buffer.from(attest.pcrDigest).equals(digest)).toBe(true)
     const sig = parseSignature(q.signature)
     expect(sig.alg).toBe('ecdsa')
@@ -146,7 +148,14 @@ describe('tpm2 engine on swtpm (real tpm2-tss through koffi)', () => {
   })
 
   it('openEngine(auto) takes the TPM when it answers', async () => {
-    const e = await openEngine({engine: 'auto', tcti: swtpm().tcti, dataDir: '/nonexistent', akHandle: '0x81010002', pcrs: PCRS, profile: {name: 'testnet', allowEmulator: false}})
+    const e = await openEngine({
+      engine: 'auto',
+      tcti: swtpm().tcti,
+      dataDir: '/nonexistent',
+      akHandle: '0x81010002',
+      pcrs: PCRS,
+      profile: {name: 'testnet', allowEmulator: false},
+    })
     try {
       expect(e.kind).toBe('tpm2')
     } finally {
