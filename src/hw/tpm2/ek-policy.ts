@@ -153,7 +153,7 @@ export interface EkChainResult {
 const certCache = new Map<string, X509Certificate>()
 
 /** Parses a certificate (PEM, DER or already parsed); trust stores are parsed once and cached. */
-export function toX509(c: CertInput): X509Certificate {
+function toX509(c: CertInput): X509Certificate {
   if (c instanceof X509Certificate) return c
   const key = typeof c === 'string' ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('base64')
   let cert = certCache.get(key)
