@@ -20,12 +20,14 @@ import {
 } from './ports.js'
 
 /**
- * The heartbeat agent as an explicit state machine (after keylime's push agent):
+ * The heartbeat agent (after keylime's push agent): a loop over epochs, each one straight-line steps
+ * (runEpoch). The states are labels the steps set as they pass, in this order; they decide nothing,
+ * but every change is logged and passed to onTransition (written by run-agent.ts to agent/state.json):
  *
  *   Unregistered ─▶ Registered ─▶ Attesting ─▶ Submitting ─▶ Confirmed ─▶ (next epoch) Registered …
  *                        ▲             │             │
  *                        └── Backoff ◀─┴─────────────┘   (transient failure: jittered backoff, retry in the epoch)
- *   any state ──(fatal failure)──▶ Stopped (clear reason)      any state ──(AbortSignal)──▶ Stopped
+ *   any step ──(fatal failure)──▶ Stopped (clear reason)      any step ──(AbortSignal)──▶ Stopped
  *
  * At the start of every epoch (so also at start-up), before its heartbeat, the challenge step answers
  * the challenges opened against the host (challenge-responder.ts), while no heartbeat is in flight.
@@ -146,6 +148,7 @@ export class NotRegisteredError extends UnetError {
 }
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e))
+const revertedText = (r: TxReceipt) => `transaction ${r.txHash} reverted${r.revertReason ? `: ${r.revertReason}` : ''}`
 
 type Settlement = {kind: 'confirmed'; receipt: TxReceipt} | {kind: 'reverted'; receipt: TxReceipt}
 
@@ -159,6 +162,7 @@ export class HeartbeatMachine {
   private lastGas?: {balance: bigint; runwayEpochs?: bigint}
   private readonly responder?: ChallengeResponder
   private challengesSteppedIn?: bigint
+  private devicesInLastAttempt = 0
 
   constructor(options: HeartbeatMachineOptions) {
     this.o = {
@@ -237,87 +241,121 @@ export class HeartbeatMachine {
     }
   }
 
-  /** One epoch: settle anything in flight, then attest → self-verify → submit → receipt → journal. */
+  /**
+   * One epoch: settle anything in flight → the challenge step → the checks that end the epoch before
+   * any attempt (already confirmed, not registered, no gas) → attempts until it is settled. Started in
+   * its last blocks, it waits for the next epoch and starts over.
+   */
   async runEpoch(): Promise<EpochResult> {
-    const signal = this.o.signal
-    throwIfAborted(signal)
-    await this.settleInFlight()
-
-    const epoch = await this.call(() => this.o.chain.currentEpoch())
-    await this.answerChallenges(epoch)
-    const existing = this.o.outbox.get(epoch)
-    if (existing?.state === 'confirmed') {
-      this.to('Confirmed', {epoch})
-      return {epoch, result: 'confirmed', txHash: existing.confirmed!.txHash, attempts: existing.attempts, recovered: true}
-    }
-
-    const registered = await this.call(() => this.o.chain.isRegistered(this.o.identity.hostId))
-    if (!registered) {
-      this.to('Unregistered', {epoch, reason: 'host not registered'})
-      const error = new NotRegisteredError(this.o.identity.hostId)
-      if (this.o.onUnregistered === 'stop') {
-        this.journal(epoch, 'skipped', error.message, 0)
-        throw error
-      }
-      return this.journal(epoch, 'skipped', error.message, 0)
-    }
-    this.to('Registered', {epoch})
-
-    const gas = await this.checkGas()
-    if (gas && gas.balance < gas.costPerHeartbeat) {
-      const reason = `gas empty: balance ${gas.balance} wei < one heartbeat (~${gas.costPerHeartbeat} wei); fund ${this.o.identity.operator}`
-      this.log.error({operator: this.o.identity.operator}, reason)
-      this.o.outbox.markFailed(epoch, reason)
-      return this.journal(epoch, 'failed', reason, 0)
-    }
-
-    // Started in the last blocks of an epoch (a fresh run): the transaction would likely be mined
-    // in the next one and revert (WrongEpoch), wasting gas. Begin with the next epoch instead.
-    if (existing?.state !== 'sent' && this.o.chain.blocksLeftInEpoch && this.o.minBlocksLeft > 0) {
-      const left = await this.call(() => this.o.chain.blocksLeftInEpoch!())
-      if (left < BigInt(this.o.minBlocksLeft)) {
-        this.log.info({epoch: epoch.toString(), blocksLeft: left.toString()}, `only ${left} block(s) left in epoch ${epoch}: starting with the next epoch`)
+    for (;;) {
+      throwIfAborted(this.o.signal)
+      await this.settleInFlight()
+      const epoch = await this.call(() => this.o.chain.currentEpoch())
+      await this.answerChallenges(epoch)
+      const existing = this.o.outbox.get(epoch)
+      const ended = this.alreadyConfirmed(epoch, existing) ?? (await this.requireRegistered(epoch)) ?? (await this.requireGas(epoch))
+      if (ended) return ended
+      if (existing?.state !== 'sent' && (await this.tooFewBlocksLeft(epoch))) {
         await this.waitForEpochAfter(epoch)
-        return this.runEpoch()
+        continue
       }
+      return this.attemptUntilSettled(epoch)
     }
+  }
 
+  /** The outbox already holds this epoch as confirmed (a restart): nothing to send. */
+  private alreadyConfirmed(epoch: bigint, existing: OutboxEntry | undefined): EpochResult | undefined {
+    if (existing?.state !== 'confirmed') return undefined
+    this.to('Confirmed', {epoch})
+    return {epoch, result: 'confirmed', txHash: existing.confirmed!.txHash, attempts: existing.attempts, recovered: true}
+  }
+
+  /** Unregistered → Registered; not registered: stops the agent (NOT_REGISTERED) or skips the epoch ('wait'). */
+  private async requireRegistered(epoch: bigint): Promise<EpochResult | undefined> {
+    const registered = await this.call(() => this.o.chain.isRegistered(this.o.identity.hostId))
+    if (registered) {
+      this.to('Registered', {epoch})
+      return undefined
+    }
+    this.to('Unregistered', {epoch, reason: 'host not registered'})
+    const error = new NotRegisteredError(this.o.identity.hostId)
+    const skipped = this.journal(epoch, 'skipped', error.message, 0)
+    if (this.o.onUnregistered === 'stop') throw error
+    return skipped
+  }
+
+  /** Not even one heartbeat's gas left: the epoch fails without an attempt. */
+  private async requireGas(epoch: bigint): Promise<EpochResult | undefined> {
+    const gas = await this.checkGas()
+    if (!gas || gas.balance >= gas.costPerHeartbeat) return undefined
+    const reason = `gas empty: balance ${gas.balance} wei < one heartbeat (~${gas.costPerHeartbeat} wei); fund ${this.o.identity.operator}`
+    this.log.error({operator: this.o.identity.operator}, reason)
+    this.o.outbox.markFailed(epoch, reason)
+    return this.journal(epoch, 'failed', reason, 0)
+  }
+
+  /**
+   * Started in the last blocks of an epoch (a fresh run): the transaction would likely be mined in the
+   * next one and revert (WrongEpoch), wasting gas, so the caller begins with the next epoch instead.
+   */
+  private async tooFewBlocksLeft(epoch: bigint): Promise<boolean> {
+    if (!this.o.chain.blocksLeftInEpoch || this.o.minBlocksLeft <= 0) return false
+    const left = await this.call(() => this.o.chain.blocksLeftInEpoch!())
+    if (left >= BigInt(this.o.minBlocksLeft)) return false
+    this.log.info({epoch: epoch.toString(), blocksLeft: left.toString()}, `only ${left} block(s) left in epoch ${epoch}: starting with the next epoch`)
+    return true
+  }
+
+  /** Attempts, with backoff between them, until the epoch is confirmed, missed or failed, or a fatal error stops the agent. */
+  private async attemptUntilSettled(epoch: bigint): Promise<EpochResult> {
     this.backoff.reset()
     let failures = 0
     let lastReason: string | undefined
     for (;;) {
-      throwIfAborted(signal)
+      throwIfAborted(this.o.signal)
       const now = await this.call(() => this.o.chain.currentEpoch())
       if (now !== epoch) {
         // a tx may still be in flight for the old epoch: settleInFlight picks it up next round
         return this.journal(epoch, 'missed', `epoch ended before a heartbeat was confirmed${lastReason ? `: ${lastReason}` : ''}`, failures)
       }
       try {
-        const entry = this.o.outbox.get(epoch)
-        const settled = entry?.state === 'sent' ? await this.awaitSettlement(entry) : await this.attempt(epoch)
-        if (settled.kind === 'confirmed') return await this.onConfirmed(epoch, settled.receipt, failures + 1)
-        lastReason = `transaction ${settled.receipt.txHash} reverted${settled.receipt.revertReason ? `: ${settled.receipt.revertReason}` : ''}`
-        this.o.outbox.markFailed(epoch, lastReason)
-        throw new UnetError(lastReason, ExitCode.TX_REJECTED)
+        return await this.settleOneAttempt(epoch, failures + 1)
       } catch (error) {
         if (isAborted(error)) throw error
         failures++
         lastReason = errorText(error)
-        if (this.o.classify(error) === 'fatal') {
-          if (this.o.outbox.get(epoch)?.state !== 'sent') this.o.outbox.markFailed(epoch, lastReason)
-          this.journal(epoch, 'failed', lastReason, failures)
-          throw error
-        }
-        this.metrics.heartbeat('retry')
-        if (failures >= this.o.maxAttemptsPerEpoch && this.o.outbox.get(epoch)?.state !== 'sent') {
-          this.o.outbox.markFailed(epoch, lastReason)
-          return this.journal(epoch, 'failed', `gave up after ${failures} attempts: ${lastReason}`, failures)
-        }
-        this.to('Backoff', {epoch, reason: lastReason})
-        const delay = await this.backoff.wait(this.o.clock, signal)
-        this.log.warn({epoch: epoch.toString(), attempt: failures, retryInMs: delay, err: lastReason}, `heartbeat attempt failed, retrying: ${lastReason}`)
+        const gaveUp = await this.afterFailedAttempt(epoch, error, lastReason, failures)
+        if (gaveUp) return gaveUp
       }
     }
+  }
+
+  /** Waits for the transaction in flight, or makes a fresh attempt; a reverted one throws TX_REJECTED. */
+  private async settleOneAttempt(epoch: bigint, attempts: number): Promise<EpochResult> {
+    const entry = this.o.outbox.get(epoch)
+    const settled = entry?.state === 'sent' ? await this.awaitSettlement(entry) : await this.attempt(epoch)
+    if (settled.kind === 'confirmed') return await this.onConfirmed(epoch, settled.receipt, attempts)
+    const reason = revertedText(settled.receipt)
+    this.o.outbox.markFailed(epoch, reason)
+    throw new UnetError(reason, ExitCode.TX_REJECTED)
+  }
+
+  /** Fatal: journal and rethrow. Transient: give up after maxAttemptsPerEpoch (the result), else Backoff (undefined: try again). */
+  private async afterFailedAttempt(epoch: bigint, error: unknown, reason: string, failures: number): Promise<EpochResult | undefined> {
+    if (this.o.classify(error) === 'fatal') {
+      if (this.o.outbox.get(epoch)?.state !== 'sent') this.o.outbox.markFailed(epoch, reason)
+      this.journal(epoch, 'failed', reason, failures)
+      throw error
+    }
+    this.metrics.heartbeat('retry')
+    if (failures >= this.o.maxAttemptsPerEpoch && this.o.outbox.get(epoch)?.state !== 'sent') {
+      this.o.outbox.markFailed(epoch, reason)
+      return this.journal(epoch, 'failed', `gave up after ${failures} attempts: ${reason}`, failures)
+    }
+    this.to('Backoff', {epoch, reason})
+    const delay = await this.backoff.wait(this.o.clock, this.o.signal)
+    this.log.warn({epoch: epoch.toString(), attempt: failures, retryInMs: delay, err: reason}, `heartbeat attempt failed, retrying: ${reason}`)
+    return undefined
   }
 
   /**
@@ -336,9 +374,18 @@ export class HeartbeatMachine {
     }
   }
 
-  /** Attesting → Submitting for a fresh attempt of `epoch`. */
+  /** A fresh attempt of `epoch`: attest → self-check → send → receipt. */
   private async attempt(epoch: bigint): Promise<Settlement> {
-    const {chain, engine, devices, selfVerify, clock, outbox, identity, signal} = this.o
+    const submission = await this.attest(epoch)
+    await this.selfCheck(submission)
+    await this.send(submission)
+    this.devicesInLastAttempt = submission.devices.length
+    return this.awaitSettlement(this.o.outbox.get(epoch)!)
+  }
+
+  /** Attesting: a recent block → the challenge → every device's attestation → the host quote over them. */
+  private async attest(epoch: bigint): Promise<HeartbeatSubmission> {
+    const {chain, engine, devices, clock, identity, signal} = this.o
     this.to('Attesting', {epoch})
     const block = await raceAbort(chain.recentBlock(), signal)
     const challenge = heartbeatChallenge({...identity, epoch, blockNumber: block.number, blockHash: block.hash})
@@ -347,14 +394,22 @@ export class HeartbeatMachine {
     const started = clock.now()
     const hostQuote = await raceAbort(engine.quote(qualifyingData), signal)
     this.metrics.quoteSeconds((clock.now() - started) / 1000)
-    const submission: HeartbeatSubmission = {epoch, block, challenge, qualifyingData, hostQuote, devices: attestations}
+    return {epoch, block, challenge, qualifyingData, hostQuote, devices: attestations}
+  }
 
-    const verdict = await raceAbort(selfVerify.verify(submission), signal)
+  /** Own evidence that does not verify is never sent (EVIDENCE_INVALID: fatal). */
+  private async selfCheck(submission: HeartbeatSubmission): Promise<void> {
+    const verdict = await raceAbort(this.o.selfVerify.verify(submission), this.o.signal)
     if (!verdict.ok)
       throw new EvidenceInvalidError(`own heartbeat evidence does not verify: ${verdict.reasons.join('; ')}`, verdict.reasons, {
         hint: 'run `unet attest` and `unet verify` on it; `unet doctor` checks the engines',
       })
+  }
 
+  /** Submitting: the outbox records the transaction as sent before it is broadcast (restart recovery). */
+  private async send(submission: HeartbeatSubmission): Promise<void> {
+    const {chain, outbox, signal} = this.o
+    const {epoch, block} = submission
     this.to('Submitting', {epoch})
     outbox.prepare(epoch, {number: block.number, hash: block.hash})
     let recorded = false
@@ -368,12 +423,8 @@ export class HeartbeatMachine {
       signal,
     )
     if (!recorded) outbox.markSent(epoch, sent, block.number)
-    this.log.info({epoch: epoch.toString(), tx: sent.txHash, nonce: sent.nonce, devices: attestations.length}, 'heartbeat sent')
-    this.devicesInLastAttempt = attestations.length
-    return this.awaitSettlement(this.o.outbox.get(epoch)!)
+    this.log.info({epoch: epoch.toString(), tx: sent.txHash, nonce: sent.nonce, devices: submission.devices.length}, 'heartbeat sent')
   }
-
-  private devicesInLastAttempt = 0
 
   /**
    * Waits until one of the epoch's transactions has a receipt. Never abandons an in-flight
@@ -435,7 +486,7 @@ export class HeartbeatMachine {
       if (settled.kind === 'confirmed') {
         await this.onConfirmed(entry.epoch, settled.receipt, entry.attempts, true)
       } else {
-        const reason = `transaction ${settled.receipt.txHash} reverted${settled.receipt.revertReason ? `: ${settled.receipt.revertReason}` : ''}`
+        const reason = revertedText(settled.receipt)
         this.o.outbox.markFailed(entry.epoch, reason)
         // the epoch may still be open: runEpoch retries it; otherwise this is the final word
         this.journal(entry.epoch, 'failed', reason, entry.attempts)
@@ -513,4 +564,3 @@ export class HeartbeatMachine {
     }
   }
 }
-
