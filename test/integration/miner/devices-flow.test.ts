@@ -1,5 +1,5 @@
-import {generateKeyPairSync} from 'node:crypto'
 import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {generateKeyPairSync} from 'node:crypto'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -16,16 +16,23 @@ import {freePort} from '../../helpers/swtpm.js'
 
 /**
  * A host (emulator engine) with one Sophgo BM1684X chip and an NVIDIA H100 (CC on), on a real devnet
- * (anvil + Poci + devnet verifier) through the real CLI. The chip is the stub libbmlib.so, which signs
- * every challenge with an OpenSSL RSA-2048 key, found in the sysfs fixture tree at 0000:5e:00.0. The
+ * (anvil + Poci + the devnet's verifier service) through the real CLI. The chip is the stub libbmlib.so,
+ * which signs every challenge with the DEVNET ONLY stand-in chip key fixtures/sophgo-catalogue/devnet-chip0
+ * (listed in the devnet's chip catalogue, so the verifier approves it; a random key would be refused as
+ * "not listed"), found in the sysfs fixture tree at 0000:5e:00.0. The host registers first and the chip
+ * only under the approved host (the contract reverts NotApproved otherwise). The
  * H100 is the stub libnvidia-ml.so.1 replaying nvtrust's recorded SPDM report: its nonce is the
  * recorded one, never our fresh challenge, so it must be refused before any transaction is sent.
  */
 const RIG = fixture('sysfs/gpu-asic-rig')
 const BDF_5E = 0x5e << 8
+/** The DEVNET ONLY stand-in chip key the devnet catalogue lists (fixtures/sophgo-catalogue/PROVENANCE.md). */
+const CHIP_KEY = fixture('sophgo-catalogue/devnet-chip0.key')
+const CHIP_PUB = fixture('sophgo-catalogue/devnet-chip0.pem')
+const CHIP_ID = bytesToHex(deviceIdOf(rsaModulus(readFileSync(CHIP_PUB, 'latin1'))))
 
 interface RegisterJson {
-  devices: Array<{deviceId: string; kind: string; action: string; status: string; approved: boolean; power: string; hostId?: string; reason?: string}>
+  devices: Array<{deviceId: string; regId?: string; kind: string; action: string; status: string; approved: boolean; power: string; hostId?: string; reason?: string}>
   skipped?: Array<{device: string; reason: string}>
 }
 interface StatusJson {
@@ -35,15 +42,28 @@ interface StatusJson {
 describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status (subprocess CLI, real devnet, bmlib/NVML stubs)', () => {
   const home: Home = makeHome()
   let env: Record<string, string>
-  let chipId: string
-  let chipModulus: Uint8Array
+  const chipId = CHIP_ID
+  let unlistedId: string
   let dir: string
 
-  /** One BM1684X chip whose key the stub signs with; `present: false` makes the library report no chip. */
-  function bmlibConfig(name: string, present: boolean): string {
+  /**
+   * One BM1684X chip with the catalogued key; `present: false` makes the library report no chip;
+   * `unlisted` adds a BM1684 at 0000:3b:00.0 signing with a fresh key no catalogue lists.
+   */
+  function bmlibConfig(name: string, present: boolean, unlisted = false): string {
     if (!present) return writeConfig(dir, name, {device_count: 0, driver_version: (0 << 16) | (4 << 8) | 8})
+    const second = {
+      'chip1.chipid': 0x1684,
+      'chip1.sn': 'HQDZW1TBCJCAJ0777',
+      'chip1.domain_bdf': 0x3b << 8,
+      'chip1.mem_total_mb': 10694,
+      'chip1.p2': join(dir, 'p2_0'),
+      'chip1.pubkey': join(dir, 'pubkey_1'),
+      'chip1.key': join(dir, 'chip1.key'),
+    }
     return writeConfig(dir, name, {
-      device_count: 1,
+      ...(unlisted ? second : {}),
+      device_count: unlisted ? 2 : 1,
       driver_version: (0 << 16) | (4 << 8) | 8,
       'chip0.chipid': 0x1686,
       'chip0.sn': 'HQDZW1TBCJCAJ0008',
@@ -52,8 +72,8 @@ describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status
       'chip0.mem_used_mb': 178,
       'chip0.tpu_util': 0,
       'chip0.p2': join(dir, 'p2_0'),
-      'chip0.pubkey': join(dir, 'pubkey_0'),
-      'chip0.key': join(dir, 'chip0.key'),
+      'chip0.pubkey': CHIP_PUB,
+      'chip0.key': CHIP_KEY,
     })
   }
 
@@ -61,12 +81,11 @@ describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status
     const stubs = buildStubs()
     const lib = stubs.bmlib
     dir = tempDir('unet-devflow-')
-    const {privateKey, publicKey} = generateKeyPairSync('rsa', {modulusLength: 2048})
-    writeFileSync(join(dir, 'chip0.key'), privateKey.export({type: 'pkcs8', format: 'pem'}))
-    writeFileSync(join(dir, 'pubkey_0'), publicKey.export({type: 'pkcs1', format: 'pem'}))
     writeFileSync(join(dir, 'p2_0'), Buffer.alloc(1680, 7))
-    chipModulus = rsaModulus(readFileSync(join(dir, 'pubkey_0'), 'latin1'))
-    chipId = bytesToHex(deviceIdOf(chipModulus))
+    const {privateKey, publicKey} = generateKeyPairSync('rsa', {modulusLength: 2048})
+    writeFileSync(join(dir, 'chip1.key'), privateKey.export({type: 'pkcs8', format: 'pem'}))
+    writeFileSync(join(dir, 'pubkey_1'), publicKey.export({type: 'pkcs1', format: 'pem'}))
+    unlistedId = bytesToHex(deviceIdOf(rsaModulus(readFileSync(join(dir, 'pubkey_1'), 'latin1'))))
     env = {
       UNET_PASSWORD: 'devices-flow',
       UNET_ENGINE: 'emulator',
@@ -87,26 +106,34 @@ describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status
     await runCli(['devnet', 'stop'], {home, env})
   })
 
-  it('register: host and chip approved by the devnet verifier; the H100 refused locally (stale nonce); devices without a key listed as skipped', async () => {
-    const r = await runCli(['register', '--json', '--wait', '60'], {home, env, timeoutMs: 120_000})
+  it('register: the host approved first, then the catalogued chip under it; an unlisted chip rejected with the Rejected reason; the H100 refused locally (stale nonce); devices without a key listed as skipped', async () => {
+    const withUnlisted = {...env, UNET_BMLIB_STUB_CONFIG: bmlibConfig('bmlib-two.conf', true, true)}
+    const r = await runCli(['register', '--json', '--wait', '60'], {home, env: withUnlisted, timeoutMs: 120_000})
     expect(r.code, r.stdout + r.stderr).toBe(0)
     const out = r.json<RegisterJson>()
-    expect(out.devices).toHaveLength(3)
-    const [host, gpu, chip] = out.devices
-    expect(host).toMatchObject({kind: 'host-emulator', action: 'registered', approved: true, power: '1'})
-    expect(chip).toMatchObject({deviceId: chipId, kind: 'rsa2048', action: 'registered', status: 'approved', approved: true, power: '50', hostId: host!.deviceId})
+    expect(out.devices).toHaveLength(4)
+    const [host] = out.devices
+    const byId = (id: string) => out.devices.find((d) => d.deviceId === id)
+    expect(host).toMatchObject({kind: 'host-emulator', action: 'registered', status: 'approved', approved: true, power: '1', regId: expect.stringMatching(/^0x[0-9a-f]{64}$/)})
+    expect(byId(chipId)).toMatchObject({kind: 'rsa2048', action: 'registered', status: 'approved', approved: true, power: '50', hostId: host!.deviceId})
+    expect(byId(chipId)!.regId).not.toBe(host!.regId)
+    // a chip no catalogue lists: registered (it signed its challenge), then rejected; the reason is the verifier's, from chain
+    expect(byId(unlistedId)).toMatchObject({kind: 'rsa2048', action: 'registered', status: 'rejected', approved: false, power: '0'})
+    expect(byId(unlistedId)!.reason).toMatch(new RegExp(`^rejected by the verifier: .*chip ${unlistedId} is not listed in the Sophgo chip catalogue`))
     // the recorded H100 report cannot answer a fresh challenge: refused locally with the reason, nothing sent
-    expect(gpu).toMatchObject({kind: 'p384', action: 'failed', status: 'none', approved: false})
+    const gpu = out.devices.find((d) => d.kind === 'p384')
+    expect(gpu).toMatchObject({action: 'failed', status: 'none', approved: false})
     expect(gpu!.reason).toMatch(/report nonce [0-9a-f]{64} differs from the expected [0-9a-f]{64}/)
     expect(gpu!).not.toHaveProperty('txHash')
     // devices without their own key (RTX 4090 without CC, AMD, Habana, ...) are listed with the reason
     expect(out.skipped?.map((s) => s.device)).toEqual(expect.arrayContaining([expect.stringMatching(/RTX 4090/), expect.stringMatching(/Gaudi2/)]))
 
-    // the verifier's decision, as the devnet recorded it
+    // the verifier's decisions, as the devnet recorded them
     const decisions = readFileSync(join(home.dataDir, 'devnet', 'decisions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {deviceId: string; approve: boolean; kind: string})
     expect(decisions.find((d) => d.deviceId === chipId)).toMatchObject({approve: true, kind: 'rsa2048'})
+    expect(decisions.find((d) => d.deviceId === unlistedId)).toMatchObject({approve: false, kind: 'rsa2048'})
 
-    // re-running is harmless: both reported as they are, nothing sent
+    // re-running (the unlisted chip gone) is harmless: both reported as they are, nothing sent
     const again = await runCli(['register', '--json'], {home, env, timeoutMs: 120_000})
     expect(again.code, again.stderr).toBe(0)
     expect(again.json<RegisterJson>().devices.map((d) => [d.kind, d.action, d.approved])).toEqual([
@@ -181,11 +208,8 @@ describe('quickstart on a host with a Sophgo chip (subprocess CLI, bmlib stub)',
 
   it('registers the chip with the host, heartbeats with it committed, reports it', async () => {
     const dir = tempDir('unet-devflow-qs-')
-    const {privateKey, publicKey} = generateKeyPairSync('rsa', {modulusLength: 2048})
-    writeFileSync(join(dir, 'chip0.key'), privateKey.export({type: 'pkcs8', format: 'pem'}))
-    writeFileSync(join(dir, 'pubkey_0'), publicKey.export({type: 'pkcs1', format: 'pem'}))
     writeFileSync(join(dir, 'p2_0'), Buffer.alloc(1680, 3))
-    const chipId = bytesToHex(deviceIdOf(rsaModulus(readFileSync(join(dir, 'pubkey_0'), 'latin1'))))
+    const chipId = CHIP_ID
     const env = {
       UNET_SYSFS_ROOT: RIG,
       UNET_BMLIB_PATH: buildStubs().bmlib,
@@ -197,8 +221,8 @@ describe('quickstart on a host with a Sophgo chip (subprocess CLI, bmlib stub)',
         'chip0.domain_bdf': BDF_5E,
         'chip0.mem_total_mb': 10694,
         'chip0.p2': join(dir, 'p2_0'),
-        'chip0.pubkey': join(dir, 'pubkey_0'),
-        'chip0.key': join(dir, 'chip0.key'),
+        'chip0.pubkey': CHIP_PUB,
+        'chip0.key': CHIP_KEY,
       }),
     }
     const port = await freePort()
