@@ -1,0 +1,63 @@
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {makeHome, runCli, type Home} from '../helpers/cli.js'
+import {freePort, startSwtpm, type SwtpmHandle} from '../helpers/swtpm.js'
+
+interface RegisterJson {
+  devices: Array<{deviceId: string; regId: string; kind: string; engine: string; action: string; status: string; approved: boolean; power: string}>
+}
+
+/**
+ * An honest TPM host on a real swtpm (EK certificate from its own local CA, which the devnet profile is
+ * told to trust) through the real CLI against a real devnet: `unet register` sends the registration,
+ * the devnet supervisor's verifier service posts MakeCredential(EK, AK name) on chain, register answers
+ * it with TPM2_ActivateCredential on the swtpm, and the verifier approves with the EK id. Then it earns.
+ */
+describe('TPM host registration through credential activation (subprocess CLI, real devnet verifier, real swtpm)', () => {
+  const home: Home = makeHome()
+  const env = {UNET_PASSWORD: 'register-tpm'}
+  let tpm: SwtpmHandle
+  let engine: string[]
+
+  beforeAll(async () => {
+    tpm = await startSwtpm()
+    engine = ['--engine', 'tpm2', '--tcti', tpm.tcti]
+    mkdirSync(home.configDir, {recursive: true})
+    writeFileSync(join(home.configDir, 'config.json'), JSON.stringify({networks: {devnet: {trustRoots: {tpm: [tpm.caRootPath, tpm.caIssuerPath]}}}}), {mode: 0o600})
+    const wallet = await runCli(['wallet', 'create', '--json'], {home, env})
+    expect(wallet.code, wallet.stderr).toBe(0)
+    const devnet = await runCli(['devnet', 'start', '--port', String(await freePort()), '--json'], {home, env, timeoutMs: 120_000})
+    expect(devnet.code, devnet.stdout + devnet.stderr).toBe(0)
+  }, 180_000)
+
+  afterAll(async () => {
+    await runCli(['devnet', 'stop'], {home, env})
+    tpm?.stop()
+  })
+
+  it('register answers the credential challenge and is approved with the EK id; re-running reports it and sends nothing; the host earns', async () => {
+    const r = await runCli(['register', ...engine, '--json', '--wait', '60'], {home, env, timeoutMs: 120_000})
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    const [host] = r.json<RegisterJson>().devices
+    expect(host).toMatchObject({kind: 'host-tpm', engine: 'tpm2', action: 'registered', status: 'approved', approved: true, power: '10'})
+
+    // the verifier's records: the credential challenge first, then the approval with the EK id
+    const records = readFileSync(join(home.dataDir, 'devnet', 'decisions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {regId?: string; outcome: string; ekId?: string})
+    const mine = records.filter((d) => d.regId === host!.regId)
+    expect(mine.map((d) => d.outcome)).toEqual(['challenged', 'approved'])
+    expect(mine[1]!.ekId).toMatch(/^0x[0-9a-f]{64}$/)
+
+    const again = await runCli(['register', ...engine, '--json'], {home, env, timeoutMs: 60_000})
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.json<RegisterJson>().devices[0]).toMatchObject({action: 'already-registered', approved: true, regId: host!.regId})
+
+    // --once, retried once if the epoch ended under the first try (a normal `missed`)
+    let hb = await runCli(['heartbeat', ...engine, '--once', '--json'], {home, env, timeoutMs: 120_000})
+    if (hb.code !== 0 && /epoch ended before a heartbeat was confirmed/.test(hb.stdout)) hb = await runCli(['heartbeat', ...engine, '--once', '--json'], {home, env, timeoutMs: 120_000})
+    expect(hb.code, hb.stdout + hb.stderr).toBe(0)
+    expect(hb.json<{epochs: Array<{result: string}>}>().epochs.map((e) => e.result)).toEqual(['confirmed'])
+  }, 300_000)
+})
