@@ -457,6 +457,23 @@ contract P384Verifier {
                 }
             }
 
+            // k * a mod p for a small k (3, 4, 8): one call instead of two or three fadd.
+            function fsmall(a1, a0, k) -> r1, r0 {
+                r0 := mul(a0, k)
+                let mm := mulmod(a0, k, not(0))
+                r1 := add(mul(a1, k), sub(sub(mm, r0), lt(mm, r0))) // < 2^131
+                // h * 2^384 = h * C for h = r1 >> 128 < 8; then r < 2^384 + 2^132 and r - p < p
+                mm := mul(shr(128, r1), C)
+                r0 := add(r0, mm)
+                r1 := add(and(r1, P1), lt(r0, mm))
+                let s0 := add(r0, C)
+                let s1 := add(r1, lt(s0, r0))
+                if gt(s1, P1) {
+                    r1 := and(s1, P1)
+                    r0 := s0
+                }
+            }
+
             function fsub(a1, a0, b1, b0) -> r1, r0 {
                 r0 := sub(a0, b0)
                 r1 := sub(sub(a1, b1), lt(a0, b0))
@@ -492,15 +509,13 @@ contract P384Verifier {
                 st(DBL_GAMMA, y1, y0)
                 let x1, x0 := ld(p)
                 y1, y0 := fmul(x1, x0, y1, y0) // beta = X * gamma
-                y1, y0 := fadd(y1, y0, y1, y0)
-                y1, y0 := fadd(y1, y0, y1, y0)
+                y1, y0 := fsmall(y1, y0, 4)
                 st(DBL_BETA4, y1, y0) // 4 beta
                 z1, z0 := fmul(z1, z0, z1, z0) // delta = Z^2
                 y1, y0 := fsub(x1, x0, z1, z0)
                 x1, x0 := fadd(x1, x0, z1, z0)
                 x1, x0 := fmul(x1, x0, y1, y0)
-                y1, y0 := fadd(x1, x0, x1, x0)
-                x1, x0 := fadd(x1, x0, y1, y0) // alpha = 3 (X - delta)(X + delta)
+                x1, x0 := fsmall(x1, x0, 3) // alpha = 3 (X - delta)(X + delta)
                 z1, z0 := fmul(x1, x0, x1, x0)
                 y1, y0 := ld(DBL_BETA4)
                 z1, z0 := fsub(z1, z0, y1, y0)
@@ -510,9 +525,7 @@ contract P384Verifier {
                 x1, x0 := fmul(x1, x0, y1, y0) // alpha (4 beta - X3)
                 y1, y0 := ld(DBL_GAMMA)
                 y1, y0 := fmul(y1, y0, y1, y0)
-                y1, y0 := fadd(y1, y0, y1, y0)
-                y1, y0 := fadd(y1, y0, y1, y0)
-                y1, y0 := fadd(y1, y0, y1, y0) // 8 gamma^2
+                y1, y0 := fsmall(y1, y0, 8) // 8 gamma^2
                 x1, x0 := fsub(x1, x0, y1, y0)
                 st(add(p, 0x40), x1, x0) // Y3
             }
