@@ -28,7 +28,7 @@ export const NVML_SYMBOLS = [
   'nvmlDeviceGetConfComputeGpuAttestationReport',
 ] as const
 
-const DEFAULT_NVML_LIBRARY = 'libnvidia-ml.so.1'
+export const DEFAULT_NVML_LIBRARY = 'libnvidia-ml.so.1'
 export const NVML_NONCE_SIZE = 32
 
 const NVML_RETURN = {

@@ -5,10 +5,9 @@
  * into opaque buffers; outputs that ESYS allocates are marshalled back to wire bytes by Tss2_MU_* and
  * freed with Esys_Free. See native/tpm2/README.md for the C signatures used.
  */
-import {existsSync} from 'node:fs'
-
 import {ExitCode, HardwareUnavailableError, UnetError} from '../../errors/index.js'
 import {bind, loadKoffi, openLibrary as openLibraryWith, type Koffi, type KoffiLibrary} from '../ffi-kit.js'
+import {tctiDevicePath, tpmDeviceAccess} from './device.js'
 
 type Fn = (...args: unknown[]) => unknown
 export type Ptr = bigint | null
@@ -198,24 +197,18 @@ export class Tss2Context {
 
   static async open(tctiConf: string): Promise<Tss2Context> {
     const tss = await loadTss2()
-    const device = /^device(?::(.*))?$/.exec(tctiConf)
-    if (device) {
-      const path = device[1] || '/dev/tpmrm0'
-      if (!existsSync(path))
-        throw new HardwareUnavailableError(`no TPM at ${path}`, {
-          hint: 'enable the TPM (fTPM/PTT) in the firmware setup, or use --engine emulator on a devnet',
-          details: {tcti: tctiConf},
-        })
-      const {accessSync, constants} = await import('node:fs')
-      try {
-        accessSync(path, constants.R_OK | constants.W_OK)
-      } catch {
-        throw new HardwareUnavailableError(`no permission to open ${path}`, {
-          hint: `add your user to the tss group: sudo usermod -aG tss $USER (then log in again)`,
-          details: {tcti: tctiConf},
-        })
-      }
-    }
+    const path = tctiDevicePath(tctiConf)
+    const access = path === undefined ? 'ok' : tpmDeviceAccess(path)
+    if (access === 'missing')
+      throw new HardwareUnavailableError(`no TPM at ${path}`, {
+        hint: 'enable the TPM (fTPM/PTT) in the firmware setup, or use --engine emulator on a devnet',
+        details: {tcti: tctiConf},
+      })
+    if (access === 'no-permission')
+      throw new HardwareUnavailableError(`no permission to open ${path}`, {
+        hint: `add your user to the tss group: sudo usermod -aG tss $USER (then log in again)`,
+        details: {tcti: tctiConf},
+      })
     const tctiOut: Ptr[] = [null]
     const rc1 = tss.fn.Tss2_TctiLdr_Initialize(tctiConf, tctiOut) as number
     if (rc1 !== 0)
