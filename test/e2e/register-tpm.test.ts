@@ -60,4 +60,23 @@ describe('TPM host registration through credential activation (subprocess CLI, r
     expect(hb.code, hb.stdout + hb.stderr).toBe(0)
     expect(hb.json<{epochs: Array<{result: string}>}>().epochs.map((e) => e.result)).toEqual(['confirmed'])
   }, 300_000)
+
+  it('wallet set-payout: the current payout key (here the devnet default, the operator keystore) moves the payout; after that the operator key cannot', async () => {
+    const hostId = (await runCli(['register', ...engine, '--json'], {home, env})).json<RegisterJson>().devices[0]!.deviceId
+    const keystore = join(home.dataDir, 'keys', 'operator.json')
+    const payoutEnv = {UNET_PAYOUT_PASSWORD: env.UNET_PASSWORD}
+    const NEW_PAYOUT = '0x00000000000000000000000000000000000000a1'
+    const moved = await runCli(['wallet', 'set-payout', '--host', hostId, '--payout', NEW_PAYOUT, '--keystore', keystore, '--json'], {home, env: payoutEnv})
+    expect(moved.code, moved.stdout + moved.stderr).toBe(0)
+    const m = moved.json<{payout: string; txHash: string}>()
+    expect(m.payout.toLowerCase()).toBe(NEW_PAYOUT)
+    expect(m.txHash).toMatch(/^0x[0-9a-f]{64}$/)
+    const after = await runCli(['register', ...engine, '--json'], {home, env})
+    expect(after.json<{devices: Array<{payout: string}>}>().devices[0]!.payout.toLowerCase()).toBe(NEW_PAYOUT)
+
+    // the operator keystore is no longer the payout key: refused before any passphrase or transaction
+    const again = await runCli(['wallet', 'set-payout', '--host', hostId, '--payout', NEW_PAYOUT.replace('a1', 'b2'), '--keystore', keystore], {home})
+    expect(again.code, again.stderr).toBe(15)
+    expect(again.stderr).toMatch(new RegExp(`^Error: the keystore holds 0x[0-9a-fA-F]{40}, but only the current payout address ${NEW_PAYOUT} may change the payout$`, 'mi'))
+  }, 120_000)
 })
