@@ -16,18 +16,16 @@ import {pathToFileURL} from 'node:url'
  */
 export const FROM = process.env.UNET_BENCH_FROM === 'src' ? 'src' : 'dist'
 /** scripts/bench.mjs compiles a private dist (UNET_BENCH_DIST) so a rebuild of ./dist by others cannot race it. */
-const base = FROM === 'src' ? new URL('../src/', import.meta.url) : process.env.UNET_BENCH_DIST ? pathToFileURL(process.env.UNET_BENCH_DIST + '/') : new URL('../dist/', import.meta.url)
+const base =
+  FROM === 'src'
+    ? new URL('../src/', import.meta.url)
+    : process.env.UNET_BENCH_DIST
+      ? pathToFileURL(process.env.UNET_BENCH_DIST + '/')
+      : new URL('../dist/', import.meta.url)
 /** Imports "agent/run-agent.js" etc. from dist/ or src/. */
 export const load = (path) => import(new URL(path, base).href)
 
 export const PCRS = [0, 1, 2, 3, 4, 5, 6, 7]
-
-export async function rpcCall(url, method, params = []) {
-  const response = await fetch(url, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({jsonrpc: '2.0', id: 1, method, params})})
-  const body = await response.json()
-  if (body.error) throw new Error(`${method}: ${body.error.message}`)
-  return body.result
-}
 
 /**
  * What `openMinerSession` gives a miner command, without the keystore: the operator's chain client,
@@ -73,12 +71,14 @@ export async function setupChain(options) {
   const {approve} = await load('chain/approve.js')
   const {challengeBlock} = await load('chain/block.js')
   const {connect, disconnect} = await load('chain/client.js')
+  const {jsonRpc} = await load('chain/rpc.js')
   const {deploy} = await load('chain/deploy.js')
   const {DEVNET_CHAIN_ID, DEVNET_DEPLOYER_KEY, devnetProfile} = await load('chain/devnet.js')
   const {registerHost} = await load('miner/register-host.js')
   const dataDir = mkdtempSync(join(tmpdir(), 'unet-bench-'))
   const anvil = await startAnvil({port: 0, blockTime: options.blockTime, extraArgs: ['--chain-id', String(DEVNET_CHAIN_ID)]})
-  const rpc = (method, params = []) => rpcCall(anvil.rpcUrl, method, params)
+  // anvil_setBalance and anvil_mine answer null
+  const rpc = (method, params = []) => jsonRpc(anvil.rpcUrl, method, params, {allowNull: true, timeoutMs: 120_000})
   let session
   try {
     const deployer = await connect(devnetProfile(anvil.rpcUrl), {privateKey: DEVNET_DEPLOYER_KEY})

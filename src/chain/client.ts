@@ -4,6 +4,7 @@ import type {NetworkProfile} from '../config/schema.js'
 import {ExitCode, UnetError} from '../errors/index.js'
 import {bytesToHex} from '../util/hex.js'
 import {loadArtifact} from './artifacts.js'
+import {jsonRpc} from './rpc.js'
 
 export interface ChainClient {
   provider: Provider
@@ -93,20 +94,12 @@ export function disconnect(client: ChainClient): void {
   ;(client.provider as AbstractProvider).destroy()
 }
 
+/** The node's chain id, or why it gave none (one line: "ECONNREFUSED", "no answer in 5000 ms", …). */
 async function probeChainId(url: string, timeoutMs: number): Promise<bigint | string> {
   try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: {'content-type': 'application/json'},
-      body: JSON.stringify({jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: []}),
-      signal: AbortSignal.timeout(timeoutMs),
-    })
-    const body = (await response.json()) as {result?: string; error?: {message: string}}
-    if (!body.result) return body.error?.message ?? `HTTP ${response.status}`
-    return BigInt(body.result)
+    return BigInt(await jsonRpc<string>(url, 'eth_chainId', [], {timeoutMs}))
   } catch (error) {
-    const cause = (error as {cause?: {code?: string}}).cause
-    return cause?.code ?? (error as Error).name ?? 'error'
+    return error instanceof Error ? error.message : String(error)
   }
 }
 
@@ -119,6 +112,7 @@ export function requirePoci(client: ChainClient): Contract {
 }
 
 export function requireSigner(client: ChainClient): Wallet {
-  if (!client.signer) throw new UnetError('this action needs the operator key', ExitCode.WALLET_MISSING, {hint: 'run `unet wallet create` or `unet wallet import`'})
+  if (!client.signer)
+    throw new UnetError('this action needs the operator key', ExitCode.WALLET_MISSING, {hint: 'run `unet wallet create` or `unet wallet import`'})
   return client.signer
 }

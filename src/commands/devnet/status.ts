@@ -1,5 +1,6 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {commandLineHas, devnetEpochBlocks, devnetPaths, isAlive, logTail, readDevnetState, readPid, type DevnetState} from '../../chain/devnet.js'
+import {jsonRpc} from '../../chain/rpc.js'
 import {ExitCode, UnetError} from '../../errors/index.js'
 
 export interface DevnetStatusResult {
@@ -66,16 +67,10 @@ export default class DevnetStatus extends BaseCommand<typeof DevnetStatus> {
   }
 }
 
+/** The node's latest block number; undefined when it does not answer. */
 async function blockNumberOf(rpcUrl: string): Promise<number | undefined> {
   try {
-    const response = await fetch(rpcUrl, {
-      method: 'POST',
-      headers: {'content-type': 'application/json'},
-      body: JSON.stringify({jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: []}),
-      signal: AbortSignal.timeout(3000),
-    })
-    const body = (await response.json()) as {result?: string}
-    return body.result ? Number(BigInt(body.result)) : undefined
+    return Number(BigInt(await jsonRpc<string>(rpcUrl, 'eth_blockNumber', [], {timeoutMs: 3000})))
   } catch {
     return undefined
   }

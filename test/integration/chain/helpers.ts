@@ -14,6 +14,7 @@ import {attachPoci, connect, type ChainClient} from '../../../src/chain/client.j
 import {deploy, type DeployResult} from '../../../src/chain/deploy.js'
 import type {HeartbeatDevice, HeartbeatParams} from '../../../src/chain/heartbeat.js'
 import {register, registrationNonce, type RegisterResult} from '../../../src/chain/register.js'
+import {jsonRpc} from '../../../src/chain/rpc.js'
 import {UnetError} from '../../../src/errors/index.js'
 import {deviceIdOf, heartbeatChallenge, quoteQualifyingData, registerChallenge} from '../../../src/evidence/nonce.js'
 import {bytesToHex, concatBytes, hexToBytes} from '../../../src/util/hex.js'
@@ -97,11 +98,9 @@ export async function clientFor(rpcUrl: string, poci: string, key?: string): Pro
   return attachPoci(client, poci)
 }
 
+/** A raw JSON-RPC call to anvil (anvil_mine and anvil_setCode answer null); no short timeout, as before. */
 export async function rpc(rpcUrl: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const response = await fetch(rpcUrl, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({jsonrpc: '2.0', id: 1, method, params})})
-  const body = (await response.json()) as {result?: unknown; error?: {message: string}}
-  if (body.error) throw new Error(body.error.message)
-  return body.result
+  return jsonRpc(rpcUrl, method, params, {allowNull: true, timeoutMs: 120_000})
 }
 
 export async function mine(rpcUrl: string, blocks = 1): Promise<void> {

@@ -7,6 +7,7 @@ import type {DoctorReport} from '../../../src/miner/doctor.js'
 import {HEARTBEAT_GAS_ESTIMATE} from '../../../src/chain/gas.js'
 import {makeHome, runCli, type Home} from '../../helpers/cli.js'
 import {startAnvil, type AnvilHandle} from '../../../src/chain/anvil.js'
+import {jsonRpc} from '../../../src/chain/rpc.js'
 import {swtpm} from '../../helpers/env.js'
 
 /**
@@ -18,10 +19,7 @@ let anvil: AnvilHandle
 
 const ADDR = (n: number) => '0x' + n.toString(16).padStart(40, '0')
 
-async function rpc<T>(method: string, params: unknown[]): Promise<T> {
-  const res = await fetch(anvil.rpcUrl, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({jsonrpc: '2.0', id: 1, method, params})})
-  return ((await res.json()) as {result: T}).result
-}
+const rpc = <T>(method: string, params: unknown[]): Promise<T> => jsonRpc<T>(anvil.rpcUrl, method, params, {allowNull: true})
 
 function writeConfig(home: Home, config: Record<string, unknown>): void {
   mkdirSync(home.configDir, {recursive: true})
@@ -62,7 +60,8 @@ describe('unet doctor (subprocess, real anvil + swtpm)', () => {
     const report = r.json<DoctorReport>()
     expect(r.code, JSON.stringify(report.checks.filter((c) => c.status === 'fail'))).toBe(0)
     const c = byId(report)
-    for (const id of ['config', 'network', 'tss', 'tpm', 'wallet', 'keystore-mode', 'passphrase', 'rpc', 'chain-id', 'clock', 'gas', 'service']) expect(c[id]?.status, `${id}: ${c[id]?.detail}`).toBe('pass')
+    for (const id of ['config', 'network', 'tss', 'tpm', 'wallet', 'keystore-mode', 'passphrase', 'rpc', 'chain-id', 'clock', 'gas', 'service'])
+      expect(c[id]?.status, `${id}: ${c[id]?.detail}`).toBe('pass')
     expect(c.nvml?.status).toBe('warn')
     expect(report.ok).toBe(true)
     expect(c.tpm!.detail).toBe(`swtpm at 127.0.0.1:${swtpm().port} accepts connections`)
@@ -75,7 +74,10 @@ describe('unet doctor (subprocess, real anvil + swtpm)', () => {
 
   it('failures: exit 21 (DOCTOR_FAILED), each with a hint — open keystore, wrong chain id, empty gas', async () => {
     const h2 = makeHome()
-    writeConfig(h2, {tcti: swtpm().tcti, networks: {devnet: {chainId: 1, contracts: {registry: ADDR(1), heartbeat: ADDR(1), rewards: ADDR(1), token: ADDR(2)}}}})
+    writeConfig(h2, {
+      tcti: swtpm().tcti,
+      networks: {devnet: {chainId: 1, contracts: {registry: ADDR(1), heartbeat: ADDR(1), rewards: ADDR(1), token: ADDR(2)}}},
+    })
     const created = await runCli(['wallet', 'create', '--json'], {home: h2, env: {UNET_PASSWORD: 'x'}})
     chmodSync(created.json<{path: string}>().path, 0o644)
     const r = await runCli(['doctor', '--json', '--rpc-url', anvil.rpcUrl, '--service-dir', join(h2.dataDir, 'none'), '--platform', 'systemd'], {home: h2})
