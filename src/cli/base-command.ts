@@ -98,6 +98,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     ux.stderr('%s', `Notice: ${message}`)
   }
 
+  /** One progress line of a long-running command (a service's decisions, "stopped") on stderr, like warning(). */
+  protected statusLine(line: string): void {
+    ux.stderr('%s', line)
+  }
+
   private showStack(): boolean {
     const debugEnv = process.env.DEBUG ?? ''
     return Boolean(this.flags?.debug) || process.argv.includes('--debug') || /(^|,)\s*unet/.test(debugEnv) || debugEnv === '*'

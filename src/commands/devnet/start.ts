@@ -45,7 +45,11 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
   static override summary = 'start the embedded local chain (anvil + POCI contracts + automatic verifier)'
   static override description =
     'Spawns anvil on 127.0.0.1 in the background, deploys the POCI contracts, funds the operator wallet, writes the devnet profile into the config file, and runs the verifier role that approves registrations. `unet devnet stop` ends it.'
-  static override examples = ['<%= config.bin %> devnet start --json', '<%= config.bin %> devnet start --port 8546 --epoch-seconds 10', '<%= config.bin %> devnet start --attach']
+  static override examples = [
+    '<%= config.bin %> devnet start --json',
+    '<%= config.bin %> devnet start --port 8546 --epoch-seconds 10',
+    '<%= config.bin %> devnet start --attach',
+  ]
   static override flags = {
     port: Flags.integer({description: 'RPC port on 127.0.0.1', default: DEVNET_DEFAULT_PORT, min: 1, max: 65535}),
     // A block every second by default: epochs follow wall time even when nobody sends a transaction.
@@ -76,7 +80,16 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
     const paths = devnetPaths(dataDir)
     mkdirSync(paths.dir, {recursive: true, mode: 0o700})
     const log = openSync(paths.logFile, 'a')
-    const args = [join(this.config.root, 'bin', 'run.js'), 'devnet', 'start', '--attach', '--port', String(this.flags.port), '--epoch-seconds', String(this.flags['epoch-seconds'])]
+    const args = [
+      join(this.config.root, 'bin', 'run.js'),
+      'devnet',
+      'start',
+      '--attach',
+      '--port',
+      String(this.flags.port),
+      '--epoch-seconds',
+      String(this.flags['epoch-seconds']),
+    ]
     if (this.flags['block-time']) args.push('--block-time', String(this.flags['block-time']))
     if (this.flags['anvil-path']) args.push('--anvil-path', this.flags['anvil-path'])
     if (this.flags.network) args.push('--network', this.flags.network)
@@ -111,7 +124,13 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
     const operator = walletInfo(dataDir)?.address
     let booted
     try {
-      booted = await bootDevnet({port: this.flags.port, blockTime: this.flags['block-time'], epochSeconds: this.flags['epoch-seconds'], anvilPath: this.flags['anvil-path'], operator})
+      booted = await bootDevnet({
+        port: this.flags.port,
+        blockTime: this.flags['block-time'],
+        epochSeconds: this.flags['epoch-seconds'],
+        anvilPath: this.flags['anvil-path'],
+        operator,
+      })
     } catch (error) {
       clearDevnetFiles(dataDir)
       throw error
@@ -159,10 +178,13 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
       signal: controller.signal,
       onRecord: (r) => {
         writeFileSync(decisions, recordJson(r) + '\n')
-        const what = r.type === 'decision' ? `${r.outcome} ${r.kind} ${r.deviceId} power ${r.power}${r.revert ? ` (${r.revert})` : !r.approve && r.reasons.length ? ` (${r.reasons.join('; ')})` : ''}` : `${r.outcome} host ${r.hostId} epoch ${r.epoch}`
-        process.stderr.write(`verifier: ${what}\n`)
+        const what =
+          r.type === 'decision'
+            ? `${r.outcome} ${r.kind} ${r.deviceId} power ${r.power}${r.revert ? ` (${r.revert})` : !r.approve && r.reasons.length ? ` (${r.reasons.join('; ')})` : ''}`
+            : `${r.outcome} host ${r.hostId} epoch ${r.epoch}`
+        this.statusLine(`verifier: ${what}`)
       },
-      onError: (error) => process.stderr.write(`verifier: ${error.message}\n`),
+      onError: (error) => this.statusLine(`verifier: ${error.message}`),
     })
     closeSync(decisions)
     disconnect(client)
@@ -171,9 +193,11 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
     if (died !== undefined) {
       // leave the state behind so `unet devnet status` can say what happened
       writeDevnetState(dataDir, {...state, diedAt: new Date().toISOString(), anvilExitCode: died})
-      throw new UnetError(`the devnet node (anvil pid ${anvil.pid}) died (exit ${died})`, ExitCode.DEVNET_ERROR, {hint: `see ${paths.logFile}; start it again with \`unet devnet start\``})
+      throw new UnetError(`the devnet node (anvil pid ${anvil.pid}) died (exit ${died})`, ExitCode.DEVNET_ERROR, {
+        hint: `see ${paths.logFile}; start it again with \`unet devnet start\``,
+      })
     }
-    process.stderr.write('devnet stopped\n')
+    this.statusLine('devnet stopped')
     // --json already printed the result when the devnet became ready
     if (this.jsonEnabled()) process.exit(0)
     return out
@@ -198,7 +222,16 @@ function spotCheckRateOf(flag: string | undefined): number {
 
 function result(state: DevnetState, logFile: string, alreadyRunning: boolean): DevnetStartResult {
   const epochBlocks = devnetEpochBlocks(state.epochSeconds, state.blockTime)
-  return {rpcUrl: state.rpcUrl, chainId: state.chainId, contracts: state.contracts, epochBlocks, epochSeconds: state.epochSeconds, pid: state.pid, logFile, alreadyRunning}
+  return {
+    rpcUrl: state.rpcUrl,
+    chainId: state.chainId,
+    contracts: state.contracts,
+    epochBlocks,
+    epochSeconds: state.epochSeconds,
+    pid: state.pid,
+    logFile,
+    alreadyRunning,
+  }
 }
 
 /** The supervisor printed its error ("Error: …" / "Hint: …") into the log: surface that line. */
@@ -210,5 +243,8 @@ function supervisorFailed(dataDir: string, code: number | null): UnetError {
     const hint = lines[at + 1]?.startsWith('Hint: ') ? lines[at + 1]!.slice(6) : undefined
     return new UnetError(lines[at]!.slice(7), ExitCode.DEVNET_ERROR, {hint, details: {supervisorExitCode: code}})
   }
-  return new UnetError(`the devnet supervisor exited (code ${code}) before it was ready`, ExitCode.DEVNET_ERROR, {hint: 'see the devnet log', details: {log: lines.slice(-20).join('\n')}})
+  return new UnetError(`the devnet supervisor exited (code ${code}) before it was ready`, ExitCode.DEVNET_ERROR, {
+    hint: 'see the devnet log',
+    details: {log: lines.slice(-20).join('\n')},
+  })
 }

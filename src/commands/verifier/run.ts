@@ -67,17 +67,19 @@ or a prompt, never from argv; on the devnet without --keystore the devnet's veri
     try {
       const role = await verifierRole(client)
       if (role.toLowerCase() !== client.signer!.address.toLowerCase())
-        throw new UnetError(`${client.signer!.address} is not the verifier of this contract (${role})`, ExitCode.INPUT_INVALID, {hint: 'pass the keystore of the verifier role with --keystore'})
+        throw new UnetError(`${client.signer!.address} is not the verifier of this contract (${role})`, ExitCode.INPUT_INVALID, {
+          hint: 'pass the keystore of the verifier role with --keystore',
+        })
       if (this.flags.metrics) {
         const {startVerifierMetricsServer} = await import('../../verifier/metrics.js')
         metricsServer = await startVerifierMetricsServer(await listenAddress(this.flags.metrics))
-        process.stderr.write(`verifier: metrics at ${metricsServer.url}\n`)
+        this.statusLine(`verifier: metrics at ${metricsServer.url}`)
       }
       const {mkdirSync} = await import('node:fs')
       mkdirSync(join(decisionsFile, '..'), {recursive: true})
       fd = openSync(decisionsFile, 'a', 0o600)
       const log = fd
-      process.stderr.write(`verifier: ${client.signer!.address} on ${profile.name}, decisions → ${decisionsFile}\n`)
+      this.statusLine(`verifier: ${client.signer!.address} on ${profile.name}, decisions → ${decisionsFile}`)
       await runVerifier(client, {
         policy,
         cursorFile,
@@ -89,10 +91,13 @@ or a prompt, never from argv; on the devnet without --keystore the devnet's veri
         metrics: metricsServer?.metrics,
         onRecord: (r) => {
           writeSync(log, recordJson(r) + '\n')
-          const what = r.type === 'decision' ? `${r.outcome} ${r.kind} ${r.regId}${r.revert ? ` (${r.revert})` : r.reasons.length && !r.approve ? ` (${r.reasons.join('; ')})` : ''}` : `${r.outcome} host ${r.hostId} epoch ${r.epoch}`
-          process.stderr.write(`verifier: ${what}\n`)
+          const what =
+            r.type === 'decision'
+              ? `${r.outcome} ${r.kind} ${r.regId}${r.revert ? ` (${r.revert})` : r.reasons.length && !r.approve ? ` (${r.reasons.join('; ')})` : ''}`
+              : `${r.outcome} host ${r.hostId} epoch ${r.epoch}`
+          this.statusLine(`verifier: ${what}`)
         },
-        onError: (error) => process.stderr.write(`verifier: ${error.message}\n`),
+        onError: (error) => this.statusLine(`verifier: ${error.message}`),
       })
     } finally {
       process.removeListener('SIGTERM', stop)
@@ -103,7 +108,7 @@ or a prompt, never from argv; on the devnet without --keystore the devnet's veri
     }
     const {loadCursor} = await import('../../verifier/cursor.js')
     const cursor = loadCursor(cursorFile, client.chainId, client.pociAddress!, 0)
-    process.stderr.write('verifier: stopped\n')
+    this.statusLine('verifier: stopped')
     return {verifier: client.signer!.address, network: profile.name, decisionsFile, cursorFile, nextBlock: cursor.nextBlock}
   }
 
@@ -111,7 +116,10 @@ or a prompt, never from argv; on the devnet without --keystore the devnet's veri
   private async verifierKey(profile: NetworkProfile): Promise<string> {
     const file = this.flags.keystore
     if (!file) {
-      if (profile.name !== 'devnet') throw new InputError(`network "${profile.name}" needs the verifier key: pass --keystore FILE`, {hint: 'a Web3 keystore (e.g. from `unet wallet export-keystore`); its passphrase from UNET_PASSWORD_FILE'})
+      if (profile.name !== 'devnet')
+        throw new InputError(`network "${profile.name}" needs the verifier key: pass --keystore FILE`, {
+          hint: 'a Web3 keystore (e.g. from `unet wallet export-keystore`); its passphrase from UNET_PASSWORD_FILE',
+        })
       const {DEVNET_DEPLOYER_KEY} = await import('../../chain/devnet.js')
       return DEVNET_DEPLOYER_KEY
     }
