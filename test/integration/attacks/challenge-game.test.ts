@@ -27,7 +27,6 @@ import {bytesToHex, hexToBytes} from '../../../src/util/hex.js'
 import {anvilUrl} from '../../helpers/env.js'
 import {p384Key, resign, spdmExchange} from '../../helpers/spdm-exchange.js'
 import {
-  P384_VERIFIER_BUILT,
   approveHost,
   buildBeat,
   clientFor,
@@ -152,7 +151,7 @@ describe('attack: committed P-384 evidence that does not exist (the challenge ga
     await expectSlashed(opened.challengeId, forfeited, bounty)
   })
 
-  it.skipIf(!P384_VERIFIER_BUILT)('a valid answer survives; the frivolous challenger loses the deposit to the answerer', async () => {
+  it('a valid answer survives; the frivolous challenger loses the deposit to the answerer', async () => {
     const {target, report} = await committedBeat('valid')
     await nextEpoch(url, op)
     const before = await accrued()
@@ -200,7 +199,7 @@ describe('attack: committed P-384 evidence that does not exist (the challenge ga
     await expectSlashed(opened.challengeId, forfeited, bounty)
   })
 
-  it.skipIf(!P384_VERIFIER_BUILT)('committed evidence with a bad signature slashes at once when posted as the answer', async () => {
+  it('committed evidence with a bad signature slashes at once when posted as the answer', async () => {
     const {target, report} = await committedBeat('bad-signature')
     await nextEpoch(url, op)
     const opened = await openChallenge(challenger, target)

@@ -1,6 +1,6 @@
 import {createHash, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject} from 'node:crypto'
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -51,23 +51,15 @@ export interface DeployOptions {
   p384Verifier?: string
 }
 
-/** Whether contracts/artifacts/P384Verifier.json exists (its owner commits it; challenge answers need it). */
-export const P384_VERIFIER_BUILT = existsSync(new URL('../../../contracts/artifacts/P384Verifier.json', import.meta.url))
-
 const p384Verifiers = new Map<string, Promise<string>>()
 
-/**
- * The real P384Verifier, deployed once per chain and shared (it is stateless). Without its artifact, a
- * stand-in address with code (the Poci deployment reverts on a zero address; nothing calls it unless a
- * challenge is answered with evidence that passes the nonce check).
- */
+/** The real P384Verifier, deployed once per chain and shared (it is stateless). */
 function p384VerifierAddress(rpcUrl: string, client: ChainClient): Promise<string> {
   let address = p384Verifiers.get(rpcUrl)
   if (!address) {
     address = (async () => {
-      const artifact = loadArtifact(P384_VERIFIER_BUILT ? 'P384Verifier' : 'UncToken')
-      const args = P384_VERIFIER_BUILT ? [] : [client.signer!.address]
-      const contract = await new ContractFactory(artifact.abi as never, artifact.bytecode, client.signer!).deploy(...args)
+      const artifact = loadArtifact('P384Verifier')
+      const contract = await new ContractFactory(artifact.abi as never, artifact.bytecode, client.signer!).deploy()
       await contract.deploymentTransaction()!.wait()
       return contract.getAddress()
     })()
