@@ -6,7 +6,7 @@
  */
 import {InputError} from '../errors/index.js'
 
-export const ALLOW_OPERATOR_PAYOUT_FLAG = '--allow-operator-payout'
+const ALLOW_OPERATOR_PAYOUT_FLAG = '--allow-operator-payout'
 
 export interface PayoutPolicyInput {
   network: string
