@@ -2,6 +2,7 @@
 /**
  * Lists exports of src/ that nothing imports: walks the import specifiers of src/ and test/ (static,
  * `import type`, `export … from`, dynamic `const {a} = await import('…')`, `(await import('…')).a`,
+ * `const [{a}, {b}] = await Promise.all([import('…'), import('…')])`,
  * `import('…').T` types) and, for scripts/, counts a name as used when any script mentions it (they
  * load dist/ by computed paths). Default exports of src/commands (oclif loads them) are not listed.
  * "unused" = no other file imports it and its own file does not use it either (delete it);
@@ -33,6 +34,24 @@ const names = (list) =>
     .map((s) => s.trim().replace(/^type\s+/, ''))
     .filter(Boolean)
     .map((s) => s.split(/\s+as\s+|\s*:\s*/)[0].trim())
+
+/** The elements of a list at bracket depth 0 ("{a, b}, {c}" → ["{a, b}", "{c}"]), trimmed. */
+const topLevel = (list) => {
+  const out = []
+  let depth = 0
+  let start = 0
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i]
+    if ('{[('.includes(c)) depth++
+    else if ('}])'.includes(c)) depth--
+    else if (c === ',' && depth === 0) {
+      out.push(list.slice(start, i).trim())
+      start = i + 1
+    }
+  }
+  out.push(list.slice(start).trim())
+  return out.filter(Boolean)
+}
 
 /** file → its exported names; file → [re-exported module, names | '*']. */
 const exportsOf = new Map()
@@ -89,6 +108,15 @@ for (const [file, t] of text) {
   for (const m of t.matchAll(/\bexport\s+(?:type\s+)?\{([^}]*)\}\s*from\s*['"]([^'"]+)['"]/g)) for (const n of names(m[1])) use(resolveSpec(file, m[2]), n)
   for (const m of t.matchAll(/\{([^{}]*)\}\s*=\s*await\s+import\(\s*['"]([^'"]+)['"]\s*\)/g)) for (const n of names(m[1])) use(resolveSpec(file, m[2]), n)
   for (const m of t.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)\)?\.([\w$]+)/g)) use(resolveSpec(file, m[1]), m[2])
+  // const [{a}, {b}] = await Promise.all([import('x'), import('y')]): the n-th pattern names the n-th module
+  for (const m of t.matchAll(/\[([^\]]*)\]\s*=\s*await\s+Promise\.all\(\[([^\]]*)\]\s*\)/g)) {
+    const patterns = topLevel(m[1])
+    const specs = topLevel(m[2]).map((e) => /^import\(\s*['"]([^'"]+)['"]\s*\)$/.exec(e)?.[1])
+    patterns.forEach((pattern, i) => {
+      const object = /^\{([^{}]*)\}$/.exec(pattern)
+      if (object && specs[i]) for (const n of names(object[1])) use(resolveSpec(file, specs[i]), n)
+    })
+  }
   for (const m of t.matchAll(/\b(?:const|let)\s+([\w$]+)\s*=\s*await\s+import\(\s*['"]([^'"]+)['"]\s*\)/g))
     for (const p of t.matchAll(new RegExp(`\\b${m[1]}\\.([\\w$]+)`, 'g'))) use(resolveSpec(file, m[2]), p[1])
 }

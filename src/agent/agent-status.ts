@@ -19,7 +19,7 @@ export interface AgentStatusSnapshot {
   updatedAt: number
 }
 
-export function agentStatusPath(dataDir: string): string {
+function agentStatusPath(dataDir: string): string {
   return join(dataDir, 'agent', 'state.json')
 }
 

@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {writeFileAtomic} from '../util/files.js'
 import type {ChallengeCursorStore} from './ports.js'
 
-export function challengeCursorPath(dataDir: string): string {
+function challengeCursorPath(dataDir: string): string {
   return join(dataDir, 'agent', 'challenge-cursor.json')
 }
 

@@ -119,7 +119,7 @@ export interface RunResult {
 }
 
 /** Errors after which retrying cannot help: the agent stops and says why. */
-export const FATAL_EXIT_CODES: ReadonlySet<number> = new Set([
+const FATAL_EXIT_CODES: ReadonlySet<number> = new Set([
   ExitCode.CONFIG_INVALID,
   ExitCode.NOT_IMPLEMENTED,
   ExitCode.WALLET_MISSING,
@@ -134,11 +134,11 @@ export const FATAL_EXIT_CODES: ReadonlySet<number> = new Set([
   ExitCode.ALREADY_RUNNING,
 ])
 
-export function defaultClassify(error: unknown): ErrorClass {
+function defaultClassify(error: unknown): ErrorClass {
   return error instanceof UnetError && FATAL_EXIT_CODES.has(error.exitCode) ? 'fatal' : 'transient'
 }
 
-export class NotRegisteredError extends UnetError {
+class NotRegisteredError extends UnetError {
   constructor(hostId: string) {
     super(`host ${hostId} is not registered (or not yet approved) on chain`, ExitCode.NOT_REGISTERED, {
       hint: 'run `unet register` first; `unet status --explain` says what is missing',

@@ -30,7 +30,7 @@ export function lockPath(dataDir: string): string {
 }
 
 /** Start time of a process (field 22 of /proc/<pid>/stat), or undefined where /proc is absent. */
-export function processStartTime(pid: number): string | undefined {
+function processStartTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // comm (field 2) may contain spaces and parentheses: split after the last ')'
@@ -77,7 +77,7 @@ export function readLock(path: string): LockInfo | undefined {
   return {pid: Number.NaN, hostname: '', acquiredAt: 0}
 }
 
-export class AlreadyRunningError extends UnetError {
+class AlreadyRunningError extends UnetError {
   constructor(pid: number, path: string) {
     super(`another unet agent (pid ${pid}) is already running on this data dir`, ExitCode.ALREADY_RUNNING, {
       hint: `stop it first (e.g. \`systemctl stop unet-heartbeat\` or \`kill ${pid}\`); the lock is ${path}`,

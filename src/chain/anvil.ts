@@ -26,7 +26,7 @@ export interface AnvilHandle {
  * The anvil binary shipped by npm's @foundry-rs/anvil-<platform> package. We spawn it directly:
  * the JS wrapper adds a Node process per chain and hides the real pid we need to manage.
  */
-export function findAnvilBinary(explicit?: string): string {
+function findAnvilBinary(explicit?: string): string {
   if (explicit) {
     if (!existsSync(explicit)) throw anvilMissing(`anvil binary not found at ${explicit}`)
     return explicit
@@ -51,7 +51,14 @@ function anvilMissing(message: string): UnetError {
 export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilHandle> {
   const binary = findAnvilBinary(options.anvilPath)
   const host = options.host ?? '127.0.0.1'
-  const args = ['--host', host, '--port', String(options.port ?? 0), ...(options.blockTime ? ['--block-time', String(options.blockTime)] : []), ...(options.extraArgs ?? [])]
+  const args = [
+    '--host',
+    host,
+    '--port',
+    String(options.port ?? 0),
+    ...(options.blockTime ? ['--block-time', String(options.blockTime)] : []),
+    ...(options.extraArgs ?? []),
+  ]
   const child = spawn(binary, args, {stdio: ['ignore', 'pipe', 'pipe']})
   const port = await new Promise<number>((resolve, reject) => {
     let output = ''

@@ -23,12 +23,10 @@ export function loadArtifact(name: 'Poci' | 'UncToken' | 'P384Verifier'): Artifa
 export {DEVICE_KIND_NAMES, DeviceKind, type DeviceKindValue} from '../evidence/device-kinds.js'
 import {DeviceKind} from '../evidence/device-kinds.js'
 
-/** What deviceInfo reports: a device record exists only while its key is bound (approved). */
-export const DeviceStatus = {NONE: 0, PENDING: 1, APPROVED: 2} as const
+/** What deviceInfo reports, by status number: a device record exists only while its key is bound (approved). */
 export const DEVICE_STATUS_NAMES = ['none', 'pending', 'approved'] as const
 
-/** What registrationInfo reports (docs/protocol.md §5). */
-export const RegistrationStatus = {NONE: 0, PENDING: 1, APPROVED: 2, REJECTED: 3, ENDED: 4} as const
+/** What registrationInfo reports, by status number (docs/protocol.md §5). */
 export const REGISTRATION_STATUS_NAMES = ['none', 'pending', 'approved', 'rejected', 'ended'] as const
 
 export function isHostKind(kind: number): boolean {

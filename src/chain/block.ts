@@ -22,7 +22,7 @@ export interface ChallengeBlock {
 }
 
 /** Seconds per block assumed when the profile does not say. */
-export const DEFAULT_BLOCK_SECONDS = 2
+const DEFAULT_BLOCK_SECONDS = 2
 
 /**
  * Picks the challenge block B (the latest block: it lies in the epoch the heartbeat will be credited

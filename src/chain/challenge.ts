@@ -3,7 +3,7 @@ import {bytesToHex} from '../util/hex.js'
 import {requirePoci, type ChainClient} from './client.js'
 import {callView, sendTx, toUnetError, type TxResult} from './tx.js'
 
-export const CHALLENGE_STATUS_NAMES = ['none', 'open', 'answered', 'slashed'] as const
+const CHALLENGE_STATUS_NAMES = ['none', 'open', 'answered', 'slashed'] as const
 
 export interface ChallengeTarget {
   hostId: string
@@ -33,7 +33,17 @@ export async function openChallenge(client: ChainClient, target: ChallengeTarget
     client,
     poci,
     'challenge',
-    [target.hostId, target.epoch, target.deviceId, target.blockNumber, target.blockHash, target.operator, target.commits, bytesToHex(target.kinds), target.index],
+    [
+      target.hostId,
+      target.epoch,
+      target.deviceId,
+      target.blockNumber,
+      target.blockHash,
+      target.operator,
+      target.commits,
+      bytesToHex(target.kinds),
+      target.index,
+    ],
     'challenge',
     {value: deposit},
   )

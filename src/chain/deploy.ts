@@ -37,12 +37,16 @@ export interface DeployResult {
   challengeDeposit: bigint
 }
 
-export const DEFAULT_REWARD_PER_POWER_EPOCH = 10n ** 15n
-export const DEFAULT_VERIFIER_DELAY = 100n
-export const DEFAULT_REGISTRATION_DEPOSIT = 10n ** 15n
-export const DEFAULT_CHALLENGE_DEPOSIT = 10n ** 16n
+const DEFAULT_REWARD_PER_POWER_EPOCH = 10n ** 15n
+const DEFAULT_VERIFIER_DELAY = 100n
+const DEFAULT_REGISTRATION_DEPOSIT = 10n ** 15n
+const DEFAULT_CHALLENGE_DEPOSIT = 10n ** 16n
 
-async function deployArtifact(client: ChainClient, name: 'Poci' | 'P384Verifier', args: unknown[]): Promise<{contract: Contract; hash: string; blockNumber: number; gasUsed: bigint}> {
+async function deployArtifact(
+  client: ChainClient,
+  name: 'Poci' | 'P384Verifier',
+  args: unknown[],
+): Promise<{contract: Contract; hash: string; blockNumber: number; gasUsed: bigint}> {
   const artifact = loadArtifact(name)
   const factory = new ContractFactory(artifact.abi as never, artifact.bytecode, requireSigner(client))
   const contract = (await factory.deploy(...args)) as Contract

@@ -20,7 +20,7 @@ export const DEVNET_DEFAULT_EPOCH_SECONDS = 15
 /** anvil's first dev account (publicly known key): deployer and verifier role of the devnet. */
 export const DEVNET_DEPLOYER_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
 /** What `devnet start` gives the operator wallet: 1000 ETH for gas. */
-export const DEVNET_OPERATOR_FUNDS = 1000n * 10n ** 18n
+const DEVNET_OPERATOR_FUNDS = 1000n * 10n ** 18n
 
 export interface DevnetPaths {
   dir: string
@@ -36,7 +36,13 @@ export interface DevnetPaths {
 
 export function devnetPaths(dataDir: string): DevnetPaths {
   const dir = join(dataDir, 'devnet')
-  return {dir, pidFile: join(dir, 'devnet.pid'), logFile: join(dir, 'devnet.log'), stateFile: join(dir, 'state.json'), decisionsFile: join(dir, 'decisions.jsonl')}
+  return {
+    dir,
+    pidFile: join(dir, 'devnet.pid'),
+    logFile: join(dir, 'devnet.log'),
+    stateFile: join(dir, 'state.json'),
+    decisionsFile: join(dir, 'decisions.jsonl'),
+  }
 }
 
 export interface DevnetContracts {
@@ -101,7 +107,15 @@ export function isAlive(pid: number | undefined): boolean {
 }
 
 export function devnetProfile(rpcUrl: string, contracts?: DevnetContracts): NetworkProfile {
-  return {name: 'devnet', chainId: DEVNET_CHAIN_ID, rpcUrls: [rpcUrl], contracts: contracts ?? {}, trustRoots: {tpm: [], nvidia: []}, allowEmulator: true, blockSeconds: 1}
+  return {
+    name: 'devnet',
+    chainId: DEVNET_CHAIN_ID,
+    rpcUrls: [rpcUrl],
+    contracts: contracts ?? {},
+    trustRoots: {tpm: [], nvidia: []},
+    allowEmulator: true,
+    blockSeconds: 1,
+  }
 }
 
 export interface BootOptions {
@@ -144,7 +158,11 @@ export async function bootDevnet(options: BootOptions): Promise<BootedDevnet> {
       epochBlocks: devnetEpochBlocks(options.epochSeconds ?? DEVNET_DEFAULT_EPOCH_SECONDS, options.blockTime),
       allowEmulator: true,
     })
-    if (options.operator) await (client.provider as unknown as {send(m: string, p: unknown[]): Promise<unknown>}).send('anvil_setBalance', [options.operator, '0x' + DEVNET_OPERATOR_FUNDS.toString(16)])
+    if (options.operator)
+      await (client.provider as unknown as {send(m: string, p: unknown[]): Promise<unknown>}).send('anvil_setBalance', [
+        options.operator,
+        '0x' + DEVNET_OPERATOR_FUNDS.toString(16),
+      ])
     const contracts = {registry: deployed.poci, heartbeat: deployed.poci, rewards: deployed.poci, token: deployed.token}
     return {anvil, client, deployed, contracts}
   } catch (error) {
@@ -194,7 +212,9 @@ export async function stopDevnet(dataDir: string, timeoutMs = 10_000): Promise<S
   const targets = [
     [pid, 'devnet'],
     [state?.anvilPid, 'anvil'],
-  ].filter((t): t is [number, string] => isAlive(t[0] as number | undefined) && commandLineHas(t[0] as number, t[1] as string)).map(([p]) => p)
+  ]
+    .filter((t): t is [number, string] => isAlive(t[0] as number | undefined) && commandLineHas(t[0] as number, t[1] as string))
+    .map(([p]) => p)
   for (const p of targets) signal(p, 'SIGTERM')
   const deadline = Date.now() + timeoutMs
   while (targets.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))

@@ -172,12 +172,6 @@ export async function rejectionReason(client: ChainClient, regId: string, fromBl
   return last ? (poci.interface.parseLog(last)!.args[3] as string) : undefined
 }
 
-/** 0 none, 2 approved (a device record exists only while its key is bound). */
-export async function deviceStatus(client: ChainClient, deviceId: string): Promise<number> {
-  const info = await callView<unknown[]>(requirePoci(client), 'deviceInfo', [deviceId], 'read device')
-  return Number(info[2])
-}
-
 export async function latestBlockNumber(client: ChainClient): Promise<number> {
   try {
     return await client.provider.getBlockNumber()

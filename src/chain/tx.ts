@@ -23,7 +23,7 @@ const HINTS: Record<string, string> = {
   BadSignature: 'the quote signature does not verify under the host key',
   BadDeviceSignature: 'a device signature does not verify under its key',
   MalformedProof: 'the per-device proofs do not match the device list',
-  DeviceSetMismatch: 'the device list must be exactly the host\'s approved devices, in the order of hostDevices()',
+  DeviceSetMismatch: "the device list must be exactly the host's approved devices, in the order of hostDevices()",
   NotOperator: 'this key is not the operator of that device',
   Unregistered: 'register the device first: `unet register`',
   NotApproved: 'the verifier has not approved this device yet',
@@ -37,7 +37,7 @@ const HINTS: Record<string, string> = {
   ZeroPayout: 'set a payout address',
   PayoutMismatch: 'a device must use the payout of its host',
   NotAHost: 'devices attach to a registered host (TPM or emulator) of the same operator',
-  HostHasDevices: 'release the host\'s devices first',
+  HostHasDevices: "release the host's devices first",
   TooManyDevices: 'a host may hold at most 64 devices',
   NothingToClaim: 'nothing has accrued since the last claim',
   InsufficientBalance: 'not enough UNC',
@@ -55,7 +55,7 @@ export interface DecodedRevert {
 }
 
 /** Finds revert data in an ethers error and decodes it against Poci's custom errors. */
-export function decodeRevert(error: unknown): DecodedRevert | undefined {
+function decodeRevert(error: unknown): DecodedRevert | undefined {
   const data = findRevertData(error)
   if (!data || data === '0x') return undefined
   try {
@@ -95,7 +95,9 @@ export function toUnetError(error: unknown, action: string): UnetError {
     })
   const e = error as {code?: string; shortMessage?: string; message?: string}
   if (e.code === 'INSUFFICIENT_FUNDS')
-    return new UnetError(`${action}: the operator account cannot pay for gas`, ExitCode.INSUFFICIENT_FUNDS, {hint: 'fund the operator address (`unet wallet address`)'})
+    return new UnetError(`${action}: the operator account cannot pay for gas`, ExitCode.INSUFFICIENT_FUNDS, {
+      hint: 'fund the operator address (`unet wallet address`)',
+    })
   // A dropped connection or a garbled answer is the endpoint's fault, not the request's: retryable.
   if (
     e.code === 'NETWORK_ERROR' ||
@@ -103,9 +105,13 @@ export function toUnetError(error: unknown, action: string): UnetError {
     e.code === 'SERVER_ERROR' ||
     /ECONNREFUSED|ECONNRESET|fetch failed|socket hang up|not valid JSON|missing response/.test(e.message ?? '')
   )
-    return new UnetError(`${action}: RPC endpoint unreachable or answering garbage`, ExitCode.RPC_UNREACHABLE, {hint: 'check the node and networks.<name>.rpcUrls'})
+    return new UnetError(`${action}: RPC endpoint unreachable or answering garbage`, ExitCode.RPC_UNREACHABLE, {
+      hint: 'check the node and networks.<name>.rpcUrls',
+    })
   if (e.code === 'CALL_EXCEPTION')
-    return new UnetError(`${action} reverted${e.shortMessage ? `: ${e.shortMessage}` : ''}`, ExitCode.TX_REJECTED, {hint: 'run with --log-level debug for the revert data'})
+    return new UnetError(`${action} reverted${e.shortMessage ? `: ${e.shortMessage}` : ''}`, ExitCode.TX_REJECTED, {
+      hint: 'run with --log-level debug for the revert data',
+    })
   return new UnetError(`${action} failed: ${e.shortMessage ?? e.message ?? String(error)}`, ExitCode.UNEXPECTED)
 }
 
@@ -113,7 +119,14 @@ export function toUnetError(error: unknown, action: string): UnetError {
  * Sends a contract call as an EIP-1559 transaction: estimates gas first (a revert there is decoded into
  * its named custom error), adds a 20% margin, and waits for the receipt.
  */
-export async function sendTx(client: ChainClient, contract: Contract, method: string, args: unknown[], action: string, options: {value?: bigint} = {}): Promise<TxResult> {
+export async function sendTx(
+  client: ChainClient,
+  contract: Contract,
+  method: string,
+  args: unknown[],
+  action: string,
+  options: {value?: bigint} = {},
+): Promise<TxResult> {
   const signer = requireSigner(client)
   const c = contract.connect(signer) as Contract
   try {

@@ -55,20 +55,26 @@ export interface DeviceAttestationResult {
 
 const RSA_BYTES = 256
 
-export function chainKindOf(device: Device): DeviceKindValue | undefined {
+function chainKindOf(device: Device): DeviceKindValue | undefined {
   if (device.family === 'sophgo' && device.deviceKey?.algorithm === 'rsa-2048') return DeviceKind.RSA2048
   if (device.family === 'nvidia' && device.deviceKey?.algorithm === 'ecdsa-p384') return DeviceKind.P384
   return undefined
 }
 
-export function deviceLabel(device: Device): string {
+function deviceLabel(device: Device): string {
   return `${device.vendor} ${device.model} ${device.stableId}`
 }
 
 /** Probes the machine and keeps the accelerators that attest with their own key and have a chain kind. */
 export async function ownKeyDevices(locator: DeviceLocator): Promise<{devices: OwnKeyDevice[]; skipped: Array<{label: string; reason: string}>}> {
   const {probeDevices} = await import('../hw/inventory.js')
-  const all = await probeDevices({sysfsRoot: locator.sysfsRoot, nvmlPath: locator.nvmlPath, bmlibPath: locator.bmlibPath, amdsmiPath: locator.amdsmiPath, devRoot: locator.devRoot})
+  const all = await probeDevices({
+    sysfsRoot: locator.sysfsRoot,
+    nvmlPath: locator.nvmlPath,
+    bmlibPath: locator.bmlibPath,
+    amdsmiPath: locator.amdsmiPath,
+    devRoot: locator.devRoot,
+  })
   const devices: OwnKeyDevice[] = []
   const skipped: Array<{label: string; reason: string}> = []
   for (const device of all) {
@@ -95,7 +101,11 @@ export async function ownKeyDevices(locator: DeviceLocator): Promise<{devices: O
  */
 export async function attestOwnKeyDevice(target: OwnKeyDevice, challenge: Uint8Array, locator: DeviceLocator): Promise<DeviceAttestationResult> {
   const {attestDevice, toAcceleratorEvidence, verifyDeviceEvidence} = await import('../hw/inventory.js')
-  const parts: DeviceEvidenceParts = await attestDevice(target.device, challenge, {nvmlPath: locator.nvmlPath, bmlibPath: locator.bmlibPath, sophgoKeyDir: locator.sophgoKeyDir})
+  const parts: DeviceEvidenceParts = await attestDevice(target.device, challenge, {
+    nvmlPath: locator.nvmlPath,
+    bmlibPath: locator.bmlibPath,
+    sophgoKeyDir: locator.sophgoKeyDir,
+  })
   const check = verifyDeviceEvidence(parts, challenge)
   if (!check.valid)
     throw new UnetError(`${target.label}: its evidence over the challenge does not verify: ${check.reasons.join('; ')}`, ExitCode.EVIDENCE_INVALID, {
@@ -107,18 +117,27 @@ export async function attestOwnKeyDevice(target: OwnKeyDevice, challenge: Uint8A
     })
   const evidence = await toAcceleratorEvidence(parts, challenge)
   if (bytesToHex(deviceIdOf(evidence.device.publicKey)) !== target.deviceId)
-    throw new UnetError(`${target.label}: the key in its evidence is not the key probed (${target.deviceId})`, ExitCode.EVIDENCE_INVALID, {hint: 'the device changed under the agent; re-run `unet devices`'})
+    throw new UnetError(`${target.label}: the key in its evidence is not the key probed (${target.deviceId})`, ExitCode.EVIDENCE_INVALID, {
+      hint: 'the device changed under the agent; re-run `unet devices`',
+    })
   const evidenceDigest = committedDigest(target.chainKind, evidence)
   if (parts.kind === 'sophgo') {
     const signature = leftPadBytes(parts.signature, RSA_BYTES)
     const modulus = leftPadBytes(evidence.device.publicKey, RSA_BYTES)
-    return {deviceId: target.deviceId, chainKind: target.chainKind, evidence, evidenceDigest, registerProof: signature, heartbeatProof: concatBytes(modulus, signature)}
+    return {
+      deviceId: target.deviceId,
+      chainKind: target.chainKind,
+      evidence,
+      evidenceDigest,
+      registerProof: signature,
+      heartbeatProof: concatBytes(modulus, signature),
+    }
   }
   return {deviceId: target.deviceId, chainKind: target.chainKind, evidence, evidenceDigest, registerProof: Uint8Array.from(parts.report)}
 }
 
 /** Kinds whose heartbeat evidence is committed by digest only and answered in the challenge game (docs/protocol.md §6). */
-export const COMMITTED_KINDS: ReadonlySet<number> = new Set([DeviceKind.P384])
+const COMMITTED_KINDS: ReadonlySet<number> = new Set([DeviceKind.P384])
 
 /**
  * The evidenceDigest a heartbeat commits for a device. Committed kinds (p384): keccak256 of the raw SPDM
@@ -133,9 +152,10 @@ export function committedDigest(kind: number, evidence: AcceleratorEvidence): st
  * Epochs a device's heartbeat evidence is kept: at least the contract's CHALLENGE_WINDOW (16), the
  * epochs in which a committed heartbeat can still be challenged; more for the verifier's spot checks.
  */
-export const EVIDENCE_KEEP_EPOCHS = 256
+const EVIDENCE_KEEP_EPOCHS = 256
 
-const evidencePath = (dir: string, deviceId: string, epoch: bigint, digest: string) => join(dir, deviceId.toLowerCase(), `${epoch}-${digest.toLowerCase()}.evidence`)
+const evidencePath = (dir: string, deviceId: string, epoch: bigint, digest: string) =>
+  join(dir, deviceId.toLowerCase(), `${epoch}-${digest.toLowerCase()}.evidence`)
 
 /**
  * Keeps the whole canonical evidence a heartbeat committed to: <dir>/<deviceId>/<epoch>-<digest>.evidence,

@@ -18,7 +18,7 @@ export interface RunMinerOptions {
 }
 
 /** Blocks a heartbeat needs to land (sign, broadcast, get mined); the agent does not open an epoch with fewer left. */
-export const MIN_BLOCKS_LEFT = 3
+const MIN_BLOCKS_LEFT = 3
 
 /**
  * The heartbeat agent on live ports. The contract counts epochs in blocks; polling and backoff scale

@@ -16,7 +16,7 @@ export const TOKEN = {symbol: 'UNC', decimals: 18} as const
 /** Epochs the uptime percentage and the chart look back over. */
 export const UPTIME_WINDOW = 24
 /** A local clock this far from the chain's makes challenge blocks and epochs misleading. */
-export const MAX_CLOCK_SKEW_SECONDS = 30
+const MAX_CLOCK_SKEW_SECONDS = 30
 
 export interface StatusInputs {
   profile: NetworkProfile
@@ -81,7 +81,6 @@ export interface StatusReport {
   explain: string[]
 }
 
-
 export function buildStatusReport(i: StatusInputs, formatUnits: (v: bigint, d: number) => string): StatusReport {
   const current = i.chain.currentEpoch
   const hosts = new Map<string, DeviceStatusView>()
@@ -129,7 +128,11 @@ export function buildStatusReport(i: StatusInputs, formatUnits: (v: bigint, d: n
       claimed: claimed.toString(),
       symbol: TOKEN.symbol,
       decimals: TOKEN.decimals,
-      formatted: {accrued: formatUnits(accrued, TOKEN.decimals), claimable: formatUnits(claimable, TOKEN.decimals), claimed: formatUnits(claimed, TOKEN.decimals)},
+      formatted: {
+        accrued: formatUnits(accrued, TOKEN.decimals),
+        claimable: formatUnits(claimable, TOKEN.decimals),
+        claimed: formatUnits(claimed, TOKEN.decimals),
+      },
     },
     gas,
     agent: {
@@ -147,7 +150,7 @@ export function buildStatusReport(i: StatusInputs, formatUnits: (v: bigint, d: n
 }
 
 /** Estimated unix time of block `n`: the epoch's end estimate moved by whole blocks (epochSeconds / epochBlocks each). */
-export function blockTimeEstimate(chain: Pick<ChainStatus, 'epochBlocks' | 'epochEndBlock' | 'epochSeconds' | 'epochEndsAt'>, n: bigint): number {
+function blockTimeEstimate(chain: Pick<ChainStatus, 'epochBlocks' | 'epochEndBlock' | 'epochSeconds' | 'epochEndsAt'>, n: bigint): number {
   const blockSeconds = chain.epochBlocks > 0n ? Number(chain.epochSeconds) / Number(chain.epochBlocks) : 0
   return Math.round(Number(chain.epochEndsAt) + Number(n - chain.epochEndBlock) * blockSeconds)
 }
@@ -220,7 +223,8 @@ function explain(i: StatusInputs, r: StatusReport): string[] {
       const journaled = i.journal.filter((j) => j.result !== 'confirmed').at(-1)
       out.push(`${id}: offline (${missed})${journaled?.reason ? `; last journaled failure in epoch ${journaled.epoch}: ${journaled.reason}` : ''}`)
     }
-    if ((d.kind === 'host-emulator' || d.kind === 'emulator') && !i.profile.allowEmulator) out.push(`${id}: emulator devices earn nothing on network "${i.profile.name}"`)
+    if ((d.kind === 'host-emulator' || d.kind === 'emulator') && !i.profile.allowEmulator)
+      out.push(`${id}: emulator devices earn nothing on network "${i.profile.name}"`)
   }
   // the head lies in the current epoch: a deadline before the epoch's first block has passed
   const epochStart = i.chain.epochEndBlock - i.chain.epochBlocks
@@ -243,7 +247,11 @@ function explain(i: StatusInputs, r: StatusReport): string[] {
 }
 
 /** Reads everything the report needs: chain views and events, gas, the local agent files. */
-export async function gatherStatus(resolved: import('../config/index.js').ResolvedConfig, operator: string | undefined, payout: string | undefined): Promise<StatusInputs> {
+export async function gatherStatus(
+  resolved: import('../config/index.js').ResolvedConfig,
+  operator: string | undefined,
+  payout: string | undefined,
+): Promise<StatusInputs> {
   const {connect, disconnect} = await import('../chain/client.js')
   const {getStatus} = await import('../chain/status.js')
   const {heartbeatHistory, gasSnapshot} = await import('../chain/history.js')

@@ -55,8 +55,17 @@ export interface VerifierCursor {
   spot: {pending: SpotCandidate[]; open: OpenSpotCheck[]}
 }
 
-export function emptyCursor(chainId: bigint, contract: string, nextBlock: number): VerifierCursor {
-  return {version: 1, chainId: chainId.toString(), contract: contract.toLowerCase(), nextBlock, waiting: {}, retry: {}, closed: {}, spot: {pending: [], open: []}}
+function emptyCursor(chainId: bigint, contract: string, nextBlock: number): VerifierCursor {
+  return {
+    version: 1,
+    chainId: chainId.toString(),
+    contract: contract.toLowerCase(),
+    nextBlock,
+    waiting: {},
+    retry: {},
+    closed: {},
+    spot: {pending: [], open: []},
+  }
 }
 
 /** The saved cursor of this chain and contract, or a fresh one starting at `fromBlock`. */
@@ -66,7 +75,10 @@ export function loadCursor(file: string, chainId: bigint, contract: string, from
   try {
     saved = JSON.parse(readFileSync(file, 'utf8')) as VerifierCursor
   } catch (error) {
-    throw new UnetError(`verifier cursor ${file} is not valid JSON`, ExitCode.CONFIG_INVALID, {cause: error, hint: 'delete it to rescan from --from-block (decided registrations are skipped)'})
+    throw new UnetError(`verifier cursor ${file} is not valid JSON`, ExitCode.CONFIG_INVALID, {
+      cause: error,
+      hint: 'delete it to rescan from --from-block (decided registrations are skipped)',
+    })
   }
   if (saved.version !== 1 || saved.chainId !== chainId.toString() || saved.contract !== contract.toLowerCase()) return emptyCursor(chainId, contract, fromBlock)
   return {...emptyCursor(chainId, contract, fromBlock), ...saved, spot: {pending: saved.spot?.pending ?? [], open: saved.spot?.open ?? []}}

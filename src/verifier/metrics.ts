@@ -22,7 +22,7 @@ export interface VerifierMetricsServer {
   close(): Promise<void>
 }
 
-export const OUTCOMES = ['approved', 'rejected', 'challenged', 'reverted', 'spot-opened', 'spot-answered', 'spot-slashed', 'spot-reverted'] as const
+const OUTCOMES = ['approved', 'rejected', 'challenged', 'reverted', 'spot-opened', 'spot-answered', 'spot-slashed', 'spot-reverted'] as const
 
 export async function startVerifierMetricsServer(address: {host: string; port: number}): Promise<VerifierMetricsServer> {
   const prom = await import('prom-client')
@@ -35,7 +35,11 @@ export async function startVerifierMetricsServer(address: {host: string; port: n
     registers: [registry],
   })
   for (const o of OUTCOMES) decisions.inc({outcome: o}, 0)
-  const pending = new prom.Gauge({name: 'unet_verifier_pending_registrations', help: 'Registrations waiting for credential activation or a retry', registers: [registry]})
+  const pending = new prom.Gauge({
+    name: 'unet_verifier_pending_registrations',
+    help: 'Registrations waiting for credential activation or a retry',
+    registers: [registry],
+  })
   const scanned = new prom.Gauge({name: 'unet_verifier_last_scanned_block', help: 'Last block whose events the verifier has processed', registers: [registry]})
   const metrics: VerifierMetrics = {outcome: (outcome) => decisions.inc({outcome}), pending: (n) => pending.set(n), lastScannedBlock: (n) => scanned.set(n)}
 
@@ -52,7 +56,11 @@ export async function startVerifierMetricsServer(address: {host: string; port: n
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new UnetError(`metrics endpoint cannot listen on ${address.host}:${address.port} (${error.code ?? error.message})`, ExitCode.USAGE, {hint: 'pick a free port: --metrics 127.0.0.1:9465'})),
+      reject(
+        new UnetError(`metrics endpoint cannot listen on ${address.host}:${address.port} (${error.code ?? error.message})`, ExitCode.USAGE, {
+          hint: 'pick a free port: --metrics 127.0.0.1:9465',
+        }),
+      ),
     )
     server.listen(address.port, address.host, () => resolve())
   })

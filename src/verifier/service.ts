@@ -25,9 +25,8 @@ import {loadCursor, saveCursor, type VerifierCursor, type WaitingActivation} fro
 import {decideRegistration, type VerifierDecision, type VerifierPolicy} from './decide.js'
 import type {VerifierMetrics} from './metrics.js'
 
-export const DEFAULT_SPOT_CHECK_RATE = 1 / 16
 /** Epochs of blocks an operator has to answer the credential challenge before the registration is rejected. */
-export const DEFAULT_ACTIVATION_TIMEOUT_EPOCHS = 20
+const DEFAULT_ACTIVATION_TIMEOUT_EPOCHS = 20
 export const ACTIVATION_TIMEOUT_REASON = 'credential activation not answered'
 
 const ZERO32 = '0x' + '00'.repeat(32)
@@ -93,7 +92,7 @@ export interface RunVerifierOptions {
 }
 
 /** Whether a failure is the contract refusing this particular transaction (never worth retrying). */
-export function revertName(error: unknown): string | undefined {
+function revertName(error: unknown): string | undefined {
   if (!(error instanceof UnetError) || error.exitCode !== ExitCode.TX_REJECTED) return undefined
   const name = typeof error.details?.error === 'string' ? error.details.error : 'reverted'
   // a verifier without the role is a configuration problem, not a verdict on the registration
@@ -177,7 +176,9 @@ class VerifierService {
         await this.handle(reg)
         this.save()
       }
-      if (this.spotRate > 0) for (const beat of await heartbeatEvents(this.client, {fromBlock: from, toBlock: to})) this.cursor.spot.pending.push({hostId: beat.hostId, epoch: beat.epoch.toString(), blockNumber: beat.blockNumber, txHash: beat.txHash})
+      if (this.spotRate > 0)
+        for (const beat of await heartbeatEvents(this.client, {fromBlock: from, toBlock: to}))
+          this.cursor.spot.pending.push({hostId: beat.hostId, epoch: beat.epoch.toString(), blockNumber: beat.blockNumber, txHash: beat.txHash})
       this.cursor.nextBlock = to + 1
       this.save()
     }
@@ -199,8 +200,14 @@ class VerifierService {
     } catch (error) {
       const previous = this.cursor.retry[reg.regId]
       const attempts = (previous?.attempts ?? 0) + 1
-      this.cursor.retry[reg.regId] = {blockNumber: reg.blockNumber, attempts, notBefore: Date.now() + Math.min((this.options.pollMs ?? 1000) * 2 ** attempts, 300_000)}
-      this.options.onError?.(new UnetError(`registration ${reg.regId}: ${asUnetError(error).message} (retry ${attempts})`, asUnetError(error).exitCode, {cause: error}))
+      this.cursor.retry[reg.regId] = {
+        blockNumber: reg.blockNumber,
+        attempts,
+        notBefore: Date.now() + Math.min((this.options.pollMs ?? 1000) * 2 ** attempts, 300_000),
+      }
+      this.options.onError?.(
+        new UnetError(`registration ${reg.regId}: ${asUnetError(error).message} (retry ${attempts})`, asUnetError(error).exitCode, {cause: error}),
+      )
     }
   }
 
@@ -219,12 +226,22 @@ class VerifierService {
     if (state.commitment === ZERO32) {
       let made
       try {
-        made = credentialChallengeFor(hexToBytes(decision.needsActivation.ekPublic), hexToBytes(decision.needsActivation.akPublic), Uint8Array.from(randomBytes(32)), reg.regId)
+        made = credentialChallengeFor(
+          hexToBytes(decision.needsActivation.ekPublic),
+          hexToBytes(decision.needsActivation.akPublic),
+          Uint8Array.from(randomBytes(32)),
+          reg.regId,
+        )
       } catch (error) {
         return this.act({...decision, approve: false, reasons: [(error as Error).message]}, false)
       }
       const tx = await this.transact(decision, () =>
-        challengeCredential(this.client, {regId: reg.regId, credentialBlob: made.credentialBlob, encryptedSecret: made.encryptedSecret, commitment: bytesToHex(made.commitment!)}),
+        challengeCredential(this.client, {
+          regId: reg.regId,
+          credentialBlob: made.credentialBlob,
+          encryptedSecret: made.encryptedSecret,
+          commitment: bytesToHex(made.commitment!),
+        }),
       )
       if (!tx) return
       challengedAt = tx.blockNumber
@@ -287,7 +304,8 @@ class VerifierService {
         this.options.onError?.(asUnetError(error))
         continue
       }
-      if (!reg) delete this.cursor.retry[regId] // gone with a reorg
+      if (!reg)
+        delete this.cursor.retry[regId] // gone with a reorg
       else await this.handle(reg)
       this.save()
     }
@@ -346,7 +364,14 @@ class VerifierService {
       }
       try {
         const state = await challengeState(this.client, o.challengeId)
-        const base = {type: 'spot-check', hostId: o.hostId, epoch: o.epoch, deviceId: o.deviceId, challengeId: o.challengeId, at: new Date().toISOString()} as const
+        const base = {
+          type: 'spot-check',
+          hostId: o.hostId,
+          epoch: o.epoch,
+          deviceId: o.deviceId,
+          challengeId: o.challengeId,
+          at: new Date().toISOString(),
+        } as const
         if (state.status === 'open') {
           try {
             const tx = await slashChallenge(this.client, o.challengeId)
@@ -379,7 +404,17 @@ class VerifierService {
     const deviceId = call.commits[2 * index]!
     const base = {type: 'spot-check', hostId: c.hostId, epoch: c.epoch, deviceId, heartbeatTx: c.txHash, at: new Date().toISOString()} as const
     try {
-      const opened = await openChallenge(this.client, {hostId: c.hostId, epoch: BigInt(c.epoch), deviceId, blockNumber: call.blockNumber, blockHash: call.blockHash, operator: call.operator, commits: call.commits, kinds: call.kinds, index})
+      const opened = await openChallenge(this.client, {
+        hostId: c.hostId,
+        epoch: BigInt(c.epoch),
+        deviceId,
+        blockNumber: call.blockNumber,
+        blockHash: call.blockHash,
+        operator: call.operator,
+        commits: call.commits,
+        kinds: call.kinds,
+        index,
+      })
       this.cursor.spot.open.push({challengeId: opened.challengeId, hostId: c.hostId, deviceId, epoch: c.epoch, deadline: opened.deadline.toString()})
       this.record({...base, challengeId: opened.challengeId, outcome: 'spot-opened', onChainTx: opened.txHash})
     } catch (error) {

@@ -12,7 +12,7 @@ import {parseTpm2bPublic, rawPublicKey} from '../hw/tpm2/structures.js'
 import {verifyEkChain, verifyQuote} from '../hw/tpm2/verify.js'
 
 /** tpm2 and emulator evidence: the quote, the AK, and the identity (EK chain / emulator root). */
-export const verifyHostEvidence: KindVerifier = (evidence: Evidence, context: VerifyContext) => {
+const verifyHostEvidence: KindVerifier = (evidence: Evidence, context: VerifyContext) => {
   if (!isHostEvidence(evidence)) return {reasons: ['not host evidence']}
   const reasons: string[] = []
   const warnings: string[] = []
@@ -22,7 +22,13 @@ export const verifyHostEvidence: KindVerifier = (evidence: Evidence, context: Ve
     if (!rawKeyMatches(rawPublicKey(parseTpm2bPublic(ak)), evidence.device.publicKey)) reasons.push('device.publicKey is not the AK public key')
     const q = verifyQuote(
       {tpm2bPublic: ak},
-      {attest: evidence.quote.attest, signature: evidence.quote.signature, expectedExtraData: evidence.nonce.qualifyingData, pcrs: evidence.quote.pcrs.values, previous: context.previous},
+      {
+        attest: evidence.quote.attest,
+        signature: evidence.quote.signature,
+        expectedExtraData: evidence.nonce.qualifyingData,
+        pcrs: evidence.quote.pcrs.values,
+        previous: context.previous,
+      },
     )
     reasons.push(...q.reasons)
   } catch (error) {
@@ -31,13 +37,21 @@ export const verifyHostEvidence: KindVerifier = (evidence: Evidence, context: Ve
   }
   if (evidence.kind === 'emulator') reasons.push(...emulatorIdentityReasons(evidence.device.certChain, ak, context.now))
   else {
-    reasons.push(...verifyEkChain({chain: evidence.device.certChain, trusted: context.tpmRoots, ekPublic: evidence.device.ekPublic, now: context.now, policy: {allowCloudVtpm: context.allowCloudVtpm}}))
+    reasons.push(
+      ...verifyEkChain({
+        chain: evidence.device.certChain,
+        trusted: context.tpmRoots,
+        ekPublic: evidence.device.ekPublic,
+        now: context.now,
+        policy: {allowCloudVtpm: context.allowCloudVtpm},
+      }),
+    )
     warnings.push('AK↔EK binding is proven by credential activation at registration, not by this evidence')
   }
   return {reasons, warnings}
 }
 
-export const BUILTIN_VERIFIERS: Partial<Record<Evidence['kind'], KindVerifier>> = {
+const BUILTIN_VERIFIERS: Partial<Record<Evidence['kind'], KindVerifier>> = {
   tpm2: verifyHostEvidence,
   emulator: verifyHostEvidence,
   'nvidia-cc': verifyNvidiaEvidence,
