@@ -121,7 +121,6 @@ export interface RunResult {
 /** Errors after which retrying cannot help: the agent stops and says why. */
 const FATAL_EXIT_CODES: ReadonlySet<number> = new Set([
   ExitCode.CONFIG_INVALID,
-  ExitCode.NOT_IMPLEMENTED,
   ExitCode.WALLET_MISSING,
   ExitCode.WRONG_PASSPHRASE,
   ExitCode.INSECURE_PERMISSIONS,

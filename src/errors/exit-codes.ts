@@ -7,6 +7,7 @@ export const ExitCode = {
   UNEXPECTED: 1,
   USAGE: 2,
   CONFIG_INVALID: 3,
+  /** Reserved: nothing returns it since every listed command is built; the number is kept, not reused. */
   NOT_IMPLEMENTED: 4,
   WALLET_MISSING: 5,
   WRONG_PASSPHRASE: 6,

@@ -1,7 +1,9 @@
 /**
- * verifyEvidence(): the one entry point the agent (self-check), the devnet verifier and `unet verify`
- * call. Binds each evidence kind to its pure verifier. Accelerator engineers: add 'nvidia-cc' and
- * 'sophgo' to BUILTIN_VERIFIERS (a KindVerifier returns {reasons, warnings}).
+ * verifyEvidence(): the one entry point of a validator's evidence checks, called by `unet verify` and
+ * decideRegistration (decide.ts: the verifier service, also the devnet's). Binds each evidence kind to
+ * its pure verifier (BUILTIN_VERIFIERS: tpm2 and emulator here, nvidia-cc and sophgo from
+ * hw/<vendor>/verify-evidence.ts; a KindVerifier returns {reasons, warnings}). The agent's self-check
+ * does not run it: docs/architecture.md says what that runs.
  */
 import {isHostEvidence, rawKeyMatches, type Evidence} from '../evidence/index.js'
 import {verifyEvidenceWith, type KindVerifier, type VerifyContext, type VerifyResult} from '../evidence/verify.js'
