@@ -52,6 +52,31 @@ export interface InitResult {
 /** The config keys init owns, in the order it asks for them. */
 const KEYS = ['network', 'payout', 'engine', 'tcti'] as const
 
+/** The flags, checked: an answer given on the command line is not asked for. */
+interface InitFlags {
+  network?: string
+  payout?: string
+  engine?: EngineChoice
+  tcti?: string
+  wallet?: WalletChoice
+  source?: KeySource
+}
+
+/** One setting init asks for (`Init.ask`). */
+interface Setting<T> {
+  /** The value from the command line: when given, nothing is asked. */
+  flag: T | undefined
+  question: string
+  /** Shown in brackets and taken on Enter; undefined: an answer is needed. */
+  current: string | undefined
+  /** Checks a typed answer (or the current value on Enter); a bad one is asked again. */
+  parse: (answer: string) => T
+  /** The value with --yes, or when `skip` is set. */
+  fallback: T
+  /** Keep `fallback` without asking (the TPM transport with the emulator engine). */
+  skip?: boolean
+}
+
 export default class Init extends BaseCommand<typeof Init> {
   static override summary = 'set up this machine as a miner: network, operator wallet, payout, security engine'
   static override description =
@@ -76,73 +101,30 @@ export default class Init extends BaseCommand<typeof Init> {
     keystore: Flags.string({description: 'with --wallet import: Web3 Secret Storage v3 keystore file', exclusive: ['key-file']}),
     force: Flags.boolean({description: 'let --wallet create / import replace an existing wallet (it is kept as a backup)'}),
     'sysfs-root': Flags.string({description: 'root of sysfs for the device report instead of /sys (fixture trees, containers; not saved)'}),
-    'allow-operator-payout': Flags.boolean({description: 'outside the devnet: accept payout = the operator address (a stolen operator key would then hold the rewards)'}),
+    'allow-operator-payout': Flags.boolean({
+      description: 'outside the devnet: accept payout = the operator address (a stolen operator key would then hold the rewards)',
+    }),
   }
 
   protected override configFlagOverrides() {
     return {sysfsRoot: this.flags['sysfs-root']}
   }
 
+  /** Set on a terminal (without --yes): the questions are asked through it. */
+  private prompter?: Prompter
+
   async run(): Promise<InitResult> {
     const {config, paths} = this.resolved
-    const interactive = !this.flags.yes
-    if (interactive && !process.stdin.isTTY)
-      throw new InputError('unet init has no terminal to ask its questions on', {
-        hint: 'pass --yes with the settings as flags, e.g. `unet init --yes --network devnet --wallet create --engine auto`',
-      })
-    const prompt = interactive ? new Prompter() : undefined
-
+    this.prompter = this.openPrompter()
     // Flags first, so a bad one fails before anything is written or created.
     const flagged = this.validateFlags()
     const fileContent = readConfigFile(paths.configFile)
 
-    const network = flagged.network ?? (prompt ? await prompt.ask(`Network (${networkNames(config).join(', ')})`, config.network, (a) => parseNetwork(a, config)) : config.network)
-    const profile = network === this.resolved.profile.name ? this.resolved.profile : this.profileOf(network)
-    // Refused before the wallet step, so a refused answer leaves nothing behind.
-    if ((flagged.engine ?? (prompt ? undefined : config.engine)) === 'emulator' && !profile.allowEmulator) throw new EmulatorRefusedError(profile.name)
-
-    const existing = walletInfo(paths.dataDir)
-    // Payout = operator outside the devnet, where it is already known: refused before the wallet step too.
-    const knownOperator = flagged.wallet === undefined || flagged.wallet === 'keep' ? existing?.address : undefined
-    const knownPayout = flagged.payout ?? config.payout ?? (prompt ? undefined : knownOperator)
-    if (!prompt && knownPayout === undefined) this.payoutPolicy(network, '', '')
-    if (knownOperator && knownPayout) this.payoutPolicy(network, knownOperator, knownPayout, true)
-    const walletChoice =
-      flagged.wallet ??
-      (prompt
-        ? await prompt.ask(`Operator wallet: ${existing ? `keep ${existing.address}, create a new one` : 'create a new one'} or import one`, existing ? 'keep' : 'create', parseWalletChoice)
-        : existing
-          ? 'keep'
-          : 'create')
-    const wallet = await this.setUpWallet(walletChoice, existing, flagged.source, prompt)
-
-    const payoutDefault = config.payout ?? wallet.address
-    // Outside the devnet the operator address is not offered as the default (it is refused).
-    const offered = this.flags['allow-operator-payout'] || network === 'devnet' || payoutDefault.toLowerCase() !== wallet.address.toLowerCase() ? payoutDefault : undefined
-    const payout =
-      flagged.payout ??
-      (prompt
-        ? await prompt.ask('Payout address (receives the rewards)', offered, (a) => {
-            const address = parseAddress(a, 'the payout address')
-            this.payoutPolicy(network, wallet.address, address, true)
-            return address
-          })
-        : payoutDefault)
-    this.payoutPolicy(network, wallet.address, payout)
-
-    const engine =
-      flagged.engine ??
-      (prompt ? await prompt.ask('Security engine: auto (the TPM, else the emulator where allowed), tpm2 or emulator', config.engine, (a) => parseEngine(a, profile)) : config.engine)
-    if (engine === 'emulator' && !profile.allowEmulator) throw new EmulatorRefusedError(profile.name)
-    const tcti = flagged.tcti ?? (prompt && engine !== 'emulator' ? await prompt.ask('TPM transport (tcti)', config.tcti, (a) => parseTcti(a, 'tcti')) : config.tcti)
-
-    const answers: Record<(typeof KEYS)[number], string> = {network, payout, engine, tcti}
-    const changed: string[] = wallet.action === 'kept' ? [] : ['wallet']
-    for (const key of KEYS) {
-      if (sameValue(key, fileContent[key], answers[key])) continue
-      updateConfigFile(paths.configFile, key, answers[key])
-      changed.push(key)
-    }
+    const {network, profile} = await this.askNetwork(flagged)
+    const wallet = await this.askWallet(flagged, network)
+    const payout = await this.askPayout(flagged, network, wallet.address)
+    const {engine, tcti} = await this.askEngine(flagged, profile)
+    const changed = this.writeConfig(fileContent, {network, payout, engine, tcti}, wallet)
 
     const engines = await detectEngines(engine, tcti, config, profile, paths.dataDir)
     const devices = await this.probe(config)
@@ -151,7 +133,110 @@ export default class Init extends BaseCommand<typeof Init> {
     return result
   }
 
-  private validateFlags() {
+  /** A prompter on a terminal; none with --yes; without a terminal and without --yes, init refuses. */
+  private openPrompter(): Prompter | undefined {
+    if (this.flags.yes) return undefined
+    if (!process.stdin.isTTY)
+      throw new InputError('unet init has no terminal to ask its questions on', {
+        hint: 'pass --yes with the settings as flags, e.g. `unet init --yes --network devnet --wallet create --engine auto`',
+      })
+    return new Prompter()
+  }
+
+  /** One setting: the flag when given, else the question on a terminal, else (--yes, or `skip`) the fallback. */
+  private async ask<T>(s: Setting<T>): Promise<T> {
+    if (s.flag !== undefined) return s.flag
+    if (!this.prompter || s.skip) return s.fallback
+    return this.prompter.ask(s.question, s.current, s.parse)
+  }
+
+  private async askNetwork(flagged: InitFlags): Promise<{network: string; profile: NetworkProfile}> {
+    const {config} = this.resolved
+    const network = await this.ask({
+      flag: flagged.network,
+      question: `Network (${networkNames(config).join(', ')})`,
+      current: config.network,
+      fallback: config.network,
+      parse: (a) => parseNetwork(a, config),
+    })
+    const profile = network === this.resolved.profile.name ? this.resolved.profile : this.profileOf(network)
+    // Refused before the wallet step, so a refused answer leaves nothing behind.
+    if ((flagged.engine ?? (this.prompter ? undefined : config.engine)) === 'emulator' && !profile.allowEmulator) throw new EmulatorRefusedError(profile.name)
+    return {network, profile}
+  }
+
+  private async askWallet(flagged: InitFlags, network: string): Promise<InitResult['wallet']> {
+    const {config, paths} = this.resolved
+    const existing = walletInfo(paths.dataDir)
+    // Payout = operator outside the devnet, where it is already known: refused before the wallet step too.
+    const knownOperator = flagged.wallet === undefined || flagged.wallet === 'keep' ? existing?.address : undefined
+    const knownPayout = flagged.payout ?? config.payout ?? (this.prompter ? undefined : knownOperator)
+    if (!this.prompter && knownPayout === undefined) this.payoutPolicy(network, '', '')
+    if (knownOperator && knownPayout) this.payoutPolicy(network, knownOperator, knownPayout, true)
+    const usual: WalletChoice = existing ? 'keep' : 'create'
+    const choice = await this.ask({
+      flag: flagged.wallet,
+      question: `Operator wallet: ${existing ? `keep ${existing.address}, create a new one` : 'create a new one'} or import one`,
+      current: usual,
+      fallback: usual,
+      parse: parseWalletChoice,
+    })
+    return this.setUpWallet(choice, existing, flagged.source)
+  }
+
+  private async askPayout(flagged: InitFlags, network: string, operator: string): Promise<string> {
+    const payoutDefault = this.resolved.config.payout ?? operator
+    // Outside the devnet the operator address is not offered as the default (it is refused).
+    const offered =
+      this.flags['allow-operator-payout'] || network === 'devnet' || payoutDefault.toLowerCase() !== operator.toLowerCase() ? payoutDefault : undefined
+    const payout = await this.ask({
+      flag: flagged.payout,
+      question: 'Payout address (receives the rewards)',
+      current: offered,
+      fallback: payoutDefault,
+      parse: (a) => {
+        const address = parseAddress(a, 'the payout address')
+        this.payoutPolicy(network, operator, address, true)
+        return address
+      },
+    })
+    this.payoutPolicy(network, operator, payout)
+    return payout
+  }
+
+  private async askEngine(flagged: InitFlags, profile: NetworkProfile): Promise<{engine: EngineChoice; tcti: string}> {
+    const {config} = this.resolved
+    const engine = await this.ask({
+      flag: flagged.engine,
+      question: 'Security engine: auto (the TPM, else the emulator where allowed), tpm2 or emulator',
+      current: config.engine,
+      fallback: config.engine,
+      parse: (a) => parseEngine(a, profile),
+    })
+    if (engine === 'emulator' && !profile.allowEmulator) throw new EmulatorRefusedError(profile.name)
+    const tcti = await this.ask({
+      flag: flagged.tcti,
+      question: 'TPM transport (tcti)',
+      current: config.tcti,
+      fallback: config.tcti,
+      parse: (a) => parseTcti(a, 'tcti'),
+      skip: engine === 'emulator',
+    })
+    return {engine, tcti}
+  }
+
+  /** Writes the answers that differ from the file; returns what changed (`wallet` first when one was created or imported). */
+  private writeConfig(fileContent: Record<string, unknown>, answers: Record<(typeof KEYS)[number], string>, wallet: InitResult['wallet']): string[] {
+    const changed: string[] = wallet.action === 'kept' ? [] : ['wallet']
+    for (const key of KEYS) {
+      if (sameValue(key, fileContent[key], answers[key])) continue
+      updateConfigFile(this.resolved.paths.configFile, key, answers[key])
+      changed.push(key)
+    }
+    return changed
+  }
+
+  private validateFlags(): InitFlags {
     const f = this.flags
     const source: KeySource | undefined = f.keystore || f['key-file'] ? {keystore: f.keystore, keyFile: f['key-file']} : undefined
     let wallet = f.wallet as WalletChoice | undefined
@@ -177,9 +262,12 @@ export default class Init extends BaseCommand<typeof Init> {
   private payoutPolicy(network: string, operator: string, payout: string, quiet = false): void {
     const allowOperatorPayout = this.flags['allow-operator-payout']
     if (operator === '' && network !== 'devnet' && !allowOperatorPayout) {
-      throw new InputError(`no payout address is set for network "${network}", and the operator address is refused as payout there: whoever steals the operator key would hold the rewards too`, {
-        hint: 'pass --payout ADDR (an address whose key is not on this machine), or --allow-operator-payout to accept the risk',
-      })
+      throw new InputError(
+        `no payout address is set for network "${network}", and the operator address is refused as payout there: whoever steals the operator key would hold the rewards too`,
+        {
+          hint: 'pass --payout ADDR (an address whose key is not on this machine), or --allow-operator-payout to accept the risk',
+        },
+      )
     }
     if (operator === '') return
     const warning = checkPayoutPolicy({network, operator, payout, allowOperatorPayout})
@@ -191,24 +279,29 @@ export default class Init extends BaseCommand<typeof Init> {
     return loadConfig({configDir: paths.configDir, dataDir: paths.dataDir, cacheDir: paths.cacheDir, flags: {network}}).profile
   }
 
-  private async setUpWallet(choice: WalletChoice, existing: WalletInfo | undefined, source: KeySource | undefined, prompt?: Prompter): Promise<InitResult['wallet']> {
+  private async setUpWallet(choice: WalletChoice, existing: WalletInfo | undefined, source: KeySource | undefined): Promise<InitResult['wallet']> {
     const {config, paths} = this.resolved
     const loc = {dataDir: paths.dataDir, backend: config.wallet.backend}
     const kept = (info: WalletInfo) => ({address: info.address, action: 'kept' as const, backend: info.backend, ...(info.path ? {path: info.path} : {})})
     if (choice === 'keep') {
-      if (!existing) throw new WalletMissingError('there is no operator wallet to keep', {hint: 'pass --wallet create, or --wallet import with --keystore FILE / --key-file FILE'})
+      if (!existing)
+        throw new WalletMissingError('there is no operator wallet to keep', {
+          hint: 'pass --wallet create, or --wallet import with --keystore FILE / --key-file FILE',
+        })
       return kept(existing)
     }
     if (choice === 'create') {
       if (existing && !this.flags.force) {
-        process.stderr.write(`Notice: keeping the existing operator wallet ${existing.address}; --wallet create --force replaces it (the old keystore is kept as a backup)\n`)
+        process.stderr.write(
+          `Notice: keeping the existing operator wallet ${existing.address}; --wallet create --force replaces it (the old keystore is kept as a backup)\n`,
+        )
         return kept(existing)
       }
       const passphrase = await getPassphrase({confirm: true, purpose: 'the new operator keystore'})
       const info = await storeWallet(loc, randomSecretKey(), passphrase, this.flags.force)
       return {address: info.address, action: 'created', backend: info.backend, ...(info.path ? {path: info.path} : {})}
     }
-    const from = source ?? (await prompt!.ask('Keystore file, or a private-key file (mode 0600)', undefined, sourceOfPath))
+    const from = source ?? (await this.prompter!.ask('Keystore file, or a private-key file (mode 0600)', undefined, sourceOfPath))
     const info = await importWallet(loc, from, {force: this.flags.force, keepIfSame: true})
     if (!info.changed) return kept(info)
     return {address: info.address, action: 'imported', backend: info.backend, ...(info.path ? {path: info.path} : {})}
@@ -229,8 +322,10 @@ export default class Init extends BaseCommand<typeof Init> {
     const selected = r.engines.find((e) => e.selected)
     const tpm = r.engines.find((e) => e.kind === 'tpm2')
     if (r.engine === 'tpm2' && !tpm?.available) process.stderr.write(`Warning: engine tpm2 is set but no TPM answered: ${tpm?.detail}\n`)
-    else if (!selected) process.stderr.write(`Warning: no usable security engine on network "${profile.name}": \`unet heartbeat\` fails until a TPM is reachable\n`)
-    else if (selected.kind === 'emulator') process.stderr.write('Warning: the heartbeat will use the software EMULATOR engine: devnet only, it is not real hardware\n')
+    else if (!selected)
+      process.stderr.write(`Warning: no usable security engine on network "${profile.name}": \`unet heartbeat\` fails until a TPM is reachable\n`)
+    else if (selected.kind === 'emulator')
+      process.stderr.write('Warning: the heartbeat will use the software EMULATOR engine: devnet only, it is not real hardware\n')
     if (this.jsonEnabled()) return
     const walletLine = `${r.wallet.address} (${r.wallet.action === 'kept' ? 'already set' : r.wallet.action}${r.wallet.action === 'created' && r.wallet.path ? `; keystore ${r.wallet.path}, mode 0600: back it up` : ''})`
     const lines = [
@@ -241,12 +336,18 @@ export default class Init extends BaseCommand<typeof Init> {
       `tcti     ${r.tcti} (${state('tcti')})`,
       '',
       'security engines:',
-      ...r.engines.map((e) => `  ${e.selected ? '*' : ' '} ${e.kind.padEnd(8)} ${e.available ? 'available  ' : e.probed ? 'unavailable' : 'not probed '}  ${e.detail}`),
+      ...r.engines.map(
+        (e) => `  ${e.selected ? '*' : ' '} ${e.kind.padEnd(8)} ${e.available ? 'available  ' : e.probed ? 'unavailable' : 'not probed '}  ${e.detail}`,
+      ),
       '',
       'devices:',
-      ...renderDevices(r.devices).split('\n').map((l) => `  ${l}`),
+      ...renderDevices(r.devices)
+        .split('\n')
+        .map((l) => `  ${l}`),
       '',
-      r.changed.length === 0 ? `already set: nothing changed (${this.resolved.paths.configFile})` : `wrote ${this.resolved.paths.configFile} (mode 0600): ${r.changed.join(', ')}`,
+      r.changed.length === 0
+        ? `already set: nothing changed (${this.resolved.paths.configFile})`
+        : `wrote ${this.resolved.paths.configFile} (mode 0600): ${r.changed.join(', ')}`,
     ]
     const next = profile.name === 'devnet' && !profile.contracts.registry ? ['`unet devnet start`'] : []
     next.push('`unet register`', '`unet service install` (or `unet heartbeat`)', '`unet status`')
