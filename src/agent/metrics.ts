@@ -1,7 +1,4 @@
-import {createServer, type Server} from 'node:http'
-import type {AddressInfo} from 'node:net'
-
-import {InputError, ExitCode, UnetError} from '../errors/index.js'
+import {parseListen, serveRegistry, type ListenAddress} from '../util/metrics-http.js'
 import type {AgentMetrics} from './ports.js'
 
 /**
@@ -10,18 +7,7 @@ import type {AgentMetrics} from './ports.js'
  * global one) keeps tests and embedders independent.
  */
 
-export interface ListenAddress {
-  host: string
-  port: number
-}
-
-/** "127.0.0.1:9464", "[::1]:9464", "localhost:0", or ":9464" (loopback). */
-export function parseListen(spec: string): ListenAddress {
-  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(spec.trim())
-  const port = m ? Number(m[3]) : Number.NaN
-  if (!m || port > 65535) throw new InputError(`--metrics "${spec}" is not host:port`, {hint: 'e.g. --metrics 127.0.0.1:9464'})
-  return {host: m[1] ?? (m[2] || '127.0.0.1'), port}
-}
+export {parseListen, type ListenAddress} from '../util/metrics-http.js'
 
 export interface MetricsServer {
   metrics: AgentMetrics
@@ -52,7 +38,11 @@ export async function startMetricsServer(listen: string | ListenAddress, options
   const lastSuccess = new prom.Gauge({name: 'unet_last_success_timestamp_seconds', help: 'Unix time of the last confirmed heartbeat', registers: [registry]})
   const devices = new prom.Gauge({name: 'unet_devices_online', help: 'Devices in the last confirmed heartbeat', registers: [registry]})
   const rewards = new prom.Gauge({name: 'unet_rewards_accrued_unc', help: 'Accrued, unclaimed rewards (UNC)', registers: [registry]})
-  const gas = new prom.Gauge({name: 'unet_gas_balance_native', help: 'Operator gas balance in the chain\'s native unit (ETH on the devnet)', registers: [registry]})
+  const gas = new prom.Gauge({
+    name: 'unet_gas_balance_native',
+    help: "Operator gas balance in the chain's native unit (ETH on the devnet)",
+    registers: [registry],
+  })
   const quote = new prom.Histogram({
     name: 'unet_quote_seconds',
     help: 'Host engine quote latency',
@@ -60,7 +50,11 @@ export async function startMetricsServer(listen: string | ListenAddress, options
     registers: [registry],
   })
   const bumps = new prom.Counter({name: 'unet_fee_bumps_total', help: 'Stuck heartbeat transactions replaced with a fee bump', registers: [registry]})
-  const challengesOpen = new prom.Gauge({name: 'unet_challenges_open', help: 'Open challenges against this host seen in the last challenge step', registers: [registry]})
+  const challengesOpen = new prom.Gauge({
+    name: 'unet_challenges_open',
+    help: 'Open challenges against this host seen in the last challenge step',
+    registers: [registry],
+  })
   const challenges = new prom.Counter({
     name: 'unet_challenges_total',
     help: 'Challenges against this host by outcome: answered on chain, failed answer (retried next epoch), unanswerable (no kept evidence, or past its deadline)',
@@ -81,31 +75,5 @@ export async function startMetricsServer(listen: string | ListenAddress, options
     challenge: (result) => challenges.inc({result}),
   }
 
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0]
-    if (req.method !== 'GET' || (path !== '/metrics' && path !== '/')) {
-      res.writeHead(404, {'content-type': 'text/plain'}).end('not found: try /metrics\n')
-      return
-    }
-    registry.metrics().then(
-      (body) => res.writeHead(200, {'content-type': registry.contentType}).end(body),
-      (error: unknown) => res.writeHead(500, {'content-type': 'text/plain'}).end(String(error)),
-    )
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new UnetError(`metrics endpoint cannot listen on ${address.host}:${address.port} (${error.code ?? error.message})`, ExitCode.USAGE, {
-        hint: 'pick a free port: --metrics 127.0.0.1:9465',
-      })),
-    )
-    server.listen(address.port, address.host, () => resolve())
-  })
-  const bound = server.address() as AddressInfo
-  const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address
-  return {
-    metrics,
-    address: {host: bound.address, port: bound.port},
-    url: `http://${host}:${bound.port}/metrics`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  }
+  return {metrics, ...(await serveRegistry(registry, address))}
 }

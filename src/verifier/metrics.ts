@@ -2,10 +2,8 @@
  * The verifier service's Prometheus endpoint (`unet verifier run --metrics`), in the agent's style
  * (src/agent/metrics.ts): prom-client loaded only when asked for, a private registry.
  */
-import {createServer, type Server} from 'node:http'
-import type {AddressInfo} from 'node:net'
 
-import {ExitCode, UnetError} from '../errors/index.js'
+import {serveRegistry} from '../util/metrics-http.js'
 
 /** What the service reports; every method is optional work for the caller's registry. */
 export interface VerifierMetrics {
@@ -43,28 +41,6 @@ export async function startVerifierMetricsServer(address: {host: string; port: n
   const scanned = new prom.Gauge({name: 'unet_verifier_last_scanned_block', help: 'Last block whose events the verifier has processed', registers: [registry]})
   const metrics: VerifierMetrics = {outcome: (outcome) => decisions.inc({outcome}), pending: (n) => pending.set(n), lastScannedBlock: (n) => scanned.set(n)}
 
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0]
-    if (req.method !== 'GET' || (path !== '/metrics' && path !== '/')) {
-      res.writeHead(404, {'content-type': 'text/plain'}).end('not found: try /metrics\n')
-      return
-    }
-    registry.metrics().then(
-      (body) => res.writeHead(200, {'content-type': registry.contentType}).end(body),
-      (error: unknown) => res.writeHead(500, {'content-type': 'text/plain'}).end(String(error)),
-    )
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        new UnetError(`metrics endpoint cannot listen on ${address.host}:${address.port} (${error.code ?? error.message})`, ExitCode.USAGE, {
-          hint: 'pick a free port: --metrics 127.0.0.1:9465',
-        }),
-      ),
-    )
-    server.listen(address.port, address.host, () => resolve())
-  })
-  const bound = server.address() as AddressInfo
-  const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address
-  return {metrics, url: `http://${host}:${bound.port}/metrics`, close: () => new Promise<void>((resolve) => server.close(() => resolve()))}
+  const served = await serveRegistry(registry, address)
+  return {metrics, url: served.url, close: served.close}
 }

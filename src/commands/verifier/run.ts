@@ -137,6 +137,6 @@ or a prompt, never from argv; on the devnet without --keystore the devnet's veri
 
 /** "127.0.0.1:9465", ":9465" (the agent's parseListen) or a bare "9465" (loopback). */
 async function listenAddress(spec: string): Promise<{host: string; port: number}> {
-  const {parseListen} = await import('../../agent/metrics.js')
+  const {parseListen} = await import('../../util/metrics-http.js')
   return parseListen(/^\d{1,5}$/.test(spec.trim()) ? `:${spec.trim()}` : spec)
 }
