@@ -167,6 +167,15 @@ function toX509(c: CertInput): X509Certificate {
 
 /** The EK certificate chain under the EK policy: reasons (empty when accepted) and what it says. */
 export function checkEkChain(check: EkChainCheck): EkChainResult {
+  try {
+    return checkEkChainParsed(check)
+  } catch (error) {
+    // node:crypto parses a certificate's public key lazily: a malformed one throws later, untyped
+    return {valid: false, reasons: [`the EK certificate chain does not parse: ${(error as Error).message}`], info: {class: 'unclassified', path: []}}
+  }
+}
+
+function checkEkChainParsed(check: EkChainCheck): EkChainResult {
   const policy = check.policy ?? {}
   const built = buildPath(check)
   const info: EkChainResult['info'] = {class: 'unclassified', path: built.path.map(label)}
