@@ -2,7 +2,7 @@ import {ContractFactory, type Contract} from 'ethers'
 
 import {loadArtifact} from './artifacts.js'
 import {attachPoci, requireSigner, type ChainClient} from './client.js'
-import {toUnetError} from './tx.js'
+import {minedReceipt, toUnetError} from './tx.js'
 
 export interface DeployParams {
   /** Address of the verifier role (approves devices). */
@@ -50,7 +50,7 @@ async function deployArtifact(
   const artifact = loadArtifact(name)
   const factory = new ContractFactory(artifact.abi as never, artifact.bytecode, requireSigner(client))
   const contract = (await factory.deploy(...args)) as Contract
-  const receipt = (await contract.deploymentTransaction()!.wait())!
+  const receipt = await minedReceipt(client, contract.deploymentTransaction()!.hash, `deploy ${name}`)
   return {contract, hash: receipt.hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed}
 }
 

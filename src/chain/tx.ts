@@ -140,27 +140,43 @@ export async function sendTx(
       overrides.maxPriorityFeePerGas = fees.maxPriorityFeePerGas
     }
     const tx = await fn.send(...args, overrides)
-    let receipt: TransactionReceipt | null
-    try {
-      receipt = await tx.wait()
-    } catch (error) {
+    const receipt = await minedReceipt(client, tx.hash, action)
+    if (receipt.status !== 1) {
       // mined but reverted (the state changed since the estimate, e.g. the epoch turned): replay the
       // call on the state of its block to name the custom error
-      const failed = (error as {receipt?: TransactionReceipt}).receipt
-      if (!failed) throw error
       try {
-        await client.provider.call({from: signer.address, to: tx.to, data: tx.data, value: tx.value, blockTag: failed.blockNumber})
+        await client.provider.call({from: signer.address, to: tx.to, data: tx.data, value: tx.value, blockTag: receipt.blockNumber})
       } catch (replayed) {
         const named = toUnetError(replayed, action)
         if (named.details?.error) throw new UnetError(named.message, named.exitCode, {hint: named.hint, details: {...named.details, txHash: tx.hash}})
       }
       throw new UnetError(`${action} transaction ${tx.hash} reverted on chain`, ExitCode.TX_REJECTED, {details: {txHash: tx.hash}})
     }
-    if (!receipt || receipt.status !== 1)
-      throw new UnetError(`${action} transaction ${tx.hash} failed on chain`, ExitCode.TX_REJECTED, {details: {txHash: tx.hash}})
     return {txHash: receipt.hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, receipt}
   } catch (error) {
     throw toUnetError(error, action)
+  }
+}
+
+/** How long a sent transaction may take to be mined before the action gives up (it may still land). */
+const MINE_TIMEOUT_MS = 10 * 60_000
+
+/**
+ * Polls for the receipt. ethers' tx.wait() waits for the next block when its first lookup misses
+ * (a loaded node, a provider's cached head), and on a chain that mines only on demand that block may
+ * never come: the wait hung with the transaction long mined.
+ */
+export async function minedReceipt(client: ChainClient, txHash: string, action: string): Promise<TransactionReceipt> {
+  const deadline = Date.now() + MINE_TIMEOUT_MS
+  for (let delay = 25; ; delay = Math.min(delay * 2, 1000)) {
+    const receipt = await client.provider.getTransactionReceipt(txHash)
+    if (receipt) return receipt
+    if (Date.now() > deadline)
+      throw new UnetError(`${action} transaction ${txHash} was not mined within ${MINE_TIMEOUT_MS / 60_000} minutes`, ExitCode.RPC_UNREACHABLE, {
+        hint: 'check the node; the transaction may still be mined later (look it up by its hash)',
+        details: {txHash},
+      })
+    await new Promise((resolve) => setTimeout(resolve, delay))
   }
 }
 

@@ -15,6 +15,7 @@ import {deploy, type DeployResult} from '../../../src/chain/deploy.js'
 import type {HeartbeatDevice, HeartbeatParams} from '../../../src/chain/heartbeat.js'
 import {register, registrationNonce, type RegisterResult} from '../../../src/chain/register.js'
 import {jsonRpc} from '../../../src/chain/rpc.js'
+import {minedReceipt} from '../../../src/chain/tx.js'
 import {UnetError} from '../../../src/errors/index.js'
 import {deviceIdOf, heartbeatChallenge, quoteQualifyingData, registerChallenge} from '../../../src/evidence/nonce.js'
 import {bytesToHex, concatBytes, hexToBytes} from '../../../src/util/hex.js'
@@ -60,7 +61,7 @@ function p384VerifierAddress(rpcUrl: string, client: ChainClient): Promise<strin
     address = (async () => {
       const artifact = loadArtifact('P384Verifier')
       const contract = await new ContractFactory(artifact.abi as never, artifact.bytecode, client.signer!).deploy()
-      await contract.deploymentTransaction()!.wait()
+      await minedReceipt(client, contract.deploymentTransaction()!.hash, 'deploy P384Verifier')
       return contract.getAddress()
     })()
     address.catch(() => p384Verifiers.delete(rpcUrl))
