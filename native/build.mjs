@@ -40,7 +40,9 @@ export function buildStubs() {
     if ([s.src, ...commonInputs].some((input) => built < mtime(input))) {
       mkdirSync(dirname(s.out), {recursive: true})
       const tmp = `${s.out}.${process.pid}.tmp`
-      execFileSync(cc, ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Wno-format-truncation', '-I', common, '-o', tmp, s.src, ...commonSources, ...s.libs], {stdio: ['ignore', 'inherit', 'inherit']})
+      execFileSync(cc, ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Wno-format-truncation', '-I', common, '-o', tmp, s.src, ...commonSources, ...s.libs], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      })
       renameSync(tmp, s.out)
     }
     out[name] = s.out

@@ -45,7 +45,14 @@ const hex32 = (seed) => '0x' + createHash('sha256').update(seed).digest('hex')
 
 const dataDir = mkdtempSync(join(tmpdir(), 'unet-bench-cpu-'))
 try {
-  const engine = await openEngine({engine: 'emulator', tcti: '', dataDir, akHandle: 0x81010002, pcrs: [0, 1, 2, 3, 4, 5, 6, 7], profile: {name: 'devnet', allowEmulator: true}})
+  const engine = await openEngine({
+    engine: 'emulator',
+    tcti: '',
+    dataDir,
+    akHandle: 0x81010002,
+    pcrs: [0, 1, 2, 3, 4, 5, 6, 7],
+    profile: {name: 'devnet', allowEmulator: true},
+  })
   const identity = await engine.identity()
 
   // The TPM stand-in: the emulator signs in-process, so its CPU is taken out of the agent's figure.
@@ -84,7 +91,11 @@ try {
           report: {format: 'spdm-1.1-measurements', body: d.body, signature: d.signature, fields: {driver: '550.54.15', vbios: '96.00.9F.00.04'}},
         }
         // chainKind/proof ride along for the heartbeat call data (not part of the canonical evidence)
-        return {deviceId: evidenceDeviceId(evidence), evidenceDigest: evidenceDigestHex(evidence), evidence: Object.assign(evidence, {chainKind: DeviceKind.P384, proof: d.signature})}
+        return {
+          deviceId: evidenceDeviceId(evidence),
+          evidenceDigest: evidenceDigestHex(evidence),
+          evidence: Object.assign(evidence, {chainKind: DeviceKind.P384, proof: d.signature}),
+        }
       })
     },
   }
@@ -109,7 +120,17 @@ try {
       devices: submission.devices.map((d) => ({deviceId: d.deviceId, evidenceDigest: d.evidenceDigest, kind: d.evidence.chainKind, proof: d.evidence.proof})),
     })
     const data = poci.encodeFunctionData('heartbeat', args)
-    const tx = Transaction.from({type: 2, chainId: 31337n, nonce, to: pociAddress, data, gasLimit: 400_000n, maxFeePerGas: 2_000_000_000n, maxPriorityFeePerGas: 1_000_000n, value: 0n})
+    const tx = Transaction.from({
+      type: 2,
+      chainId: 31337n,
+      nonce,
+      to: pociAddress,
+      data,
+      gasLimit: 400_000n,
+      maxFeePerGas: 2_000_000_000n,
+      maxPriorityFeePerGas: 1_000_000n,
+      value: 0n,
+    })
     tx.signature = operatorKey.sign(tx.unsignedHash)
     const out = {txHash: tx.hash, data, raw: tx.serialized}
     txCpu += cpuMs(process.cpuUsage(c))

@@ -83,15 +83,18 @@ let stopTimer
 function armStop() {
   clearTimeout(stopTimer)
   if (!since) return
-  stopTimer = setTimeout(() => {
-    if (!since) return
-    const d = process.cpuUsage(since.cpu)
-    idleCpu += (d.user + d.system) / 1000
-    idleWall += performance.now() - since.t
-    windows++
-    since = undefined
-    done.abort()
-  }, Math.max(0, needSeconds * 1000 - idleWall))
+  stopTimer = setTimeout(
+    () => {
+      if (!since) return
+      const d = process.cpuUsage(since.cpu)
+      idleCpu += (d.user + d.system) / 1000
+      idleWall += performance.now() - since.t
+      windows++
+      since = undefined
+      done.abort()
+    },
+    Math.max(0, needSeconds * 1000 - idleWall),
+  )
 }
 
 const run = runMinerAgent(chain.session, {logger})

@@ -40,7 +40,22 @@ if (mode === 'rss' && !child) {
   chain.session.close()
   try {
     const spec = {rpcUrl: chain.rpcUrl, contracts: chain.contracts, operatorKey: chain.operatorKey, dataDir: chain.dataDir}
-    const agent = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--mode', 'rss', '--engine', engineKind, '--epochs', String(measured), '--child', JSON.stringify(spec)], {stdio: ['ignore', 'pipe', 'inherit']})
+    const agent = spawn(
+      process.execPath,
+      [
+        ...process.execArgv,
+        fileURLToPath(import.meta.url),
+        '--mode',
+        'rss',
+        '--engine',
+        engineKind,
+        '--epochs',
+        String(measured),
+        '--child',
+        JSON.stringify(spec),
+      ],
+      {stdio: ['ignore', 'pipe', 'inherit']},
+    )
     let buffer = ''
     agent.stdout.on('data', (chunk) => {
       buffer += chunk
@@ -62,138 +77,144 @@ if (mode === 'rss' && !child) {
 }
 
 async function runLoop() {
-// the swtpm helper is TypeScript: the tpm2 engine needs UNET_BENCH_FROM=src under tsx
-const swtpm = engineKind === 'tpm2' ? await (await import('../test/helpers/swtpm.ts')).startSwtpm() : undefined
-let chain
-let session
-if (child) {
-  const spec = JSON.parse(child)
-  session = await openBenchSession({...spec, engine: engineKind})
-  // the side driver is the parent: one line on stdout asks it for the next epoch
-  chain = {dataDir: spec.dataDir, nextEpoch: async () => void process.stdout.write('NEXT\n'), close: () => session.close()}
-} else {
-  chain = await setupChain({epochBlocks: EPOCH_BLOCKS, engine: engineKind, tcti: swtpm?.tcti})
-  session = chain.session
-}
-try {
-  // The live ports, wrapped only to time where an attempt's wall time goes.
-  const parts = {quote: [], submit: [], receipt: []}
-  const live = liveChainPort(session.client, session.identity, session.operator)
-  const chainPort = {
-    ...live,
-    async submitHeartbeat(submission, hooks) {
-      const t = performance.now()
-      try {
-        return await live.submitHeartbeat(submission, hooks)
-      } finally {
-        parts.submit.push(performance.now() - t)
-      }
-    },
-    async receipt(txHash) {
-      const t = performance.now()
-      const r = await live.receipt(txHash)
-      if (r) parts.receipt.push(performance.now() - t)
-      return r
-    },
-  }
-  const liveEngine = liveEnginePort(session.engine)
-  const enginePort = {
-    async quote(q) {
-      const t = performance.now()
-      try {
-        return await liveEngine.quote(q)
-      } finally {
-        parts.quote.push(performance.now() - t)
-      }
-    },
-  }
-
-  const walls = []
-  let attemptStart
-  let confirmed = 0
-  const rss = {}
-  const heap = {}
-  const sampleAt = new Set([10, 100, 250, 500, 750, measured])
-  const gc = globalThis.gc
-  const warnings = []
-  const started = performance.now()
-
-  const logger = probeLogger({
-    state(to) {
-      if (to === 'Attesting' && attemptStart === undefined) attemptStart = performance.now()
-      if (to === 'Confirmed' && attemptStart !== undefined) {
-        walls.push(performance.now() - attemptStart)
-        attemptStart = undefined
-      }
-    },
-    confirmed() {
-      confirmed++
-      if (mode === 'rss' && sampleAt.has(confirmed)) {
-        gc?.()
-        const m = process.memoryUsage()
-        rss[confirmed] = m.rss
-        heap[confirmed] = m.heapUsed
-        if (process.env.UNET_BENCH_HEAPSNAP) import('node:v8').then((v8) => v8.writeHeapSnapshot(`${process.env.UNET_BENCH_HEAPSNAP}-${confirmed}.heapsnapshot`))
-        if (process.env.UNET_BENCH_MEMDETAIL) console.error(confirmed, JSON.stringify(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, +(v / 2 ** 20).toFixed(1)]))))
-      }
-      // the side driver: the next epoch starts now
-      void chain.nextEpoch().catch((e) => warnings.push(`driver: ${e.message}`))
-    },
-    warn(msg) {
-      if (warnings.length < 20) warnings.push(msg)
-    },
-  })
-
-  const run = await runAgent({
-    dataDir: chain.dataDir,
-    epochs: measured + warmup,
-    logger,
-    handleSignals: false,
-    identity: {chainId: session.client.chainId, contract: session.client.pociAddress, operator: session.operator, hostId: session.hostId},
-    chain: chainPort,
-    engine: enginePort,
-    devices: liveDevicesPort(session.client, session.hostId),
-    selfVerify: liveSelfVerifyPort(session.identity, true, 'devnet'),
-    // fast loop for the bench: the driver opens the next epoch right after each confirmation
-    backoff: {baseMs: 50, maxMs: 1000},
-    receiptPollMs: 20,
-    epochPollMs: 10,
-  })
-  const results = run.epochs.map((e) => e.result)
-  const failed = results.filter((r) => r !== 'confirmed').length
-  const w = walls.slice(warmup)
-  const median = (a) => (a.length ? pct(a, 50) : NaN)
-  if (mode === 'wall') {
-    report({
-      bench: 'wall',
-      from: FROM,
-      engine: engineKind,
-      epochs: w.length,
-      confirmed,
-      failed,
-      medianMs: pct(w, 50),
-      p95Ms: pct(w, 95),
-      maxMs: Math.max(...w),
-      parts: {quoteMedianMs: median(parts.quote.slice(warmup)), submitMedianMs: median(parts.submit.slice(warmup)), receiptMedianMs: median(parts.receipt.slice(warmup))},
-      warnings,
-    })
+  // the swtpm helper is TypeScript: the tpm2 engine needs UNET_BENCH_FROM=src under tsx
+  const swtpm = engineKind === 'tpm2' ? await (await import('../test/helpers/swtpm.ts')).startSwtpm() : undefined
+  let chain
+  let session
+  if (child) {
+    const spec = JSON.parse(child)
+    session = await openBenchSession({...spec, engine: engineKind})
+    // the side driver is the parent: one line on stdout asks it for the next epoch
+    chain = {dataDir: spec.dataDir, nextEpoch: async () => void process.stdout.write('NEXT\n'), close: () => session.close()}
   } else {
-    report({
-      bench: 'rss',
-      from: FROM,
-      engine: engineKind,
-      heartbeats: confirmed,
-      failed,
-      gc: Boolean(gc),
-      rssMB: Object.fromEntries(Object.entries(rss).map(([k, v]) => [k, +(v / 2 ** 20).toFixed(1)])),
-      heapMB: Object.fromEntries(Object.entries(heap).map(([k, v]) => [k, +(v / 2 ** 20).toFixed(1)])),
-      wallMedianMs: pct(walls, 50),
-      seconds: +((performance.now() - started) / 1000).toFixed(1),
-      warnings,
-    })
+    chain = await setupChain({epochBlocks: EPOCH_BLOCKS, engine: engineKind, tcti: swtpm?.tcti})
+    session = chain.session
   }
-} finally {
-  chain.close()
-  swtpm?.stop()
-}
+  try {
+    // The live ports, wrapped only to time where an attempt's wall time goes.
+    const parts = {quote: [], submit: [], receipt: []}
+    const live = liveChainPort(session.client, session.identity, session.operator)
+    const chainPort = {
+      ...live,
+      async submitHeartbeat(submission, hooks) {
+        const t = performance.now()
+        try {
+          return await live.submitHeartbeat(submission, hooks)
+        } finally {
+          parts.submit.push(performance.now() - t)
+        }
+      },
+      async receipt(txHash) {
+        const t = performance.now()
+        const r = await live.receipt(txHash)
+        if (r) parts.receipt.push(performance.now() - t)
+        return r
+      },
+    }
+    const liveEngine = liveEnginePort(session.engine)
+    const enginePort = {
+      async quote(q) {
+        const t = performance.now()
+        try {
+          return await liveEngine.quote(q)
+        } finally {
+          parts.quote.push(performance.now() - t)
+        }
+      },
+    }
+
+    const walls = []
+    let attemptStart
+    let confirmed = 0
+    const rss = {}
+    const heap = {}
+    const sampleAt = new Set([10, 100, 250, 500, 750, measured])
+    const gc = globalThis.gc
+    const warnings = []
+    const started = performance.now()
+
+    const logger = probeLogger({
+      state(to) {
+        if (to === 'Attesting' && attemptStart === undefined) attemptStart = performance.now()
+        if (to === 'Confirmed' && attemptStart !== undefined) {
+          walls.push(performance.now() - attemptStart)
+          attemptStart = undefined
+        }
+      },
+      confirmed() {
+        confirmed++
+        if (mode === 'rss' && sampleAt.has(confirmed)) {
+          gc?.()
+          const m = process.memoryUsage()
+          rss[confirmed] = m.rss
+          heap[confirmed] = m.heapUsed
+          if (process.env.UNET_BENCH_HEAPSNAP)
+            import('node:v8').then((v8) => v8.writeHeapSnapshot(`${process.env.UNET_BENCH_HEAPSNAP}-${confirmed}.heapsnapshot`))
+          if (process.env.UNET_BENCH_MEMDETAIL)
+            console.error(confirmed, JSON.stringify(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, +(v / 2 ** 20).toFixed(1)]))))
+        }
+        // the side driver: the next epoch starts now
+        void chain.nextEpoch().catch((e) => warnings.push(`driver: ${e.message}`))
+      },
+      warn(msg) {
+        if (warnings.length < 20) warnings.push(msg)
+      },
+    })
+
+    const run = await runAgent({
+      dataDir: chain.dataDir,
+      epochs: measured + warmup,
+      logger,
+      handleSignals: false,
+      identity: {chainId: session.client.chainId, contract: session.client.pociAddress, operator: session.operator, hostId: session.hostId},
+      chain: chainPort,
+      engine: enginePort,
+      devices: liveDevicesPort(session.client, session.hostId),
+      selfVerify: liveSelfVerifyPort(session.identity, true, 'devnet'),
+      // fast loop for the bench: the driver opens the next epoch right after each confirmation
+      backoff: {baseMs: 50, maxMs: 1000},
+      receiptPollMs: 20,
+      epochPollMs: 10,
+    })
+    const results = run.epochs.map((e) => e.result)
+    const failed = results.filter((r) => r !== 'confirmed').length
+    const w = walls.slice(warmup)
+    const median = (a) => (a.length ? pct(a, 50) : NaN)
+    if (mode === 'wall') {
+      report({
+        bench: 'wall',
+        from: FROM,
+        engine: engineKind,
+        epochs: w.length,
+        confirmed,
+        failed,
+        medianMs: pct(w, 50),
+        p95Ms: pct(w, 95),
+        maxMs: Math.max(...w),
+        parts: {
+          quoteMedianMs: median(parts.quote.slice(warmup)),
+          submitMedianMs: median(parts.submit.slice(warmup)),
+          receiptMedianMs: median(parts.receipt.slice(warmup)),
+        },
+        warnings,
+      })
+    } else {
+      report({
+        bench: 'rss',
+        from: FROM,
+        engine: engineKind,
+        heartbeats: confirmed,
+        failed,
+        gc: Boolean(gc),
+        rssMB: Object.fromEntries(Object.entries(rss).map(([k, v]) => [k, +(v / 2 ** 20).toFixed(1)])),
+        heapMB: Object.fromEntries(Object.entries(heap).map(([k, v]) => [k, +(v / 2 ** 20).toFixed(1)])),
+        wallMedianMs: pct(walls, 50),
+        seconds: +((performance.now() - started) / 1000).toFixed(1),
+        warnings,
+      })
+    }
+  } finally {
+    chain.close()
+    swtpm?.stop()
+  }
 }

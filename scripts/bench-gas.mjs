@@ -16,5 +16,6 @@ if (process.argv.includes('--json')) {
 } else {
   const w = Math.max(...rows.map((r) => r.what.length))
   console.log(`${'operation'.padEnd(w)}  ${'gas'.padStart(8)}  ${'marginal'.padStart(8)}  goal`)
-  for (const r of rows) console.log(`${r.what.padEnd(w)}  ${String(r.gas).padStart(8)}  ${(r.marginal === undefined ? '' : String(r.marginal)).padStart(8)}  ${r.goal ?? ''}`)
+  for (const r of rows)
+    console.log(`${r.what.padEnd(w)}  ${String(r.gas).padStart(8)}  ${(r.marginal === undefined ? '' : String(r.marginal)).padStart(8)}  ${r.goal ?? ''}`)
 }

@@ -70,7 +70,13 @@ try {
     tpmQuoteVerifyPerSec: Math.round(full),
     ratio: Number((full / raw).toFixed(3)),
     goalRatio: 0.75,
-    swtpmQuoteLatencyMs: {n: quotes, median: Number(pct(latencies, 50).toFixed(2)), p95: Number(pct(latencies, 95).toFixed(2)), min: Number(latencies[0].toFixed(2)), max: Number(latencies.at(-1).toFixed(2))},
+    swtpmQuoteLatencyMs: {
+      n: quotes,
+      median: Number(pct(latencies, 50).toFixed(2)),
+      p95: Number(pct(latencies, 95).toFixed(2)),
+      min: Number(latencies[0].toFixed(2)),
+      max: Number(latencies.at(-1).toFixed(2)),
+    },
   }
   if (process.argv.includes('--json')) console.log(JSON.stringify(result))
   else {

@@ -47,7 +47,11 @@ const build = mkdtempSync(join(tmpdir(), 'unet-bench-'))
 const cleanup = () => rmSync(build, {recursive: true, force: true})
 process.on('exit', cleanup)
 log('compiling src/ (tsc) into a private dist')
-const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json'), '--outDir', join(build, 'dist'), '--sourceMap', 'false'], {encoding: 'utf8'})
+const tsc = spawnSync(
+  process.execPath,
+  [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json'), '--outDir', join(build, 'dist'), '--sourceMap', 'false'],
+  {encoding: 'utf8'},
+)
 if (tsc.status !== 0) {
   // tsc emits even with type errors; only a missing output is fatal
   log(`tsc reported errors (emitted anyway):\n${tsc.stdout.split('\n').slice(0, 10).join('\n')}`)
@@ -86,12 +90,26 @@ log(`1/4 agent CPU per heartbeat (8 devices, ${cpuEpochs} epochs)`)
 const cpu = await runBench('cpu', [script('bench-agent-cpu.mjs'), '--epochs', String(cpuEpochs), '--devices', '8'])
 
 log(`2/4 heartbeat wall on anvil + swtpm (${wallEpochs} epochs)`)
-const wall = await runBench('wall', ['--import', 'tsx', script('bench-agent-loop.mjs'), '--mode', 'wall', '--engine', 'tpm2', '--epochs', String(wallEpochs)], {UNET_BENCH_FROM: 'src'})
+const wall = await runBench('wall', ['--import', 'tsx', script('bench-agent-loop.mjs'), '--mode', 'wall', '--engine', 'tpm2', '--epochs', String(wallEpochs)], {
+  UNET_BENCH_FROM: 'src',
+})
 
-log(`3/4 daemon RSS over ${heartbeats} heartbeats (default V8 flags, and with --max-semi-space-size=2)  +  4/4 idle CPU (${idleSeconds} s at a 30 s epoch), side by side`)
+log(
+  `3/4 daemon RSS over ${heartbeats} heartbeats (default V8 flags, and with --max-semi-space-size=2)  +  4/4 idle CPU (${idleSeconds} s at a 30 s epoch), side by side`,
+)
 const [rss, rssSemi, idle] = await Promise.all([
   runBench('rss', ['--expose-gc', script('bench-agent-loop.mjs'), '--mode', 'rss', '--engine', 'emulator', '--epochs', String(heartbeats)]),
-  runBench('rss --max-semi-space-size=2', ['--expose-gc', '--max-semi-space-size=2', script('bench-agent-loop.mjs'), '--mode', 'rss', '--engine', 'emulator', '--epochs', String(heartbeats)]),
+  runBench('rss --max-semi-space-size=2', [
+    '--expose-gc',
+    '--max-semi-space-size=2',
+    script('bench-agent-loop.mjs'),
+    '--mode',
+    'rss',
+    '--engine',
+    'emulator',
+    '--epochs',
+    String(heartbeats),
+  ]),
   runBench('idle', [script('bench-agent-idle.mjs'), '--seconds', String(idleSeconds), '--epoch-seconds', '30']),
 ])
 
@@ -112,24 +130,50 @@ const rows = [
     ? [['1 agent CPU / heartbeat, 8 devices', `error: ${cpu.error}`, '≤ 20 ms', 'ERROR']]
     : [
         // what the goal names: evidence, commitments, qualifying data, self-verify, outbox (chain in memory)
-        ['1 agent CPU / heartbeat, 8 devices', `median ${f(cpu.withoutTxMedianMs, 2)} ms, p95 ${f(cpu.withoutTxP95Ms, 2)} ms (${cpu.epochs} epochs)`, '≤ 20 ms', verdict(cpu.withoutTxP95Ms <= 20)],
+        [
+          '1 agent CPU / heartbeat, 8 devices',
+          `median ${f(cpu.withoutTxMedianMs, 2)} ms, p95 ${f(cpu.withoutTxP95Ms, 2)} ms (${cpu.epochs} epochs)`,
+          '≤ 20 ms',
+          verdict(cpu.withoutTxP95Ms <= 20),
+        ],
         // stricter: plus the chain port's own CPU (call data, ABI encoding, EIP-1559 signing)
-        ['  … plus tx build + sign', `median ${f(cpu.medianMs, 2)} ms, p95 ${f(cpu.p95Ms, 2)} ms (build + sign ${f(cpu.txBuildSignMedianMs, 2)} ms median)`, '≤ 20 ms', verdict(cpu.p95Ms <= 20)],
+        [
+          '  … plus tx build + sign',
+          `median ${f(cpu.medianMs, 2)} ms, p95 ${f(cpu.p95Ms, 2)} ms (build + sign ${f(cpu.txBuildSignMedianMs, 2)} ms median)`,
+          '≤ 20 ms',
+          verdict(cpu.p95Ms <= 20),
+        ],
       ]),
   wall.error
     ? ['2 heartbeat wall, devnet + swtpm', `error: ${wall.error}`, '≤ 150 ms', 'ERROR']
-    : ['2 heartbeat wall, devnet + swtpm', `median ${f(wall.medianMs)} ms, p95 ${f(wall.p95Ms)} ms (${wall.epochs} epochs; quote ${f(wall.parts.quoteMedianMs)}, submit ${f(wall.parts.submitMedianMs)} ms)`, '≤ 150 ms', verdict(wall.failed === 0 && wall.p95Ms <= 150)],
+    : [
+        '2 heartbeat wall, devnet + swtpm',
+        `median ${f(wall.medianMs)} ms, p95 ${f(wall.p95Ms)} ms (${wall.epochs} epochs; quote ${f(wall.parts.quoteMedianMs)}, submit ${f(wall.parts.submitMedianMs)} ms)`,
+        '≤ 150 ms',
+        verdict(wall.failed === 0 && wall.p95Ms <= 150),
+      ],
   rssRow(`3 daemon RSS, 10 → ${heartbeats} heartbeats`, rss),
   rssRow('  … node --max-semi-space-size=2', rssSemi),
   idle.error
     ? ['4 idle CPU, 30 s epoch', `error: ${idle.error}`, '≤ 0.5 %', 'ERROR']
-    : ['4 idle CPU, 30 s epoch', `${f(idle.idlePercent, 3)} % of a core over ${f(idle.idleSeconds)} s idle (${f(idle.averagePercentWithHeartbeats, 3)} % with heartbeats)`, '≤ 0.5 %', verdict(idle.idlePercent <= 0.5)],
+    : [
+        '4 idle CPU, 30 s epoch',
+        `${f(idle.idlePercent, 3)} % of a core over ${f(idle.idleSeconds)} s idle (${f(idle.averagePercentWithHeartbeats, 3)} % with heartbeats)`,
+        '≤ 0.5 %',
+        verdict(idle.idlePercent <= 0.5),
+      ],
 ]
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
-const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()
+const line = (r) =>
+  r
+    .map((c, i) => c.padEnd(widths[i]))
+    .join('  ')
+    .trimEnd()
 const total = ((performance.now() - started) / 1000).toFixed(0)
 console.log('')
-console.log(`unet agent benchmarks — node ${conditions.node}, ${conditions.cores} cores (${conditions.cpu}), load at start ${conditions.loadavgAtStart.join(' ')}, ${total} s`)
+console.log(
+  `unet agent benchmarks — node ${conditions.node}, ${conditions.cores} cores (${conditions.cpu}), load at start ${conditions.loadavgAtStart.join(' ')}, ${total} s`,
+)
 console.log(line(rows[0]))
 console.log(widths.map((w) => '-'.repeat(w)).join('  '))
 for (const r of rows.slice(1)) console.log(line(r))

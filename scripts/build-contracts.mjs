@@ -21,7 +21,9 @@ export const SETTINGS = {
 export async function compile() {
   const solc = (await import('solc')).default
   const sources = {}
-  for (const file of readdirSync(srcDir).filter((f) => f.endsWith('.sol')).sort())
+  for (const file of readdirSync(srcDir)
+    .filter((f) => f.endsWith('.sol'))
+    .sort())
     sources[file] = {content: readFileSync(join(srcDir, file), 'utf8')}
   const input = {language: 'Solidity', sources, settings: SETTINGS}
   const output = JSON.parse(solc.compile(JSON.stringify(input)))

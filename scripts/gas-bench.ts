@@ -105,7 +105,12 @@ export async function runGasBench(): Promise<GasRow[]> {
     const secret = new Uint8Array(32).fill(7)
     const commitment = (await tpmOp.poci!.getFunction('activationCommitment').staticCall(tpmReg.regId, bytesToHex(secret))) as string
     // MakeCredential output for an RSA-2048 EK: TPM2B_ID_OBJECT body ~ 68 bytes, encrypted seed 256 bytes
-    const cc = await challengeCredential(verifier, {regId: tpmReg.regId, credentialBlob: new Uint8Array(68).fill(1), encryptedSecret: new Uint8Array(256).fill(2), commitment})
+    const cc = await challengeCredential(verifier, {
+      regId: tpmReg.regId,
+      credentialBlob: new Uint8Array(68).fill(1),
+      encryptedSecret: new Uint8Array(256).fill(2),
+      commitment,
+    })
     const act = await activate(tpmOp, {regId: tpmReg.regId, secret})
     const approveTpm = await approve(verifier, {regId: tpmReg.regId, power: 10n, ekId: keccak256(new Uint8Array(32).fill(3))})
 
@@ -126,7 +131,15 @@ export async function runGasBench(): Promise<GasRow[]> {
       const reports: Uint8Array[] = []
       const devices: BeatDevice[] = h.devs.map((device) => {
         if (device.kind !== DeviceKind.P384) return {device}
-        const nonce = heartbeatChallenge({chainId: h.op.chainId, contract: poci, operator, hostId: device.deviceId, epoch: cb.epoch, blockNumber: cb.blockNumber, blockHash: cb.blockHash})
+        const nonce = heartbeatChallenge({
+          chainId: h.op.chainId,
+          contract: poci,
+          operator,
+          hostId: device.deviceId,
+          epoch: cb.epoch,
+          blockNumber: cb.blockNumber,
+          blockHash: cb.blockHash,
+        })
         const report = spdmExchange((device as ReturnType<typeof p384Device>).key, nonce, REPORT)
         reports.push(report)
         return {device, evidenceDigest: keccak256(report)}
@@ -182,7 +195,12 @@ export async function runGasBench(): Promise<GasRow[]> {
     for (const s of setups) {
       const g = steady.get(s.label)!
       const n = BigInt(Math.max(1, s.devs.length))
-      rows.push({what: `heartbeat (steady, ${CHALLENGE_WINDOW + 2n}th epoch): host quote + ${s.label}`, gas: g, marginal: s.devs.length === 0 ? undefined : (g - base) / n, goal: goals[s.label]})
+      rows.push({
+        what: `heartbeat (steady, ${CHALLENGE_WINDOW + 2n}th epoch): host quote + ${s.label}`,
+        gas: g,
+        marginal: s.devs.length === 0 ? undefined : (g - base) / n,
+        goal: goals[s.label],
+      })
     }
 
     // the challenge game on the 1-committed host: the steady epoch's heartbeat, challenged in the next one

@@ -40,7 +40,13 @@ const heartbeat = chainIds.map((chainId, i) => {
     blockNumber: i === 1 ? (1n << 64n) - 1n : BigInt(123456 + i * 7),
     blockHash: hex(32),
   }
-  return {...input, chainId: input.chainId.toString(), epoch: input.epoch.toString(), blockNumber: input.blockNumber.toString(), challenge: bytesToHex(heartbeatChallenge(input))}
+  return {
+    ...input,
+    chainId: input.chainId.toString(),
+    epoch: input.epoch.toString(),
+    blockNumber: input.blockNumber.toString(),
+    challenge: bytesToHex(heartbeatChallenge(input)),
+  }
 })
 // hosts name themselves (hostId = deviceId); devices name their host; nonces 0, 1, a large one and the maximum
 const nonces = [0n, 1n, 123456789n, (1n << 64n) - 1n]

@@ -65,7 +65,9 @@ if (process.argv.includes('--devnet')) {
   const flags = new Set(['--key', '--issuer', '--issued-at', '--out'])
   chipSpecs = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !flags.has(all[i - 1]))
   if (!keyPath || !issuer || !out) {
-    console.error('usage: node --import tsx scripts/sign-sophgo-catalogue.mjs --key KEY.pem --issuer NAME [--issued-at S] --out FILE <pubkey.pem>:<model>[:<serial>]...  |  --devnet [--new-keys]')
+    console.error(
+      'usage: node --import tsx scripts/sign-sophgo-catalogue.mjs --key KEY.pem --issuer NAME [--issued-at S] --out FILE <pubkey.pem>:<model>[:<serial>]...  |  --devnet [--new-keys]',
+    )
     process.exit(2)
   }
 }

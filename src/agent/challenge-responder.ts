@@ -1,5 +1,13 @@
 import {isAborted, raceAbort} from './backoff.js'
-import {noopMetrics, silentAgentLogger, type AgentLogger, type AgentMetrics, type ChallengeCursorStore, type ChallengePort, type HostChallenge} from './ports.js'
+import {
+  noopMetrics,
+  silentAgentLogger,
+  type AgentLogger,
+  type AgentMetrics,
+  type ChallengeCursorStore,
+  type ChallengePort,
+  type HostChallenge,
+} from './ports.js'
 
 /**
  * The agent's side of the challenge game (docs/protocol.md §6): each epoch it reads the challenges
@@ -102,19 +110,28 @@ export class ChallengeResponder {
         if (this.told.get(c.challengeId) !== 'unanswerable') {
           this.told.set(c.challengeId, 'unanswerable')
           this.metrics.challenge('unanswerable')
-          this.log.error(fields, `challenge ${short(c.challengeId)}: no kept evidence of device ${short(c.deviceId)} for epoch ${c.epoch} matches the committed digest; unanswerable, the host is slashed after block ${c.deadline}`)
+          this.log.error(
+            fields,
+            `challenge ${short(c.challengeId)}: no kept evidence of device ${short(c.deviceId)} for epoch ${c.epoch} matches the committed digest; unanswerable, the host is slashed after block ${c.deadline}`,
+          )
         }
         return false
       }
       const sent = await raceAbort(port.sendAnswer(c, kept), signal)
       this.told.delete(c.challengeId)
       this.metrics.challenge('answered')
-      this.log.info({...fields, tx: sent.txHash, block: sent.blockNumber.toString()}, `challenge ${short(c.challengeId)} answered in block ${sent.blockNumber} (deadline ${c.deadline})`)
+      this.log.info(
+        {...fields, tx: sent.txHash, block: sent.blockNumber.toString()},
+        `challenge ${short(c.challengeId)} answered in block ${sent.blockNumber} (deadline ${c.deadline})`,
+      )
       return true
     } catch (error) {
       if (isAborted(error)) throw error
       this.metrics.challenge('failed')
-      this.log.error({...fields, err: errorText(error)}, `answering challenge ${short(c.challengeId)} failed, retrying next epoch (deadline block ${c.deadline}): ${errorText(error)}`)
+      this.log.error(
+        {...fields, err: errorText(error)},
+        `answering challenge ${short(c.challengeId)} failed, retrying next epoch (deadline block ${c.deadline}): ${errorText(error)}`,
+      )
       return false
     }
   }

@@ -89,8 +89,7 @@ export class Outbox {
 
   /** A crash between temp write and rename leaves a *.tmp: it never held the only copy, so it goes. */
   private removeTempFiles(): void {
-    for (const dir of [this.dir, join(this.dir, '..')])
-      for (const name of readdirSync(dir)) if (name.endsWith('.tmp')) tryUnlink(join(dir, name))
+    for (const dir of [this.dir, join(this.dir, '..')]) for (const name of readdirSync(dir)) if (name.endsWith('.tmp')) tryUnlink(join(dir, name))
   }
 
   pathOf(epoch: bigint): string {

@@ -14,8 +14,7 @@ import {noopMetrics, silentAgentLogger, type AgentLogger} from './ports.js'
  *   → machine.run() → agent/state.json on every transition → release everything. With a challenge
  *   port, the challenge step's cursor lives in agent/challenge-cursor.json.
  */
-export interface RunAgentOptions
-  extends Omit<HeartbeatMachineOptions, 'outbox' | 'clock' | 'metrics' | 'signal' | 'logger' | 'onTransition'> {
+export interface RunAgentOptions extends Omit<HeartbeatMachineOptions, 'outbox' | 'clock' | 'metrics' | 'signal' | 'logger' | 'onTransition'> {
   dataDir: string
   once?: boolean
   /** Stop after this many epochs (quickstart's demo). */

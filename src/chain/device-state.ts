@@ -25,7 +25,12 @@ export interface DeviceState {
 /** One device's on-chain record and its host's reward figures: two view calls, no log scans. */
 export async function deviceState(client: ChainClient, deviceId: string): Promise<DeviceState> {
   const poci = requirePoci(client)
-  const d = await callView<{operator: string; kind: bigint; status: bigint; power: bigint; hostId: string; payout: string; regId: string}>(poci, 'deviceInfo', [deviceId], 'read device')
+  const d = await callView<{operator: string; kind: bigint; status: bigint; power: bigint; hostId: string; payout: string; regId: string}>(
+    poci,
+    'deviceInfo',
+    [deviceId],
+    'read device',
+  )
   const status = DEVICE_STATUS_NAMES[Number(d.status)] ?? 'none'
   const state: DeviceState = {deviceId, status, kind: DEVICE_KIND_NAMES[Number(d.kind)] ?? 'none', power: d.power, lastEpoch: 0n, claimable: 0n, claimed: 0n}
   if (status === 'none') return state

@@ -43,7 +43,13 @@ export async function heartbeatEvents(client: ChainClient, range: {fromBlock: nu
     const logs = await client.provider.getLogs({address: client.pociAddress, topics, fromBlock: range.fromBlock, toBlock: range.toBlock})
     return logs.map((log) => {
       const e = poci.interface.parseLog(log)!
-      return {hostId: e.args[0] as string, epoch: e.args[1] as bigint, devicesDigest: e.args[2] as string, blockNumber: log.blockNumber, txHash: log.transactionHash}
+      return {
+        hostId: e.args[0] as string,
+        epoch: e.args[1] as bigint,
+        devicesDigest: e.args[2] as string,
+        blockNumber: log.blockNumber,
+        txHash: log.transactionHash,
+      }
     })
   } catch (error) {
     throw toUnetError(error, 'read heartbeat events')

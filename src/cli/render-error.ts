@@ -25,5 +25,10 @@ export function describeError(err: unknown): DescribedError {
 }
 
 function firstLine(text: string): string {
-  return text.split('\n').map((s) => s.trim()).find(Boolean) ?? 'unknown error'
+  return (
+    text
+      .split('\n')
+      .map((s) => s.trim())
+      .find(Boolean) ?? 'unknown error'
+  )
 }

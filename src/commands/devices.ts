@@ -9,7 +9,11 @@ export default class Devices extends BaseCommand<typeof Devices> {
     'Lists GPUs and AI ASICs (NVIDIA via NVML, AMD via sysfs, Sophgo via bmlib, others by PCI id or class 0x12) and the host TPM: ' +
     'vendor, model, stable id, PCI address, memory, driver, busy state, and whether the device attests with its own key. ' +
     'A device whose driver or library is missing is still listed, with the reason. Network, storage and bridge devices are never listed.'
-  static override examples = ['<%= config.bin %> devices', '<%= config.bin %> devices --json', '<%= config.bin %> devices --sysfs-root fixtures/sysfs/gpu-asic-rig --json']
+  static override examples = [
+    '<%= config.bin %> devices',
+    '<%= config.bin %> devices --json',
+    '<%= config.bin %> devices --sysfs-root fixtures/sysfs/gpu-asic-rig --json',
+  ]
   static override flags = {
     'sysfs-root': Flags.string({description: 'root of sysfs instead of /sys (fixture trees, containers)'}),
     'nvml-path': Flags.string({description: 'path of libnvidia-ml.so.1 (config nvmlPath)'}),
@@ -43,12 +47,18 @@ export function renderDevices(devices: Device[]): string {
     d.stableId,
     gib(d.memoryBytes),
     [d.driver?.name, d.driver?.version].filter(Boolean).join(' ') || '-',
-    d.busy.state + (d.busy.utilisationPercent !== undefined ? ` ${d.busy.utilisationPercent}%` : '') + (d.busy.processes?.length ? ` ${d.busy.processes.length} proc` : ''),
+    d.busy.state +
+      (d.busy.utilisationPercent !== undefined ? ` ${d.busy.utilisationPercent}%` : '') +
+      (d.busy.processes?.length ? ` ${d.busy.processes.length} proc` : ''),
     d.attestation.support + (d.attestation.ccMode ? ` (CC ${d.attestation.ccMode})` : ''),
   ])
   const head = ['KIND', 'DEVICE', 'PCI', 'STABLE ID', 'MEMORY', 'DRIVER', 'BUSY', 'ATTESTATION']
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()
   const out = [line(head), ...rows.map(line)]
   for (const d of devices) {
     const why = [...d.reasons, ...(d.attestation.reason ? [d.attestation.reason] : [])]

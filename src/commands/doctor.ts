@@ -19,7 +19,7 @@ Exits 0 when nothing fails (warnings allowed), ${ExitCode.DOCTOR_FAILED} (DOCTOR
   static readsConfig = false
 
   static override flags = {
-    'service-dir': Flags.string({description: 'where the service file is looked for (default: the platform\'s)'}),
+    'service-dir': Flags.string({description: "where the service file is looked for (default: the platform's)"}),
     platform: Flags.string({description: 'service manager to check (default: this OS)', options: [...SERVICE_PLATFORMS]}),
   }
 

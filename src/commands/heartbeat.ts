@@ -15,15 +15,19 @@ export interface HeartbeatEpochView {
 export default class Heartbeat extends MinerCommand<typeof Heartbeat> {
   static override summary = 'run the liveness loop: a fresh quote bound to a recent block, sent as a heartbeat every epoch'
   static override description =
-    'Each epoch: pick a recent block, derive the challenge, quote the host security engine, verify the evidence with the validators\' ' +
+    "Each epoch: pick a recent block, derive the challenge, quote the host security engine, verify the evidence with the validators' " +
     'own verifier, send the heartbeat (EIP-1559, gas estimated with margin), wait for the receipt and journal the result. Failures back ' +
     'off with jitter and retry within the epoch; a persistent outbox makes restarts safe; SIGTERM/SIGINT stop cleanly. Epochs are counted in ' +
     'blocks: an epoch is not opened with fewer than 3 blocks left. At the start of each epoch it answers the challenges opened against the ' +
-    'host\'s committed (P-384) evidence with the exchanges it kept. Meant to run as ' +
+    "host's committed (P-384) evidence with the exchanges it kept. Meant to run as " +
     'a service (`unet service install`).'
-  static override examples = ['<%= config.bin %> heartbeat', '<%= config.bin %> heartbeat --once --json', '<%= config.bin %> heartbeat --metrics 127.0.0.1:9464']
+  static override examples = [
+    '<%= config.bin %> heartbeat',
+    '<%= config.bin %> heartbeat --once --json',
+    '<%= config.bin %> heartbeat --metrics 127.0.0.1:9464',
+  ]
   static override flags = {
-    once: Flags.boolean({description: 'send one epoch\'s heartbeat and exit', exclusive: ['epochs']}),
+    once: Flags.boolean({description: "send one epoch's heartbeat and exit", exclusive: ['epochs']}),
     epochs: Flags.integer({description: 'run this many epochs and exit', min: 1}),
     metrics: Flags.string({description: 'serve Prometheus metrics on HOST:PORT, e.g. 127.0.0.1:9464'}),
   }

@@ -37,31 +37,42 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
   static override examples = ['<%= config.bin %> quickstart', '<%= config.bin %> quickstart --epochs 3 --json']
   static override flags = {
     epochs: Flags.integer({description: 'heartbeat epochs to run', default: 3, min: 1, max: 100}),
-    'epoch-seconds': Flags.integer({description: 'epoch length when quickstart starts the devnet (default: the devnet\'s)', min: 2}),
+    'epoch-seconds': Flags.integer({description: "epoch length when quickstart starts the devnet (default: the devnet's)", min: 2}),
     port: Flags.integer({description: 'devnet RPC port when quickstart starts it', default: 8545}),
   }
 
   async run(): Promise<QuickstartResult> {
     if (this.resolved.config.network !== 'devnet')
-      throw new UnetError('quickstart runs on the embedded devnet only', ExitCode.USAGE, {hint: 'drop --network / UNET_NETWORK, or use `unet register` and `unet heartbeat` on real networks'})
+      throw new UnetError('quickstart runs on the embedded devnet only', ExitCode.USAGE, {
+        hint: 'drop --network / UNET_NETWORK, or use `unet register` and `unet heartbeat` on real networks',
+      })
     const wallet = await this.ensureWallet()
     const devnet = this.startDevnet()
     this.reloadConfig()
     const session = await this.openSession()
-    if (session.engine.kind === 'emulator') process.stderr.write('Warning: using the software EMULATOR security engine: devnet only, it earns nothing on a real network\n')
+    if (session.engine.kind === 'emulator')
+      process.stderr.write('Warning: using the software EMULATOR security engine: devnet only, it earns nothing on a real network\n')
     this.log(`engine ${session.engine.kind}; host ${session.hostId}`)
 
     const {registerHost} = await import('../miner/register-host.js')
     const registration = await registerHost(session, {waitMs: 60_000, onProgress: (m) => this.logToStderr(`register: ${m}`)})
     if (!registration.approved)
-      throw new UnetError(`the devnet verifier did not approve the host (registration ${registration.regId} ${registration.status}${registration.reason ? `: ${registration.reason}` : ''})`, ExitCode.NOT_REGISTERED, {
-        hint: registration.status === 'pending' ? 'the devnet verifier did not decide within 60 s: `unet devnet status`, then `unet register` resumes the registration' : 'see decisions.jsonl in the devnet data dir',
-      })
+      throw new UnetError(
+        `the devnet verifier did not approve the host (registration ${registration.regId} ${registration.status}${registration.reason ? `: ${registration.reason}` : ''})`,
+        ExitCode.NOT_REGISTERED,
+        {
+          hint:
+            registration.status === 'pending'
+              ? 'the devnet verifier did not decide within 60 s: `unet devnet status`, then `unet register` resumes the registration'
+              : 'see decisions.jsonl in the devnet data dir',
+        },
+      )
     this.log(`registered and approved: power ${registration.power}`)
     const {registerDevices} = await import('../miner/register-devices.js')
     const {deviceLocatorOf} = await import('../miner/attest-devices.js')
     const accel = await registerDevices(session, deviceLocatorOf(this.resolved.config), {waitMs: 60_000, onProgress: (m) => this.logToStderr(`register: ${m}`)})
-    for (const d of accel.devices) this.log(`${d.kind} ${d.deviceId} (${d.device}): ${d.action}, ${d.approved ? `approved, power ${d.power}` : d.status}${d.reason ? ` — ${d.reason}` : ''}`)
+    for (const d of accel.devices)
+      this.log(`${d.kind} ${d.deviceId} (${d.device}): ${d.action}, ${d.approved ? `approved, power ${d.power}` : d.status}${d.reason ? ` — ${d.reason}` : ''}`)
     const accelerators = accel.devices.length > 0 ? accel.devices : undefined
 
     const {runMinerAgent} = await import('../miner/run-miner.js')
@@ -73,7 +84,8 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
     const status = buildStatusReport(await gatherStatus(this.resolved, session.operator, session.payout), formatUnits)
     this.log(`\naccrued ${status.rewards.formatted.accrued} UNC over ${heartbeats.filter((h) => h.result === 'confirmed').length} epochs`)
     this.log('next: `unet status`, `unet rewards claim`, `unet devnet stop`')
-    if (BigInt(status.rewards.accrued) === 0n) throw new UnetError('no reward accrued: no heartbeat was credited', ExitCode.TX_REJECTED, {hint: '`unet status --explain` says why'})
+    if (BigInt(status.rewards.accrued) === 0n)
+      throw new UnetError('no reward accrued: no heartbeat was credited', ExitCode.TX_REJECTED, {hint: '`unet status --explain` says why'})
     return {devnet, wallet, engine: session.engine.kind, registration, ...(accelerators ? {accelerators} : {}), heartbeats, status}
   }
 
@@ -89,7 +101,11 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
       process.env.UNET_PASSWORD_FILE = passphraseFile
       process.stderr.write(`Notice: generated the operator keystore passphrase into ${passphraseFile} (mode 0600); keep it with the keystore\n`)
     }
-    const info = await storeWallet({dataDir, backend: this.resolved.config.wallet.backend}, randomSecretKey(), await getPassphrase({purpose: 'the new operator keystore'}))
+    const info = await storeWallet(
+      {dataDir, backend: this.resolved.config.wallet.backend},
+      randomSecretKey(),
+      await getPassphrase({purpose: 'the new operator keystore'}),
+    )
     this.log(`created operator wallet ${info.address}`)
     return {address: info.address, created: true, passphraseFile}
   }
@@ -99,7 +115,14 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
     const args = [join(this.config.root, 'bin', 'run.js'), 'devnet', 'start', '--json', '--port', String(this.flags.port)]
     if (this.flags['epoch-seconds']) args.push('--epoch-seconds', String(this.flags['epoch-seconds']))
     const r = spawnSync(process.execPath, args, {env: process.env, encoding: 'utf8', timeout: 120_000})
-    let parsed: {rpcUrl: string; chainId: number; contracts: Record<string, string>; epochSeconds: number; alreadyRunning: boolean; error?: {message: string; hint?: string; exitCode: number}}
+    let parsed: {
+      rpcUrl: string
+      chainId: number
+      contracts: Record<string, string>
+      epochSeconds: number
+      alreadyRunning: boolean
+      error?: {message: string; hint?: string; exitCode: number}
+    }
     try {
       parsed = JSON.parse(r.stdout)
     } catch {
@@ -107,6 +130,12 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
     }
     if (parsed.error) throw new UnetError(parsed.error.message, ExitCode.DEVNET_ERROR, {hint: parsed.error.hint})
     this.log(`devnet ${parsed.alreadyRunning ? 'already running' : 'started'} at ${parsed.rpcUrl} (epoch ${parsed.epochSeconds} s)`)
-    return {rpcUrl: parsed.rpcUrl, chainId: parsed.chainId, contracts: parsed.contracts, epochSeconds: parsed.epochSeconds, alreadyRunning: parsed.alreadyRunning}
+    return {
+      rpcUrl: parsed.rpcUrl,
+      chainId: parsed.chainId,
+      contracts: parsed.contracts,
+      epochSeconds: parsed.epochSeconds,
+      alreadyRunning: parsed.alreadyRunning,
+    }
   }
 }

@@ -11,9 +11,9 @@ import {checkPayoutPolicy} from '../miner/payout-policy.js'
 export default class Register extends MinerCommand<typeof Register> {
   static override summary = "bind this host's attestation key to the operator on chain"
   static override description =
-    'Quotes a registration challenge (chain id, contract, operator, payout, device id, host id, the key\'s registration nonce) with the host ' +
+    "Quotes a registration challenge (chain id, contract, operator, payout, device id, host id, the key's registration nonce) with the host " +
     'security engine, sends the register transaction (with the registration deposit) and the evidence for the verifier, and waits on that ' +
-    'registration until the verifier approves or rejects it; a TPM host answers the verifier\'s credential challenge (TPM2_ActivateCredential) ' +
+    "registration until the verifier approves or rejects it; a TPM host answers the verifier's credential challenge (TPM2_ActivateCredential) " +
     'on the way. Once the host is approved, every accelerator with its own key (Sophgo chips: RSA-2048; NVIDIA GPUs in CC mode: P-384) is ' +
     'registered under it, each with its own proof over its own challenge, and reported per device. Re-running is harmless: bound devices are ' +
     'reported and a pending registration is resumed, not sent again. Outside the devnet a payout equal to the operator address is refused ' +
@@ -21,7 +21,9 @@ export default class Register extends MinerCommand<typeof Register> {
   static override examples = ['<%= config.bin %> register', '<%= config.bin %> register --json --wait 60']
   static override flags = {
     wait: Flags.integer({description: 'seconds to wait for the verifier to decide (0: do not wait)', default: 30, min: 0}),
-    'allow-operator-payout': Flags.boolean({description: 'outside the devnet: accept payout = the operator address (a stolen operator key would then hold the rewards)'}),
+    'allow-operator-payout': Flags.boolean({
+      description: 'outside the devnet: accept payout = the operator address (a stolen operator key would then hold the rewards)',
+    }),
   }
 
   async run(): Promise<{devices: Array<RegisterOutcome | DeviceRegisterOutcome>; skipped?: Array<{device: string; reason: string}>}> {
@@ -44,7 +46,8 @@ export default class Register extends MinerCommand<typeof Register> {
     this.log(`  registration ${outcome.regId}, payout ${outcome.payout}`)
     if (outcome.reason) this.log(`  ${outcome.reason}`)
     if (!outcome.approved) {
-      if (outcome.status === 'pending') this.log('accelerators register once the host is approved: run `unet register` again later (it resumes this registration)')
+      if (outcome.status === 'pending')
+        this.log('accelerators register once the host is approved: run `unet register` again later (it resumes this registration)')
       return {devices: [outcome]}
     }
 
@@ -52,7 +55,9 @@ export default class Register extends MinerCommand<typeof Register> {
     const {registerDevices} = await import('../miner/register-devices.js')
     const {deviceLocatorOf} = await import('../miner/attest-devices.js')
     const devProgress = await spinner(!this.jsonEnabled(), 'probing accelerators')
-    const accel = await registerDevices(session, deviceLocatorOf(this.resolved.config), {waitMs, onProgress: (m) => devProgress.update(m)}).finally(() => devProgress.stop())
+    const accel = await registerDevices(session, deviceLocatorOf(this.resolved.config), {waitMs, onProgress: (m) => devProgress.update(m)}).finally(() =>
+      devProgress.stop(),
+    )
     for (const d of accel.devices) {
       const what = d.action === 'failed' ? 'FAILED' : {registered: 'registered', resumed: 'resumed', 'already-registered': 'already registered'}[d.action]
       this.log(`${what}: ${d.kind} ${d.deviceId} (${d.device}) — ${stateOf(d)}`)

@@ -12,11 +12,16 @@ export default class Status extends BaseCommand<typeof Status> {
     'rewards accrued / claimable / claimed in the smallest unit (and formatted); payout; gas balance and runway; the local agent state; ' +
     'open challenges against the hosts with their answer deadline (block and estimated time). The epoch is counted in blocks (seconds are ' +
     'estimates from networks.<name>.blockSeconds). --explain says why a device is not earning. The --json shape is documented in docs/status.schema.json.'
-  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --explain', '<%= config.bin %> status --json', '<%= config.bin %> status --watch']
+  static override examples = [
+    '<%= config.bin %> status',
+    '<%= config.bin %> status --explain',
+    '<%= config.bin %> status --json',
+    '<%= config.bin %> status --watch',
+  ]
   static override flags = {
     explain: Flags.boolean({description: 'say why each device is (not) earning'}),
     watch: Flags.integer({description: 'refresh every N seconds until interrupted', min: 1}),
-    operator: Flags.string({description: 'operator address to show (default: this machine\'s wallet)'}),
+    operator: Flags.string({description: "operator address to show (default: this machine's wallet)"}),
   }
 
   async run(): Promise<StatusReport> {
@@ -46,13 +51,22 @@ function render(r: StatusReport, explain: boolean): string {
   if (r.devices.length === 0) lines.push('no registered devices')
   for (const d of r.devices) {
     const last = d.lastHeartbeat ? `last epoch ${d.lastHeartbeat.epoch}` : 'no heartbeat yet'
-    lines.push(`${d.online ? '● online ' : '○ offline'}  ${d.kind.padEnd(14)} ${d.deviceId.slice(0, 18)}…  ${d.status.padEnd(8)} power ${d.power.padStart(4)}  uptime ${d.uptime.percent}% of ${d.uptime.window}  ${last}`)
+    lines.push(
+      `${d.online ? '● online ' : '○ offline'}  ${d.kind.padEnd(14)} ${d.deviceId.slice(0, 18)}…  ${d.status.padEnd(8)} power ${d.power.padStart(4)}  uptime ${d.uptime.percent}% of ${d.uptime.window}  ${last}`,
+    )
   }
   for (const c of r.challenges)
-    lines.push(`⚠ challenge ${c.challengeId.slice(0, 18)}…  device ${c.deviceId.slice(0, 18)}…  epoch ${c.epoch}  answer by block ${c.deadline} (~${new Date(c.deadlineAt * 1000).toISOString()})`)
-  lines.push('', `rewards  accrued ${r.rewards.formatted.accrued} ${r.rewards.symbol}  claimable ${r.rewards.formatted.claimable}  claimed ${r.rewards.formatted.claimed}`)
+    lines.push(
+      `⚠ challenge ${c.challengeId.slice(0, 18)}…  device ${c.deviceId.slice(0, 18)}…  epoch ${c.epoch}  answer by block ${c.deadline} (~${new Date(c.deadlineAt * 1000).toISOString()})`,
+    )
+  lines.push(
+    '',
+    `rewards  accrued ${r.rewards.formatted.accrued} ${r.rewards.symbol}  claimable ${r.rewards.formatted.claimable}  claimed ${r.rewards.formatted.claimed}`,
+  )
   if (r.gas) lines.push(`gas      ${r.gas.formatted} ETH${r.gas.runwayEpochs !== null ? `  (~${r.gas.runwayEpochs} heartbeats)` : ''}`)
-  lines.push(`agent    ${r.agent.running ? `running (pid ${r.agent.pid}, ${r.agent.state ?? '?'})` : 'not running'}${r.agent.lastError ? `  last error: ${r.agent.lastError}` : ''}`)
+  lines.push(
+    `agent    ${r.agent.running ? `running (pid ${r.agent.pid}, ${r.agent.state ?? '?'})` : 'not running'}${r.agent.lastError ? `  last error: ${r.agent.lastError}` : ''}`,
+  )
   if (r.history.length > 0) lines.push('', ...epochChart(r.history.map((h) => ({epoch: BigInt(h.epoch), earned: BigInt(h.earned), credited: h.credited}))))
   if (explain) lines.push('', ...(r.explain.length > 0 ? r.explain.map((e) => `why: ${e}`) : ['why: every device is earning']))
   return lines.join('\n')

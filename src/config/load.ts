@@ -1,12 +1,5 @@
 import {ConfigError, NetworkNotConfiguredError} from '../errors/index.js'
-import {
-  BUILTIN_PROFILES,
-  DEFAULTS,
-  TOP_LEVEL_KEYS,
-  envVarName,
-  type NetworkProfile,
-  type UnetConfig,
-} from './schema.js'
+import {BUILTIN_PROFILES, DEFAULTS, TOP_LEVEL_KEYS, envVarName, type NetworkProfile, type UnetConfig} from './schema.js'
 import {configFilePath, readConfigFile} from './store.js'
 import {checkValue, flatten, parseValue} from './validate.js'
 
@@ -95,7 +88,11 @@ function resolveProfile(config: UnetConfig): NetworkProfile {
     contracts: {...base.contracts, ...override.contracts},
     trustRoots: {...base.trustRoots, ...override.trustRoots},
   }
-  if (config.rpcUrl) profile.rpcUrls = config.rpcUrl.split(',').map((u) => u.trim()).filter(Boolean)
+  if (config.rpcUrl)
+    profile.rpcUrls = config.rpcUrl
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean)
   return profile
 }
 

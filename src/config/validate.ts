@@ -53,7 +53,12 @@ export function parseValue(rule: KeyRule, raw: string): unknown {
     case 'string':
       return text
     case 'string[]':
-      return text.startsWith('[') ? safeJson(text) : text.split(',').map((s) => s.trim()).filter(Boolean)
+      return text.startsWith('[')
+        ? safeJson(text)
+        : text
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
     case 'integer[]':
       return text.startsWith('[') ? safeJson(text) : text.split(',').map((s) => (/^\d+$/.test(s.trim()) ? Number(s) : s))
   }
@@ -80,8 +85,7 @@ export function flatten(obj: Record<string, unknown>, prefix = ''): Array<[strin
 
 /** Validates a whole config file's content; the first problem names the file and the key. */
 export function validateFileContent(file: string, content: unknown): void {
-  if (content === null || typeof content !== 'object' || Array.isArray(content))
-    throw new ConfigError(`${file}: the top level must be a JSON object`)
+  if (content === null || typeof content !== 'object' || Array.isArray(content)) throw new ConfigError(`${file}: the top level must be a JSON object`)
   for (const [key, value] of flatten(content as Record<string, unknown>)) {
     const rule = ruleFor(key)
     if (!rule) throw new ConfigError(`${file}: unknown key "${key}"`, {details: {file, key}})

@@ -20,10 +20,12 @@ export function toChecksumAddress(address: string): string {
 
 /** Validates an address (any case; a mixed-case one must carry a correct checksum). */
 export function parseAddress(input: string, field = 'address'): string {
-  if (!/^0x[0-9a-fA-F]{40}$/.test(input)) throw new InputError(`${field} is not an address: ${JSON.stringify(input)}`, {hint: 'expected 0x followed by 40 hex digits'})
+  if (!/^0x[0-9a-fA-F]{40}$/.test(input))
+    throw new InputError(`${field} is not an address: ${JSON.stringify(input)}`, {hint: 'expected 0x followed by 40 hex digits'})
   const checksummed = toChecksumAddress(input)
   const mixed = input.slice(2) !== input.slice(2).toLowerCase() && input.slice(2) !== input.slice(2).toUpperCase()
-  if (mixed && checksummed !== input) throw new InputError(`${field} has a bad EIP-55 checksum: ${input}`, {hint: 'copy the address again, or write it all lower-case'})
+  if (mixed && checksummed !== input)
+    throw new InputError(`${field} has a bad EIP-55 checksum: ${input}`, {hint: 'copy the address again, or write it all lower-case'})
   return checksummed
 }
 

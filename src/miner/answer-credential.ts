@@ -18,12 +18,18 @@ const NO_COMMITMENT = /^0x0{64}$/
  * activated credential challenge once (the TPM gives the same secret for the same blob, so a reverted
  * answer is not retried with it). Other registrations and kinds pass through untouched.
  */
-export function credentialAnswerer(session: MinerSession, options: {fromBlock?: number; onProgress?: (message: string) => void} = {}): (state: RegistrationState) => Promise<void> {
+export function credentialAnswerer(
+  session: MinerSession,
+  options: {fromBlock?: number; onProgress?: (message: string) => void} = {},
+): (state: RegistrationState) => Promise<void> {
   const answered = new Set<string>()
   return async (state) => {
     if (state.kind !== DeviceKind.HOST_TPM || state.activated || NO_COMMITMENT.test(state.commitment) || answered.has(state.commitment)) return
-    if (session.engine.kind !== 'tpm2') throw new UnetError('the verifier asks for TPM credential activation but this host runs the emulator engine', ExitCode.TPM_ERROR)
-    const posted = (await credentialChallenges(session.client, {regId: state.regId, fromBlock: options.fromBlock ?? 0})).filter((c) => c.commitment === state.commitment).at(-1)
+    if (session.engine.kind !== 'tpm2')
+      throw new UnetError('the verifier asks for TPM credential activation but this host runs the emulator engine', ExitCode.TPM_ERROR)
+    const posted = (await credentialChallenges(session.client, {regId: state.regId, fromBlock: options.fromBlock ?? 0}))
+      .filter((c) => c.commitment === state.commitment)
+      .at(-1)
     if (!posted) return // the event is not visible on this RPC node yet: the next poll looks again
     answered.add(state.commitment)
     options.onProgress?.("answering the verifier's credential challenge (TPM2_ActivateCredential)")

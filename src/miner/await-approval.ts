@@ -24,7 +24,11 @@ const POLL_MS = 500
  * Polls registration ids until none is pending any more (each ends approved, rejected or ended) or
  * `waitMs` is up. Returns the latest state of every id.
  */
-export async function awaitRegistrations(client: ChainClient, regIds: readonly string[], options: AwaitRegistrationsOptions): Promise<Map<string, RegistrationState>> {
+export async function awaitRegistrations(
+  client: ChainClient,
+  regIds: readonly string[],
+  options: AwaitRegistrationsOptions,
+): Promise<Map<string, RegistrationState>> {
   const clock = options.clock ?? realClock
   const deadline = clock.now() + options.waitMs
   const states = new Map<string, RegistrationState>()

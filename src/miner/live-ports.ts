@@ -35,13 +35,18 @@ import type {
   TxReceipt,
 } from '../agent/ports.js'
 
-
 export function liveChainPort(client: ChainClient, identity: EngineIdentity, operator: string): ChainPort {
   const akPublicKey = canonicalPublicKey(identity.publicKey)
   let lastGasUsed: bigint | undefined
 
   const send = async (tx: Awaited<ReturnType<typeof signCall>>, hooks: BroadcastHooks): Promise<SentTx> => {
-    const sent: SentTx = {txHash: tx.txHash, nonce: tx.nonce, fees: {maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas}, to: tx.to, data: tx.data}
+    const sent: SentTx = {
+      txHash: tx.txHash,
+      nonce: tx.nonce,
+      fees: {maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas},
+      to: tx.to,
+      data: tx.data,
+    }
     await hooks.beforeBroadcast(sent)
     await broadcast(client, tx, 'heartbeat')
     return sent
@@ -71,7 +76,12 @@ export function liveChainPort(client: ChainClient, identity: EngineIdentity, ope
         akPublicKey,
         attest: quote.quote.attest,
         signature: {r: leftPadBytes(signature.r, 32), s: leftPadBytes(signature.s, 32)},
-        devices: submission.devices.map((d) => ({deviceId: d.deviceId, evidenceDigest: d.evidenceDigest, kind: (d.evidence as LiveDeviceEvidence).chainKind, proof: (d.evidence as LiveDeviceEvidence).proof})),
+        devices: submission.devices.map((d) => ({
+          deviceId: d.deviceId,
+          evidenceDigest: d.evidenceDigest,
+          kind: (d.evidence as LiveDeviceEvidence).chainKind,
+          proof: (d.evidence as LiveDeviceEvidence).proof,
+        })),
       })
       return send(await signCall(client, request), hooks)
     },
@@ -79,7 +89,12 @@ export function liveChainPort(client: ChainClient, identity: EngineIdentity, ope
       const r = await receiptOf(client, txHash)
       if (!r) return null
       if (r.status === 'success') lastGasUsed = r.gasUsed
-      return {txHash: r.txHash, status: r.status, blockNumber: r.blockNumber, revertReason: r.status === 'reverted' ? await revertReason(client, txHash) : undefined}
+      return {
+        txHash: r.txHash,
+        status: r.status,
+        blockNumber: r.blockNumber,
+        revertReason: r.status === 'reverted' ? await revertReason(client, txHash) : undefined,
+      }
     },
     async replaceWithFeeBump(previous, hooks) {
       if (!previous.to || !previous.data) throw new UnetError('cannot replace a transaction whose call data was not kept', ExitCode.UNEXPECTED)
@@ -98,7 +113,6 @@ export function liveChainPort(client: ChainClient, identity: EngineIdentity, ope
     },
   }
 }
-
 
 /** The host engine's quote, wrapped as evidence v1 so self-verify and the journal see one shape. */
 export function liveEnginePort(engine: SecurityEngine): EnginePort {
@@ -134,9 +148,13 @@ export function liveDevicesPort(client: ChainClient, hostId: string, options?: L
       const attached = await hostDevices(client, hostId)
       if (attached.length === 0) return []
       if (!context || !options)
-        throw new UnetError(`host has ${attached.length} attached device(s) but this agent was built without ${options ? 'the heartbeat epoch and block' : 'a device locator'}`, ExitCode.UNEXPECTED, {
-          hint: 'this is a bug in the caller: pass liveDevicesPort(client, hostId, {operator, locator})',
-        })
+        throw new UnetError(
+          `host has ${attached.length} attached device(s) but this agent was built without ${options ? 'the heartbeat epoch and block' : 'a device locator'}`,
+          ExitCode.UNEXPECTED,
+          {
+            hint: 'this is a bug in the caller: pass liveDevicesPort(client, hostId, {operator, locator})',
+          },
+        )
       let devices = local ?? (await probe())
       // a device that is missing may have come back since the last probe (driver reload, hot plug)
       if (attached.some((a) => !devices.has(a.deviceId.toLowerCase()))) devices = await probe()
@@ -146,14 +164,21 @@ export function liveDevicesPort(client: ChainClient, hostId: string, options?: L
           `attached device${missing.length > 1 ? 's' : ''} ${missing.map((m) => `${m.deviceId} (${DEVICE_KIND_NAMES[m.kind] ?? m.kind})`).join(', ')} not found on this machine: ` +
             'the contract rejects a heartbeat that does not list every approved device (DeviceSetMismatch)',
           ExitCode.HARDWARE_UNAVAILABLE,
-          {hint: 'check the driver and the library paths (`unet devices`), or release the device on chain to let the host beat without it', details: {missing: missing.map((m) => m.deviceId)}},
+          {
+            hint: 'check the driver and the library paths (`unet devices`), or release the device on chain to let the host beat without it',
+            details: {missing: missing.map((m) => m.deviceId)},
+          },
         )
       const {attestOwnKeyDevice, keepDeviceEvidence} = await import('./attest-devices.js')
       const out: DeviceAttestation[] = []
       for (const a of attached) {
         const target = devices.get(a.deviceId.toLowerCase())!
         if (target.chainKind !== a.kind)
-          throw new UnetError(`device ${a.deviceId} is ${DEVICE_KIND_NAMES[a.kind]} on chain but ${DEVICE_KIND_NAMES[target.chainKind]} here`, ExitCode.EVIDENCE_INVALID, {hint: 'release and register it again'})
+          throw new UnetError(
+            `device ${a.deviceId} is ${DEVICE_KIND_NAMES[a.kind]} on chain but ${DEVICE_KIND_NAMES[target.chainKind]} here`,
+            ExitCode.EVIDENCE_INVALID,
+            {hint: 'release and register it again'},
+          )
         const challenge = heartbeatChallenge({
           chainId: client.chainId,
           contract: client.pociAddress!,

@@ -49,7 +49,9 @@ export async function registerDevices(session: MinerSession, locator: DeviceLoca
   const {client, hostId} = session
   const host = await deviceState(client, hostId)
   if (host.status !== 'approved' || host.operator?.toLowerCase() !== session.operator.toLowerCase())
-    throw new UnetError('accelerators register only under an approved host of this operator', ExitCode.NOT_REGISTERED, {hint: 'run `unet register` until the host is approved'})
+    throw new UnetError('accelerators register only under an approved host of this operator', ExitCode.NOT_REGISTERED, {
+      hint: 'run `unet register` until the host is approved',
+    })
   options.onProgress?.('probing accelerators')
   const {devices, skipped} = await ownKeyDevices(locator)
   const mine = devices.length > 0 ? await operatorRegistrations(client, session.operator) : []
@@ -59,7 +61,11 @@ export async function registerDevices(session: MinerSession, locator: DeviceLoca
     outcomes.push(await registerOne(session, target, locator, {hostRegId: host.regId!, payout: host.payout ?? session.payout, mine}, options))
   }
   const waiting = outcomes.filter((o) => o.status === 'pending' && o.regId)
-  const states = await awaitRegistrations(client, waiting.map((o) => o.regId!), options)
+  const states = await awaitRegistrations(
+    client,
+    waiting.map((o) => o.regId!),
+    options,
+  )
   for (const o of waiting) {
     const state = states.get(o.regId!)!
     o.status = state.status
@@ -97,10 +103,23 @@ async function registerOne(
       }
     }
     // a pending registration under an earlier registration of the host can never be approved (HostChanged)
-    const pending = await pendingRegistrationOf(client, host.mine, target.deviceId, (s) => s.hostId.toLowerCase() === hostId.toLowerCase() && s.hostRegId === host.hostRegId)
+    const pending = await pendingRegistrationOf(
+      client,
+      host.mine,
+      target.deviceId,
+      (s) => s.hostId.toLowerCase() === hostId.toLowerCase() && s.hostRegId === host.hostRegId,
+    )
     if (pending) {
       options.onProgress?.(`${target.label}: resuming the pending registration ${pending.state.regId}`)
-      return {...base, regId: pending.state.regId, action: 'resumed', status: 'pending', approved: false, power: '0', fromBlock: pending.registration.blockNumber}
+      return {
+        ...base,
+        regId: pending.state.regId,
+        action: 'resumed',
+        status: 'pending',
+        approved: false,
+        power: '0',
+        fromBlock: pending.registration.blockNumber,
+      }
     }
     options.onProgress?.(`${target.label}: signing the registration challenge`)
     const nonce = await registrationNonce(client, target.deviceId)
@@ -115,7 +134,16 @@ async function registerOne(
       proof: attested.registerProof,
       evidence: encodeEvidence(attested.evidence),
     })
-    return {...base, regId: result.regId, action: 'registered', status: 'pending', approved: false, power: '0', txHash: result.txHash, fromBlock: result.blockNumber}
+    return {
+      ...base,
+      regId: result.regId,
+      action: 'registered',
+      status: 'pending',
+      approved: false,
+      power: '0',
+      txHash: result.txHash,
+      fromBlock: result.blockNumber,
+    }
   } catch (error) {
     if (options.signal?.aborted) throw error
     const message = error instanceof UnetError ? `${error.message}${error.hint ? ` (${error.hint})` : ''}` : (error as Error).message

@@ -48,7 +48,13 @@ export async function registerHost(session: MinerSession, options: RegisterOptio
       throw new UnetError(`this host key is bound to another operator (${bound.operator})`, ExitCode.TX_REJECTED, {
         hint: 'that operator must release it first; one device is bound to at most one miner',
       })
-    return {...base(session, bound.regId!, bound.kind, bound.payout ?? session.payout), action: 'already-registered', status: 'approved', approved: true, power: bound.power.toString()}
+    return {
+      ...base(session, bound.regId!, bound.kind, bound.payout ?? session.payout),
+      action: 'already-registered',
+      status: 'approved',
+      approved: true,
+      power: bound.power.toString(),
+    }
   }
 
   const pending = await pendingRegistrationOf(client, await operatorRegistrations(client, operator), hostId)

@@ -13,8 +13,13 @@ export interface ServiceActivityResult {
 function run(cmd: string, args: string[]): Promise<{code: number | null; stdout: string; stderr: string; error?: string}> {
   return new Promise((resolve) => {
     execFile(cmd, args, {timeout: 5000, encoding: 'utf8'}, (error, stdout, stderr) => {
-      const code = error ? (typeof (error as NodeJS.ErrnoException).code === 'number' ? ((error as unknown as {code: number}).code) : null) : 0
-      resolve({code, stdout: String(stdout), stderr: String(stderr), error: error && typeof (error as NodeJS.ErrnoException).code === 'string' ? String((error as NodeJS.ErrnoException).code) : undefined})
+      const code = error ? (typeof (error as NodeJS.ErrnoException).code === 'number' ? (error as unknown as {code: number}).code : null) : 0
+      resolve({
+        code,
+        stdout: String(stdout),
+        stderr: String(stderr),
+        error: error && typeof (error as NodeJS.ErrnoException).code === 'string' ? String((error as NodeJS.ErrnoException).code) : undefined,
+      })
     })
   })
 }

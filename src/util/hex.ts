@@ -8,8 +8,7 @@ export function hexToBytes(hex: string, field = 'hex value', expectedLength?: nu
   if (!HEX.test(trimmed)) throw new InputError(`${field} is not valid hex`, {hint: 'use an even number of 0-9a-f digits, optionally prefixed with 0x'})
   const body = trimmed.startsWith('0x') || trimmed.startsWith('0X') ? trimmed.slice(2) : trimmed
   const bytes = Uint8Array.from(Buffer.from(body, 'hex'))
-  if (expectedLength !== undefined && bytes.length !== expectedLength)
-    throw new InputError(`${field} must be ${expectedLength} bytes, got ${bytes.length}`)
+  if (expectedLength !== undefined && bytes.length !== expectedLength) throw new InputError(`${field} must be ${expectedLength} bytes, got ${bytes.length}`)
   return bytes
 }
 

@@ -27,7 +27,11 @@ export interface AuditReport {
   mismatches: AuditMismatch[]
 }
 
-export async function auditDecisions(client: ChainClient, policy: VerifierPolicy, range: {fromBlock: number; toBlock?: number; chunkBlocks?: number}): Promise<AuditReport> {
+export async function auditDecisions(
+  client: ChainClient,
+  policy: VerifierPolicy,
+  range: {fromBlock: number; toBlock?: number; chunkBlocks?: number},
+): Promise<AuditReport> {
   const toBlock = range.toBlock ?? (await latestBlockNumber(client))
   const chunk = range.chunkBlocks ?? 5000
   const regs = new Map<string, Registration>()

@@ -105,7 +105,15 @@ export function decideRegistration(reg: Registration, ctx: DecideContext): Verif
     }
   }
   const evidenceDigest = evidence ? evidenceDigestHex(evidence) : undefined
-  const challenge = registerChallenge({chainId: ctx.chainId, contract: ctx.contract, operator: reg.operator, payout: reg.payout, deviceId: reg.deviceId, hostId: reg.hostId, nonce: reg.nonce})
+  const challenge = registerChallenge({
+    chainId: ctx.chainId,
+    contract: ctx.contract,
+    operator: reg.operator,
+    payout: reg.payout,
+    deviceId: reg.deviceId,
+    hostId: reg.hostId,
+    nonce: reg.nonce,
+  })
 
   if (!isHostKind(reg.kind)) {
     const r = devicePolicy(reg.kind, evidence, {
@@ -134,9 +142,18 @@ function hostDecision(
   const wanted = reg.kind === DeviceKind.HOST_TPM ? 'tpm2' : 'emulator'
   if (reg.kind === DeviceKind.HOST_EMULATOR && !ctx.allowEmulator) return done([`emulator hosts are refused on ${ctx.network} (allowEmulator is false)`], [])
   if (!evidence) return done([`a ${kindName(reg.kind)} registration must carry ${wanted} evidence`], [])
-  if (evidence.kind !== wanted) return done([`evidence kind ${evidence.kind} does not fit device kind ${kindName(reg.kind)} (expected ${wanted})`], [], {evidenceDigest})
+  if (evidence.kind !== wanted)
+    return done([`evidence kind ${evidence.kind} does not fit device kind ${kindName(reg.kind)} (expected ${wanted})`], [], {evidenceDigest})
   const reasons: string[] = []
-  const result = verifyEvidence(evidence, {network: ctx.network, allowEmulator: ctx.allowEmulator, tpmRoots: ctx.tpmRoots, allowCloudVtpm: ctx.allowCloudVtpm, nvidiaRoots: ctx.nvidiaRoots, expected: {challenge}, now: ctx.now})
+  const result = verifyEvidence(evidence, {
+    network: ctx.network,
+    allowEmulator: ctx.allowEmulator,
+    tpmRoots: ctx.tpmRoots,
+    allowCloudVtpm: ctx.allowCloudVtpm,
+    nvidiaRoots: ctx.nvidiaRoots,
+    expected: {challenge},
+    now: ctx.now,
+  })
   if (result.deviceId.toLowerCase() !== reg.deviceId.toLowerCase()) reasons.push(`evidence is about device ${result.deviceId}, not ${reg.deviceId}`)
   reasons.push(...result.reasons)
   const warnings = [...result.warnings]
@@ -144,7 +161,10 @@ function hostDecision(
 
   // host-tpm: the AK↔EK binding is proven by credential activation, which needs the EK and AK publics
   const {ekPublic, akPublic} = evidence.device
-  if (!ekPublic || !akPublic) return done([...reasons, 'tpm2 evidence must carry device.ekPublic and device.akPublic: credential activation is impossible without them'], warnings, {evidenceDigest})
+  if (!ekPublic || !akPublic)
+    return done([...reasons, 'tpm2 evidence must carry device.ekPublic and device.akPublic: credential activation is impossible without them'], warnings, {
+      evidenceDigest,
+    })
   try {
     reasons.push(...ekAttributeReasons(parseTpm2bPublic(ekPublic)))
   } catch (error) {

@@ -71,26 +71,39 @@ function sophgoChip(evidence: Evidence | undefined, ctx: DevicePolicyContext): D
   const signed = possession(DeviceKind.RSA2048, evidence, 'sophgo', verifySophgoEvidence, ctx)
   const reasons = signed.reasons.length > 0 ? ['the chip did not sign the registration challenge', ...signed.reasons] : []
   const catalogue = ctx.sophgoCatalogue
-  if (!catalogue) return {reasons: [...reasons, `no Sophgo chip catalogue is pinned on ${ctx.network} (sophgoCatalogue): Sophgo chips are refused`], warnings: signed.warnings}
+  if (!catalogue)
+    return {
+      reasons: [...reasons, `no Sophgo chip catalogue is pinned on ${ctx.network} (sophgoCatalogue): Sophgo chips are refused`],
+      warnings: signed.warnings,
+    }
   const untrusted = verifyCatalogue(catalogue, ctx.sophgoCatalogueKeys ?? [])
-  if (untrusted.length > 0) return {reasons: [...reasons, `the Sophgo chip catalogue of "${catalogue.issuer}" is not trusted: ${untrusted.join('; ')}`], warnings: signed.warnings}
+  if (untrusted.length > 0)
+    return {reasons: [...reasons, `the Sophgo chip catalogue of "${catalogue.issuer}" is not trusted: ${untrusted.join('; ')}`], warnings: signed.warnings}
   const chip = lookupChip(catalogue, ctx.deviceId)
-  if (!chip) return {reasons: [...reasons, `chip ${ctx.deviceId} is not listed in the Sophgo chip catalogue of "${catalogue.issuer}"`], warnings: signed.warnings}
+  if (!chip)
+    return {reasons: [...reasons, `chip ${ctx.deviceId} is not listed in the Sophgo chip catalogue of "${catalogue.issuer}"`], warnings: signed.warnings}
   return {reasons, warnings: signed.warnings, model: chip.model}
 }
 
 function nvidiaKey(evidence: Evidence | undefined, ctx: DevicePolicyContext): DevicePolicyResult {
   const r = possession(DeviceKind.P384, evidence, 'nvidia-cc', verifyNvidiaEvidence, ctx)
   if (r.reasons.length === 0) return r
-  return {reasons: ['the P-384 key did not prove possession (an NVIDIA-rooted report over the registration challenge, signed by the key)', ...r.reasons], warnings: r.warnings}
+  return {
+    reasons: ['the P-384 key did not prove possession (an NVIDIA-rooted report over the registration challenge, signed by the key)', ...r.reasons],
+    warnings: r.warnings,
+  }
 }
 
 export function devicePolicy(kind: number, evidence: Evidence | undefined, ctx: DevicePolicyContext): DevicePolicyResult {
   switch (kind) {
     case DeviceKind.P256:
     case DeviceKind.SECP256K1:
-      if (!ctx.allowEmulator) return {reasons: [`software keys are not accelerators on ${ctx.network}: no vendor root exists for ${kindName(kind)} device keys`], warnings: []}
-      return {reasons: [], warnings: [`${kindName(kind)}: a software key, accepted on the contract's proof of possession only because ${ctx.network} allows emulators`]}
+      if (!ctx.allowEmulator)
+        return {reasons: [`software keys are not accelerators on ${ctx.network}: no vendor root exists for ${kindName(kind)} device keys`], warnings: []}
+      return {
+        reasons: [],
+        warnings: [`${kindName(kind)}: a software key, accepted on the contract's proof of possession only because ${ctx.network} allows emulators`],
+      }
     case DeviceKind.EMULATOR:
       if (!ctx.allowEmulator) return {reasons: [`emulator devices are refused on ${ctx.network} (allowEmulator is false)`], warnings: []}
       return {reasons: [], warnings: ['emulator device: accepted only because allowEmulator is true']}

@@ -13,7 +13,11 @@ import {startSwtpm, type SwtpmHandle} from '../helpers/swtpm.js'
  * 5.4, written by nobody here) and fails it with a wrong nonce or a changed PCR value.
  */
 function checkquote(dir: string, nonceHex: string, pcrs = join(dir, 'quote.pcrs')) {
-  return spawnSync('tpm2_checkquote', ['-u', join(dir, 'ak.pem'), '-m', join(dir, 'quote.msg'), '-s', join(dir, 'quote.sig'), '-f', pcrs, '-g', 'sha256', '-q', nonceHex], {encoding: 'utf8'})
+  return spawnSync(
+    'tpm2_checkquote',
+    ['-u', join(dir, 'ak.pem'), '-m', join(dir, 'quote.msg'), '-s', join(dir, 'quote.sig'), '-f', pcrs, '-g', 'sha256', '-q', nonceHex],
+    {encoding: 'utf8'},
+  )
 }
 
 describe('unet attest --format tpm2-tools | tpm2_checkquote (subprocess, private swtpm)', () => {
@@ -51,10 +55,38 @@ describe('unet attest --format tpm2-tools | tpm2_checkquote (subprocess, private
     expect(checkquote(out, nonce, tampered).status).not.toBe(0)
 
     // unet's own verifier agrees, through `unet verify tpm-quote`
-    const v = await runCli(['verify', 'tpm-quote', '--ak', join(out, 'ak.pem'), '--msg', join(out, 'quote.msg'), '--sig', join(out, 'quote.sig'), '--pcrs', join(out, 'quote.pcrs'), '--nonce', nonce, '--json'])
+    const v = await runCli([
+      'verify',
+      'tpm-quote',
+      '--ak',
+      join(out, 'ak.pem'),
+      '--msg',
+      join(out, 'quote.msg'),
+      '--sig',
+      join(out, 'quote.sig'),
+      '--pcrs',
+      join(out, 'quote.pcrs'),
+      '--nonce',
+      nonce,
+      '--json',
+    ])
     expect(v.code, v.stdout + v.stderr).toBe(0)
     expect(v.json<{valid: boolean}>().valid).toBe(true)
-    const bad = await runCli(['verify', 'tpm-quote', '--ak', join(out, 'ak.pem'), '--msg', join(out, 'quote.msg'), '--sig', join(out, 'quote.sig'), '--pcrs', tampered, '--nonce', nonce, '--json'])
+    const bad = await runCli([
+      'verify',
+      'tpm-quote',
+      '--ak',
+      join(out, 'ak.pem'),
+      '--msg',
+      join(out, 'quote.msg'),
+      '--sig',
+      join(out, 'quote.sig'),
+      '--pcrs',
+      tampered,
+      '--nonce',
+      nonce,
+      '--json',
+    ])
     expect(bad.code).toBe(10)
     expect(JSON.stringify(bad.json())).toMatch(/pcrDigest does not match/)
   })
@@ -95,4 +127,3 @@ describe('unet attest --format tpm2-tools | tpm2_checkquote (subprocess, private
     expect(r.stderr).toMatch(/^Hint: add your user to the tss group/m)
   })
 })
-

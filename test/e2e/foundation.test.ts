@@ -10,7 +10,8 @@ describe('unet CLI foundation (subprocess)', () => {
   it('--help lists the miner topics', async () => {
     const r = await runCli(['--help'])
     expect(r.code).toBe(0)
-    for (const topic of ['register', 'heartbeat', 'status', 'devices', 'verify', 'config', 'wallet']) expect(r.stdout).toMatch(new RegExp(`^\\s+${topic}\\b`, 'm'))
+    for (const topic of ['register', 'heartbeat', 'status', 'devices', 'verify', 'config', 'wallet'])
+      expect(r.stdout).toMatch(new RegExp(`^\\s+${topic}\\b`, 'm'))
   })
 
   it('wallet create writes a 0600 keystore that ethers decrypts to the same address', async () => {
@@ -89,7 +90,9 @@ describe('unet CLI foundation (subprocess)', () => {
   })
 
   it('imports the Web3 Secret Storage spec vector keystore', async () => {
-    const r = await runCli(['wallet', 'import', '--keystore', new URL('../../fixtures/web3-secret-storage/pbkdf2.json', import.meta.url).pathname, '--json'], {env: {UNET_PASSWORD: 'testpassword'}})
+    const r = await runCli(['wallet', 'import', '--keystore', new URL('../../fixtures/web3-secret-storage/pbkdf2.json', import.meta.url).pathname, '--json'], {
+      env: {UNET_PASSWORD: 'testpassword'},
+    })
     expect(r.code, r.stderr).toBe(0)
     expect(r.json<{address: string}>().address).toBe('0x008AeEda4D805471dF9b2A5B0f38A0C3bCBA786b')
   })

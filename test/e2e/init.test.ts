@@ -162,7 +162,10 @@ describe('unet init (subprocess)', () => {
     // the operator's own address given as payout: refused, one line and the hint
     const same = await runCli([...testnet, '--wallet', 'import', '--key-file', keyFile, '--payout', KEY_ADDRESS], {home, env})
     expect(same.code, same.stderr).toBe(19)
-    const lines = same.stderr.trim().split('\n').filter((l) => l.startsWith('Error: ') || l.startsWith('Hint: '))
+    const lines = same.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('Error: ') || l.startsWith('Hint: '))
     expect(lines).toEqual([
       `Error: payout ${KEY_ADDRESS} is the operator address on network "testnet": whoever steals the operator key would hold the rewards too`,
       expect.stringMatching(/^Hint: .*--allow-operator-payout to accept the risk$/),
@@ -170,7 +173,10 @@ describe('unet init (subprocess)', () => {
     expect(existsSync(configFile(home))).toBe(false)
 
     // forced: accepted with a warning and written
-    const forced = await runCli([...testnet, '--wallet', 'import', '--key-file', keyFile, '--payout', KEY_ADDRESS, '--allow-operator-payout', '--json'], {home, env})
+    const forced = await runCli([...testnet, '--wallet', 'import', '--key-file', keyFile, '--payout', KEY_ADDRESS, '--allow-operator-payout', '--json'], {
+      home,
+      env,
+    })
     expect(forced.code, forced.stderr).toBe(0)
     expect(forced.json<InitJson>()).toMatchObject({network: 'testnet', payout: KEY_ADDRESS})
     expect(forced.stderr).toMatch(/^Warning: payout is the operator address on network "testnet" \(--allow-operator-payout\)/m)
@@ -205,7 +211,10 @@ describe('unet init (subprocess)', () => {
 
   it('lists the accelerators it finds (fixture sysfs tree)', async () => {
     const home = makeHome()
-    const r = await runCli(['init', '--yes', '--engine', 'emulator', '--sysfs-root', 'fixtures/sysfs/gpu-asic-rig', '--json'], {home, env: {UNET_PASSWORD: 'p'}})
+    const r = await runCli(['init', '--yes', '--engine', 'emulator', '--sysfs-root', 'fixtures/sysfs/gpu-asic-rig', '--json'], {
+      home,
+      env: {UNET_PASSWORD: 'p'},
+    })
     expect(r.code, r.stderr).toBe(0)
     const {devices} = r.json<InitJson>()
     expect(devices.filter((d) => d.kind !== 'tpm')).toHaveLength(10)

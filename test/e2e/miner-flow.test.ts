@@ -31,7 +31,12 @@ describe('miner flow end to end (subprocess, real devnet)', () => {
   it('quickstart → status online with rewards → claim pays the payout', async () => {
     const qs = await runCli(['quickstart', '--epochs', '2', '--port', String(port), '--json'], {home, timeoutMs: 180_000})
     expect(qs.code, qs.stderr).toBe(0)
-    const result = qs.json<{engine: string; wallet: {created: boolean; passphraseFile: string}; heartbeats: Array<{result: string}>; registration: {approved: boolean}}>()
+    const result = qs.json<{
+      engine: string
+      wallet: {created: boolean; passphraseFile: string}
+      heartbeats: Array<{result: string}>
+      registration: {approved: boolean}
+    }>()
     expect(result.wallet.created).toBe(true)
     expect(result.registration.approved).toBe(true)
     expect(result.heartbeats.map((h) => h.result)).toEqual(['confirmed', 'confirmed'])
@@ -81,8 +86,9 @@ describe('miner flow end to end (subprocess, real devnet)', () => {
     const restart = await runCli(['heartbeat', '--once', '--json'], {home, timeoutMs: 120_000})
     expect(restart.code, restart.stderr).toBe(0)
     // the killed epoch's transaction is the one on record: found by hash, not sent again
-    const journal = JSON.parse(readFileSync(join(home.dataDir, 'agent', 'journal.json'), 'utf8')) as {entries?: Array<{epoch: string; result: string; txHash?: string}>} | Array<{epoch: string; result: string; txHash?: string}>
-    const rows = Array.isArray(journal) ? journal : journal.entries ?? []
+    const journal = JSON.parse(readFileSync(join(home.dataDir, 'agent', 'journal.json'), 'utf8')) as
+      {entries?: Array<{epoch: string; result: string; txHash?: string}>} | Array<{epoch: string; result: string; txHash?: string}>
+    const rows = Array.isArray(journal) ? journal : (journal.entries ?? [])
     const killed = rows.filter((r) => String(r.epoch) === sentEpoch)
     expect(killed).toHaveLength(1)
     expect(killed[0]).toMatchObject({result: 'confirmed', txHash: sentTx})
@@ -147,7 +153,9 @@ describe('unet register outside the devnet: payout = operator (subprocess)', () 
     // no passphrase in the environment: the refusal comes before any unlock, chain or TPM
     const refused = await runCli(args, {home})
     expect(refused.code, refused.stderr).toBe(19)
-    expect(refused.stderr).toMatch(new RegExp(`^Error: payout ${operator} is the operator address on network "testnet": whoever steals the operator key would hold the rewards too$`, 'm'))
+    expect(refused.stderr).toMatch(
+      new RegExp(`^Error: payout ${operator} is the operator address on network "testnet": whoever steals the operator key would hold the rewards too$`, 'm'),
+    )
     expect(refused.stderr).toMatch(/^Hint: .*--allow-operator-payout to accept the risk$/m)
 
     // forced: a warning, then the ordinary checks (the placeholder testnet profile has no chain)

@@ -26,7 +26,9 @@ describe('TPM host registration through credential activation (subprocess CLI, r
     tpm = await startSwtpm()
     engine = ['--engine', 'tpm2', '--tcti', tpm.tcti]
     mkdirSync(home.configDir, {recursive: true})
-    writeFileSync(join(home.configDir, 'config.json'), JSON.stringify({networks: {devnet: {trustRoots: {tpm: [tpm.caRootPath, tpm.caIssuerPath]}}}}), {mode: 0o600})
+    writeFileSync(join(home.configDir, 'config.json'), JSON.stringify({networks: {devnet: {trustRoots: {tpm: [tpm.caRootPath, tpm.caIssuerPath]}}}}), {
+      mode: 0o600,
+    })
     const wallet = await runCli(['wallet', 'create', '--json'], {home, env})
     expect(wallet.code, wallet.stderr).toBe(0)
     const devnet = await runCli(['devnet', 'start', '--port', String(await freePort()), '--json'], {home, env, timeoutMs: 120_000})
@@ -45,7 +47,10 @@ describe('TPM host registration through credential activation (subprocess CLI, r
     expect(host).toMatchObject({kind: 'host-tpm', engine: 'tpm2', action: 'registered', status: 'approved', approved: true, power: '10'})
 
     // the verifier's records: the credential challenge first, then the approval with the EK id
-    const records = readFileSync(join(home.dataDir, 'devnet', 'decisions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {regId?: string; outcome: string; ekId?: string})
+    const records = readFileSync(join(home.dataDir, 'devnet', 'decisions.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as {regId?: string; outcome: string; ekId?: string})
     const mine = records.filter((d) => d.regId === host!.regId)
     expect(mine.map((d) => d.outcome)).toEqual(['challenged', 'approved'])
     expect(mine[1]!.ekId).toMatch(/^0x[0-9a-f]{64}$/)
@@ -56,7 +61,8 @@ describe('TPM host registration through credential activation (subprocess CLI, r
 
     // --once, retried once if the epoch ended under the first try (a normal `missed`)
     let hb = await runCli(['heartbeat', ...engine, '--once', '--json'], {home, env, timeoutMs: 120_000})
-    if (hb.code !== 0 && /epoch ended before a heartbeat was confirmed/.test(hb.stdout)) hb = await runCli(['heartbeat', ...engine, '--once', '--json'], {home, env, timeoutMs: 120_000})
+    if (hb.code !== 0 && /epoch ended before a heartbeat was confirmed/.test(hb.stdout))
+      hb = await runCli(['heartbeat', ...engine, '--once', '--json'], {home, env, timeoutMs: 120_000})
     expect(hb.code, hb.stdout + hb.stderr).toBe(0)
     expect(hb.json<{epochs: Array<{result: string}>}>().epochs.map((e) => e.result)).toEqual(['confirmed'])
   }, 300_000)
@@ -77,6 +83,8 @@ describe('TPM host registration through credential activation (subprocess CLI, r
     // the operator keystore is no longer the payout key: refused before any passphrase or transaction
     const again = await runCli(['wallet', 'set-payout', '--host', hostId, '--payout', NEW_PAYOUT.replace('a1', 'b2'), '--keystore', keystore], {home})
     expect(again.code, again.stderr).toBe(15)
-    expect(again.stderr).toMatch(new RegExp(`^Error: the keystore holds 0x[0-9a-fA-F]{40}, but only the current payout address ${NEW_PAYOUT} may change the payout$`, 'mi'))
+    expect(again.stderr).toMatch(
+      new RegExp(`^Error: the keystore holds 0x[0-9a-fA-F]{40}, but only the current payout address ${NEW_PAYOUT} may change the payout$`, 'mi'),
+    )
   }, 120_000)
 })

@@ -19,7 +19,19 @@ describe('unet verify tpm-quote on the go-tpm-tools GCE vectors (subprocess)', (
   writeFileSync(join(dir, 'quote.msg'), q.attest)
   writeFileSync(join(dir, 'quote.sig'), q.signature)
   writeFileSync(join(dir, 'quote.pcrs'), writeSerializedPcrs(parseQuoteAttest(q.attest).pcrSelect, q.pcrs))
-  const args = (extra: string[] = [], msg = join(dir, 'quote.msg')) => ['verify', 'tpm-quote', '--ak-public', join(dir, 'ak.tpmt'), '--msg', msg, '--sig', join(dir, 'quote.sig'), '--pcrs', join(dir, 'quote.pcrs'), ...extra]
+  const args = (extra: string[] = [], msg = join(dir, 'quote.msg')) => [
+    'verify',
+    'tpm-quote',
+    '--ak-public',
+    join(dir, 'ak.tpmt'),
+    '--msg',
+    msg,
+    '--sig',
+    join(dir, 'quote.sig'),
+    '--pcrs',
+    join(dir, 'quote.pcrs'),
+    ...extra,
+  ]
 
   it('verifies with nonce 0x9009 (exit 0), fails with another nonce (exit 10, reasons)', async () => {
     const ok = await runCli(args(['--nonce', '0x9009', '--json']))

@@ -30,7 +30,10 @@ export default async function setup(project: TestProject) {
     teardown()
     throw error
   }
-  project.provide('anvilUrls', anvils.map((a) => a.rpcUrl))
+  project.provide(
+    'anvilUrls',
+    anvils.map((a) => a.rpcUrl),
+  )
   project.provide(
     'swtpms',
     swtpms.map(({tcti, port, ctrlPort, stateDir, caRootPath, caIssuerPath}) => ({tcti, port, ctrlPort, stateDir, caRootPath, caIssuerPath})),

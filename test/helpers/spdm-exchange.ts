@@ -47,10 +47,19 @@ export function spdmRequest(nonce: Uint8Array): Uint8Array {
 export function spdmExchange(key: P384Key, nonce: Uint8Array, options: {blocks?: number; opaque?: number} = {}): Uint8Array {
   const blocks = options.blocks ?? 2
   const record = concatBytes(
-    ...Array.from({length: blocks}, (_, i) => concatBytes(Uint8Array.of(i + 1, 0x01), le(51, 2), Uint8Array.of(0x01), le(48, 2), Uint8Array.from(randomBytes(48)))),
+    ...Array.from({length: blocks}, (_, i) =>
+      concatBytes(Uint8Array.of(i + 1, 0x01), le(51, 2), Uint8Array.of(0x01), le(48, 2), Uint8Array.from(randomBytes(48))),
+    ),
   )
   const opaque = Uint8Array.from(randomBytes(options.opaque ?? 16))
-  const response = concatBytes(Uint8Array.of(0x11, 0x60, 0x00, 0x00, blocks), le(record.length, 3), record, Uint8Array.from(randomBytes(32)), le(opaque.length, 2), opaque)
+  const response = concatBytes(
+    Uint8Array.of(0x11, 0x60, 0x00, 0x00, blocks),
+    le(record.length, 3),
+    record,
+    Uint8Array.from(randomBytes(32)),
+    le(opaque.length, 2),
+    opaque,
+  )
   const signed = concatBytes(spdmRequest(nonce), response)
   return concatBytes(signed, p384Sign(key, signed))
 }

@@ -64,20 +64,38 @@ export async function startSwtpm(): Promise<SwtpmHandle> {
   const caDir = join(root, 'ca')
   mkdirSync(stateDir)
   mkdirSync(caDir)
-  writeFileSync(join(root, 'localca.conf'), `statedir = ${caDir}\nsigningkey = ${caDir}/signkey.pem\nissuercert = ${caDir}/issuercert.pem\ncertserial = ${caDir}/certserial\n`)
+  writeFileSync(
+    join(root, 'localca.conf'),
+    `statedir = ${caDir}\nsigningkey = ${caDir}/signkey.pem\nissuercert = ${caDir}/issuercert.pem\ncertserial = ${caDir}/certserial\n`,
+  )
   writeFileSync(join(root, 'localca.options'), '--platform-manufacturer unet-test\n--platform-version 2.1\n--platform-model swtpm\n')
   writeFileSync(
     join(root, 'setup.conf'),
     `create_certs_tool = /usr/bin/swtpm_localca\ncreate_certs_tool_config = ${root}/localca.conf\ncreate_certs_tool_options = ${root}/localca.options\nactive_pcr_banks = sha256\n`,
   )
-  const setup = spawnSync('swtpm_setup', ['--tpm2', '--tpmstate', stateDir, '--create-ek-cert', '--create-platform-cert', '--config', join(root, 'setup.conf'), '--overwrite'], {encoding: 'utf8'})
+  const setup = spawnSync(
+    'swtpm_setup',
+    ['--tpm2', '--tpmstate', stateDir, '--create-ek-cert', '--create-platform-cert', '--config', join(root, 'setup.conf'), '--overwrite'],
+    {encoding: 'utf8'},
+  )
   if (setup.status !== 0) throw new Error(`swtpm_setup failed: ${setup.stderr || setup.stdout}`)
 
   // libtss2-tcti-swtpm only takes host and port and talks to the control channel on port + 1.
   const {port, ctrlPort} = await freePortPair()
   const child = spawn(
     'swtpm',
-    ['socket', '--tpm2', '--tpmstate', `dir=${stateDir}`, '--server', `type=tcp,port=${port},bindaddr=127.0.0.1`, '--ctrl', `type=tcp,port=${ctrlPort},bindaddr=127.0.0.1`, '--flags', 'not-need-init,startup-clear'],
+    [
+      'socket',
+      '--tpm2',
+      '--tpmstate',
+      `dir=${stateDir}`,
+      '--server',
+      `type=tcp,port=${port},bindaddr=127.0.0.1`,
+      '--ctrl',
+      `type=tcp,port=${ctrlPort},bindaddr=127.0.0.1`,
+      '--flags',
+      'not-need-init,startup-clear',
+    ],
     {stdio: ['ignore', 'ignore', 'pipe']},
   )
   let stderr = ''

@@ -57,7 +57,17 @@ function documentedLayers(): Map<string, Set<string>> {
   const start = doc.indexOf('## Layers')
   const table = doc.slice(start, doc.indexOf('\n## ', start + 1))
   const rows = [...table.matchAll(/^\|[^|]*\|\s*`src\/([a-z0-9-]+)\/[^|]*\|([^|]*)\|$/gm)]
-  return new Map(rows.map((m) => [m[1]!, new Set(m[2]!.split(',').map((l) => l.trim()).filter((l) => l && l !== '—'))]))
+  return new Map(
+    rows.map((m) => [
+      m[1]!,
+      new Set(
+        m[2]!
+          .split(',')
+          .map((l) => l.trim())
+          .filter((l) => l && l !== '—'),
+      ),
+    ]),
+  )
 }
 
 const layerOf = (file: string): string => relative(SRC, file).split('/')[0]!
@@ -71,7 +81,9 @@ describe('architecture', () => {
   })
 
   it("names exactly src/'s folders in docs/architecture.md's layer table", () => {
-    const folders = readdirSync(SRC).filter((name) => statSync(join(SRC, name)).isDirectory()).sort()
+    const folders = readdirSync(SRC)
+      .filter((name) => statSync(join(SRC, name)).isDirectory())
+      .sort()
     expect([...documentedLayers().keys()].sort()).toEqual(folders)
   })
 

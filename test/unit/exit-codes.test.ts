@@ -26,7 +26,11 @@ describe('exit codes', () => {
   })
 
   it('every ExitCode.X used in src exists in the table', () => {
-    const used = new Set(sourceFiles(new URL('../../src', import.meta.url).pathname).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/ExitCode\.([A-Z_]+)/g)].map((m) => m[1]!)))
+    const used = new Set(
+      sourceFiles(new URL('../../src', import.meta.url).pathname).flatMap((f) =>
+        [...readFileSync(f, 'utf8').matchAll(/ExitCode\.([A-Z_]+)/g)].map((m) => m[1]!),
+      ),
+    )
     for (const name of used) expect(Object.keys(ExitCode), name).toContain(name)
   })
 })

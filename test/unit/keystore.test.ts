@@ -42,7 +42,20 @@ describe('Web3 Secret Storage v3', () => {
     ['not json', '{'],
     ['wrong version', JSON.stringify({version: 1, crypto: {}})],
     ['unsupported cipher', JSON.stringify({version: 3, crypto: {cipher: 'aes-128-cbc'}})],
-    ['absurd scrypt n', JSON.stringify({version: 3, crypto: {cipher: 'aes-128-ctr', cipherparams: {iv: '00'.repeat(16)}, ciphertext: '00', mac: '00'.repeat(32), kdf: 'scrypt', kdfparams: {n: 2 ** 30, r: 8, p: 1, dklen: 32, salt: '00'}}})],
+    [
+      'absurd scrypt n',
+      JSON.stringify({
+        version: 3,
+        crypto: {
+          cipher: 'aes-128-ctr',
+          cipherparams: {iv: '00'.repeat(16)},
+          ciphertext: '00',
+          mac: '00'.repeat(32),
+          kdf: 'scrypt',
+          kdfparams: {n: 2 ** 30, r: 8, p: 1, dklen: 32, salt: '00'},
+        },
+      }),
+    ],
   ])('rejects %s with INPUT_INVALID', (_name, text) => {
     try {
       decryptKeystore(text, 'x')

@@ -11,7 +11,10 @@ describe('logger', () => {
       let text = ''
       out.on('data', (c: Buffer) => (text += c.toString()))
       const log = await createLogger('trace', {pretty, destination: out})
-      log.info({privateKey: '0xdeadbeefcafe', password: 'hunter2', wallet: {passphrase: 'p4ss', secretKey: 'abc123'}, nested: {deep: {mnemonic: 'word word'}}}, 'unlocking')
+      log.info(
+        {privateKey: '0xdeadbeefcafe', password: 'hunter2', wallet: {passphrase: 'p4ss', secretKey: 'abc123'}, nested: {deep: {mnemonic: 'word word'}}},
+        'unlocking',
+      )
       log.flush?.()
       await new Promise((r) => setImmediate(r))
       expect(text).toContain('unlocking')

@@ -82,7 +82,7 @@ function inputs(over: Partial<StatusInputs> & Pick<StatusInputs, 'chain'>): Stat
 const gas = (balance: bigint, latestTimestamp = NOW - 2) => ({balance, maxFeePerGas: 10n ** 9n, latestTimestamp})
 
 describe('docs/status.schema.json', () => {
-  it('is a draft 2020-12 schema whose enums and limits are the code\'s', () => {
+  it("is a draft 2020-12 schema whose enums and limits are the code's", () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema')
     expect([...(at('$defs.device.properties.kind.enum') as string[])].sort()).toEqual([...Object.values(DEVICE_KIND_NAMES), 'none'].sort())
     expect(at('$defs.device.properties.status.enum')).toEqual([...DEVICE_STATUS_NAMES])
@@ -129,7 +129,10 @@ describe('docs/status.schema.json', () => {
     })
     const challenges = [ch(1, {}), ch(2, {status: 'answered'}), ch(3, {status: 'slashed'}), ch(4, {epoch: 4n, deadline: 250n})]
     const base = {chain: chain([hostDevice, accel], 10n), history: new Map([[host, beats(host, [9, 10])]]), gas: gas(10n ** 18n), challenges}
-    const running = buildStatusReport(inputs({...base, local: {running: true, pid: 7, snapshot: {pid: 7, state: 'Confirmed', updatedAt: NOW * 1000}}}), formatUnits)
+    const running = buildStatusReport(
+      inputs({...base, local: {running: true, pid: 7, snapshot: {pid: 7, state: 'Confirmed', updatedAt: NOW * 1000}}}),
+      formatUnits,
+    )
     expectValid(running)
     // the epoch ends at block 301 at NOW + 30, 2 s a block: block 400 is 99 blocks later
     expect(running.challenges).toEqual([
@@ -222,11 +225,14 @@ describe('docs/status.schema.json', () => {
     expect(report.explain.join('\n')).not.toMatch(/not running/)
   })
 
-  it('a host whose accelerator is still pending: the host\'s rewards count, whichever device the chain lists first', () => {
+  it("a host whose accelerator is still pending: the host's rewards count, whichever device the chain lists first", () => {
     const host = id(0x33)
     const accel = device({deviceId: id(0x34), kind: 'p384', status: 'pending', hostId: host})
     const hostDevice = device({deviceId: host, kind: 'host-tpm', status: 'approved', hostId: host, claimable: 3n * RATE, claimed: RATE, lastHeartbeatEpoch: 6n})
-    for (const devices of [[accel, hostDevice], [hostDevice, accel]]) {
+    for (const devices of [
+      [accel, hostDevice],
+      [hostDevice, accel],
+    ]) {
       const report = buildStatusReport(inputs({chain: chain(devices, 6n), history: new Map([[host, beats(host, [5, 6])]]), gas: gas(10n ** 18n)}), formatUnits)
       expectValid(report)
       expect(report.rewards).toMatchObject({claimable: (3n * RATE).toString(), claimed: RATE.toString(), accrued: (4n * RATE).toString()})
@@ -236,7 +242,15 @@ describe('docs/status.schema.json', () => {
 
   it('an emulator device on a network that refuses the emulator, agent stopped, gas empty: valid; every reason given', () => {
     const host = id(0x44)
-    const d = device({deviceId: host, kind: 'host-emulator', status: 'approved', hostId: host, lastHeartbeatEpoch: 2n, lastHeartbeatTx: tx(2), lastHeartbeatTime: NOW - 600})
+    const d = device({
+      deviceId: host,
+      kind: 'host-emulator',
+      status: 'approved',
+      hostId: host,
+      lastHeartbeatEpoch: 2n,
+      lastHeartbeatTx: tx(2),
+      lastHeartbeatTime: NOW - 600,
+    })
     const journal: JournalEntry[] = [
       {epoch: 8n, result: 'confirmed', txHash: tx(8), at: NOW * 1000 - 120_000},
       {epoch: 9n, result: 'failed', reason: 'quote: TPM_RC_LOCKOUT', at: NOW * 1000 - 60_000},
@@ -254,7 +268,11 @@ describe('docs/status.schema.json', () => {
     )
     expectValid(report)
     expect(report.network).toBe('testnet')
-    expect(report.devices[0]).toMatchObject({online: false, lastHeartbeat: {epoch: '2', time: NOW - 600, tx: tx(2)}, uptime: {window: 10, credited: 2, percent: 20}})
+    expect(report.devices[0]).toMatchObject({
+      online: false,
+      lastHeartbeat: {epoch: '2', time: NOW - 600, tx: tx(2)},
+      uptime: {window: 10, credited: 2, percent: 20},
+    })
     expect(report.gas).toMatchObject({balance: '0', formatted: '0', runwayEpochs: 0})
     expect(report.agent).toEqual({running: false, pid: 999, state: 'Backoff', lastError: 'rpc: ECONNREFUSED', lastSuccessEpoch: null})
     expect(report.explain).toEqual([
@@ -272,7 +290,10 @@ describe('docs/status.schema.json', () => {
     const base = {chain: chain([d], 5n), history: new Map([[host, beats(host, [5])]])}
     const low = buildStatusReport(inputs({...base, profile: profile('testnet', false), gas: gas(HEARTBEAT_GAS * 10n ** 9n * 3n, NOW - 120)}), formatUnits)
     expectValid(low)
-    expect(low.explain).toEqual([`gas low: about 3 heartbeats left; fund ${OPERATOR}`, "clock skew: this machine's clock is 120 s off the chain's latest block; fix NTP"])
+    expect(low.explain).toEqual([
+      `gas low: about 3 heartbeats left; fund ${OPERATOR}`,
+      "clock skew: this machine's clock is 120 s off the chain's latest block; fix NTP",
+    ])
     const idleDevnet = buildStatusReport(inputs({...base, gas: gas(10n ** 18n, NOW - 120)}), formatUnits)
     expect(idleDevnet.explain).toEqual([])
     const ahead = buildStatusReport(inputs({...base, gas: gas(10n ** 18n, NOW + 120)}), formatUnits)

@@ -11,7 +11,10 @@ export default class ConfigSet extends BaseCommand<typeof ConfigSet> {
     value: Args.string({required: false, description: 'value; lists are comma-separated or JSON'}),
   }
   static override flags = {unset: Flags.boolean({description: 'remove the key from the file'})}
-  static override examples = ['<%= config.bin %> config set payout 0x52908400098527886E0F7030069857D2E4169EE7', '<%= config.bin %> config set networks.testnet.chainId 8899']
+  static override examples = [
+    '<%= config.bin %> config set payout 0x52908400098527886E0F7030069857D2E4169EE7',
+    '<%= config.bin %> config set networks.testnet.chainId 8899',
+  ]
 
   async run() {
     const {key, value: raw} = this.args

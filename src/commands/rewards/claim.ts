@@ -14,7 +14,8 @@ export interface ClaimView {
 
 export default class RewardsClaim extends BaseCommand<typeof RewardsClaim> {
   static override summary = 'claim the accrued UNC of every host of this operator; it is paid to the payout address only'
-  static override description = 'Anyone may trigger a claim, but the contract pays only the payout address registered with the host, so a stolen operator key cannot redirect rewards. The operator key pays the gas.'
+  static override description =
+    'Anyone may trigger a claim, but the contract pays only the payout address registered with the host, so a stolen operator key cannot redirect rewards. The operator key pays the gas.'
   static override examples = ['<%= config.bin %> rewards claim', '<%= config.bin %> rewards claim --json']
 
   async run(): Promise<{claims: ClaimView[]; total: string}> {
@@ -39,7 +40,12 @@ export default class RewardsClaim extends BaseCommand<typeof RewardsClaim> {
         total += r.amount
         claims.push({hostId, payout: r.payout, amount: r.amount.toString(), formatted: formatUnits(r.amount, 18), txHash: r.txHash})
       }
-      for (const c of claims) this.log(c.txHash ? `claimed ${c.formatted} UNC for host ${c.hostId.slice(0, 10)}… → ${c.payout} (tx ${c.txHash})` : `host ${c.hostId.slice(0, 10)}…: ${c.skipped}`)
+      for (const c of claims)
+        this.log(
+          c.txHash
+            ? `claimed ${c.formatted} UNC for host ${c.hostId.slice(0, 10)}… → ${c.payout} (tx ${c.txHash})`
+            : `host ${c.hostId.slice(0, 10)}…: ${c.skipped}`,
+        )
       if (claims.length === 0) this.log('no registered hosts for this operator: nothing to claim')
       return {claims, total: total.toString()}
     } finally {

@@ -18,7 +18,10 @@ With --print the file goes to stdout and nothing is written.`
   static override flags = {
     platform: Flags.string({description: 'service manager (default: this OS)', options: [...SERVICE_PLATFORMS]}),
     print: Flags.boolean({description: 'write the service file to stdout instead of installing it'}),
-    dir: Flags.string({aliases: ['unit-dir'], description: 'directory to write into (default /etc/systemd/system, ~/Library/LaunchAgents, <data dir>/service)'}),
+    dir: Flags.string({
+      aliases: ['unit-dir'],
+      description: 'directory to write into (default /etc/systemd/system, ~/Library/LaunchAgents, <data dir>/service)',
+    }),
     user: Flags.string({description: 'systemd User= (default: $SUDO_USER or the current user)'}),
     group: Flags.string({description: 'systemd Group='}),
     'password-file': Flags.string({description: 'file (0600) holding the keystore passphrase (default <config dir>/keystore-password)'}),

@@ -22,9 +22,13 @@ export default class ServiceStatus extends BaseCommand<typeof ServiceStatus> {
     const {flags} = this
     const {platform, spec} = serviceTargetFor(this.config.root, this.resolved, flags)
     const r = await serviceStatus(platform, spec, flags.dir)
-    this.log(`service file: ${r.installed ? `installed at ${r.path}${r.upToDate ? '' : ' (differs from what install would write now: re-run install)'}` : `not installed (${r.path})`}`)
+    this.log(
+      `service file: ${r.installed ? `installed at ${r.path}${r.upToDate ? '' : ' (differs from what install would write now: re-run install)'}` : `not installed (${r.path})`}`,
+    )
     this.log(`service:      ${r.activity.state} (${r.activity.detail})`)
-    this.log(`agent:        ${r.agent.running ? `running, pid ${r.agent.pid}` : 'not running'}${r.agent.snapshot ? `, last state ${r.agent.snapshot.state}` : ''}`)
+    this.log(
+      `agent:        ${r.agent.running ? `running, pid ${r.agent.pid}` : 'not running'}${r.agent.snapshot ? `, last state ${r.agent.snapshot.state}` : ''}`,
+    )
     return r
   }
 }

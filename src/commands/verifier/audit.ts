@@ -37,7 +37,9 @@ Exits 0 when every decision matches, ${ExitCode.AUDIT_MISMATCH} (AUDIT_MISMATCH)
         if (m.recomputed.reasons.length > 0) this.log(`  recomputed reasons: ${m.recomputed.reasons.join('; ')}`)
         this.log(`  on chain: tx ${m.onChain.txHash} by ${m.onChain.verifier}`)
       }
-      this.log(`${report.checked} decisions checked, ${report.mismatches.length} mismatches${report.skipped ? `, ${report.skipped} skipped (registered before the scanned range)` : ''}`)
+      this.log(
+        `${report.checked} decisions checked, ${report.mismatches.length} mismatches${report.skipped ? `, ${report.skipped} skipped (registered before the scanned range)` : ''}`,
+      )
     }
     if (report.mismatches.length > 0) process.exitCode = ExitCode.AUDIT_MISMATCH
     return report

@@ -19,7 +19,10 @@ export default class Verify extends BaseCommand<typeof Verify> {
   static override flags = {
     nonce: Flags.string({description: 'expected qualifying data (hex); without it freshness is not checked'}),
     challenge: Flags.string({description: 'expected chain challenge (hex, 32 bytes)'}),
-    'tpm-root': Flags.string({description: "trusted TPM EK root or intermediate (PEM/DER file or directory); adds to the profile's trustRoots.tpm", multiple: true}),
+    'tpm-root': Flags.string({
+      description: "trusted TPM EK root or intermediate (PEM/DER file or directory); adds to the profile's trustRoots.tpm",
+      multiple: true,
+    }),
   }
 
   async run() {

@@ -20,7 +20,9 @@ export default class VerifyNvidiaReport extends BaseCommand<typeof VerifyNvidiaR
     'Strict SPDM 1.1 GET_MEASUREMENTS parsing, ECDSA P-384 signature with the leaf certificate, the 5-certificate chain to the pinned ' +
     'NVIDIA Device Identity CA, the nonce, and the FWID binding between the report and the leaf certificate. OCSP and RIM are online ' +
     'steps not done here (docs/nvidia-attestation.md). Exit 0 when valid, 10 with the reasons when not, 19 for malformed input.'
-  static override examples = ['<%= config.bin %> verify nvidia-report --report fixtures/nvtrust/hopper-report.hex --cert-chain fixtures/nvtrust/hopper-cert-chain.pem --nonce 931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb']
+  static override examples = [
+    '<%= config.bin %> verify nvidia-report --report fixtures/nvtrust/hopper-report.hex --cert-chain fixtures/nvtrust/hopper-cert-chain.pem --nonce 931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb',
+  ]
   static override flags = {
     report: Flags.string({description: 'attestation report: hex text or raw binary', required: true}),
     'cert-chain': Flags.string({description: 'GPU attestation certificate chain, PEM, leaf first', required: true}),
@@ -44,7 +46,9 @@ export default class VerifyNvidiaReport extends BaseCommand<typeof VerifyNvidiaR
         hint: 'the reasons say which check failed',
         details: {checks: result.checks, nonce: result.nonce},
       })
-    this.log(`valid NVIDIA CC report  driver ${result.opaque.driverVersion ?? '?'}  VBIOS ${result.opaque.vbiosVersion ?? '?'}  ${result.measurementCount} measurements`)
+    this.log(
+      `valid NVIDIA CC report  driver ${result.opaque.driverVersion ?? '?'}  VBIOS ${result.opaque.vbiosVersion ?? '?'}  ${result.measurementCount} measurements`,
+    )
     this.log(`  leaf ${result.chain[0]!.subject}  FWID ${result.opaque.fwid ?? '(none)'}`)
     this.log('  not checked offline: OCSP revocation, RIM golden measurements (see docs/nvidia-attestation.md)')
     return result

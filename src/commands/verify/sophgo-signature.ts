@@ -18,7 +18,9 @@ export default class VerifySophgoSignature extends BaseCommand<typeof VerifySoph
   static override description =
     'The public key is the chip pubkey PEM ("RSA PUBLIC KEY", as the UtilityNet miner stores it) or an SPKI PEM. The chip signs SHA-256 of ' +
     'the whole message. Exit 0 when valid, 10 when not, 19 for malformed input.'
-  static override examples = ['<%= config.bin %> verify sophgo-signature --pubkey fixtures/uminer/pubkey_6.pem --message utility --signature $(cat fixtures/uminer/utility.sig.hex)']
+  static override examples = [
+    '<%= config.bin %> verify sophgo-signature --pubkey fixtures/uminer/pubkey_6.pem --message utility --signature $(cat fixtures/uminer/utility.sig.hex)',
+  ]
   static override flags = {
     pubkey: Flags.string({description: 'public key PEM file (PKCS#1 or SPKI)', required: true}),
     message: Flags.string({description: 'signed message (UTF-8 text)', exactlyOne: ['message', 'message-file']}),
@@ -31,7 +33,10 @@ export default class VerifySophgoSignature extends BaseCommand<typeof VerifySoph
     const f = this.flags
     const message = f['message-file'] ? Uint8Array.from(read(f['message-file'], '--message-file')) : new Uint8Array(Buffer.from(f.message!, 'utf8'))
     const result = verifySophgoSignature(read(f.pubkey, '--pubkey').toString('latin1'), message, f.signature)
-    if (!result.valid) throw new EvidenceInvalidError(`Sophgo signature is invalid: ${result.reasons.join('; ')}`, result.reasons, {details: {digest: result.digest, keyId: result.keyId}})
+    if (!result.valid)
+      throw new EvidenceInvalidError(`Sophgo signature is invalid: ${result.reasons.join('; ')}`, result.reasons, {
+        details: {digest: result.digest, keyId: result.keyId},
+      })
     this.log(`valid Sophgo chip signature  RSA-${result.modulusBits}  key ${result.keyId}  SHA-256(message) ${result.digest}`)
     return result
   }

@@ -60,7 +60,10 @@ export default class VerifyTpmQuote extends BaseCommand<typeof VerifyTpmQuote> {
       pcrDigest: '0x' + Buffer.from(a.pcrDigest).toString('hex'),
     }
     if (!result.valid)
-      throw new EvidenceInvalidError(`TPM quote is invalid: ${result.reasons.join('; ')}`, result.reasons, {hint: 'the reasons say which check failed', details: {quote: summary}})
+      throw new EvidenceInvalidError(`TPM quote is invalid: ${result.reasons.join('; ')}`, result.reasons, {
+        hint: 'the reasons say which check failed',
+        details: {quote: summary},
+      })
     this.log(`valid TPM quote  extraData ${summary.extraData}  pcrDigest ${summary.pcrDigest}`)
     for (const w of warnings) this.log(`note: ${w}`)
     return {valid: true, reasons: [], warnings, quote: summary}

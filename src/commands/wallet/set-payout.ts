@@ -19,7 +19,7 @@ export interface SetPayoutResult {
 export default class WalletSetPayout extends BaseCommand<typeof WalletSetPayout> {
   static override summary = "move a host's rewards to a new payout address (signed by the CURRENT payout key)"
   static override description =
-    'The contract lets only the current payout address change a host\'s payout, so a stolen operator key cannot redirect rewards. ' +
+    "The contract lets only the current payout address change a host's payout, so a stolen operator key cannot redirect rewards. " +
     'The current payout key comes from a Web3 Secret Storage keystore file (--keystore), never from the command line; its passphrase ' +
     'from UNET_PAYOUT_PASSWORD, UNET_PAYOUT_PASSWORD_FILE (a 0600 file) or a prompt. That key pays the gas.'
   static override examples = ['UNET_PAYOUT_PASSWORD_FILE=~/.payout-pass <%= config.bin %> wallet set-payout --host 0x… --payout 0x… --keystore payout.json']
@@ -56,14 +56,20 @@ export default class WalletSetPayout extends BaseCommand<typeof WalletSetPayout>
     }
     // checked before any passphrase: the contract would revert NotPayout anyway
     if (!signer || signer.toLowerCase() !== previous?.toLowerCase())
-      throw new UnetError(`the keystore holds ${signer ?? 'an unknown address'}, but only the current payout address ${previous} may change the payout`, ExitCode.TX_REJECTED, {
-        hint: "pass the current payout key's keystore with --keystore",
-      })
+      throw new UnetError(
+        `the keystore holds ${signer ?? 'an unknown address'}, but only the current payout address ${previous} may change the payout`,
+        ExitCode.TX_REJECTED,
+        {
+          hint: "pass the current payout key's keystore with --keystore",
+        },
+      )
 
     const env = {UNET_PASSWORD: process.env.UNET_PAYOUT_PASSWORD, UNET_PASSWORD_FILE: process.env.UNET_PAYOUT_PASSWORD_FILE}
     const passphrase = await getPassphrase({env, purpose: `the payout keystore ${this.flags.keystore}`}).catch((error: unknown) => {
       if (!(error instanceof InputError) || !/^no passphrase given/.test(error.message)) throw error
-      throw new InputError('no passphrase given for the payout keystore', {hint: 'set UNET_PAYOUT_PASSWORD_FILE to a 0600 file holding it (or UNET_PAYOUT_PASSWORD), or run on a terminal to be asked'})
+      throw new InputError('no passphrase given for the payout keystore', {
+        hint: 'set UNET_PAYOUT_PASSWORD_FILE to a 0600 file holding it (or UNET_PAYOUT_PASSWORD), or run on a terminal to be asked',
+      })
     })
     const {secretKey} = decryptKeystore(json, passphrase)
     const client = await connect(profile, {privateKey: secretKey})

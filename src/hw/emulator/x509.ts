@@ -41,18 +41,28 @@ function integer(bytes: Uint8Array): Buffer {
 }
 
 /** A self-signed CA certificate (DER) for an EC P-256 key pair. Valid from notBefore for `years`. */
-export function selfSignedRoot(privateKey: KeyObject, publicKey: KeyObject, serial: Uint8Array, notBefore: Date, years = 20, cn = EMULATOR_ROOT_CN): Uint8Array {
+export function selfSignedRoot(
+  privateKey: KeyObject,
+  publicKey: KeyObject,
+  serial: Uint8Array,
+  notBefore: Date,
+  years = 20,
+  cn = EMULATOR_ROOT_CN,
+): Uint8Array {
   const notAfter = new Date(notBefore)
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + years)
   const spki = publicKey.export({type: 'spki', format: 'der'})
-  const extensions = tlv(
-    0xa3,
-    seq(
-      seq(OID_BASIC_CONSTRAINTS, TRUE, tlv(0x04, seq(TRUE))),
-      seq(OID_KEY_USAGE, TRUE, tlv(0x04, Buffer.from('03020186', 'hex'))),
-    ),
+  const extensions = tlv(0xa3, seq(seq(OID_BASIC_CONSTRAINTS, TRUE, tlv(0x04, seq(TRUE))), seq(OID_KEY_USAGE, TRUE, tlv(0x04, Buffer.from('03020186', 'hex')))))
+  const tbs = seq(
+    tlv(0xa0, integer(Uint8Array.of(2))),
+    integer(serial),
+    seq(OID_ECDSA_SHA256),
+    name(cn),
+    seq(utcTime(notBefore), utcTime(notAfter)),
+    name(cn),
+    spki,
+    extensions,
   )
-  const tbs = seq(tlv(0xa0, integer(Uint8Array.of(2))), integer(serial), seq(OID_ECDSA_SHA256), name(cn), seq(utcTime(notBefore), utcTime(notAfter)), name(cn), spki, extensions)
   const signature = sign('sha256', tbs, privateKey)
   return Uint8Array.from(seq(tbs, seq(OID_ECDSA_SHA256), tlv(0x03, Buffer.concat([Buffer.from([0]), signature]))))
 }

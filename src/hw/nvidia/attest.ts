@@ -27,7 +27,13 @@ export async function attestNvidia(uuid: string, nonce: Uint8Array, nvmlPath?: s
       if (nvml.uuid(h) !== uuid) continue
       const report = nvml.attestationReport(h, nonce)
       const cert = nvml.certificate(h)
-      return {kind: 'nvidia-cc', uuid, nonce: Uint8Array.from(nonce), report, certChainPem: Buffer.from(cert.attestationCertChain).toString('latin1').replace(/\0+$/, '')}
+      return {
+        kind: 'nvidia-cc',
+        uuid,
+        nonce: Uint8Array.from(nonce),
+        report,
+        certChainPem: Buffer.from(cert.attestationCertChain).toString('latin1').replace(/\0+$/, ''),
+      }
     }
     throw new HardwareUnavailableError(`no NVIDIA GPU with UUID ${uuid}`, {hint: 'run `unet devices` to see the GPUs NVML reports'})
   } finally {

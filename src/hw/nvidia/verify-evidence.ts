@@ -35,7 +35,11 @@ export function verifyNvidiaEvidence(evidence: Evidence, context: VerifyContext)
   try {
     const certs = evidence.device.certChain.map((der) => new X509Certificate(Buffer.from(der)))
     if (certs.length === 0) return {reasons: ['device.certChain is empty']}
-    const r = verifyNvidiaReport(evidence.report.body, certs, {expectedNonce: evidence.nonce.qualifyingData, now: context.now, extraRootFingerprints: fingerprints(context.nvidiaRoots)})
+    const r = verifyNvidiaReport(evidence.report.body, certs, {
+      expectedNonce: evidence.nonce.qualifyingData,
+      now: context.now,
+      extraRootFingerprints: fingerprints(context.nvidiaRoots),
+    })
     const reasons = [...r.reasons]
     if (!equalBytes(ecRawPublicKey(certs[0]!), evidence.device.publicKey)) reasons.push('device.publicKey is not the key of the leaf certificate')
     return {reasons, warnings: ['OCSP revocation and RIM golden measurements are online checks, not made here (docs/nvidia-attestation.md)']}

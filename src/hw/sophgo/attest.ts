@@ -54,7 +54,10 @@ export async function attestSophgo(devid: number, message: Uint8Array, options: 
       serial = undefined
     }
     const check = verifySophgoSignature(keys.publicKeyPem, message, signature)
-    if (!check.valid) throw new EvidenceInvalidError(`chip ${devid} produced a signature its public key does not verify`, check.reasons, {hint: 'the pubkey file does not belong to this chip'})
+    if (!check.valid)
+      throw new EvidenceInvalidError(`chip ${devid} produced a signature its public key does not verify`, check.reasons, {
+        hint: 'the pubkey file does not belong to this chip',
+      })
     return {kind: 'sophgo', message: Uint8Array.from(message), signature, publicKeyPem: keys.publicKeyPem, serial, devid}
   } catch (error) {
     if (error instanceof EvidenceInvalidError || error instanceof HardwareUnavailableError) throw error

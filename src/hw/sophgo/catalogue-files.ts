@@ -30,7 +30,9 @@ function read(path: string, key: string): Buffer {
 export function loadSophgoTrust(profile: SophgoTrustPaths): SophgoTrust {
   const keys: string[] = []
   for (const path of profile.trustRoots.sophgoCatalogueKeys ?? []) {
-    const blocks = read(path, 'trustRoots.sophgoCatalogueKeys').toString('latin1').match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g)
+    const blocks = read(path, 'trustRoots.sophgoCatalogueKeys')
+      .toString('latin1')
+      .match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g)
     if (!blocks) throw new InputError(`${path} holds no PEM "PUBLIC KEY"`, {hint: 'a catalogue key is an SPKI PEM public key (EC P-256)'})
     keys.push(...blocks.map((b) => b + '\n'))
   }

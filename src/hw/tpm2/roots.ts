@@ -20,7 +20,12 @@ export function loadTrustRoots(paths: readonly string[]): Array<string | Uint8Ar
   for (const path of paths) {
     let files: string[]
     try {
-      files = statSync(path).isDirectory() ? readdirSync(path).filter((f) => CERT_FILE.test(f)).sort().map((f) => join(path, f)) : [path]
+      files = statSync(path).isDirectory()
+        ? readdirSync(path)
+            .filter((f) => CERT_FILE.test(f))
+            .sort()
+            .map((f) => join(path, f))
+        : [path]
     } catch {
       throw new InputError(`trust root ${path} cannot be read`, {hint: 'fix networks.<name>.trustRoots.tpm or --tpm-root'})
     }

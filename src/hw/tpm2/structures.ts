@@ -5,7 +5,18 @@
  */
 import {createHash, createPublicKey, type KeyObject} from 'node:crypto'
 
-import {HASH_SIZE, Reader, TPM2_ALG, TPM2_ECC, TPM_GENERATED_VALUE, TPM2_ST_ATTEST_QUOTE, WireError, Writer, readPcrSelection, type PcrSelection} from './wire.js'
+import {
+  HASH_SIZE,
+  Reader,
+  TPM2_ALG,
+  TPM2_ECC,
+  TPM_GENERATED_VALUE,
+  TPM2_ST_ATTEST_QUOTE,
+  WireError,
+  Writer,
+  readPcrSelection,
+  type PcrSelection,
+} from './wire.js'
 
 export interface ClockInfo {
   clock: bigint
@@ -44,9 +55,7 @@ export function parseQuoteAttest(bytes: Uint8Array): QuoteAttest {
   return {qualifiedSigner, extraData, clockInfo: {clock, resetCount, restartCount, safe: safe === 1}, firmwareVersion, pcrSelect, pcrDigest}
 }
 
-export type TpmSignature =
-  | {alg: 'ecdsa'; hash: number; r: Uint8Array; s: Uint8Array}
-  | {alg: 'rsassa' | 'rsapss'; hash: number; sig: Uint8Array}
+export type TpmSignature = {alg: 'ecdsa'; hash: number; r: Uint8Array; s: Uint8Array} | {alg: 'rsassa' | 'rsapss'; hash: number; sig: Uint8Array}
 
 export function parseSignature(bytes: Uint8Array): TpmSignature {
   const r = new Reader(bytes, 'TPMT_SIGNATURE')

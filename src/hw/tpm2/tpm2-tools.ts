@@ -55,7 +55,8 @@ export function writeSerializedPcrs(selection: PcrSelection[], values: Map<numbe
 }
 
 export function readSerializedPcrs(bytes: Uint8Array): SerializedPcrs {
-  const bad = (m: string) => new InputError(`malformed tpm2-tools serialized PCR file: ${m}`, {hint: 'expected the output of tpm2_quote -o / tpm2_pcrread -o (format "serialized")'})
+  const bad = (m: string) =>
+    new InputError(`malformed tpm2-tools serialized PCR file: ${m}`, {hint: 'expected the output of tpm2_quote -o / tpm2_pcrread -o (format "serialized")'})
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (b.length < SEL_SIZE + 4) throw bad(`${b.length} bytes is too short`)
   const banks = b.readUInt32LE(0)

@@ -15,16 +15,34 @@ beforeAll(() => {
   nvml = buildStubs().nvml
 })
 
-const RIG_ACCELERATORS = ['0000:17:00.0', '0000:3b:00.0', '0000:3b:00.1', '0000:3b:00.2', '0000:51:00.0', '0000:5e:00.0', '0000:65:00.0', '0000:81:00.0', '0000:83:00.0', '0000:c1:00.0']
+const RIG_ACCELERATORS = [
+  '0000:17:00.0',
+  '0000:3b:00.0',
+  '0000:3b:00.1',
+  '0000:3b:00.2',
+  '0000:51:00.0',
+  '0000:5e:00.0',
+  '0000:65:00.0',
+  '0000:81:00.0',
+  '0000:83:00.0',
+  '0000:c1:00.0',
+]
 const NVT = (f: string) => fixture(`nvtrust/${f}`)
 const NONCE = '931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb'
 
 describe('unet devices (subprocess) on sysfs fixture trees', () => {
   it('gpu-asic-rig: exactly the accelerators and the host TPM; no NIC, NVMe, bridge, BMC VGA or GPU audio', async () => {
-    const r = await runCli(['devices', '--sysfs-root', fixture('sysfs/gpu-asic-rig'), '--json'], {env: {UNET_NVML_PATH: '/nonexistent/libnvidia-ml.so.1', UNET_BMLIB_PATH: '/nonexistent/libbmlib.so'}})
+    const r = await runCli(['devices', '--sysfs-root', fixture('sysfs/gpu-asic-rig'), '--json'], {
+      env: {UNET_NVML_PATH: '/nonexistent/libnvidia-ml.so.1', UNET_BMLIB_PATH: '/nonexistent/libbmlib.so'},
+    })
     expect(r.code, r.stderr).toBe(0)
     const {devices} = r.json<Listed>()
-    expect(devices.filter((d) => d.kind !== 'tpm').map((d) => d.pciAddress).sort()).toEqual(RIG_ACCELERATORS)
+    expect(
+      devices
+        .filter((d) => d.kind !== 'tpm')
+        .map((d) => d.pciAddress)
+        .sort(),
+    ).toEqual(RIG_ACCELERATORS)
     expect(devices.filter((d) => d.kind === 'tpm')).toHaveLength(1)
     const nv = devices.find((d) => d.pciAddress === '0000:17:00.0')!
     expect(nv.reasons[0]).toMatch(/NVML library not loadable/)
@@ -33,11 +51,15 @@ describe('unet devices (subprocess) on sysfs fixture trees', () => {
 
   it('with the NVML stub: the H100 attests with its own key (CC on), the RTX 4090 is busy', async () => {
     const cfg = writeConfig(tempDir(), 'nvml.conf', rigNvml())
-    const r = await runCli(['devices', '--sysfs-root', fixture('sysfs/gpu-asic-rig'), '--nvml-path', nvml, '--json'], {env: {UNET_NVML_STUB_CONFIG: cfg, UNET_BMLIB_PATH: '/nonexistent/libbmlib.so'}})
+    const r = await runCli(['devices', '--sysfs-root', fixture('sysfs/gpu-asic-rig'), '--nvml-path', nvml, '--json'], {
+      env: {UNET_NVML_STUB_CONFIG: cfg, UNET_BMLIB_PATH: '/nonexistent/libbmlib.so'},
+    })
     expect(r.code, r.stderr).toBe(0)
     const {devices} = r.json<Listed>()
     expect(devices.find((d) => d.pciAddress === '0000:17:00.0')!.attestation).toEqual({support: 'own-key', ccMode: 'on'})
-    const human = await runCli(['devices', '--sysfs-root', fixture('sysfs/gpu-asic-rig'), '--nvml-path', nvml], {env: {UNET_NVML_STUB_CONFIG: cfg, UNET_BMLIB_PATH: '/nonexistent/libbmlib.so'}})
+    const human = await runCli(['devices', '--sysfs-root', fixture('sysfs/gpu-asic-rig'), '--nvml-path', nvml], {
+      env: {UNET_NVML_STUB_CONFIG: cfg, UNET_BMLIB_PATH: '/nonexistent/libbmlib.so'},
+    })
     expect(human.stdout).toMatch(/NVIDIA GeForce RTX 4090 .* busy 87% 2 proc/)
     expect(human.stdout).toMatch(/own-key \(CC on\)/)
   })
@@ -46,7 +68,9 @@ describe('unet devices (subprocess) on sysfs fixture trees', () => {
     const none = await runCli(['devices', '--sysfs-root', fixture('sysfs/no-accelerators'), '--json'])
     expect(none.code, none.stderr).toBe(0)
     expect(none.json<Listed>().devices).toEqual([])
-    const nod = await runCli(['devices', '--sysfs-root', fixture('sysfs/no-driver'), '--json'], {env: {UNET_NVML_PATH: '/nonexistent/x.so', UNET_BMLIB_PATH: '/nonexistent/y.so'}})
+    const nod = await runCli(['devices', '--sysfs-root', fixture('sysfs/no-driver'), '--json'], {
+      env: {UNET_NVML_PATH: '/nonexistent/x.so', UNET_BMLIB_PATH: '/nonexistent/y.so'},
+    })
     expect(nod.code, nod.stderr).toBe(0)
     const devices = nod.json<Listed>().devices
     expect(devices.map((d) => d.pciAddress)).toEqual(['0000:17:00.0', '0000:c1:00.0', '0000:3b:00.0'])
@@ -62,7 +86,17 @@ describe('unet devices (subprocess) on sysfs fixture trees', () => {
 
 describe('unet verify nvidia-report / sophgo-signature (subprocess)', () => {
   it('valid NVIDIA sample: exit 0 with the decoded opaque data', async () => {
-    const r = await runCli(['verify', 'nvidia-report', '--report', NVT('hopper-report.hex'), '--cert-chain', NVT('hopper-cert-chain.pem'), '--nonce', NONCE, '--json'])
+    const r = await runCli([
+      'verify',
+      'nvidia-report',
+      '--report',
+      NVT('hopper-report.hex'),
+      '--cert-chain',
+      NVT('hopper-cert-chain.pem'),
+      '--nonce',
+      NONCE,
+      '--json',
+    ])
     expect(r.code, r.stderr).toBe(0)
     expect(r.json()).toMatchObject({valid: true, opaque: {driverVersion: '550.90.07', vbiosVersion: '96.00.9F.00.01'}})
   })
@@ -114,7 +148,17 @@ describe('unet verify nvidia-report / sophgo-signature (subprocess)', () => {
     const sig = readFileSync(fixture('uminer/utility.sig.hex'), 'latin1').trim()
     const ok = await runCli(['verify', 'sophgo-signature', '--pubkey', fixture('uminer/pubkey_6.pem'), '--message', 'utility', '--signature', sig])
     expect(ok.code, ok.stderr).toBe(0)
-    const file = await runCli(['verify', 'sophgo-signature', '--pubkey', fixture('uminer/pubkey_6.pem'), '--message-file', fixture('uminer/utility.msg'), '--signature', sig, '--json'])
+    const file = await runCli([
+      'verify',
+      'sophgo-signature',
+      '--pubkey',
+      fixture('uminer/pubkey_6.pem'),
+      '--message-file',
+      fixture('uminer/utility.msg'),
+      '--signature',
+      sig,
+      '--json',
+    ])
     expect(file.json()).toMatchObject({valid: true, modulusBits: 2048})
     const bad = await runCli(['verify', 'sophgo-signature', '--pubkey', fixture('uminer/pubkey_6.pem'), '--message', 'utilities', '--signature', sig])
     expect(bad.code).toBe(10)

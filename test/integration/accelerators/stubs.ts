@@ -19,7 +19,12 @@ export function tempDir(prefix = 'unet-accel-'): string {
 
 export function writeConfig(dir: string, name: string, entries: Record<string, string | number>): string {
   const path = join(dir, name)
-  writeFileSync(path, Object.entries(entries).map(([k, v]) => `${k}=${v}`).join('\n') + '\n')
+  writeFileSync(
+    path,
+    Object.entries(entries)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+  )
   return path
 }
 

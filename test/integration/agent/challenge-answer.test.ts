@@ -93,7 +93,10 @@ describe('the agent answers challenges of its committed P-384 evidence (real anv
     home = makeHome()
     mkdirSync(home.configDir, {recursive: true})
     const contracts = {registry: dep.deployed.poci, heartbeat: dep.deployed.poci, rewards: dep.deployed.poci, token: dep.deployed.token}
-    writeFileSync(join(home.configDir, 'config.json'), JSON.stringify({networks: {devnet: {rpcUrls: [url], chainId: Number(op.chainId), contracts, blockSeconds: 1}}}))
+    writeFileSync(
+      join(home.configDir, 'config.json'),
+      JSON.stringify({networks: {devnet: {rpcUrls: [url], chainId: Number(op.chainId), contracts, blockSeconds: 1}}}),
+    )
   }, 60_000)
 
   afterAll(() => {
@@ -104,7 +107,15 @@ describe('the agent answers challenges of its committed P-384 evidence (real anv
   /** The device this test controls: a fresh SPDM exchange over its heartbeat challenge, kept as liveDevicesPort keeps it. */
   const devices: DevicesPort = {
     async attestAll(_challenge, context) {
-      const nonce = heartbeatChallenge({chainId: op.chainId, contract: op.pociAddress!, operator: op.signer!.address, hostId: gpu.deviceId, epoch: context!.epoch, blockNumber: context!.block.number, blockHash: context!.block.hash})
+      const nonce = heartbeatChallenge({
+        chainId: op.chainId,
+        contract: op.pociAddress!,
+        operator: op.signer!.address,
+        hostId: gpu.deviceId,
+        epoch: context!.epoch,
+        blockNumber: context!.block.number,
+        blockHash: context!.block.hash,
+      })
       const evidence: AcceleratorEvidence = {
         v: 1,
         kind: 'nvidia-cc',
@@ -145,7 +156,17 @@ describe('the agent answers challenges of its committed P-384 evidence (real anv
     const beat = (await heartbeatHistory(op, hostId)).find((b) => b.epoch === epoch)!
     const tx = (await op.provider.getTransaction(beat.txHash))!
     const args = op.poci!.interface.parseTransaction({data: tx.data})!.args
-    return {hostId, epoch, deviceId: gpu.deviceId, blockNumber: args[1] as bigint, blockHash: args[2] as string, operator: tx.from, commits: [...(args[8] as string[])], kinds: hexToBytes(args[9] as string), index: 0}
+    return {
+      hostId,
+      epoch,
+      deviceId: gpu.deviceId,
+      blockNumber: args[1] as bigint,
+      blockHash: args[2] as string,
+      operator: tx.from,
+      commits: [...(args[8] as string[])],
+      kinds: hexToBytes(args[9] as string),
+      index: 0,
+    }
   }
 
   const confirmed = (epoch: bigint) => readJournal(dataDir).some((j) => j.epoch === epoch && j.result === 'confirmed') || undefined
@@ -170,15 +191,21 @@ describe('the agent answers challenges of its committed P-384 evidence (real anv
     expect(statusJson.code, statusJson.stderr).toBe(0)
     const report = statusJson.json<StatusReport>()
     expect(report.epoch).toMatchObject({blocks: String(EPOCH_BLOCKS), seconds: EPOCH_BLOCKS})
-    expect(report.challenges).toEqual([expect.objectContaining({challengeId: opened.challengeId, hostId, deviceId: gpu.deviceId, epoch: String(e), deadline: String(opened.deadline)})])
+    expect(report.challenges).toEqual([
+      expect.objectContaining({challengeId: opened.challengeId, hostId, deviceId: gpu.deviceId, epoch: String(e), deadline: String(opened.deadline)}),
+    ])
     const explain = await runCli(['status', '--explain', '--operator', op.signer!.address], {home})
     expect(explain.stdout).toContain(`answer by block ${opened.deadline}`)
-    expect(explain.stdout).toMatch(new RegExp(`why: challenge ${opened.challengeId.slice(0, 10)}… .*: open, the agent must answer it by block ${opened.deadline} \\(~`))
+    expect(explain.stdout).toMatch(
+      new RegExp(`why: challenge ${opened.challengeId.slice(0, 10)}… .*: open, the agent must answer it by block ${opened.deadline} \\(~`),
+    )
 
     // start-up: the challenge step runs before the epoch's heartbeat
     const second = await agent({once: true})
     expect(second.epochs[0]).toMatchObject({result: 'confirmed'})
-    expect(logger.messages('warn')).toContain(`challenge ${opened.challengeId.slice(0, 10)}… against device ${gpu.deviceId.slice(0, 10)}… for epoch ${e}: answer by block ${opened.deadline}`)
+    expect(logger.messages('warn')).toContain(
+      `challenge ${opened.challengeId.slice(0, 10)}… against device ${gpu.deviceId.slice(0, 10)}… for epoch ${e}: answer by block ${opened.deadline}`,
+    )
     await expectAnswered(opened)
 
     // while running: a challenge opened under a running agent is answered at its next epoch
@@ -200,7 +227,9 @@ describe('the agent answers challenges of its committed P-384 evidence (real anv
 
   /** The agent's line about its answer (answered, or a failed attempt it retries). */
   const answerLine = (id: string) =>
-    logger.lines.find((l) => l.msg?.startsWith(`challenge ${id.slice(0, 10)}… answered in block`) || l.msg?.startsWith(`answering challenge ${id.slice(0, 10)}… failed`))
+    logger.lines.find(
+      (l) => l.msg?.startsWith(`challenge ${id.slice(0, 10)}… answered in block`) || l.msg?.startsWith(`answering challenge ${id.slice(0, 10)}… failed`),
+    )
 
   async function expectAnswered(c: {challengeId: string; deadline: bigint}): Promise<void> {
     const state = await challengeState(op, c.challengeId)

@@ -34,7 +34,13 @@ describe('outbox survives SIGKILL mid-write (real child processes, real files)',
       // every field belongs to the same version i
       expect(tx.txHash).toBe('0x' + (i + 1).toString(16).padStart(64, '0'))
       expect(tx.fees).toEqual({maxFeePerGas: BigInt(i) * 3n, maxPriorityFeePerGas: BigInt(i)})
-      expect(tx.data).toBe('0x' + i.toString(16).padStart(8, '0').repeat(2000 + (i % 500)))
+      expect(tx.data).toBe(
+        '0x' +
+          i
+            .toString(16)
+            .padStart(8, '0')
+            .repeat(2000 + (i % 500)),
+      )
       expect(entry!.sentBlock).toBe(BigInt(i))
       const journal = outbox.journal()
       expect(journal.length).toBeGreaterThan(0)

@@ -88,7 +88,15 @@ describe('attack: committed P-384 evidence that does not exist (the challenge ga
     await nextEpoch(url, op)
     const cb = await challengeBlock(op)
     const operator = op.signer!.address
-    const nonce = heartbeatChallenge({chainId: op.chainId, contract: dep.deployed.poci, operator, hostId: gpu.deviceId, epoch: cb.epoch, blockNumber: cb.blockNumber, blockHash: cb.blockHash})
+    const nonce = heartbeatChallenge({
+      chainId: op.chainId,
+      contract: dep.deployed.poci,
+      operator,
+      hostId: gpu.deviceId,
+      epoch: cb.epoch,
+      blockNumber: cb.blockNumber,
+      blockHash: cb.blockHash,
+    })
     const valid = spdmExchange(gpu.key, nonce)
     const report =
       evidence === 'wrong-nonce' ? spdmExchange(gpu.key, new Uint8Array(32).fill(0x5a)) : evidence === 'bad-signature' ? resign(valid, p384Key()) : valid
@@ -134,7 +142,14 @@ describe('attack: committed P-384 evidence that does not exist (the challenge ga
     await nextEpoch(url, op)
     const opened = await openChallenge(challenger, target)
     const state = await challengeState(op, opened.challengeId)
-    expect(state).toMatchObject({status: 'open', hostId: host.hostId, deviceId: gpu.deviceId, epoch: target.epoch, challenger: challenger.signer!.address, evidenceDigest: keccak256(report)})
+    expect(state).toMatchObject({
+      status: 'open',
+      hostId: host.hostId,
+      deviceId: gpu.deviceId,
+      epoch: target.epoch,
+      challenger: challenger.signer!.address,
+      evidenceDigest: keccak256(report),
+    })
     expect(bytesToHex(parsed.request.nonce)).toBe(state.nonce)
     expect(state.deadline).toBe(BigInt(opened.blockNumber) + ANSWER_BLOCKS)
     // one challenge per (host, epoch, device)
@@ -159,7 +174,9 @@ describe('attack: committed P-384 evidence that does not exist (the challenge ga
     const balance = await op.provider.getBalance(answerer.signer!.address)
     const answered = await answerChallenge(answerer, {challengeId: opened.challengeId, publicKey: gpu.publicKey, report})
     expect((await challengeState(op, opened.challengeId)).status).toBe('answered')
-    expect((await op.provider.getBalance(answerer.signer!.address)) - balance + answered.gasUsed * answered.receipt.gasPrice).toBe(dep.deployed.challengeDeposit)
+    expect((await op.provider.getBalance(answerer.signer!.address)) - balance + answered.gasUsed * answered.receipt.gasPrice).toBe(
+      dep.deployed.challengeDeposit,
+    )
     expect(await gpuBound()).toBe(true)
     expect(await accrued()).toBe(before)
     expect(await revertName(slashChallenge(stranger, opened.challengeId))).toBe('NotOpen')
@@ -215,7 +232,10 @@ describe('attack: committed P-384 evidence that does not exist (the challenge ga
     expect(await revertName(openChallenge(challenger, target))).toBe('WrongEpoch')
     await nextEpoch(url, op)
     await nextEpoch(url, op) // an epoch without a heartbeat
-    expect(await reverted(openChallenge(challenger, {...target, epoch: target.epoch + 1n}))).toEqual({name: 'NoHeartbeat', args: {hostId: host.hostId, epoch: (target.epoch + 1n).toString()}})
+    expect(await reverted(openChallenge(challenger, {...target, epoch: target.epoch + 1n}))).toEqual({
+      name: 'NoHeartbeat',
+      args: {hostId: host.hostId, epoch: (target.epoch + 1n).toString()},
+    })
     const mismatch = {name: 'RecordMismatch', args: {hostId: host.hostId, epoch: target.epoch.toString()}}
     expect(await reverted(openChallenge(challenger, {...target, blockHash: keccak256('0x01')}))).toEqual(mismatch)
     expect(await reverted(openChallenge(challenger, {...target, blockNumber: target.blockNumber - 1n}))).toEqual(mismatch)
@@ -228,7 +248,17 @@ describe('attack: committed P-384 evidence that does not exist (the challenge ga
     expect(await revertName(openChallenge(challenger, {...target, deviceId: own.deviceId, index: ownIndex}))).toBe('NotCommittedKind')
     expect(await revertName(openChallenge(challenger, {...target, index: ownIndex}))).toBe('DeviceSetMismatch')
     // the deposit is exact
-    const args = [target.hostId, target.epoch, target.deviceId, target.blockNumber, target.blockHash, target.operator, target.commits, bytesToHex(target.kinds), target.index]
+    const args = [
+      target.hostId,
+      target.epoch,
+      target.deviceId,
+      target.blockNumber,
+      target.blockHash,
+      target.operator,
+      target.commits,
+      bytesToHex(target.kinds),
+      target.index,
+    ]
     expect(await revertName(sendTx(challenger, challenger.poci!, 'challenge', args, 'challenge', {value: 1n}))).toBe('WrongDeposit')
     // too old: the answer deadline would fall after the ring slot can be overwritten
     for (let i = 0; i < 12; i++) await nextEpoch(url, op)

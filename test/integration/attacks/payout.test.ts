@@ -10,7 +10,19 @@ import {claim} from '../../../src/chain/claim.js'
 import {disconnect, type ChainClient} from '../../../src/chain/client.js'
 import {heartbeat} from '../../../src/chain/heartbeat.js'
 import {anvilUrl} from '../../helpers/env.js'
-import {approveHost, buildBeat, clientFor, deployFresh, emulatorHost, p256Device, registerDevice, registerHost, reverted, revertName, type Deployment} from '../chain/helpers.js'
+import {
+  approveHost,
+  buildBeat,
+  clientFor,
+  deployFresh,
+  emulatorHost,
+  p256Device,
+  registerDevice,
+  registerHost,
+  reverted,
+  revertName,
+  type Deployment,
+} from '../chain/helpers.js'
 
 describe('attack: redirecting rewards with the operator key', () => {
   const url = anvilUrl()

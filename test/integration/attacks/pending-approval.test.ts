@@ -10,7 +10,18 @@ import {DeviceKind} from '../../../src/chain/artifacts.js'
 import {disconnect, type ChainClient} from '../../../src/chain/client.js'
 import {registrationState} from '../../../src/chain/registrations.js'
 import {anvilUrl} from '../../helpers/env.js'
-import {approveHost, clientFor, deployFresh, emulatorHost, p256Device, p256Key, registerDevice, registerHost, revertName, type Deployment} from '../chain/helpers.js'
+import {
+  approveHost,
+  clientFor,
+  deployFresh,
+  emulatorHost,
+  p256Device,
+  p256Key,
+  registerDevice,
+  registerHost,
+  revertName,
+  type Deployment,
+} from '../chain/helpers.js'
 
 describe('attack: approval of a registration that is no longer the pending one', () => {
   const url = anvilUrl()

@@ -56,7 +56,10 @@ describe('attack: quotes made ahead of their epoch', () => {
     const first = await challengeBlock(op)
     expect(first.epoch).toBe(last.epoch + 1n)
     expect(first.blockNumber).toBe(first.epochStartBlock)
-    expect(await reverted(heartbeat(op, early))).toEqual({name: 'StaleBlock', args: {blockNumber: last.blockNumber.toString(), minBlock: first.epochStartBlock.toString()}})
+    expect(await reverted(heartbeat(op, early))).toEqual({
+      name: 'StaleBlock',
+      args: {blockNumber: last.blockNumber.toString(), minBlock: first.epochStartBlock.toString()},
+    })
     const honest = await heartbeat(op, await buildBeat(op, ak, []))
     expect(honest.epoch).toBe(first.epoch)
     expect(honest.reward).toBe(10n * dep.deployed.rewardPerPowerEpoch)

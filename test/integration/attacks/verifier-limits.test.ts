@@ -75,9 +75,22 @@ describe('attack: what the verifier may approve', () => {
     // no commitment posted yet: nothing to answer
     expect(await revertName(activate(op, {regId: reg.regId, secret: secretOf(1)}))).toBe('BadActivation')
     // only the verifier posts the challenge, and only for host-tpm registrations
-    expect(await revertName(challengeCredential(op, {regId: reg.regId, credentialBlob: Uint8Array.of(1), encryptedSecret: Uint8Array.of(2), commitment: keccak256('0x01')}))).toBe('NotVerifier')
+    expect(
+      await revertName(
+        challengeCredential(op, {regId: reg.regId, credentialBlob: Uint8Array.of(1), encryptedSecret: Uint8Array.of(2), commitment: keccak256('0x01')}),
+      ),
+    ).toBe('NotVerifier')
     const emu = await registerHost(op, emulatorHost())
-    expect(await revertName(challengeCredential(dep.verifier, {regId: emu.regId, credentialBlob: Uint8Array.of(1), encryptedSecret: Uint8Array.of(2), commitment: keccak256('0x01')}))).toBe('NotCredentialKind')
+    expect(
+      await revertName(
+        challengeCredential(dep.verifier, {
+          regId: emu.regId,
+          credentialBlob: Uint8Array.of(1),
+          encryptedSecret: Uint8Array.of(2),
+          commitment: keccak256('0x01'),
+        }),
+      ),
+    ).toBe('NotCredentialKind')
 
     await commit(reg.regId, secretOf(1))
     expect(await revertName(activate(op, {regId: reg.regId, secret: secretOf(2)}))).toBe('BadActivation')

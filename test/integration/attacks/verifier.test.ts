@@ -44,7 +44,11 @@ describe('attack: a copied EK certificate with a software AK', () => {
     const ekCerts = stolen.certChain.map((pem) => Uint8Array.from(Buffer.from(pem.replace(/-----[A-Z ]+-----|\s+/g, ''), 'base64')))
     // the software AK quotes like a TPM; the evidence claims the victim's EK (certificate and public key)
     const soft = await emulatorEngine()
-    const reg = await registerHostWith(attacker, soft, DeviceKind.HOST_TPM, (e) => ({...e, kind: 'tpm2', device: {...e.device, certChain: ekCerts, ekPublic: stolen.ekPublic}}))
+    const reg = await registerHostWith(attacker, soft, DeviceKind.HOST_TPM, (e) => ({
+      ...e,
+      kind: 'tpm2',
+      device: {...e.device, certChain: ekCerts, ekPublic: stolen.ekPublic},
+    }))
 
     const timeout = 6
     const policy = {network: 'test', allowEmulator: false, tpmRoots: loadTrustRoots([swtpm().caRootPath, swtpm().caIssuerPath])}

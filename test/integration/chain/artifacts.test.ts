@@ -5,7 +5,10 @@ import {describe, expect, it} from 'vitest'
 describe('contracts/artifacts', () => {
   it('equal a fresh solc-js compile of contracts/src', async () => {
     // @ts-expect-error: plain ESM build script without types
-    const {compile, serialize} = (await import('../../../scripts/build-contracts.mjs')) as {compile(): Promise<Record<string, unknown>>; serialize(a: unknown): string}
+    const {compile, serialize} = (await import('../../../scripts/build-contracts.mjs')) as {
+      compile(): Promise<Record<string, unknown>>
+      serialize(a: unknown): string
+    }
     const fresh = await compile()
     expect(Object.keys(fresh).sort()).toEqual(['P384Verifier', 'Poci', 'UncToken'])
     for (const [name, artifact] of Object.entries(fresh)) {

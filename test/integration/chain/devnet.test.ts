@@ -61,14 +61,25 @@ describe('unet devnet start/status/stop (real anvil binary, subprocess CLI)', ()
     expect(started.rpcUrl).toBe(`http://127.0.0.1:${port}`)
     expect(started.chainId).toBe(31337)
     expect(started.epochBlocks).toBe(60)
-    for (const address of Object.values(started.contracts)) expect(((await rpc(started.rpcUrl, 'eth_getCode', [address, 'latest'])) as string).length).toBeGreaterThan(2)
-    const config = JSON.parse(readFileSync(join(home.configDir, 'config.json'), 'utf8')) as {networks: {devnet: {rpcUrls: string[]; contracts: Record<string, string>}}}
+    for (const address of Object.values(started.contracts))
+      expect(((await rpc(started.rpcUrl, 'eth_getCode', [address, 'latest'])) as string).length).toBeGreaterThan(2)
+    const config = JSON.parse(readFileSync(join(home.configDir, 'config.json'), 'utf8')) as {
+      networks: {devnet: {rpcUrls: string[]; contracts: Record<string, string>}}
+    }
     expect(config.networks.devnet.rpcUrls).toEqual([started.rpcUrl])
     expect(config.networks.devnet.contracts).toEqual(started.contracts)
     expect(BigInt((await rpc(started.rpcUrl, 'eth_getBalance', [operatorAddress, 'latest'])) as string)).toBe(1000n * 10n ** 18n)
     const status = await runCli(['devnet', 'status', '--json'], {home})
     expect(status.code).toBe(0)
-    expect(status.json()).toMatchObject({running: true, rpcUrl: started.rpcUrl, chainId: 31337, contracts: started.contracts, pid: started.pid, epochBlocks: 60, epochSeconds: 60})
+    expect(status.json()).toMatchObject({
+      running: true,
+      rpcUrl: started.rpcUrl,
+      chainId: 31337,
+      contracts: started.contracts,
+      pid: started.pid,
+      epochBlocks: 60,
+      epochSeconds: 60,
+    })
     // epochs are counted in blocks from the deployment block: a block a second, 60 blocks an epoch
     const s = status.json<{epoch: number; blocksLeft: number; blockNumber: number}>()
     expect(s.epoch).toBeGreaterThanOrEqual(1)
@@ -104,7 +115,13 @@ describe('unet devnet start/status/stop (real anvil binary, subprocess CLI)', ()
     const challenge = await challengeOf(id.deviceId, id.deviceId)
     const evidence = await buildHostEvidence(engine, {qualifyingData: challenge, challenge})
     const q = rawQuote(evidence.quote.attest, evidence.quote.signature)
-    const reg = await register(op, {kind: DeviceKind.HOST_EMULATOR, publicKey, payout: operator, proof: concatBytes(q.attest, q.r, q.s), evidence: encodeEvidence(evidence)})
+    const reg = await register(op, {
+      kind: DeviceKind.HOST_EMULATOR,
+      publicKey,
+      payout: operator,
+      proof: concatBytes(q.attest, q.r, q.s),
+      evidence: encodeEvidence(evidence),
+    })
     expect(reg.deviceId).toBe(id.deviceId)
 
     const readDecisions = () =>
@@ -125,7 +142,13 @@ describe('unet devnet start/status/stop (real anvil binary, subprocess CLI)', ()
     const dev = p256Key()
     const {deviceIdOf} = await import('../../../src/evidence/nonce.js')
     const devId = '0x' + Buffer.from(deviceIdOf(dev.publicKey)).toString('hex')
-    const devReg = await register(op, {kind: DeviceKind.P256, publicKey: dev.publicKey, payout: operator, hostId: id.deviceId, proof: p256Sign(dev, await challengeOf(devId, id.deviceId)).rs})
+    const devReg = await register(op, {
+      kind: DeviceKind.P256,
+      publicKey: dev.publicKey,
+      payout: operator,
+      hostId: id.deviceId,
+      proof: p256Sign(dev, await challengeOf(devId, id.deviceId)).rs,
+    })
 
     // a second emulator host without evidence: rejected
     const bare = p256Key()
@@ -139,7 +162,12 @@ describe('unet devnet start/status/stop (real anvil binary, subprocess CLI)', ()
     expect(refused.approve).toBe(false)
     expect(refused.reasons.join(' ')).toMatch(/must carry emulator evidence/)
     const status = await getStatus(op, {operator})
-    expect(status.devices.filter((d) => d.approved).map((d) => d.deviceId).sort()).toEqual([id.deviceId, devId].sort())
+    expect(
+      status.devices
+        .filter((d) => d.approved)
+        .map((d) => d.deviceId)
+        .sort(),
+    ).toEqual([id.deviceId, devId].sort())
 
     // and the approved host earns: one heartbeat with the emulator engine
     // Stay clear of an epoch boundary: blocks come every second, so a heartbeat built in an epoch's
@@ -150,8 +178,24 @@ describe('unet devnet start/status/stop (real anvil binary, subprocess CLI)', ()
       cb = await challengeBlock(op)
     }
     const devices = [{deviceId: devId, kind: DeviceKind.P256, evidenceDigest: '0x' + '11'.repeat(32)}]
-    const devChallenge = heartbeatChallenge({chainId: 31337n, contract: started.contracts.heartbeat, operator, hostId: devId, epoch: cb.epoch, blockNumber: cb.blockNumber, blockHash: cb.blockHash})
-    const hbChallenge = heartbeatChallenge({chainId: 31337n, contract: started.contracts.heartbeat, operator, hostId: id.deviceId, epoch: cb.epoch, blockNumber: cb.blockNumber, blockHash: cb.blockHash})
+    const devChallenge = heartbeatChallenge({
+      chainId: 31337n,
+      contract: started.contracts.heartbeat,
+      operator,
+      hostId: devId,
+      epoch: cb.epoch,
+      blockNumber: cb.blockNumber,
+      blockHash: cb.blockHash,
+    })
+    const hbChallenge = heartbeatChallenge({
+      chainId: 31337n,
+      contract: started.contracts.heartbeat,
+      operator,
+      hostId: id.deviceId,
+      epoch: cb.epoch,
+      blockNumber: cb.blockNumber,
+      blockHash: cb.blockHash,
+    })
     const quote = await engine.quote(quoteQualifyingData(hbChallenge, devices))
     const hq = rawQuote(quote.attest, quote.signature)
     const beat = await heartbeat(op, {

@@ -152,11 +152,21 @@ export async function currentRegisterChallenge(client: ChainClient, params: {pay
 }
 
 /** Registers a host (emulator key or swtpm AK) with a quote over its register challenge. */
-export async function registerHost(client: ChainClient, host: Quoter, options: {kind?: DeviceKindValue; payout?: string; evidence?: Uint8Array} = {}): Promise<RegisterResult> {
+export async function registerHost(
+  client: ChainClient,
+  host: Quoter,
+  options: {kind?: DeviceKindValue; payout?: string; evidence?: Uint8Array} = {},
+): Promise<RegisterResult> {
   const payout = options.payout ?? client.signer!.address
   const deviceId = bytesToHex(deviceIdOf(host.publicKey))
   const q = host.quote(await currentRegisterChallenge(client, {payout, deviceId}))
-  return register(client, {kind: options.kind ?? DeviceKind.HOST_EMULATOR, publicKey: host.publicKey, payout, proof: concatBytes(q.attest, q.r, q.s), evidence: options.evidence})
+  return register(client, {
+    kind: options.kind ?? DeviceKind.HOST_EMULATOR,
+    publicKey: host.publicKey,
+    payout,
+    proof: concatBytes(q.attest, q.r, q.s),
+    evidence: options.evidence,
+  })
 }
 
 /** An own-key or committed device: its kind, raw public key and how it signs a challenge. */
@@ -175,7 +185,12 @@ export interface TestDevice {
  * (the verifier's commitment to a random secret, the operator's answer: what the TPM's ActivateCredential
  * would recover; the real MakeCredential/ActivateCredential round trip is in tpm-registration.test.ts).
  */
-export async function approveHost(verifier: ChainClient, operator: ChainClient, reg: {regId: string}, options: {power?: bigint; ekId?: string} = {}): Promise<void> {
+export async function approveHost(
+  verifier: ChainClient,
+  operator: ChainClient,
+  reg: {regId: string},
+  options: {power?: bigint; ekId?: string} = {},
+): Promise<void> {
   const info = (await operator.poci!.getFunction('registrationInfo').staticCall(reg.regId)) as unknown[]
   if (Number(info[4]) === DeviceKind.HOST_TPM) {
     const secret = randomBytes(32)
@@ -183,7 +198,11 @@ export async function approveHost(verifier: ChainClient, operator: ChainClient, 
     await challengeCredential(verifier, {regId: reg.regId, credentialBlob: Uint8Array.of(1), encryptedSecret: Uint8Array.of(2), commitment})
     await activate(operator, {regId: reg.regId, secret})
   }
-  await approve(verifier, {regId: reg.regId, power: options.power ?? 1n, ekId: options.ekId ?? (Number(info[4]) === DeviceKind.HOST_TPM ? bytesToHex(randomBytes(32)) : undefined)})
+  await approve(verifier, {
+    regId: reg.regId,
+    power: options.power ?? 1n,
+    ekId: options.ekId ?? (Number(info[4]) === DeviceKind.HOST_TPM ? bytesToHex(randomBytes(32)) : undefined),
+  })
 }
 
 export async function registerDevice(client: ChainClient, device: TestDevice, hostId: string, options: {payout?: string} = {}): Promise<RegisterResult> {
@@ -213,7 +232,13 @@ export function rsaDevice(key: RsaKey = rsaKey()): TestDevice {
 }
 
 export function k1Device(key = k1Key()): TestDevice {
-  return {kind: DeviceKind.SECP256K1, publicKey: key.publicKey, deviceId: bytesToHex(deviceIdOf(key.publicKey)), registerProof: (c) => k1Sign(key, c), beatProof: (c) => k1Sign(key, c)}
+  return {
+    kind: DeviceKind.SECP256K1,
+    publicKey: key.publicKey,
+    deviceId: bytesToHex(deviceIdOf(key.publicKey)),
+    registerProof: (c) => k1Sign(key, c),
+    beatProof: (c) => k1Sign(key, c),
+  }
 }
 
 /** A P-384 (NVIDIA-kind) device: its registration proof is recorded for the verifier, not checked on chain. */
@@ -245,7 +270,14 @@ export async function buildBeat(client: ChainClient, host: Quoter, devices: read
   const cb = await challengeBlock(client)
   const block = options.block ?? cb
   const epoch = options.epoch ?? cb.epoch
-  const base = {chainId: client.chainId, contract: client.pociAddress!, operator: client.signer!.address, epoch, blockNumber: block.blockNumber, blockHash: block.blockHash}
+  const base = {
+    chainId: client.chainId,
+    contract: client.pociAddress!,
+    operator: client.signer!.address,
+    epoch,
+    blockNumber: block.blockNumber,
+    blockHash: block.blockHash,
+  }
   const list: HeartbeatDevice[] = devices.map(({device, evidenceDigest}) => ({
     deviceId: device.deviceId,
     kind: device.kind,
@@ -255,7 +287,15 @@ export async function buildBeat(client: ChainClient, host: Quoter, devices: read
   let qd = quoteQualifyingData(heartbeatChallenge({...base, hostId: bytesToHex(deviceIdOf(host.publicKey))}), list)
   if (options.quoteExtra) qd = options.quoteExtra(qd)
   const q = (options.quoter ?? host).quote(qd)
-  return {epoch, blockNumber: block.blockNumber, blockHash: block.blockHash, akPublicKey: host.publicKey, attest: q.attest, signature: {r: q.r, s: q.s}, devices: list}
+  return {
+    epoch,
+    blockNumber: block.blockNumber,
+    blockHash: block.blockHash,
+    akPublicKey: host.publicKey,
+    attest: q.attest,
+    signature: {r: q.r, s: q.s},
+    devices: list,
+  }
 }
 
 /** An emulator host key that quotes like a TPM (same TPMS_ATTEST layout, P-256 signature). */
@@ -361,7 +401,12 @@ export class SwtpmAk {
   constructor(readonly tcti: string) {}
 
   private run(args: string[]): string {
-    return execFileSync(args[0]!, args.slice(1), {env: {...process.env, TPM2TOOLS_TCTI: this.tcti}, cwd: this.dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
+    return execFileSync(args[0]!, args.slice(1), {
+      env: {...process.env, TPM2TOOLS_TCTI: this.tcti},
+      cwd: this.dir,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
   }
 
   private flush(): void {
@@ -383,7 +428,23 @@ export class SwtpmAk {
 
   /** A real TPM2_Quote over sha256:0,1,2,3 with the given qualifying data; r and s from the DER signature. */
   quote(extraData: Uint8Array): {attest: Uint8Array; r: Uint8Array; s: Uint8Array} {
-    this.run(['tpm2_quote', '-c', 'ak.ctx', '-l', 'sha256:0,1,2,3', '-q', bytesToHex(extraData, false), '-m', 'msg', '-s', 'sig', '-f', 'plain', '-g', 'sha256'])
+    this.run([
+      'tpm2_quote',
+      '-c',
+      'ak.ctx',
+      '-l',
+      'sha256:0,1,2,3',
+      '-q',
+      bytesToHex(extraData, false),
+      '-m',
+      'msg',
+      '-s',
+      'sig',
+      '-f',
+      'plain',
+      '-g',
+      'sha256',
+    ])
     this.flush()
     const attest = Uint8Array.from(readFileSync(join(this.dir, 'msg')))
     const {r, s} = derToRs(Uint8Array.from(readFileSync(join(this.dir, 'sig'))))

@@ -104,7 +104,14 @@ describe('P384Verifier.verify', () => {
     const [r, s] = [big(sig.subarray(0, 48)), big(sig.subarray(48))]
     const [x, y] = [big(key.publicKey.subarray(0, 48)), big(key.publicKey.subarray(48))]
     const rs = (a: bigint, b: bigint) => concatBytes(be48(a), be48(b))
-    for (const [what, bad] of [['r = 0', rs(0n, s)], ['s = 0', rs(r, 0n)], ['r = n', rs(N, s)], ['s = n', rs(r, N)], ['r = 2^384 - 1', rs(2n ** 384n - 1n, s)], ['s = 2^384 - 1', rs(r, 2n ** 384n - 1n)]] as const)
+    for (const [what, bad] of [
+      ['r = 0', rs(0n, s)],
+      ['s = 0', rs(r, 0n)],
+      ['r = n', rs(N, s)],
+      ['s = n', rs(r, N)],
+      ['r = 2^384 - 1', rs(2n ** 384n - 1n, s)],
+      ['s = 2^384 - 1', rs(r, 2n ** 384n - 1n)],
+    ] as const)
       expect(await verify(message, bad, key.publicKey), what).toBe(false)
 
     // a point with a small x, so that x + p still fits 48 bytes: the same point mod p, out of range
@@ -174,7 +181,9 @@ describe('P384Verifier on the NVIDIA Hopper sample (fixtures/nvtrust)', () => {
     const full = await estimate('verify', [message, signature, leafKey])
     const digest = await estimate('verifyDigest', [sha384(message), signature, leafKey])
     const hash = await estimate('sha384', [message])
-    console.log(`P384Verifier gas (eth_estimateGas, whole tx): verify of the ${message.length}-byte Hopper message ${full}, verifyDigest ${digest}, sha384 alone ${hash}`)
+    console.log(
+      `P384Verifier gas (eth_estimateGas, whole tx): verify of the ${message.length}-byte Hopper message ${full}, verifyDigest ${digest}, sha384 alone ${hash}`,
+    )
     expect(full).toBeLessThanOrEqual(VERIFY_GAS_GOAL)
   })
 })

@@ -127,9 +127,36 @@ describe('POCI v2 contract on real anvil', () => {
 
   it('registers own-key devices with proofs of possession (P-256, RSA-2048 via modexp, secp256k1, P-384 recorded)', async () => {
     const wrongKey = (d: TestDevice, sign: (c: Uint8Array) => Uint8Array): TestDevice => ({...d, registerProof: sign})
-    expect(await revertName(registerDevice(op, wrongKey(p256Dev, (c) => p256Sign(p256Key(), c).rs), hostId, {payout}))).toBe('BadDeviceSignature')
-    expect(await revertName(registerDevice(op, wrongKey(rsaDev, (c) => rsaSign(rsaKey(), c)), hostId, {payout}))).toBe('BadDeviceSignature')
-    expect(await revertName(registerDevice(op, wrongKey(k1Dev, (c) => k1Device().registerProof(c)), hostId, {payout}))).toBe('BadDeviceSignature')
+    expect(
+      await revertName(
+        registerDevice(
+          op,
+          wrongKey(p256Dev, (c) => p256Sign(p256Key(), c).rs),
+          hostId,
+          {payout},
+        ),
+      ),
+    ).toBe('BadDeviceSignature')
+    expect(
+      await revertName(
+        registerDevice(
+          op,
+          wrongKey(rsaDev, (c) => rsaSign(rsaKey(), c)),
+          hostId,
+          {payout},
+        ),
+      ),
+    ).toBe('BadDeviceSignature')
+    expect(
+      await revertName(
+        registerDevice(
+          op,
+          wrongKey(k1Dev, (c) => k1Device().registerProof(c)),
+          hostId,
+          {payout},
+        ),
+      ),
+    ).toBe('BadDeviceSignature')
     // a device must use its host's payout, and only the host's operator may attach devices
     expect(await revertName(registerDevice(op, p256Dev, hostId, {payout: op.signer!.address}))).toBe('PayoutMismatch')
     expect(await revertName(registerDevice(other, p256Dev, hostId, {payout}))).toBe('NotOperator')
@@ -140,7 +167,12 @@ describe('POCI v2 contract on real anvil', () => {
   })
 
   it('credits a heartbeat with a real swtpm quote, P-256, RSA, secp256k1 proofs and a committed P-384 device', async () => {
-    for (const [d, power] of [[p256Dev, 100n], [rsaDev, 50n], [k1Dev, 20n], [p384Dev, 300n]] as const)
+    for (const [d, power] of [
+      [p256Dev, 100n],
+      [rsaDev, 50n],
+      [k1Dev, 20n],
+      [p384Dev, 300n],
+    ] as const)
       await approve(dep.verifier, {regId: registrationId(d.deviceId, 0n), power})
     await roomInEpoch(url, op, 3)
     const result = await heartbeat(op, await beat(op))
@@ -187,7 +219,9 @@ describe('POCI v2 contract on real anvil', () => {
 
   it('rejects a wrong block hash', async () => {
     const cb = await challengeBlock(op)
-    expect(await revertName(heartbeat(op, await beat(op, {block: {blockNumber: cb.blockNumber, blockHash: hex(sha256(Uint8Array.of(3)))}})))).toBe('WrongBlockhash')
+    expect(await revertName(heartbeat(op, await beat(op, {block: {blockNumber: cb.blockNumber, blockHash: hex(sha256(Uint8Array.of(3)))}})))).toBe(
+      'WrongBlockhash',
+    )
   })
 
   it('rejects wrong extraData', async () => {
@@ -216,7 +250,9 @@ describe('POCI v2 contract on real anvil', () => {
   it('rejects a device signature by another key, and a device list that is not the host set', async () => {
     const params = await beat(op)
     const i = params.devices.findIndex((d) => d.kind === DeviceKind.P256)
-    const forged = params.devices.map((d, j) => (j === i ? {...d, proof: concatBytes(p256Dev.publicKey, p256Sign(p256Key(), sha256(new Uint8Array(1))).rs)} : d))
+    const forged = params.devices.map((d, j) =>
+      j === i ? {...d, proof: concatBytes(p256Dev.publicKey, p256Sign(p256Key(), sha256(new Uint8Array(1))).rs)} : d,
+    )
     expect(await revertName(heartbeat(op, {...params, devices: forged}))).toBe('BadDeviceSignature')
     expect(await revertName(heartbeat(op, {...params, devices: params.devices.slice(1)}))).toBe('DeviceSetMismatch')
     const swapped = [params.devices[1]!, params.devices[0]!, ...params.devices.slice(2)]

@@ -93,7 +93,15 @@ describe('TPM host registration end to end (unet FFI + swtpm + contract + creden
 
     // and it earns with a real quote over the heartbeat challenge
     const cb = await challengeBlock(op)
-    const hb = heartbeatChallenge({chainId: 31337n, contract: dep.deployed.poci, operator, hostId: id.deviceId, epoch: cb.epoch, blockNumber: cb.blockNumber, blockHash: cb.blockHash})
+    const hb = heartbeatChallenge({
+      chainId: 31337n,
+      contract: dep.deployed.poci,
+      operator,
+      hostId: id.deviceId,
+      epoch: cb.epoch,
+      blockNumber: cb.blockNumber,
+      blockHash: cb.blockHash,
+    })
     const q = await engine.quote(quoteQualifyingData(hb, []))
     const qs = parseSignature(q.signature)
     if (qs.alg !== 'ecdsa') throw new Error('expected an ECDSA AK')

@@ -6,15 +6,43 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startAnvil, type AnvilHandle} from '../../../src/chain/anvil.js'
 import {loadArtifact} from '../../../src/chain/artifacts.js'
 import {disconnect} from '../../../src/chain/client.js'
-import {HEARTBEAT_DOMAIN, REGISTER_DOMAIN, deviceIdOf, devicesDigest, heartbeatChallenge, quoteQualifyingData, registerChallenge, registrationId} from '../../../src/evidence/nonce.js'
+import {
+  HEARTBEAT_DOMAIN,
+  REGISTER_DOMAIN,
+  deviceIdOf,
+  devicesDigest,
+  heartbeatChallenge,
+  quoteQualifyingData,
+  registerChallenge,
+  registrationId,
+} from '../../../src/evidence/nonce.js'
 import {bytesToHex, hexToBytes} from '../../../src/util/hex.js'
 import {anvilUrl} from '../../helpers/env.js'
 import {deployFresh, rpc} from './helpers.js'
 
 interface Vectors {
   domains: {heartbeat: string; register: string}
-  heartbeat: Array<{chainId: string; contract: string; operator: string; hostId: string; epoch: string; blockNumber: string; blockHash: string; challenge: string}>
-  register: Array<{chainId: string; contract: string; operator: string; payout: string; deviceId: string; hostId: string; nonce: string; challenge: string; registrationId: string}>
+  heartbeat: Array<{
+    chainId: string
+    contract: string
+    operator: string
+    hostId: string
+    epoch: string
+    blockNumber: string
+    blockHash: string
+    challenge: string
+  }>
+  register: Array<{
+    chainId: string
+    contract: string
+    operator: string
+    payout: string
+    deviceId: string
+    hostId: string
+    nonce: string
+    challenge: string
+    registrationId: string
+  }>
   qualifyingData: Array<{challenge: string; devices: Array<{deviceId: string; evidenceDigest: string}>; devicesDigest: string; qualifyingData: string}>
   deviceIds: Array<{kind: string; publicKey: string; deviceId: string}>
 }
@@ -62,7 +90,10 @@ describe('challenge vectors (fixtures/vectors/challenges.json)', () => {
     }
     for (const v of vectors.qualifyingData) {
       const words = v.devices.flatMap((d) => [d.deviceId, d.evidenceDigest])
-      const digest = solidityPackedKeccak256(words.map(() => 'bytes32'), words)
+      const digest = solidityPackedKeccak256(
+        words.map(() => 'bytes32'),
+        words,
+      )
       expect(digest).toBe(v.devicesDigest)
       expect(solidityPackedKeccak256(['bytes32', 'bytes32'], [v.challenge, digest])).toBe(v.qualifyingData)
     }
@@ -110,7 +141,9 @@ describe('challenge vectors (fixtures/vectors/challenges.json)', () => {
       const activation = keccak256(toUtf8Bytes('UNET-POCI-ACTIVATION-v2'))
       expect(await poci.getFunction('ACTIVATION_DOMAIN').staticCall()).toBe(activation)
       const [regId, secret] = [vectors.register[0]!.registrationId, vectors.heartbeat[0]!.blockHash]
-      expect(await poci.getFunction('activationCommitment').staticCall(regId, secret)).toBe(solidityPackedKeccak256(['bytes32', 'bytes32', 'bytes32'], [activation, regId, secret]))
+      expect(await poci.getFunction('activationCommitment').staticCall(regId, secret)).toBe(
+        solidityPackedKeccak256(['bytes32', 'bytes32', 'bytes32'], [activation, regId, secret]),
+      )
     })
   })
 })

@@ -32,7 +32,17 @@ const CHIP_PUB = fixture('sophgo-catalogue/devnet-chip0.pem')
 const CHIP_ID = bytesToHex(deviceIdOf(rsaModulus(readFileSync(CHIP_PUB, 'latin1'))))
 
 interface RegisterJson {
-  devices: Array<{deviceId: string; regId?: string; kind: string; action: string; status: string; approved: boolean; power: string; hostId?: string; reason?: string}>
+  devices: Array<{
+    deviceId: string
+    regId?: string
+    kind: string
+    action: string
+    status: string
+    approved: boolean
+    power: string
+    hostId?: string
+    reason?: string
+  }>
   skipped?: Array<{device: string; reason: string}>
 }
 interface StatusJson {
@@ -98,7 +108,11 @@ describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status
     const wallet = await runCli(['wallet', 'create', '--json'], {home, env})
     expect(wallet.code, wallet.stderr).toBe(0)
     const port = await freePort()
-    const devnet = await runCli(['devnet', 'start', '--port', String(port), '--block-time', '1', '--epoch-seconds', '10', '--json'], {home, env, timeoutMs: 120_000})
+    const devnet = await runCli(['devnet', 'start', '--port', String(port), '--block-time', '1', '--epoch-seconds', '10', '--json'], {
+      home,
+      env,
+      timeoutMs: 120_000,
+    })
     expect(devnet.code, devnet.stdout + devnet.stderr).toBe(0)
   }, 180_000)
 
@@ -114,7 +128,14 @@ describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status
     expect(out.devices).toHaveLength(4)
     const [host] = out.devices
     const byId = (id: string) => out.devices.find((d) => d.deviceId === id)
-    expect(host).toMatchObject({kind: 'host-emulator', action: 'registered', status: 'approved', approved: true, power: '1', regId: expect.stringMatching(/^0x[0-9a-f]{64}$/)})
+    expect(host).toMatchObject({
+      kind: 'host-emulator',
+      action: 'registered',
+      status: 'approved',
+      approved: true,
+      power: '1',
+      regId: expect.stringMatching(/^0x[0-9a-f]{64}$/),
+    })
     expect(byId(chipId)).toMatchObject({kind: 'rsa2048', action: 'registered', status: 'approved', approved: true, power: '50', hostId: host!.deviceId})
     expect(byId(chipId)!.regId).not.toBe(host!.regId)
     // a chip no catalogue lists: registered (it signed its challenge), then rejected; the reason is the verifier's, from chain
@@ -129,7 +150,10 @@ describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status
     expect(out.skipped?.map((s) => s.device)).toEqual(expect.arrayContaining([expect.stringMatching(/RTX 4090/), expect.stringMatching(/Gaudi2/)]))
 
     // the verifier's decisions, as the devnet recorded them
-    const decisions = readFileSync(join(home.dataDir, 'devnet', 'decisions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {deviceId: string; approve: boolean; kind: string})
+    const decisions = readFileSync(join(home.dataDir, 'devnet', 'decisions.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as {deviceId: string; approve: boolean; kind: string})
     expect(decisions.find((d) => d.deviceId === chipId)).toMatchObject({approve: true, kind: 'rsa2048'})
     expect(decisions.find((d) => d.deviceId === unlistedId)).toMatchObject({approve: false, kind: 'rsa2048'})
 
@@ -146,10 +170,14 @@ describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status
   it('heartbeat --once: confirmed with the chip committed and its RSA proof checked on chain; status lists both online', async () => {
     // --once, retried once if the 10-s epoch ended under the first try (a normal `missed`, journaled)
     let hb = await runCli(['heartbeat', '--once', '--json'], {home, env, timeoutMs: 120_000})
-    if (hb.code !== 0 && /epoch ended before a heartbeat was confirmed/.test(hb.stdout)) hb = await runCli(['heartbeat', '--once', '--json'], {home, env, timeoutMs: 120_000})
+    if (hb.code !== 0 && /epoch ended before a heartbeat was confirmed/.test(hb.stdout))
+      hb = await runCli(['heartbeat', '--once', '--json'], {home, env, timeoutMs: 120_000})
     expect(hb.code, hb.stdout + hb.stderr).toBe(0)
     const epochs = hb.json<{epochs: Array<{result: string; txHash?: string; reason?: string}>}>().epochs
-    expect(epochs.map((e) => e.result), JSON.stringify(epochs)).toEqual(['confirmed'])
+    expect(
+      epochs.map((e) => e.result),
+      JSON.stringify(epochs),
+    ).toEqual(['confirmed'])
     expect(hb.stderr).toMatch(/"devices":1[^\n]*"msg":"heartbeat sent"/)
     const confirmed = hb.json<{epochs: Array<{epoch: string; txHash: string}>}>().epochs[0]!
 
@@ -180,7 +208,12 @@ describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status
     expect(s.devices).toHaveLength(2)
 
     // the registration evidence on chain names the chip key (what anyone re-checking the decision reads)
-    const d = JSON.parse(readFileSync(join(home.dataDir, 'devnet', 'decisions.jsonl'), 'utf8').trim().split('\n').find((l) => l.includes(chipId))!) as {evidenceDigest: string}
+    const d = JSON.parse(
+      readFileSync(join(home.dataDir, 'devnet', 'decisions.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .find((l) => l.includes(chipId))!,
+    ) as {evidenceDigest: string}
     expect(d.evidenceDigest).toMatch(/^0x[0-9a-f]{64}$/)
   }, 180_000)
 
@@ -191,8 +224,9 @@ describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status
     const text = hb.stdout + hb.stderr
     expect(text).toContain(`attached device ${chipId} (rsa2048) not found on this machine`)
     expect(text).toContain('DeviceSetMismatch')
-    const journal = JSON.parse(readFileSync(join(home.dataDir, 'agent', 'journal.json'), 'utf8')) as {entries?: Array<{result: string; reason?: string}>} | Array<{result: string; reason?: string}>
-    const rows = Array.isArray(journal) ? journal : journal.entries ?? []
+    const journal = JSON.parse(readFileSync(join(home.dataDir, 'agent', 'journal.json'), 'utf8')) as
+      {entries?: Array<{result: string; reason?: string}>} | Array<{result: string; reason?: string}>
+    const rows = Array.isArray(journal) ? journal : (journal.entries ?? [])
     const why = rows.filter((r) => r.reason?.includes(`attached device ${chipId} (rsa2048) not found on this machine`))
     expect(why.length, JSON.stringify(rows)).toBeGreaterThan(0)
     expect(why.every((r) => r.result === 'failed' || r.result === 'missed')).toBe(true)
@@ -228,9 +262,16 @@ describe('quickstart on a host with a Sophgo chip (subprocess CLI, bmlib stub)',
     const port = await freePort()
     const qs = await runCli(['quickstart', '--epochs', '2', '--port', String(port), '--json'], {home, env, timeoutMs: 180_000})
     expect(qs.code, qs.stdout + qs.stderr).toBe(0)
-    const r = qs.json<{registration: {approved: boolean; deviceId: string}; accelerators?: RegisterJson['devices']; heartbeats: Array<{result: string}>; status: StatusJson}>()
+    const r = qs.json<{
+      registration: {approved: boolean; deviceId: string}
+      accelerators?: RegisterJson['devices']
+      heartbeats: Array<{result: string}>
+      status: StatusJson
+    }>()
     expect(r.registration.approved).toBe(true)
-    expect(r.accelerators).toEqual([expect.objectContaining({deviceId: chipId, kind: 'rsa2048', action: 'registered', approved: true, hostId: r.registration.deviceId})])
+    expect(r.accelerators).toEqual([
+      expect.objectContaining({deviceId: chipId, kind: 'rsa2048', action: 'registered', approved: true, hostId: r.registration.deviceId}),
+    ])
     expect(r.heartbeats.filter((h) => h.result === 'confirmed').length).toBeGreaterThan(0)
     expect(r.status.devices.find((d) => d.deviceId === chipId)).toMatchObject({status: 'approved', online: true})
   }, 240_000)

@@ -36,7 +36,12 @@ function runTestVerifier(verifier: ChainClient, fromBlock: number, verdict: (reg
     const {device} = decodeEvidence(reg.evidence) as HostEvidence
     const secret = Uint8Array.from(randomBytes(32))
     const made = credentialChallengeFor(device.ekPublic!, device.akPublic!, secret, reg.regId)
-    await challengeCredential(verifier, {regId: reg.regId, credentialBlob: made.credentialBlob, encryptedSecret: made.encryptedSecret, commitment: bytesToHex(made.commitment!)})
+    await challengeCredential(verifier, {
+      regId: reg.regId,
+      credentialBlob: made.credentialBlob,
+      encryptedSecret: made.encryptedSecret,
+      commitment: bytesToHex(made.commitment!),
+    })
     while (!signal.aborted && !(await registrationState(verifier, reg.regId)).activated) await new Promise((r) => setTimeout(r, 200))
     if (!signal.aborted) await approve(verifier, {regId: reg.regId, power: v.approve, ekId: keccak256(device.ekPublic!)})
   }

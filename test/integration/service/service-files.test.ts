@@ -102,7 +102,13 @@ describe('service definitions', () => {
   })
 
   it('the Windows (WinSW) definition is well-formed XML with the service, command and env', () => {
-    const s = spec({nodePath: 'C:\\Program Files\\nodejs\\node.exe', binPath: 'C:\\unet\\bin\\run.js', dataDir: 'C:\\ProgramData\\unet', configDir: 'C:\\ProgramData\\unet\\config', passwordFile: 'C:\\ProgramData\\unet\\pw'})
+    const s = spec({
+      nodePath: 'C:\\Program Files\\nodejs\\node.exe',
+      binPath: 'C:\\unet\\bin\\run.js',
+      dataDir: 'C:\\ProgramData\\unet',
+      configDir: 'C:\\ProgramData\\unet\\config',
+      passwordFile: 'C:\\ProgramData\\unet\\pw',
+    })
     const xml = renderServiceFile('windows', s).content
     const out = python(
       "import sys,json,xml.etree.ElementTree as E; r=E.fromstring(sys.stdin.read()); print(json.dumps({'id':r.findtext('id'),'exe':r.findtext('executable'),'args':r.findtext('arguments'),'env':{e.get('name'):e.get('value') for e in r.findall('env')},'onfailure':r.find('onfailure').get('action')}))",
@@ -152,11 +158,14 @@ describe('service definitions', () => {
   it('a directory it cannot write is SERVICE_ERROR with a sudo / --print hint; a bad path says so', () => {
     // /sys refuses new files even to root (EACCES), unlike a chmod-ed dir
     expect(() => installService('systemd', spec(), '/sys')).toThrow(
-      expect.objectContaining({exitCode: ExitCode.SERVICE_ERROR, message: 'cannot write /sys/unet-heartbeat.service (EACCES)', hint: expect.stringContaining('--print')}),
+      expect.objectContaining({
+        exitCode: ExitCode.SERVICE_ERROR,
+        message: 'cannot write /sys/unet-heartbeat.service (EACCES)',
+        hint: expect.stringContaining('--print'),
+      }),
     )
     const file = join(mkdtempSync(join(tmpdir(), 'unet-notdir-')), 'plain-file')
     writeFileSync(file, '')
     expect(() => installService('systemd', spec(), file)).toThrow(expect.objectContaining({exitCode: ExitCode.SERVICE_ERROR, hint: 'check the path (--dir)'}))
   })
-
 })

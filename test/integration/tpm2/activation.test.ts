@@ -61,7 +61,9 @@ describe('credential activation (activation.ts) on swtpm', () => {
     // the attacker's TPM holds the AK but not the EK: the seed does not decrypt, the integrity check fails
     await expect(activateCredential(attacker, challenge.credentialBlob, challenge.encryptedSecret)).rejects.toMatchObject({exitCode: ExitCode.TPM_ERROR})
     // naming the registration's EK, the agent refuses before asking its TPM
-    await expect(activateCredential(attacker, challenge.credentialBlob, challenge.encryptedSecret, victimEk)).rejects.toThrow(/not the EK the credential challenge was made for/)
+    await expect(activateCredential(attacker, challenge.credentialBlob, challenge.encryptedSecret, victimEk)).rejects.toThrow(
+      /not the EK the credential challenge was made for/,
+    )
     // the victim's TPM holds the EK but not the attacker's AK: its own AK has another name
     await expect(activateCredential(victim, challenge.credentialBlob, challenge.encryptedSecret)).rejects.toMatchObject({exitCode: ExitCode.TPM_ERROR})
   })
@@ -77,7 +79,9 @@ describe('credential activation (activation.ts) on swtpm', () => {
     const ek = tpm.createPrimary(ESYS_TR.RH_ENDORSEMENT, ekTemplateRsa2048())
     try {
       // TPM_RC_AUTH_UNAVAILABLE: an object without a sensitive part cannot authorize ActivateCredential
-      expect(() => tpm.activateCredential(loaded, ek.handle, challenge.credentialBlob, challenge.encryptedSecret)).toThrow(/authValue or authPolicy is not available for selected entity \(0x12f\)/)
+      expect(() => tpm.activateCredential(loaded, ek.handle, challenge.credentialBlob, challenge.encryptedSecret)).toThrow(
+        /authValue or authPolicy is not available for selected entity \(0x12f\)/,
+      )
     } finally {
       tpm.flush(ek.handle)
       tpm.flush(loaded)

@@ -48,7 +48,13 @@ describe('AK↔EK credential activation: MakeCredential in TS, ActivateCredentia
     const trusted = [readFileSync(sw.caRootPath, 'utf8'), readFileSync(sw.caIssuerPath, 'utf8')]
     expect(verifyEkChain({chain: id.certChain, trusted, ekPublic: id.ekPublic})).toEqual([])
     // a root that did not sign it
-    expect(verifyEkChain({chain: id.certChain, trusted: [readFileSync(new URL('../../../fixtures/go-tpm-tools/tpm_ek_root_1.cer', import.meta.url))], ekPublic: id.ekPublic}).join()).toMatch(/does not chain/)
+    expect(
+      verifyEkChain({
+        chain: id.certChain,
+        trusted: [readFileSync(new URL('../../../fixtures/go-tpm-tools/tpm_ek_root_1.cer', import.meta.url))],
+        ekPublic: id.ekPublic,
+      }).join(),
+    ).toMatch(/does not chain/)
     // the right chain for the wrong key
     expect(verifyEkChain({chain: id.certChain, trusted, ekPublic: engine.ekPublic('eccP256')})).toContain('the EK certificate is not for this EK')
   })

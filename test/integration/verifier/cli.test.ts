@@ -23,7 +23,10 @@ interface Line {
 
 /** `unet verifier run` as a real subprocess; resolves `exited` with its exit code. */
 function startVerifier(home: Home, args: string[]): {child: ChildProcess; stderr: () => string; exited: Promise<number | null>} {
-  const child = spawn(process.execPath, [BIN, 'verifier', 'run', ...args], {env: {PATH: process.env.PATH, HOME: process.env.HOME, ...home.env, UNET_PASSWORD: 'verifier-pass'}, stdio: ['ignore', 'pipe', 'pipe']})
+  const child = spawn(process.execPath, [BIN, 'verifier', 'run', ...args], {
+    env: {PATH: process.env.PATH, HOME: process.env.HOME, ...home.env, UNET_PASSWORD: 'verifier-pass'},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let stderr = ''
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()))
   child.stdout!.resume()
@@ -48,7 +51,14 @@ describe('unet verifier run / audit (subprocess CLI, real anvil)', () => {
   let decisionsFile: string
   let args: string[]
 
-  const lines = (): Line[] => (existsSync(decisionsFile) ? readFileSync(decisionsFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line) : [])
+  const lines = (): Line[] =>
+    existsSync(decisionsFile)
+      ? readFileSync(decisionsFile, 'utf8')
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Line)
+      : []
 
   beforeAll(async () => {
     dep = await deployFresh(url)
@@ -56,11 +66,28 @@ describe('unet verifier run / audit (subprocess CLI, real anvil)', () => {
     home = makeHome()
     const poci = dep.deployed.poci
     mkdirSync(home.configDir, {recursive: true})
-    writeFileSync(join(home.configDir, 'config.json'), JSON.stringify({networks: {devnet: {rpcUrls: [url], chainId: 31337, contracts: {registry: poci, heartbeat: poci, rewards: poci, token: dep.deployed.token}}}}), {mode: 0o600})
+    writeFileSync(
+      join(home.configDir, 'config.json'),
+      JSON.stringify({
+        networks: {devnet: {rpcUrls: [url], chainId: 31337, contracts: {registry: poci, heartbeat: poci, rewards: poci, token: dep.deployed.token}}},
+      }),
+      {mode: 0o600},
+    )
     const keystore = join(home.configDir, 'verifier.json')
     writeFileSync(keystore, JSON.stringify(encryptKeystore(hexToBytes(dep.keys.verifier), 'verifier-pass')), {mode: 0o600})
     decisionsFile = join(home.dataDir, 'decisions.jsonl')
-    args = ['--keystore', keystore, '--from-block', String(dep.deployed.blockNumber), '--decisions', decisionsFile, '--poll-ms', '200', '--spot-check-rate', '0']
+    args = [
+      '--keystore',
+      keystore,
+      '--from-block',
+      String(dep.deployed.blockNumber),
+      '--decisions',
+      decisionsFile,
+      '--poll-ms',
+      '200',
+      '--spot-check-rate',
+      '0',
+    ]
   })
   afterAll(() => {
     for (const c of [dep?.verifier, op]) if (c) disconnect(c)

@@ -44,7 +44,10 @@ export async function registerHostWith(
 }
 
 /** One pass of the verifier service over `client`'s contract; returns the records it wrote. */
-export async function verifierPass(client: ChainClient, options: {policy: VerifierPolicy; cursorFile: string; fromBlock: number} & Partial<RunVerifierOptions>): Promise<VerifierRecord[]> {
+export async function verifierPass(
+  client: ChainClient,
+  options: {policy: VerifierPolicy; cursorFile: string; fromBlock: number} & Partial<RunVerifierOptions>,
+): Promise<VerifierRecord[]> {
   const records: VerifierRecord[] = []
   const errors: Error[] = []
   await runVerifier(client, {pollMs: 50, ...options, once: true, onRecord: (r) => records.push(r), onError: (e) => errors.push(e)})

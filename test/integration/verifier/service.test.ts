@@ -16,7 +16,20 @@ import {auditDecisions} from '../../../src/verifier/audit.js'
 import {CONTRACT_MAX_POWER} from '../../../src/verifier/decide.js'
 import type {DecisionRecord, SpotCheckRecord} from '../../../src/verifier/service.js'
 import {anvilUrl, swtpm} from '../../helpers/env.js'
-import {approveHost, buildBeat, clientFor, deployFresh, emulatorHost, mine, nextEpoch, p256Device, p384Device, registerDevice, registerHost, type Deployment} from '../chain/helpers.js'
+import {
+  approveHost,
+  buildBeat,
+  clientFor,
+  deployFresh,
+  emulatorHost,
+  mine,
+  nextEpoch,
+  p256Device,
+  p384Device,
+  registerDevice,
+  registerHost,
+  type Deployment,
+} from '../chain/helpers.js'
 import {devnetPolicy, emulatorEngine, registerHostWith, tempDir, verifierPass} from './helpers.js'
 
 const decisionsOf = (records: unknown[]) => records.filter((r): r is DecisionRecord => (r as DecisionRecord).type === 'decision')
@@ -148,7 +161,16 @@ describe('verifier service: spot checks of committed (P-384) heartbeats', () => 
     expect(await verifierPass(dep.verifier, options)).toEqual([])
     await nextEpoch(url, op)
     const opened = (await verifierPass(dep.verifier, options)) as SpotCheckRecord[]
-    expect(opened).toEqual([expect.objectContaining({type: 'spot-check', outcome: 'spot-opened', hostId: host.hostId, deviceId: gpu.deviceId, epoch: beat.epoch.toString(), heartbeatTx: beat.txHash})])
+    expect(opened).toEqual([
+      expect.objectContaining({
+        type: 'spot-check',
+        outcome: 'spot-opened',
+        hostId: host.hostId,
+        deviceId: gpu.deviceId,
+        epoch: beat.epoch.toString(),
+        heartbeatTx: beat.txHash,
+      }),
+    ])
     const challengeId = opened[0]!.challengeId!
     const state = await challengeState(op, challengeId)
     expect(state.status).toBe('open')
@@ -168,6 +190,8 @@ describe('verifier service: spot checks of committed (P-384) heartbeats', () => 
     await approve(dep.verifier, {regId: (await registerDevice(op, gpu, host.hostId)).regId, power: 300n})
     const beat = await heartbeat(op, await buildBeat(op, host, [{device: gpu}]))
     await nextEpoch(url, op)
-    expect(await verifierPass(dep.verifier, {policy: devnetPolicy(), cursorFile: join(tempDir(), 'cursor.json'), fromBlock: beat.blockNumber, spotCheckRate: 0})).toEqual([])
+    expect(
+      await verifierPass(dep.verifier, {policy: devnetPolicy(), cursorFile: join(tempDir(), 'cursor.json'), fromBlock: beat.blockNumber, spotCheckRate: 0}),
+    ).toEqual([])
   })
 })

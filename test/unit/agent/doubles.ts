@@ -148,7 +148,11 @@ export class FakeChain implements ChainPort {
     const pooled = this.pool.get(previous.nonce)
     // after a restart the adapter only has what the outbox kept (to/data): rebuild from it
     const submission = pooled?.submission ?? this.lostSubmissions.get(epoch)!
-    const tx = this.sign(previous.nonce, {maxFeePerGas: bump(previous.fees.maxFeePerGas), maxPriorityFeePerGas: bump(previous.fees.maxPriorityFeePerGas)}, submission)
+    const tx = this.sign(
+      previous.nonce,
+      {maxFeePerGas: bump(previous.fees.maxFeePerGas), maxPriorityFeePerGas: bump(previous.fees.maxPriorityFeePerGas)},
+      submission,
+    )
     await hooks.beforeBroadcast(this.strip(tx))
     this.bumps++
     this.pool.set(tx.nonce, tx)
@@ -323,7 +327,12 @@ export class FakeChallenges implements ChallengePort {
 
   /** Opens a challenge at block `at` (default: the head) against a committed exchange; `keep`: whether this machine kept it. */
   open(options: {at?: bigint; deviceId?: string; epoch?: bigint; keep?: boolean} = {}): void {
-    this.scheduled.push({at: options.at ?? this.chain.headNumber(), deviceId: options.deviceId ?? h('device-0'), epoch: options.epoch ?? 0n, keep: options.keep ?? true})
+    this.scheduled.push({
+      at: options.at ?? this.chain.headNumber(),
+      deviceId: options.deviceId ?? h('device-0'),
+      epoch: options.epoch ?? 0n,
+      keep: options.keep ?? true,
+    })
   }
 
   private materialize(): void {
@@ -334,7 +343,15 @@ export class FakeChallenges implements ChallengePort {
       const digest = bytesToHex(keccak_256(report))
       if (s.keep) this.kept.set(digest, report)
       const challengeId = h(`challenge-${s.deviceId}-${s.epoch}-${s.at}`)
-      this.records.set(challengeId, {challengeId, deviceId: s.deviceId, epoch: s.epoch, deadline: s.at + this.window, status: 'open', evidenceDigest: digest, openedAt: s.at})
+      this.records.set(challengeId, {
+        challengeId,
+        deviceId: s.deviceId,
+        epoch: s.epoch,
+        deadline: s.at + this.window,
+        status: 'open',
+        evidenceDigest: digest,
+        openedAt: s.at,
+      })
     }
   }
 
@@ -362,7 +379,8 @@ export class FakeChallenges implements ChallengePort {
     const block = this.chain.headNumber() + 1n
     if (r.status !== 'open') throw new UnetError('answer the challenge rejected by the contract: NotOpen', ExitCode.TX_REJECTED)
     if (block > r.deadline) throw new UnetError('answer the challenge rejected by the contract: AnswerTooLate', ExitCode.TX_REJECTED)
-    if (bytesToHex(keccak_256(answer.report)) !== r.evidenceDigest) throw new UnetError('answer the challenge rejected by the contract: NotCommitted', ExitCode.TX_REJECTED)
+    if (bytesToHex(keccak_256(answer.report)) !== r.evidenceDigest)
+      throw new UnetError('answer the challenge rejected by the contract: NotCommitted', ExitCode.TX_REJECTED)
     this.answers++
     r.status = 'answered'
     r.answeredAt = block

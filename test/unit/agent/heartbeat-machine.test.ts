@@ -88,7 +88,11 @@ describe('HeartbeatMachine', () => {
     ac.abort('SIGTERM')
     const r = await running
     expect(r.stopped).toBe('aborted')
-    expect([...t.chain.credits.entries()].slice(0, 3)).toEqual([[0n, 1], [1n, 1], [2n, 1]])
+    expect([...t.chain.credits.entries()].slice(0, 3)).toEqual([
+      [0n, 1],
+      [1n, 1],
+      [2n, 1],
+    ])
     expect(t.chain.submits).toBe(t.chain.credits.size)
     expect(m.state).toBe('Stopped')
   })
@@ -187,7 +191,10 @@ describe('HeartbeatMachine', () => {
   it('evidence that fails self-verification stops the agent with EVIDENCE_INVALID and journals why', async () => {
     const t = setup()
     t.selfVerify.forceFail = 'AK certificate chain does not reach a trusted root'
-    const err = await t.make().run({once: true}).catch((e: unknown) => e)
+    const err = await t
+      .make()
+      .run({once: true})
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(UnetError)
     expect((err as UnetError).exitCode).toBe(ExitCode.EVIDENCE_INVALID)
     expect(t.chain.submits).toBe(0)

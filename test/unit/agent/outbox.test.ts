@@ -71,7 +71,11 @@ describe('Outbox', () => {
     o.record({epoch: 1n, result: 'failed', reason: 'TPM busy'})
     o.record({epoch: 1n, result: 'confirmed', txHash: H(1)})
     for (const e of [2n, 3n, 4n]) o.record({epoch: e, result: 'missed', reason: 'RPC down'})
-    expect(o.journal().map((r) => [r.epoch, r.result])).toEqual([[2n, 'missed'], [3n, 'missed'], [4n, 'missed']])
+    expect(o.journal().map((r) => [r.epoch, r.result])).toEqual([
+      [2n, 'missed'],
+      [3n, 'missed'],
+      [4n, 'missed'],
+    ])
     expect(readJournal(dir, 1)).toEqual([{epoch: 4n, result: 'missed', reason: 'RPC down', at: 42}])
     expect(readJournal(fresh())).toEqual([])
   })

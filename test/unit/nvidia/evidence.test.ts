@@ -14,7 +14,11 @@ const ctx = {network: 'devnet', allowEmulator: true, tpmRoots: []}
 
 describe('accelerator evidence in the evidence v1 format, through verifyEvidence', () => {
   it("nvidia-cc: NVIDIA's Hopper sample round-trips the canonical encoding and verifies against its nonce", async () => {
-    const ev = await toAcceleratorEvidence({kind: 'nvidia-cc', uuid: 'GPU-11111111-2222-3333-4444-555555555555', nonce: NONCE, report: REPORT, certChainPem: nv('hopper-cert-chain.pem')}, NONCE, 1_800_000_000)
+    const ev = await toAcceleratorEvidence(
+      {kind: 'nvidia-cc', uuid: 'GPU-11111111-2222-3333-4444-555555555555', nonce: NONCE, report: REPORT, certChainPem: nv('hopper-cert-chain.pem')},
+      NONCE,
+      1_800_000_000,
+    )
     expect(ev.device.publicKey[0]).toBe(0x04)
     expect(ev.device.publicKey).toHaveLength(97)
     expect(ev.device.certChain).toHaveLength(5)
@@ -31,19 +35,29 @@ describe('accelerator evidence in the evidence v1 format, through verifyEvidence
     expect(verifyEvidence(back, {...ctx, expected: {challenge: other}}).valid).toBe(false)
     const swappedKey = {...back, device: {...back.device, publicKey: Uint8Array.from([0x04, ...new Uint8Array(96)])}} as Evidence
     expect(verifyEvidence(swappedKey, ctx).reasons).toContain('device.publicKey is not the key of the leaf certificate')
-    const otherChain = await toAcceleratorEvidence({kind: 'nvidia-cc', uuid: 'x', nonce: NONCE, report: REPORT, certChainPem: nv('sdk-hopper-cert-chain.pem')}, NONCE)
+    const otherChain = await toAcceleratorEvidence(
+      {kind: 'nvidia-cc', uuid: 'x', nonce: NONCE, report: REPORT, certChainPem: nv('sdk-hopper-cert-chain.pem')},
+      NONCE,
+    )
     expect(verifyEvidence(otherChain, ctx).valid).toBe(false)
   })
 
   it("sophgo: uminer's chip signature as evidence verifies; a changed body does not", async () => {
     const message = new Uint8Array(Buffer.from('utility'))
-    const ev = await toAcceleratorEvidence({kind: 'sophgo', devid: 6, message, signature: new Uint8Array(Buffer.from(um('utility.sig.hex').trim(), 'hex')), publicKeyPem: um('pubkey_6.pem')}, message)
+    const ev = await toAcceleratorEvidence(
+      {kind: 'sophgo', devid: 6, message, signature: new Uint8Array(Buffer.from(um('utility.sig.hex').trim(), 'hex')), publicKeyPem: um('pubkey_6.pem')},
+      message,
+    )
     const noChallenge = {...ev, nonce: {qualifyingData: message}} as Evidence
     const r = verifyEvidence(decodeEvidence(encodeEvidence(noChallenge)), ctx)
     expect(r.reasons).toEqual([])
     expect(r.valid).toBe(true)
     expect(ev.device.publicKey).toHaveLength(256)
-    const tampered = {...noChallenge, report: {...ev.report, body: new Uint8Array(Buffer.from('utilitz'))}, nonce: {qualifyingData: new Uint8Array(Buffer.from('utilitz'))}} as Evidence
+    const tampered = {
+      ...noChallenge,
+      report: {...ev.report, body: new Uint8Array(Buffer.from('utilitz'))},
+      nonce: {qualifyingData: new Uint8Array(Buffer.from('utilitz'))},
+    } as Evidence
     expect(verifyEvidence(tampered, ctx).valid).toBe(false)
   })
 })

@@ -26,7 +26,21 @@ function build(nonce: Uint8Array, blocks: Block[], opaque: Uint8Array, sigLen = 
   const u16 = (n: number) => [n & 0xff, (n >> 8) & 0xff]
   const record = blocks.flatMap((b) => [b.index, 0x01, ...u16(b.value.length + 3), b.valueType, ...u16(b.value.length), ...b.value])
   const req = [0x11, 0xe0, 0x01, 0xff, ...nonce, slot]
-  const resp = [0x11, 0x60, 0x00, slot, blocks.length, record.length & 0xff, (record.length >> 8) & 0xff, record.length >> 16, ...record, ...new Uint8Array(32).fill(7), ...u16(opaque.length), ...opaque, ...new Uint8Array(sigLen).fill(9)]
+  const resp = [
+    0x11,
+    0x60,
+    0x00,
+    slot,
+    blocks.length,
+    record.length & 0xff,
+    (record.length >> 8) & 0xff,
+    record.length >> 16,
+    ...record,
+    ...new Uint8Array(32).fill(7),
+    ...u16(opaque.length),
+    ...opaque,
+    ...new Uint8Array(sigLen).fill(9),
+  ]
   return Uint8Array.from([...req, ...resp])
 }
 
@@ -87,15 +101,21 @@ describe('strict SPDM 1.1 GET_MEASUREMENTS parser', () => {
 
   it('property: well-formed messages round-trip through the parser', () => {
     fc.assert(
-      fc.property(fc.uint8Array({minLength: 32, maxLength: 32}), blocksArb, fc.uint8Array({maxLength: 200}), fc.integer({min: 0, max: 7}), (nonce, blocks, opaque, slot) => {
-        const x = parseSpdmExchange(build(nonce, blocks, opaque, 96, slot))
-        expect(Buffer.from(x.request.nonce).equals(Buffer.from(nonce))).toBe(true)
-        expect(x.response.blocks.map((b) => [b.index, b.valueType, Buffer.from(b.value).toString('hex')])).toEqual(
-          blocks.map((b) => [b.index, b.valueType, Buffer.from(b.value).toString('hex')]),
-        )
-        expect(Buffer.from(x.response.opaque).equals(Buffer.from(opaque))).toBe(true)
-        expect(x.response.slotId).toBe(slot)
-      }),
+      fc.property(
+        fc.uint8Array({minLength: 32, maxLength: 32}),
+        blocksArb,
+        fc.uint8Array({maxLength: 200}),
+        fc.integer({min: 0, max: 7}),
+        (nonce, blocks, opaque, slot) => {
+          const x = parseSpdmExchange(build(nonce, blocks, opaque, 96, slot))
+          expect(Buffer.from(x.request.nonce).equals(Buffer.from(nonce))).toBe(true)
+          expect(x.response.blocks.map((b) => [b.index, b.valueType, Buffer.from(b.value).toString('hex')])).toEqual(
+            blocks.map((b) => [b.index, b.valueType, Buffer.from(b.value).toString('hex')]),
+          )
+          expect(Buffer.from(x.response.opaque).equals(Buffer.from(opaque))).toBe(true)
+          expect(x.response.slotId).toBe(slot)
+        },
+      ),
       {numRuns: 300},
     )
   })

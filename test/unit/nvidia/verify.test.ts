@@ -90,7 +90,10 @@ describe('NVIDIA CC report verifier with NVIDIA published Hopper samples', () =>
   })
 
   it('certificates outside their validity at `now` fail', () => {
-    const r = verifyNvidiaReport(report('hopper-report.hex'), chain('hopper-cert-chain.pem'), {expectedNonce: VALID_NONCE, now: new Date('2001-01-01T00:00:00Z')})
+    const r = verifyNvidiaReport(report('hopper-report.hex'), chain('hopper-cert-chain.pem'), {
+      expectedNonce: VALID_NONCE,
+      now: new Date('2001-01-01T00:00:00Z'),
+    })
     expect(r.valid).toBe(false)
     expect(r.reasons.join()).toMatch(/is not valid at 2001-01-01/)
   })

@@ -26,7 +26,13 @@ function parsePciIds(text: string): Map<number, {name: string; devices: Map<numb
   return out
 }
 
-const pci = (vendorId: number, deviceId: number, classCode: number): PciDevice => ({address: '0000:01:00.0', vendorId, deviceId, classCode, path: '/nonexistent'})
+const pci = (vendorId: number, deviceId: number, classCode: number): PciDevice => ({
+  address: '0000:01:00.0',
+  vendorId,
+  deviceId,
+  classCode,
+  path: '/nonexistent',
+})
 
 describe('accelerator PCI id table', () => {
   const ids = parsePciIds(PCI_IDS)
@@ -41,7 +47,11 @@ describe('accelerator PCI id table', () => {
         const name = vendor!.devices.get(Number(id))
         expect(name, `${entry.vendor} 0x${Number(id).toString(16)}`).toBeDefined()
         // every word of our (short) model name is a word of the pci.ids name
-        const words = (s: string) => s.toLowerCase().split(/[^a-z0-9-]+/).filter(Boolean)
+        const words = (s: string) =>
+          s
+            .toLowerCase()
+            .split(/[^a-z0-9-]+/)
+            .filter(Boolean)
         const have = new Set(words(name!))
         for (const w of words(model)) expect(have.has(w), `${entry.vendor} "${model}" vs "${name}"`).toBe(true)
         checked++

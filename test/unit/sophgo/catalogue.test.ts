@@ -9,7 +9,15 @@ import {loadConfig} from '../../../src/config/index.js'
 import {BUILTIN_PROFILES, DEVNET_SOPHGO_CATALOGUE, DEVNET_SOPHGO_CATALOGUE_KEY} from '../../../src/config/schema.js'
 import {ConfigError, InputError} from '../../../src/errors/index.js'
 import {deviceIdOf} from '../../../src/evidence/nonce.js'
-import {catalogueSigningBytes, encodeCatalogue, lookupChip, parseCatalogue, signCatalogue, verifyCatalogue, type SophgoCatalogue} from '../../../src/hw/sophgo/catalogue.js'
+import {
+  catalogueSigningBytes,
+  encodeCatalogue,
+  lookupChip,
+  parseCatalogue,
+  signCatalogue,
+  verifyCatalogue,
+  type SophgoCatalogue,
+} from '../../../src/hw/sophgo/catalogue.js'
 import {loadSophgoTrust} from '../../../src/hw/sophgo/catalogue-files.js'
 import {rsaModulus} from '../../../src/hw/sophgo/verify-evidence.js'
 import {bytesToHex} from '../../../src/util/hex.js'
@@ -69,7 +77,11 @@ describe('Sophgo chip catalogue (format v1, ECDSA P-256 over the canonical JSON)
     expect(verifyCatalogue(c, [other, PINNED])).toEqual([])
     const p384 = generateKeyPairSync('ec', {namedCurve: 'secp384r1'}).publicKey
     const rsa = generateKeyPairSync('rsa', {modulusLength: 2048}).publicKey
-    expect(verifyCatalogue(c, [p384, rsa])).toEqual(['pinned catalogue key 0 is not an EC P-256 key', 'pinned catalogue key 1 is not an EC P-256 key', 'the catalogue signature does not verify under any pinned catalogue key'])
+    expect(verifyCatalogue(c, [p384, rsa])).toEqual([
+      'pinned catalogue key 0 is not an EC P-256 key',
+      'pinned catalogue key 1 is not an EC P-256 key',
+      'the catalogue signature does not verify under any pinned catalogue key',
+    ])
     expect(verifyCatalogue(c, ['not a pem'])[0]).toMatch(/^pinned catalogue key 0 is not a public key/)
     expect(verifyCatalogue(c, [])).toEqual(['no Sophgo catalogue key is pinned (networks.<name>.trustRoots.sophgoCatalogueKeys)'])
     const sig = {...c, signature: Uint8Array.from(c.signature).fill(1, 10, 20)} as SophgoCatalogue
@@ -109,7 +121,13 @@ describe('Sophgo chip catalogue (format v1, ECDSA P-256 over the canonical JSON)
     const signed = catalogueSigningBytes(parseCatalogue(FILE))
     // pretty-printed, keys in another order, a string written with escapes: same content
     const file = raw()
-    const reordered = {signature: file.signature, chips: file.chips.map((c) => ({model: c.model, ...c})), issuer: file.issuer, issuedAt: file.issuedAt, version: 1}
+    const reordered = {
+      signature: file.signature,
+      chips: file.chips.map((c) => ({model: c.model, ...c})),
+      issuer: file.issuer,
+      issuedAt: file.issuedAt,
+      version: 1,
+    }
     const pretty = JSON.stringify(reordered, null, 2).replace('"BM1684"', '"\\u0042M1684"')
     expect(pretty).not.toBe(FILE.toString().trim())
     const same = parseCatalogue(text(pretty))
@@ -124,7 +142,10 @@ describe('Sophgo chip catalogue (format v1, ECDSA P-256 over the canonical JSON)
 
   it('signCatalogue ↔ encodeCatalogue ↔ parseCatalogue round-trip; only P-256 keys sign', () => {
     const {privateKey, publicKey} = generateKeyPairSync('ec', {namedCurve: 'prime256v1'})
-    const c = signCatalogue({version: 1, issuer: 'Example Foundation', issuedAt: 1_700_000_000, chips: [{keyId: UMINER_CHIP, model: 'BM1684', serial: 'HQDZKC5BAJIAJ0272'}]}, privateKey)
+    const c = signCatalogue(
+      {version: 1, issuer: 'Example Foundation', issuedAt: 1_700_000_000, chips: [{keyId: UMINER_CHIP, model: 'BM1684', serial: 'HQDZKC5BAJIAJ0272'}]},
+      privateKey,
+    )
     const back = parseCatalogue(encodeCatalogue(c))
     expect(back).toEqual(c)
     expect(verifyCatalogue(back, [publicKey.export({type: 'spki', format: 'pem'}).toString()])).toEqual([])
@@ -154,12 +175,19 @@ describe('network profiles pin the Sophgo catalogue', () => {
   })
 
   it('a profile may pin its own catalogue and keys in the config file; unknown keys are still refused', () => {
-    const r = loadConfig({...configDirs({network: 'testnet', networks: {testnet: {sophgoCatalogue: DEVNET_SOPHGO_CATALOGUE, trustRoots: {sophgoCatalogueKeys: [DEVNET_SOPHGO_CATALOGUE_KEY]}}}})})
+    const r = loadConfig({
+      ...configDirs({
+        network: 'testnet',
+        networks: {testnet: {sophgoCatalogue: DEVNET_SOPHGO_CATALOGUE, trustRoots: {sophgoCatalogueKeys: [DEVNET_SOPHGO_CATALOGUE_KEY]}}},
+      }),
+    })
     expect(r.profile.sophgoCatalogue).toBe(DEVNET_SOPHGO_CATALOGUE)
     expect(r.profile.trustRoots).toEqual({tpm: [], nvidia: [], sophgoCatalogueKeys: [DEVNET_SOPHGO_CATALOGUE_KEY]})
     expect(verifyCatalogue(loadSophgoTrust(r.profile).catalogue!, loadSophgoTrust(r.profile).keys)).toEqual([])
     expect(() => loadConfig(configDirs({networks: {testnet: {trustRoots: {sophgoCatalogue: 'x'}}}}))).toThrow(ConfigError)
-    expect(() => loadConfig(configDirs({networks: {testnet: {trustRoots: {sophgoCatalogue: 'x'}}}}))).toThrow(/unknown key "networks\.testnet\.trustRoots\.sophgoCatalogue"/)
+    expect(() => loadConfig(configDirs({networks: {testnet: {trustRoots: {sophgoCatalogue: 'x'}}}}))).toThrow(
+      /unknown key "networks\.testnet\.trustRoots\.sophgoCatalogue"/,
+    )
     expect(() => loadConfig(configDirs({networks: {testnet: {sophgoCatalogue: ['a']}}}))).toThrow(/sophgoCatalogue" must be a string/)
   })
 

@@ -47,7 +47,15 @@ describe('credentialChallengeFor', () => {
     expect(c.commitment).toBeUndefined()
     expect(c.akName).toEqual(objectName(parseTpm2bPublic(ak)))
     // the encrypted secret is the seed under RSA-OAEP(SHA-256, "IDENTITY\0") to the EK: only the EK's holder opens it
-    const seed = privateDecrypt({key: createPrivateKey(privateKey.export({type: 'pkcs8', format: 'pem'})), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel: Buffer.from('IDENTITY\0')}, c.encryptedSecret)
+    const seed = privateDecrypt(
+      {
+        key: createPrivateKey(privateKey.export({type: 'pkcs8', format: 'pem'})),
+        padding: constants.RSA_PKCS1_OAEP_PADDING,
+        oaepHash: 'sha256',
+        oaepLabel: Buffer.from('IDENTITY\0'),
+      },
+      c.encryptedSecret,
+    )
     expect(seed).toHaveLength(32)
     // fresh randomness each time: two challenges for the same secret differ
     expect(Buffer.from(credentialChallengeFor(ekPublic, ak, secret).encryptedSecret).equals(Buffer.from(c.encryptedSecret))).toBe(false)
@@ -67,7 +75,9 @@ describe('credentialChallengeFor', () => {
 
   it('refuses an EK that is not an EK (a signing key, not restricted) and secrets that are not 32 bytes', () => {
     const ak = softAk()
-    expect(() => credentialChallengeFor(rsaEk(0x00040072).ekPublic, ak, randomBytes(32))).toThrow(/no credential challenge for this EK: EK lacks attributes restricted, decrypt/)
+    expect(() => credentialChallengeFor(rsaEk(0x00040072).ekPublic, ak, randomBytes(32))).toThrow(
+      /no credential challenge for this EK: EK lacks attributes restricted, decrypt/,
+    )
     expect(() => credentialChallengeFor(rsaEk(0x000200b2).ekPublic, ak, randomBytes(32))).toThrow(/EK lacks attributes restricted/)
     expect(() => credentialChallengeFor(rsaEk().ekPublic, ak, randomBytes(16))).toThrow(/32 bytes/)
     const notRsa2048 = new Writer().u16(TPM2_ALG.RSA).bytes()

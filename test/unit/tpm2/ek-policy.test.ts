@@ -13,7 +13,15 @@ import {ca, der, issue, type CertSpec, type Issued} from '../../helpers/x509.js'
 /** TPM2B_PUBLIC of an EK (TCG template attributes) holding this key. */
 function ekPublicOf(publicKey: KeyObject): Uint8Array {
   const jwk = publicKey.export({format: 'jwk'})
-  const head = new Writer().u16(jwk.kty === 'RSA' ? TPM2_ALG.RSA : TPM2_ALG.ECC).u16(TPM2_ALG.SHA256).u32(0x000300b2).tpm2b(new Uint8Array(32)).u16(TPM2_ALG.AES).u16(128).u16(TPM2_ALG.CFB).u16(TPM2_ALG.NULL)
+  const head = new Writer()
+    .u16(jwk.kty === 'RSA' ? TPM2_ALG.RSA : TPM2_ALG.ECC)
+    .u16(TPM2_ALG.SHA256)
+    .u32(0x000300b2)
+    .tpm2b(new Uint8Array(32))
+    .u16(TPM2_ALG.AES)
+    .u16(128)
+    .u16(TPM2_ALG.CFB)
+    .u16(TPM2_ALG.NULL)
   const body =
     jwk.kty === 'RSA'
       ? head.u16(2048).u32(0).tpm2b(Buffer.from(jwk.n!, 'base64url'))
@@ -37,7 +45,11 @@ describe('EK certificate policy', () => {
   it('accepts a TCG-profile EK certificate through a vendor intermediate, and reports the TPM', () => {
     const r = checkEkChain({chain: [good.der, inter.der], trusted: [root.pem], ekPublic: ekPublicOf(rsaKey.publicKey)})
     expect(r.reasons).toEqual([])
-    expect(r.info).toMatchObject({class: 'dtpm', vendor: 'Infineon', tpm: {manufacturer: 'id:49465800', vendorId: 'IFX', model: 'SLB9670', version: 'id:00070055'}})
+    expect(r.info).toMatchObject({
+      class: 'dtpm',
+      vendor: 'Infineon',
+      tpm: {manufacturer: 'id:49465800', vendorId: 'IFX', model: 'SLB9670', version: 'id:00070055'},
+    })
     expect(r.info.path).toHaveLength(3)
     // the intermediate may also come from the trust store
     expect(verifyEkChain({chain: [good.der], trusted: [root.pem, inter.pem]})).toEqual([])
@@ -81,14 +93,20 @@ describe('EK certificate policy', () => {
   it('extended key usage: when present it must hold tcg-kp-EKCertificate; absent is accepted unless required', () => {
     const noEku = ekCert(inter, {eku: undefined})
     expect(verifyEkChain({chain: [noEku.der], trusted: [root.pem, inter.pem]})).toEqual([])
-    expect(verifyEkChain({chain: [noEku.der], trusted: [root.pem, inter.pem], policy: {requireEkEku: true}}).join()).toMatch(/has no extended key usage \(tcg-kp-EKCertificate 2\.23\.133\.8\.1 is required\)/)
+    expect(verifyEkChain({chain: [noEku.der], trusted: [root.pem, inter.pem], policy: {requireEkEku: true}}).join()).toMatch(
+      /has no extended key usage \(tcg-kp-EKCertificate 2\.23\.133\.8\.1 is required\)/,
+    )
     const tls = ekCert(inter, {eku: ['1.3.6.1.5.5.7.3.1']})
-    expect(verifyEkChain({chain: [tls.der], trusted: [root.pem, inter.pem]}).join()).toMatch(/extended key usage \(1\.3\.6\.1\.5\.5\.7\.3\.1\) lacks tcg-kp-EKCertificate/)
+    expect(verifyEkChain({chain: [tls.der], trusted: [root.pem, inter.pem]}).join()).toMatch(
+      /extended key usage \(1\.3\.6\.1\.5\.5\.7\.3\.1\) lacks tcg-kp-EKCertificate/,
+    )
   })
 
   it('refuses an expired intermediate, a not-yet-valid leaf, and any certificate at a time outside it', () => {
     const expired = ca('Expired Intermediate', root, {notBefore: new Date('2015-01-01'), notAfter: new Date('2020-01-01')})
-    expect(verifyEkChain({chain: [ekCert(expired).der, expired.der], trusted: [root.pem]}).join()).toMatch(/certificate "CN=Expired Intermediate" is not valid at/)
+    expect(verifyEkChain({chain: [ekCert(expired).der, expired.der], trusted: [root.pem]}).join()).toMatch(
+      /certificate "CN=Expired Intermediate" is not valid at/,
+    )
     const future = ekCert(inter, {notBefore: new Date(Date.now() + 86_400_000)})
     expect(verifyEkChain({chain: [future.der], trusted: [root.pem, inter.pem]}).join()).toMatch(/serial .* is not valid at/)
   })
@@ -98,7 +116,9 @@ describe('EK certificate policy', () => {
     const odd = ekCert(inter, {extra: [['1.2.3.4.5', true, der.null()]]})
     expect(verifyEkChain({chain: [odd.der], trusted: [root.pem, inter.pem]}).join()).toMatch(/unrecognised critical extension 1\.2\.3\.4\.5/)
     const other = generateKeyPairSync('rsa', {modulusLength: 2048})
-    expect(verifyEkChain({chain: [good.der], trusted: [root.pem, inter.pem], ekPublic: ekPublicOf(other.publicKey)})).toContain('the EK certificate is not for this EK')
+    expect(verifyEkChain({chain: [good.der], trusted: [root.pem, inter.pem], ekPublic: ekPublicOf(other.publicKey)})).toContain(
+      'the EK certificate is not for this EK',
+    )
   })
 
   it('a self-made chain for a copied EK key does not reach the vendor root', () => {
@@ -108,7 +128,10 @@ describe('EK certificate policy', () => {
   })
 
   it('classifies firmware TPMs by their TCG vendor id', () => {
-    for (const [id, vendor] of [['id:414D4400', 'AMD fTPM'], ['id:494E5443', 'Intel PTT']] as const) {
+    for (const [id, vendor] of [
+      ['id:414D4400', 'AMD fTPM'],
+      ['id:494E5443', 'Intel PTT'],
+    ] as const) {
       const r = checkEkChain({chain: [ekCert(inter, {tpm: {...IFX, manufacturer: id}}).der], trusted: [root.pem, inter.pem]})
       expect(r.reasons).toEqual([])
       expect(r.info).toMatchObject({class: 'ftpm', vendor})
@@ -140,7 +163,9 @@ describe('cloud vTPM EK certificates (Google Cloud, fixtures/go-tpm-tools)', () 
 
   it('are refused where cloud vTPMs are off (the default, and every profile but the devnet)', () => {
     for (const pem of certs) {
-      expect(verifyEkChain({chain: [pem], trusted: gceRoots, now: AT}).join()).toMatch(/the EK is a cloud vTPM's \(Google Cloud vTPM .*\): cloud vTPMs are not accepted on this network \(networks\.<name>\.trustRoots\.allowCloudVtpm is false\)/)
+      expect(verifyEkChain({chain: [pem], trusted: gceRoots, now: AT}).join()).toMatch(
+        /the EK is a cloud vTPM's \(Google Cloud vTPM .*\): cloud vTPMs are not accepted on this network \(networks\.<name>\.trustRoots\.allowCloudVtpm is false\)/,
+      )
       const mainnet = ekPolicyFor({name: 'mainnet', trustRoots: {tpm: [], nvidia: []}})
       expect(checkEkChain({chain: [pem], trusted: gceRoots, now: AT, policy: mainnet}).valid).toBe(false)
       const devnet = ekPolicyFor({name: 'devnet', trustRoots: {tpm: [], nvidia: []}})

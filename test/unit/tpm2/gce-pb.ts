@@ -54,21 +54,28 @@ export interface GceAttestation {
 export function parseAttestation(b: Uint8Array): GceAttestation {
   const top = fields(b)
   const bytesOf = (f: Field) => f.value as Uint8Array
-  const quotes = top.filter((f) => f.no === 2).map((q) => {
-    const qf = fields(bytesOf(q))
-    const pcrsMsg = fields(bytesOf(qf.find((f) => f.no === 3)!))
-    const pcrs = new Map<number, Uint8Array>()
-    for (const entry of pcrsMsg.filter((f) => f.no === 2)) {
-      const ef = fields(bytesOf(entry))
-      pcrs.set(Number(ef.find((f) => f.no === 1)?.value ?? 0n), bytesOf(ef.find((f) => f.no === 2)!))
-    }
-    return {
-      attest: bytesOf(qf.find((f) => f.no === 1)!),
-      signature: bytesOf(qf.find((f) => f.no === 2)!),
-      hash: Number(pcrsMsg.find((f) => f.no === 1)?.value ?? 0n),
-      pcrs,
-    }
-  })
+  const quotes = top
+    .filter((f) => f.no === 2)
+    .map((q) => {
+      const qf = fields(bytesOf(q))
+      const pcrsMsg = fields(bytesOf(qf.find((f) => f.no === 3)!))
+      const pcrs = new Map<number, Uint8Array>()
+      for (const entry of pcrsMsg.filter((f) => f.no === 2)) {
+        const ef = fields(bytesOf(entry))
+        pcrs.set(Number(ef.find((f) => f.no === 1)?.value ?? 0n), bytesOf(ef.find((f) => f.no === 2)!))
+      }
+      return {
+        attest: bytesOf(qf.find((f) => f.no === 1)!),
+        signature: bytesOf(qf.find((f) => f.no === 2)!),
+        hash: Number(pcrsMsg.find((f) => f.no === 1)?.value ?? 0n),
+        pcrs,
+      }
+    })
   const akCert = top.find((f) => f.no === 6)
-  return {akPub: bytesOf(top.find((f) => f.no === 1)!), quotes, ...(akCert ? {akCert: bytesOf(akCert)} : {}), intermediates: top.filter((f) => f.no === 7).map(bytesOf)}
+  return {
+    akPub: bytesOf(top.find((f) => f.no === 1)!),
+    quotes,
+    ...(akCert ? {akCert: bytesOf(akCert)} : {}),
+    intermediates: top.filter((f) => f.no === 7).map(bytesOf),
+  }
 }

@@ -77,9 +77,18 @@ describe('go-tpm-tools GCE quotes (RSASSA-SHA256, nonce 0x9009)', () => {
   it('a previous quote with a higher resetCount is refused (monotonic counters)', () => {
     const q = nonce9009.quotes[1]!
     const clock = parseQuoteAttest(q.attest).clockInfo
-    expect(v.verify({attest: q.attest, signature: q.signature, expectedExtraData: NONCE, pcrs: q.pcrs, previous: {...clock, resetCount: 11}}).reasons.join()).toMatch(/resetCount went back/)
-    expect(v.verify({attest: q.attest, signature: q.signature, expectedExtraData: NONCE, pcrs: q.pcrs, previous: {...clock, clock: clock.clock + 1n}}).reasons.join()).toMatch(/clock went back/)
-    expect(v.verify({attest: q.attest, signature: q.signature, expectedExtraData: NONCE, pcrs: q.pcrs, previous: {...clock, resetCount: 9, clock: clock.clock + 5n}}).valid).toBe(true)
+    expect(
+      v.verify({attest: q.attest, signature: q.signature, expectedExtraData: NONCE, pcrs: q.pcrs, previous: {...clock, resetCount: 11}}).reasons.join(),
+    ).toMatch(/resetCount went back/)
+    expect(
+      v
+        .verify({attest: q.attest, signature: q.signature, expectedExtraData: NONCE, pcrs: q.pcrs, previous: {...clock, clock: clock.clock + 1n}})
+        .reasons.join(),
+    ).toMatch(/clock went back/)
+    expect(
+      v.verify({attest: q.attest, signature: q.signature, expectedExtraData: NONCE, pcrs: q.pcrs, previous: {...clock, resetCount: 9, clock: clock.clock + 5n}})
+        .valid,
+    ).toBe(true)
   })
 
   it('vendor roots mechanism: the AK certificate chains to the Google vTPM EK root via its intermediates', () => {

@@ -72,53 +72,124 @@ const runs = {numRuns: 400}
 
 describe('property: parsers give only typed errors', () => {
   it('TPMS_ATTEST', () => {
-    fc.assert(fc.property(random, (b) => onlyTyped(() => parseQuoteAttest(b))), runs)
-    fc.assert(fc.property(mutated(() => gce.quotes[1]!.attest), (b) => onlyTyped(() => parseQuoteAttest(b))), runs)
-    fc.assert(fc.property(mutated(() => evidence.quote.attest), (b) => onlyTyped(() => parseQuoteAttest(b))), runs)
+    fc.assert(
+      fc.property(random, (b) => onlyTyped(() => parseQuoteAttest(b))),
+      runs,
+    )
+    fc.assert(
+      fc.property(
+        mutated(() => gce.quotes[1]!.attest),
+        (b) => onlyTyped(() => parseQuoteAttest(b)),
+      ),
+      runs,
+    )
+    fc.assert(
+      fc.property(
+        mutated(() => evidence.quote.attest),
+        (b) => onlyTyped(() => parseQuoteAttest(b)),
+      ),
+      runs,
+    )
   })
 
   it('TPMT_SIGNATURE', () => {
-    fc.assert(fc.property(random, (b) => onlyTyped(() => parseSignature(b))), runs)
-    fc.assert(fc.property(mutated(() => gce.quotes[0]!.signature), (b) => onlyTyped(() => parseSignature(b))), runs)
-    fc.assert(fc.property(mutated(() => evidence.quote.signature), (b) => onlyTyped(() => parseSignature(b))), runs)
+    fc.assert(
+      fc.property(random, (b) => onlyTyped(() => parseSignature(b))),
+      runs,
+    )
+    fc.assert(
+      fc.property(
+        mutated(() => gce.quotes[0]!.signature),
+        (b) => onlyTyped(() => parseSignature(b)),
+      ),
+      runs,
+    )
+    fc.assert(
+      fc.property(
+        mutated(() => evidence.quote.signature),
+        (b) => onlyTyped(() => parseSignature(b)),
+      ),
+      runs,
+    )
   })
 
   it('TPMT_PUBLIC / TPM2B_PUBLIC and the key built from them', () => {
-    fc.assert(fc.property(random, (b) => onlyTyped(() => tpmPublicKeyObject(parseTpmtPublic(b)))), runs)
-    fc.assert(fc.property(random, (b) => onlyTyped(() => parseTpm2bPublic(b))), runs)
-    fc.assert(fc.property(mutated(() => gce.akPub), (b) => onlyTyped(() => tpmPublicKeyObject(parseTpmtPublic(b)))), runs)
-    fc.assert(fc.property(mutated(() => evidence.device.akPublic!), (b) => onlyTyped(() => new QuoteVerifier({tpm2bPublic: b}))), runs)
+    fc.assert(
+      fc.property(random, (b) => onlyTyped(() => tpmPublicKeyObject(parseTpmtPublic(b)))),
+      runs,
+    )
+    fc.assert(
+      fc.property(random, (b) => onlyTyped(() => parseTpm2bPublic(b))),
+      runs,
+    )
+    fc.assert(
+      fc.property(
+        mutated(() => gce.akPub),
+        (b) => onlyTyped(() => tpmPublicKeyObject(parseTpmtPublic(b))),
+      ),
+      runs,
+    )
+    fc.assert(
+      fc.property(
+        mutated(() => evidence.device.akPublic!),
+        (b) => onlyTyped(() => new QuoteVerifier({tpm2bPublic: b})),
+      ),
+      runs,
+    )
   })
 
   it('whole quote verification with mutated parts', () => {
     const v = new QuoteVerifier({tpm2bPublic: tpm2b(gce.akPub)})
     const q = gce.quotes[1]!
     fc.assert(
-      fc.property(mutated(() => q.attest), mutated(() => q.signature), (a, s) =>
-        onlyTyped(() => expect(v.verify({attest: a, signature: s, expectedExtraData: Uint8Array.of(0x90, 0x09), pcrs: q.pcrs}).valid).toBe(false)),
+      fc.property(
+        mutated(() => q.attest),
+        mutated(() => q.signature),
+        (a, s) => onlyTyped(() => expect(v.verify({attest: a, signature: s, expectedExtraData: Uint8Array.of(0x90, 0x09), pcrs: q.pcrs}).valid).toBe(false)),
       ),
       {numRuns: 300},
     )
   })
 
   it('tpm2-tools serialized PCR files', () => {
-    const good = writeSerializedPcrs([{hash: 0x0b, pcrs: [0, 1, 2, 3, 4, 5, 6, 7, 8]}], new Map(Array.from({length: 9}, (_, i) => [i, new Uint8Array(32).fill(i)])))
+    const good = writeSerializedPcrs(
+      [{hash: 0x0b, pcrs: [0, 1, 2, 3, 4, 5, 6, 7, 8]}],
+      new Map(Array.from({length: 9}, (_, i) => [i, new Uint8Array(32).fill(i)])),
+    )
     expect(readSerializedPcrs(good).values).toHaveLength(9)
-    fc.assert(fc.property(random, (b) => onlyTyped(() => readSerializedPcrs(b))), runs)
-    fc.assert(fc.property(mutated(() => good), (b) => onlyTyped(() => readSerializedPcrs(b))), runs)
+    fc.assert(
+      fc.property(random, (b) => onlyTyped(() => readSerializedPcrs(b))),
+      runs,
+    )
+    fc.assert(
+      fc.property(
+        mutated(() => good),
+        (b) => onlyTyped(() => readSerializedPcrs(b)),
+      ),
+      runs,
+    )
   })
 
   it('evidence v1 decoding, and verifyEvidence never throws on what decodes', () => {
     const ctx = {network: 'devnet', allowEmulator: true, tpmRoots: []}
-    fc.assert(fc.property(random, (b) => onlyTyped(() => decodeEvidence(b))), runs)
-    fc.assert(fc.property(fc.string({maxLength: 300}), (s) => onlyTyped(() => decodeEvidence(new TextEncoder().encode(s)))), runs)
     fc.assert(
-      fc.property(mutated(() => evidenceBytes), (b) => {
-        let decoded: ReturnType<typeof decodeEvidence> | undefined
-        onlyTyped(() => (decoded = decodeEvidence(b)))
-        if (decoded) expect(typeof verifyEvidence(decoded, ctx).valid).toBe('boolean')
-        return true
-      }),
+      fc.property(random, (b) => onlyTyped(() => decodeEvidence(b))),
+      runs,
+    )
+    fc.assert(
+      fc.property(fc.string({maxLength: 300}), (s) => onlyTyped(() => decodeEvidence(new TextEncoder().encode(s)))),
+      runs,
+    )
+    fc.assert(
+      fc.property(
+        mutated(() => evidenceBytes),
+        (b) => {
+          let decoded: ReturnType<typeof decodeEvidence> | undefined
+          onlyTyped(() => (decoded = decodeEvidence(b)))
+          if (decoded) expect(typeof verifyEvidence(decoded, ctx).valid).toBe('boolean')
+          return true
+        },
+      ),
       {numRuns: 600},
     )
     // structurally valid JSON with random values in every field
@@ -134,13 +205,19 @@ describe('property: parsers give only typed errors', () => {
   })
 
   it('certificate files and EK chains', () => {
-    fc.assert(fc.property(random, (b) => onlyTyped(() => certificatesIn(Buffer.from(b)))), runs)
+    fc.assert(
+      fc.property(random, (b) => onlyTyped(() => certificatesIn(Buffer.from(b)))),
+      runs,
+    )
     const cert = gce.akCert!
     fc.assert(
-      fc.property(mutated(() => cert), (b) => {
-        const reasons = verifyEkChain({chain: [b], trusted: [cert]})
-        return Array.isArray(reasons)
-      }),
+      fc.property(
+        mutated(() => cert),
+        (b) => {
+          const reasons = verifyEkChain({chain: [b], trusted: [cert]})
+          return Array.isArray(reasons)
+        },
+      ),
       {numRuns: 200},
     )
   })

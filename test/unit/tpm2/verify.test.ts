@@ -18,30 +18,69 @@ import {QuoteVerifier} from '../../../src/hw/tpm2/verify.js'
 import {akTemplateEccP256, ekTemplateEccP256, ekTemplateRsa2048, encodePcrSelection, TPM2_ALG, TPMA_OBJECT, tpm2b, Writer} from '../../../src/hw/tpm2/wire.js'
 
 /** A software "TPM" quote with full control over every field, for the verifier's negative cases. */
-function makeQuote(opts: {attributes?: number; safe?: number; reset?: number; restart?: number; clock?: bigint; extra?: Uint8Array; rsa?: 'pss' | 'pkcs1'; shortR?: boolean} = {}) {
+function makeQuote(
+  opts: {
+    attributes?: number
+    safe?: number
+    reset?: number
+    restart?: number
+    clock?: bigint
+    extra?: Uint8Array
+    rsa?: 'pss' | 'pkcs1'
+    shortR?: boolean
+  } = {},
+) {
   const rsa = opts.rsa !== undefined
   const {privateKey, publicKey} = rsa ? generateKeyPairSync('rsa', {modulusLength: 2048}) : generateKeyPairSync('ec', {namedCurve: 'P-256'})
   const jwk = publicKey.export({format: 'jwk'})
   let tpmt: Uint8Array
   if (rsa) {
-    tpmt = new Writer().u16(TPM2_ALG.RSA).u16(TPM2_ALG.SHA256).u32(opts.attributes ?? 0x00050072).tpm2b(new Uint8Array(0)).u16(TPM2_ALG.NULL)
-      .u16(opts.rsa === 'pss' ? TPM2_ALG.RSAPSS : TPM2_ALG.RSASSA).u16(TPM2_ALG.SHA256).u16(2048).u32(0).tpm2b(Buffer.from(jwk.n!, 'base64url')).bytes()
+    tpmt = new Writer()
+      .u16(TPM2_ALG.RSA)
+      .u16(TPM2_ALG.SHA256)
+      .u32(opts.attributes ?? 0x00050072)
+      .tpm2b(new Uint8Array(0))
+      .u16(TPM2_ALG.NULL)
+      .u16(opts.rsa === 'pss' ? TPM2_ALG.RSAPSS : TPM2_ALG.RSASSA)
+      .u16(TPM2_ALG.SHA256)
+      .u16(2048)
+      .u32(0)
+      .tpm2b(Buffer.from(jwk.n!, 'base64url'))
+      .bytes()
   } else {
     const t = emulatorAkTpmt(Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url'))
     if (opts.attributes !== undefined) Buffer.from(t.buffer, t.byteOffset).writeUInt32BE(opts.attributes, 4)
     tpmt = t
   }
   const name = primaryQualifiedName(objectName(parseTpm2bPublic(tpm2b(tpmt))), TPM2_ALG.SHA256, TPM_RH.ENDORSEMENT)
-  const pcrs = new Map([[0, new Uint8Array(32).fill(1)], [7, new Uint8Array(32).fill(7)]])
+  const pcrs = new Map([
+    [0, new Uint8Array(32).fill(1)],
+    [7, new Uint8Array(32).fill(7)],
+  ])
   const digest = createHash('sha256').update(pcrs.get(0)!).update(pcrs.get(7)!).digest()
   const extra = opts.extra ?? Uint8Array.of(1, 2, 3, 4)
-  const attest = new Writer().u32(0xff544347).u16(0x8018).tpm2b(name).tpm2b(extra).u64(opts.clock ?? 1000n).u32(opts.reset ?? 5).u32(opts.restart ?? 2).u8(opts.safe ?? 1).u64(0n)
-    .raw(encodePcrSelection([{hash: TPM2_ALG.SHA256, pcrs: [0, 7]}])).tpm2b(digest).bytes()
+  const attest = new Writer()
+    .u32(0xff544347)
+    .u16(0x8018)
+    .tpm2b(name)
+    .tpm2b(extra)
+    .u64(opts.clock ?? 1000n)
+    .u32(opts.reset ?? 5)
+    .u32(opts.restart ?? 2)
+    .u8(opts.safe ?? 1)
+    .u64(0n)
+    .raw(encodePcrSelection([{hash: TPM2_ALG.SHA256, pcrs: [0, 7]}]))
+    .tpm2b(digest)
+    .bytes()
   let signature: Uint8Array
   if (rsa) {
     const padding = opts.rsa === 'pss' ? constants.RSA_PKCS1_PSS_PADDING : constants.RSA_PKCS1_PADDING
     const sig = sign('sha256', attest, {key: privateKey, padding, saltLength: 32})
-    signature = new Writer().u16(opts.rsa === 'pss' ? TPM2_ALG.RSAPSS : TPM2_ALG.RSASSA).u16(TPM2_ALG.SHA256).tpm2b(sig).bytes()
+    signature = new Writer()
+      .u16(opts.rsa === 'pss' ? TPM2_ALG.RSAPSS : TPM2_ALG.RSASSA)
+      .u16(TPM2_ALG.SHA256)
+      .tpm2b(sig)
+      .bytes()
   } else {
     let sig = sign('sha256', attest, {key: privateKey, dsaEncoding: 'ieee-p1363'})
     if (opts.shortR) for (let i = 0; i < 100 && sig[0] !== 0; i++) sig = sign('sha256', attest, {key: privateKey, dsaEncoding: 'ieee-p1363'})
@@ -68,7 +107,13 @@ describe('QuoteVerifier', () => {
 
   it('reports each missing AK attribute, and decrypt', () => {
     const all = 0x00050072
-    for (const [bit, name] of [[TPMA_OBJECT.fixedTPM, 'fixedTPM'], [TPMA_OBJECT.fixedParent, 'fixedParent'], [TPMA_OBJECT.restricted, 'restricted'], [TPMA_OBJECT.sign, 'sign'], [TPMA_OBJECT.sensitiveDataOrigin, 'sensitiveDataOrigin']] as const) {
+    for (const [bit, name] of [
+      [TPMA_OBJECT.fixedTPM, 'fixedTPM'],
+      [TPMA_OBJECT.fixedParent, 'fixedParent'],
+      [TPMA_OBJECT.restricted, 'restricted'],
+      [TPMA_OBJECT.sign, 'sign'],
+      [TPMA_OBJECT.sensitiveDataOrigin, 'sensitiveDataOrigin'],
+    ] as const) {
       const r = run(makeQuote({attributes: all & ~bit}))
       expect(r.valid).toBe(false)
       expect(r.reasons.join()).toContain(name)
@@ -91,13 +136,22 @@ describe('QuoteVerifier', () => {
     const q = makeQuote()
     expect(run(q, {pcrs: new Map([[0, q.pcrs.get(0)!]])}).reasons.join()).toMatch(/PCR 7 is quoted but its value is missing/)
     expect(run(q, {pcrs: new Map([...q.pcrs, [3, new Uint8Array(32)]])}).reasons.join()).toMatch(/PCR values given for 3/)
-    expect(run(q, {pcrs: new Map([[0, new Uint8Array(20)], [7, q.pcrs.get(7)!]])}).reasons.join()).toMatch(/20 bytes/)
+    expect(
+      run(q, {
+        pcrs: new Map([
+          [0, new Uint8Array(20)],
+          [7, q.pcrs.get(7)!],
+        ]),
+      }).reasons.join(),
+    ).toMatch(/20 bytes/)
   })
 
   it('another key, a signature of the wrong scheme, a wrong signer name', () => {
     const a = makeQuote()
     const b = makeQuote()
-    expect(new QuoteVerifier({tpm2bPublic: b.akPublic}).verify({attest: a.attest, signature: a.signature, expectedExtraData: a.extra}).reasons.join()).toMatch(/signature does not verify.*|qualifiedSigner/)
+    expect(new QuoteVerifier({tpm2bPublic: b.akPublic}).verify({attest: a.attest, signature: a.signature, expectedExtraData: a.extra}).reasons.join()).toMatch(
+      /signature does not verify.*|qualifiedSigner/,
+    )
     const rsa = makeQuote({rsa: 'pkcs1'})
     const ecdsaSigOnRsa = new QuoteVerifier({tpm2bPublic: rsa.akPublic}).verify({attest: rsa.attest, signature: a.signature, expectedExtraData: rsa.extra})
     expect(ecdsaSigOnRsa.reasons.join()).toMatch(/scheme/)
@@ -105,7 +159,9 @@ describe('QuoteVerifier', () => {
     const own = createPublicKey(a.privateKey).export({type: 'spki', format: 'pem'}) as string
     expect(new QuoteVerifier({key: own}).verify({attest: a.attest, signature: a.signature, expectedExtraData: a.extra}).valid).toBe(true)
     const stranger = generateKeyPairSync('ec', {namedCurve: 'P-256'}).publicKey
-    expect(new QuoteVerifier({key: stranger}).verify({attest: a.attest, signature: a.signature, expectedExtraData: a.extra}).reasons).toEqual(['signature does not verify with the AK public key'])
+    expect(new QuoteVerifier({key: stranger}).verify({attest: a.attest, signature: a.signature, expectedExtraData: a.extra}).reasons).toEqual([
+      'signature does not verify with the AK public key',
+    ])
   })
 
   it('a bad PEM key is INPUT_INVALID', () => {
@@ -175,9 +231,19 @@ describe('emulator engine', () => {
 
   it('openEngine refuses the emulator where allowEmulator=false (EMULATOR_REFUSED)', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'unet-emu-unit-'))
-    await expect(openEngine({engine: 'emulator', tcti: 'device:/dev/none', dataDir, akHandle: '0x81010002', pcrs: [0], profile: {name: 'mainnet', allowEmulator: false}})).rejects.toMatchObject({exitCode: ExitCode.EMULATOR_REFUSED})
+    await expect(
+      openEngine({engine: 'emulator', tcti: 'device:/dev/none', dataDir, akHandle: '0x81010002', pcrs: [0], profile: {name: 'mainnet', allowEmulator: false}}),
+    ).rejects.toMatchObject({exitCode: ExitCode.EMULATOR_REFUSED})
     const notices: string[] = []
-    const e = await openEngine({engine: 'auto', tcti: 'device:/dev/none', dataDir, akHandle: '0x81010002', pcrs: [0], profile: {name: 'devnet', allowEmulator: true}, onNotice: (m) => notices.push(m)})
+    const e = await openEngine({
+      engine: 'auto',
+      tcti: 'device:/dev/none',
+      dataDir,
+      akHandle: '0x81010002',
+      pcrs: [0],
+      profile: {name: 'devnet', allowEmulator: true},
+      onNotice: (m) => notices.push(m),
+    })
     expect(e.kind).toBe('emulator')
     expect(notices.join()).toMatch(/EMULATOR/)
   })

@@ -20,14 +20,35 @@ const devnet: DecideContext = {chainId: 31337n, contract: CONTRACT, network: 'de
 const testnet: DecideContext = {...devnet, network: 'testnet', allowEmulator: false}
 
 function registration(kind: number, deviceId: string, evidence: Uint8Array = new Uint8Array(), hostId = deviceId, nonce = 0n): Registration {
-  return {regId: registrationId(deviceId, nonce), deviceId, operator: OPERATOR, hostId, kind, payout: OPERATOR, nonce, publicKey: new Uint8Array(64), proof: new Uint8Array(), evidence, blockNumber: 1, txHash: '0x' + '77'.repeat(32)}
+  return {
+    regId: registrationId(deviceId, nonce),
+    deviceId,
+    operator: OPERATOR,
+    hostId,
+    kind,
+    payout: OPERATOR,
+    nonce,
+    publicKey: new Uint8Array(64),
+    proof: new Uint8Array(),
+    evidence,
+    blockNumber: 1,
+    txHash: '0x' + '77'.repeat(32),
+  }
 }
 
 /** An emulator host's registration with evidence over the registration challenge of `nonce`. */
 async function emulatorHostRegistration(nonce = 0n, challengeNonce = nonce) {
   const engine = await EmulatorEngine.open({dataDir: mkdtempSync(join(tmpdir(), 'unet-decide-')), pcrs: [0]})
   const id = await engine.identity()
-  const challenge = registerChallenge({chainId: 31337n, contract: CONTRACT, operator: OPERATOR, payout: OPERATOR, deviceId: id.deviceId, hostId: id.deviceId, nonce: challengeNonce})
+  const challenge = registerChallenge({
+    chainId: 31337n,
+    contract: CONTRACT,
+    operator: OPERATOR,
+    payout: OPERATOR,
+    deviceId: id.deviceId,
+    hostId: id.deviceId,
+    nonce: challengeNonce,
+  })
   const evidence = await buildHostEvidence(engine, {qualifyingData: challenge, challenge})
   return registration(DeviceKind.HOST_EMULATOR, id.deviceId, encodeEvidence(evidence), id.deviceId, nonce)
 }
@@ -73,7 +94,9 @@ describe('decideRegistration (pure)', () => {
     const onTestnet = decideRegistration(registration(DeviceKind.SECP256K1, id, undefined, bytesToHex(randomBytes(32))), testnet)
     expect(onTestnet.approve).toBe(false)
     expect(onTestnet.reasons[0]).toMatch(/software keys are not accelerators on testnet/)
-    expect(decideRegistration(registration(DeviceKind.P384, id, undefined, bytesToHex(randomBytes(32))), devnet).reasons[0]).toMatch(/P-384 key did not prove possession/)
+    expect(decideRegistration(registration(DeviceKind.P384, id, undefined, bytesToHex(randomBytes(32))), devnet).reasons[0]).toMatch(
+      /P-384 key did not prove possession/,
+    )
   })
 })
 

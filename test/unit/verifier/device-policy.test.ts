@@ -20,7 +20,13 @@ const HOPPER_NONCE = HOPPER_REPORT.slice(4, 36)
 const challenge = () => new Uint8Array(randomBytes(32))
 
 /** A non-devnet profile: no emulators, no catalogue unless a test pins one. */
-const testnet = (c: Uint8Array, deviceId: string, extra: Partial<DevicePolicyContext> = {}): DevicePolicyContext => ({network: 'testnet', allowEmulator: false, deviceId, registerChallenge: c, ...extra})
+const testnet = (c: Uint8Array, deviceId: string, extra: Partial<DevicePolicyContext> = {}): DevicePolicyContext => ({
+  network: 'testnet',
+  allowEmulator: false,
+  deviceId,
+  registerChallenge: c,
+  ...extra,
+})
 /** The devnet: emulators allowed, the committed devnet catalogue pinned (as the built-in profile does). */
 const devnet = (c: Uint8Array, deviceId: string, extra: Partial<DevicePolicyContext> = {}): DevicePolicyContext => ({
   network: 'devnet',
@@ -39,7 +45,17 @@ async function chipEvidence(c: Uint8Array, key = STUB_CHIP_KEY, publicKeyPem = S
 
 /** NVIDIA's recorded Hopper report (its nonce is fixed), wrapped as the agent would for registration challenge `c`. */
 function hopperEvidence(c: Uint8Array): Promise<Evidence> {
-  return toAcceleratorEvidence({kind: 'nvidia-cc', uuid: 'GPU-11111111-2222-3333-4444-555555555555', nonce: HOPPER_NONCE, report: HOPPER_REPORT, certChainPem: fixture('nvtrust/hopper-cert-chain.pem')}, c, 1_800_000_000)
+  return toAcceleratorEvidence(
+    {
+      kind: 'nvidia-cc',
+      uuid: 'GPU-11111111-2222-3333-4444-555555555555',
+      nonce: HOPPER_NONCE,
+      report: HOPPER_REPORT,
+      certChainPem: fixture('nvtrust/hopper-cert-chain.pem'),
+    },
+    c,
+    1_800_000_000,
+  )
 }
 
 describe('devicePolicy: software keys and emulators', () => {
@@ -56,7 +72,9 @@ describe('devicePolicy: software keys and emulators', () => {
   }
 
   it('emulator devices: refused unless allowEmulator', () => {
-    expect(devicePolicy(DeviceKind.EMULATOR, undefined, testnet(challenge(), id)).reasons).toEqual(['emulator devices are refused on testnet (allowEmulator is false)'])
+    expect(devicePolicy(DeviceKind.EMULATOR, undefined, testnet(challenge(), id)).reasons).toEqual([
+      'emulator devices are refused on testnet (allowEmulator is false)',
+    ])
     expect(devicePolicy(DeviceKind.EMULATOR, undefined, devnet(challenge(), id)).reasons).toEqual([])
   })
 
@@ -75,7 +93,9 @@ describe('devicePolicy: rsa2048 (Sophgo) needs the chip to sign the challenge an
     expect(r.reasons).toEqual([])
     expect(r.model).toBe('BM1684')
     // the same registration on a non-devnet profile that pins the same catalogue: also accepted (the catalogue decides, not allowEmulator)
-    expect(devicePolicy(DeviceKind.RSA2048, ev, testnet(c, evidenceDeviceId(ev), {sophgoCatalogue: CATALOGUE, sophgoCatalogueKeys: [CATALOGUE_KEY]})).reasons).toEqual([])
+    expect(
+      devicePolicy(DeviceKind.RSA2048, ev, testnet(c, evidenceDeviceId(ev), {sophgoCatalogue: CATALOGUE, sophgoCatalogueKeys: [CATALOGUE_KEY]})).reasons,
+    ).toEqual([])
   })
 
   it('a non-devnet profile without a catalogue refuses every chip', async () => {
@@ -94,9 +114,13 @@ describe('devicePolicy: rsa2048 (Sophgo) needs the chip to sign the challenge an
       'the Sophgo chip catalogue of "UNET DEVNET CATALOGUE - NOT FOR PRODUCTION" is not trusted: no Sophgo catalogue key is pinned (networks.<name>.trustRoots.sophgoCatalogueKeys)',
     ])
     const stranger = generateKeyPairSync('ec', {namedCurve: 'prime256v1'})
-    expect(devicePolicy(DeviceKind.RSA2048, ev, devnet(c, id, {sophgoCatalogueKeys: [stranger.publicKey]})).reasons[0]).toMatch(/is not trusted: the catalogue signature does not verify/)
+    expect(devicePolicy(DeviceKind.RSA2048, ev, devnet(c, id, {sophgoCatalogueKeys: [stranger.publicKey]})).reasons[0]).toMatch(
+      /is not trusted: the catalogue signature does not verify/,
+    )
     const tampered = {...CATALOGUE, chips: [...CATALOGUE.chips, {keyId: '0x' + '33'.repeat(32), model: 'BM1684X' as const}]}
-    expect(devicePolicy(DeviceKind.RSA2048, ev, devnet(c, id, {sophgoCatalogue: tampered})).reasons[0]).toMatch(/is not trusted: the catalogue signature does not verify/)
+    expect(devicePolicy(DeviceKind.RSA2048, ev, devnet(c, id, {sophgoCatalogue: tampered})).reasons[0]).toMatch(
+      /is not trusted: the catalogue signature does not verify/,
+    )
     // a self-signed catalogue listing the attacker's own chip, under the attacker's key, is not the pinned one
     const own = signCatalogue({version: 1, issuer: 'attacker', issuedAt: 1, chips: [{keyId: id, model: 'BM1684X'}]}, stranger.privateKey)
     expect(devicePolicy(DeviceKind.RSA2048, ev, devnet(c, id, {sophgoCatalogue: own})).reasons[0]).toMatch(/catalogue of "attacker" is not trusted/)
@@ -107,10 +131,12 @@ describe('devicePolicy: rsa2048 (Sophgo) needs the chip to sign the challenge an
     const {privateKey, publicKey} = generateKeyPairSync('rsa', {modulusLength: 2048})
     const ev = await chipEvidence(c, privateKey, publicKey.export({type: 'pkcs1', format: 'pem'}).toString())
     const id = evidenceDeviceId(ev)
-    expect(devicePolicy(DeviceKind.RSA2048, ev, devnet(c, id)).reasons).toEqual([`chip ${id} is not listed in the Sophgo chip catalogue of "UNET DEVNET CATALOGUE - NOT FOR PRODUCTION"`])
+    expect(devicePolicy(DeviceKind.RSA2048, ev, devnet(c, id)).reasons).toEqual([
+      `chip ${id} is not listed in the Sophgo chip catalogue of "UNET DEVNET CATALOGUE - NOT FOR PRODUCTION"`,
+    ])
   })
 
-  it("uminer's listed sample chip with its recorded signature (over \"utility\", not the challenge) is refused", async () => {
+  it('uminer\'s listed sample chip with its recorded signature (over "utility", not the challenge) is refused', async () => {
     const c = challenge()
     const message = new TextEncoder().encode('utility')
     const sig = new Uint8Array(Buffer.from(fixture('uminer/utility.sig.hex').trim(), 'hex'))
@@ -126,8 +152,12 @@ describe('devicePolicy: rsa2048 (Sophgo) needs the chip to sign the challenge an
     const ev = await chipEvidence(c)
     const id = evidenceDeviceId(ev)
     expect(devicePolicy(DeviceKind.RSA2048, undefined, devnet(c, id)).reasons[0]).toBe('the chip did not sign the registration challenge')
-    expect(devicePolicy(DeviceKind.RSA2048, undefined, devnet(c, id)).reasons[1]).toBe('a rsa2048 registration must carry sophgo evidence over the registration challenge')
-    expect(devicePolicy(DeviceKind.RSA2048, await hopperEvidence(c), devnet(c, id)).reasons[1]).toBe('evidence kind nvidia-cc does not fit device kind rsa2048 (expected sophgo)')
+    expect(devicePolicy(DeviceKind.RSA2048, undefined, devnet(c, id)).reasons[1]).toBe(
+      'a rsa2048 registration must carry sophgo evidence over the registration challenge',
+    )
+    expect(devicePolicy(DeviceKind.RSA2048, await hopperEvidence(c), devnet(c, id)).reasons[1]).toBe(
+      'evidence kind nvidia-cc does not fit device kind rsa2048 (expected sophgo)',
+    )
     // a stranger's key registered with the stub chip's evidence attached: about another device, and that key is not listed
     const other = '0x' + '44'.repeat(32)
     const r = devicePolicy(DeviceKind.RSA2048, ev, devnet(c, other))
@@ -149,7 +179,10 @@ describe('devicePolicy: p384 (NVIDIA) must prove possession over the registratio
     // self-consistent evidence (challenge = the report's own nonce) is still not over this registration's challenge
     const replay = await hopperEvidence(HOPPER_NONCE)
     const r = devicePolicy(DeviceKind.P384, replay, testnet(c, evidenceDeviceId(replay)))
-    expect(r.reasons.slice(1)).toEqual([expect.stringMatching(/^nonce 0x931d8dd0.* is not the expected 0x/), expect.stringMatching(/^the evidence is not bound to the expected challenge/)])
+    expect(r.reasons.slice(1)).toEqual([
+      expect.stringMatching(/^nonce 0x931d8dd0.* is not the expected 0x/),
+      expect.stringMatching(/^the evidence is not bound to the expected challenge/),
+    ])
   })
 
   it('the same report is accepted when the registration challenge is the nonce it signed (the check passes only on a real, fresh report)', async () => {
@@ -168,7 +201,9 @@ describe('devicePolicy: p384 (NVIDIA) must prove possession over the registratio
       'the P-384 key did not prove possession (an NVIDIA-rooted report over the registration challenge, signed by the key)',
       'a p384 registration must carry nvidia-cc evidence over the registration challenge',
     ])
-    expect(devicePolicy(DeviceKind.P384, await chipEvidence(c), devnet(c, id)).reasons[1]).toBe('evidence kind sophgo does not fit device kind p384 (expected nvidia-cc)')
+    expect(devicePolicy(DeviceKind.P384, await chipEvidence(c), devnet(c, id)).reasons[1]).toBe(
+      'evidence kind sophgo does not fit device kind p384 (expected nvidia-cc)',
+    )
     // the GPU's genuine report attached to somebody else's registered key
     const other = '0x' + '55'.repeat(32)
     expect(devicePolicy(DeviceKind.P384, ev, testnet(HOPPER_NONCE, other)).reasons).toContain(`evidence is about device ${id}, not ${other}`)

@@ -19,4 +19,12 @@ const result = await runAgent({
   receiptPollMs: 20,
   epochPollMs: 50,
 })
-process.stdout.write(JSON.stringify({stopped: result.stopped, signal: result.signal, credits: [...chain.credits.values()], submits: chain.submits, reverted: [...chain.mined.values()].filter((r) => r.status === 'reverted').length}) + '\n')
+process.stdout.write(
+  JSON.stringify({
+    stopped: result.stopped,
+    signal: result.signal,
+    credits: [...chain.credits.values()],
+    submits: chain.submits,
+    reverted: [...chain.mined.values()].filter((r) => r.status === 'reverted').length,
+  }) + '\n',
+)
