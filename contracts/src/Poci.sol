@@ -51,6 +51,22 @@ contract Poci {
     /// Share of a slashed host's forfeited rewards minted to the challenger; the rest is never minted.
     uint256 public constant SLASH_BOUNTY_BPS = 5_000;
 
+    // heartbeatChallenge as laid out in memory by heartbeat(): domain ‖ chainid ‖ poci ‖ operator ‖ id ‖ epoch ‖ B ‖ blockhash(B)
+    uint256 private constant HB_CHAINID = 32;
+    uint256 private constant HB_POCI = 64;
+    uint256 private constant HB_OPERATOR = 84;
+    uint256 private constant HB_ID = 104; // the host id, swapped for each device id
+    uint256 private constant HB_EPOCH = 136;
+    uint256 private constant HB_BLOCK = 144;
+    uint256 private constant HB_BLOCKHASH = 152;
+    uint256 private constant HB_LENGTH = 184;
+    uint256 private constant HB_RESERVED = 192; // memory kept for it (a word multiple)
+    uint256 private constant P256_PROOF_LENGTH = 128; // x ‖ y ‖ r ‖ s
+    uint256 private constant P256_INPUT_LENGTH = 160; // hash ‖ r ‖ s ‖ x ‖ y
+    uint256 private constant SHA256_PRECOMPILE = 0x02;
+    uint256 private constant MODEXP_PRECOMPILE = 0x05;
+    uint256 private constant P256_PRECOMPILE = 0x100;
+
     uint32 private constant TPM_GENERATED_VALUE = 0xff544347;
     uint16 private constant TPM_ST_ATTEST_QUOTE = 0x8018;
     /// SPDM 1.1 GET_MEASUREMENTS request: version ‖ code ‖ param1 ‖ param2 ‖ nonce (32) ‖ slot.
@@ -784,16 +800,16 @@ contract Poci {
         assembly ("memory-safe") {
             ptr := mload(0x40)
             mstore(ptr, domain)
-            mstore(add(ptr, 32), chainid())
-            mstore(add(ptr, 64), shl(96, address()))
-            mstore(add(ptr, 84), shl(96, caller()))
-            mstore(add(ptr, 104), hostId)
-            mstore(add(ptr, 136), shl(192, epoch))
-            mstore(add(ptr, 144), shl(192, blockNumber))
-            mstore(add(ptr, 152), blockHash)
-            let challenge := keccak256(ptr, 184)
-            mstore(0x40, add(ptr, 192))
-            let buf := add(ptr, 192)
+            mstore(add(ptr, HB_CHAINID), chainid())
+            mstore(add(ptr, HB_POCI), shl(96, address()))
+            mstore(add(ptr, HB_OPERATOR), shl(96, caller()))
+            mstore(add(ptr, HB_ID), hostId)
+            mstore(add(ptr, HB_EPOCH), shl(192, epoch))
+            mstore(add(ptr, HB_BLOCK), shl(192, blockNumber))
+            mstore(add(ptr, HB_BLOCKHASH), blockHash)
+            let challenge := keccak256(ptr, HB_LENGTH)
+            mstore(0x40, add(ptr, HB_RESERVED))
+            let buf := add(ptr, HB_RESERVED)
             let len := shl(5, commits.length)
             calldatacopy(buf, commits.offset, len)
             digest := keccak256(buf, len)
@@ -820,7 +836,7 @@ contract Poci {
         assembly ("memory-safe") {
             let p := mload(0x40)
             calldatacopy(p, data.offset, data.length)
-            if iszero(staticcall(gas(), 0x02, p, data.length, 0, 32)) { revert(0, 0) }
+            if iszero(staticcall(gas(), SHA256_PRECOMPILE, p, data.length, 0, 32)) { revert(0, 0) }
             hash := mload(0)
         }
     }
@@ -886,12 +902,12 @@ contract Poci {
             uint256 bad; // 1 malformed, 2 bad signature
             assembly ("memory-safe") {
                 // per-device challenge: the heartbeat challenge with deviceId in the id field; message hash = sha256 of it
-                mstore(add(ptr, 104), id)
-                mstore(0, keccak256(ptr, 184))
-                pop(staticcall(gas(), 0x02, 0, 32, 0, 32))
+                mstore(add(ptr, HB_ID), id)
+                mstore(0, keccak256(ptr, HB_LENGTH))
+                pop(staticcall(gas(), SHA256_PRECOMPILE, 0, 32, 0, 32))
                 hash := mload(0)
-                if or(eq(k, 3), eq(k, 7)) {
-                    switch gt(add(o, 128), proofs.length)
+                if or(eq(k, KIND_P256), eq(k, KIND_EMULATOR)) {
+                    switch gt(add(o, P256_PROOF_LENGTH), proofs.length)
                     case 1 { bad := 1 }
                     default {
                         let m := mload(0x40)
@@ -902,11 +918,11 @@ contract Poci {
                             mstore(m, hash)
                             calldatacopy(add(m, 32), add(proofs.offset, add(o, 64)), 64) // r ‖ s
                             mstore(0, 0)
-                            let okc := staticcall(gas(), 0x100, m, 160, 0, 32)
+                            let okc := staticcall(gas(), P256_PRECOMPILE, m, P256_INPUT_LENGTH, 0, 32)
                             if iszero(and(okc, and(eq(returndatasize(), 32), eq(mload(0), 1)))) { bad := 2 }
                         }
                     }
-                    o := add(o, 128)
+                    o := add(o, P256_PROOF_LENGTH)
                 }
             }
             if (bad == 1) revert MalformedProof(id);
@@ -1067,8 +1083,8 @@ contract Poci {
             for {} 1 {} {
                 if lt(len, 10) { errAt := 0 break }
                 let w := calldataload(p)
-                if iszero(eq(shr(224, w), 0xff544347)) { errAt := 0 break } // magic TPM_GENERATED_VALUE
-                if iszero(eq(and(shr(208, w), 0xffff), 0x8018)) { errAt := 4 break } // TPM_ST_ATTEST_QUOTE
+                if iszero(eq(shr(224, w), TPM_GENERATED_VALUE)) { errAt := 0 break } // magic
+                if iszero(eq(and(shr(208, w), 0xffff), TPM_ST_ATTEST_QUOTE)) { errAt := 4 break } // type
                 let o := add(8, and(shr(192, w), 0xffff)) // after qualifiedSigner (TPM2B_NAME)
                 if gt(add(o, 63), len) { errAt := 6 break } // extraData + clockInfo + firmware + bank count
                 if iszero(eq(shr(240, calldataload(add(p, o))), 32)) { errAt := o break }
@@ -1106,7 +1122,7 @@ contract Poci {
             mstore(add(p, 96), x)
             mstore(add(p, 128), y)
             mstore(0, 0)
-            let success := staticcall(gas(), 0x100, p, 160, 0, 32)
+            let success := staticcall(gas(), P256_PRECOMPILE, p, P256_INPUT_LENGTH, 0, 32)
             ok := and(success, and(eq(returndatasize(), 32), eq(mload(0), 1)))
         }
     }
@@ -1140,7 +1156,7 @@ contract Poci {
                 if gt(a, b) { break }
             }
             let out := add(p, 640)
-            if and(lt_, staticcall(gas(), 0x05, p, 611, out, 256)) {
+            if and(lt_, staticcall(gas(), MODEXP_PRECOMPILE, p, 611, out, 256)) {
                 let ff := not(0)
                 ok := and(
                     eq(mload(out), 0x0001ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff),
