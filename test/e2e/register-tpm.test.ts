@@ -1,8 +1,9 @@
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {devnetDecisionsWhen} from '../helpers/decisions.js'
 import {makeHome, runCli, type Home} from '../helpers/cli.js'
 import {freePort, startSwtpm, type SwtpmHandle} from '../helpers/swtpm.js'
 
@@ -46,17 +47,10 @@ describe('TPM host registration through credential activation (subprocess CLI, r
     const [host] = r.json<RegisterJson>().devices
     expect(host).toMatchObject({kind: 'host-tpm', engine: 'tpm2', action: 'registered', status: 'approved', approved: true, power: '10'})
 
-    // the verifier's records: the credential challenge first, then the approval with the EK id (the
-    // verifier writes a record after its transaction, so the approval may be on chain a moment before)
-    const recordsOf = () =>
-      readFileSync(join(home.dataDir, 'devnet', 'decisions.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as {regId?: string; outcome: string; ekId?: string})
-        .filter((d) => d.regId === host!.regId)
-    const deadline = Date.now() + 15_000
-    while (Date.now() < deadline && !recordsOf().some((d) => d.outcome === 'approved')) await new Promise((resolve) => setTimeout(resolve, 200))
-    const mine = recordsOf()
+    // the verifier's records: the credential challenge first, then the approval with the EK id
+    type Record = {regId?: string; outcome: string; ekId?: string}
+    const records = await devnetDecisionsWhen<Record>(home.dataDir, (all) => all.some((d) => d.regId === host!.regId && d.outcome === 'approved'))
+    const mine = records.filter((d) => d.regId === host!.regId)
     expect(mine.map((d) => d.outcome)).toEqual(['challenged', 'approved'])
     expect(mine[1]!.ekId).toMatch(/^0x[0-9a-f]{64}$/)
 

@@ -11,6 +11,7 @@ import {decodeEvidence, deviceIdOf, devicesDigest, evidenceDigestHex, type Accel
 import {rsaModulus, SOPHGO_REPORT_FORMAT} from '../../../src/hw/sophgo/verify-evidence.js'
 import {bytesToHex} from '../../../src/util/hex.js'
 import {buildStubs, fixture, rigNvml, tempDir, writeConfig} from '../accelerators/stubs.js'
+import {devnetDecisionsWhen} from '../../helpers/decisions.js'
 import {makeHome, runCli, type Home} from '../../helpers/cli.js'
 import {freePort} from '../../helpers/swtpm.js'
 
@@ -150,10 +151,9 @@ describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status
     expect(out.skipped?.map((s) => s.device)).toEqual(expect.arrayContaining([expect.stringMatching(/RTX 4090/), expect.stringMatching(/Gaudi2/)]))
 
     // the verifier's decisions, as the devnet recorded them
-    const decisions = readFileSync(join(home.dataDir, 'devnet', 'decisions.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as {deviceId: string; approve: boolean; kind: string})
+    const decisions = await devnetDecisionsWhen<{deviceId: string; approve: boolean; kind: string}>(home.dataDir, (all) =>
+      [chipId, unlistedId].every((id) => all.some((d) => d.deviceId === id)),
+    )
     expect(decisions.find((d) => d.deviceId === chipId)).toMatchObject({approve: true, kind: 'rsa2048'})
     expect(decisions.find((d) => d.deviceId === unlistedId)).toMatchObject({approve: false, kind: 'rsa2048'})
 
