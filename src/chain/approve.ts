@@ -8,7 +8,7 @@ import {sendTx, type TxResult} from './tx.js'
 export interface ApproveParams {
   regId: string
   power: bigint
-  /** Host TPMs: keccak256 of the EK's TPM2B_PUBLIC body (one EK, one active host); others omit it. */
+  /** Host TPMs: keccak256 of the EK's TPM2B_PUBLIC as the evidence carries it (one EK, one active host); others omit it. */
   ekId?: string
 }
 
