@@ -25,28 +25,26 @@ export interface OpenedChallenge extends TxResult {
   deadline: bigint
 }
 
+/** The arguments of Poci.challenge, in its order. */
+export function challengeArgs(target: ChallengeTarget): unknown[] {
+  return [
+    target.hostId,
+    target.epoch,
+    target.deviceId,
+    target.blockNumber,
+    target.blockHash,
+    target.operator,
+    target.commits,
+    bytesToHex(target.kinds),
+    target.index,
+  ]
+}
+
 /** Anyone: challenge a committed device of a past heartbeat, with the contract's deposit. */
 export async function openChallenge(client: ChainClient, target: ChallengeTarget): Promise<OpenedChallenge> {
   const poci = requirePoci(client)
   const deposit = await callView<bigint>(poci, 'challengeDeposit', [], 'read challenge deposit')
-  const result = await sendTx(
-    client,
-    poci,
-    'challenge',
-    [
-      target.hostId,
-      target.epoch,
-      target.deviceId,
-      target.blockNumber,
-      target.blockHash,
-      target.operator,
-      target.commits,
-      bytesToHex(target.kinds),
-      target.index,
-    ],
-    'challenge',
-    {value: deposit},
-  )
+  const result = await sendTx(client, poci, 'challenge', challengeArgs(target), 'challenge', {value: deposit})
   const log = result.receipt.logs.map((l) => poci.interface.parseLog(l)).find((l) => l?.name === 'Challenged')!
   return {...result, challengeId: log.args[0] as string, deadline: log.args[4] as bigint}
 }

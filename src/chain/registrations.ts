@@ -1,4 +1,4 @@
-import type {Contract, Log} from 'ethers'
+import type {Contract, Log, Result} from 'ethers'
 
 import {hexToBytes} from '../util/hex.js'
 import {REGISTRATION_STATUS_NAMES} from './artifacts.js'
@@ -132,35 +132,14 @@ export interface DecisionEvent {
 export async function decisions(client: ChainClient, params: Range): Promise<DecisionEvent[]> {
   const [approved, rejected] = await Promise.all([eventLogs(client, 'Approved', [], params), eventLogs(client, 'Rejected', [], params)])
   const out: Array<DecisionEvent & {logIndex: number}> = []
-  for (const log of approved.logs) {
-    const e = approved.poci.interface.parseLog(log)!
-    out.push({
-      regId: e.args[0] as string,
-      deviceId: e.args[1] as string,
-      hostId: e.args[2] as string,
-      approved: true,
-      power: e.args[3] as bigint,
-      ekId: e.args[4] as string,
-      verifier: e.args[5] as string,
-      blockNumber: log.blockNumber,
-      txHash: log.transactionHash,
-      logIndex: log.index,
-    })
+  // both events start with (regId, deviceId, hostId) and end with the verifier
+  const push = (poci: Contract, log: Log, fields: (args: Result) => Pick<DecisionEvent, 'approved' | 'power' | 'ekId' | 'reason'>) => {
+    const args = poci.interface.parseLog(log)!.args
+    const base = {regId: args[0] as string, deviceId: args[1] as string, hostId: args[2] as string, verifier: args[args.length - 1] as string}
+    out.push({...base, ...fields(args), blockNumber: log.blockNumber, txHash: log.transactionHash, logIndex: log.index})
   }
-  for (const log of rejected.logs) {
-    const e = rejected.poci.interface.parseLog(log)!
-    out.push({
-      regId: e.args[0] as string,
-      deviceId: e.args[1] as string,
-      hostId: e.args[2] as string,
-      approved: false,
-      reason: e.args[3] as string,
-      verifier: e.args[4] as string,
-      blockNumber: log.blockNumber,
-      txHash: log.transactionHash,
-      logIndex: log.index,
-    })
-  }
+  for (const log of approved.logs) push(approved.poci, log, (a) => ({approved: true, power: a[3] as bigint, ekId: a[4] as string}))
+  for (const log of rejected.logs) push(rejected.poci, log, (a) => ({approved: false, reason: a[3] as string}))
   out.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex)
   return out.map(({logIndex: _logIndex, ...d}) => d)
 }

@@ -16,7 +16,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {approve} from '../../../src/chain/approve.js'
 import {loadArtifact} from '../../../src/chain/artifacts.js'
 import {challengeBlock, hostDevices} from '../../../src/chain/block.js'
-import {answerChallenge, challengeState, openChallenge, slashChallenge, type ChallengeTarget} from '../../../src/chain/challenge.js'
+import {answerChallenge, challengeArgs, challengeState, openChallenge, slashChallenge, type ChallengeTarget} from '../../../src/chain/challenge.js'
 import {disconnect, type ChainClient} from '../../../src/chain/client.js'
 import {heartbeat} from '../../../src/chain/heartbeat.js'
 import {registrationState} from '../../../src/chain/registrations.js'
@@ -248,18 +248,7 @@ describe('attack: committed P-384 evidence that does not exist (the challenge ga
     expect(await revertName(openChallenge(challenger, {...target, deviceId: own.deviceId, index: ownIndex}))).toBe('NotCommittedKind')
     expect(await revertName(openChallenge(challenger, {...target, index: ownIndex}))).toBe('DeviceSetMismatch')
     // the deposit is exact
-    const args = [
-      target.hostId,
-      target.epoch,
-      target.deviceId,
-      target.blockNumber,
-      target.blockHash,
-      target.operator,
-      target.commits,
-      bytesToHex(target.kinds),
-      target.index,
-    ]
-    expect(await revertName(sendTx(challenger, challenger.poci!, 'challenge', args, 'challenge', {value: 1n}))).toBe('WrongDeposit')
+    expect(await revertName(sendTx(challenger, challenger.poci!, 'challenge', challengeArgs(target), 'challenge', {value: 1n}))).toBe('WrongDeposit')
     // too old: the answer deadline would fall after the ring slot can be overwritten
     for (let i = 0; i < 12; i++) await nextEpoch(url, op)
     expect(await reverted(openChallenge(challenger, target))).toEqual({name: 'ChallengeWindowClosed', args: {epoch: target.epoch.toString()}})
