@@ -1,7 +1,8 @@
 /** The challenge game over committed (P-384) evidence, docs/protocol.md §6: open, answer, slash, read. */
 import {bytesToHex} from '../util/hex.js'
 import {requirePoci, type ChainClient} from './client.js'
-import {callView, sendTx, toUnetError, type TxResult} from './tx.js'
+import {pociEvents, receiptEvent} from './events.js'
+import {callView, sendTx, type TxResult} from './tx.js'
 
 const CHALLENGE_STATUS_NAMES = ['none', 'open', 'answered', 'slashed'] as const
 
@@ -45,8 +46,8 @@ export async function openChallenge(client: ChainClient, target: ChallengeTarget
   const poci = requirePoci(client)
   const deposit = await callView<bigint>(poci, 'challengeDeposit', [], 'read challenge deposit')
   const result = await sendTx(client, poci, 'challenge', challengeArgs(target), 'challenge', {value: deposit})
-  const log = result.receipt.logs.map((l) => poci.interface.parseLog(l)).find((l) => l?.name === 'Challenged')!
-  return {...result, challengeId: log.args[0] as string, deadline: log.args[4] as bigint}
+  const event = receiptEvent(client, result.receipt, 'Challenged')!
+  return {...result, challengeId: event[0] as string, deadline: event[4] as bigint}
 }
 
 /** Anyone (the operator's agent): the committed SPDM exchange and the device's P-384 key (x‖y). */
@@ -90,14 +91,6 @@ export async function challengeState(client: ChainClient, challengeId: string): 
 
 /** Challenges opened against a host (Challenged events) from `fromBlock`, with their current state. */
 export async function challengesOf(client: ChainClient, hostId: string, fromBlock = 0): Promise<ChallengeState[]> {
-  const poci = requirePoci(client)
-  let ids: string[]
-  try {
-    const topics = await poci.filters.Challenged!(null, hostId).getTopicFilter()
-    const logs = await client.provider.getLogs({address: client.pociAddress, topics, fromBlock, toBlock: 'latest'})
-    ids = logs.map((l) => l.topics[1] as string)
-  } catch (error) {
-    throw toUnetError(error, 'read challenges')
-  }
-  return Promise.all(ids.map((id) => challengeState(client, id)))
+  const events = await pociEvents(client, 'Challenged', {fromBlock}, [null, hostId])
+  return Promise.all(events.map((e) => challengeState(client, e.args[0] as string)))
 }

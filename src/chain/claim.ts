@@ -1,4 +1,5 @@
 import {requirePoci, type ChainClient} from './client.js'
+import {receiptEvent} from './events.js'
 import {sendTx, type TxResult} from './tx.js'
 
 export interface ClaimResult extends TxResult {
@@ -9,8 +10,7 @@ export interface ClaimResult extends TxResult {
 
 /** Pays what a host (or the host a device is attached to) has accrued — always to its payout address. */
 export async function claim(client: ChainClient, params: {id: string}): Promise<ClaimResult> {
-  const poci = requirePoci(client)
-  const result = await sendTx(client, poci, 'claim', [params.id], 'claim')
-  const log = result.receipt.logs.map((l) => poci.interface.parseLog(l)).find((l) => l?.name === 'Claimed')!
-  return {...result, hostId: log.args[0] as string, payout: log.args[1] as string, amount: log.args[2] as bigint}
+  const result = await sendTx(client, requirePoci(client), 'claim', [params.id], 'claim')
+  const event = receiptEvent(client, result.receipt, 'Claimed')!
+  return {...result, hostId: event[0] as string, payout: event[1] as string, amount: event[2] as bigint}
 }

@@ -2,6 +2,7 @@ import {InputError} from '../errors/index.js'
 import {canonicalPublicKey} from '../evidence/nonce.js'
 import {bytesToHex, concatBytes} from '../util/hex.js'
 import {requirePoci, type ChainClient} from './client.js'
+import {receiptEvent} from './events.js'
 import {prepareCall, type CallRequest} from './signed-tx.js'
 import {sendTx, type TxResult} from './tx.js'
 
@@ -64,15 +65,15 @@ export function heartbeatCallArgs(params: HeartbeatParams): unknown[] {
 export async function heartbeat(client: ChainClient, params: HeartbeatParams): Promise<HeartbeatResult> {
   const poci = requirePoci(client)
   const result = await sendTx(client, poci, 'heartbeat', heartbeatCallArgs(params), 'heartbeat')
-  const log = result.receipt.logs.map((l) => poci.interface.parseLog(l)).find((l) => l?.name === 'Heartbeat')!
-  const hostId = log.args[0] as string
+  const event = receiptEvent(client, result.receipt, 'Heartbeat')!
+  const hostId = event[0] as string
   // The credit is power × rate as of this block (the event stays small to keep the heartbeat cheap).
   const blockTag = result.blockNumber
   const [host, rate] = await Promise.all([
     poci.getFunction('hostInfo').staticCall(hostId, {blockTag}) as Promise<unknown[]>,
     poci.getFunction('rewardPerPowerEpoch').staticCall({blockTag}) as Promise<bigint>,
   ])
-  return {...result, hostId, epoch: log.args[1] as bigint, reward: (host[2] as bigint) * rate, devicesDigest: log.args[2] as string}
+  return {...result, hostId, epoch: event[1] as bigint, reward: (host[2] as bigint) * rate, devicesDigest: event[2] as string}
 }
 
 /** The heartbeat call, encoded and gas-estimated, ready to sign (the agent signs before it broadcasts). */

@@ -1,4 +1,5 @@
-import {requirePoci, type ChainClient} from './client.js'
+import type {ChainClient} from './client.js'
+import {pociEvents} from './events.js'
 import {toUnetError} from './tx.js'
 
 export interface HeartbeatRecord {
@@ -11,17 +12,8 @@ export interface HeartbeatRecord {
 
 /** A host's credited heartbeats (Heartbeat events) from `fromBlock`, oldest first. */
 export async function heartbeatHistory(client: ChainClient, hostId: string, fromBlock = 0): Promise<HeartbeatRecord[]> {
-  const poci = requirePoci(client)
-  try {
-    const topics = await poci.filters.Heartbeat!(hostId).getTopicFilter()
-    const logs = await client.provider.getLogs({address: client.pociAddress, topics, fromBlock, toBlock: 'latest'})
-    return logs.map((log) => {
-      const e = poci.interface.parseLog(log)!
-      return {hostId, epoch: e.args[1] as bigint, blockNumber: log.blockNumber, txHash: log.transactionHash, devicesDigest: e.args[2] as string}
-    })
-  } catch (error) {
-    throw toUnetError(error, 'read heartbeat history')
-  }
+  const events = await pociEvents(client, 'Heartbeat', {fromBlock}, [hostId])
+  return events.map((e) => ({hostId, epoch: e.args[1] as bigint, blockNumber: e.blockNumber, txHash: e.txHash, devicesDigest: e.args[2] as string}))
 }
 
 /** Balance of an address (wei) and the node's current max fee per gas. */

@@ -5,6 +5,7 @@ import {canonicalPublicKey, deviceIdOf} from '../evidence/nonce.js'
 import {bytesToHex} from '../util/hex.js'
 import {isHostKind, type DeviceKindValue} from './artifacts.js'
 import {requirePoci, type ChainClient} from './client.js'
+import {receiptEvent} from './events.js'
 import {callView, sendTx, type TxResult} from './tx.js'
 
 export interface RegisterParams {
@@ -49,7 +50,7 @@ export async function register(client: ChainClient, params: RegisterParams): Pro
     'register',
     {value: deposit},
   )
-  const log = result.receipt.logs.map((l) => poci.interface.parseLog(l)).find((l) => l?.name === 'Registered')
-  if (!log) return {...result, deviceId: bytesToHex(deviceIdOf(publicKey)), regId: ZeroHash, nonce: 0n}
-  return {...result, regId: log.args[0] as string, deviceId: log.args[1] as string, nonce: log.args[6] as bigint}
+  const event = receiptEvent(client, result.receipt, 'Registered')
+  if (!event) return {...result, deviceId: bytesToHex(deviceIdOf(publicKey)), regId: ZeroHash, nonce: 0n}
+  return {...result, regId: event[0] as string, deviceId: event[1] as string, nonce: event[6] as bigint}
 }

@@ -1,8 +1,7 @@
-import type {Contract, Log, Result} from 'ethers'
-
 import {hexToBytes} from '../util/hex.js'
 import {REGISTRATION_STATUS_NAMES} from './artifacts.js'
 import {requirePoci, type ChainClient} from './client.js'
+import {pociEvents, type BlockRange, type PociEvent} from './events.js'
 import {callView, toUnetError} from './tx.js'
 
 export interface Registration {
@@ -21,42 +20,23 @@ export interface Registration {
   txHash: string
 }
 
-interface Range {
-  fromBlock: number
-  toBlock?: number
-}
-
-async function eventLogs(client: ChainClient, event: string, args: unknown[], range: Range): Promise<{poci: Contract; logs: Log[]}> {
-  const poci = requirePoci(client)
-  try {
-    const topics = await poci.filters[event]!(...args).getTopicFilter()
-    const logs = await client.provider.getLogs({address: client.pociAddress, topics, fromBlock: range.fromBlock, toBlock: range.toBlock ?? 'latest'})
-    return {poci, logs}
-  } catch (error) {
-    throw toUnetError(error, `read ${event} events`)
-  }
-}
-
 /** Registered events in [fromBlock, toBlock], oldest first (optionally of one operator). */
-export async function registrations(client: ChainClient, params: Range & {operator?: string}): Promise<Registration[]> {
-  const {poci, logs} = await eventLogs(client, 'Registered', params.operator ? [null, null, params.operator] : [], params)
-  return logs.map((log) => {
-    const e = poci.interface.parseLog(log)!
-    return {
-      regId: e.args[0] as string,
-      deviceId: e.args[1] as string,
-      operator: e.args[2] as string,
-      hostId: e.args[3] as string,
-      kind: Number(e.args[4]),
-      payout: e.args[5] as string,
-      nonce: e.args[6] as bigint,
-      publicKey: hexToBytes(e.args[7] as string),
-      proof: hexToBytes(e.args[8] as string),
-      evidence: hexToBytes(e.args[9] as string),
-      blockNumber: log.blockNumber,
-      txHash: log.transactionHash,
-    }
-  })
+export async function registrations(client: ChainClient, params: BlockRange & {operator?: string}): Promise<Registration[]> {
+  const events = await pociEvents(client, 'Registered', params, params.operator ? [null, null, params.operator] : [])
+  return events.map(({args: a, blockNumber, txHash}) => ({
+    regId: a[0] as string,
+    deviceId: a[1] as string,
+    operator: a[2] as string,
+    hostId: a[3] as string,
+    kind: Number(a[4]),
+    payout: a[5] as string,
+    nonce: a[6] as bigint,
+    publicKey: hexToBytes(a[7] as string),
+    proof: hexToBytes(a[8] as string),
+    evidence: hexToBytes(a[9] as string),
+    blockNumber,
+    txHash,
+  }))
 }
 
 export interface RegistrationState {
@@ -100,19 +80,16 @@ export interface CredentialChallengeEvent {
 }
 
 /** The verifier's credential-activation challenges (of one registration, or all in a range), oldest first. */
-export async function credentialChallenges(client: ChainClient, params: Range & {regId?: string}): Promise<CredentialChallengeEvent[]> {
-  const {poci, logs} = await eventLogs(client, 'CredentialChallenge', params.regId ? [params.regId] : [], params)
-  return logs.map((log) => {
-    const e = poci.interface.parseLog(log)!
-    return {
-      regId: e.args[0] as string,
-      credentialBlob: hexToBytes(e.args[1] as string),
-      encryptedSecret: hexToBytes(e.args[2] as string),
-      commitment: e.args[3] as string,
-      blockNumber: log.blockNumber,
-      txHash: log.transactionHash,
-    }
-  })
+export async function credentialChallenges(client: ChainClient, params: BlockRange & {regId?: string}): Promise<CredentialChallengeEvent[]> {
+  const events = await pociEvents(client, 'CredentialChallenge', params, params.regId ? [params.regId] : [])
+  return events.map(({args: a, blockNumber, txHash}) => ({
+    regId: a[0] as string,
+    credentialBlob: hexToBytes(a[1] as string),
+    encryptedSecret: hexToBytes(a[2] as string),
+    commitment: a[3] as string,
+    blockNumber,
+    txHash,
+  }))
 }
 
 export interface DecisionEvent {
@@ -129,26 +106,24 @@ export interface DecisionEvent {
 }
 
 /** Approved and Rejected events in a range, in chain order: what `unet verifier audit` compares. */
-export async function decisions(client: ChainClient, params: Range): Promise<DecisionEvent[]> {
-  const [approved, rejected] = await Promise.all([eventLogs(client, 'Approved', [], params), eventLogs(client, 'Rejected', [], params)])
+export async function decisions(client: ChainClient, params: BlockRange): Promise<DecisionEvent[]> {
+  const [approved, rejected] = await Promise.all([pociEvents(client, 'Approved', params), pociEvents(client, 'Rejected', params)])
   const out: Array<DecisionEvent & {logIndex: number}> = []
   // both events start with (regId, deviceId, hostId) and end with the verifier
-  const push = (poci: Contract, log: Log, fields: (args: Result) => Pick<DecisionEvent, 'approved' | 'power' | 'ekId' | 'reason'>) => {
-    const args = poci.interface.parseLog(log)!.args
+  const push = ({args, blockNumber, txHash, logIndex}: PociEvent, fields: Pick<DecisionEvent, 'approved' | 'power' | 'ekId' | 'reason'>) => {
     const base = {regId: args[0] as string, deviceId: args[1] as string, hostId: args[2] as string, verifier: args[args.length - 1] as string}
-    out.push({...base, ...fields(args), blockNumber: log.blockNumber, txHash: log.transactionHash, logIndex: log.index})
+    out.push({...base, ...fields, blockNumber, txHash, logIndex})
   }
-  for (const log of approved.logs) push(approved.poci, log, (a) => ({approved: true, power: a[3] as bigint, ekId: a[4] as string}))
-  for (const log of rejected.logs) push(rejected.poci, log, (a) => ({approved: false, reason: a[3] as string}))
+  for (const e of approved) push(e, {approved: true, power: e.args[3] as bigint, ekId: e.args[4] as string})
+  for (const e of rejected) push(e, {approved: false, reason: e.args[3] as string})
   out.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex)
   return out.map(({logIndex: _logIndex, ...d}) => d)
 }
 
 /** The verifier's reason for rejecting one registration (its Rejected event), or undefined if none was emitted. */
 export async function rejectionReason(client: ChainClient, regId: string, fromBlock = 0): Promise<string | undefined> {
-  const {poci, logs} = await eventLogs(client, 'Rejected', [regId], {fromBlock})
-  const last = logs.at(-1)
-  return last ? (poci.interface.parseLog(last)!.args[3] as string) : undefined
+  const events = await pociEvents(client, 'Rejected', {fromBlock}, [regId])
+  return events.at(-1)?.args[3] as string | undefined
 }
 
 export async function latestBlockNumber(client: ChainClient): Promise<number> {

@@ -1,8 +1,9 @@
-import {ZeroAddress, type Contract, type Log} from 'ethers'
+import {ZeroAddress} from 'ethers'
 
 import {DEVICE_KIND_NAMES, DEVICE_STATUS_NAMES, isHostKind} from './artifacts.js'
 import {challengeBlock} from './block.js'
 import {requirePoci, type ChainClient} from './client.js'
+import {pociEvents, type PociEvent} from './events.js'
 import {callView, toUnetError} from './tx.js'
 
 export interface DeviceStatusView {
@@ -73,15 +74,14 @@ export async function getStatus(client: ChainClient, params: StatusParams = {}):
   /** The operator's latest registration of each device: a key that is not bound may be waiting for the verifier. */
   const latestReg = new Map<string, string>()
   if (params.operator) {
-    const logs = await logsOf(poci, poci.filters.Registered!(null, null, params.operator), fromBlock)
-    for (const l of logs) {
-      const id = (l.topics[2] as string).toLowerCase()
+    for (const {args} of await pociEvents(client, 'Registered', {fromBlock}, [null, null, params.operator])) {
+      const id = (args[1] as string).toLowerCase()
       ids.add(id)
-      latestReg.set(id, l.topics[1] as string)
+      latestReg.set(id, args[0] as string)
     }
   }
   const devices: DeviceStatusView[] = []
-  const hostCache = new Map<string, {info: HostInfo; beats: Log[]}>()
+  const hostCache = new Map<string, {info: HostInfo; beats: PociEvent[]}>()
   for (const deviceId of ids) {
     const info = [...(await callView<DeviceInfo>(poci, 'deviceInfo', [deviceId], 'read device'))] as DeviceInfo
     let status = Number(info[2])
@@ -119,11 +119,11 @@ export async function getStatus(client: ChainClient, params: StatusParams = {}):
       let host = hostCache.get(hostId)
       if (!host) {
         const hostInfo = await callView<HostInfo>(poci, 'hostInfo', [hostId], 'read host')
-        const beats = await logsOf(poci, poci.filters.Heartbeat!(hostId), fromBlock)
+        const beats = await pociEvents(client, 'Heartbeat', {fromBlock}, [hostId])
         host = {info: hostInfo, beats}
         hostCache.set(hostId, host)
       }
-      const approvals = await logsOf(poci, poci.filters.Approved!(null, deviceId), fromBlock)
+      const approvals = await pociEvents(client, 'Approved', {fromBlock}, [null, deviceId])
       const since = approvals.at(-1)?.blockNumber ?? 0
       const credited = host.beats.filter((b) => b.blockNumber > since || (b.blockNumber === since && isHostKind(Number(info[1]))))
       view.accrued = info[3] * rate * BigInt(credited.length)
@@ -131,9 +131,9 @@ export async function getStatus(client: ChainClient, params: StatusParams = {}):
       view.claimed = host.info[8]
       const last = credited.at(-1)
       if (last) {
-        view.lastHeartbeatEpoch = poci.interface.parseLog(last)!.args[1] as bigint
+        view.lastHeartbeatEpoch = last.args[1] as bigint
         view.lastHeartbeatBlock = BigInt(last.blockNumber)
-        view.lastHeartbeatTx = last.transactionHash
+        view.lastHeartbeatTx = last.txHash
         try {
           view.lastHeartbeatTime = (await client.provider.getBlock(last.blockNumber))?.timestamp
         } catch (error) {
@@ -155,14 +155,5 @@ export async function getStatus(client: ChainClient, params: StatusParams = {}):
     allowEmulator,
     verifier,
     devices,
-  }
-}
-
-async function logsOf(poci: Contract, filter: unknown, fromBlock: number): Promise<Log[]> {
-  try {
-    const topicFilter = await (filter as {getTopicFilter(): Promise<Array<string | string[] | null>>}).getTopicFilter()
-    return await poci.runner!.provider!.getLogs({address: await poci.getAddress(), topics: topicFilter, fromBlock, toBlock: 'latest'})
-  } catch (error) {
-    throw toUnetError(error, 'read events')
   }
 }

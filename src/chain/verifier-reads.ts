@@ -4,6 +4,7 @@
  */
 import {hexToBytes} from '../util/hex.js'
 import {requirePoci, type ChainClient} from './client.js'
+import {pociEvents} from './events.js'
 import {callView, toUnetError} from './tx.js'
 
 export interface BlockRef {
@@ -37,23 +38,14 @@ export interface HeartbeatEvent {
 
 /** Heartbeat events of every host in [fromBlock, toBlock], oldest first. */
 export async function heartbeatEvents(client: ChainClient, range: {fromBlock: number; toBlock: number}): Promise<HeartbeatEvent[]> {
-  const poci = requirePoci(client)
-  try {
-    const topics = await poci.filters.Heartbeat!().getTopicFilter()
-    const logs = await client.provider.getLogs({address: client.pociAddress, topics, fromBlock: range.fromBlock, toBlock: range.toBlock})
-    return logs.map((log) => {
-      const e = poci.interface.parseLog(log)!
-      return {
-        hostId: e.args[0] as string,
-        epoch: e.args[1] as bigint,
-        devicesDigest: e.args[2] as string,
-        blockNumber: log.blockNumber,
-        txHash: log.transactionHash,
-      }
-    })
-  } catch (error) {
-    throw toUnetError(error, 'read heartbeat events')
-  }
+  const events = await pociEvents(client, 'Heartbeat', range)
+  return events.map((e) => ({
+    hostId: e.args[0] as string,
+    epoch: e.args[1] as bigint,
+    devicesDigest: e.args[2] as string,
+    blockNumber: e.blockNumber,
+    txHash: e.txHash,
+  }))
 }
 
 export interface HeartbeatCall {
