@@ -53,6 +53,14 @@ const topLevel = (list) => {
   return out.filter(Boolean)
 }
 
+const exportedName = (spec) =>
+  spec
+    .trim()
+    .replace(/^type\s+/, '')
+    .split(/\s+as\s+/)
+    .pop()
+    .trim()
+
 /** file → its exported names; file → [re-exported module, names | '*']. */
 const exportsOf = new Map()
 const starFrom = new Map()
@@ -60,28 +68,8 @@ const DECL = /^export\s+(?:declare\s+)?(?:async\s+)?(?:abstract\s+)?(?:function\
 for (const file of srcFiles) {
   const t = text.get(file)
   const set = new Set([...t.matchAll(DECL)].map((m) => m[1]))
-  for (const m of t.matchAll(/^export\s+(?:type\s+)?\{([^}]*)\}(?!\s*from)/gm))
-    for (const n of m[1].split(','))
-      if (n.trim())
-        set.add(
-          n
-            .trim()
-            .replace(/^type\s+/, '')
-            .split(/\s+as\s+/)
-            .pop()
-            .trim(),
-        )
-  for (const m of t.matchAll(/^export\s+(?:type\s+)?\{([^}]*)\}\s*from\s*['"]([^'"]+)['"]/gm))
-    for (const n of m[1].split(','))
-      if (n.trim())
-        set.add(
-          n
-            .trim()
-            .replace(/^type\s+/, '')
-            .split(/\s+as\s+/)
-            .pop()
-            .trim(),
-        )
+  // `export {a, type b as c}` and `export {a} from '…'`: the exported (outer) names
+  for (const m of t.matchAll(/^export\s+(?:type\s+)?\{([^}]*)\}/gm)) for (const n of m[1].split(',')) if (n.trim()) set.add(exportedName(n))
   if (/^export\s+default\b/m.test(t)) set.add('default')
   exportsOf.set(file, set)
   starFrom.set(
