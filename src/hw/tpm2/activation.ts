@@ -12,7 +12,7 @@ import {makeCredential} from './credential.js'
 import type {Tpm2Engine} from './engine.js'
 import {objectName, parseTpm2bPublic, type TpmPublic} from './structures.js'
 import {akAttributeReasons} from './verify.js'
-import {TPM2_ALG, TPM2_ECC, TPMA_OBJECT} from './wire.js'
+import {TPM2_ALG, TPM2_ECC, TPMA_OBJECT, missingAttributes} from './wire.js'
 
 const ACTIVATION_SECRET_BYTES = 32
 
@@ -59,14 +59,7 @@ export function credentialChallengeFor(ekPublicTpm2b: Uint8Array, akPublicTpm2b:
 /** Why a public area is not an EK of the TCG templates (restricted decryption key kept in the TPM). */
 export function ekAttributeReasons(ek: TpmPublic): string[] {
   const reasons: string[] = []
-  const need: Array<[number, string]> = [
-    [TPMA_OBJECT.fixedTPM, 'fixedTPM'],
-    [TPMA_OBJECT.fixedParent, 'fixedParent'],
-    [TPMA_OBJECT.sensitiveDataOrigin, 'sensitiveDataOrigin'],
-    [TPMA_OBJECT.restricted, 'restricted'],
-    [TPMA_OBJECT.decrypt, 'decrypt'],
-  ]
-  const missing = need.filter(([bit]) => (ek.attributes & bit) === 0).map(([, n]) => n)
+  const missing = missingAttributes(ek.attributes, ['fixedTPM', 'fixedParent', 'sensitiveDataOrigin', 'restricted', 'decrypt'])
   if (missing.length > 0) reasons.push(`EK lacks attributes ${missing.join(', ')}`)
   if ((ek.attributes & TPMA_OBJECT.sign) !== 0) reasons.push('EK has the sign attribute (an EK is a decryption key)')
   if (ek.type === 'rsa' && ek.keyBits !== 2048) reasons.push(`RSA EK of ${ek.keyBits} bits (the TCG template is RSA 2048)`)

@@ -25,7 +25,7 @@ import {
   type TpmPublic,
   type TpmSignature,
 } from './structures.js'
-import {AK_REQUIRED_ATTRIBUTES, HASH_SIZE, TPM2_ALG, TPMA_OBJECT} from './wire.js'
+import {AK_REQUIRED_ATTRIBUTES, HASH_SIZE, TPM2_ALG, TPMA_OBJECT, missingAttributes} from './wire.js'
 
 export interface QuoteCheck {
   attest: Uint8Array
@@ -46,14 +46,6 @@ export interface QuoteResult {
   attest: QuoteAttest
 }
 
-const ATTR_NAMES: Array<[number, string]> = [
-  [TPMA_OBJECT.fixedTPM, 'fixedTPM'],
-  [TPMA_OBJECT.fixedParent, 'fixedParent'],
-  [TPMA_OBJECT.sensitiveDataOrigin, 'sensitiveDataOrigin'],
-  [TPMA_OBJECT.restricted, 'restricted'],
-  [TPMA_OBJECT.sign, 'sign'],
-]
-
 /**
  * Why a public area is not an AK as unet creates them: a restricted signing key born in the TPM
  * (fixedTPM, fixedParent, sensitiveDataOrigin, restricted, sign; not decrypt; a fixed scheme). The
@@ -62,7 +54,7 @@ const ATTR_NAMES: Array<[number, string]> = [
  */
 export function akAttributeReasons(pub: TpmPublic): string[] {
   const reasons: string[] = []
-  const missing = ATTR_NAMES.filter(([bit]) => (pub.attributes & bit) === 0).map(([, n]) => n)
+  const missing = missingAttributes(pub.attributes, ['fixedTPM', 'fixedParent', 'sensitiveDataOrigin', 'restricted', 'sign'])
   if (missing.length > 0) reasons.push(`AK lacks attributes ${missing.join(', ')}`)
   if ((pub.attributes & TPMA_OBJECT.decrypt) !== 0) reasons.push('AK has the decrypt attribute (a restricted signing key must not)')
   if ((pub.attributes & AK_REQUIRED_ATTRIBUTES) === AK_REQUIRED_ATTRIBUTES && pub.scheme === TPM2_ALG.NULL) reasons.push('AK has no fixed signing scheme')

@@ -54,6 +54,11 @@ export const TPMA_OBJECT = {
   sign: 1 << 18,
 } as const
 
+/** The names of the TPMA_OBJECT bits in `required` that `attributes` lacks, in the order given. */
+export function missingAttributes(attributes: number, required: ReadonlyArray<keyof typeof TPMA_OBJECT>): string[] {
+  return required.filter((name) => (attributes & TPMA_OBJECT[name]) === 0)
+}
+
 /** Digest sizes of the hash algorithms we accept. */
 export const HASH_SIZE: Record<number, number> = {[TPM2_ALG.SHA1]: 20, [TPM2_ALG.SHA256]: 32, [TPM2_ALG.SHA384]: 48, [TPM2_ALG.SHA512]: 64}
 
