@@ -55,38 +55,26 @@ describe('unet attest --format tpm2-tools | tpm2_checkquote (subprocess, private
     expect(checkquote(out, nonce, tampered).status).not.toBe(0)
 
     // unet's own verifier agrees, through `unet verify tpm-quote`
-    const v = await runCli([
-      'verify',
-      'tpm-quote',
-      '--ak',
-      join(out, 'ak.pem'),
-      '--msg',
-      join(out, 'quote.msg'),
-      '--sig',
-      join(out, 'quote.sig'),
-      '--pcrs',
-      join(out, 'quote.pcrs'),
-      '--nonce',
-      nonce,
-      '--json',
-    ])
+    const verifyQuote = (pcrsFile: string) =>
+      runCli([
+        'verify',
+        'tpm-quote',
+        '--ak',
+        join(out, 'ak.pem'),
+        '--msg',
+        join(out, 'quote.msg'),
+        '--sig',
+        join(out, 'quote.sig'),
+        '--pcrs',
+        pcrsFile,
+        '--nonce',
+        nonce,
+        '--json',
+      ])
+    const v = await verifyQuote(join(out, 'quote.pcrs'))
     expect(v.code, v.stdout + v.stderr).toBe(0)
     expect(v.json<{valid: boolean}>().valid).toBe(true)
-    const bad = await runCli([
-      'verify',
-      'tpm-quote',
-      '--ak',
-      join(out, 'ak.pem'),
-      '--msg',
-      join(out, 'quote.msg'),
-      '--sig',
-      join(out, 'quote.sig'),
-      '--pcrs',
-      tampered,
-      '--nonce',
-      nonce,
-      '--json',
-    ])
+    const bad = await verifyQuote(tampered)
     expect(bad.code).toBe(10)
     expect(JSON.stringify(bad.json())).toMatch(/pcrDigest does not match/)
   })
