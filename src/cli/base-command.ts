@@ -3,7 +3,7 @@ import {Command, Flags, Errors, ux, type Interfaces} from '@oclif/core'
 import {loadConfig, type ResolvedConfig} from '../config/index.js'
 import {getPassphrase, quickstartPassphraseFile} from '../keys/passphrase.js'
 import {createLogger, type Logger} from '../util/logger.js'
-import {describeError} from './render-error.js'
+import {printError} from './render-error.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -108,17 +108,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return Boolean(this.flags?.debug) || process.argv.includes('--debug') || /(^|,)\s*unet/.test(debugEnv) || debugEnv === '*'
   }
 
+  /** The single error path of every command: printError's one line + hint + documented exit code. */
   protected override async catch(err: Error & {exitCode?: number}): Promise<never> {
-    const described = describeError(err)
-    process.exitCode = described.exitCode
-    if (this.jsonEnabled()) {
-      this.logJson({error: described.json})
-    } else {
-      process.stderr.write(`Error: ${described.message}\n`)
-      if (described.hint) process.stderr.write(`Hint: ${described.hint}\n`)
-    }
-    if (this.showStack() && err.stack) process.stderr.write(err.stack + '\n')
-    Errors.exit(described.exitCode)
+    if (err instanceof Errors.ExitError) throw err
+    const flags = Object.keys({...this.ctor.baseFlags, ...this.ctor.flags, ...(this.ctor.enableJsonFlag ? {json: true} : {})})
+    const exitCode = printError(err, {json: this.jsonEnabled(), stack: this.showStack(), context: {command: this.id?.replaceAll(':', ' '), flags}})
+    process.exitCode = exitCode
+    Errors.exit(exitCode)
   }
 
   protected override toSuccessJson(result: unknown): unknown {

@@ -48,6 +48,13 @@ export class ConfigError extends UnetError {
   }
 }
 
+/** A bad flag, argument or command on the command line (exit 2): the message says what was expected. */
+export class UsageError extends UnetError {
+  constructor(message: string, options: UnetErrorOptions = {}) {
+    super(message, ExitCode.USAGE, withHint(options, 'run the command with --help to see its usage'))
+  }
+}
+
 export class InputError extends UnetError {
   constructor(message: string, options: UnetErrorOptions = {}) {
     super(message, ExitCode.INPUT_INVALID, options)
