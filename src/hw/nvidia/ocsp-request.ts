@@ -1,0 +1,48 @@
+import {createHash, randomBytes, type X509Certificate} from 'node:crypto'
+
+import {der} from '../../util/der-encode.js'
+import {certificateFields} from '../../util/x509-fields.js'
+
+/**
+ * An RFC 6960 OCSPRequest for one certificate: CertID with SHA-384 (NVIDIA's responder answers
+ * SHA-384 CertIDs, as NVIDIA's own verifier asks) and a fresh nonce extension (RFC 8954), critical
+ * as in NVIDIA's verifier, so a replayed answer is refused.
+ */
+export const SHA384_OID = '2.16.840.1.101.3.4.2.2'
+export const OCSP_NONCE_OID = '1.3.6.1.5.5.7.48.1.2'
+export const NONCE_BYTES = 32
+
+/** The CertID a responder must answer for. */
+export interface CertId {
+  issuerNameHash: Uint8Array
+  issuerKeyHash: Uint8Array
+  serial: Uint8Array
+}
+
+export interface OcspRequest {
+  der: Uint8Array
+  certId: CertId
+  nonce: Uint8Array
+}
+
+export function certIdFor(cert: X509Certificate, issuer: X509Certificate): CertId {
+  const sha384 = (b: Uint8Array) => new Uint8Array(createHash('sha384').update(b).digest())
+  return {
+    issuerNameHash: sha384(certificateFields(new Uint8Array(cert.raw)).issuerName),
+    issuerKeyHash: sha384(certificateFields(new Uint8Array(issuer.raw)).publicKeyBits),
+    serial: certificateFields(new Uint8Array(cert.raw)).serial,
+  }
+}
+
+/** The nonce extension's extnValue: an OCTET STRING holding the nonce. */
+export function nonceExtensionValue(nonce: Uint8Array): Uint8Array {
+  return der.octet(nonce)
+}
+
+export function buildOcspRequest(cert: X509Certificate, issuer: X509Certificate, nonce: Uint8Array = randomBytes(NONCE_BYTES)): OcspRequest {
+  const certId = certIdFor(cert, issuer)
+  const certIdDer = der.seq(der.seq(der.oid(SHA384_OID), der.null()), der.octet(certId.issuerNameHash), der.octet(certId.issuerKeyHash), der.int(certId.serial))
+  const nonceExtension = der.seq(der.oid(OCSP_NONCE_OID), der.bool(true), der.octet(nonceExtensionValue(nonce)))
+  const tbsRequest = der.seq(der.seq(der.seq(certIdDer)), der.explicit(2, der.seq(nonceExtension)))
+  return {der: der.seq(tbsRequest), certId, nonce: Uint8Array.from(nonce)}
+}
