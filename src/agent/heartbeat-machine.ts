@@ -74,6 +74,16 @@ export interface HeartbeatMachineOptions {
   stuckAfterMs?: number
   /** At most this many fee bumps per epoch (default 5). */
   maxFeeBumps?: number
+  /**
+   * A transaction whose fee bump the node refused this many times in a row (the call now reverts, or
+   * its nonce was used by another transaction) is abandoned and the epoch attempted afresh (default 3).
+   */
+  maxBumpRefusals?: number
+  /**
+   * Chain reads failing for this long without a success end the run with their error (default: never,
+   * a service rides out any outage). `--once` and `--epochs` set about an epoch, so they always end.
+   */
+  giveUpAfterMs?: number
   /** Attempts per epoch before it is journaled as failed (default 8). */
   maxAttemptsPerEpoch?: number
   /** Warn when the gas balance lasts fewer epochs than this (default 48). */
@@ -149,7 +159,24 @@ class NotRegisteredError extends UnetError {
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e))
 const revertedText = (r: TxReceipt) => `transaction ${r.txHash} reverted${r.revertReason ? `: ${r.revertReason}` : ''}`
 
-type Settlement = {kind: 'confirmed'; receipt: TxReceipt} | {kind: 'reverted'; receipt: TxReceipt}
+type Settlement = {kind: 'confirmed'; receipt: TxReceipt} | {kind: 'reverted'; receipt: TxReceipt} | {kind: 'abandoned'; reason: string}
+
+/** Consecutive failures of one kind of chain read, for giveUpAfterMs. */
+class FailureStreak {
+  private since?: number
+  constructor(
+    private readonly clock: Clock,
+    private readonly limitMs: number,
+  ) {}
+  ok(): void {
+    this.since = undefined
+  }
+  /** Records a failure; true when they have lasted longer than the limit. */
+  exhausted(): boolean {
+    this.since ??= this.clock.now()
+    return this.clock.now() - this.since >= this.limitMs
+  }
+}
 
 export class HeartbeatMachine {
   private stateValue: AgentState = 'Unregistered'
@@ -171,6 +198,8 @@ export class HeartbeatMachine {
       stuckAfterBlocks: 12,
       stuckAfterMs: 120_000,
       maxFeeBumps: 5,
+      maxBumpRefusals: 3,
+      giveUpAfterMs: Number.POSITIVE_INFINITY,
       maxAttemptsPerEpoch: 8,
       lowGasRunwayEpochs: 48,
       minBlocksLeft: 0,
@@ -252,7 +281,7 @@ export class HeartbeatMachine {
       const epoch = await this.call(() => this.o.chain.currentEpoch())
       await this.answerChallenges(epoch)
       const existing = this.o.outbox.get(epoch)
-      const ended = this.alreadyConfirmed(epoch, existing) ?? (await this.requireRegistered(epoch)) ?? (await this.requireGas(epoch))
+      const ended = (await this.alreadyConfirmed(epoch, existing)) ?? (await this.requireRegistered(epoch)) ?? (await this.requireGas(epoch))
       if (ended) return ended
       if (existing?.state !== 'sent' && (await this.tooFewBlocksLeft(epoch))) {
         await this.waitForEpochAfter(epoch)
@@ -262,11 +291,23 @@ export class HeartbeatMachine {
     }
   }
 
-  /** The outbox already holds this epoch as confirmed (a restart): nothing to send. */
-  private alreadyConfirmed(epoch: bigint, existing: OutboxEntry | undefined): EpochResult | undefined {
+  /**
+   * The outbox holds this epoch as confirmed (a restart): nothing to send — if the chain still has that
+   * receipt. A confirmation the chain no longer shows (a devnet restored from an older dump, a reorg) is
+   * no confirmation: the entry is marked failed and the epoch attempted again.
+   */
+  private async alreadyConfirmed(epoch: bigint, existing: OutboxEntry | undefined): Promise<EpochResult | undefined> {
     if (existing?.state !== 'confirmed') return undefined
-    this.to('Confirmed', {epoch})
-    return {epoch, result: 'confirmed', txHash: existing.confirmed!.txHash, attempts: existing.attempts, recovered: true}
+    const {txHash} = existing.confirmed!
+    const receipt = await this.call(() => this.o.chain.receipt(txHash))
+    if (receipt?.status === 'success') {
+      this.to('Confirmed', {epoch})
+      return {epoch, result: 'confirmed', txHash, attempts: existing.attempts, recovered: true}
+    }
+    const reason = `the outbox held epoch ${epoch} as confirmed by ${txHash}, but this chain has no successful receipt for it`
+    this.log.warn({epoch: epoch.toString(), tx: txHash}, `${reason}: attempting the epoch again`)
+    this.o.outbox.markFailed(epoch, reason)
+    return undefined
   }
 
   /** Unregistered → Registered; not registered: stops the agent (NOT_REGISTERED) or skips the epoch ('wait'). */
@@ -334,7 +375,7 @@ export class HeartbeatMachine {
     const entry = this.o.outbox.get(epoch)
     const settled = entry?.state === 'sent' ? await this.awaitSettlement(entry) : await this.attempt(epoch)
     if (settled.kind === 'confirmed') return await this.onConfirmed(epoch, settled.receipt, attempts)
-    const reason = revertedText(settled.receipt)
+    const reason = settled.kind === 'abandoned' ? settled.reason : revertedText(settled.receipt)
     this.o.outbox.markFailed(epoch, reason)
     throw new UnetError(reason, ExitCode.TX_REJECTED)
   }
@@ -426,38 +467,74 @@ export class HeartbeatMachine {
   }
 
   /**
-   * Waits until one of the epoch's transactions has a receipt. Never abandons an in-flight
-   * transaction (its nonce blocks every later one): RPC errors are retried, a stuck one is
-   * replaced with a fee bump. Only the AbortSignal ends the wait early.
+   * Waits until one of the epoch's transactions has a receipt on this chain. RPC errors are retried
+   * (until giveUpAfterMs), a stuck transaction is replaced with a fee bump. It abandons the transactions
+   * (a result, never a loop) when their epoch is over without a receipt — mined now they could only
+   * revert (WrongEpoch), so a bump would spend gas on nothing — or when the node refused maxBumpRefusals
+   * bumps in a row (the call reverts now: another chain, a lost registration; or its nonce is taken).
    */
   private async awaitSettlement(start: OutboxEntry): Promise<Settlement> {
     const {chain, clock, outbox, signal} = this.o
     const epoch = start.epoch
     this.to('Submitting', {epoch})
     const rpcBackoff = new Backoff(this.o.backoff)
+    const streak = new FailureStreak(clock, this.o.giveUpAfterMs)
+    let refusals = 0
+    let epochSeenAt: bigint | undefined
+    const hashes = () => (outbox.get(epoch) ?? start).txs.map((t) => t.txHash).join(', ')
+    const findReceipt = async (entry: OutboxEntry): Promise<Settlement | undefined> => {
+      for (const tx of [...entry.txs].reverse()) {
+        const receipt = await raceAbort(chain.receipt(tx.txHash), signal)
+        if (receipt) return receipt.status === 'success' ? {kind: 'confirmed', receipt} : {kind: 'reverted', receipt}
+      }
+      return undefined
+    }
     for (;;) {
       throwIfAborted(signal)
       const entry = outbox.get(epoch) ?? start
       try {
-        for (const tx of [...entry.txs].reverse()) {
-          const receipt = await raceAbort(chain.receipt(tx.txHash), signal)
-          if (receipt) return receipt.status === 'success' ? {kind: 'confirmed', receipt} : {kind: 'reverted', receipt}
-        }
+        const found = await findReceipt(entry)
+        if (found) return found
         const head = await raceAbort(chain.recentBlock(), signal)
+        // the epoch is read once per new head block, not once per poll
+        if (epochSeenAt !== head.number) {
+          epochSeenAt = head.number
+          if ((await raceAbort(chain.currentEpoch(), signal)) > epoch)
+            // one more look: it may have been mined in the epoch's last block after the look above
+            return (
+              (await findReceipt(outbox.get(epoch) ?? entry)) ?? {
+                kind: 'abandoned',
+                reason: `abandoned: epoch ${epoch} ended with no receipt on this chain for ${hashes()}`,
+              }
+            )
+        }
         const byBlocks = entry.sentBlock !== undefined && head.number - entry.sentBlock >= BigInt(this.o.stuckAfterBlocks)
         const byTime = entry.sentAt !== undefined && clock.now() - entry.sentAt >= this.o.stuckAfterMs
-        if ((byBlocks || byTime) && entry.txs.length - 1 < this.o.maxFeeBumps) await this.bump(entry, head.number)
+        if ((byBlocks || byTime) && entry.txs.length - 1 < this.o.maxFeeBumps) {
+          const refused = await this.bump(entry, head.number)
+          refusals = refused === undefined ? 0 : refusals + 1
+          if (refused !== undefined && refusals >= this.o.maxBumpRefusals)
+            return (
+              (await findReceipt(outbox.get(epoch) ?? entry)) ?? {
+                kind: 'abandoned',
+                reason: `abandoned after ${refusals} refused fee bumps (${refused}): no receipt on this chain for ${hashes()}`,
+              }
+            )
+        }
         rpcBackoff.reset()
+        streak.ok()
         await clock.sleep(this.o.receiptPollMs, signal)
       } catch (error) {
         if (isAborted(error)) throw error
+        if (streak.exhausted()) throw error
         const delay = await rpcBackoff.wait(clock, signal)
         this.log.warn({epoch: epoch.toString(), retryInMs: delay, err: errorText(error)}, 'waiting for the heartbeat receipt failed, retrying')
       }
     }
   }
 
-  private async bump(entry: OutboxEntry, head: bigint): Promise<void> {
+  /** Replaces the newest tx of `entry` with a fee bump; returns why the node refused it, undefined when it took it. */
+  private async bump(entry: OutboxEntry, head: bigint): Promise<string | undefined> {
     const previous = entry.txs.at(-1)!
     try {
       const next: SentTx = await raceAbort(
@@ -470,10 +547,12 @@ export class HeartbeatMachine {
         {epoch: entry.epoch.toString(), old: previous.txHash, tx: next.txHash, maxFeePerGas: next.fees.maxFeePerGas.toString()},
         'heartbeat transaction stuck: replaced with a fee bump',
       )
+      return undefined
     } catch (error) {
       if (isAborted(error)) throw error
       // typically "nonce too low": the previous one was mined; the next receipt poll finds it
       this.log.warn({epoch: entry.epoch.toString(), err: errorText(error)}, 'fee bump refused')
+      return errorText(error)
     }
   }
 
@@ -484,6 +563,10 @@ export class HeartbeatMachine {
       const settled = await this.awaitSettlement(entry)
       if (settled.kind === 'confirmed') {
         await this.onConfirmed(entry.epoch, settled.receipt, entry.attempts, true)
+      } else if (settled.kind === 'abandoned') {
+        this.o.outbox.markFailed(entry.epoch, settled.reason)
+        // its epoch still open (refused bumps): runEpoch attempts it afresh, and journals that result
+        if ((await this.call(() => this.o.chain.currentEpoch())) > entry.epoch) this.journal(entry.epoch, 'missed', settled.reason, entry.attempts)
       } else {
         const reason = revertedText(settled.receipt)
         this.o.outbox.markFailed(entry.epoch, reason)
@@ -494,7 +577,7 @@ export class HeartbeatMachine {
   }
 
   private async onConfirmed(epoch: bigint, receipt: TxReceipt, attempts: number, recovered = false): Promise<EpochResult> {
-    this.o.outbox.markConfirmed(epoch, receipt.txHash, receipt.blockNumber)
+    this.o.outbox.markConfirmed(epoch, receipt.txHash, receipt.blockNumber, receipt.blockHash)
     this.to('Confirmed', {epoch})
     this.metrics.lastSuccess(Math.floor(this.o.clock.now() / 1000))
     if (!recovered) this.metrics.devicesOnline(this.devicesInLastAttempt)
@@ -543,12 +626,13 @@ export class HeartbeatMachine {
   /** Calls a bookkeeping port method, retrying transient failures with backoff until it answers. */
   private async call<T>(fn: () => Promise<T>): Promise<T> {
     const b = new Backoff(this.o.backoff)
+    const streak = new FailureStreak(this.o.clock, this.o.giveUpAfterMs)
     for (;;) {
       throwIfAborted(this.o.signal)
       try {
         return await raceAbort(fn(), this.o.signal)
       } catch (error) {
-        if (isAborted(error) || this.o.classify(error) === 'fatal') throw error
+        if (isAborted(error) || this.o.classify(error) === 'fatal' || streak.exhausted()) throw error
         const delay = await b.wait(this.o.clock, this.o.signal)
         this.log.warn({retryInMs: delay, err: errorText(error)}, `chain call failed, retrying: ${errorText(error)}`)
       }

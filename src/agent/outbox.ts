@@ -38,7 +38,8 @@ export interface OutboxEntry {
   /** When the newest tx was signed (ms) and the chain head then, for stuck detection. */
   sentAt?: number
   sentBlock?: bigint
-  confirmed?: {txHash: string; blockNumber: bigint; at: number}
+  /** blockHash: absent in entries written before it was recorded. */
+  confirmed?: {txHash: string; blockNumber: bigint; blockHash?: string; at: number}
   failure?: {reason: string; at: number}
 }
 
@@ -147,9 +148,9 @@ export class Outbox {
     return entry
   }
 
-  markConfirmed(epoch: bigint, txHash: string, blockNumber: bigint): OutboxEntry {
+  markConfirmed(epoch: bigint, txHash: string, blockNumber: bigint, blockHash?: string): OutboxEntry {
     const old = this.require(epoch)
-    const entry: OutboxEntry = {...old, state: 'confirmed', confirmed: {txHash, blockNumber, at: this.now()}}
+    const entry: OutboxEntry = {...old, state: 'confirmed', confirmed: {txHash, blockNumber, ...(blockHash ? {blockHash} : {}), at: this.now()}}
     delete entry.failure
     this.write(entry)
     return entry
@@ -290,7 +291,12 @@ function encodeEntry(e: OutboxEntry): Record<string, unknown> {
     txs: e.txs.map(encodeTx),
     sentAt: e.sentAt,
     sentBlock: e.sentBlock?.toString(),
-    confirmed: e.confirmed && {txHash: e.confirmed.txHash, blockNumber: e.confirmed.blockNumber.toString(), at: e.confirmed.at},
+    confirmed: e.confirmed && {
+      txHash: e.confirmed.txHash,
+      blockNumber: e.confirmed.blockNumber.toString(),
+      ...(e.confirmed.blockHash ? {blockHash: e.confirmed.blockHash} : {}),
+      at: e.confirmed.at,
+    },
     failure: e.failure,
   }
 }
@@ -315,6 +321,7 @@ function decodeEntry(v: unknown): OutboxEntry | undefined {
     const c = v.confirmed
     if (!isObj(c) || typeof c.txHash !== 'string' || big(c.blockNumber) === undefined || num(c.at) === undefined) return undefined
     e.confirmed = {txHash: c.txHash, blockNumber: big(c.blockNumber)!, at: c.at as number}
+    if (typeof c.blockHash === 'string' && HASH.test(c.blockHash)) e.confirmed.blockHash = c.blockHash
   }
   if (v.failure !== undefined) {
     const f = v.failure

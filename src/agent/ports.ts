@@ -52,6 +52,8 @@ export interface TxReceipt {
   txHash: string
   status: 'success' | 'reverted'
   blockNumber: bigint
+  /** The block it was mined in (the live port only returns receipts whose block is canonical on this chain). */
+  blockHash?: string
   /** The decoded custom error / revert string, when reverted. */
   revertReason?: string
 }
@@ -79,7 +81,7 @@ export interface ChainPort {
   isRegistered(hostId: string): Promise<boolean>
   /** Builds, signs (EIP-1559, gas estimate with margin), calls hooks.beforeBroadcast, broadcasts. */
   submitHeartbeat(submission: HeartbeatSubmission, hooks: BroadcastHooks): Promise<SentTx>
-  /** null while pending or unknown to the node. */
+  /** null while pending, unknown to the node, or mined in a block that is not on this chain (reorged away, lost in a chain reset). */
   receipt(txHash: string): Promise<TxReceipt | null>
   /**
    * Re-signs `previous` (same nonce, same to/data) with fees raised enough for the node to accept

@@ -2,20 +2,27 @@ import {realClock, type Clock} from './backoff.js'
 import {fileChallengeCursor} from './challenge-cursor.js'
 import {writeAgentStatus, type AgentStatusSnapshot} from './agent-status.js'
 import {HeartbeatMachine, type HeartbeatMachineOptions, type RunResult} from './heartbeat-machine.js'
+import {bindStateToChain} from './chain-state.js'
 import {acquireLock} from './lock.js'
 import {startMetricsServer, type MetricsServer} from './metrics.js'
 import {Outbox} from './outbox.js'
 import {noopMetrics, silentAgentLogger, type AgentLogger} from './ports.js'
+import type {ChainIdentity} from '../util/chain-identity.js'
 
 /**
  * Everything around the state machine that a real agent process needs, in one call, so the
  * `unet heartbeat` command only builds the ports:
- *   lock (one agent per data dir) → outbox → optional metrics endpoint → SIGTERM/SIGINT → AbortSignal
+ *   lock (one agent per data dir) → the state bound to this chain (chain-state.ts: another chain's is
+ *   archived) → outbox → optional metrics endpoint → SIGTERM/SIGINT → AbortSignal
  *   → machine.run() → agent/state.json on every transition → release everything. With a challenge
  *   port, the challenge step's cursor lives in agent/challenge-cursor.json.
  */
 export interface RunAgentOptions extends Omit<HeartbeatMachineOptions, 'outbox' | 'clock' | 'metrics' | 'signal' | 'logger' | 'onTransition'> {
   dataDir: string
+  /** The chain the node is (src/chain/chain-identity.ts readChainIdentity): the agent state is kept per chain. */
+  chainIdentity: ChainIdentity
+  /** Per-chain state outside <dataDir>/agent (absolute paths, e.g. the kept device evidence): archived with it. */
+  chainStatePaths?: string[]
   once?: boolean
   /** Stop after this many epochs (quickstart's demo). */
   epochs?: number
@@ -36,8 +43,26 @@ export interface RunAgentResult extends RunResult {
 }
 
 export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult> {
-  const {dataDir, once, epochs, metricsListen, clock = realClock, logger = silentAgentLogger, handleSignals = true, onMetrics, ...machineOptions} = options
+  const {
+    dataDir,
+    chainIdentity,
+    chainStatePaths,
+    once,
+    epochs,
+    metricsListen,
+    clock = realClock,
+    logger = silentAgentLogger,
+    handleSignals = true,
+    onMetrics,
+    ...machineOptions
+  } = options
   const lock = acquireLock(dataDir)
+  try {
+    bindStateToChain(dataDir, chainIdentity, {extraPaths: chainStatePaths, logger, now: () => clock.now()})
+  } catch (error) {
+    lock.release()
+    throw error
+  }
   const controller = new AbortController()
   let stoppedBy: NodeJS.Signals | undefined
   const onSignal = (sig: NodeJS.Signals) => {

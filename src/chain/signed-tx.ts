@@ -1,6 +1,7 @@
 import {Transaction, type Contract} from 'ethers'
 
 import {ExitCode, UnetError} from '../errors/index.js'
+import {isCanonicalBlock} from './chain-identity.js'
 import {requireSigner, type ChainClient} from './client.js'
 import {toUnetError} from './tx.js'
 
@@ -93,17 +94,30 @@ export interface ReceiptView {
   txHash: string
   status: 'success' | 'reverted'
   blockNumber: bigint
+  blockHash: string
   gasUsed: bigint
 }
 
-/** The receipt of a transaction, or null while it is pending or unknown to the node. */
+/**
+ * The receipt of a transaction, or null while it is pending, unknown to the node, or in a block that is
+ * not (or no longer) on this chain: only a receipt whose block hash is the chain's block at that height
+ * proves the transaction landed here.
+ */
 export async function receiptOf(client: ChainClient, txHash: string): Promise<ReceiptView | null> {
+  let r
   try {
-    const r = await client.provider.getTransactionReceipt(txHash)
-    if (!r) return null
-    return {txHash: r.hash, status: r.status === 1 ? 'success' : 'reverted', blockNumber: BigInt(r.blockNumber), gasUsed: r.gasUsed}
+    r = await client.provider.getTransactionReceipt(txHash)
   } catch (error) {
     throw toUnetError(error, 'read receipt')
+  }
+  if (!r) return null
+  if (!(await isCanonicalBlock(client, BigInt(r.blockNumber), r.blockHash))) return null
+  return {
+    txHash: r.hash,
+    status: r.status === 1 ? 'success' : 'reverted',
+    blockNumber: BigInt(r.blockNumber),
+    blockHash: r.blockHash.toLowerCase(),
+    gasUsed: r.gasUsed,
   }
 }
 

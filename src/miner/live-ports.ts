@@ -93,6 +93,7 @@ export function liveChainPort(client: ChainClient, identity: EngineIdentity, ope
         txHash: r.txHash,
         status: r.status,
         blockNumber: r.blockNumber,
+        blockHash: r.blockHash,
         revertReason: r.status === 'reverted' ? await revertReason(client, txHash) : undefined,
       }
     },

@@ -1,6 +1,7 @@
 import {join} from 'node:path'
 
 import {challengeBlock} from '../chain/block.js'
+import {readChainIdentity} from '../chain/chain-identity.js'
 import {ExitCode, UnetError} from '../errors/index.js'
 import {deviceLocatorOf} from './attest-devices.js'
 import {Backoff, realClock} from '../agent/backoff.js'
@@ -28,10 +29,14 @@ const MIN_BLOCKS_LEFT = 3
 export async function runMinerAgent(session: MinerSession, options: RunMinerOptions): Promise<RunAgentResult> {
   const {client, identity, operator, hostId, resolved} = session
   const cb = await readWithRetries(() => challengeBlock(client), options.logger)
+  const chainIdentity = await readWithRetries(() => readChainIdentity(client), options.logger)
   const epochMs = Number(cb.epochSeconds) * 1000
   const evidenceDir = join(resolved.paths.dataDir, 'evidence')
   return runAgent({
     dataDir: resolved.paths.dataDir,
+    chainIdentity,
+    // the kept device evidence answers this chain's challenges only
+    chainStatePaths: [evidenceDir],
     once: options.once,
     epochs: options.epochs,
     metricsListen: options.metricsListen,
@@ -44,6 +49,8 @@ export async function runMinerAgent(session: MinerSession, options: RunMinerOpti
     challenges: liveChallengePort(client, hostId, {evidenceDir}),
     selfVerify: liveSelfVerifyPort(identity, resolved.profile.allowEmulator, resolved.profile.name),
     backoff: {baseMs: Math.min(1000, epochMs / 50), maxMs: Math.min(60_000, epochMs / 5)},
+    // a bounded run (--once, --epochs) ends when the chain has not answered for an epoch; the service waits it out
+    ...(options.once || options.epochs ? {giveUpAfterMs: epochMs} : {}),
     // a heartbeat must be mined inside the epoch of its challenge block; an epoch of N blocks has at most N − 1 after B
     minBlocksLeft: Math.min(MIN_BLOCKS_LEFT, Math.max(0, Number(cb.epochBlocks) - 1)),
     receiptPollMs: Math.min(2000, Math.max(200, epochMs / 40)),

@@ -1,12 +1,15 @@
 /**
  * The verifier service's persisted progress (`<dataDir>/verifier/cursor.json`): the next block to scan
  * and the registrations and spot checks still in flight, so a restart decides nothing twice. A cursor of
- * another chain or contract (a fresh devnet) is ignored. Secrets are never stored: the activation
- * commitment is on chain and the contract checks the answer.
+ * another chain (chain id + genesis hash + contract: a fresh devnet has the same id and address) is
+ * ignored; one ahead of the chain (a devnet restored from a dump older than the cursor, a reorg) is
+ * rewound to the chain's head. Secrets are never stored: the activation commitment is on chain and the
+ * contract checks the answer.
  */
 import {existsSync, readFileSync} from 'node:fs'
 
 import {ExitCode, UnetError} from '../errors/index.js'
+import type {ChainIdentity} from '../util/chain-identity.js'
 import {writeFileAtomic} from '../util/files.js'
 
 /** A host-tpm registration whose credential challenge is posted; approved once `activated`. */
@@ -46,6 +49,8 @@ export interface OpenSpotCheck {
 export interface VerifierCursor {
   version: 1
   chainId: string
+  /** Hash of block 0 (absent in cursors written before it was recorded: those are not trusted). */
+  genesisHash?: string
   contract: string
   nextBlock: number
   waiting: Record<string, WaitingActivation>
@@ -55,11 +60,12 @@ export interface VerifierCursor {
   spot: {pending: SpotCandidate[]; open: OpenSpotCheck[]}
 }
 
-function emptyCursor(chainId: bigint, contract: string, nextBlock: number): VerifierCursor {
+function emptyCursor(chain: ChainIdentity, nextBlock: number): VerifierCursor {
   return {
     version: 1,
-    chainId: chainId.toString(),
-    contract: contract.toLowerCase(),
+    chainId: chain.chainId.toString(),
+    genesisHash: chain.genesisHash.toLowerCase(),
+    contract: chain.contract.toLowerCase(),
     nextBlock,
     waiting: {},
     retry: {},
@@ -69,8 +75,8 @@ function emptyCursor(chainId: bigint, contract: string, nextBlock: number): Veri
 }
 
 /** The saved cursor of this chain and contract, or a fresh one starting at `fromBlock`. */
-export function loadCursor(file: string, chainId: bigint, contract: string, fromBlock: number): VerifierCursor {
-  if (!existsSync(file)) return emptyCursor(chainId, contract, fromBlock)
+export function loadCursor(file: string, chain: ChainIdentity, fromBlock: number): VerifierCursor {
+  if (!existsSync(file)) return emptyCursor(chain, fromBlock)
   let saved: VerifierCursor
   try {
     saved = JSON.parse(readFileSync(file, 'utf8')) as VerifierCursor
@@ -80,8 +86,33 @@ export function loadCursor(file: string, chainId: bigint, contract: string, from
       hint: 'delete it to rescan from --from-block (decided registrations are skipped)',
     })
   }
-  if (saved.version !== 1 || saved.chainId !== chainId.toString() || saved.contract !== contract.toLowerCase()) return emptyCursor(chainId, contract, fromBlock)
-  return {...emptyCursor(chainId, contract, fromBlock), ...saved, spot: {pending: saved.spot?.pending ?? [], open: saved.spot?.open ?? []}}
+  const fresh = emptyCursor(chain, fromBlock)
+  if (saved.version !== 1 || saved.chainId !== fresh.chainId || saved.genesisHash?.toLowerCase() !== fresh.genesisHash || saved.contract !== fresh.contract)
+    return fresh
+  return {...fresh, ...saved, spot: {pending: saved.spot?.pending ?? [], open: saved.spot?.open ?? []}}
+}
+
+/**
+ * A cursor ahead of the chain's head `head` (the chain lost blocks it had scanned: a devnet restored from
+ * an older dump) goes back to head + 1, and forgets what it learnt in the lost blocks: those events are
+ * gone, and registration ids are reused by the registrations that replace them, so the "closed" list
+ * (kept by id, not block) is cleared too — a closed one is tried once more and closed again.
+ */
+export function rewindCursor(cursor: VerifierCursor, head: number): {cursor: VerifierCursor; rewound: boolean} {
+  if (cursor.nextBlock <= head + 1) return {cursor, rewound: false}
+  const keep = <T extends {blockNumber: number}>(entries: Record<string, T>) =>
+    Object.fromEntries(Object.entries(entries).filter(([, e]) => e.blockNumber <= head))
+  return {
+    cursor: {
+      ...cursor,
+      nextBlock: head + 1,
+      waiting: keep(cursor.waiting),
+      retry: keep(cursor.retry),
+      closed: {},
+      spot: {pending: cursor.spot.pending.filter((p) => p.blockNumber <= head), open: []},
+    },
+    rewound: true,
+  }
 }
 
 export function saveCursor(file: string, cursor: VerifierCursor): void {

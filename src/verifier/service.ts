@@ -13,6 +13,7 @@ import {keccak_256} from '@noble/hashes/sha3.js'
 
 import {approve, challengeCredential, reject} from '../chain/approve.js'
 import {epochTiming} from '../chain/block.js'
+import {readChainIdentity} from '../chain/chain-identity.js'
 import {challengeState, openChallenge, slashChallenge} from '../chain/challenge.js'
 import type {ChainClient} from '../chain/client.js'
 import {latestBlockNumber, registrations, registrationState, type Registration} from '../chain/registrations.js'
@@ -21,7 +22,7 @@ import {DeviceKind} from '../evidence/device-kinds.js'
 import {ExitCode, UnetError} from '../errors/index.js'
 import {credentialChallengeFor} from '../hw/tpm2/activation.js'
 import {bytesToHex, concatBytes, hexToBytes} from '../util/hex.js'
-import {loadCursor, saveCursor, type VerifierCursor, type WaitingActivation} from './cursor.js'
+import {loadCursor, rewindCursor, saveCursor, type VerifierCursor, type WaitingActivation} from './cursor.js'
 import {decideRegistration, type VerifierDecision, type VerifierPolicy} from './decide.js'
 import type {VerifierMetrics} from './metrics.js'
 
@@ -116,8 +117,8 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   })
 }
 
-/** Runs until the signal aborts (or one pass with `once`); the cursor is saved before it returns. */
-export async function runVerifier(client: ChainClient, options: RunVerifierOptions): Promise<void> {
+/** Runs until the signal aborts (or one pass with `once`); the cursor is saved before it returns (its next block is returned). */
+export async function runVerifier(client: ChainClient, options: RunVerifierOptions): Promise<{nextBlock: number}> {
   const service = await VerifierService.open(client, options)
   const pollMs = options.pollMs ?? 1000
   let failures = 0
@@ -135,6 +136,7 @@ export async function runVerifier(client: ChainClient, options: RunVerifierOptio
     await sleep(Math.min(pollMs * 2 ** Math.min(failures, 6), 60_000), options.signal)
   }
   service.save()
+  return {nextBlock: service.nextBlock}
 }
 
 class VerifierService {
@@ -147,7 +149,19 @@ class VerifierService {
 
   static async open(client: ChainClient, options: RunVerifierOptions): Promise<VerifierService> {
     const timing = await epochTiming(client)
-    return new VerifierService(client, options, loadCursor(options.cursorFile, client.chainId, client.pociAddress!, options.fromBlock), timing)
+    const loaded = loadCursor(options.cursorFile, await readChainIdentity(client), options.fromBlock)
+    const {cursor, rewound} = rewindCursor(loaded, await latestBlockNumber(client))
+    if (rewound)
+      options.onError?.(
+        new UnetError(
+          `the chain is behind the verifier's cursor (block ${loaded.nextBlock - 1} was scanned, the head is ${cursor.nextBlock - 1}): rescanning from ${cursor.nextBlock}`,
+        ),
+      )
+    return new VerifierService(client, options, cursor, timing)
+  }
+
+  get nextBlock(): number {
+    return this.cursor.nextBlock
   }
 
   private get aborted(): boolean {

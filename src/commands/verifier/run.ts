@@ -64,6 +64,7 @@ or a prompt, never from argv; on the devnet without --keystore the devnet's veri
     const decisionsFile = this.flags.decisions ?? join(paths.dataDir, 'verifier', 'decisions.jsonl')
     const cursorFile = join(paths.dataDir, 'verifier', 'cursor.json')
     let fd: number | undefined
+    let nextBlock = 0
     try {
       const role = await verifierRole(client)
       if (role.toLowerCase() !== client.signer!.address.toLowerCase())
@@ -80,7 +81,7 @@ or a prompt, never from argv; on the devnet without --keystore the devnet's veri
       fd = openSync(decisionsFile, 'a', 0o600)
       const log = fd
       this.statusLine(`verifier: ${client.signer!.address} on ${profile.name}, decisions → ${decisionsFile}`)
-      await runVerifier(client, {
+      ;({nextBlock} = await runVerifier(client, {
         policy,
         cursorFile,
         fromBlock: this.flags['from-block'] ?? defaultFromBlock(profile, paths.dataDir),
@@ -98,7 +99,7 @@ or a prompt, never from argv; on the devnet without --keystore the devnet's veri
           this.statusLine(`verifier: ${what}`)
         },
         onError: (error) => this.statusLine(`verifier: ${error.message}`),
-      })
+      }))
     } finally {
       process.removeListener('SIGTERM', stop)
       process.removeListener('SIGINT', stop)
@@ -106,10 +107,8 @@ or a prompt, never from argv; on the devnet without --keystore the devnet's veri
       await metricsServer?.close()
       disconnect(client)
     }
-    const {loadCursor} = await import('../../verifier/cursor.js')
-    const cursor = loadCursor(cursorFile, client.chainId, client.pociAddress!, 0)
     this.statusLine('verifier: stopped')
-    return {verifier: client.signer!.address, network: profile.name, decisionsFile, cursorFile, nextBlock: cursor.nextBlock}
+    return {verifier: client.signer!.address, network: profile.name, decisionsFile, cursorFile, nextBlock}
   }
 
   /** The verifier key: --keystore (passphrase from the environment or a prompt), or the devnet's own. */

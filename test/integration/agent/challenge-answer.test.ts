@@ -22,6 +22,7 @@ import type {DevicesPort} from '../../../src/agent/ports.js'
 import {readJournal} from '../../../src/agent/outbox.js'
 import {approve} from '../../../src/chain/approve.js'
 import {DeviceKind} from '../../../src/chain/artifacts.js'
+import {readChainIdentity} from '../../../src/chain/chain-identity.js'
 import {challengeState, openChallenge, type ChallengeTarget} from '../../../src/chain/challenge.js'
 import {disconnect, type ChainClient} from '../../../src/chain/client.js'
 import {heartbeatHistory} from '../../../src/chain/history.js'
@@ -131,9 +132,10 @@ describe('the agent answers challenges of its committed P-384 evidence (real anv
     },
   }
 
-  function agent(options: {once?: boolean; signal?: AbortSignal}) {
+  async function agent(options: {once?: boolean; signal?: AbortSignal}) {
     return runAgent({
       dataDir,
+      chainIdentity: await readChainIdentity(op),
       once: options.once,
       signal: options.signal,
       handleSignals: false,

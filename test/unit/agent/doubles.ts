@@ -4,6 +4,7 @@ import {ExitCode, UnetError} from '../../../src/errors/index.js'
 import {heartbeatChallenge, quoteQualifyingData} from '../../../src/evidence/nonce.js'
 import type {Clock} from '../../../src/agent/backoff.js'
 import type {HeartbeatIdentity} from '../../../src/agent/heartbeat-machine.js'
+import type {ChainIdentity} from '../../../src/util/chain-identity.js'
 import type {
   AgentLogger,
   AgentMetrics,
@@ -41,6 +42,9 @@ export const IDENTITY: HeartbeatIdentity = {
   hostId: h('host-ak-public-key'),
 }
 
+/** The chain FakeChain stands for (its genesis "hash" is made up). */
+export const CHAIN: ChainIdentity = {chainId: IDENTITY.chainId, genesisHash: h('genesis'), contract: IDENTITY.contract}
+
 interface PoolTx extends SentTx {
   submission: HeartbeatSubmission
 }
@@ -62,6 +66,9 @@ export class FakeChain implements ChainPort {
   loseNextBroadcast = false
   /** Thrown after broadcast, once: simulates the agent process dying right after sending. */
   crashAfterBroadcast?: Error
+  /** Every fee bump is refused with this (the call reverts now, e.g. Unregistered on a reset chain). */
+  refuseBumps?: () => Error
+  bumpRefusals = 0
   private nonce = 0
   readonly pool = new Map<number, PoolTx>()
   readonly mined = new Map<string, TxReceipt>()
@@ -142,6 +149,10 @@ export class FakeChain implements ChainPort {
   }
 
   async replaceWithFeeBump(previous: SentTx, hooks: BroadcastHooks): Promise<SentTx> {
+    if (this.refuseBumps) {
+      this.bumpRefusals++
+      throw this.refuseBumps()
+    }
     if (this.usedNonces.has(previous.nonce)) throw new UnetError('nonce too low', ExitCode.TX_REJECTED)
     const bump = (x: bigint) => x + x / 8n + 1n
     const epoch = BigInt(previous.data!)
@@ -157,6 +168,18 @@ export class FakeChain implements ChainPort {
     this.bumps++
     this.pool.set(tx.nonce, tx)
     return this.strip(tx)
+  }
+
+  /**
+   * The node loses everything it knew (a devnet restored from a dump older than these transactions):
+   * mempool, receipts, credits and nonces; blocks and epochs go on.
+   */
+  forgetTransactions(): void {
+    this.pool.clear()
+    this.mined.clear()
+    this.usedNonces.clear()
+    this.credits.clear()
+    this.nonce = 0
   }
 
   /** Submissions whose broadcast was lost, by epoch (the "calldata" the adapter re-signs). */
@@ -188,7 +211,14 @@ export class FakeChain implements ChainPort {
       this.usedNonces.add(nonce)
       this.balance -= this.costPerHeartbeat
       const reason = this.contractCheck(tx.submission)
-      this.mined.set(tx.txHash, {txHash: tx.txHash, status: reason ? 'reverted' : 'success', blockNumber: this.headNumber(), revertReason: reason})
+      const blockNumber = this.headNumber()
+      this.mined.set(tx.txHash, {
+        txHash: tx.txHash,
+        status: reason ? 'reverted' : 'success',
+        blockNumber,
+        blockHash: this.blockHash(blockNumber),
+        revertReason: reason,
+      })
       if (!reason) this.credits.set(tx.submission.epoch, (this.credits.get(tx.submission.epoch) ?? 0) + 1)
     }
   }

@@ -6,7 +6,7 @@ import {describe, expect, it} from 'vitest'
 
 import {ManualClock} from '../../../src/agent/backoff.js'
 import {HeartbeatMachine, type AgentState, type HeartbeatMachineOptions} from '../../../src/agent/heartbeat-machine.js'
-import {Outbox} from '../../../src/agent/outbox.js'
+import {Outbox, readJournal} from '../../../src/agent/outbox.js'
 import {ExitCode, UnetError} from '../../../src/errors/index.js'
 import {CountingMetrics, FakeChain, FakeDevices, FakeEngine, FakeSelfVerify, IDENTITY, RecordingLogger} from './doubles.js'
 
@@ -256,5 +256,84 @@ describe('HeartbeatMachine', () => {
     const r2 = await t2.make().run({once: true})
     expect(r2.epochs[0]).toMatchObject({result: 'failed', reason: expect.stringContaining('gas empty')})
     expect(t2.chain.submits).toBe(0)
+  })
+})
+
+/** The node forgets what it knew (a chain reset, a devnet restored from an older dump) under a restarted agent. */
+describe('HeartbeatMachine after the chain lost its transactions', () => {
+  const killed = (e: unknown) => (e instanceof Error && e.message === 'process killed' ? 'fatal' : 'transient')
+  const unregistered = () => new UnetError('heartbeat rejected by the contract: Unregistered', ExitCode.TX_REJECTED)
+
+  /** An agent killed right after broadcasting epoch 0's heartbeat; then the node loses it. */
+  async function sentThenLost(overrides: Partial<HeartbeatMachineOptions> = {}) {
+    const t = setup({classify: killed, ...overrides})
+    t.chain.crashAfterBroadcast = new Error('process killed')
+    await expect(t.make().run({once: true})).rejects.toThrow('process killed')
+    expect(t.outbox.get(0n)?.state).toBe('sent')
+    t.chain.forgetTransactions()
+    return {...t, restarted: () => t.make({outbox: new Outbox(t.dataDir, {now: () => t.clock.now(), logger: t.logger})})}
+  }
+
+  it('an outbox "confirmed" the chain has no receipt for is not reported: the epoch is sent again and credited', async () => {
+    const t = setup()
+    const first = await t.make().run({once: true})
+    expect(first.epochs[0]).toMatchObject({epoch: 0n, result: 'confirmed'})
+    t.chain.forgetTransactions()
+
+    const r = await t.make({outbox: new Outbox(t.dataDir, {now: () => t.clock.now()})}).run({once: true})
+    expect(r.epochs[0]).toMatchObject({epoch: 0n, result: 'confirmed'})
+    expect(r.epochs[0]!.recovered).toBeUndefined()
+    expect(t.chain.submits).toBe(2)
+    expect(t.chain.credits.get(0n)).toBe(1)
+    expect(t.logger.messages('warn').some((m) => /held epoch 0 as confirmed .* no successful receipt/.test(m))).toBe(true)
+  })
+
+  it('a sent tx whose epoch ended without a receipt is abandoned as missed, never fee-bumped; the next epoch is credited', async () => {
+    const t = await sentThenLost()
+    await t.clock.sleep(61_000) // epoch 0 (60 s) is over
+    const r = await t.restarted().run({once: true})
+    expect(r.epochs[0]).toMatchObject({epoch: 1n, result: 'confirmed'})
+    expect(t.chain.credits.get(1n)).toBe(1)
+    expect(t.chain.bumps + t.chain.bumpRefusals).toBe(0)
+    expect(readJournal(t.dataDir).find((j) => j.epoch === 0n)).toMatchObject({
+      result: 'missed',
+      reason: expect.stringMatching(/^abandoned: epoch 0 ended with no receipt/),
+    })
+    expect(new Outbox(t.dataDir).get(0n)?.state).toBe('failed')
+  })
+
+  it('fee bumps refused (Unregistered) are abandoned after maxBumpRefusals and the open epoch is attempted afresh', async () => {
+    const t = await sentThenLost({stuckAfterBlocks: 3})
+    t.chain.refuseBumps = unregistered
+    const r = await t.restarted().run({once: true})
+    expect(r.epochs[0]).toMatchObject({epoch: 0n, result: 'confirmed'})
+    expect(t.chain.bumpRefusals).toBe(3)
+    expect(t.logger.messages('warn').filter((m) => m === 'fee bump refused')).toHaveLength(3)
+    expect(t.chain.credits.get(0n)).toBe(1)
+  })
+
+  it('fee bumps refused for ever and nothing ever mined: --once still ends, with a bounded number of refusals', async () => {
+    const t = await sentThenLost({stuckAfterBlocks: 2, maxAttemptsPerEpoch: 1000})
+    t.chain.refuseBumps = unregistered
+    t.chain.minPriorityFee = 1000n // nothing this agent sends is ever mined
+    const r = await t.restarted().run({once: true})
+    expect(r.epochs).toHaveLength(1)
+    expect(r.epochs[0]!.result).toBe('missed')
+    expect(r.epochs[0]!.epoch).toBe(0n)
+    // each tx gets maxBumpRefusals refusals, then is abandoned; the epoch bounds the number of txs
+    expect(t.chain.bumpRefusals).toBeLessThanOrEqual(3 * (t.chain.submits + 1))
+    expect(t.chain.bumpRefusals).toBeGreaterThanOrEqual(3)
+    expect(t.clock.now() - t.chain.genesis).toBeLessThan(2 * 60_000)
+  })
+
+  it('with giveUpAfterMs, a chain that never answers ends the run with its error instead of retrying for ever', async () => {
+    const t = setup({giveUpAfterMs: 30_000})
+    t.chain.currentEpoch = async () => {
+      throw new UnetError('RPC endpoint unreachable', ExitCode.RPC_UNREACHABLE)
+    }
+    const started = t.clock.now()
+    await expect(t.make().run({once: true})).rejects.toMatchObject({exitCode: ExitCode.RPC_UNREACHABLE})
+    expect(t.clock.now() - started).toBeGreaterThanOrEqual(30_000)
+    expect(t.clock.now() - started).toBeLessThan(30_000 + 30_000) // one backoff (max 30 s) past the limit at most
   })
 })

@@ -2,13 +2,14 @@
 // signals. Prints the metrics URL, then runs until SIGTERM/SIGINT; prints the result as JSON.
 import {realClock} from '../../../../src/agent/backoff.js'
 import {runAgent} from '../../../../src/agent/run-agent.js'
-import {FakeChain, FakeDevices, FakeEngine, FakeSelfVerify, IDENTITY} from '../../../unit/agent/doubles.js'
+import {CHAIN, FakeChain, FakeDevices, FakeEngine, FakeSelfVerify, IDENTITY} from '../../../unit/agent/doubles.js'
 
 const chain = new FakeChain(realClock)
 chain.epochMs = 1000
 chain.blockMs = 50
 const result = await runAgent({
   dataDir: process.argv[2]!,
+  chainIdentity: CHAIN,
   metricsListen: '127.0.0.1:0',
   onMetrics: (url) => process.stdout.write(url + '\n'),
   identity: IDENTITY,
