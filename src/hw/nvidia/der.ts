@@ -3,18 +3,15 @@ import {children, decodeOid, DerError, readTlv, type Tlv} from '../../util/der.j
 /** NVIDIA DICE extensions, on top of the shared DER reader (src/util/der.ts). */
 const GPU_HINT = 'pass the PEM certificate chain exactly as the GPU returned it'
 
-/** TCG DICE TcbInfo (2.23.133.5.4.1). */
-export const TCG_DICE_TCB_INFO = '2.23.133.5.4.1'
-
 export interface Fwid {
   hashAlg: string
   digest: Uint8Array
 }
 
 /**
- * FWIDs in a TCG DICE FWID-bearing extension (OID 2.23.133.5.4.1). Two shapes occur in NVIDIA chains:
- *  - TCG DICE TcbInfo: SEQUENCE { ..., fwids [6] IMPLICIT SEQUENCE OF FWID, ... } (Blackwell);
- *  - Hopper: SEQUENCE { INTEGER version, SubjectPublicKeyInfo, FWID } (NVIDIA's verifier reads the
+ * FWIDs in a TCG DICE FWID-bearing extension (which OID per architecture: architecture.ts). Two shapes occur:
+ *  - TCG DICE TcbInfo under 2.23.133.5.4.1.1: SEQUENCE { ..., fwids [6] IMPLICIT SEQUENCE OF FWID, ... } (Blackwell);
+ *  - 2.23.133.5.4.1: SEQUENCE { INTEGER version, SubjectPublicKeyInfo, FWID } (Hopper, LS10; NVIDIA's verifier reads the
  *    last 48 bytes, which is this FWID's digest).
  * FWID ::= SEQUENCE { hashAlg OBJECT IDENTIFIER, digest OCTET STRING }.
  */

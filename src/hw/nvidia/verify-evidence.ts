@@ -14,7 +14,8 @@ export function ecRawPublicKey(cert: X509Certificate): Uint8Array {
   return Uint8Array.from([0x04, ...Buffer.from(jwk.x, 'base64url'), ...Buffer.from(jwk.y, 'base64url')])
 }
 
-function fingerprints(roots: Array<string | Uint8Array> | undefined): string[] {
+/** SHA-256 fingerprints of trust roots given as PEM text (one or more certificates) or DER. */
+export function rootFingerprints(roots: ReadonlyArray<string | Uint8Array> | undefined): string[] {
   const out: string[] = []
   for (const r of roots ?? []) {
     if (typeof r === 'string') {
@@ -38,7 +39,7 @@ export function verifyNvidiaEvidence(evidence: Evidence, context: VerifyContext)
     const r = verifyNvidiaReport(evidence.report.body, certs, {
       expectedNonce: evidence.nonce.qualifyingData,
       now: context.now,
-      extraRootFingerprints: fingerprints(context.nvidiaRoots),
+      extraRootFingerprints: rootFingerprints(context.nvidiaRoots),
     })
     const reasons = [...r.reasons]
     if (!equalBytes(ecRawPublicKey(certs[0]!), evidence.device.publicKey)) reasons.push('device.publicKey is not the key of the leaf certificate')

@@ -3,7 +3,9 @@ import {X509Certificate, verify as cryptoVerify} from 'node:crypto'
 import {EvidenceInvalidError, InputError} from '../../errors/index.js'
 import {bytesToHex, equalBytes} from '../../util/hex.js'
 import {certificateExtensions} from '../../util/der.js'
-import {diceFwids, TCG_DICE_TCB_INFO} from './der.js'
+import {chainArchitecture, type NvidiaArchitectureName} from './architecture.js'
+import {chipIdentity, type ChipIdentity} from './chip-identity.js'
+import {diceFwids} from './der.js'
 import {parseOpaqueData, type DecodedOpaque} from './opaque.js'
 import {NVIDIA_DEVICE_IDENTITY_CA_PEM, NVIDIA_DEVICE_IDENTITY_CA_SHA256} from './roots.js'
 import {parseSpdmExchange, REQUEST_LENGTH, type SpdmExchange} from './spdm.js'
@@ -19,7 +21,8 @@ import {parseSpdmExchange, REQUEST_LENGTH, type SpdmExchange} from './spdm.js'
  *  3. the root is the pinned NVIDIA Device Identity CA (or one of `extraRootFingerprints`);
  *  4. ECDSA P-384/SHA-384 signature by the leaf key over request ‖ response-without-signature;
  *  5. the requested nonce equals the expected one;
- *  6. the opaque data's FWID equals the FWID in the leaf's TCG DICE TcbInfo extension.
+ *  6. the chip architecture, read from the chain (architecture.ts): Hopper, Blackwell or the LS10 NVSwitch;
+ *  7. the opaque data's FWID equals the FWID in the leaf's TCG DICE extension of that architecture.
  * OCSP revocation and RIM (golden measurement) comparison need NVIDIA's online services: they are
  * separate optional steps (docs/nvidia-attestation.md) and are not claimed here.
  */
@@ -51,7 +54,11 @@ export interface CertSummary {
 export interface NvidiaVerifyResult {
   valid: boolean
   reasons: string[]
-  checks: {parsed: boolean; chain: boolean; root: boolean; signature: boolean; nonce: boolean; fwid: boolean}
+  checks: {parsed: boolean; chain: boolean; root: boolean; signature: boolean; nonce: boolean; architecture: boolean; fwid: boolean}
+  /** The chip architecture the chain names (undefined when it names none unet knows). */
+  architecture?: NvidiaArchitectureName
+  /** The physical chip (device identity certificate): stable across firmware updates, unlike the leaf key. */
+  chip?: ChipIdentity
   nonce: string
   expectedNonce: string
   measurementCount: number
@@ -95,7 +102,7 @@ export function verifyNvidiaReport(report: Uint8Array, certChain: string | Uint8
   const certs = Array.isArray(certChain) ? certChain : parseCertChain(certChain)
   const now = options.now ?? new Date()
   const reasons: string[] = []
-  const checks = {parsed: true, chain: true, root: true, signature: true, nonce: true, fwid: true}
+  const checks = {parsed: true, chain: true, root: true, signature: true, nonce: true, architecture: true, fwid: true}
 
   // 2 + 3: chain to the pinned root
   const pinned = new X509Certificate(NVIDIA_DEVICE_IDENTITY_CA_PEM)
@@ -146,21 +153,30 @@ export function verifyNvidiaReport(report: Uint8Array, certChain: string | Uint8
     reasons.push(`report nonce ${bytesToHex(exchange.request.nonce, false)} differs from the expected ${bytesToHex(options.expectedNonce, false)}`)
   }
 
-  // 6: FWID binding between the measured firmware and the leaf certificate
+  // 6: the architecture, which says where the leaf carries its FWID
+  const arch = chainArchitecture(chain)
+  if (!arch.architecture) {
+    checks.architecture = false
+    reasons.push(arch.reason)
+  }
+
+  // 7: FWID binding between the measured firmware and the leaf certificate
   let leafFwid: string | undefined
-  const tcb = certificateExtensions(new Uint8Array(leaf.raw)).find((e) => e.oid === TCG_DICE_TCB_INFO)
-  if (tcb) {
-    const fwids = diceFwids(tcb.value)
+  const dice = arch.architecture && certificateExtensions(new Uint8Array(leaf.raw)).find((e) => e.oid === arch.architecture.fwidOid)
+  if (dice) {
+    const fwids = diceFwids(dice.value)
     if (fwids[0]) leafFwid = bytesToHex(fwids[0].digest, false)
   }
-  if (!opaque.fwid) {
+  if (!arch.architecture) {
+    checks.fwid = false
+  } else if (!opaque.fwid) {
     if (!options.allowMissingFwid) {
       checks.fwid = false
       reasons.push('report opaque data has no FWID field (older firmware; allow it explicitly to skip this check)')
     }
   } else if (!leafFwid) {
     checks.fwid = false
-    reasons.push('leaf certificate has no TCG DICE FWID extension')
+    reasons.push(`leaf certificate has no TCG DICE FWID extension (${arch.architecture.fwidOid}, where ${arch.architecture.name} carries it)`)
   } else if (leafFwid !== opaque.fwid) {
     checks.fwid = false
     reasons.push(`report FWID ${opaque.fwid} differs from the leaf certificate FWID ${leafFwid}`)
@@ -171,6 +187,8 @@ export function verifyNvidiaReport(report: Uint8Array, certChain: string | Uint8
     valid: reasons.length === 0,
     reasons,
     checks,
+    architecture: arch.architecture?.name,
+    chip: chipIdentity(chain),
     nonce: bytesToHex(exchange.request.nonce, false),
     expectedNonce: bytesToHex(options.expectedNonce, false),
     measurementCount: exchange.response.blocks.length,
