@@ -13,7 +13,7 @@ const koffiOnlyInFfi = {group: ['koffi'], message: 'only src/hw/ffi-kit.ts and s
 const oclifOnlyInCli = {group: ['@oclif/*'], message: 'only src/cli and src/commands import @oclif/core'}
 const common = [ethersOnlyInChain, koffiOnlyInFfi, oclifOnlyInCli]
 /** The actor layers: nothing below them may import them. */
-const above = ['commands', 'cli', 'miner', 'service', 'verifier', 'agent']
+const above = ['commands', 'cli', 'miner', 'service', 'verifier', 'alerts', 'agent']
 
 export default tseslint.config(
   {ignores: ['dist/', 'node_modules/', 'coverage/', 'native/build/', 'oclif.manifest.json', 'fixtures/']},
@@ -26,9 +26,19 @@ export default tseslint.config(
   },
   {files: ['src/commands/**/*.ts', 'src/cli/**/*.ts'], rules: restrict([ethersOnlyInChain, koffiOnlyInFfi])},
   {files: ['src/miner/**/*.ts'], rules: restrict([...common, ...upward('commands', 'cli', 'service')])},
-  {files: ['src/service/**/*.ts'], rules: restrict([...common, ...upward('commands', 'cli', 'miner', 'verifier', 'chain', 'hw', 'keys', 'evidence')])},
-  {files: ['src/verifier/**/*.ts'], rules: restrict([...common, ...upward('commands', 'cli', 'miner', 'service', 'agent', 'keys')])},
-  {files: ['src/agent/**/*.ts'], rules: restrict([...common, ...upward('commands', 'cli', 'miner', 'service', 'verifier', 'chain', 'hw', 'keys', 'config')])},
+  {
+    files: ['src/service/**/*.ts'],
+    rules: restrict([...common, ...upward('commands', 'cli', 'miner', 'verifier', 'alerts', 'chain', 'hw', 'keys', 'evidence')]),
+  },
+  {files: ['src/verifier/**/*.ts'], rules: restrict([...common, ...upward('commands', 'cli', 'miner', 'service', 'alerts', 'agent', 'keys')])},
+  {
+    files: ['src/alerts/**/*.ts'],
+    rules: restrict([...common, ...upward('commands', 'cli', 'miner', 'service', 'verifier', 'chain', 'hw', 'keys', 'evidence')]),
+  },
+  {
+    files: ['src/agent/**/*.ts'],
+    rules: restrict([...common, ...upward('commands', 'cli', 'miner', 'service', 'verifier', 'alerts', 'chain', 'hw', 'keys', 'config')]),
+  },
   {files: ['src/chain/**/*.ts'], rules: restrict([koffiOnlyInFfi, oclifOnlyInCli, ...upward(...above, 'hw', 'keys')])},
   {files: ['src/hw/ffi-kit.ts', 'src/hw/*/ffi.ts'], rules: restrict([ethersOnlyInChain, oclifOnlyInCli, ...upward(...above, 'chain', 'keys')])},
   {

@@ -13,11 +13,24 @@ export interface KeyRule {
   pattern?: RegExp
   min?: number
   max?: number
+  /** A secret: never printed by `unet config list|get`, never taken on the command line by `config set`. */
+  secret?: boolean
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 const HANDLE = /^0x81[0-9a-fA-F]{6}$/
+
+/** The alert rules (src/alerts/rules.ts, docs/alerts.md); here so the schema can check `alerts.rules`. */
+export const ALERT_RULE_NAMES = [
+  'missed-epoch',
+  'agent-down',
+  'gas-runway-low',
+  'device-lost',
+  'device-unhealthy',
+  'registration-rejected',
+  'challenge-open',
+] as const
 
 /** Top-level (non-network) keys. Env var: UNET_ + SCREAMING_SNAKE of the dotted path. */
 export const TOP_LEVEL_KEYS: Record<string, KeyRule> = {
@@ -34,6 +47,22 @@ export const TOP_LEVEL_KEYS: Record<string, KeyRule> = {
   bmlibPath: {type: 'string', description: 'path of libbmlib.so (default: the loader search path)'},
   amdsmiPath: {type: 'string', description: 'path of libamd_smi.so (default: the loader search path)'},
   sysfsRoot: {type: 'string', description: 'root of sysfs (tests and fixtures replace /sys)'},
+  'alerts.webhook.url': {type: 'string', description: 'alerts: URL that receives each alert as a signed JSON POST', pattern: /^https?:\/\/\S+$/},
+  'alerts.webhook.secret': {
+    type: 'string',
+    description: 'alerts: shared secret of the webhook signature (HMAC-SHA256); prefer the env var or secretFile',
+    secret: true,
+  },
+  'alerts.webhook.secretFile': {type: 'string', description: 'alerts: file (mode 0600) holding the webhook secret'},
+  'alerts.webhook.retries': {type: 'integer', description: 'alerts: webhook retries after the first attempt (backoff between)', min: 0, max: 10},
+  'alerts.command': {
+    type: 'string[]',
+    description: 'alerts: program and arguments run per alert with the JSON on stdin (no shell), e.g. ["/usr/local/bin/notify"]',
+  },
+  'alerts.rules': {type: 'string[]', description: 'alerts: the rules evaluated', enum: ALERT_RULE_NAMES},
+  'alerts.missedEpochs': {type: 'integer', description: 'alerts: whole epochs without a credit before "missed-epoch" fires', min: 1},
+  'alerts.gasRunwayEpochs': {type: 'integer', description: 'alerts: "gas-runway-low" fires below this many epochs of heartbeats', min: 1},
+  'alerts.agentStaleEpochs': {type: 'integer', description: 'alerts: "agent-down" fires when agent/state.json is older than this many epochs', min: 1},
 }
 
 /** Keys of a network profile, under networks.<name>. */
@@ -82,7 +111,17 @@ export interface UnetConfig {
   bmlibPath?: string
   amdsmiPath?: string
   sysfsRoot: string
+  alerts: AlertsConfig
   networks: Record<string, Partial<NetworkProfile>>
+}
+
+export interface AlertsConfig {
+  webhook?: {url?: string; secret?: string; secretFile?: string; retries?: number}
+  command?: string[]
+  rules: Array<(typeof ALERT_RULE_NAMES)[number]>
+  missedEpochs: number
+  gasRunwayEpochs: number
+  agentStaleEpochs: number
 }
 
 export const DEFAULTS: UnetConfig = {
@@ -94,6 +133,7 @@ export const DEFAULTS: UnetConfig = {
   engine: 'auto',
   wallet: {backend: 'auto'},
   sysfsRoot: '/sys',
+  alerts: {rules: [...ALERT_RULE_NAMES], missedEpochs: 1, gasRunwayEpochs: 48, agentStaleEpochs: 3},
   networks: {},
 }
 

@@ -93,3 +93,9 @@ export function validateFileContent(file: string, content: unknown): void {
     if (reason) throw new ConfigError(`${file}: key "${key}" ${reason}`, {details: {file, key}})
   }
 }
+
+/** What `unet config list|get` show: a secret's value never reaches the terminal or --json, only that it is set. */
+export function displayValue(rule: KeyRule, value: unknown): unknown {
+  if (value === undefined || value === null) return null
+  return rule.secret ? '[set, hidden]' : value
+}

@@ -28,6 +28,7 @@ export const ExitCode = {
   DOCTOR_FAILED: 21,
   SERVICE_ERROR: 22,
   AUDIT_MISMATCH: 23,
+  ALERT_DELIVERY_FAILED: 24,
   INTERRUPTED: 130,
 } as const
 

@@ -24,3 +24,15 @@ export function attempt<T>(reasons: string[], what: string, fn: () => T): T | un
     return undefined
   }
 }
+
+/**
+ * The probe reasons that say a device or its driver is broken (the alert rule "device-unhealthy"), as
+ * opposed to notes about what it lacks ("not supported by this GPU", "CC devtools mode", "unique_id not
+ * exposed"): the driver is gone, the GPU fell off the bus (NVML_ERROR_GPU_IS_LOST), the library and the
+ * kernel driver disagree, the vendor library skipped a PCI function, or a vendor call failed outright.
+ */
+const FAULT = /driver not loaded|fell off the bus|not reported by |versions differ|failed: /
+
+export function deviceFaults(reasons: readonly string[]): string[] {
+  return reasons.filter((r) => FAULT.test(r))
+}

@@ -67,14 +67,23 @@ function deviceLabel(device: Device): string {
 
 /** Probes the machine and keeps the accelerators that attest with their own key and have a chain kind. */
 export async function ownKeyDevices(locator: DeviceLocator): Promise<{devices: OwnKeyDevice[]; skipped: Array<{label: string; reason: string}>}> {
+  return ownKeyDevicesOf(await probeLocated(locator))
+}
+
+/** Every device the probes find where the locator points. */
+export async function probeLocated(locator: DeviceLocator): Promise<Device[]> {
   const {probeDevices} = await import('../hw/inventory.js')
-  const all = await probeDevices({
+  return probeDevices({
     sysfsRoot: locator.sysfsRoot,
     nvmlPath: locator.nvmlPath,
     bmlibPath: locator.bmlibPath,
     amdsmiPath: locator.amdsmiPath,
     devRoot: locator.devRoot,
   })
+}
+
+/** The own-key accelerators among probed devices (ownKeyDevices without the probe). */
+export function ownKeyDevicesOf(all: Device[]): {devices: OwnKeyDevice[]; skipped: Array<{label: string; reason: string}>} {
   const devices: OwnKeyDevice[] = []
   const skipped: Array<{label: string; reason: string}> = []
   for (const device of all) {

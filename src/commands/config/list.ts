@@ -1,5 +1,5 @@
 import {BaseCommand} from '../../cli/base-command.js'
-import {NETWORK_KEYS, TOP_LEVEL_KEYS, envVarName, getPath} from '../../config/index.js'
+import {NETWORK_KEYS, TOP_LEVEL_KEYS, displayValue, envVarName, getPath} from '../../config/index.js'
 
 export default class ConfigList extends BaseCommand<typeof ConfigList> {
   static override summary = 'show every setting with its value and where it came from'
@@ -8,7 +8,7 @@ export default class ConfigList extends BaseCommand<typeof ConfigList> {
     const {config, profile, sources, paths} = this.resolved
     const settings = Object.entries(TOP_LEVEL_KEYS).map(([key, rule]) => ({
       key,
-      value: getPath(config, key) ?? null,
+      value: displayValue(rule, getPath(config, key)),
       source: sources[key] ?? 'default',
       env: envVarName(key),
       description: rule.description,

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {checkValue, parseValue, ruleFor, updateConfigFile} from '../../config/index.js'
+import {checkValue, envVarName, parseValue, ruleFor, updateConfigFile} from '../../config/index.js'
 import {ConfigError, InputError} from '../../errors/index.js'
 
 export default class ConfigSet extends BaseCommand<typeof ConfigSet> {
@@ -26,12 +26,27 @@ export default class ConfigSet extends BaseCommand<typeof ConfigSet> {
       this.log(`removed ${key} from ${file}`)
       return {key, value: null, file}
     }
-    if (raw === undefined) throw new InputError('a value is required (or --unset)')
-    const value = parseValue(rule, raw)
+    if (rule.secret && raw !== undefined)
+      throw new InputError(`${key} is a secret: it is not taken on the command line (argv is visible to other users)`, {
+        hint: `pipe it in: \`unet config set ${key} < file\`, or set ${envVarName(key)}`,
+      })
+    const text = rule.secret ? await readStdin() : raw
+    if (text === undefined || text === '') throw new InputError(rule.secret ? `no value for ${key} on stdin` : 'a value is required (or --unset)')
+    const value = parseValue(rule, text)
     const reason = checkValue(rule, value)
     if (reason) throw new ConfigError(`key "${key}" ${reason}`, {hint: rule.description})
     updateConfigFile(file, key, value)
-    this.log(`${key} = ${JSON.stringify(value)} (${file})`)
-    return {key, value, file}
+    this.log(`${key} = ${rule.secret ? '[set, hidden]' : JSON.stringify(value)} (${file})`)
+    return {key, value: rule.secret ? '[set, hidden]' : value, file}
   }
+}
+
+/** The secret from a pipe (never a TTY prompt echoing it); one trailing newline dropped. */
+async function readStdin(): Promise<string | undefined> {
+  if (process.stdin.isTTY) return undefined
+  const chunks: Buffer[] = []
+  for await (const c of process.stdin) chunks.push(c as Buffer)
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '')
 }

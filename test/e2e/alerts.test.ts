@@ -1,0 +1,150 @@
+import {spawn, type ChildProcess} from 'node:child_process'
+import {mkdtempSync, readFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import type {AlertMessage} from '../../src/alerts/types.js'
+import {BIN, makeHome, runCli, type Home} from '../helpers/cli.js'
+import {freePort} from '../helpers/swtpm.js'
+import {startReceiver} from '../helpers/webhook-receiver.js'
+
+const SECRET = 'e2e-shared-secret'
+
+interface CheckJson {
+  open: Array<{rule: string; key: string}>
+  deliveries: Array<{event: string; rule: string; sink: string; ok: boolean}>
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const v = await probe()
+    if (v !== undefined) return v
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 500))
+  }
+}
+
+/**
+ * The acceptance test of the alerts: a real devnet, the real agent (`unet heartbeat`), `unet alerts
+ * check` as a timer would run it, and a real HTTP receiver that checks every signature. The agent is
+ * frozen (SIGSTOP) long enough for its host to miss an epoch, then thawed; it sends the next heartbeat.
+ */
+describe('alerts end to end (devnet, real agent, real webhook receiver)', () => {
+  const home: Home = makeHome()
+  // an empty sysfs: no accelerator of this machine can open a device alert
+  const env = {UNET_ALERTS_WEBHOOK_SECRET: SECRET, UNET_SYSFS_ROOT: mkdtempSync(join(tmpdir(), 'unet-sysfs-'))}
+  let rx: Awaited<ReturnType<typeof startReceiver>>
+  let agent: ChildProcess | undefined
+
+  beforeAll(async () => {
+    rx = await startReceiver()
+  })
+
+  afterAll(async () => {
+    if (agent && agent.exitCode === null) {
+      agent.kill('SIGCONT')
+      agent.kill('SIGTERM')
+      await new Promise((r) => agent!.once('close', r))
+    }
+    await rx?.close()
+    await runCli(['devnet', 'stop'], {home})
+  })
+
+  const check = async () => {
+    const r = await runCli(['alerts', 'check', '--json'], {home, env, timeoutMs: 90_000})
+    expect(r.code, r.stderr).toBe(0)
+    return r.json<CheckJson>()
+  }
+
+  it('a missed epoch: exactly one signed "missed-epoch" alert, and after the next credit exactly one "resolved"', async () => {
+    const port = await freePort()
+    const qs = await runCli(['quickstart', '--epochs', '1', '--port', String(port), '--epoch-seconds', '8', '--json'], {home, timeoutMs: 180_000})
+    expect(qs.code, qs.stderr).toBe(0)
+    for (const [key, value] of [
+      ['alerts.webhook.url', rx.url],
+      ['alerts.agentStaleEpochs', '30'],
+    ]) {
+      const set = await runCli(['config', 'set', key!, value!], {home})
+      expect(set.code, set.stderr).toBe(0)
+    }
+
+    agent = spawn(process.execPath, [BIN, 'heartbeat'], {env: {...process.env, ...home.env, ...env}, stdio: ['ignore', 'ignore', 'pipe']})
+    let agentLog = ''
+    agent.stderr!.on('data', (c: Buffer) => (agentLog += c.toString()))
+    const statePath = join(home.dataDir, 'agent', 'state.json')
+    const readState = () => {
+      try {
+        return JSON.parse(readFileSync(statePath, 'utf8')) as {state: string; pid: number; lastSuccessEpoch?: string}
+      } catch {
+        return undefined
+      }
+    }
+    await until('the agent to confirm a heartbeat', 60_000, async () => {
+      const s = readState()
+      return s && s.pid === agent!.pid && s.state === 'Confirmed' ? s : undefined
+    })
+
+    // healthy: nothing open, nothing sent
+    expect((await check()).open).toEqual([])
+    expect(rx.posts).toHaveLength(0)
+
+    agent.kill('SIGSTOP')
+    const fired = await until('missed-epoch to open', 90_000, async () => {
+      const c = await check()
+      return c.open.some((o) => o.rule === 'missed-epoch') ? c : undefined
+    })
+    expect(fired.deliveries).toEqual([expect.objectContaining({event: 'firing', rule: 'missed-epoch', sink: 'webhook', ok: true})])
+    // checked again while it stays open: nothing new
+    expect((await check()).deliveries).toEqual([])
+
+    agent.kill('SIGCONT')
+    const resolved = await until('missed-epoch to resolve', 90_000, async () => {
+      const c = await check()
+      return c.open.every((o) => o.rule !== 'missed-epoch') ? c : undefined
+    })
+    expect(resolved.deliveries, agentLog.slice(-2000)).toEqual([expect.objectContaining({event: 'resolved', rule: 'missed-epoch', sink: 'webhook', ok: true})])
+    expect((await check()).deliveries).toEqual([])
+
+    // the receiver's view: two posts, both signed with the shared secret, one occurrence fired and resolved
+    expect(rx.posts).toHaveLength(2)
+    const got = rx.accepted<AlertMessage>(SECRET)
+    expect(got.map((m) => [m.event, m.rule])).toEqual([
+      ['firing', 'missed-epoch'],
+      ['resolved', 'missed-epoch'],
+    ])
+    expect(got[0]!.id).toBe(got[1]!.id)
+    expect(got[0]!.summary).toMatch(/missed 1 epoch\(s\)/)
+    // a receiver with another secret accepts none of them
+    expect(rx.accepted('not-the-secret')).toEqual([])
+    // the secret reached no log line or output
+    expect(agentLog).not.toContain(SECRET)
+  })
+
+  it('`unet alerts test` reaches the receiver; a failing receiver exits 24; the secret is never shown', async () => {
+    const before = rx.posts.length
+    const ok = await runCli(['alerts', 'test', '--json'], {home, env})
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(rx.accepted<AlertMessage>(SECRET).slice(-1)[0]).toMatchObject({event: 'test', rule: 'test'})
+    expect(rx.posts.length).toBe(before + 1)
+
+    const down = await startReceiver([500, 500, 500, 500, 500, 500])
+    try {
+      const r = await runCli(['alerts', 'test', '--json'], {home, env: {...env, UNET_ALERTS_WEBHOOK_URL: down.url, UNET_ALERTS_WEBHOOK_RETRIES: '1'}})
+      expect(r.code).toBe(24)
+      expect(r.json<{deliveries: Array<{ok: boolean; error: string}>}>().deliveries).toEqual([expect.objectContaining({ok: false, error: 'HTTP 500'})])
+      expect(down.posts).toHaveLength(2)
+    } finally {
+      await down.close()
+    }
+
+    const list = await runCli(['config', 'list', '--json'], {home, env})
+    expect(list.stdout).not.toContain(SECRET)
+    expect(list.stdout).toContain('[set, hidden]')
+    const set = await runCli(['config', 'set', 'alerts.webhook.secret', 'on-the-command-line'], {home})
+    expect(set.code).toBe(19)
+    expect(set.stderr).toMatch(/^Error: alerts\.webhook\.secret is a secret/m)
+  })
+})
