@@ -87,6 +87,7 @@ function resolveProfile(config: UnetConfig): NetworkProfile {
     name: config.network,
     contracts: {...base.contracts, ...override.contracts},
     trustRoots: {...base.trustRoots, ...override.trustRoots},
+    nvidia: override.nvidia ? {...base.nvidia, ...override.nvidia} : base.nvidia,
   }
   if (config.rpcUrl)
     profile.rpcUrls = config.rpcUrl

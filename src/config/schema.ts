@@ -80,6 +80,17 @@ export const NETWORK_KEYS: Record<string, KeyRule> = {
   sophgoCatalogue: {type: 'string', description: 'signed Sophgo chip catalogue (JSON, docs/devices.md): the chip keys accepted as genuine'},
   allowEmulator: {type: 'boolean', description: 'accept emulator evidence (devnet only)'},
   blockSeconds: {type: 'integer', description: "typical seconds per block: turns the contract's block-counted epochs into wall time", min: 1},
+  'nvidia.ocsp': {
+    type: 'string',
+    description: 'OCSP revocation check of NVIDIA certificate chains: off, warn (report only) or enforce',
+    enum: ['off', 'warn', 'enforce'],
+  },
+  'nvidia.ocspUrl': {
+    type: 'string',
+    description: "OCSP responder for every NVIDIA certificate (default: the certificate's own, else NVIDIA's)",
+    pattern: /^https?:\/\/\S+$/,
+  },
+  'nvidia.requireCc': {type: 'boolean', description: 'NVIDIA reports must show CC mode on (not PPCIE) and DevTools off'},
 }
 
 export interface NetworkProfile {
@@ -95,6 +106,21 @@ export interface NetworkProfile {
   allowEmulator: boolean
   /** Typical seconds per block (epochs are counted in blocks on chain; this estimates their wall time). */
   blockSeconds?: number
+  /** NVIDIA verification policy (docs/nvidia-attestation.md): OCSP mode and responder, CC mode / DevTools requirement. Absent: STRICT_NVIDIA_POLICY. */
+  nvidia?: Partial<NvidiaPolicy>
+}
+
+export interface NvidiaPolicy {
+  ocsp: 'off' | 'warn' | 'enforce'
+  ocspUrl?: string
+  requireCc: boolean
+}
+
+/** Mainnet's NVIDIA policy, and the one of a profile that sets none. */
+export const STRICT_NVIDIA_POLICY: NvidiaPolicy = {ocsp: 'enforce', requireCc: true}
+
+export function nvidiaPolicy(profile: NetworkProfile): NvidiaPolicy {
+  return {...STRICT_NVIDIA_POLICY, ...profile.nvidia}
 }
 
 export interface UnetConfig {
@@ -153,9 +179,11 @@ export const BUILTIN_PROFILES: Record<string, NetworkProfile> = {
     sophgoCatalogue: DEVNET_SOPHGO_CATALOGUE,
     allowEmulator: true,
     blockSeconds: 1,
+    // offline by default: the devnet runs without NVIDIA's services
+    nvidia: {ocsp: 'off', requireCc: false},
   },
-  testnet: {name: 'testnet', rpcUrls: [], contracts: {}, trustRoots: {tpm: [], nvidia: []}, allowEmulator: false},
-  mainnet: {name: 'mainnet', rpcUrls: [], contracts: {}, trustRoots: {tpm: [], nvidia: []}, allowEmulator: false},
+  testnet: {name: 'testnet', rpcUrls: [], contracts: {}, trustRoots: {tpm: [], nvidia: []}, allowEmulator: false, nvidia: {ocsp: 'warn', requireCc: true}},
+  mainnet: {name: 'mainnet', rpcUrls: [], contracts: {}, trustRoots: {tpm: [], nvidia: []}, allowEmulator: false, nvidia: STRICT_NVIDIA_POLICY},
 }
 
 export function envVarName(key: string): string {

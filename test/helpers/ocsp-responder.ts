@@ -113,7 +113,7 @@ export class TestPki {
     const exp = '301231235959Z'
     const line = (c: TestCert, state: string, rev: string) => `${state}\t${exp}\t${rev}\t${c.serialHex}\tunknown\t/O=unet test/CN=${c.name}`
     const rows = [...(entries.good ?? []).map((c) => line(c, 'V', '')), ...(entries.revoked ?? []).map((c) => line(c, 'R', '260101000000Z,keyCompromise'))]
-    writeFileSync(path, rows.join('\n') + '\n')
+    writeFileSync(path, rows.map((r) => r + '\n').join(''))
     return path
   }
 

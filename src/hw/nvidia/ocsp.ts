@@ -49,7 +49,7 @@ export interface RevocationResult {
 
 export interface RevocationOptions {
   mode: OcspMode
-  /** Certificates before this index are not asked about (the GPU leaf: see verify-revocation.ts). Default 0. */
+  /** Certificates before this index are not asked about (the GPU leaf: see gpu-revocation.ts). Default 0. */
   firstIndex?: number
   /** Why those are not asked, for the report. */
   skipReason?: string

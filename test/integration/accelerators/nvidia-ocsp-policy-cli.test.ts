@@ -1,0 +1,112 @@
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import type {CcPolicyResult} from '../../../src/hw/nvidia/cc-policy.js'
+import type {RevocationResult} from '../../../src/hw/nvidia/ocsp.js'
+import {makeHome, runCli} from '../../helpers/cli.js'
+import {TestPki} from '../../helpers/ocsp-responder.js'
+import {fixture, tempDir} from './stubs.js'
+
+/**
+ * `unet verify nvidia-report` with OCSP and the CC policy, as a subprocess. NVIDIA's responder is not
+ * reachable from CI, so the online path runs against a real `openssl ocsp` responder of a test CA:
+ * it cannot speak for NVIDIA's certificates, and the command must say so per certificate, never "good".
+ */
+const NVT = (f: string) => fixture(`nvtrust/${f}`)
+const NONCE = '931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb'
+const SAMPLE = ['verify', 'nvidia-report', '--report', NVT('hopper-report.hex'), '--cert-chain', NVT('hopper-cert-chain.pem'), '--nonce', NONCE, '--json']
+
+interface Verified {
+  valid: boolean
+  reasons: string[]
+  warnings: string[]
+  ocsp: RevocationResult
+  policy: CcPolicyResult
+}
+interface Failed {
+  error: {code: string; details: {reasons: string[]; ocsp: RevocationResult; policy: CcPolicyResult}}
+}
+
+let pki: TestPki
+let foreignResponder: string
+beforeAll(async () => {
+  pki = new TestPki()
+  const ca = pki.root('Test CA that is not NVIDIA')
+  const signer = pki.issue('Test OCSP Responder', ca, {eku: 'OCSPSigning'})
+  foreignResponder = await pki.responder({index: pki.index('empty', {}), ca, signer, nextUpdateMinutes: 60})
+})
+afterAll(() => pki?.stop())
+
+describe('unet verify nvidia-report: OCSP status per certificate and the CC policy in --json', () => {
+  it('devnet default: OCSP off (not-checked per certificate, with the reason), policy reported but not required', async () => {
+    const r = await runCli(SAMPLE)
+    expect(r.code, r.stderr).toBe(0)
+    const v = r.json<Verified>()
+    expect(v.valid).toBe(true)
+    expect(v.ocsp.mode).toBe('off')
+    expect(v.ocsp.certs.map((c) => [c.index, c.status, c.reason])).toEqual([0, 1, 2, 3, 4].map((i) => [i, 'not-checked', 'OCSP is off (mode off)']))
+    expect(v.policy).toMatchObject({requireCc: false, protectedPcieStatus: 0x55, ccMode: {status: 'pass'}, devtools: {status: 'not-checked'}})
+  })
+
+  it('--ocsp enforce against a responder that cannot speak for NVIDIA: exit 10, each asked certificate not-checked with the reason', async () => {
+    const r = await runCli([...SAMPLE, '--ocsp', 'enforce', '--ocsp-url', foreignResponder])
+    expect(r.code, r.stderr).toBe(10)
+    const {error} = r.json<Failed>()
+    const certs = error.details.ocsp.certs
+    expect(certs[0]!.reason).toMatch(/GPU leaf is made on the device/)
+    expect(certs[4]!.reason).toBe('trust anchor: pinned, not revocable by OCSP')
+    for (const c of certs.slice(1, 4)) {
+      expect(c.status).toBe('not-checked')
+      expect(c.reason).toMatch(/responder certificate .*Test OCSP Responder.* is not issued by the certificate's issuer/)
+    }
+    expect(error.details.reasons.filter((x) => x.includes('OCSP not-checked'))).toHaveLength(3)
+  })
+
+  it('--ocsp warn: the same answers are warnings, exit 0', async () => {
+    const r = await runCli([...SAMPLE, '--ocsp', 'warn', '--ocsp-url', foreignResponder])
+    expect(r.code, r.stderr).toBe(0)
+    const v = r.json<Verified>()
+    expect(v.valid).toBe(true)
+    expect(v.warnings).toHaveLength(3)
+    expect(v.ocsp.certs.map((c) => c.status)).toEqual(['not-checked', 'not-checked', 'not-checked', 'not-checked', 'not-checked'])
+  })
+
+  it("mainnet's profile enforces OCSP (responder from the config file) and requires CC mode + DevTools off", async () => {
+    const home = makeHome()
+    mkdirSync(home.configDir, {recursive: true})
+    writeFileSync(join(home.configDir, 'config.json'), JSON.stringify({network: 'mainnet', networks: {mainnet: {nvidia: {ocspUrl: foreignResponder}}}}))
+    const r = await runCli(SAMPLE, {home})
+    expect(r.code, r.stderr).toBe(10)
+    const {error} = r.json<Failed>()
+    expect(error.details.ocsp.mode).toBe('enforce')
+    expect(error.details.policy.requireCc).toBe(true)
+    expect(error.details.reasons).toContain(
+      'policy: DevTools not proven: DevTools mode is no field of the signed report; only a RIM golden-measurement match proves it off',
+    )
+    // --no-require-cc and --ocsp off override the profile
+    const relaxed = await runCli([...SAMPLE, '--no-require-cc', '--ocsp', 'off'], {home})
+    expect(relaxed.code, relaxed.stderr).toBe(0)
+  })
+
+  it('a copy of the sample with protected PCIe switched on fails the CC policy (and its signature)', async () => {
+    const hex = readFileSync(NVT('hopper-report.hex'), 'latin1').trim()
+    // opaque field 21 (PROTECTED_PCIE_STATUS): type 15 00, size 01 00, value 55
+    const at = hex.indexOf('1500010055')
+    expect(at).toBeGreaterThan(0)
+    const modified = join(tempDir(), 'ppcie.hex')
+    writeFileSync(modified, hex.slice(0, at) + '15000100aa' + hex.slice(at + 10))
+    const args = ['verify', 'nvidia-report', '--report', modified, '--cert-chain', NVT('hopper-cert-chain.pem'), '--nonce', NONCE, '--json']
+    const r = await runCli([...args, '--require-cc'])
+    expect(r.code, r.stderr).toBe(10)
+    const {error} = r.json<Failed>()
+    expect(error.details.reasons).toContain('policy: CC mode fails: PROTECTED_PCIE_STATUS 0xAA (enabled): protected-PCIe mode, CC mode off')
+    expect(error.details.reasons).toContain('report signature does not verify with the leaf certificate key')
+  })
+
+  it('a bad --ocsp value is a usage error', async () => {
+    const r = await runCli([...SAMPLE, '--ocsp', 'sometimes'])
+    expect(r.code).toBe(2)
+  })
+})
