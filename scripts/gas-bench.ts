@@ -92,7 +92,7 @@ export async function runGasBench(): Promise<GasRow[]> {
       for (const d of s.devs) {
         const r = await registerDevice(op, d, host.hostId)
         regByKind.set(d.kind, r.gasUsed)
-        const g = (await approve(verifier, {regId: r.regId, power: 100n})).gasUsed
+        const g = (await approve(verifier, {regId: r.regId, power: 100n, chipId: d.chipId})).gasUsed
         if (s.label === '8 committed devices') approveDevice = g
       }
       hosts.push({label: s.label, op, host, devs: s.devs})

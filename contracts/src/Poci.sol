@@ -154,6 +154,10 @@ contract Poci {
     mapping(bytes32 => uint256) internal creditMemory;
     mapping(bytes32 => bytes32) public ekHost;
     mapping(bytes32 => bytes32) internal ekOf;
+    /// NVIDIA chips (KIND_P384): chip id (keccak256 of the device identity certificate's key, stable across
+    /// firmware updates, unlike the DICE leaf key that is the deviceId) → the active device bound with it.
+    mapping(bytes32 => bytes32) public chipDevice;
+    mapping(bytes32 => bytes32) internal chipOf;
     /// keccak256(concat(deviceId ‖ uint8 kind)) over the host's attached approved devices, in list order.
     mapping(bytes32 => bytes32) internal setHashOf;
     mapping(bytes32 => bytes32[]) internal hostDeviceList;
@@ -177,7 +181,7 @@ contract Poci {
     );
     event CredentialChallenge(bytes32 indexed regId, bytes credentialBlob, bytes encryptedSecret, bytes32 commitment);
     event Activated(bytes32 indexed regId);
-    event Approved(bytes32 indexed regId, bytes32 indexed deviceId, bytes32 indexed hostId, uint64 power, bytes32 ekId, address verifier);
+    event Approved(bytes32 indexed regId, bytes32 indexed deviceId, bytes32 indexed hostId, uint64 power, bytes32 identityId, address verifier);
     event Rejected(bytes32 indexed regId, bytes32 indexed deviceId, bytes32 indexed hostId, string reason, address verifier);
     event Revoked(bytes32 indexed deviceId, bytes32 indexed hostId, string reason);
     event Released(bytes32 indexed deviceId, bytes32 indexed hostId, address operator);
@@ -231,6 +235,8 @@ contract Poci {
     error NotCredentialKind(bytes32 regId);
     error EkInUse(bytes32 ekId, bytes32 hostId);
     error MissingEk(bytes32 regId);
+    error ChipInUse(bytes32 chipId, bytes32 deviceId);
+    error MissingChipId(bytes32 regId);
     error NotReady(uint64 readyAt);
     error NoHeartbeat(bytes32 hostId, uint64 epoch);
     error RecordMismatch(bytes32 hostId, uint64 epoch);
@@ -603,8 +609,10 @@ contract Poci {
     }
 
     /// The verifier approves one registration (after checking genuineness off chain) with its power.
-    /// Stale registrations (the key bound meanwhile, the host gone or re-registered) revert.
-    function approve(bytes32 regId, uint64 power, bytes32 ekId) external onlyVerifier {
+    /// identityId is the physical identity behind the key, bound to one active device at a time: a host
+    /// TPM's EK id, an NVIDIA chip's id (other kinds: ignored). Stale registrations (the key bound
+    /// meanwhile, the host gone or re-registered) revert.
+    function approve(bytes32 regId, uint64 power, bytes32 identityId) external onlyVerifier {
         Registration storage g = registrations[regId];
         if (g.status != REG_PENDING) revert NotPending(regId);
         bytes32 deviceId = g.deviceId;
@@ -619,11 +627,17 @@ contract Poci {
         address operator = g.operator;
         if (kind == KIND_HOST_TPM) {
             if (!g.activated) revert NotActivated(regId);
-            if (ekId == bytes32(0)) revert MissingEk(regId);
-            bytes32 holder = ekHost[ekId];
-            if (holder != bytes32(0)) revert EkInUse(ekId, holder);
-            ekHost[ekId] = hostId;
-            ekOf[hostId] = ekId;
+            if (identityId == bytes32(0)) revert MissingEk(regId);
+            bytes32 holder = ekHost[identityId];
+            if (holder != bytes32(0)) revert EkInUse(identityId, holder);
+            ekHost[identityId] = hostId;
+            ekOf[hostId] = identityId;
+        } else if (kind == KIND_P384) {
+            if (identityId == bytes32(0)) revert MissingChipId(regId);
+            bytes32 holder = chipDevice[identityId];
+            if (holder != bytes32(0)) revert ChipInUse(identityId, holder);
+            chipDevice[identityId] = deviceId;
+            chipOf[deviceId] = identityId;
         }
         g.status = REG_APPROVED;
         d.operator = operator;
@@ -654,7 +668,7 @@ contract Poci {
         uint256 deposit = g.deposit;
         g.deposit = 0;
         _send(operator, deposit);
-        emit Approved(regId, deviceId, hostId, power, ekId, msg.sender);
+        emit Approved(regId, deviceId, hostId, power, identityId, msg.sender);
     }
 
     /// The verifier refuses a pending registration; its deposit pays the verifier's work, so squatting
@@ -717,6 +731,10 @@ contract Poci {
             h = _setDevices(d.operator, hostId, list);
             h.count -= 1;
             h.power -= d.power;
+            if (d.kind == KIND_P384) {
+                delete chipDevice[chipOf[deviceId]];
+                delete chipOf[deviceId];
+            }
         }
         registrations[d.regId].status = REG_ENDED;
         delete devices[deviceId];

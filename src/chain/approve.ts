@@ -8,13 +8,15 @@ import {sendTx, type TxResult} from './tx.js'
 export interface ApproveParams {
   regId: string
   power: bigint
-  /** Host TPMs: keccak256 of the EK's TPM2B_PUBLIC as the evidence carries it (one EK, one active host); others omit it. */
+  /** Host TPMs: keccak256 of the EK's TPM2B_PUBLIC as the evidence carries it (one EK, one active host). */
   ekId?: string
+  /** NVIDIA (p384): the chip id, keccak256 of the device identity certificate's key (one chip, one active device). */
+  chipId?: string
 }
 
-/** Verifier role: approve one pending registration with its power. */
+/** Verifier role: approve one pending registration with its power and the identity behind it (Poci's identityId). */
 export async function approve(client: ChainClient, params: ApproveParams): Promise<TxResult> {
-  return sendTx(client, requirePoci(client), 'approve', [params.regId, params.power, params.ekId ?? ZeroHash], 'approve')
+  return sendTx(client, requirePoci(client), 'approve', [params.regId, params.power, params.ekId ?? params.chipId ?? ZeroHash], 'approve')
 }
 
 export interface RejectParams {

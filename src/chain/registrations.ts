@@ -98,6 +98,7 @@ export interface DecisionEvent {
   hostId: string
   approved: boolean
   power?: bigint
+  /** The Approved event's identityId: the EK id of a host-tpm, the chip id of an NVIDIA device, else zero. */
   ekId?: string
   reason?: string
   verifier: string

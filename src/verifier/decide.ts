@@ -76,8 +76,10 @@ export interface VerifierDecision {
   reasons: string[]
   warnings: string[]
   evidenceDigest?: string
-  /** host-tpm: keccak256 of the EK's TPM2B_PUBLIC as the evidence carries it (Poci's ekId). */
+  /** host-tpm: keccak256 of the EK's TPM2B_PUBLIC as the evidence carries it (Poci's identityId for hosts). */
   ekId?: string
+  /** p384 (NVIDIA): the chip id from the device identity certificate (Poci's identityId for NVIDIA devices). */
+  chipId?: string
   /** host-tpm approvals: the credential challenge must be answered first; MakeCredential's inputs (0x-hex TPM2B_PUBLIC). */
   needsActivation?: {ekPublic: string; akPublic: string}
 }
@@ -126,7 +128,7 @@ export function decideRegistration(reg: Registration, ctx: DecideContext): Verif
       nvidiaRoots: ctx.nvidiaRoots,
       now: ctx.now,
     })
-    return done(r.reasons, r.warnings, {evidenceDigest})
+    return done(r.reasons, r.warnings, {evidenceDigest, ...(r.chipId ? {chipId: r.chipId} : {})})
   }
   return hostDecision(reg, evidence, challenge, ctx, done, evidenceDigest)
 }

@@ -7,14 +7,16 @@
  * - rsa2048 (Sophgo): the chip signs the registration challenge, and its key is listed in a chip
  *   catalogue that verifies under a key the profile pins; the model comes from the catalogue.
  * - p384 (NVIDIA CC): an NVIDIA-rooted attestation report over the registration challenge, signed by
- *   the registered key: proof of possession, so nobody registers a GPU key without the GPU.
+ *   the registered key: proof of possession, so nobody registers a GPU key without the GPU; the chain's
+ *   device identity certificate gives the chip id Poci binds to one active device.
  * - emulator: refused unless allowEmulator.
  */
-import type {KeyObject} from 'node:crypto'
+import {X509Certificate, type KeyObject} from 'node:crypto'
 
 import {DEVICE_KIND_NAMES, DeviceKind} from '../evidence/device-kinds.js'
 import {evidenceDeviceId, type Evidence, type EvidenceKind} from '../evidence/format.js'
 import {verifyEvidenceWith, type KindVerifier} from '../evidence/verify.js'
+import {chipIdentity} from '../hw/nvidia/chip-identity.js'
 import {verifyNvidiaEvidence} from '../hw/nvidia/verify-evidence.js'
 import {lookupChip, verifyCatalogue, type SophgoCatalogue} from '../hw/sophgo/catalogue.js'
 import {verifySophgoEvidence} from '../hw/sophgo/verify-evidence.js'
@@ -44,6 +46,8 @@ export interface DevicePolicyResult {
   warnings: string[]
   /** The chip model, where the policy knows it (Sophgo: from the catalogue). */
   model?: string
+  /** NVIDIA: the physical chip's id (src/hw/nvidia/chip-identity.ts), bound by Poci to one active device. */
+  chipId?: string
 }
 
 const kindName = (kind: number) => DEVICE_KIND_NAMES[kind] ?? `kind ${kind}`
@@ -87,7 +91,12 @@ function sophgoChip(evidence: Evidence | undefined, ctx: DevicePolicyContext): D
 
 function nvidiaKey(evidence: Evidence | undefined, ctx: DevicePolicyContext): DevicePolicyResult {
   const r = possession(DeviceKind.P384, evidence, 'nvidia-cc', verifyNvidiaEvidence, ctx)
-  if (r.reasons.length === 0) return r
+  if (r.reasons.length === 0) {
+    // the chain verified to an NVIDIA root, so its device identity certificate names the physical chip
+    const chip = chipIdentity(evidence!.device.certChain.map((der) => new X509Certificate(Buffer.from(der))))
+    if (!chip) return {reasons: ['the certificate chain has no device identity certificate: the chip cannot be bound'], warnings: r.warnings}
+    return {...r, chipId: chip.chipId}
+  }
   return {
     reasons: ['the P-384 key did not prove possession (an NVIDIA-rooted report over the registration challenge, signed by the key)', ...r.reasons],
     warnings: r.warnings,

@@ -48,6 +48,7 @@ export interface DecisionRecord {
   warnings: string[]
   evidenceDigest?: string
   ekId?: string
+  chipId?: string
   /** The verifier's transaction (approve, reject or challengeCredential). */
   onChainTx?: string
   outcome: DecisionOutcome
@@ -269,7 +270,7 @@ class VerifierService {
   private async act(decision: VerifierDecision, approved: boolean): Promise<void> {
     const tx = await this.transact(decision, () =>
       approved
-        ? approve(this.client, {regId: decision.regId, power: decision.power, ekId: decision.ekId})
+        ? approve(this.client, {regId: decision.regId, power: decision.power, ekId: decision.ekId, chipId: decision.chipId})
         : reject(this.client, {regId: decision.regId, reason: decision.reasons.join('; ') || 'refused'}),
     )
     if (tx) this.record(this.decisionRecord({...decision, approve: approved}, approved ? 'approved' : 'rejected', tx.txHash))
@@ -301,6 +302,7 @@ class VerifierService {
       warnings: d.warnings,
       ...(d.evidenceDigest ? {evidenceDigest: d.evidenceDigest} : {}),
       ...(d.ekId ? {ekId: d.ekId} : {}),
+      ...(d.chipId ? {chipId: d.chipId} : {}),
       ...(onChainTx ? {onChainTx} : {}),
       outcome,
       at: new Date().toISOString(),

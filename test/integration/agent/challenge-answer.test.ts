@@ -88,7 +88,7 @@ describe('the agent answers challenges of its committed P-384 evidence (real anv
     // the test is the verifier: the GPU key is approved directly (see the header)
     const devChallenge = await currentRegisterChallenge(op, {payout: operator, deviceId: gpu.deviceId, hostId})
     const devReg = await register(op, {kind: DeviceKind.P384, publicKey: gpu.publicKey, payout: operator, hostId, proof: gpu.registerProof(devChallenge)})
-    await approve(dep.verifier, {regId: devReg.regId, power: 310n})
+    await approve(dep.verifier, {regId: devReg.regId, power: 310n, chipId: gpu.chipId})
 
     // `unet status` of this operator against this chain
     home = makeHome()

@@ -78,7 +78,7 @@ describe('attack: committed P-384 evidence that does not exist (the challenge ga
 
   /** The test is the verifier: the GPU key is approved directly (see the header). */
   async function bindGpu(): Promise<void> {
-    await approve(dep.verifier, {regId: (await registerDevice(op, gpu, host.hostId)).regId, power: 300n})
+    await approve(dep.verifier, {regId: (await registerDevice(op, gpu, host.hostId)).regId, power: 300n, chipId: gpu.chipId})
   }
 
   /** A heartbeat in a fresh epoch committing `evidence` for the GPU; returns the challenge target and the report. */

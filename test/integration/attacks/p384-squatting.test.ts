@@ -38,11 +38,11 @@ describe('attack: squatting a P-384 device key', () => {
     const squat = await registerDevice(squatter, gpu, squatterHost.hostId)
     const mine = await registerDevice(owner, gpu, ownerHost.hostId)
     expect(mine.deviceId).toBe(squat.deviceId)
-    await approve(dep.verifier, {regId: mine.regId, power: 300n})
+    await approve(dep.verifier, {regId: mine.regId, power: 300n, chipId: gpu.chipId})
     expect((await hostDevices(owner, ownerHost.hostId)).map((d) => d.deviceId)).toEqual([gpu.deviceId])
 
     // the squatter's claim can no longer be approved, nor re-sent while the owner holds the key
-    expect(await revertName(approve(dep.verifier, {regId: squat.regId, power: 300n}))).toBe('AlreadyBound')
+    expect(await revertName(approve(dep.verifier, {regId: squat.regId, power: 300n, chipId: gpu.chipId}))).toBe('AlreadyBound')
     expect(await revertName(registerDevice(squatter, gpu, squatterHost.hostId))).toBe('AlreadyBound')
     const before = await dep.verifier.provider.getBalance(dep.verifier.signer!.address)
     const rejected = await reject(dep.verifier, {regId: squat.regId, reason: 'no proof of possession'})

@@ -62,9 +62,13 @@ describe('attack: what the verifier may approve', () => {
     const p256 = await registerDevice(op, p256Device(), host.hostId)
     expect(await reverted(approve(dep.verifier, {regId: p256.regId, power: 1001n}))).toMatchObject({name: 'PowerAboveCap', args: {cap: '1000'}})
     await approve(dep.verifier, {regId: p256.regId, power: 1000n})
-    const p384 = await registerDevice(op, p384Device(), host.hostId)
-    expect(await reverted(approve(dep.verifier, {regId: p384.regId, power: 10_001n}))).toMatchObject({name: 'PowerAboveCap', args: {cap: '10000'}})
-    await approve(dep.verifier, {regId: p384.regId, power: 10_000n})
+    const gpu = p384Device()
+    const p384 = await registerDevice(op, gpu, host.hostId)
+    expect(await reverted(approve(dep.verifier, {regId: p384.regId, power: 10_001n, chipId: gpu.chipId}))).toMatchObject({
+      name: 'PowerAboveCap',
+      args: {cap: '10000'},
+    })
+    await approve(dep.verifier, {regId: p384.regId, power: 10_000n, chipId: gpu.chipId})
   })
 
   it('a host-tpm approval needs the activation answered by the operator with the committed secret, and an EK id', async () => {

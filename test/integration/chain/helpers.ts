@@ -178,6 +178,8 @@ export interface TestDevice {
   registerProof(challenge: Uint8Array): Uint8Array
   /** Heartbeat proof over the per-device challenge (undefined: committed by digest only). */
   beatProof?(challenge: Uint8Array): Uint8Array
+  /** p384: the chip id approve binds (a real GPU's comes from its device identity certificate; here random). */
+  chipId?: string
 }
 
 /**
@@ -243,7 +245,14 @@ export function k1Device(key = k1Key()): TestDevice {
 
 /** A P-384 (NVIDIA-kind) device: its registration proof is recorded for the verifier, not checked on chain. */
 export function p384Device(key: P384Key = p384Key()): TestDevice & {key: P384Key} {
-  return {key, kind: DeviceKind.P384, publicKey: key.publicKey, deviceId: bytesToHex(deviceIdOf(key.publicKey)), registerProof: (c) => p384Sign(key, c)}
+  return {
+    key,
+    kind: DeviceKind.P384,
+    publicKey: key.publicKey,
+    deviceId: bytesToHex(deviceIdOf(key.publicKey)),
+    registerProof: (c) => p384Sign(key, c),
+    chipId: bytesToHex(randomBytes(32)),
+  }
 }
 
 // ------------------------------------------------------------------ heartbeats

@@ -173,7 +173,7 @@ describe('POCI v2 contract on real anvil', () => {
       [k1Dev, 20n],
       [p384Dev, 300n],
     ] as const)
-      await approve(dep.verifier, {regId: registrationId(d.deviceId, 0n), power})
+      await approve(dep.verifier, {regId: registrationId(d.deviceId, 0n), power, chipId: d.chipId})
     await roomInEpoch(url, op, 3)
     const result = await heartbeat(op, await beat(op))
     expect(result.hostId).toBe(hostId)

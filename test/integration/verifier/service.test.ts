@@ -153,7 +153,7 @@ describe('verifier service: spot checks of committed (P-384) heartbeats', () => 
     await approveHost(dep.verifier, op, await registerHost(op, host))
     const gpu = p384Device()
     const gpuReg = await registerDevice(op, gpu, host.hostId)
-    await approve(dep.verifier, {regId: gpuReg.regId, power: 300n})
+    await approve(dep.verifier, {regId: gpuReg.regId, power: 300n, chipId: gpu.chipId})
     const beat = await heartbeat(op, await buildBeat(op, host, [{device: gpu}]))
 
     const options = {policy: devnetPolicy(), cursorFile: join(tempDir(), 'cursor.json'), fromBlock: beat.blockNumber, spotCheckRate: 1}
@@ -187,7 +187,7 @@ describe('verifier service: spot checks of committed (P-384) heartbeats', () => 
     const host = emulatorHost()
     await approveHost(dep.verifier, op, await registerHost(op, host))
     const gpu = p384Device()
-    await approve(dep.verifier, {regId: (await registerDevice(op, gpu, host.hostId)).regId, power: 300n})
+    await approve(dep.verifier, {regId: (await registerDevice(op, gpu, host.hostId)).regId, power: 300n, chipId: gpu.chipId})
     const beat = await heartbeat(op, await buildBeat(op, host, [{device: gpu}]))
     await nextEpoch(url, op)
     expect(

@@ -1,0 +1,69 @@
+/**
+ * A test NVIDIA attestation PKI shaped like the real one (fixtures/nvidia/PROVENANCE.md): root → "NVIDIA
+ * GH100 Identity" → provisioner CA → the chip's device identity certificate ("GH100 A01 GSP BROM") →
+ * firmware leaves ("GH100 A01 GSP FMC LF", P-384, FWID under 2.23.133.5.4.1). NVIDIA's real chips cannot
+ * sign a fresh registration challenge for a test, and a firmware update cannot be recorded: with this PKI
+ * one chip gets several firmware keys, as DICE gives it after each update. Trusted only where a test
+ * passes `root.pem` as an extra NVIDIA root.
+ */
+import {createPublicKey, randomBytes} from 'node:crypto'
+
+import {concatBytes} from '../../src/util/hex.js'
+import {p384Key, p384Sign, spdmRequest, type P384Key} from './spdm-exchange.js'
+import {ca, der, issue, type Issued} from './x509.js'
+
+export interface TestNvidiaChip {
+  root: Issued
+  /** Leaf first, to the root: the PEM chain a driver returns, minus the leaf. */
+  above: Issued[]
+  /** The chip's device identity certificate (its key is fused: the same for every firmware). */
+  identity: Issued
+}
+
+export interface TestFirmware {
+  key: P384Key
+  leaf: Issued
+  fwid: Uint8Array
+  /** Leaf first, 5 certificates. */
+  chainPem: string
+}
+
+const SHA384_OID = '2.16.840.1.101.3.4.2.2'
+
+/** One chip of architecture `chip` (its certificate names) under a fresh root, or under `root` to share one. */
+export function testNvidiaChip(chip = 'GH100', root: Issued = ca('NVIDIA Device Identity CA (TEST)')): TestNvidiaChip {
+  const family = ca(`NVIDIA ${chip} Identity (TEST)`, root)
+  const provisioner = ca(`NVIDIA ${chip} Provisioner ICA (TEST)`, family)
+  const identity = ca(`${chip} A01 GSP BROM`, provisioner)
+  return {root, identity, above: [identity, provisioner, family, root]}
+}
+
+/** A firmware of `chip`: a new DICE leaf key, certified by the chip's identity key, with its FWID. */
+export function testFirmware(chip: TestNvidiaChip, fwid: Uint8Array = Uint8Array.from(randomBytes(48))): TestFirmware {
+  const key = p384Key()
+  const publicKey = createPublicKey(key.privateKey)
+  const spki = new Uint8Array(publicKey.export({type: 'spki', format: 'der'}))
+  // NVIDIA's Hopper form: SEQUENCE { version, SubjectPublicKeyInfo, FWID }
+  const dice = der.seq(der.int(1), spki, der.seq(der.oid(SHA384_OID), der.octet(fwid)))
+  const cn = chip.identity.subject.replace(/ BROM$/, ' FMC LF')
+  const leaf = issue({subject: cn, issuer: chip.identity, key: {publicKey, privateKey: key.privateKey}, extra: [['2.23.133.5.4.1', false, dice]]})
+  return {key, leaf, fwid, chainPem: [leaf, ...chip.above].map((c) => c.pem).join('')}
+}
+
+const le = (n: number, bytes: number) => Uint8Array.from({length: bytes}, (_, i) => (n >> (8 * i)) & 0xff)
+
+/** An SPDM GET_MEASUREMENTS exchange over `nonce`, signed by the firmware's leaf key, its opaque data carrying the FWID (field 20). */
+export function testReport(fw: TestFirmware, nonce: Uint8Array): Uint8Array {
+  const block = concatBytes(Uint8Array.of(1, 0x01), le(51, 2), Uint8Array.of(0x01), le(48, 2), Uint8Array.from(randomBytes(48)))
+  const opaque = concatBytes(le(20, 2), le(fw.fwid.length, 2), fw.fwid)
+  const response = concatBytes(
+    Uint8Array.of(0x11, 0x60, 0x00, 0x00, 1),
+    le(block.length, 3),
+    block,
+    Uint8Array.from(randomBytes(32)),
+    le(opaque.length, 2),
+    opaque,
+  )
+  const signed = concatBytes(spdmRequest(nonce), response)
+  return concatBytes(signed, p384Sign(fw.key, signed))
+}

@@ -1,0 +1,35 @@
+/** devicePolicy for p384 (NVIDIA): the chip id comes from the verified chain's device identity certificate, the same across firmware. */
+import {randomBytes} from 'node:crypto'
+
+import {describe, expect, it} from 'vitest'
+
+import {DeviceKind} from '../../../src/evidence/device-kinds.js'
+import {evidenceDeviceId} from '../../../src/evidence/index.js'
+import {toAcceleratorEvidence} from '../../../src/hw/inventory.js'
+import {devicePolicy} from '../../../src/verifier/device-policy.js'
+import {testFirmware, testNvidiaChip, testReport, type TestFirmware} from '../../helpers/nvidia-pki.js'
+
+const chip = testNvidiaChip()
+const other = testNvidiaChip('GH100', chip.root)
+
+async function judge(fw: TestFirmware, roots = [chip.root.pem]) {
+  const c = new Uint8Array(randomBytes(32))
+  const ev = await toAcceleratorEvidence({kind: 'nvidia-cc', uuid: 'GPU-x', nonce: c, report: testReport(fw, c), certChainPem: fw.chainPem}, c)
+  return devicePolicy(DeviceKind.P384, ev, {network: 'testnet', allowEmulator: false, deviceId: evidenceDeviceId(ev), registerChallenge: c, nvidiaRoots: roots})
+}
+
+describe('devicePolicy: the NVIDIA chip id', () => {
+  it('two firmwares of one chip give one chip id; another chip another', async () => {
+    const [a, b, c] = await Promise.all([judge(testFirmware(chip)), judge(testFirmware(chip)), judge(testFirmware(other))])
+    for (const r of [a, b, c]) expect(r.reasons).toEqual([])
+    expect(a.chipId).toMatch(/^0x[0-9a-f]{64}$/)
+    expect(b.chipId).toBe(a.chipId)
+    expect(c.chipId).not.toBe(a.chipId)
+  })
+
+  it('an untrusted chain gives no chip id (and is refused)', async () => {
+    const r = await judge(testFirmware(chip), [])
+    expect(r.reasons[0]).toMatch(/did not prove possession/)
+    expect(r.chipId).toBeUndefined()
+  })
+})
