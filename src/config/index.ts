@@ -1,4 +1,4 @@
 export * from './load.js'
 export * from './schema.js'
 export * from './store.js'
-export {ruleFor, parseValue, checkValue, displayValue} from './validate.js'
+export {ruleFor, parseValue, checkValue, displayValue, setHint, unknownKeyProblem, unknownNetworkProblem} from './validate.js'

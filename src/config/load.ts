@@ -1,7 +1,7 @@
-import {ConfigError, NetworkNotConfiguredError} from '../errors/index.js'
+import {ConfigError, NetworkNotConfiguredError, UsageError} from '../errors/index.js'
 import {BUILTIN_PROFILES, DEFAULTS, TOP_LEVEL_KEYS, envVarName, type NetworkProfile, type UnetConfig} from './schema.js'
 import {configFilePath, readConfigFile} from './store.js'
-import {checkValue, flatten, parseValue} from './validate.js'
+import {checkValue, flatten, parseValue, unknownNetworkProblem} from './validate.js'
 
 export interface Paths {
   configDir: string
@@ -48,7 +48,7 @@ export function loadConfig(options: LoadOptions): ResolvedConfig {
     if (raw === undefined || raw === '') continue
     const value = parseValue(rule, raw)
     const reason = checkValue(rule, value)
-    if (reason) throw new ConfigError(`environment variable ${name} ${reason}`, {details: {key, env: name}})
+    if (reason) throw new ConfigError(`environment variable ${name} ${reason}`, {hint: `fix or unset ${name}`, details: {key, env: name}})
     setPath(config, key, value)
     sources[key] = 'env'
   }
@@ -59,7 +59,10 @@ export function loadConfig(options: LoadOptions): ResolvedConfig {
     if (!rule) continue
     const value = parseValue(rule, raw)
     const reason = checkValue(rule, value)
-    if (reason) throw new ConfigError(`flag --${key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${reason}`, {details: {key}})
+    if (reason) {
+      const flag = `--${key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`
+      throw new UsageError(`${flag} ${reason}`, {hint: rule.example ? `for example ${flag} ${rule.example}` : undefined, details: {key}})
+    }
     setPath(config, key, value)
     sources[key] = 'flag'
   }
@@ -67,19 +70,21 @@ export function loadConfig(options: LoadOptions): ResolvedConfig {
   const resolved = config as unknown as UnetConfig
   return {
     config: resolved,
-    profile: resolveProfile(resolved),
+    profile: resolveProfile(resolved, sources.network ?? 'default'),
     paths: {configDir: options.configDir, dataDir: options.dataDir, cacheDir: options.cacheDir, configFile},
     sources,
   }
 }
 
-function resolveProfile(config: UnetConfig): NetworkProfile {
+function resolveProfile(config: UnetConfig, source: Source): NetworkProfile {
   const builtin = BUILTIN_PROFILES[config.network]
   const override = config.networks[config.network] ?? {}
-  if (!builtin && Object.keys(override).length === 0)
-    throw new ConfigError(`unknown network "${config.network}"`, {
-      hint: `use one of ${Object.keys(BUILTIN_PROFILES).join(', ')} or define networks.${config.network}.* in the config file`,
-    })
+  if (!builtin && Object.keys(override).length === 0) {
+    const {message, hint} = unknownNetworkProblem(config.network)
+    if (source === 'flag') throw new UsageError(`--network: ${message}`, {hint: hint.replace(/`unet config set network (\S+)`/, '--network $1')})
+    if (source === 'env') throw new ConfigError(`environment variable UNET_NETWORK: ${message}`, {hint: 'fix or unset UNET_NETWORK'})
+    throw new ConfigError(message, {hint})
+  }
   const base: NetworkProfile = builtin ?? {name: config.network, rpcUrls: [], contracts: {}, trustRoots: {tpm: [], nvidia: []}, allowEmulator: false}
   const profile: NetworkProfile = {
     ...base,

@@ -15,11 +15,17 @@ export interface KeyRule {
   max?: number
   /** A secret: never printed by `unet config list|get`, never taken on the command line by `config set`. */
   secret?: boolean
+  /** What a value matching `pattern` looks like, for the error: "must be <expected>, got …". */
+  expected?: string
+  /** A valid value, for the hint's `unet config set <key> <example>`. */
+  example?: string
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 const HANDLE = /^0x81[0-9a-fA-F]{6}$/
+const ADDRESS_TEXT = 'a 0x-prefixed address of 40 hex digits'
+const ADDRESS_EXAMPLE = '0x52908400098527886E0F7030069857D2E4169EE7'
 
 /** The alert rules (src/alerts/rules.ts, docs/alerts.md); here so the schema can check `alerts.rules`. */
 export const ALERT_RULE_NAMES = [
@@ -34,13 +40,31 @@ export const ALERT_RULE_NAMES = [
 
 /** Top-level (non-network) keys. Env var: UNET_ + SCREAMING_SNAKE of the dotted path. */
 export const TOP_LEVEL_KEYS: Record<string, KeyRule> = {
-  network: {type: 'string', description: 'network profile to use', pattern: /^[a-z][a-z0-9-]*$/},
+  network: {type: 'string', description: 'network profile to use', pattern: /^[a-z][a-z0-9-]*$/, expected: 'a lowercase profile name', example: 'devnet'},
   logLevel: {type: 'string', description: 'log level', enum: LOG_LEVELS},
-  rpcUrl: {type: 'string', description: 'RPC URL(s), comma-separated; overrides the profile', pattern: /^https?:\/\/\S+$/},
-  payout: {type: 'string', description: 'payout address that receives rewards', pattern: ADDRESS},
-  tcti: {type: 'string', description: 'TPM transport: device:/dev/tpmrm0, swtpm:host=H,port=P, mssim:...', pattern: /^(device|swtpm|mssim|tabrmd)(:.*)?$/},
+  rpcUrl: {
+    type: 'string',
+    description: 'RPC URL(s), comma-separated; overrides the profile',
+    pattern: /^https?:\/\/[^\s,]+(,\s*https?:\/\/[^\s,]+)*$/,
+    expected: 'an http(s) URL such as http://127.0.0.1:8545 (several: comma-separated)',
+    example: 'http://127.0.0.1:8545',
+  },
+  payout: {type: 'string', description: 'payout address that receives rewards', pattern: ADDRESS, expected: ADDRESS_TEXT, example: ADDRESS_EXAMPLE},
+  tcti: {
+    type: 'string',
+    description: 'TPM transport: device:/dev/tpmrm0, swtpm:host=H,port=P, mssim:...',
+    pattern: /^(device|swtpm|mssim|tabrmd)(:.*)?$/,
+    expected: 'device:, swtpm:, mssim: or tabrmd: and its options',
+    example: 'swtpm:host=127.0.0.1,port=2321',
+  },
   pcrs: {type: 'integer[]', description: 'sha256 PCRs to quote', min: 0, max: 23},
-  akHandle: {type: 'string', description: 'persistent handle of the attestation key', pattern: HANDLE},
+  akHandle: {
+    type: 'string',
+    description: 'persistent handle of the attestation key',
+    pattern: HANDLE,
+    expected: 'a persistent handle 0x81xxxxxx',
+    example: '0x81010002',
+  },
   engine: {type: 'string', description: 'host security engine', enum: ['auto', 'tpm2', 'emulator']},
   'wallet.backend': {type: 'string', description: 'where the operator key lives', enum: ['auto', 'keychain', 'keystore']},
   nvmlPath: {type: 'string', description: 'path of libnvidia-ml.so.1 (default: the loader search path)'},
@@ -67,12 +91,18 @@ export const TOP_LEVEL_KEYS: Record<string, KeyRule> = {
 
 /** Keys of a network profile, under networks.<name>. */
 export const NETWORK_KEYS: Record<string, KeyRule> = {
-  chainId: {type: 'integer', description: 'EVM chain id', min: 1},
-  rpcUrls: {type: 'string[]', description: 'RPC endpoints, tried in order'},
-  'contracts.registry': {type: 'string', description: 'POCI registry address', pattern: ADDRESS},
-  'contracts.heartbeat': {type: 'string', description: 'POCI heartbeat address', pattern: ADDRESS},
-  'contracts.rewards': {type: 'string', description: 'POCI rewards address', pattern: ADDRESS},
-  'contracts.token': {type: 'string', description: 'UNC token address', pattern: ADDRESS},
+  chainId: {type: 'integer', description: 'EVM chain id', min: 1, example: '8899'},
+  rpcUrls: {
+    type: 'string[]',
+    description: 'RPC endpoints, tried in order',
+    pattern: /^https?:\/\/\S+$/,
+    expected: 'http(s) URLs such as http://127.0.0.1:8545',
+    example: 'https://rpc.example.org,https://rpc2.example.org',
+  },
+  'contracts.registry': {type: 'string', description: 'POCI registry address', pattern: ADDRESS, expected: ADDRESS_TEXT, example: ADDRESS_EXAMPLE},
+  'contracts.heartbeat': {type: 'string', description: 'POCI heartbeat address', pattern: ADDRESS, expected: ADDRESS_TEXT, example: ADDRESS_EXAMPLE},
+  'contracts.rewards': {type: 'string', description: 'POCI rewards address', pattern: ADDRESS, expected: ADDRESS_TEXT, example: ADDRESS_EXAMPLE},
+  'contracts.token': {type: 'string', description: 'UNC token address', pattern: ADDRESS, expected: ADDRESS_TEXT, example: ADDRESS_EXAMPLE},
   'trustRoots.tpm': {type: 'string[]', description: 'PEM files of accepted TPM EK roots'},
   'trustRoots.nvidia': {type: 'string[]', description: 'PEM files of accepted NVIDIA roots'},
   'trustRoots.allowCloudVtpm': {type: 'boolean', description: 'accept cloud vTPM EK certificates (Google Cloud...); default: devnet only'},

@@ -44,7 +44,11 @@ function withHint(options: UnetErrorOptions, hint: string): UnetErrorOptions {
 
 export class ConfigError extends UnetError {
   constructor(message: string, options: UnetErrorOptions = {}) {
-    super(message, ExitCode.CONFIG_INVALID, withHint(options, 'fix the file or run `unet config list` to see the resolved values'))
+    super(
+      message,
+      ExitCode.CONFIG_INVALID,
+      withHint(options, '`unet config set|unset <key>` repairs a key; `unet config reset` starts over (the file is kept as a backup)'),
+    )
   }
 }
 

@@ -1,3 +1,6 @@
+import {mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
 import {describe, expect, it} from 'vitest'
 
 import {ExitCode} from '../../src/errors/index.js'
@@ -77,8 +80,66 @@ const SITUATIONS: Situation[] = [
     message: /is not a unet command$/,
     hint: /did you mean `unet wallet address`\?/,
   },
+  {
+    situation: 'flag that is not a URL',
+    args: ['status', '--rpc-url', 'notaurl'],
+    code: ExitCode.USAGE,
+    message: /^--rpc-url must be an http\(s\) URL such as http:\/\/127\.0\.0\.1:8545 .*, got "notaurl"$/,
+    hint: /^for example --rpc-url http:\/\/127\.0\.0\.1:8545$/,
+  },
+  {
+    situation: 'network flag naming no network',
+    args: ['rewards', 'claim', '--network', 'mainet'],
+    code: ExitCode.USAGE,
+    message: /^--network: network "mainet" is neither built in/,
+    hint: /did you mean mainnet\? --network mainnet/,
+  },
   {situation: 'help for no such command', args: ['help', 'nosuch'], code: ExitCode.USAGE, message: /nosuch not found/, hint: /help/},
+  // bad config: CONFIG_INVALID naming file, line:column or key, and a command that works on it
+  ...(['status', 'heartbeat --once', 'config list', 'rewards claim'] as const).map((command) => ({
+    situation: 'config file not valid JSON',
+    args: command.split(' '),
+    code: ExitCode.CONFIG_INVALID,
+    message: /config\.json:3:3: not valid JSON \(Expected ',' or '}' after property value\)$/,
+    hint: /`unet config reset`/,
+    setup: (home: Home) => writeConfig(home, '{\n  "network": "devnet"\n  "logLevel": "info"\n}\n'),
+  })),
+  {
+    situation: 'config file with a mistyped key',
+    args: ['register'],
+    code: ExitCode.CONFIG_INVALID,
+    message: /config\.json: unknown config key "rpcurl"$/,
+    hint: /did you mean rpcUrl\? `unet config unset rpcurl` removes it/,
+    setup: (home) => writeConfig(home, JSON.stringify({rpcurl: 'http://127.0.0.1:8545'})),
+  },
+  {
+    situation: 'config set of a network that does not exist',
+    args: ['config', 'set', 'network', 'mainnet2'],
+    code: ExitCode.CONFIG_INVALID,
+    message: /^not written: network "mainnet2" is neither built in/,
+    hint: /did you mean mainnet\?/,
+  },
+  {
+    situation: 'config get of a mistyped key',
+    args: ['config', 'get', 'paypout'],
+    code: ExitCode.INPUT_INVALID,
+    message: /^unknown config key "paypout"$/,
+    hint: /did you mean payout\?/,
+  },
+  {
+    situation: 'UNET_* variable invalid',
+    args: ['status'],
+    env: {UNET_LOG_LEVEL: 'loud'},
+    code: ExitCode.CONFIG_INVALID,
+    message: /^environment variable UNET_LOG_LEVEL must be one of/,
+    hint: /^fix or unset UNET_LOG_LEVEL$/,
+  },
 ]
+
+function writeConfig(home: Home, text: string): void {
+  mkdirSync(home.configDir, {recursive: true})
+  writeFileSync(join(home.configDir, 'config.json'), text, {mode: 0o600})
+}
 
 describe('every command × every situation: documented exit code, one-line error and hint, no stack', () => {
   it.each(SITUATIONS)('$situation: unet $args → $code', async ({args, code, message, hint, setup, env}) => {
@@ -97,6 +158,40 @@ describe('every command × every situation: documented exit code, one-line error
     const r = await runCli(['stauts', '--json'])
     expect(r.code).toBe(ExitCode.USAGE)
     expect(r.json()).toEqual({error: {code: 'USAGE', exitCode: 2, message: '`stauts` is not a unet command', hint: expect.stringMatching(/unet status/)}})
+  })
+})
+
+describe('the way out of a bad config, from the command line', () => {
+  it('config set network mainnet2 fails and leaves the file as it was', async () => {
+    const home = makeHome()
+    expect((await runCli(['config', 'set', 'network', 'testnet'], {home})).code).toBe(0)
+    const file = join(home.configDir, 'config.json')
+    const before = readFileSync(file, 'utf8')
+    expect((await runCli(['config', 'set', 'network', 'mainnet2'], {home})).code).toBe(ExitCode.CONFIG_INVALID)
+    expect(readFileSync(file, 'utf8')).toBe(before)
+    expect((await runCli(['config', 'list'], {home})).code).toBe(0)
+  })
+
+  it('an invalid file: unset/set repair it key by key, the old file kept; an unparsable one: reset moves it aside', async () => {
+    const home = makeHome()
+    writeConfig(home, JSON.stringify({network: 'mainnet2', bogus: 1}))
+    expect((await runCli(['status'], {home})).code).toBe(ExitCode.CONFIG_INVALID)
+    const unset = await runCli(['config', 'unset', 'bogus'], {home})
+    expect(unset.code, unset.stderr).toBe(0)
+    expect(unset.stderr).toMatch(/^Notice: the previous config file was invalid; kept as .*config\.json\.bak-/m)
+    expect(unset.stderr).toMatch(/^Warning: .* is still invalid: network "mainnet2"/m)
+    expect((await runCli(['config', 'set', 'network', 'devnet'], {home})).code).toBe(0)
+    expect((await runCli(['config', 'get', 'network'], {home})).stdout).toBe('devnet\n')
+
+    writeConfig(home, '{"network": ')
+    const set = await runCli(['config', 'set', 'network', 'devnet'], {home})
+    expect(set.code).toBe(ExitCode.CONFIG_INVALID)
+    expect(set.stderr).toMatch(/^Hint: .*`unet config reset`/m)
+    const reset = await runCli(['config', 'reset', '--json'], {home})
+    expect(reset.code, reset.stderr).toBe(0)
+    expect(readFileSync(reset.json<{backup: string}>().backup, 'utf8')).toBe('{"network": ')
+    expect((await runCli(['config', 'list'], {home})).code).toBe(0)
+    expect(readdirSync(home.configDir).filter((f) => f.includes('.bak-'))).toHaveLength(3)
   })
 })
 

@@ -55,7 +55,7 @@ describe('unet CLI foundation (subprocess)', () => {
     const r = await runCli(['status'], {home})
     expect(r.code).toBe(3)
     const lines = r.stderr.trim().split('\n')
-    expect(lines[0]).toMatch(/^Error: .*config\.json: not valid JSON/)
+    expect(lines[0]).toMatch(/^Error: .*config\.json:1:22: not valid JSON/)
     expect(r.stderr).not.toMatch(/\n\s+at /)
   })
 

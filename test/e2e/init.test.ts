@@ -139,7 +139,7 @@ describe('unet init (subprocess)', () => {
     const emulator = await runCli(['init', '--yes', '--network', 'mainnet', '--engine', 'emulator', ...NO_DEVICES], {home, env: {UNET_PASSWORD: 'p'}})
     expect(emulator.code).toBe(11)
     const unknown = await runCli(['init', '--yes', '--network', 'nonet', ...NO_DEVICES], {home})
-    expect(unknown.code).toBe(3)
+    expect(unknown.code).toBe(2) // a --network naming no network is a usage error
     expect(existsSync(configFile(home))).toBe(false)
     expect(existsSync(join(home.dataDir, 'keys'))).toBe(false)
   })

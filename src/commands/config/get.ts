@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {displayValue, getPath, ruleFor} from '../../config/index.js'
+import {displayValue, getPath, ruleFor, unknownKeyProblem} from '../../config/index.js'
 import {InputError} from '../../errors/index.js'
 
 export default class ConfigGet extends BaseCommand<typeof ConfigGet> {
@@ -12,7 +12,10 @@ export default class ConfigGet extends BaseCommand<typeof ConfigGet> {
     const {key} = this.args
     const {config, sources} = this.resolved
     const rule = ruleFor(key)
-    if (!rule) throw new InputError(`unknown config key "${key}"`, {hint: 'run `unet config list` to see the keys'})
+    if (!rule) {
+      const unknown = unknownKeyProblem(key)
+      throw new InputError(unknown.message, {hint: unknown.hint})
+    }
     const value = displayValue(rule, getPath(config, key)) ?? undefined
     this.log(value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value))
     return {key, value: value ?? null, source: sources[key] ?? 'default'}
