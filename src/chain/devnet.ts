@@ -1,7 +1,8 @@
 /**
  * The embedded devnet: a local anvil (the binary, not the JS wrapper), the POCI contracts deployed on
  * it, and the files that let `unet devnet status|stop` find it again (under <dataDir>/devnet/).
- * The supervisor process (`unet devnet start --attach`) owns anvil and runs the verifier role.
+ * The supervisor process (`unet devnet start --attach`) owns anvil and runs the verifier role. The chain
+ * itself persists across stops and crashes (devnet-chain.ts) unless started with `--fresh`.
  */
 import {existsSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
@@ -11,8 +12,19 @@ import type {NetworkProfile} from '../config/schema.js'
 import {ExitCode, UnetError} from '../errors/index.js'
 import {writeFileAtomic} from '../util/files.js'
 import {startAnvil, type AnvilHandle} from './anvil.js'
-import {connect, type ChainClient} from './client.js'
-import {deploy, type DeployResult} from './deploy.js'
+import {readChainIdentity} from './chain-identity.js'
+import {connect, disconnect, type ChainClient} from './client.js'
+import {deploy} from './deploy.js'
+import {
+  DEVNET_STATE_INTERVAL_SECONDS,
+  devnetChainFiles,
+  freshGenesisTimestamp,
+  restorableChain,
+  setAsideChain,
+  writeDevnetChain,
+  type DevnetChain,
+  type DevnetChainFiles,
+} from './devnet-chain.js'
 
 export const DEVNET_CHAIN_ID = 31337
 export const DEVNET_DEFAULT_PORT = 8545
@@ -32,6 +44,8 @@ export interface DevnetPaths {
   stateFile: string
   /** One JSON line per verifier decision. */
   decisionsFile: string
+  /** The chain that outlives the process: anvil's state and what it is. */
+  chain: DevnetChainFiles
 }
 
 export function devnetPaths(dataDir: string): DevnetPaths {
@@ -42,6 +56,7 @@ export function devnetPaths(dataDir: string): DevnetPaths {
     logFile: join(dir, 'devnet.log'),
     stateFile: join(dir, 'state.json'),
     decisionsFile: join(dir, 'decisions.jsonl'),
+    chain: devnetChainFiles(dir),
   }
 }
 
@@ -65,6 +80,12 @@ export interface DevnetState {
   deployBlock: number
   verifier: string
   operator?: string
+  /** Hash of block 0: the chain's identity (with chain id and POCI address). */
+  genesisHash?: string
+  /** The chain was restored from the saved state (false: a fresh chain was deployed). */
+  restored?: boolean
+  /** When the chain itself was created (its first start). */
+  chainCreatedAt?: string
   startedAt: string
   /** Set by the supervisor when anvil died under it. */
   diedAt?: string
@@ -119,6 +140,10 @@ export function devnetProfile(rpcUrl: string, contracts?: DevnetContracts): Netw
 }
 
 export interface BootOptions {
+  /** <dataDir>/devnet: where the chain's state is kept. */
+  devnetDir: string
+  /** Set the saved chain aside and deploy a new one. */
+  fresh?: boolean
   port?: number
   blockTime?: number
   epochSeconds?: number
@@ -130,8 +155,10 @@ export interface BootOptions {
 export interface BootedDevnet {
   anvil: AnvilHandle
   client: ChainClient
-  deployed: DeployResult
   contracts: DevnetContracts
+  chain: DevnetChain
+  /** The saved chain was restored (false: a new one was deployed). */
+  restored: boolean
 }
 
 /**
@@ -143,32 +170,87 @@ export function devnetEpochBlocks(epochSeconds: number, blockTime?: number): num
   return Math.min(256, Math.max(1, Math.round(epochSeconds / (blockTime ?? 1))))
 }
 
-/** Starts anvil on 127.0.0.1, deploys POCI (emulator allowed), funds the operator. */
+/**
+ * Starts anvil on 127.0.0.1 with its state kept in the devnet dir. The saved chain is restored (and
+ * checked: same genesis, the contract has code) unless `fresh` or there is none; otherwise POCI is
+ * deployed (emulator allowed) on a new chain. The operator is funded on a new chain, and on a restored
+ * one when it has nothing (a wallet created since).
+ */
 export async function bootDevnet(options: BootOptions): Promise<BootedDevnet> {
-  const anvil = await startAnvil({
-    port: options.port ?? DEVNET_DEFAULT_PORT,
-    blockTime: options.blockTime,
-    anvilPath: options.anvilPath,
-    extraArgs: ['--chain-id', String(DEVNET_CHAIN_ID)],
-  })
+  const files = devnetChainFiles(options.devnetDir)
+  const saved = options.fresh ? undefined : restorableChain(files)
+  const timestamp = saved ? undefined : freshGenesisTimestamp(setAsideChain(files), Math.floor(Date.now() / 1000))
+  const blockTime = saved ? saved.blockTime : options.blockTime
+  let anvil: AnvilHandle
   try {
-    const client = await connect(devnetProfile(anvil.rpcUrl), {privateKey: DEVNET_DEPLOYER_KEY})
-    const deployed = await deploy(client, {
-      verifier: client.signer!.address,
-      epochBlocks: devnetEpochBlocks(options.epochSeconds ?? DEVNET_DEFAULT_EPOCH_SECONDS, options.blockTime),
-      allowEmulator: true,
+    anvil = await startAnvil({
+      port: options.port ?? DEVNET_DEFAULT_PORT,
+      blockTime,
+      anvilPath: options.anvilPath,
+      extraArgs: [
+        ...['--chain-id', String(DEVNET_CHAIN_ID), '--state', files.anvilState, '--state-interval', String(DEVNET_STATE_INTERVAL_SECONDS)],
+        ...(timestamp === undefined ? [] : ['--timestamp', String(timestamp)]),
+      ],
     })
-    if (options.operator)
+  } catch (error) {
+    // an anvil that exits at once with a saved state could not load it; a missing binary or a taken port is not that
+    const unloadable = saved && error instanceof UnetError && /^anvil exited/.test(error.message)
+    const said = String((error as UnetError).details?.output ?? '')
+      .split('\n')
+      .find((l) => /error/i.test(l))
+    throw unloadable ? notRestored(files, said ? `anvil cannot load it (${said.trim()})` : (error as UnetError).message) : error
+  }
+  let client: ChainClient | undefined
+  try {
+    client = await connect(devnetProfile(anvil.rpcUrl, saved?.contracts), {privateKey: DEVNET_DEPLOYER_KEY})
+    const booted = saved ? await restoreChain(client, saved, files) : await deployChain(client, options, blockTime)
+    if (options.operator && (!saved || (await client.provider.getBalance(options.operator)) === 0n))
       await (client.provider as unknown as {send(m: string, p: unknown[]): Promise<unknown>}).send('anvil_setBalance', [
         options.operator,
         '0x' + DEVNET_OPERATOR_FUNDS.toString(16),
       ])
-    const contracts = {registry: deployed.poci, heartbeat: deployed.poci, rewards: deployed.poci, token: deployed.token}
-    return {anvil, client, deployed, contracts}
+    return {anvil, client, contracts: booted.contracts, chain: booted, restored: saved !== undefined}
   } catch (error) {
+    if (client) disconnect(client)
     anvil.stop()
     throw error instanceof UnetError ? error : new UnetError(`devnet deployment failed: ${(error as Error).message}`, ExitCode.DEVNET_ERROR)
   }
+}
+
+async function deployChain(client: ChainClient, options: BootOptions, blockTime: number | undefined): Promise<DevnetChain> {
+  const epochSeconds = options.epochSeconds ?? DEVNET_DEFAULT_EPOCH_SECONDS
+  const deployed = await deploy(client, {verifier: client.signer!.address, epochBlocks: devnetEpochBlocks(epochSeconds, blockTime), allowEmulator: true})
+  const genesis = await client.provider.getBlock(0)
+  const chain: DevnetChain = {
+    version: 1,
+    chainId: DEVNET_CHAIN_ID,
+    genesisHash: genesis!.hash!.toLowerCase(),
+    genesisTimestamp: genesis!.timestamp,
+    contracts: {registry: deployed.poci, heartbeat: deployed.poci, rewards: deployed.poci, token: deployed.token},
+    deployBlock: deployed.blockNumber,
+    epochSeconds,
+    blockTime,
+    verifier: client.signer!.address,
+    createdAt: new Date().toISOString(),
+  }
+  writeDevnetChain(devnetChainFiles(options.devnetDir), chain)
+  return chain
+}
+
+/** The restored chain must be the saved one: same genesis block, the contract still there. */
+async function restoreChain(client: ChainClient, saved: DevnetChain, files: DevnetChainFiles): Promise<DevnetChain> {
+  const identity = await readChainIdentity(client)
+  if (identity.genesisHash !== saved.genesisHash.toLowerCase())
+    throw notRestored(files, `anvil came up with genesis ${identity.genesisHash}, the saved chain is ${saved.genesisHash}`)
+  if ((await client.provider.getCode(saved.contracts.heartbeat)) === '0x')
+    throw notRestored(files, `no contract at ${saved.contracts.heartbeat} in the restored state`)
+  return saved
+}
+
+function notRestored(files: DevnetChainFiles, why: string): UnetError {
+  return new UnetError(`cannot restore the devnet chain from ${files.anvilState}: ${why}`, ExitCode.DEVNET_ERROR, {
+    hint: '`unet devnet start --fresh` starts a new chain (the old state is kept as anvil-state.previous.json)',
+  })
 }
 
 /** Writes networks.devnet.* into the user's config file, so every other command finds the devnet. */

@@ -17,7 +17,7 @@ import {storeWallet, walletInfo} from '../keys/wallet.js'
 import {writeFileAtomic} from '../util/files.js'
 
 export interface QuickstartResult {
-  devnet: {rpcUrl: string; chainId: number; contracts: Record<string, string>; epochSeconds: number; alreadyRunning: boolean}
+  devnet: {rpcUrl: string; chainId: number; contracts: Record<string, string>; epochSeconds: number; alreadyRunning: boolean; restored: boolean}
   wallet: {address: string; created: boolean; passphraseFile?: string}
   engine: string
   registration: RegisterOutcome
@@ -121,6 +121,7 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
       contracts: Record<string, string>
       epochSeconds: number
       alreadyRunning: boolean
+      restored?: boolean
       error?: {message: string; hint?: string; exitCode: number}
     }
     try {
@@ -129,13 +130,15 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
       throw new UnetError(`the devnet did not start (exit ${r.status})`, ExitCode.DEVNET_ERROR, {hint: r.stderr.trim().split('\n').at(-1)})
     }
     if (parsed.error) throw new UnetError(parsed.error.message, ExitCode.DEVNET_ERROR, {hint: parsed.error.hint})
-    this.log(`devnet ${parsed.alreadyRunning ? 'already running' : 'started'} at ${parsed.rpcUrl} (epoch ${parsed.epochSeconds} s)`)
+    const how = parsed.alreadyRunning ? 'already running' : parsed.restored ? 'restored (its registrations and rewards kept)' : 'started (fresh chain)'
+    this.log(`devnet ${how} at ${parsed.rpcUrl} (epoch ${parsed.epochSeconds} s)`)
     return {
       rpcUrl: parsed.rpcUrl,
       chainId: parsed.chainId,
       contracts: parsed.contracts,
       epochSeconds: parsed.epochSeconds,
       alreadyRunning: parsed.alreadyRunning,
+      restored: parsed.restored ?? false,
     }
   }
 }

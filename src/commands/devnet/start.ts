@@ -16,6 +16,7 @@ import {
   bootDevnet,
   clearDevnetFiles,
   devnetEpochBlocks,
+  stopDevnet,
   devnetPaths,
   isAlive,
   logTail,
@@ -39,22 +40,29 @@ export interface DevnetStartResult {
   pid: number
   logFile: string
   alreadyRunning: boolean
+  /** The saved chain was restored (registrations and rewards kept); false: a fresh chain. */
+  restored: boolean
+  genesisHash?: string
 }
 
 export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
   static override summary = 'start the embedded local chain (anvil + POCI contracts + automatic verifier)'
   static override description =
-    'Spawns anvil on 127.0.0.1 in the background, deploys the POCI contracts, funds the operator wallet, writes the devnet profile into the config file, and runs the verifier role that approves registrations. `unet devnet stop` ends it.'
+    'Spawns anvil on 127.0.0.1 in the background, deploys the POCI contracts, funds the operator wallet, writes the devnet profile into the config file, and runs the verifier role that approves registrations. `unet devnet stop` ends it. ' +
+    'The chain persists in the data dir (anvil state, dumped on exit and every 2 s): the next start restores it, registrations and rewards included, with its epoch length; `--fresh` sets it aside and deploys a new chain.'
   static override examples = [
     '<%= config.bin %> devnet start --json',
     '<%= config.bin %> devnet start --port 8546 --epoch-seconds 10',
     '<%= config.bin %> devnet start --attach',
+    '<%= config.bin %> devnet start --fresh --epoch-seconds 10',
   ]
   static override flags = {
     port: Flags.integer({description: 'RPC port on 127.0.0.1', default: DEVNET_DEFAULT_PORT, min: 1, max: 65535}),
     // A block every second by default: epochs follow wall time even when nobody sends a transaction.
-    'block-time': Flags.integer({description: 'seconds between blocks', default: 1, min: 1}),
-    'epoch-seconds': Flags.integer({description: 'epoch length of the deployed contract', default: DEVNET_DEFAULT_EPOCH_SECONDS, min: 1}),
+    // No oclif defaults: on a restored chain only a value the user gave differs from the chain's own.
+    'block-time': Flags.integer({description: 'seconds between blocks of a new chain [default: 1]', min: 1}),
+    'epoch-seconds': Flags.integer({description: `epoch length of a new chain's contract [default: ${DEVNET_DEFAULT_EPOCH_SECONDS}]`, min: 1}),
+    fresh: Flags.boolean({description: 'set the saved chain aside and start a new one (registrations and rewards start over)'}),
     'anvil-path': Flags.string({description: 'anvil binary to use instead of the bundled one'}),
     attach: Flags.boolean({description: 'run in the foreground (this process owns anvil and the verifier)'}),
     'spot-check-rate': Flags.string({description: "the devnet verifier's spot-check probability for committed (P-384) heartbeats, 0..1 (default: off)"}),
@@ -70,7 +78,8 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
       this.log(`devnet already running at ${state.rpcUrl} (pid ${pid})`)
       return result(state, paths.logFile, true)
     }
-    if (pid || state) clearDevnetFiles(dataDir) // a dead devnet leaves files behind
+    // a crashed devnet leaves files behind, maybe an anvil without its supervisor (SIGTERM: it dumps its state)
+    if (pid || state) await stopDevnet(dataDir)
     return this.flags.attach ? this.supervise() : this.spawnSupervisor()
   }
 
@@ -80,17 +89,10 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
     const paths = devnetPaths(dataDir)
     mkdirSync(paths.dir, {recursive: true, mode: 0o700})
     const log = openSync(paths.logFile, 'a')
-    const args = [
-      join(this.config.root, 'bin', 'run.js'),
-      'devnet',
-      'start',
-      '--attach',
-      '--port',
-      String(this.flags.port),
-      '--epoch-seconds',
-      String(this.flags['epoch-seconds']),
-    ]
+    const args = [join(this.config.root, 'bin', 'run.js'), 'devnet', 'start', '--attach', '--port', String(this.flags.port)]
+    if (this.flags['epoch-seconds']) args.push('--epoch-seconds', String(this.flags['epoch-seconds']))
     if (this.flags['block-time']) args.push('--block-time', String(this.flags['block-time']))
+    if (this.flags.fresh) args.push('--fresh')
     if (this.flags['anvil-path']) args.push('--anvil-path', this.flags['anvil-path'])
     if (this.flags.network) args.push('--network', this.flags.network)
     if (this.flags['spot-check-rate'] !== undefined) args.push('--spot-check-rate', this.flags['spot-check-rate'])
@@ -102,7 +104,7 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
     const deadline = Date.now() + 90_000
     while (Date.now() < deadline) {
       const state = readDevnetState(dataDir)
-      if (state && state.pid === child.pid) return this.announce(result(state, paths.logFile, false))
+      if (state && state.pid === child.pid) return this.announce(this.warnIfKept(state, result(state, paths.logFile, false)))
       if (exited !== undefined) throw supervisorFailed(dataDir, exited)
       await new Promise((r) => setTimeout(r, 100))
     }
@@ -125,8 +127,10 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
     let booted
     try {
       booted = await bootDevnet({
+        devnetDir: paths.dir,
+        fresh: this.flags.fresh,
         port: this.flags.port,
-        blockTime: this.flags['block-time'],
+        blockTime: this.flags['block-time'] ?? 1,
         epochSeconds: this.flags['epoch-seconds'],
         anvilPath: this.flags['anvil-path'],
         operator,
@@ -135,24 +139,27 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
       clearDevnetFiles(dataDir)
       throw error
     }
-    const {anvil, client, deployed, contracts} = booted
+    const {anvil, client, contracts, chain, restored} = booted
     const state: DevnetState = {
       rpcUrl: anvil.rpcUrl,
       chainId: DEVNET_CHAIN_ID,
       contracts,
-      epochSeconds: this.flags['epoch-seconds'],
-      blockTime: this.flags['block-time'],
+      epochSeconds: chain.epochSeconds,
+      blockTime: chain.blockTime,
       port: anvil.port,
       pid: process.pid,
       anvilPid: anvil.pid,
-      deployBlock: deployed.blockNumber,
+      deployBlock: chain.deployBlock,
       verifier: client.signer!.address,
       operator,
+      genesisHash: chain.genesisHash,
+      restored,
+      chainCreatedAt: chain.createdAt,
       startedAt: new Date().toISOString(),
     }
     writeDevnetProfile(configFile, state)
     writeDevnetState(dataDir, state)
-    const out = result(state, paths.logFile, false)
+    const out = this.warnIfKept(state, result(state, paths.logFile, false))
     if (this.jsonEnabled()) process.stdout.write(JSON.stringify(out) + '\n')
     else this.announce(out)
 
@@ -161,18 +168,23 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
     process.once('SIGTERM', stop)
     process.once('SIGINT', stop)
     let died: number | null | undefined
-    anvil.child.once('exit', (code) => {
-      died = code
-      controller.abort()
-    })
+    let stopping = false
+    const anvilExit = new Promise<void>((resolve) =>
+      anvil.child.once('exit', (code) => {
+        if (!stopping) died = code
+        controller.abort()
+        resolve()
+      }),
+    )
     const decisions = openSync(paths.decisionsFile, 'a')
     // the same service `unet verifier run` is, with the devnet's key and profile (TPM hosts are approved
     // when their EK chain reaches networks.devnet.trustRoots.tpm and their credential is activated)
     const profile = this.resolved.profile.name === 'devnet' ? this.resolved.profile : BUILTIN_PROFILES.devnet!
     await runVerifier(client, {
       policy: policyFromProfile({...profile, allowEmulator: true}),
+      // keyed by the chain's genesis: a fresh chain starts over, a restored one goes on (rewound if the dump is older)
       cursorFile: join(paths.dir, 'verifier-cursor.json'),
-      fromBlock: deployed.blockNumber,
+      fromBlock: chain.deployBlock,
       pollMs: 500,
       spotCheckRate,
       signal: controller.signal,
@@ -188,7 +200,12 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
     })
     closeSync(decisions)
     disconnect(client)
+    stopping = true
     anvil.stop()
+    // it dumps the chain's state on the way out; one that hangs is killed (the last interval dump stays)
+    const hung = setTimeout(() => anvil.child.kill('SIGKILL'), 15_000)
+    await anvilExit
+    clearTimeout(hung)
     clearDevnetFiles(dataDir)
     if (died !== undefined) {
       // leave the state behind so `unet devnet status` can say what happened
@@ -203,8 +220,25 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
     return out
   }
 
+  /** A restored chain keeps the epoch length and block time it was deployed with, whatever the flags ask. */
+  private warnIfKept(state: DevnetState, out: DevnetStartResult): DevnetStartResult {
+    const kept = [
+      ['--epoch-seconds', this.flags['epoch-seconds'], state.epochSeconds],
+      ['--block-time', this.flags['block-time'], state.blockTime ?? 1],
+    ] as const
+    for (const [flag, asked, value] of kept)
+      if (out.restored && asked !== undefined && asked !== value)
+        this.warning(`the restored chain keeps its ${flag} ${value}; \`--fresh\` starts a new chain with ${asked}`)
+    return out
+  }
+
   private announce(out: DevnetStartResult): DevnetStartResult {
     this.log(`devnet running at ${out.rpcUrl} (chain ${out.chainId}, epoch ${out.epochBlocks} blocks ≈ ${out.epochSeconds} s, pid ${out.pid})`)
+    this.log(
+      out.restored
+        ? `  chain   restored (genesis ${out.genesisHash}): registrations and rewards kept; \`--fresh\` starts over`
+        : `  chain   fresh (genesis ${out.genesisHash})`,
+    )
     this.log(`  POCI    ${out.contracts.heartbeat}`)
     this.log(`  UNC     ${out.contracts.token}`)
     this.log(`  log     ${out.logFile}`)
@@ -231,6 +265,8 @@ function result(state: DevnetState, logFile: string, alreadyRunning: boolean): D
     pid: state.pid,
     logFile,
     alreadyRunning,
+    restored: state.restored ?? false,
+    genesisHash: state.genesisHash,
   }
 }
 

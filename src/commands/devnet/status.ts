@@ -1,10 +1,19 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {commandLineHas, devnetEpochBlocks, devnetPaths, isAlive, logTail, readDevnetState, readPid, type DevnetState} from '../../chain/devnet.js'
+import {savedChain} from '../../chain/devnet-chain.js'
 import {jsonRpc} from '../../chain/rpc.js'
 import {ExitCode, UnetError} from '../../errors/index.js'
 
 export interface DevnetStatusResult {
   running: boolean
+  /** Running: this run restored the saved chain (false: it started a fresh one). */
+  restored?: boolean
+  /** The chain's genesis hash (running, or saved for the next start). */
+  genesisHash?: string
+  /** When the chain was created (its first start). */
+  chainCreatedAt?: string
+  /** Not running: a saved chain the next `devnet start` restores. */
+  saved?: boolean
   rpcUrl?: string
   chainId?: number
   contracts?: DevnetState['contracts']
@@ -28,13 +37,23 @@ export default class DevnetStatus extends BaseCommand<typeof DevnetStatus> {
     const pid = readPid(paths.pidFile)
     const state = readDevnetState(dataDir)
     if (!pid && !state) {
-      this.log('the devnet is not running (start it with `unet devnet start`)')
-      return {running: false, logFile: paths.logFile}
+      const saved = savedChain(paths.chain)
+      this.log(
+        saved
+          ? `the devnet is not running; its chain (genesis ${saved.genesisHash}, created ${saved.createdAt}) is saved: \`unet devnet start\` restores it, \`--fresh\` starts over`
+          : 'the devnet is not running (start it with `unet devnet start`)',
+      )
+      return {
+        running: false,
+        saved: saved !== undefined,
+        ...(saved ? {genesisHash: saved.genesisHash, chainCreatedAt: saved.createdAt} : {}),
+        logFile: paths.logFile,
+      }
     }
     const alive = isAlive(pid) && commandLineHas(pid!, 'devnet') && state !== undefined && isAlive(state.anvilPid)
     if (!alive)
       throw new UnetError(`the devnet died (pid ${pid ?? state?.pid})`, ExitCode.DEVNET_ERROR, {
-        hint: `see ${paths.logFile}; \`unet devnet stop\` cleans up, \`unet devnet start\` starts a new one`,
+        hint: `see ${paths.logFile}; \`unet devnet start\` restores its chain from the last dump (\`--fresh\`: a new chain)`,
         details: {log: logTail(dataDir, 600)},
       })
     const blockNumber = await blockNumberOf(state!.rpcUrl)
@@ -49,10 +68,14 @@ export default class DevnetStatus extends BaseCommand<typeof DevnetStatus> {
     this.log(
       `devnet running at ${s.rpcUrl} (chain ${s.chainId}, block ${blockNumber}, epoch ${epoch}: ${epochBlocks} blocks ≈ ${s.epochSeconds} s, ${blocksLeft} left, pid ${s.pid})`,
     )
+    this.log(`  chain   ${s.restored ? 'restored' : 'fresh'} (genesis ${s.genesisHash}, created ${s.chainCreatedAt})`)
     this.log(`  POCI    ${s.contracts.heartbeat}`)
     this.log(`  UNC     ${s.contracts.token}`)
     return {
       running: true,
+      restored: s.restored ?? false,
+      genesisHash: s.genesisHash,
+      chainCreatedAt: s.chainCreatedAt,
       rpcUrl: s.rpcUrl,
       chainId: s.chainId,
       contracts: s.contracts,

@@ -1,4 +1,4 @@
-import {readFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -217,6 +217,23 @@ describe('unet devnet start/status/stop (real anvil binary, subprocess CLI)', ()
     expect(r.json()).toMatchObject({stopped: true, pid: started.pid})
     expect(isAlive(started.pid)).toBe(false)
     const s = await runCli(['devnet', 'status', '--json'], {home})
-    expect(s.json()).toMatchObject({running: false})
+    expect(s.json()).toMatchObject({running: false, saved: true})
   })
+
+  it('a saved chain anvil cannot load is refused (DEVNET_ERROR, hint --fresh), never silently replaced; --fresh sets it aside', async () => {
+    const stateFile = join(home.dataDir, 'devnet', 'anvil-state.json')
+    writeFileSync(stateFile, '{"block": "not a chain"')
+    const r = await runCli(['devnet', 'start', '--json', '--port', String(port)], {home, timeoutMs: 90_000})
+    expect(r.code, r.stdout + r.stderr).toBe(14)
+    const error = r.json<{error: {message: string; hint: string}}>().error
+    expect(error.message).toMatch(/^cannot restore the devnet chain from .*anvil-state\.json/)
+    expect(error.hint).toMatch(/--fresh/)
+    expect(readFileSync(stateFile, 'utf8')).toBe('{"block": "not a chain"')
+
+    const fresh = await runCli(['devnet', 'start', '--fresh', '--json', '--port', String(port)], {home, timeoutMs: 90_000})
+    expect(fresh.code, fresh.stderr).toBe(0)
+    expect(fresh.json()).toMatchObject({restored: false})
+    expect(readFileSync(join(home.dataDir, 'devnet', 'anvil-state.previous.json'), 'utf8')).toBe('{"block": "not a chain"')
+    expect((await runCli(['devnet', 'stop'], {home})).code).toBe(0)
+  }, 120_000)
 })
