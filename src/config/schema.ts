@@ -147,7 +147,7 @@ export interface NvidiaPolicy {
 }
 
 /** Mainnet's NVIDIA policy, and the one of a profile that sets none. */
-export const STRICT_NVIDIA_POLICY: NvidiaPolicy = {ocsp: 'enforce', requireCc: true}
+const STRICT_NVIDIA_POLICY: NvidiaPolicy = {ocsp: 'enforce', requireCc: true}
 
 export function nvidiaPolicy(profile: NetworkProfile): NvidiaPolicy {
   return {...STRICT_NVIDIA_POLICY, ...profile.nvidia}

@@ -2,7 +2,7 @@
  * A minimal DER writer: the few universal types an OCSP request and the test certificates need.
  * The reader is src/util/der.ts; this is its inverse for building, never for parsing.
  */
-export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
+function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
   const body = Buffer.concat(parts)
   const n = body.length
   const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff]

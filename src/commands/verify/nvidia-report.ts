@@ -3,7 +3,7 @@ import {readFileSync} from 'node:fs'
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {nvidiaPolicy} from '../../config/index.js'
+import {nvidiaPolicy, type NvidiaPolicy} from '../../config/index.js'
 import {EvidenceInvalidError, InputError} from '../../errors/index.js'
 import {hexToBytes} from '../../util/hex.js'
 
@@ -60,7 +60,7 @@ export default class VerifyNvidiaReport extends BaseCommand<typeof VerifyNvidiaR
     const offline = verifyNvidiaReport(report, chain, {expectedNonce: nonce, allowMissingFwid: f['allow-missing-fwid'], extraRootFingerprints: extraRoots})
     const policy = checkReportPolicy(report, {requireCc: f['require-cc'] ?? profilePolicy.requireCc})
     const ocsp = await checkGpuChainRevocation(parseCertChain(chain), {
-      mode: (f.ocsp as 'off' | 'warn' | 'enforce' | undefined) ?? profilePolicy.ocsp,
+      mode: (f.ocsp as NvidiaPolicy['ocsp'] | undefined) ?? profilePolicy.ocsp,
       responderUrl: f['ocsp-url'] ?? profilePolicy.ocspUrl,
       cacheDir: this.resolved.paths.cacheDir,
     })

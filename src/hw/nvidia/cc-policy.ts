@@ -22,7 +22,7 @@ import {parseSpdmExchange, REQUEST_LENGTH} from './spdm.js'
 const FIELD = {NVDEC0_STATUS: 11, PROTECTED_PCIE_STATUS: 21, OPAQUE_DATA_VERSION: 34, FEATURE_FLAG: 36} as const
 const STATUS_ENABLED = 0xaa
 const STATUS_DISABLED = 0x55
-export const FEATURE_FLAG_PPCIE = 2
+const FEATURE_FLAG_PPCIE = 2
 
 export type PolicyStatus = 'pass' | 'fail' | 'not-checked'
 export interface PolicyCheck {
@@ -63,7 +63,7 @@ function littleEndian(v: Uint8Array | undefined): number | undefined {
 const hex = (n: number) => `0x${n.toString(16).toUpperCase().padStart(2, '0')}`
 
 /** The signed mode fields of one report. */
-export function reportMode(opaque: DecodedOpaque): {featureFlag?: number; opaqueDataVersion?: number; protectedPcieStatus?: number} {
+function reportMode(opaque: DecodedOpaque): {featureFlag?: number; opaqueDataVersion?: number; protectedPcieStatus?: number} {
   const get = (t: number) => opaque.fields.find((f) => f.type === t)?.value
   const pcie = get(FIELD.PROTECTED_PCIE_STATUS)
   return {

@@ -10,7 +10,7 @@ import {certificateFields} from '../../util/x509-fields.js'
  */
 export const SHA384_OID = '2.16.840.1.101.3.4.2.2'
 export const OCSP_NONCE_OID = '1.3.6.1.5.5.7.48.1.2'
-export const NONCE_BYTES = 32
+const NONCE_BYTES = 32
 
 /** The CertID a responder must answer for. */
 export interface CertId {
@@ -25,7 +25,7 @@ export interface OcspRequest {
   nonce: Uint8Array
 }
 
-export function certIdFor(cert: X509Certificate, issuer: X509Certificate): CertId {
+function certIdFor(cert: X509Certificate, issuer: X509Certificate): CertId {
   const sha384 = (b: Uint8Array) => new Uint8Array(createHash('sha384').update(b).digest())
   return {
     issuerNameHash: sha384(certificateFields(new Uint8Array(cert.raw)).issuerName),

@@ -1,5 +1,6 @@
 import type {X509Certificate} from 'node:crypto'
 
+import type {NvidiaPolicy} from '../../config/schema.js'
 import {HttpPostError, postBytes} from '../../util/http-post.js'
 import {ocspUrls} from '../../util/x509-fields.js'
 import {readCachedAnswer, writeCachedAnswer} from './ocsp-cache.js'
@@ -16,8 +17,7 @@ import {verifyOcspResponse, type OcspVerdict} from './ocsp-response.js'
  * status but `good` a reason (ok = false). A responder that cannot be reached, or an answer that
  * does not verify, gives `not-checked` with the reason: never `good`.
  */
-export const OCSP_MODES = ['off', 'warn', 'enforce'] as const
-export type OcspMode = (typeof OCSP_MODES)[number]
+export type OcspMode = NvidiaPolicy['ocsp']
 export type RevocationStatus = 'good' | 'revoked' | 'unknown' | 'not-checked'
 
 /** NVIDIA's OCSP responder (the URL in the GPU intermediates' Authority Information Access, and NVIDIA's verifier's default). */
