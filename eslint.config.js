@@ -35,11 +35,12 @@ export default tseslint.config(
     files: ['src/alerts/**/*.ts'],
     rules: restrict([...common, ...upward('commands', 'cli', 'miner', 'service', 'verifier', 'chain', 'hw', 'keys', 'evidence')]),
   },
+  {files: ['src/insight/**/*.ts'], rules: restrict([...common, ...upward(...above, 'hw', 'keys')])},
   {
     files: ['src/agent/**/*.ts'],
     rules: restrict([...common, ...upward('commands', 'cli', 'miner', 'service', 'verifier', 'alerts', 'chain', 'hw', 'keys', 'config')]),
   },
-  {files: ['src/chain/**/*.ts'], rules: restrict([koffiOnlyInFfi, oclifOnlyInCli, ...upward(...above, 'hw', 'keys')])},
+  {files: ['src/chain/**/*.ts'], rules: restrict([koffiOnlyInFfi, oclifOnlyInCli, ...upward(...above, 'insight', 'hw', 'keys')])},
   {files: ['src/hw/ffi-kit.ts', 'src/hw/*/ffi.ts'], rules: restrict([ethersOnlyInChain, oclifOnlyInCli, ...upward(...above, 'chain', 'keys')])},
   {
     files: ['src/hw/**/verify.ts', 'src/hw/**/verify-*.ts'],

@@ -10,7 +10,8 @@ export interface Progress {
 const silent: Progress = {update() {}, stop() {}, fail() {}}
 
 export async function spinner(enabled: boolean, text: string): Promise<Progress> {
-  if (!enabled || !process.stderr.isTTY) return silent
+  // a terminal that reports 0 columns (a pty nobody sized) makes ora count Infinity lines to clear and spin forever
+  if (!enabled || !process.stderr.isTTY || !(process.stderr.columns > 0)) return silent
   const {default: ora} = await import('ora')
   const s = ora({text, stream: process.stderr}).start()
   return {

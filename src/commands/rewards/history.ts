@@ -1,0 +1,152 @@
+import {Flags} from '@oclif/core'
+
+import type {CreditRow} from '../../insight/reward-ledger.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {formatUnits} from '../../cli/render/chart.js'
+import {csvLine} from '../../cli/render/csv.js'
+import {requireChainReady} from '../../config/index.js'
+import {InputError, WalletMissingError} from '../../errors/index.js'
+import {parseAddress} from '../../keys/address.js'
+import {walletInfo} from '../../keys/wallet.js'
+import {parseDateBound} from '../../util/dates.js'
+
+const DECIMALS = 18
+
+export interface HistoryRowView {
+  epoch: string
+  block: number
+  /** ISO time of the heartbeat's block. */
+  date: string
+  hostId: string
+  deviceId: string
+  role: 'host' | 'device'
+  kind: string
+  power: string
+  /** UNC smallest unit, and as UNC. */
+  reward: string
+  rewardUnc: string
+  tx: string
+}
+
+export interface HistoryResult {
+  chainId: string
+  contract: string
+  operator: string | null
+  device: string | null
+  since: string | null
+  until: string | null
+  rows: HistoryRowView[]
+  total: {reward: string; rewardUnc: string; epochs: number}
+  scan: {head: number; cachedTo: number; scannedFrom: number}
+}
+
+export default class RewardsHistory extends BaseCommand<typeof RewardsHistory> {
+  static override summary = 'credited rewards per device and epoch, from the chain'
+  static override description =
+    'Replays the contract events (Registered, Approved, Revoked, Released, Heartbeat): each heartbeat credits power × rewardPerPowerEpoch, ' +
+    'one row per device bound to the host then (the host itself included), so the rows of an epoch add up to the host credit. ' +
+    'Scanned blocks are cached in the cache dir per chain id, contract and genesis block (a reset devnet never reuses them); ' +
+    'a progress line shows on a terminal during long scans. Dates are block times (UTC); --until with a bare date includes that day.'
+  static override examples = [
+    '<%= config.bin %> rewards history',
+    '<%= config.bin %> rewards history --since 2026-12-01 --csv > rewards.csv',
+    '<%= config.bin %> rewards history --device 0x3eb2…f8 --json',
+  ]
+  static override flags = {
+    device: Flags.string({description: 'only this device (a host id also selects its devices)'}),
+    operator: Flags.string({description: "hosts of this operator address (default: this machine's wallet)"}),
+    since: Flags.string({description: 'from this date or time (inclusive), e.g. 2026-12-01'}),
+    until: Flags.string({description: 'up to this date (inclusive) or time (exclusive)'}),
+    csv: Flags.boolean({description: 'CSV on stdout (header + one row per device and epoch)', exclusive: ['json']}),
+  }
+
+  async run(): Promise<HistoryResult> {
+    const profile = requireChainReady(this.resolved.profile)
+    const filter = this.filter()
+    const {connect, disconnect} = await import('../../chain/client.js')
+    const {readLedger} = await import('../../cli/reward-ledger.js')
+    const {creditRows} = await import('../../insight/reward-ledger.js')
+    const client = await connect(profile)
+    try {
+      const {set, ledger} = await readLedger(client, this.resolved.paths.cacheDir, !this.jsonEnabled(), (m) => this.warning(m))
+      const rows = creditRows(ledger, filter).map(rowView)
+      const total = rows.reduce((sum, r) => sum + BigInt(r.reward), 0n)
+      const result: HistoryResult = {
+        chainId: set.identity.chainId,
+        contract: set.identity.contract,
+        operator: filter.operator ?? null,
+        device: filter.device ?? null,
+        since: filter.since === undefined ? null : isoTime(filter.since),
+        until: filter.until === undefined ? null : isoTime(filter.until),
+        rows,
+        total: {reward: total.toString(), rewardUnc: formatUnits(total, DECIMALS, DECIMALS), epochs: new Set(rows.map((r) => `${r.hostId}:${r.epoch}`)).size},
+        scan: {head: set.head, cachedTo: set.cachedTo, scannedFrom: set.scanned.fromBlock},
+      }
+      if (this.flags.csv) process.stdout.write(renderCsv(rows))
+      else this.log(renderTable(result))
+      return result
+    } finally {
+      disconnect(client)
+    }
+  }
+
+  private filter(): {operator?: string; device?: string; since?: number; until?: number} {
+    const device = this.flags.device?.toLowerCase()
+    if (device !== undefined && !/^0x[0-9a-f]{64}$/.test(device))
+      throw new InputError(`--device is not a device id (0x and 64 hex digits): ${JSON.stringify(this.flags.device)}`, {hint: '`unet status` lists the ids'})
+    const since = this.flags.since === undefined ? undefined : parseDateBound(this.flags.since, '--since')
+    const until = this.flags.until === undefined ? undefined : parseDateBound(this.flags.until, '--until', true)
+    if (since !== undefined && until !== undefined && until <= since)
+      throw new InputError(`--until ${this.flags.until} is not after --since ${this.flags.since}`, {hint: 'swap them'})
+    let operator: string | undefined
+    if (this.flags.operator) {
+      operator = parseAddress(this.flags.operator, '--operator').toLowerCase()
+    } else if (device === undefined) {
+      const wallet = walletInfo(this.resolved.paths.dataDir)
+      if (!wallet) throw new WalletMissingError('no operator wallet on this machine to read the history of', {hint: 'pass --operator 0x… or --device 0x…'})
+      operator = wallet.address.toLowerCase()
+    }
+    return {operator, device, since, until}
+  }
+}
+
+function rowView(r: CreditRow): HistoryRowView {
+  return {
+    epoch: r.epoch.toString(),
+    block: r.block,
+    date: r.time ? isoTime(r.time) : '',
+    hostId: r.hostId,
+    deviceId: r.deviceId,
+    role: r.role,
+    kind: r.kind,
+    power: r.power.toString(),
+    reward: r.reward.toString(),
+    rewardUnc: formatUnits(r.reward, DECIMALS, DECIMALS),
+    tx: r.tx,
+  }
+}
+
+function isoTime(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z')
+}
+
+const CSV_COLUMNS = ['epoch', 'block', 'date', 'host', 'device', 'role', 'kind', 'power', 'reward_unc', 'reward_wei', 'tx']
+
+function renderCsv(rows: HistoryRowView[]): string {
+  const lines = [csvLine(CSV_COLUMNS)]
+  for (const r of rows) lines.push(csvLine([r.epoch, String(r.block), r.date, r.hostId, r.deviceId, r.role, r.kind, r.power, r.rewardUnc, r.reward, r.tx]))
+  return lines.join('\n') + '\n'
+}
+
+function renderTable(h: HistoryResult): string {
+  if (h.rows.length === 0) return 'no credited epochs' + (h.since || h.until ? ' in that time range' : '')
+  const lines = [
+    `${'epoch'.padEnd(7)}${'block'.padEnd(9)}${'date (UTC)'.padEnd(22)}${'device'.padEnd(16)}${'role'.padEnd(8)}${'power'.padStart(6)}  ${'reward UNC'.padStart(12)}  tx`,
+  ]
+  for (const r of h.rows)
+    lines.push(
+      `${r.epoch.padEnd(7)}${String(r.block).padEnd(9)}${r.date.padEnd(22)}${(r.deviceId.slice(0, 12) + '…').padEnd(16)}${r.role.padEnd(8)}${r.power.padStart(6)}  ${formatUnits(BigInt(r.reward), DECIMALS).padStart(12)}  ${r.tx}`,
+    )
+  lines.push('', `total ${formatUnits(BigInt(h.total.reward), DECIMALS)} UNC over ${h.total.epochs} credited epoch(s)`)
+  return lines.join('\n')
+}
