@@ -5,6 +5,7 @@
  * tested without a chain; gatherStatus does the reading.
  */
 import {HEARTBEAT_GAS_ESTIMATE} from '../chain/gas.js'
+import {UPTIME_WINDOW, uptimeOf} from '../insight/uptime.js'
 import type {ChallengeState} from '../chain/challenge.js'
 import type {ChainStatus, DeviceStatusView} from '../chain/status.js'
 import type {HeartbeatRecord} from '../chain/history.js'
@@ -14,7 +15,7 @@ import type {JournalEntry} from '../agent/outbox.js'
 
 export const TOKEN = {symbol: 'UNC', decimals: 18} as const
 /** Epochs the uptime percentage and the chart look back over. */
-export const UPTIME_WINDOW = 24
+export {UPTIME_WINDOW}
 /** A local clock this far from the chain's makes challenge blocks and epochs misleading. */
 const MAX_CLOCK_SKEW_SECONDS = 30
 
@@ -169,13 +170,6 @@ function challengeReport(c: ChallengeState, chain: ChainStatus): ChallengeReport
 
 function deviceReport(d: DeviceStatusView, beats: HeartbeatRecord[], current: bigint): DeviceReport {
   const last = d.lastHeartbeatEpoch
-  const windowStart = current > BigInt(UPTIME_WINDOW) ? current - BigInt(UPTIME_WINDOW) + 1n : 1n
-  const firstBeat = beats[0]?.epoch
-  // The window never reaches back before the first credited epoch: a new miner is not penalised for
-  // the time before it existed.
-  const from = firstBeat !== undefined && firstBeat > windowStart ? firstBeat : windowStart
-  const span = current >= from ? Number(current - from + 1n) : 0
-  const credited = new Set(beats.filter((b) => b.epoch >= from && b.epoch <= current).map((b) => b.epoch)).size
   return {
     deviceId: d.deviceId,
     kind: d.kind,
@@ -184,7 +178,10 @@ function deviceReport(d: DeviceStatusView, beats: HeartbeatRecord[], current: bi
     power: d.power.toString(),
     hostId: d.hostId,
     lastHeartbeat: last === undefined ? null : {epoch: last.toString(), time: d.lastHeartbeatTime ?? null, tx: d.lastHeartbeatTx ?? ''},
-    uptime: {percent: span === 0 ? 0 : Math.round((credited / span) * 1000) / 10, window: span, credited},
+    uptime: uptimeOf(
+      beats.map((b) => b.epoch),
+      current,
+    ),
   }
 }
 
