@@ -27,35 +27,22 @@ export interface EventPosition {
 
 const EVENT_NAMES = ['Registered', 'Approved', 'Revoked', 'Released', 'PayoutChanged', 'Heartbeat', 'Claimed', 'Slashed'] as const
 
-/** What identifies a deployment: a reset chain (new genesis) or another contract never shares a cache. */
-export interface ChainIdentity {
-  chainId: string
-  contract: string
-  genesisHash: string
+/** The contract's constants the ledger needs. */
+export interface Deployment {
   /** The contract's first block (Poci.genesisBlock): nothing to scan before it. */
   deployBlock: number
-  rewardPerPowerEpoch: string
-  epochBlocks: string
+  rewardPerPowerEpoch: bigint
+  epochBlocks: bigint
 }
 
-export async function chainIdentity(client: ChainClient): Promise<ChainIdentity> {
+export async function readDeployment(client: ChainClient): Promise<Deployment> {
   const poci = requirePoci(client)
-  const [genesis, deployBlock, rate, epochBlocks] = await Promise.all([
-    client.provider.getBlock(0).catch((error: unknown) => {
-      throw toUnetError(error, 'read the genesis block')
-    }),
+  const [deployBlock, rewardPerPowerEpoch, epochBlocks] = await Promise.all([
     callView<bigint>(poci, 'genesisBlock', [], 'read genesisBlock'),
     callView<bigint>(poci, 'rewardPerPowerEpoch', [], 'read reward rate'),
     callView<bigint>(poci, 'epochBlocks', [], 'read epochBlocks'),
   ])
-  return {
-    chainId: client.chainId.toString(),
-    contract: client.pociAddress!.toLowerCase(),
-    genesisHash: genesis?.hash ?? '',
-    deployBlock: Number(deployBlock),
-    rewardPerPowerEpoch: rate.toString(),
-    epochBlocks: epochBlocks.toString(),
-  }
+  return {deployBlock: Number(deployBlock), rewardPerPowerEpoch, epochBlocks}
 }
 
 /** The latest block number and the hash of block `n` (the cache's check that its last block is still the chain's). */

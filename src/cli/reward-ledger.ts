@@ -28,7 +28,7 @@ export async function readLedger(
     })
     progress?.stop()
     if (set.cacheError) warn(set.cacheError)
-    return {set, ledger: replayLedger(set.events, BigInt(set.identity.rewardPerPowerEpoch), set.times)}
+    return {set, ledger: replayLedger(set.events, set.deployment.rewardPerPowerEpoch, set.times)}
   } catch (error) {
     progress?.fail()
     throw error

@@ -3,7 +3,8 @@ import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import type {ChainClient} from '../chain/client.js'
-import type {ChainIdentity, RewardEvent} from '../chain/reward-events.js'
+import type {Deployment, RewardEvent} from '../chain/reward-events.js'
+import {chainKey, type ChainIdentity} from '../util/chain-identity.js'
 import {writeFileAtomic} from '../util/files.js'
 
 /**
@@ -18,6 +19,7 @@ const VERSION = 1
 
 export interface RewardEventSet {
   identity: ChainIdentity
+  deployment: Deployment
   events: RewardEvent[]
   /** Unix seconds of every block holding a heartbeat or claim. */
   times: Map<number, number>
@@ -33,7 +35,7 @@ export interface RewardEventSet {
 interface CacheFile {
   version: number
   key: string
-  /** Blocks [identity.deployBlock, scannedTo] are in `events`; scannedToHash is block scannedTo's hash. */
+  /** Blocks [deployment.deployBlock, scannedTo] are in `events`; scannedToHash is block scannedTo's hash. */
   scannedTo: number
   scannedToHash: string
   events: RewardEvent[]
@@ -48,23 +50,20 @@ export interface LoadOptions {
   onScanStart?: (blocks: number) => void | Promise<void>
 }
 
-export function cacheKey(identity: ChainIdentity): string {
-  return `${identity.chainId}:${identity.contract}:${identity.genesisHash}`
-}
-
 export function cacheFile(cacheDir: string, identity: ChainIdentity): string {
-  const name = createHash('sha256').update(cacheKey(identity)).digest('hex').slice(0, 24)
+  const name = createHash('sha256').update(chainKey(identity)).digest('hex').slice(0, 24)
   return join(cacheDir, 'chain-events', `${name}.json`)
 }
 
 export async function loadRewardEvents(client: ChainClient, options: LoadOptions): Promise<RewardEventSet> {
-  const {chainIdentity, headAndHash, scanRewardEvents, blockTimes} = await import('../chain/reward-events.js')
-  const identity = await chainIdentity(client)
+  const {readDeployment, headAndHash, scanRewardEvents, blockTimes} = await import('../chain/reward-events.js')
+  const {readChainIdentity} = await import('../chain/chain-identity.js')
+  const [identity, deployment] = await Promise.all([readChainIdentity(client), readDeployment(client)])
   const file = cacheFile(options.cacheDir, identity)
-  let cached = readCache(file, cacheKey(identity))
+  let cached = readCache(file, chainKey(identity))
   const {head, hash} = await headAndHash(client, cached?.scannedTo)
   if (cached && hash !== cached.scannedToHash) cached = undefined
-  const start = cached ? cached.scannedTo + 1 : identity.deployBlock
+  const start = cached ? cached.scannedTo + 1 : deployment.deployBlock
   const total = Math.max(0, head - start + 1)
   await options.onScanStart?.(total)
   const fresh = total > 0 ? await scanRewardEvents(client, start, head, (to) => options.onProgress?.(to - start + 1, total)) : []
@@ -74,16 +73,16 @@ export async function loadRewardEvents(client: ChainClient, options: LoadOptions
   for (const [b, t] of await blockTimes(client, missing)) times.set(b, t)
 
   let cacheError: string | undefined
-  const finalTo = Math.max(cached?.scannedTo ?? identity.deployBlock - 1, head - FINALITY_BLOCKS)
-  if (finalTo > (cached?.scannedTo ?? identity.deployBlock - 1)) {
+  const finalTo = Math.max(cached?.scannedTo ?? deployment.deployBlock - 1, head - FINALITY_BLOCKS)
+  if (finalTo > (cached?.scannedTo ?? deployment.deployBlock - 1)) {
     const {hash: finalHash} = await headAndHash(client, finalTo)
     const kept = events.filter((e) => e.block <= finalTo)
     const keptTimes = Object.fromEntries([...times].filter(([b]) => b <= finalTo))
     if (finalHash)
-      cacheError = writeCache(file, {version: VERSION, key: cacheKey(identity), scannedTo: finalTo, scannedToHash: finalHash, events: kept, times: keptTimes})
+      cacheError = writeCache(file, {version: VERSION, key: chainKey(identity), scannedTo: finalTo, scannedToHash: finalHash, events: kept, times: keptTimes})
   }
-  const cachedTo = cached?.scannedTo ?? identity.deployBlock - 1
-  return {identity, events, times, head, scanned: {fromBlock: start, toBlock: head}, cachedTo, ...(cacheError ? {cacheError} : {})}
+  const cachedTo = cached?.scannedTo ?? deployment.deployBlock - 1
+  return {identity, deployment, events, times, head, scanned: {fromBlock: start, toBlock: head}, cachedTo, ...(cacheError ? {cacheError} : {})}
 }
 
 function readCache(file: string, key: string): CacheFile | undefined {

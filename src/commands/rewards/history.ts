@@ -72,7 +72,7 @@ export default class RewardsHistory extends BaseCommand<typeof RewardsHistory> {
       const rows = creditRows(ledger, filter).map(rowView)
       const total = rows.reduce((sum, r) => sum + BigInt(r.reward), 0n)
       const result: HistoryResult = {
-        chainId: set.identity.chainId,
+        chainId: set.identity.chainId.toString(),
         contract: set.identity.contract,
         operator: filter.operator ?? null,
         device: filter.device ?? null,
