@@ -160,7 +160,7 @@ describe('rewards history on the devnet (subprocess, real chain)', () => {
     const before = (await runCli(['rewards', 'history', '--json'], {home})).json<HistoryJson>()
     expect(before.rows.length).toBe(3)
     expect((await runCli(['devnet', 'stop'], {home})).code).toBe(0)
-    const started = await runCli(['devnet', 'start', '--port', String(port), '--json'], {home, timeoutMs: 120_000})
+    const started = await runCli(['devnet', 'start', '--fresh', '--port', String(port), '--json'], {home, timeoutMs: 120_000})
     expect(started.code, started.stderr).toBe(0)
     expect(started.json<{contracts: {registry: string}}>().contracts.registry.toLowerCase()).toBe((await poci.getAddress()).toLowerCase())
     await provider.send('anvil_mine', ['0x20']) // past the finality depth, so the new chain's scan is cached too
