@@ -3,7 +3,7 @@ import {readFileSync} from 'node:fs'
 import {InputError} from '../errors/index.js'
 import {assertPrivateFile} from '../util/files.js'
 import {addressOfSecretKey, parseSecretKey} from './address.js'
-import {decryptKeystore} from './keystore.js'
+import {decryptKeystore, readKeystoreFile} from './keystore.js'
 import {getPassphrase} from './passphrase.js'
 import {storeWallet, walletInfo, type WalletInfo, type WalletLocation} from './wallet.js'
 
@@ -34,8 +34,9 @@ export interface ImportResult extends WalletInfo {
 async function readKeySource(source: KeySource, env?: NodeJS.ProcessEnv): Promise<{secretKey: Uint8Array; passphrase: string}> {
   if (source.keystore && source.keyFile) throw new InputError('give either a keystore or a key file, not both')
   if (source.keystore) {
+    const keystore = readKeystoreFile(source.keystore)
     const passphrase = await getPassphrase({purpose: source.keystore, env})
-    return {secretKey: decryptKeystore(readText(source.keystore), passphrase).secretKey, passphrase}
+    return {secretKey: decryptKeystore(keystore, passphrase).secretKey, passphrase}
   }
   if (source.keyFile) {
     if (source.keyFile !== '-') assertPrivateFile(source.keyFile)

@@ -1,3 +1,4 @@
+import {readFileSync} from 'node:fs'
 import {createCipheriv, createDecipheriv, pbkdf2Sync, randomBytes, randomUUID, scryptSync, timingSafeEqual} from 'node:crypto'
 
 import {scrypt as nobleScrypt} from '@noble/hashes/scrypt.js'
@@ -5,6 +6,7 @@ import {keccak_256} from '@noble/hashes/sha3.js'
 
 import {InputError, WrongPassphraseError} from '../errors/index.js'
 import {bytesToHex, hexToBytes} from '../util/hex.js'
+import {parseJsonText} from '../util/json-text.js'
 import {addressOfSecretKey, toChecksumAddress} from './address.js'
 
 /**
@@ -118,9 +120,35 @@ function asKeystore(json: unknown): KeystoreV3 {
 }
 
 function safeParse(text: string): unknown {
+  const parsed = parseJsonText(text)
+  if ('value' in parsed) return parsed.value
+  const {line, column, reason} = parsed.problem
+  throw new InputError(`keystore is not valid JSON at ${line}:${column} (${reason})`)
+}
+
+/**
+ * A keystore file, parsed and checked for the v3 shape (not decrypted); every error names the file and,
+ * for broken JSON, the line:column: a damaged keystore is found before the passphrase is asked for.
+ */
+export function readKeystoreFile(path: string): KeystoreV3 {
+  let text: string
   try {
-    return JSON.parse(text)
-  } catch {
-    throw new InputError('keystore is not valid JSON')
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new InputError(`keystore ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+  const parsed = parseJsonText(text)
+  if ('problem' in parsed) {
+    const {line, column, reason} = parsed.problem
+    throw new InputError(`keystore ${path}:${line}:${column}: not valid JSON (${reason})`, {hint: DAMAGED_HINT, details: {path, line, column}})
+  }
+  try {
+    return asKeystore(parsed.value)
+  } catch (error) {
+    throw new InputError(`keystore ${path}: ${(error as Error).message.replace(/^keystore /, '')}`, {hint: DAMAGED_HINT, details: {path}})
   }
 }
+
+/** The key cannot be rebuilt from a damaged keystore: only a copy brings it back. */
+const DAMAGED_HINT =
+  'the file is damaged: restore it from a backup (`unet wallet import --keystore <copy> --force`; earlier ones are kept as keystore.json.bak-*)'

@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {UnetError, WalletMissingError, ExitCode} from '../errors/index.js'
 import {assertPrivateFile, writeFileAtomic} from '../util/files.js'
 import {addressOfSecretKey} from './address.js'
-import {decryptKeystore, encryptKeystore, keystoreAddress, type KeystoreV3} from './keystore.js'
+import {decryptKeystore, encryptKeystore, keystoreAddress, readKeystoreFile, type KeystoreV3} from './keystore.js'
 
 export type WalletBackend = 'keychain' | 'keystore'
 
@@ -64,7 +64,7 @@ export function walletInfo(dataDir: string): WalletInfo | undefined {
   if (existsSync(meta)) return JSON.parse(readFileSync(meta, 'utf8')) as WalletInfo
   const path = keystorePath(dataDir)
   if (existsSync(path)) {
-    const address = keystoreAddress(readFileSync(path, 'utf8'))
+    const address = keystoreAddress(readKeystoreFile(path))
     if (address) return {address, backend: 'keystore', path}
   }
   return undefined
@@ -113,7 +113,7 @@ export async function unlockWallet(dataDir: string, passphrase: () => Promise<st
   const path = info.path ?? keystorePath(dataDir)
   if (!existsSync(path)) throw new WalletMissingError(`keystore ${path} is missing`)
   assertPrivateFile(path)
-  const {secretKey, address} = decryptKeystore(readFileSync(path, 'utf8'), await passphrase())
+  const {secretKey, address} = decryptKeystore(readKeystoreFile(path), await passphrase())
   if (address !== info.address) throw new UnetError(`keystore ${path} holds ${address}, not ${info.address}`, ExitCode.CONFIG_INVALID)
   return {secretKey, info}
 }

@@ -12,6 +12,8 @@ import {UnetError} from '../errors/index.js'
 import {DEFAULT_NVML_LIBRARY} from '../hw/nvidia/ffi.js'
 import {tctiDevicePath, tpmDeviceAccess} from '../hw/tpm2/device.js'
 import {TSS_PACKAGES} from '../hw/tpm2/ffi.js'
+import {decryptKeystore, readKeystoreFile} from '../keys/keystore.js'
+import {getPassphrase, quickstartPassphraseFile} from '../keys/passphrase.js'
 import {keystorePath, walletInfo, type WalletInfo} from '../keys/wallet.js'
 
 /**
@@ -103,6 +105,7 @@ const CHECKS: readonly Check[] = [
   walletCheck,
   keystoreModeCheck,
   (ctx) => passphraseCheck(ctx.env),
+  keystoreCheck,
   rpcCheck,
   chainIdCheck,
   clockCheck,
@@ -255,6 +258,32 @@ function keystoreModeCheck({wallet, inputs}: DoctorContext): DoctorCheck {
   if (process.platform !== 'win32' && (mode & 0o077) !== 0)
     return {id, title, status: 'fail', detail: `${path} is mode ${mode.toString(8)}`, hint: `chmod 600 ${path}`}
   return {id, title, status: 'pass', detail: `${path} mode ${mode.toString(8).padStart(3, '0')}`}
+}
+
+/**
+ * The keystore parses as a v3 keystore (a truncated or edited file fails here, not at the first
+ * heartbeat), and decrypts to the wallet's address when a passphrase is at hand without a prompt
+ * (UNET_PASSWORD, UNET_PASSWORD_FILE, or on the devnet quickstart's generated file).
+ */
+async function keystoreCheck({wallet, inputs, env, r}: DoctorContext): Promise<DoctorCheck> {
+  const id = 'keystore'
+  const title = 'keystore parses and decrypts'
+  if (wallet.value?.backend !== 'keystore') return {id, title, status: 'skip', detail: wallet.value ? 'the key is in the OS keychain' : 'no wallet'}
+  const path = wallet.value.path ?? keystorePath(inputs.dataDir)
+  const keystore = safe(() => readKeystoreFile(path))
+  if (!keystore.value) return {id, title, status: 'fail', detail: errText(keystore.error), hint: (keystore.error as UnetError).hint}
+  const fallbackFile = r?.profile.name === 'devnet' ? quickstartPassphraseFile(inputs.dataDir) : undefined
+  if (!env.UNET_PASSWORD && !env.UNET_PASSWORD_FILE && !(fallbackFile && existsSync(fallbackFile)))
+    return {id, title, status: 'pass', detail: `${path} parses (not decrypted: no passphrase given)`}
+  try {
+    const {secretKey, address} = decryptKeystore(keystore.value, await getPassphrase({env, fallbackFile}))
+    secretKey.fill(0)
+    if (address !== wallet.value.address)
+      return {id, title, status: 'fail', detail: `${path} holds ${address}, not the wallet's ${wallet.value.address}`, hint: 're-import the wallet'}
+    return {id, title, status: 'pass', detail: `${path} decrypts to ${address}`}
+  } catch (error) {
+    return {id, title, status: 'fail', detail: errText(error), hint: error instanceof UnetError ? error.hint : undefined}
+  }
 }
 
 // --- chain ---

@@ -1,4 +1,4 @@
-import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -60,13 +60,14 @@ describe('unet doctor (subprocess, real anvil + swtpm)', () => {
     const report = r.json<DoctorReport>()
     expect(r.code, JSON.stringify(report.checks.filter((c) => c.status === 'fail'))).toBe(0)
     const c = byId(report)
-    for (const id of ['config', 'network', 'tss', 'tpm', 'wallet', 'keystore-mode', 'passphrase', 'rpc', 'chain-id', 'clock', 'gas', 'service'])
+    for (const id of ['config', 'network', 'tss', 'tpm', 'wallet', 'keystore-mode', 'passphrase', 'keystore', 'rpc', 'chain-id', 'clock', 'gas', 'service'])
       expect(c[id]?.status, `${id}: ${c[id]?.detail}`).toBe('pass')
     expect(c.nvml?.status).toBe('warn')
     expect(report.ok).toBe(true)
     expect(c.tpm!.detail).toBe(`swtpm at 127.0.0.1:${swtpm().port} accepts connections`)
     expect(c['chain-id']!.detail).toBe('31337')
     expect(c.wallet!.detail).toContain(address)
+    expect(c.keystore!.detail).toMatch(new RegExp(`\\.json decrypts to ${address}$`))
     // 1 ETH at anvil's gas price, at the shared per-heartbeat gas estimate
     const gasPrice = BigInt(await rpc<string>('eth_gasPrice', []))
     expect(c.gas!.detail).toContain(`about ${10n ** 18n / (HEARTBEAT_GAS_ESTIMATE * gasPrice)} heartbeats`)
@@ -88,6 +89,31 @@ describe('unet doctor (subprocess, real anvil + swtpm)', () => {
     expect(c.gas).toMatchObject({status: 'fail', hint: `send gas to ${created.json<{address: string}>().address}`})
     expect(c.service?.status).toBe('warn')
     expect(c.passphrase?.status).toBe('warn')
+  })
+
+  it('a truncated keystore fails doctor with the path and line:column (and heartbeat says the same); a wrong passphrase fails the decrypt', async () => {
+    const h4 = makeHome()
+    writeConfig(h4, {tcti: swtpm().tcti, networks: {devnet: {contracts: {registry: ADDR(1), heartbeat: ADDR(1), rewards: ADDR(1), token: ADDR(2)}}}})
+    const created = await runCli(['wallet', 'create', '--json'], {home: h4, env: {UNET_PASSWORD: 'right'}})
+    const {path} = created.json<{path: string}>()
+    const wrong = await runCli(['doctor', '--json'], {home: h4, env: {UNET_PASSWORD: 'wrong'}})
+    expect(byId(wrong.json<DoctorReport>()).keystore).toMatchObject({status: 'fail', detail: 'wrong passphrase for the operator keystore'})
+    const noPassphrase = await runCli(['doctor', '--json'], {home: h4})
+    expect(byId(noPassphrase.json<DoctorReport>()).keystore).toMatchObject({status: 'pass', detail: `${path} parses (not decrypted: no passphrase given)`})
+
+    const text = readFileSync(path, 'utf8')
+    writeFileSync(path, text.slice(0, Math.floor(text.length / 2)), {mode: 0o600})
+    const r = await runCli(['doctor', '--json'], {home: h4, env: {UNET_PASSWORD: 'right'}})
+    expect(r.code).toBe(21)
+    const check = byId(r.json<DoctorReport>()).keystore
+    expect(check).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(new RegExp(`^keystore ${path}:1:\\d+: not valid JSON \\(`)),
+      hint: expect.stringMatching(/backup/),
+    })
+    const hb = await runCli(['heartbeat', '--once', '--engine', 'emulator', '--rpc-url', anvil.rpcUrl], {home: h4, env: {UNET_PASSWORD: 'right'}})
+    expect(hb.code).toBe(19)
+    expect(hb.stderr).toMatch(new RegExp(`^Error: keystore ${path}:1:\\d+: not valid JSON`, 'm'))
   })
 
   it('an unreachable RPC and a broken config are reported, not crashed on (human output)', async () => {
