@@ -45,6 +45,12 @@ export function readStateChain(dataDir: string): ChainIdentity | 'unreadable' | 
   }
 }
 
+/** Whether the agent state of `dataDir` may be read as `chain`'s (recorded for it, or not recorded at all). */
+export function stateIsOf(dataDir: string, chain: ChainIdentity): boolean {
+  const recorded = readStateChain(dataDir)
+  return recorded === undefined || (recorded !== 'unreadable' && chainKey(recorded) === chainKey(chain))
+}
+
 /**
  * Makes the agent state of `dataDir` this chain's: the same chain → nothing; no record → records this
  * chain (state written before chains were recorded is kept: every confirmation is re-checked against

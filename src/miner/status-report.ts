@@ -254,6 +254,8 @@ export async function gatherStatus(
   const {heartbeatHistory, gasSnapshot} = await import('../chain/history.js')
   const {readLocalAgentStatus} = await import('../agent/agent-status.js')
   const {readJournal} = await import('../agent/outbox.js')
+  const {stateIsOf} = await import('../agent/chain-state.js')
+  const {readChainIdentity} = await import('../chain/chain-identity.js')
   const {challengesOf} = await import('../chain/challenge.js')
   const {answerWindowBlocks} = await import('./answer-window.js')
   const {requireChainReady} = await import('../config/index.js')
@@ -267,6 +269,9 @@ export async function gatherStatus(
     // an answerable challenge was opened at most the answer window ago; one more epoch shows those just missed
     const back = hostIds.size > 0 ? (await answerWindowBlocks(client)) + chain.epochBlocks * 2n : 0n
     const fromBlock = chain.epochEndBlock > back ? Number(chain.epochEndBlock - back) : 0
+    // the agent's files of another chain (it has not run since a fresh devnet) say nothing about this one
+    const ofThisChain = stateIsOf(resolved.paths.dataDir, await readChainIdentity(client))
+    const local = readLocalAgentStatus(resolved.paths.dataDir)
     for (const hostId of hostIds) {
       history.set(hostId, await heartbeatHistory(client, hostId))
       challenges.push(...(await challengesOf(client, hostId, fromBlock)))
@@ -278,8 +283,8 @@ export async function gatherStatus(
       chain,
       history,
       gas: operator ? await gasSnapshot(client, operator) : undefined,
-      local: readLocalAgentStatus(resolved.paths.dataDir),
-      journal: readJournal(resolved.paths.dataDir, 50),
+      local: ofThisChain ? local : {running: local.running, pid: local.pid},
+      journal: ofThisChain ? readJournal(resolved.paths.dataDir, 50) : [],
       challenges,
       now: Math.floor(Date.now() / 1000),
     }

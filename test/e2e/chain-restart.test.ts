@@ -22,6 +22,7 @@ const EPOCH_SECONDS = 6
 interface StatusJson {
   devices: Array<{deviceId: string; status: string; lastHeartbeat: {epoch: string; tx: string} | null}>
   rewards: {accrued: string}
+  agent: {lastSuccessEpoch: string | null}
 }
 interface DevnetJson {
   running?: boolean
@@ -130,6 +131,7 @@ describe('the agent across devnet restarts (issue 12, subprocess CLI, real anvil
     const kept = await status()
     expect(kept.devices[0]).toMatchObject({deviceId: before.devices[0]!.deviceId, status: 'approved'})
     expect(BigInt(kept.rewards.accrued)).toBe(accrued)
+    expect(kept.agent.lastSuccessEpoch).toBe(q1.heartbeats[0]!.epoch)
     expect(await receiptOnChain(oldTxs[0]!)).toEqual({ok: true, canonical: true})
 
     // a fresh chain: same chain id, same contract address, another genesis; nothing registered
@@ -142,6 +144,10 @@ describe('the agent across devnet restarts (issue 12, subprocess CLI, real anvil
     expect((await devnetStatus()).restored).toBe(false)
     expect(existsSync(join(home.dataDir, 'devnet', 'anvil-state.previous.json'))).toBe(true)
     expect(await receiptOnChain(oldTxs[0]!)).toBeUndefined()
+    // status reads the chain it talks to: the old chain's agent files are not this chain's news
+    const before2 = await status()
+    expect(before2.devices).toEqual([])
+    expect(before2.agent.lastSuccessEpoch).toBeNull()
 
     const again = await cli(['quickstart', '--epochs', '1', '--port', String(port), '--json'], 240_000)
     expect(again.code, again.stderr).toBe(0)

@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {ManualClock} from '../../../src/agent/backoff.js'
-import {bindStateToChain, chainFilePath, readStateChain} from '../../../src/agent/chain-state.js'
+import {bindStateToChain, chainFilePath, readStateChain, stateIsOf} from '../../../src/agent/chain-state.js'
 import {Outbox, readJournal} from '../../../src/agent/outbox.js'
 import {runAgent} from '../../../src/agent/run-agent.js'
 import {chainKey, decodeChainIdentity, encodeChainIdentity, sameChain, type ChainIdentity} from '../../../src/util/chain-identity.js'
@@ -110,6 +110,16 @@ describe('bindStateToChain', () => {
     expect(c).toMatchObject({action: 'archived', previous: undefined})
     expect(c.action === 'archived' && c.archivedTo.endsWith('-unknown-chain')).toBe(true)
     expect(new Outbox(dir).get(1n)).toBeUndefined()
+  })
+
+  it('stateIsOf: readers (unet status) take the state only as the chain it was recorded for, or when none is recorded', () => {
+    const dir = fresh()
+    expect(stateIsOf(dir, CHAIN)).toBe(true)
+    bindStateToChain(dir, CHAIN)
+    expect(stateIsOf(dir, CHAIN)).toBe(true)
+    expect(stateIsOf(dir, RESET)).toBe(false)
+    writeFileSync(chainFilePath(dir), 'garbage')
+    expect(stateIsOf(dir, CHAIN)).toBe(false)
   })
 
   it('state written before chains were recorded is kept and bound to this chain', () => {
