@@ -1,0 +1,78 @@
+import {readFileSync} from 'node:fs'
+import {basename} from 'node:path'
+
+import {Flags} from '@oclif/core'
+
+import {atFlag, parseAt} from '../../cli/at-flag.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {EvidenceInvalidError, InputError} from '../../errors/index.js'
+import {hexToBytes} from '../../util/hex.js'
+
+function read(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch {
+    throw new InputError(`cannot read ${flag} ${path}`)
+  }
+}
+
+export default class VerifyNvidiaRim extends BaseCommand<typeof VerifyNvidiaRim> {
+  static override summary = 'verify NVIDIA reference integrity manifests (RIMs), and a report against them (offline)'
+  static override description =
+    "Verifies each RIM's XML signature (xml-crypto) and its embedded certificate chain to the pinned NVIDIA CoRIM signing Root CA, " +
+    'every certificate valid at the time. With --report/--cert-chain/--nonce the report is verified as by `verify nvidia-report`, each ' +
+    "RIM must be for the report's driver or VBIOS version, and every active golden measurement must match the report's block " +
+    '(an index defined by both RIMs is refused). Exit 0 when valid, 10 with the reasons when not, 19 for malformed input.'
+  static override examples = [
+    '<%= config.bin %> verify nvidia-rim --rim fixtures/nvidia/rim/hopper-2023/NV_GPU_DRIVER_GH100_545.00.swidtag --rim fixtures/nvidia/rim/hopper-2023/NV_GPU_VBIOS_1010_0200_882_96005E0001.swidtag --report fixtures/nvtrust/hopper-2023-report.hex --cert-chain fixtures/nvtrust/hopper-2023-cert-chain.pem --nonce 4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e --at 2024-09-01T00:00:00Z',
+  ]
+  static override flags = {
+    rim: Flags.string({description: 'RIM file (SWID XML); give the driver RIM and the VBIOS RIM together', required: true, multiple: true}),
+    report: Flags.string({description: 'attestation report to compare (hex text or raw binary)', dependsOn: ['cert-chain', 'nonce']}),
+    'cert-chain': Flags.string({description: "the report's GPU certificate chain, PEM, leaf first", dependsOn: ['report']}),
+    nonce: Flags.string({description: "the report's expected nonce (hex, 32 bytes)", dependsOn: ['report']}),
+    at: atFlag,
+    'rim-root': Flags.string({description: 'further accepted RIM root certificate (PEM file); adds to the pinned NVIDIA root', multiple: true}),
+    'allow-missing-fwid': Flags.boolean({description: 'accept reports of older firmware without an FWID field', default: false}),
+  }
+
+  async run() {
+    const {parseCertChain, decodeReportFile, verifyNvidiaReport} = await import('../../hw/nvidia/verify.js')
+    const {verifyRim} = await import('../../hw/nvidia/rim.js')
+    const {checkRimsAgainstReport, reportMeasurements} = await import('../../hw/nvidia/rim-check.js')
+    const f = this.flags
+    const now = parseAt(f.at)
+    const extraRootFingerprints = (f['rim-root'] ?? []).flatMap((p) => parseCertChain(read(p, '--rim-root').toString('latin1')).map((c) => c.fingerprint256))
+    const inputs = f.rim.map((p) => ({label: basename(p), xml: read(p, '--rim')}))
+
+    if (!f.report) {
+      const rims = inputs.map((i) => ({label: i.label, result: verifyRim(i.xml, {now, extraRootFingerprints})}))
+      const reasons = rims.flatMap((r) => r.result.reasons.map((x) => `${r.label}: ${x}`))
+      if (reasons.length > 0)
+        throw new EvidenceInvalidError(`NVIDIA RIM is invalid: ${reasons.join('; ')}`, reasons, {hint: 'the reasons say which check failed', details: {rims}})
+      for (const r of rims) this.log(`valid NVIDIA RIM ${r.label}  ${r.result.rim!.name} ${r.result.rim!.colloquialVersion}  ${r.result.rim!.measurements.filter((m) => m.active).length} active measurements`)
+      return {valid: true, measurements: 'not-checked' as const, rims}
+    }
+
+    const reportBytes = decodeReportFile(Uint8Array.from(read(f.report, '--report')))
+    const report = verifyNvidiaReport(reportBytes, read(f['cert-chain']!, '--cert-chain').toString('latin1'), {
+      expectedNonce: hexToBytes(f.nonce!, '--nonce', 32),
+      allowMissingFwid: f['allow-missing-fwid'],
+      extraRootFingerprints: this.resolved.profile.trustRoots.nvidia.flatMap((p) => parseCertChain(read(p, 'trustRoots.nvidia').toString('latin1')).map((c) => c.fingerprint256)),
+      now,
+    })
+    const check = checkRimsAgainstReport(reportMeasurements(reportBytes), inputs, {now, extraRootFingerprints})
+    const reasons = [...report.reasons.map((r) => `report: ${r}`), ...check.reasons]
+    const result = {valid: reasons.length === 0, reasons, measurements: check.measurements, notes: check.notes, rims: check.rims, comparison: check.comparison, report}
+    if (!result.valid)
+      throw new EvidenceInvalidError(`NVIDIA RIM check failed: ${reasons.join('; ')}`, reasons, {
+        hint: 'the reasons say which check failed',
+        details: {measurements: check.measurements, mismatched: check.comparison?.mismatched ?? [], conflicts: check.comparison?.conflicts ?? [], notes: check.notes},
+      })
+    const compared = check.comparison!.indices
+    this.log(`measurements ${check.measurements}: ${compared.filter((i) => i.result === 'match').length} of ${compared.length} golden measurements match`)
+    for (const r of check.rims) this.log(`  ${r.role} RIM ${r.label}  ${r.result.rim!.colloquialVersion}`)
+    for (const n of check.notes) this.log(`note: ${n}`)
+    return result
+  }
+}
