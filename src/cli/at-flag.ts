@@ -9,6 +9,7 @@ export const atFlag = Flags.string({description: 'check certificate validity at 
 export function parseAt(value: string | undefined): Date | undefined {
   if (value === undefined) return undefined
   const at = new Date(value)
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(at.getTime())) throw new InputError(`--at ${value} is not an ISO 8601 time`, {hint: 'e.g. 2024-09-01T00:00:00Z'})
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(at.getTime()))
+    throw new InputError(`--at ${value} is not an ISO 8601 time`, {hint: 'e.g. 2024-09-01T00:00:00Z'})
   return at
 }

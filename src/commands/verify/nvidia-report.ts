@@ -2,6 +2,7 @@ import {readFileSync} from 'node:fs'
 
 import {Flags} from '@oclif/core'
 
+import {atFlag, parseAt} from '../../cli/at-flag.js'
 import {BaseCommand} from '../../cli/base-command.js'
 import {nvidiaPolicy, type NvidiaPolicy} from '../../config/index.js'
 import {EvidenceInvalidError, InputError} from '../../errors/index.js'
@@ -21,8 +22,9 @@ export default class VerifyNvidiaReport extends BaseCommand<typeof VerifyNvidiaR
     'Strict SPDM 1.1 GET_MEASUREMENTS parsing, ECDSA P-384 signature with the leaf certificate, the 5-certificate chain to the pinned ' +
     'NVIDIA Device Identity CA, the nonce, and the FWID binding between the report and the leaf certificate (offline); OCSP revocation ' +
     "of the chain (online, mode off | warn | enforce from the network profile's nvidia.ocsp or --ocsp) and the CC policy (CC mode on, " +
-    'DevTools off, protected-PCIe mode consistent) where the profile requires it (nvidia.requireCc). RIM is not done here ' +
-    '(docs/nvidia-attestation.md). Exit 0 when valid, 10 with the reasons when not, 19 for malformed input.'
+    'DevTools off, protected-PCIe mode consistent) where the profile requires it (nvidia.requireCc). With --rim-dir, the driver and VBIOS ' +
+    'RIMs named by the report are verified and every golden measurement compared (measurements: match | mismatch | not-checked). ' +
+    'Exit 0 when valid, 10 with the reasons when not (a measurement mismatch included), 19 for malformed input.'
   static override examples = [
     '<%= config.bin %> verify nvidia-report --report fixtures/nvtrust/hopper-report.hex --cert-chain fixtures/nvtrust/hopper-cert-chain.pem --nonce 931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb',
     '<%= config.bin %> verify nvidia-report --report r.hex --cert-chain c.pem --nonce HEX --ocsp enforce --json',
@@ -41,6 +43,9 @@ export default class VerifyNvidiaReport extends BaseCommand<typeof VerifyNvidiaR
       description: "ask this OCSP responder for every certificate (default: the profile's nvidia.ocspUrl, else each certificate's own)",
     }),
     'require-cc': Flags.boolean({description: "require CC mode on and DevTools off (default: the profile's nvidia.requireCc)", allowNo: true}),
+    'rim-dir': Flags.string({description: 'directory of NVIDIA RIMs named by RIM id (NV_GPU_DRIVER_..., NV_GPU_VBIOS_...) to compare the measurements with'}),
+    'rim-root': Flags.string({description: 'further accepted RIM root certificate (PEM file); adds to the pinned NVIDIA CoRIM root', multiple: true}),
+    at: atFlag,
   }
 
   async run() {
@@ -57,19 +62,37 @@ export default class VerifyNvidiaReport extends BaseCommand<typeof VerifyNvidiaR
     const extraRoots = [...this.resolved.profile.trustRoots.nvidia, ...(f['nvidia-root'] ?? [])].flatMap((p) =>
       parseCertChain(read(p, '--nvidia-root').toString('latin1')).map((c) => c.fingerprint256),
     )
-    const offline = verifyNvidiaReport(report, chain, {expectedNonce: nonce, allowMissingFwid: f['allow-missing-fwid'], extraRootFingerprints: extraRoots})
-    const policy = checkReportPolicy(report, {requireCc: f['require-cc'] ?? profilePolicy.requireCc})
+    const now = parseAt(f.at) ?? new Date()
+    const offline = verifyNvidiaReport(report, chain, {expectedNonce: nonce, allowMissingFwid: f['allow-missing-fwid'], extraRootFingerprints: extraRoots, now})
+    // golden measurements only from a report whose signature and chain hold
+    const rim =
+      offline.valid && offline.architecture && f['rim-dir']
+        ? (await import('../../hw/nvidia/rim-dir.js')).checkReportWithRimDir(report, offline.architecture, f['rim-dir'], {
+            now,
+            extraRootFingerprints: (f['rim-root'] ?? []).flatMap((p) => parseCertChain(read(p, '--rim-root').toString('latin1')).map((c) => c.fingerprint256)),
+          })
+        : undefined
+    const measurements = rim?.measurements ?? 'not-checked'
+    const policy = checkReportPolicy(report, {requireCc: f['require-cc'] ?? profilePolicy.requireCc, measurements})
     const ocsp = await checkGpuChainRevocation(parseCertChain(chain), {
       mode: (f.ocsp as NvidiaPolicy['ocsp'] | undefined) ?? profilePolicy.ocsp,
       responderUrl: f['ocsp-url'] ?? profilePolicy.ocspUrl,
       cacheDir: this.resolved.paths.cacheDir,
     })
-    const reasons = [...offline.reasons, ...policy.reasons, ...ocsp.reasons]
-    const result = {...offline, valid: reasons.length === 0, reasons, warnings: ocsp.warnings, policy, ocsp}
+    const reasons = [...offline.reasons, ...(rim?.reasons ?? []), ...policy.reasons, ...ocsp.reasons]
+    const result = {...offline, valid: reasons.length === 0, reasons, warnings: ocsp.warnings, measurements, rim, policy, ocsp}
     if (!result.valid)
       throw new EvidenceInvalidError(`NVIDIA report is invalid: ${reasons.join('; ')}`, reasons, {
         hint: 'the reasons say which check failed',
-        details: {checks: offline.checks, nonce: offline.nonce, policy, ocsp},
+        details: {
+          checks: offline.checks,
+          nonce: offline.nonce,
+          measurements,
+          mismatched: rim?.comparison?.mismatched ?? [],
+          conflicts: rim?.comparison?.conflicts ?? [],
+          policy,
+          ocsp,
+        },
       })
     for (const w of ocsp.warnings) this.warn(w)
     this.log(
@@ -80,7 +103,10 @@ export default class VerifyNvidiaReport extends BaseCommand<typeof VerifyNvidiaR
     this.log(
       `  CC mode ${policy.ccMode.status}, DevTools ${policy.devtools.status}, protected PCIe ${policy.protectedPcie.status}${policy.requireCc ? '' : ' (not required by this profile)'}`,
     )
-    this.log('  not checked here: RIM golden measurements (see docs/nvidia-attestation.md)')
+    this.log(
+      `  measurements ${measurements}${rim?.comparison ? ` (${rim.comparison.indices.filter((i) => i.result === 'match').length} golden values matched)` : ''}`,
+    )
+    for (const n of rim?.notes ?? (f['rim-dir'] ? [] : ['no --rim-dir: golden measurements not compared'])) this.log(`  note: ${n}`)
     return result
   }
 }

@@ -41,7 +41,7 @@ export default class VerifyNvidiaRim extends BaseCommand<typeof VerifyNvidiaRim>
     const {verifyRim} = await import('../../hw/nvidia/rim.js')
     const {checkRimsAgainstReport, reportMeasurements} = await import('../../hw/nvidia/rim-check.js')
     const f = this.flags
-    const now = parseAt(f.at)
+    const now = parseAt(f.at) ?? new Date()
     const extraRootFingerprints = (f['rim-root'] ?? []).flatMap((p) => parseCertChain(read(p, '--rim-root').toString('latin1')).map((c) => c.fingerprint256))
     const inputs = f.rim.map((p) => ({label: basename(p), xml: read(p, '--rim')}))
 
@@ -50,7 +50,10 @@ export default class VerifyNvidiaRim extends BaseCommand<typeof VerifyNvidiaRim>
       const reasons = rims.flatMap((r) => r.result.reasons.map((x) => `${r.label}: ${x}`))
       if (reasons.length > 0)
         throw new EvidenceInvalidError(`NVIDIA RIM is invalid: ${reasons.join('; ')}`, reasons, {hint: 'the reasons say which check failed', details: {rims}})
-      for (const r of rims) this.log(`valid NVIDIA RIM ${r.label}  ${r.result.rim!.name} ${r.result.rim!.colloquialVersion}  ${r.result.rim!.measurements.filter((m) => m.active).length} active measurements`)
+      for (const r of rims)
+        this.log(
+          `valid NVIDIA RIM ${r.label}  ${r.result.rim!.name} ${r.result.rim!.colloquialVersion}  ${r.result.rim!.measurements.filter((m) => m.active).length} active measurements`,
+        )
       return {valid: true, measurements: 'not-checked' as const, rims}
     }
 
@@ -58,19 +61,37 @@ export default class VerifyNvidiaRim extends BaseCommand<typeof VerifyNvidiaRim>
     const report = verifyNvidiaReport(reportBytes, read(f['cert-chain']!, '--cert-chain').toString('latin1'), {
       expectedNonce: hexToBytes(f.nonce!, '--nonce', 32),
       allowMissingFwid: f['allow-missing-fwid'],
-      extraRootFingerprints: this.resolved.profile.trustRoots.nvidia.flatMap((p) => parseCertChain(read(p, 'trustRoots.nvidia').toString('latin1')).map((c) => c.fingerprint256)),
+      extraRootFingerprints: this.resolved.profile.trustRoots.nvidia.flatMap((p) =>
+        parseCertChain(read(p, 'trustRoots.nvidia').toString('latin1')).map((c) => c.fingerprint256),
+      ),
       now,
     })
     const check = checkRimsAgainstReport(reportMeasurements(reportBytes), inputs, {now, extraRootFingerprints})
     const reasons = [...report.reasons.map((r) => `report: ${r}`), ...check.reasons]
-    const result = {valid: reasons.length === 0, reasons, measurements: check.measurements, notes: check.notes, rims: check.rims, comparison: check.comparison, report}
+    const result = {
+      valid: reasons.length === 0,
+      reasons,
+      measurements: check.measurements,
+      notes: check.notes,
+      rims: check.rims,
+      comparison: check.comparison,
+      report,
+    }
     if (!result.valid)
       throw new EvidenceInvalidError(`NVIDIA RIM check failed: ${reasons.join('; ')}`, reasons, {
         hint: 'the reasons say which check failed',
-        details: {measurements: check.measurements, mismatched: check.comparison?.mismatched ?? [], conflicts: check.comparison?.conflicts ?? [], notes: check.notes},
+        details: {
+          measurements: check.measurements,
+          mismatched: check.comparison?.mismatched ?? [],
+          conflicts: check.comparison?.conflicts ?? [],
+          notes: check.notes,
+        },
       })
     const compared = check.comparison!.indices
-    this.log(`measurements ${check.measurements}: ${compared.filter((i) => i.result === 'match').length} of ${compared.length} golden measurements match`)
+    const count = (r: string) => compared.filter((i) => i.result === r).length
+    this.log(
+      `measurements ${check.measurements}: ${count('match')} golden measurements match${count('skipped') ? `, ${count('skipped')} skipped (NVDEC0 disabled)` : ''}`,
+    )
     for (const r of check.rims) this.log(`  ${r.role} RIM ${r.label}  ${r.result.rim!.colloquialVersion}`)
     for (const n of check.notes) this.log(`note: ${n}`)
     return result

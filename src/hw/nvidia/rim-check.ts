@@ -57,7 +57,11 @@ function inferRole(claimed: string | undefined, report: ReportMeasurements): Rim
   return undefined
 }
 
-export function checkRimsAgainstReport(report: ReportMeasurements, inputs: RimInput[], options: Omit<RimVerifyOptions, 'expectedVersion'> = {}): RimReportCheck {
+export function checkRimsAgainstReport(
+  report: ReportMeasurements,
+  inputs: RimInput[],
+  options: Omit<RimVerifyOptions, 'expectedVersion'> = {},
+): RimReportCheck {
   const reasons: string[] = []
   const notes: string[] = []
   const rims: CheckedRim[] = []
@@ -69,7 +73,8 @@ export function checkRimsAgainstReport(report: ReportMeasurements, inputs: RimIn
     if (!role) {
       const why = `RIM version ${plain.claimedVersion ?? '(none)'} is neither the report's driver version ${report.opaque.driverVersion ?? '(none)'} nor its VBIOS version ${report.opaque.vbiosVersion ?? '(none)'}`
       result = {...plain, valid: false, checks: {...plain.checks, version: false}, reasons: [...plain.reasons, why]}
-    } else if (expected === undefined) result = {...plain, valid: false, checks: {...plain.checks, version: false}, reasons: [...plain.reasons, `the report names no ${role} version`]}
+    } else if (expected === undefined)
+      result = {...plain, valid: false, checks: {...plain.checks, version: false}, reasons: [...plain.reasons, `the report names no ${role} version`]}
     else result = withVersionCheck(plain, expected)
     if (role && rims.some((r) => r.role === role)) result = {...result, valid: false, reasons: [...result.reasons, `a second ${role} RIM was given`]}
     rims.push({label: input.label, role, result})
@@ -77,7 +82,8 @@ export function checkRimsAgainstReport(report: ReportMeasurements, inputs: RimIn
   }
   for (const role of ['driver', 'vbios'] as const) if (!rims.some((r) => r.role === role)) notes.push(`no ${role} RIM: its golden measurements are not checked`)
 
-  if (rims.length === 0 || rims.some((r) => !r.result.valid || !r.result.rim)) return {valid: reasons.length === 0, reasons, measurements: 'not-checked', notes, rims}
+  if (rims.length === 0 || rims.some((r) => !r.result.valid || !r.result.rim))
+    return {valid: reasons.length === 0, reasons, measurements: 'not-checked', notes, rims}
   const nvdec = report.opaque.fields.find((f) => f.type === NVDEC0_STATUS_FIELD)?.value
   const comparison = compareGoldenMeasurements(
     rims.map((r) => ({role: r.role!, measurements: r.result.rim!.measurements})),

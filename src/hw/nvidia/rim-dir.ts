@@ -34,7 +34,12 @@ export interface RimDirCheck extends RimReportCheck {
 }
 
 /** Checks a (verified) report's measurements with the driver and VBIOS RIMs that `dir` holds for it. */
-export function checkReportWithRimDir(report: Uint8Array, leafSubject: string, dir: string, options: Omit<RimVerifyOptions, 'expectedVersion'> = {}): RimDirCheck {
+export function checkReportWithRimDir(
+  report: Uint8Array,
+  leafSubject: string,
+  dir: string,
+  options: Omit<RimVerifyOptions, 'expectedVersion'> = {},
+): RimDirCheck {
   if (!existsSync(dir)) throw new InputError(`--rim-dir ${dir} does not exist`)
   const measurements = reportMeasurements(report)
   const chip = chipFromLeafSubject(leafSubject)

@@ -112,7 +112,8 @@ function profileProblem(signature: El): string | undefined {
   if (ref.getAttribute('URI') !== '') return `the reference URI "${ref.getAttribute('URI')}" is not the whole document ("")`
   const transforms = only(ref, 'Transforms')
   const list = transforms ? children(transforms, DSIG, 'Transform').map((t) => alg(t)) : []
-  if (list.length !== 2 || list[0] !== ENVELOPED || list[1] !== C14N11) return `reference transforms [${list.join(', ')}] are not [enveloped-signature, C14N 1.1]`
+  if (list.length !== 2 || list[0] !== ENVELOPED || list[1] !== C14N11)
+    return `reference transforms [${list.join(', ')}] are not [enveloped-signature, C14N 1.1]`
   const digest = alg(only(ref, 'DigestMethod'))
   if (digest !== SHA384) return `digest method ${digest} is not SHA-384`
   return undefined

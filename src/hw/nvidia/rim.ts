@@ -76,13 +76,15 @@ export interface RimVerifyOptions {
 }
 
 function child(parent: Element, name: string): Element | undefined {
-  for (let n = parent.firstChild; n; n = n.nextSibling) if (n.nodeType === 1 && (n as Element).namespaceURI === SWID && (n as Element).localName === name) return n as Element
+  for (let n = parent.firstChild; n; n = n.nextSibling)
+    if (n.nodeType === 1 && (n as Element).namespaceURI === SWID && (n as Element).localName === name) return n as Element
   return undefined
 }
 
 function elements(parent: Element, name: string): Element[] {
   const out: Element[] = []
-  for (let n = parent.firstChild; n; n = n.nextSibling) if (n.nodeType === 1 && (n as Element).namespaceURI === SWID && (n as Element).localName === name) out.push(n as Element)
+  for (let n = parent.firstChild; n; n = n.nextSibling)
+    if (n.nodeType === 1 && (n as Element).namespaceURI === SWID && (n as Element).localName === name) out.push(n as Element)
   return out
 }
 
@@ -118,7 +120,8 @@ function parseResource(resource: Element): GoldenMeasurement {
 /** Reads a RIM's identity and golden measurements from (signed) SWID XML; malformed content throws InputError. */
 export function parseRimXml(xml: string): RimInfo {
   const root = parseXml(xml, 'RIM').documentElement as Element
-  if (root.namespaceURI !== SWID || root.localName !== 'SoftwareIdentity') throw new InputError(`RIM root element is ${root.localName}, not a SWID SoftwareIdentity`)
+  if (root.namespaceURI !== SWID || root.localName !== 'SoftwareIdentity')
+    throw new InputError(`RIM root element is ${root.localName}, not a SWID SoftwareIdentity`)
   const meta = child(root, 'Meta')
   if (!meta) throw new InputError('RIM has no Meta element')
   const payload = child(root, 'Payload')
@@ -138,7 +141,14 @@ export function parseRimXml(xml: string): RimInfo {
 }
 
 function summary(c: X509Certificate): RimCertSummary {
-  return {subject: certName(c), issuer: c.issuer.replace(/\n/g, ', '), serialNumber: c.serialNumber, validFrom: c.validFrom, validTo: c.validTo, fingerprint256: c.fingerprint256}
+  return {
+    subject: certName(c),
+    issuer: c.issuer.replace(/\n/g, ', '),
+    serialNumber: c.serialNumber,
+    validFrom: c.validFrom,
+    validTo: c.validTo,
+    fingerprint256: c.fingerprint256,
+  }
 }
 
 /** The colloquialVersion as written, before any check: lets a message name the manifest. */
@@ -178,7 +188,14 @@ export function verifyRim(data: string | Uint8Array, options: RimVerifyOptions =
     reasons.push(`RIM chain ends at ${certName(root)} (${root.fingerprint256}), not the pinned NVIDIA CoRIM signing Root CA`)
   }
 
-  const result: RimVerifyResult = {valid: reasons.length === 0, reasons, checks, rim, chain: chain.map(summary), claimedVersion: rim?.colloquialVersion ?? claimedVersion(xml)}
+  const result: RimVerifyResult = {
+    valid: reasons.length === 0,
+    reasons,
+    checks,
+    rim,
+    chain: chain.map(summary),
+    claimedVersion: rim?.colloquialVersion ?? claimedVersion(xml),
+  }
   return options.expectedVersion === undefined ? result : withVersionCheck(result, options.expectedVersion)
 }
 
