@@ -3,7 +3,8 @@ import {join} from 'node:path'
 
 import {InputError} from '../../errors/index.js'
 import {checkRimsAgainstReport, reportMeasurements, type RimInput, type RimReportCheck} from './rim-check.js'
-import {chipFromLeafSubject, rimIdsForReport, type RimIds} from './rim-ids.js'
+import {NVIDIA_ARCHITECTURES, type NvidiaArchitectureName} from './architecture.js'
+import {rimIdsForReport, type RimIds} from './rim-ids.js'
 import type {RimVerifyOptions} from './rim.js'
 
 /**
@@ -33,18 +34,29 @@ export interface RimDirCheck extends RimReportCheck {
   ids: RimIds
 }
 
-/** Checks a (verified) report's measurements with the driver and VBIOS RIMs that `dir` holds for it. */
+/**
+ * Checks a (verified) report's measurements with the driver and VBIOS RIMs that `dir` holds for it;
+ * `architecture` is the one the report's chain names (verifyNvidiaReport).
+ */
 export function checkReportWithRimDir(
   report: Uint8Array,
-  leafSubject: string,
+  architecture: NvidiaArchitectureName,
   dir: string,
   options: Omit<RimVerifyOptions, 'expectedVersion'> = {},
 ): RimDirCheck {
   if (!existsSync(dir)) throw new InputError(`--rim-dir ${dir} does not exist`)
+  const arch = NVIDIA_ARCHITECTURES.find((a) => a.name === architecture)!
+  if (arch.device !== 'gpu')
+    return {
+      valid: true,
+      reasons: [],
+      measurements: 'not-checked',
+      notes: [`RIMs of a ${arch.chip} NVSwitch are not compared (GPU driver and VBIOS RIMs only)`],
+      rims: [],
+      ids: {},
+    }
   const measurements = reportMeasurements(report)
-  const chip = chipFromLeafSubject(leafSubject)
-  if (!chip) throw new InputError(`cannot tell the GPU chip from the leaf certificate subject "${leafSubject}"`)
-  const ids = rimIdsForReport(measurements.opaque, chip)
+  const ids = rimIdsForReport(measurements.opaque, arch)
   const inputs: RimInput[] = []
   const missing: string[] = []
   for (const role of ['driver', 'vbios'] as const) {

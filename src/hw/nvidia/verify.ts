@@ -23,8 +23,8 @@ import {parseSpdmExchange, REQUEST_LENGTH, type SpdmExchange} from './spdm.js'
  *  5. the requested nonce equals the expected one;
  *  6. the chip architecture, read from the chain (architecture.ts): Hopper, Blackwell or the LS10 NVSwitch;
  *  7. the opaque data's FWID equals the FWID in the leaf's TCG DICE extension of that architecture.
- * OCSP revocation and RIM (golden measurement) comparison need NVIDIA's online services: they are
- * separate optional steps (docs/nvidia-attestation.md) and are not claimed here.
+ * Not claimed here: OCSP revocation (ocsp.ts) and golden measurements against NVIDIA's RIMs
+ * (rim-check.ts), separate steps (docs/nvidia-attestation.md).
  */
 
 const CHAIN_LENGTH = 5

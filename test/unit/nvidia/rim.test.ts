@@ -5,7 +5,8 @@ import {describe, expect, it} from 'vitest'
 
 import {ExitCode, InputError} from '../../../src/errors/index.js'
 import {checkRimsAgainstReport, reportMeasurements} from '../../../src/hw/nvidia/rim-check.js'
-import {rimIdsForReport, chipFromLeafSubject} from '../../../src/hw/nvidia/rim-ids.js'
+import {NVIDIA_ARCHITECTURES} from '../../../src/hw/nvidia/architecture.js'
+import {rimIdsForReport} from '../../../src/hw/nvidia/rim-ids.js'
 import {compareGoldenMeasurements} from '../../../src/hw/nvidia/rim-measurements.js'
 import {NVIDIA_RIM_ROOT_PEM, NVIDIA_RIM_ROOT_SHA256} from '../../../src/hw/nvidia/rim-root.js'
 import {parseRimXml, verifyRim} from '../../../src/hw/nvidia/rim.js'
@@ -290,10 +291,11 @@ describe('golden measurements against NVIDIA reports', () => {
     expect(c.reasons.join('\n')).toMatch(new RegExp(`measurement ${index} \\(vbios RIM\\) is absent`))
   })
 
-  it('RIM ids as NVIDIA names them; the chip from the leaf subject', () => {
-    expect(rimIdsForReport(r2023.opaque, 'GH100')).toEqual({driver: 'NV_GPU_DRIVER_GH100_545.00', vbios: 'NV_GPU_VBIOS_1010_0200_882_96005E0001'})
-    expect(rimIdsForReport(r2023.opaque, 'GB100').driver).toBe('NV_GPU_CC_DRIVER_GB100_545.00')
-    expect(chipFromLeafSubject('serialNumber=50, C=US, O=NVIDIA Corporation, CN=GH100 A01 GSP FMC LF')).toBe('GH100')
-    expect(chipFromLeafSubject('CN=Something else')).toBeUndefined()
+  it('RIM ids as NVIDIA names them, by the architecture the chain names', () => {
+    const [hopper, blackwell] = NVIDIA_ARCHITECTURES
+    expect(rimIdsForReport(r2023.opaque, hopper!)).toEqual({driver: 'NV_GPU_DRIVER_GH100_545.00', vbios: 'NV_GPU_VBIOS_1010_0200_882_96005E0001'})
+    expect(rimIdsForReport(r2023.opaque, blackwell!).driver).toBe('NV_GPU_CC_DRIVER_GB100_545.00')
+    const bw = reportMeasurements(decodeReportFile(new Uint8Array(readFileSync(new URL('../../../fixtures/nvidia/blackwell-report.hex', import.meta.url)))))
+    expect(rimIdsForReport(bw.opaque, blackwell!)).toEqual({driver: 'NV_GPU_CC_DRIVER_GB100_575.32', vbios: 'NV_GPU_VBIOS_G525_0220_886_970088000F'})
   })
 })
