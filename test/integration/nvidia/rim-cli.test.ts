@@ -113,6 +113,8 @@ describe('unet verify nvidia-report --rim-dir (subprocess)', () => {
       valid: true,
       measurements: 'match',
       rim: {ids: {driver: 'NV_GPU_DRIVER_GH100_545.00', vbios: 'NV_GPU_VBIOS_1010_0200_882_96005E0001'}},
+      // the CC policy takes the RIM result: DevTools off is proven only by this match
+      policy: {devtools: {status: 'pass'}},
     })
   })
 
