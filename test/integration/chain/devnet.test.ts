@@ -236,4 +236,26 @@ describe('unet devnet start/status/stop (real anvil binary, subprocess CLI)', ()
     expect(readFileSync(join(home.dataDir, 'devnet', 'anvil-state.previous.json'), 'utf8')).toBe('{"block": "not a chain"')
     expect((await runCli(['devnet', 'stop'], {home})).code).toBe(0)
   }, 120_000)
+
+  it('a supervisor SIGKILLed (its anvil orphaned): the next start stops the orphan and restores the same chain on the same port', async () => {
+    const started = await runCli(['devnet', 'start', '--json', '--port', String(port)], {home, timeoutMs: 90_000})
+    expect(started.code, started.stderr).toBe(0)
+    const before = await runCli(['devnet', 'status', '--json'], {home})
+    const {genesisHash, blockNumber} = before.json<{genesisHash: string; blockNumber: number}>()
+    const state = JSON.parse(readFileSync(join(home.dataDir, 'devnet', 'state.json'), 'utf8')) as {pid: number; anvilPid: number}
+    process.kill(state.pid, 'SIGKILL')
+    await new Promise((r) => setTimeout(r, 3000))
+    const died = await runCli(['devnet', 'status', '--json'], {home})
+    expect(died.code).toBe(14)
+
+    const again = await runCli(['devnet', 'start', '--json', '--port', String(port)], {home, timeoutMs: 90_000})
+    expect(again.code, again.stdout + again.stderr).toBe(0)
+    expect(again.json()).toMatchObject({restored: true, genesisHash})
+    expect(isAlive(state.anvilPid)).toBe(false)
+    const after = (await runCli(['devnet', 'status', '--json'], {home})).json<{restored: boolean; genesisHash: string; blockNumber: number}>()
+    expect(after).toMatchObject({restored: true, genesisHash})
+    // the orphan was stopped with SIGTERM (it dumps on exit), so no block it had was lost
+    expect(after.blockNumber).toBeGreaterThanOrEqual(blockNumber)
+    expect((await runCli(['devnet', 'stop'], {home})).code).toBe(0)
+  }, 180_000)
 })
