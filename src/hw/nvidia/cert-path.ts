@@ -27,7 +27,7 @@ export function checkCertPath(chain: X509Certificate[], now: Date): CertPathIssu
     const from = new Date(cert.validFrom)
     const to = new Date(cert.validTo)
     if (now > to) issues.push({kind: 'validity', message: `${name} expired ${to.toISOString()} (checked at ${now.toISOString()})`})
-    else if (now < from) issues.push({kind: 'validity', message: `${name} is not valid before ${from.toISOString()} (checked at ${now.toISOString()})`})
+    else if (now < from) issues.push({kind: 'validity', message: `${name} is not valid at ${now.toISOString()} (valid from ${from.toISOString()})`})
   }
   return issues
 }

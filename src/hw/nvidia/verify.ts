@@ -3,6 +3,7 @@ import {X509Certificate, verify as cryptoVerify} from 'node:crypto'
 import {EvidenceInvalidError, InputError} from '../../errors/index.js'
 import {bytesToHex, equalBytes} from '../../util/hex.js'
 import {certificateExtensions} from '../../util/der.js'
+import {checkCertPath} from './cert-path.js'
 import {chainArchitecture, type NvidiaArchitectureName} from './architecture.js'
 import {chipIdentity, type ChipIdentity} from './chip-identity.js'
 import {diceFwids} from './der.js'
@@ -113,22 +114,9 @@ export function verifyNvidiaReport(report: Uint8Array, certChain: string | Uint8
     checks.chain = false
     reasons.push(`certificate chain has ${chain.length} certificates, expected ${CHAIN_LENGTH} (leaf to NVIDIA Device Identity CA)`)
   }
-  for (let i = 0; i < chain.length; i++) {
-    const cert = chain[i]!
-    const issuer = chain[i + 1] ?? cert
-    const name = `certificate ${i} (${cert.subject.replace(/\n/g, ', ')})`
-    if (!cert.checkIssued(issuer) || !cert.verify(issuer.publicKey)) {
-      checks.chain = false
-      reasons.push(`${name} is not signed by ${i + 1 < chain.length ? `certificate ${i + 1}` : 'itself'}`)
-    }
-    if (i > 0 && !cert.ca) {
-      checks.chain = false
-      reasons.push(`${name} issues certificates but is not a CA`)
-    }
-    if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) {
-      checks.chain = false
-      reasons.push(`${name} is not valid at ${now.toISOString()} (valid ${cert.validFrom} to ${cert.validTo})`)
-    }
+  for (const issue of checkCertPath(chain, now)) {
+    checks.chain = false
+    reasons.push(issue.message)
   }
   const root = chain[chain.length - 1]!
   if (!accepted.has(root.fingerprint256.toUpperCase())) {
