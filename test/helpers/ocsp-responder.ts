@@ -2,7 +2,7 @@
  * A real OCSP responder for tests: a P-384 test CA made with the openssl CLI in a temp dir, and
  * `openssl ocsp` serving its index on a port the kernel picks (-port 0; the port is read from the
  * ACCEPT line). Optionally run under libfaketime, so its clock (thisUpdate/nextUpdate) is in the past.
- * Every responder is killed by pid in stop().
+ * Each responder runs in its own process group (detached), which stop() kills.
  */
 import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
 import {X509Certificate} from 'node:crypto'
@@ -137,8 +137,8 @@ export class TestPki {
     ]
     if (options.nextUpdateMinutes) args.push('-nmin', String(options.nextUpdateMinutes))
     const child = options.clockOffset
-      ? spawn('faketime', ['-f', options.clockOffset, 'openssl', ...args], {cwd: this.dir})
-      : spawn('openssl', args, {cwd: this.dir})
+      ? spawn('faketime', ['-f', options.clockOffset, 'openssl', ...args], {cwd: this.dir, detached: true})
+      : spawn('openssl', args, {cwd: this.dir, detached: true})
     this.responders.push(child)
     const port = await new Promise<number>((resolve, reject) => {
       let out = ''
@@ -159,7 +159,7 @@ export class TestPki {
   }
 
   stop(): void {
-    for (const child of this.responders) if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGTERM')
+    for (const child of this.responders) if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGTERM') // the group: faketime does not pass SIGTERM on to its openssl
     rmSync(this.dir, {recursive: true, force: true})
   }
 }
