@@ -1,4 +1,5 @@
 import {EvidenceInvalidError, ExitCode, UnetError} from '../errors/index.js'
+import {formatGas} from '../util/units.js'
 import {heartbeatChallenge, quoteQualifyingData} from '../evidence/nonce.js'
 import {silentAgentLogger as silentLogger, type AgentLogger as Logger} from './ports.js'
 import {Backoff, isAborted, raceAbort, throwIfAborted, type BackoffOptions, type Clock} from './backoff.js'
@@ -110,6 +111,8 @@ export interface HeartbeatMachineOptions {
   classify?: (error: unknown) => ErrorClass
   /** Called on every state change (also written by the caller to agent/state.json). */
   onTransition?: (state: AgentState, info: {epoch?: bigint; reason?: string}) => void
+  /** Called as each epoch is settled, before the wait for the next one (a foreground command prints it). */
+  onEpoch?: (result: EpochResult) => void
 }
 
 export interface EpochResult {
@@ -180,8 +183,8 @@ class FailureStreak {
 
 export class HeartbeatMachine {
   private stateValue: AgentState = 'Unregistered'
-  private readonly o: Required<Omit<HeartbeatMachineOptions, 'signal' | 'onTransition' | 'logger' | 'metrics' | 'challenges' | 'challengeCursor'>> &
-    Pick<HeartbeatMachineOptions, 'signal' | 'onTransition'>
+  private readonly o: Required<Omit<HeartbeatMachineOptions, 'signal' | 'onTransition' | 'onEpoch' | 'logger' | 'metrics' | 'challenges' | 'challengeCursor'>> &
+    Pick<HeartbeatMachineOptions, 'signal' | 'onTransition' | 'onEpoch'>
   private readonly log: Logger
   private readonly metrics: AgentMetrics
   private readonly backoff: Backoff
@@ -247,6 +250,7 @@ export class HeartbeatMachine {
       for (;;) {
         const r = await this.runEpoch()
         epochs.push(r)
+        this.o.onEpoch?.(r)
         if (epochs.length > 16) epochs.shift()
         if (limit !== undefined && ++done >= limit) {
           this.to('Stopped', {epoch: r.epoch})
@@ -328,7 +332,7 @@ export class HeartbeatMachine {
   private async requireGas(epoch: bigint): Promise<EpochResult | undefined> {
     const gas = await this.checkGas()
     if (!gas || gas.balance >= gas.costPerHeartbeat) return undefined
-    const reason = `gas empty: balance ${gas.balance} wei < one heartbeat (~${gas.costPerHeartbeat} wei); fund ${this.o.identity.operator}`
+    const reason = `gas empty: balance ${formatGas(gas.balance)} < one heartbeat (~${formatGas(gas.costPerHeartbeat)}); fund ${this.o.identity.operator}`
     this.log.error({operator: this.o.identity.operator}, reason)
     this.o.outbox.markFailed(epoch, reason)
     return this.journal(epoch, 'failed', reason, 0)
@@ -463,7 +467,9 @@ export class HeartbeatMachine {
       signal,
     )
     if (!recorded) outbox.markSent(epoch, sent, block.number)
-    this.log.info({epoch: epoch.toString(), tx: sent.txHash, nonce: sent.nonce, devices: submission.devices.length}, 'heartbeat sent')
+    // the host is always attested; `accelerators` counts the devices with their own key beside it (absent: none)
+    const accelerators = submission.devices.length > 0 ? {accelerators: submission.devices.length} : {}
+    this.log.info({epoch: epoch.toString(), tx: sent.txHash, nonce: sent.nonce, ...accelerators}, 'heartbeat sent')
   }
 
   /**

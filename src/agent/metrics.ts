@@ -40,7 +40,7 @@ export async function startMetricsServer(listen: string | ListenAddress, options
   const rewards = new prom.Gauge({name: 'unet_rewards_accrued_unc', help: 'Accrued, unclaimed rewards (UNC)', registers: [registry]})
   const gas = new prom.Gauge({
     name: 'unet_gas_balance_native',
-    help: "Operator gas balance in the chain's native unit (ETH on the devnet)",
+    help: "Operator gas balance in the chain's native coin (ETH), not UNC",
     registers: [registry],
   })
   const quote = new prom.Histogram({

@@ -35,6 +35,8 @@ export interface RunAgentOptions extends Omit<HeartbeatMachineOptions, 'outbox' 
   handleSignals?: boolean
   /** Called once the metrics endpoint listens (its URL), for the command to announce. */
   onMetrics?: (url: string) => void
+  /** Called on every state change, after agent/state.json is written (a foreground command's progress). */
+  onState?: HeartbeatMachineOptions['onTransition']
 }
 
 export interface RunAgentResult extends RunResult {
@@ -54,6 +56,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
     logger = silentAgentLogger,
     handleSignals = true,
     onMetrics,
+    onState,
     ...machineOptions
   } = options
   const lock = acquireLock(dataDir)
@@ -108,6 +111,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
         } catch (error) {
           logger.warn({err: (error as Error).message}, 'cannot write agent/state.json')
         }
+        onState?.(state, info)
       },
     })
     const result = await machine.run({once, epochs})

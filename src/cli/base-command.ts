@@ -4,6 +4,8 @@ import {loadConfig, type ResolvedConfig} from '../config/index.js'
 import {getPassphrase, quickstartPassphraseFile} from '../keys/passphrase.js'
 import {createLogger, type Logger} from '../util/logger.js'
 import {printError} from './render-error.js'
+import {interactiveTerminal, steps, type Steps} from './spinner.js'
+import {styleFor, type Style} from './style.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -30,6 +32,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected args!: BaseArgs<T>
   private resolvedConfig?: ResolvedConfig
   private loggerInstance?: Logger
+  private activeSteps?: Steps
 
   public override async init(): Promise<void> {
     await super.init()
@@ -80,22 +83,34 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected async logger(): Promise<Logger> {
     // In --json mode logs still go to stderr, so stdout stays one parseable document.
-    this.loggerInstance ??= await createLogger(this.resolved.config.logLevel)
+    this.loggerInstance ??= await createLogger(this.resolved.config.logLevel, {color: this.style('stderr').color})
     return this.loggerInstance
   }
 
+  /** The colours of stdout or stderr: none off a terminal, with NO_COLOR or with --json. */
+  protected style(stream: 'stdout' | 'stderr' = 'stdout'): Style {
+    return styleFor(stream === 'stdout' ? process.stdout : process.stderr, this.jsonEnabled())
+  }
+
+  /** This command's progress steps (src/cli/spinner.ts): spinners on a terminal, result lines only elsewhere. */
+  protected async steps(): Promise<Steps> {
+    const interactive = interactiveTerminal(process.stdout, process.stderr, this.jsonEnabled())
+    this.activeSteps = await steps({interactive, style: this.style('stdout'), write: (line) => this.log(line)})
+    return this.activeSteps
+  }
+
   /**
-   * "Warning: <message>" on stderr through oclif's ux, also with --json (stdout stays one JSON
-   * document). Not oclif's `this.warn`: that is silent under --json and re-wraps the line, and a miner
-   * must always see e.g. that the software emulator engine is in use.
+   * "Warning: <message>" on stderr, the one warning style of every command, also with --json (stdout
+   * stays one JSON document). Not oclif's `this.warn`: that is silent under --json and re-wraps the
+   * line, and a miner must always see e.g. that the software emulator engine is in use.
    */
   protected warning(message: string): void {
-    ux.stderr('%s', `Warning: ${message}`)
+    ux.stderr('%s', `${this.style('stderr').label('warning', 'Warning:')} ${message}`)
   }
 
   /** "Notice: <message>" on stderr, like warning(): something done for the user that they should know. */
   protected notice(message: string): void {
-    ux.stderr('%s', `Notice: ${message}`)
+    ux.stderr('%s', `${this.style('stderr').label('notice', 'Notice:')} ${message}`)
   }
 
   /** One progress line of a long-running command (a service's decisions, "stopped") on stderr, like warning(). */
@@ -111,10 +126,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** The single error path of every command: printError's one line + hint + documented exit code. */
   protected override async catch(err: Error & {exitCode?: number}): Promise<never> {
     if (err instanceof Errors.ExitError) throw err
+    // the spinner ends as failed above the error line, not drawn again below it
+    this.activeSteps?.fail()
     const flags = Object.keys({...this.ctor.baseFlags, ...this.ctor.flags, ...(this.ctor.enableJsonFlag ? {json: true} : {})})
     const exitCode = printError(err, {json: this.jsonEnabled(), stack: this.showStack(), context: {command: this.id?.replaceAll(':', ' '), flags}})
     process.exitCode = exitCode
     Errors.exit(exitCode)
+  }
+
+  public override async finally(error: Error | undefined): Promise<void> {
+    this.activeSteps?.stop()
+    await super.finally(error)
   }
 
   protected override toSuccessJson(result: unknown): unknown {

@@ -1,36 +1,35 @@
 import type {ChainClient} from '../chain/client.js'
 import type {RewardEventSet} from '../insight/event-cache.js'
 import {replayLedger, type HostLedger} from '../insight/reward-ledger.js'
-import {spinner} from './spinner.js'
+import type {Steps} from './spinner.js'
 
 /** A scan of fewer blocks (a warm cache's tail: the unfinal blocks plus those since the last run) shows no progress line. */
 const LONG_SCAN_BLOCKS = 64
 
 /**
- * The reward events (cached) and their ledger, with a progress line on stderr while a long scan runs
- * (a TTY only: --json, --csv and piped output stay clean).
+ * The reward events (cached) and their ledger, with a spinner while a long scan runs (the command's
+ * steps: a terminal only, so --json and piped output stay clean).
  */
 export async function readLedger(
   client: ChainClient,
   cacheDir: string,
-  showProgress: boolean,
+  progress: Steps,
   warn: (message: string) => void,
 ): Promise<{set: RewardEventSet; ledger: Map<string, HostLedger>}> {
   const {loadRewardEvents} = await import('../insight/event-cache.js')
-  let progress: Awaited<ReturnType<typeof spinner>> | undefined
   try {
     const set = await loadRewardEvents(client, {
       cacheDir,
       onScanStart: async (blocks) => {
-        if (blocks >= LONG_SCAN_BLOCKS) progress = await spinner(showProgress, `scanning ${blocks} blocks for reward events`)
+        if (blocks >= LONG_SCAN_BLOCKS) progress.start(`scanning ${blocks} blocks for reward events`)
       },
-      onProgress: (done, total) => progress?.update(`scanning blocks for reward events: ${done}/${total} (${Math.floor((done / total) * 100)}%)`),
+      onProgress: (done, total) => progress.update(`scanning blocks for reward events: ${done}/${total} (${Math.floor((done / total) * 100)}%)`),
     })
-    progress?.stop()
+    progress.stop()
     if (set.cacheError) warn(set.cacheError)
     return {set, ledger: replayLedger(set.events, set.deployment.rewardPerPowerEpoch, set.times)}
   } catch (error) {
-    progress?.fail()
+    progress.fail()
     throw error
   }
 }

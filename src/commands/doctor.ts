@@ -40,8 +40,9 @@ Exits 0 when nothing fails (warnings allowed), ${ExitCode.DOCTOR_FAILED} (DOCTOR
     })
     if (!this.jsonEnabled()) {
       const width = Math.max(...report.checks.map((c) => c.title.length))
+      const style = this.style()
       for (const c of report.checks) {
-        this.log(`${MARK[c.status]}  ${c.title.padEnd(width)}  ${c.detail}`)
+        this.log(`${style.state(c.status, MARK[c.status])}  ${c.title.padEnd(width)}  ${c.detail}`)
         if (c.hint && (c.status === 'fail' || c.status === 'warn')) this.log(`      ${''.padEnd(width)}  hint: ${c.hint}`)
       }
       const s = report.summary

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {MinerCommand} from '../cli/miner-command.js'
+import {epochLine} from '../cli/render/epoch-line.js'
 import {ExitCode, UnetError} from '../errors/index.js'
 
 export interface HeartbeatEpochView {
@@ -35,12 +36,15 @@ export default class Heartbeat extends MinerCommand<typeof Heartbeat> {
   async run(): Promise<{hostId: string; epochs: HeartbeatEpochView[]; stopped: string}> {
     const session = await this.openSession()
     const {runMinerAgent} = await import('../miner/run-miner.js')
+    const style = this.style()
     const result = await runMinerAgent(session, {
       once: this.flags.once,
       epochs: this.flags.epochs,
       metricsListen: this.flags.metrics,
       logger: await this.logger(),
-      onMetrics: (url) => this.logToStderr(`metrics on ${url}`),
+      onMetrics: (url) => this.statusLine(`metrics on ${url}`),
+      // one line per epoch as it settles, not all at the end: this loop may run for weeks
+      onEpoch: (e) => this.log(epochLine(e, style)),
     })
     const epochs = result.epochs.map((e) => ({
       epoch: e.epoch.toString(),
@@ -50,7 +54,6 @@ export default class Heartbeat extends MinerCommand<typeof Heartbeat> {
       attempts: e.attempts,
       recovered: e.recovered,
     }))
-    for (const e of epochs) this.log(`epoch ${e.epoch}: ${e.result}${e.txHash ? ` (tx ${e.txHash})` : ''}${e.reason ? ` — ${e.reason}` : ''}`)
     if (result.signal) process.exitCode = ExitCode.INTERRUPTED
     const failed = epochs.filter((e) => e.result !== 'confirmed')
     if ((this.flags.once || this.flags.epochs) && failed.length === epochs.length && epochs.length > 0)

@@ -15,6 +15,7 @@ import {
   type UnetConfig,
 } from '../config/index.js'
 import {EmulatorRefusedError, ExitCode, InputError, UnetError, WalletMissingError} from '../errors/index.js'
+import {EMULATOR_IN_USE} from '../hw/engine.js'
 import type {Device} from '../hw/pci/device.js'
 import {parseAddress, randomSecretKey} from '../keys/address.js'
 import {importWallet, type KeySource} from '../keys/import.js'
@@ -292,9 +293,7 @@ export default class Init extends BaseCommand<typeof Init> {
     }
     if (choice === 'create') {
       if (existing && !this.flags.force) {
-        process.stderr.write(
-          `Notice: keeping the existing operator wallet ${existing.address}; --wallet create --force replaces it (the old keystore is kept as a backup)\n`,
-        )
+        this.notice(`keeping the existing operator wallet ${existing.address}; --wallet create --force replaces it (the old keystore is kept as a backup)`)
         return kept(existing)
       }
       const passphrase = await getPassphrase({confirm: true, purpose: 'the new operator keystore'})
@@ -312,7 +311,7 @@ export default class Init extends BaseCommand<typeof Init> {
       const {probeDevices} = await import('../hw/inventory.js')
       return await probeDevices({sysfsRoot: config.sysfsRoot, nvmlPath: config.nvmlPath, bmlibPath: config.bmlibPath, amdsmiPath: config.amdsmiPath})
     } catch (error) {
-      process.stderr.write(`Warning: the device probe failed: ${(error as Error).message}; \`unet devices\` says more\n`)
+      this.warning(`the device probe failed: ${(error as Error).message}; \`unet devices\` says more`)
       return []
     }
   }
@@ -321,11 +320,9 @@ export default class Init extends BaseCommand<typeof Init> {
     const state = (key: string) => (r.changed.includes(key) ? (before[key] === undefined ? 'set' : `changed from ${String(before[key])}`) : 'already set')
     const selected = r.engines.find((e) => e.selected)
     const tpm = r.engines.find((e) => e.kind === 'tpm2')
-    if (r.engine === 'tpm2' && !tpm?.available) process.stderr.write(`Warning: engine tpm2 is set but no TPM answered: ${tpm?.detail}\n`)
-    else if (!selected)
-      process.stderr.write(`Warning: no usable security engine on network "${profile.name}": \`unet heartbeat\` fails until a TPM is reachable\n`)
-    else if (selected.kind === 'emulator')
-      process.stderr.write('Warning: the heartbeat will use the software EMULATOR engine: devnet only, it is not real hardware\n')
+    if (r.engine === 'tpm2' && !tpm?.available) this.warning(`engine tpm2 is set but no TPM answered: ${tpm?.detail}`)
+    else if (!selected) this.warning(`no usable security engine on network "${profile.name}": \`unet heartbeat\` fails until a TPM is reachable`)
+    else if (selected.kind === 'emulator') this.warning(`the heartbeat will be ${EMULATOR_IN_USE}`)
     if (this.jsonEnabled()) return
     const walletLine = `${r.wallet.address} (${r.wallet.action === 'kept' ? 'already set' : r.wallet.action}${r.wallet.action === 'created' && r.wallet.path ? `; keystore ${r.wallet.path}, mode 0600: back it up` : ''})`
     const lines = [

@@ -1,4 +1,4 @@
-import {spawnSync} from 'node:child_process'
+import {execFile} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
@@ -9,7 +9,8 @@ import type {RegisterOutcome} from '../miner/register-host.js'
 import type {DeviceRegisterOutcome} from '../miner/register-devices.js'
 import type {StatusReport} from '../miner/status-report.js'
 import {MinerCommand} from '../cli/miner-command.js'
-import {formatUnits} from '../cli/render/chart.js'
+import {formatUnits} from '../util/units.js'
+import {epochLine} from '../cli/render/epoch-line.js'
 import {ExitCode, UnetError} from '../errors/index.js'
 import {randomSecretKey} from '../keys/address.js'
 import {getPassphrase, quickstartPassphraseFile} from '../keys/passphrase.js'
@@ -46,16 +47,22 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
       throw new UnetError('quickstart runs on the embedded devnet only', ExitCode.USAGE, {
         hint: 'drop --network / UNET_NETWORK, or use `unet register` and `unet heartbeat` on real networks',
       })
+    const steps = await this.steps()
+    // the order the devnet needs: it funds the wallet, so the wallet comes first
+    steps.start('operator wallet')
     const wallet = await this.ensureWallet()
-    const devnet = this.startDevnet()
+    steps.succeed(`operator wallet ${wallet.address} (${wallet.created ? 'created' : 'existing'})`)
+    steps.start('starting the devnet (anvil, POCI contracts, verifier)')
+    const devnet = await this.startDevnet()
+    const how = devnet.alreadyRunning ? 'already running' : devnet.restored ? 'restored (its registrations and rewards kept)' : 'started (fresh chain)'
+    steps.succeed(`devnet ${how} at ${devnet.rpcUrl} (epoch ${devnet.epochSeconds} s)`)
     this.reloadConfig()
-    const session = await this.openSession()
-    if (session.engine.kind === 'emulator')
-      process.stderr.write('Warning: using the software EMULATOR security engine: devnet only, it earns nothing on a real network\n')
-    this.log(`engine ${session.engine.kind}; host ${session.hostId}`)
 
+    steps.start('opening the security engine')
+    const session = await this.openSession()
+    steps.start('registering the host')
     const {registerHost} = await import('../miner/register-host.js')
-    const registration = await registerHost(session, {waitMs: 60_000, onProgress: (m) => this.logToStderr(`register: ${m}`)})
+    const registration = await registerHost(session, {waitMs: 60_000, onProgress: (m) => steps.update(`registering the host: ${m}`)})
     if (!registration.approved)
       throw new UnetError(
         `the devnet verifier did not approve the host (registration ${registration.regId} ${registration.status}${registration.reason ? `: ${registration.reason}` : ''})`,
@@ -67,26 +74,55 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
               : 'see decisions.jsonl in the devnet data dir',
         },
       )
-    this.log(`registered and approved: power ${registration.power}`)
+    steps.update('registering accelerators')
     const {registerDevices} = await import('../miner/register-devices.js')
     const {deviceLocatorOf} = await import('../miner/attest-devices.js')
-    const accel = await registerDevices(session, deviceLocatorOf(this.resolved.config), {waitMs: 60_000, onProgress: (m) => this.logToStderr(`register: ${m}`)})
-    for (const d of accel.devices)
-      this.log(`${d.kind} ${d.deviceId} (${d.device}): ${d.action}, ${d.approved ? `approved, power ${d.power}` : d.status}${d.reason ? ` — ${d.reason}` : ''}`)
+    const accel = await registerDevices(session, deviceLocatorOf(this.resolved.config), {
+      waitMs: 60_000,
+      onProgress: (m) => steps.update(`registering accelerators: ${m}`),
+    })
     const accelerators = accel.devices.length > 0 ? accel.devices : undefined
+    steps.succeed(
+      `host ${session.hostId.slice(0, 10)}… registered and approved (${session.engine.kind} engine, power ${registration.power}); ` +
+        (accelerators ? `${accelerators.length} accelerator(s) with their own key` : 'no accelerator with its own key'),
+    )
+    for (const d of accel.devices)
+      steps.line(
+        `  ${d.kind} ${d.deviceId} (${d.device}): ${d.action}, ${d.approved ? `${this.style().state('approved')}, power ${d.power}` : this.style().state(d.status)}${d.reason ? ` — ${d.reason}` : ''}`,
+      )
 
+    const style = this.style()
+    steps.start(`heartbeats: ${this.flags.epochs} epoch(s)`)
     const {runMinerAgent} = await import('../miner/run-miner.js')
-    const run = await runMinerAgent(session, {epochs: this.flags.epochs, logger: await this.logger()})
+    const run = await runMinerAgent(session, {
+      epochs: this.flags.epochs,
+      logger: await this.agentLogger(),
+      onState: (state, info) => steps.update(heartbeatProgress(state, info.epoch, info.reason)),
+      onEpoch: (e) => steps.line(epochLine(e, style)),
+    })
+    steps.stop()
     const heartbeats = run.epochs.map((e) => ({epoch: e.epoch.toString(), result: e.result, txHash: e.txHash, reason: e.reason}))
-    for (const h of heartbeats) this.log(`epoch ${h.epoch}: ${h.result}${h.txHash ? ` ${h.txHash}` : ''}${h.reason ? ` — ${h.reason}` : ''}`)
 
     const {buildStatusReport, gatherStatus} = await import('../miner/status-report.js')
     const status = buildStatusReport(await gatherStatus(this.resolved, session.operator, session.payout), formatUnits)
-    this.log(`\naccrued ${status.rewards.formatted.accrued} UNC over ${heartbeats.filter((h) => h.result === 'confirmed').length} epochs`)
+    const credited = heartbeats.filter((h) => h.result === 'confirmed').length
+    this.log(`accrued ${status.rewards.formatted.accrued} ${status.rewards.symbol} over ${credited} confirmed epoch(s)`)
     this.log('next: `unet status`, `unet rewards claim`, `unet devnet stop`')
     if (BigInt(status.rewards.accrued) === 0n)
       throw new UnetError('no reward accrued: no heartbeat was credited', ExitCode.TX_REJECTED, {hint: '`unet status --explain` says why'})
     return {devnet, wallet, engine: session.engine.kind, registration, ...(accelerators ? {accelerators} : {}), heartbeats, status}
+  }
+
+  /**
+   * quickstart tells its story in steps and epoch lines; the agent's own log lines (what `unet
+   * heartbeat` prints for a service's journal) would repeat them, so they show only when a log level
+   * was asked for (--log-level, UNET_LOG_LEVEL, config logLevel). Retries show in the spinner, results
+   * in the epoch lines, and an error that stops the agent is printed once, by the error path.
+   */
+  private async agentLogger() {
+    if (this.resolved.sources.logLevel && this.resolved.sources.logLevel !== 'default') return this.logger()
+    const {createLogger} = await import('../util/logger.js')
+    return createLogger('silent')
   }
 
   /** The operator wallet; created when missing, with a generated passphrase if none was given. */
@@ -99,22 +135,25 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
       passphraseFile = quickstartPassphraseFile(dataDir)
       if (!existsSync(passphraseFile)) writeFileAtomic(passphraseFile, randomBytes(24).toString('base64url') + '\n', 0o600)
       process.env.UNET_PASSWORD_FILE = passphraseFile
-      process.stderr.write(`Notice: generated the operator keystore passphrase into ${passphraseFile} (mode 0600); keep it with the keystore\n`)
+      this.notice(`generated the operator keystore passphrase into ${passphraseFile} (mode 0600); keep it with the keystore`)
     }
     const info = await storeWallet(
       {dataDir, backend: this.resolved.config.wallet.backend},
       randomSecretKey(),
       await getPassphrase({purpose: 'the new operator keystore'}),
     )
-    this.log(`created operator wallet ${info.address}`)
     return {address: info.address, created: true, passphraseFile}
   }
 
-  /** `unet devnet start` as its own process: the devnet must outlive this command. */
-  private startDevnet(): QuickstartResult['devnet'] {
+  /** `unet devnet start` as its own process: the devnet must outlive this command. Not spawnSync: the spinner keeps turning. */
+  private async startDevnet(): Promise<QuickstartResult['devnet']> {
     const args = [join(this.config.root, 'bin', 'run.js'), 'devnet', 'start', '--json', '--port', String(this.flags.port)]
     if (this.flags['epoch-seconds']) args.push('--epoch-seconds', String(this.flags['epoch-seconds']))
-    const r = spawnSync(process.execPath, args, {env: process.env, encoding: 'utf8', timeout: 120_000})
+    const r = await new Promise<{status: number | null; stdout: string; stderr: string}>((resolve) =>
+      execFile(process.execPath, args, {env: process.env, encoding: 'utf8', timeout: 120_000}, (error, stdout, stderr) =>
+        resolve({status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr}),
+      ),
+    )
     let parsed: {
       rpcUrl: string
       chainId: number
@@ -130,8 +169,6 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
       throw new UnetError(`the devnet did not start (exit ${r.status})`, ExitCode.DEVNET_ERROR, {hint: r.stderr.trim().split('\n').at(-1)})
     }
     if (parsed.error) throw new UnetError(parsed.error.message, ExitCode.DEVNET_ERROR, {hint: parsed.error.hint})
-    const how = parsed.alreadyRunning ? 'already running' : parsed.restored ? 'restored (its registrations and rewards kept)' : 'started (fresh chain)'
-    this.log(`devnet ${how} at ${parsed.rpcUrl} (epoch ${parsed.epochSeconds} s)`)
     return {
       rpcUrl: parsed.rpcUrl,
       chainId: parsed.chainId,
@@ -140,5 +177,22 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
       alreadyRunning: parsed.alreadyRunning,
       restored: parsed.restored ?? false,
     }
+  }
+}
+
+/** The spinner's text while the agent runs: what the current epoch is doing. */
+function heartbeatProgress(state: string, epoch: bigint | undefined, reason: string | undefined): string {
+  const at = epoch !== undefined ? `epoch ${epoch}: ` : ''
+  switch (state) {
+    case 'Attesting':
+      return `${at}quoting the security engine`
+    case 'Submitting':
+      return `${at}sending the heartbeat, waiting for its receipt`
+    case 'Backoff':
+      return `${at}retrying${reason ? ` (${reason})` : ''}`
+    case 'Confirmed':
+      return epoch !== undefined ? `waiting for epoch ${epoch + 1n}` : 'waiting for the next epoch'
+    default:
+      return `${at}preparing the heartbeat`
   }
 }

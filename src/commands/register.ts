@@ -3,7 +3,6 @@ import {Flags} from '@oclif/core'
 import type {RegisterOutcome} from '../miner/register-host.js'
 import type {DeviceRegisterOutcome} from '../miner/register-devices.js'
 import {MinerCommand} from '../cli/miner-command.js'
-import {spinner} from '../cli/spinner.js'
 import {walletInfo} from '../keys/wallet.js'
 import {configuredPayout} from '../miner/miner-session.js'
 import {checkPayoutPolicy} from '../miner/payout-policy.js'
@@ -31,15 +30,10 @@ export default class Register extends MinerCommand<typeof Register> {
     const session = await this.openSession()
     const {registerHost} = await import('../miner/register-host.js')
     const waitMs = this.flags.wait * 1000
-    const progress = await spinner(!this.jsonEnabled(), 'registering')
-    let outcome: RegisterOutcome
-    try {
-      outcome = await registerHost(session, {waitMs, onProgress: (m) => progress.update(m)})
-      progress.stop()
-    } catch (error) {
-      progress.fail()
-      throw error
-    }
+    const progress = await this.steps()
+    progress.start('registering')
+    const outcome = await registerHost(session, {waitMs, onProgress: (m) => progress.update(m)})
+    progress.stop()
     const done = {registered: 'registered', resumed: 'resumed', 'already-registered': 'already registered'}[outcome.action]
     this.log(`${done}: host ${outcome.deviceId} (${outcome.engine}) — ${stateOf(outcome)}`)
     if (outcome.txHash) this.log(`  tx ${outcome.txHash}`)
@@ -54,10 +48,9 @@ export default class Register extends MinerCommand<typeof Register> {
     // accelerators with their own key, under the approved host (none on most hosts: output unchanged)
     const {registerDevices} = await import('../miner/register-devices.js')
     const {deviceLocatorOf} = await import('../miner/attest-devices.js')
-    const devProgress = await spinner(!this.jsonEnabled(), 'probing accelerators')
-    const accel = await registerDevices(session, deviceLocatorOf(this.resolved.config), {waitMs, onProgress: (m) => devProgress.update(m)}).finally(() =>
-      devProgress.stop(),
-    )
+    progress.start('probing accelerators')
+    const accel = await registerDevices(session, deviceLocatorOf(this.resolved.config), {waitMs, onProgress: (m) => progress.update(m)})
+    progress.stop()
     for (const d of accel.devices) {
       const what = d.action === 'failed' ? 'FAILED' : {registered: 'registered', resumed: 'resumed', 'already-registered': 'already registered'}[d.action]
       this.log(`${what}: ${d.kind} ${d.deviceId} (${d.device}) — ${stateOf(d)}`)

@@ -2,7 +2,9 @@ import {Flags} from '@oclif/core'
 
 import type {StatusReport} from '../miner/status-report.js'
 import {BaseCommand} from '../cli/base-command.js'
-import {epochChart, formatUnits} from '../cli/render/chart.js'
+import type {Style} from '../cli/style.js'
+import {epochChart} from '../cli/render/chart.js'
+import {formatUnits} from '../util/units.js'
 import {walletInfo} from '../keys/wallet.js'
 
 export default class Status extends BaseCommand<typeof Status> {
@@ -32,16 +34,16 @@ export default class Status extends BaseCommand<typeof Status> {
     for (;;) {
       const report = buildStatusReport(await gatherStatus(this.resolved, operator, payout), formatUnits)
       if (!this.flags.watch || this.jsonEnabled()) {
-        this.log(render(report, this.flags.explain))
+        this.log(render(report, this.flags.explain, this.style()))
         return report
       }
-      process.stdout.write('\x1b[2J\x1b[H' + render(report, this.flags.explain) + '\n')
+      process.stdout.write('\x1b[2J\x1b[H' + render(report, this.flags.explain, this.style()) + '\n')
       await new Promise((r) => setTimeout(r, this.flags.watch! * 1000))
     }
   }
 }
 
-function render(r: StatusReport, explain: boolean): string {
+function render(r: StatusReport, explain: boolean, style: Style): string {
   const ends = new Date(r.epoch.endsAt * 1000).toISOString()
   const lines = [
     `network ${r.network} (chain ${r.chainId})  epoch ${r.epoch.current} (${r.epoch.blocks} blocks, ~${r.epoch.seconds} s; next at block ${r.epoch.endsAtBlock}, ~${ends})`,
@@ -52,22 +54,31 @@ function render(r: StatusReport, explain: boolean): string {
   for (const d of r.devices) {
     const last = d.lastHeartbeat ? `last epoch ${d.lastHeartbeat.epoch}` : 'no heartbeat yet'
     lines.push(
-      `${d.online ? '● online ' : '○ offline'}  ${d.kind.padEnd(14)} ${d.deviceId.slice(0, 18)}…  ${d.status.padEnd(8)} power ${d.power.padStart(4)}  uptime ${d.uptime.percent}% of ${d.uptime.window}  ${last}`,
+      `${d.online ? style.state('online', '● online ') : style.state('offline', '○ offline')}  ${d.kind.padEnd(14)} ${d.deviceId.slice(0, 18)}…  ${style.state(d.status, d.status.padEnd(8))} power ${d.power.padStart(4)}  uptime ${d.uptime.percent}% of ${d.uptime.window}  ${last}`,
     )
   }
   for (const c of r.challenges)
     lines.push(
-      `⚠ challenge ${c.challengeId.slice(0, 18)}…  device ${c.deviceId.slice(0, 18)}…  epoch ${c.epoch}  answer by block ${c.deadline} (~${new Date(c.deadlineAt * 1000).toISOString()})`,
+      `${style.state('warn', '⚠ challenge')} ${c.challengeId.slice(0, 18)}…  device ${c.deviceId.slice(0, 18)}…  epoch ${c.epoch}  answer by block ${c.deadline} (~${new Date(c.deadlineAt * 1000).toISOString()})`,
     )
   lines.push(
     '',
     `rewards  accrued ${r.rewards.formatted.accrued} ${r.rewards.symbol}  claimable ${r.rewards.formatted.claimable}  claimed ${r.rewards.formatted.claimed}`,
   )
-  if (r.gas) lines.push(`gas      ${r.gas.formatted} ETH${r.gas.runwayEpochs !== null ? `  (~${r.gas.runwayEpochs} heartbeats)` : ''}`)
+  if (r.gas) lines.push(`gas      ${r.gas.formatted} ${r.gas.symbol}${r.gas.runwayEpochs !== null ? `  (~${r.gas.runwayEpochs} heartbeats)` : ''}`)
   lines.push(
-    `agent    ${r.agent.running ? `running (pid ${r.agent.pid}, ${r.agent.state ?? '?'})` : 'not running'}${r.agent.lastError ? `  last error: ${r.agent.lastError}` : ''}`,
+    `agent    ${r.agent.running ? `${style.state('online', 'running')} (pid ${r.agent.pid}, ${r.agent.state ?? '?'})` : style.state('offline', 'not running')}${r.agent.lastError ? `  last error: ${r.agent.lastError}` : ''}`,
   )
-  if (r.history.length > 0) lines.push('', ...epochChart(r.history.map((h) => ({epoch: BigInt(h.epoch), earned: BigInt(h.earned), credited: h.credited}))))
-  if (explain) lines.push('', ...(r.explain.length > 0 ? r.explain.map((e) => `why: ${e}`) : ['why: every device is earning']))
+  if (r.history.length > 0)
+    lines.push(
+      '',
+      ...epochChart(
+        r.history.map((h) => ({epoch: BigInt(h.epoch), earned: BigInt(h.earned), credited: h.credited})),
+        undefined,
+        style,
+      ),
+    )
+  // explain is empty only when every device earns and nothing (the agent included) stands in the way
+  if (explain) lines.push('', ...(r.explain.length > 0 ? r.explain.map((e) => `why: ${e}`) : ['why: every device is earning and the agent is running']))
   return lines.join('\n')
 }

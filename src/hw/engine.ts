@@ -24,6 +24,9 @@ export interface OpenEngineOptions {
   onNotice?: (message: string) => void
 }
 
+/** The one wording of the emulator warning (engine fallback, init's report): a miner must not mistake it for hardware. */
+export const EMULATOR_IN_USE = 'using the software EMULATOR engine: devnet only, it earns nothing on a real network'
+
 /** The engine options a resolved config implies (engine, TCTI, AK handle, PCRs, data dir, profile). */
 export function engineOptionsFrom(resolved: ResolvedConfig, onNotice?: (message: string) => void): OpenEngineOptions {
   const {config, paths, profile} = resolved
@@ -63,7 +66,7 @@ export async function openEngine(options: OpenEngineOptions): Promise<SecurityEn
         details: error.details,
         cause: error,
       })
-    options.onNotice?.(`no TPM reachable (${error.message}); using the software EMULATOR engine (devnet only, not for production)`)
+    options.onNotice?.(`no TPM reachable (${error.message}); ${EMULATOR_IN_USE}`)
     return openEmulator()
   }
 }

@@ -15,6 +15,7 @@ import {TSS_PACKAGES} from '../hw/tpm2/ffi.js'
 import {decryptKeystore, readKeystoreFile} from '../keys/keystore.js'
 import {getPassphrase, quickstartPassphraseFile} from '../keys/passphrase.js'
 import {keystorePath, walletInfo, type WalletInfo} from '../keys/wallet.js'
+import {formatGas, formatGasPrice} from '../util/units.js'
 
 /**
  * `unet doctor`: every prerequisite of a working miner, each with pass / warn / fail / skip and a
@@ -426,18 +427,11 @@ async function readEpochBlocks(rpc: string, contract: string | undefined, timeou
 function gasCheck(balance: bigint, gasPrice: bigint, address: string, epochSeconds?: number): DoctorCheck {
   const cost = HEARTBEAT_GAS_ESTIMATE * (gasPrice > 0n ? gasPrice : 1n)
   const runway = balance / cost
-  const eth = formatUnits18(balance)
   const span = epochSeconds ? ` (~${formatDuration(Number(runway) * epochSeconds)})` : ''
-  const detail = `${eth} native on ${address}: about ${runway} heartbeats${span} at ${gasPrice} wei/gas`
+  const detail = `${formatGas(balance)} on ${address}: about ${runway} heartbeats${span} at ${formatGasPrice(gasPrice)}`
   if (balance === 0n || runway === 0n) return {id: 'gas', title: 'gas balance', status: 'fail', detail, hint: `send gas to ${address}`}
   if (runway < LOW_RUNWAY_EPOCHS) return {id: 'gas', title: 'gas balance', status: 'warn', detail, hint: `top up ${address} soon`}
   return {id: 'gas', title: 'gas balance', status: 'pass', detail}
-}
-
-function formatUnits18(v: bigint): string {
-  const whole = v / 10n ** 18n
-  const frac = (v % 10n ** 18n).toString().padStart(18, '0').slice(0, 6).replace(/0+$/, '')
-  return frac ? `${whole}.${frac}` : `${whole}`
 }
 
 function formatDuration(s: number): string {

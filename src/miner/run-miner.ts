@@ -8,7 +8,7 @@ import {Backoff, realClock} from '../agent/backoff.js'
 import {liveChainPort, liveChallengePort, liveDevicesPort, liveEnginePort, liveSelfVerifyPort} from './live-ports.js'
 import type {MinerSession} from './miner-session.js'
 import type {AgentLogger} from '../agent/ports.js'
-import {runAgent, type RunAgentResult} from '../agent/run-agent.js'
+import {runAgent, type RunAgentOptions, type RunAgentResult} from '../agent/run-agent.js'
 
 export interface RunMinerOptions {
   once?: boolean
@@ -16,6 +16,9 @@ export interface RunMinerOptions {
   metricsListen?: string
   logger?: AgentLogger
   onMetrics?: (url: string) => void
+  /** Progress of a foreground run: each state change, each settled epoch. */
+  onState?: RunAgentOptions['onState']
+  onEpoch?: RunAgentOptions['onEpoch']
 }
 
 /** Blocks a heartbeat needs to land (sign, broadcast, get mined); the agent does not open an epoch with fewer left. */
@@ -41,6 +44,8 @@ export async function runMinerAgent(session: MinerSession, options: RunMinerOpti
     epochs: options.epochs,
     metricsListen: options.metricsListen,
     onMetrics: options.onMetrics,
+    onState: options.onState,
+    onEpoch: options.onEpoch,
     logger: options.logger,
     identity: {chainId: client.chainId, contract: client.pociAddress!, operator, hostId},
     chain: liveChainPort(client, identity, operator),

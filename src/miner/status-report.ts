@@ -12,8 +12,8 @@ import type {HeartbeatRecord} from '../chain/history.js'
 import type {NetworkProfile} from '../config/schema.js'
 import type {LocalAgentStatus} from '../agent/agent-status.js'
 import type {JournalEntry} from '../agent/outbox.js'
+import {GAS_COIN, REWARD_TOKEN} from '../util/units.js'
 
-export const TOKEN = {symbol: 'UNC', decimals: 18} as const
 /** Epochs the uptime percentage and the chart look back over. */
 export {UPTIME_WINDOW}
 /** A local clock this far from the chain's makes challenge blocks and epochs misleading. */
@@ -76,7 +76,7 @@ export interface StatusReport {
     decimals: number
     formatted: {accrued: string; claimable: string; claimed: string}
   }
-  gas: {balance: string; formatted: string; costPerHeartbeat: string; runwayEpochs: number | null} | null
+  gas: {balance: string; formatted: string; symbol: string; costPerHeartbeat: string; runwayEpochs: number | null} | null
   agent: {running: boolean; pid: number | null; state: string | null; lastError: string | null; lastSuccessEpoch: string | null}
   history: Array<{epoch: string; credited: boolean; earned: string}>
   explain: string[]
@@ -101,7 +101,8 @@ export function buildStatusReport(i: StatusInputs, formatUnits: (v: bigint, d: n
   const gas = i.gas
     ? {
         balance: i.gas.balance.toString(),
-        formatted: formatUnits(i.gas.balance, 18),
+        formatted: formatUnits(i.gas.balance, GAS_COIN.decimals),
+        symbol: GAS_COIN.symbol,
         costPerHeartbeat: costPerHeartbeat.toString(),
         runwayEpochs: costPerHeartbeat > 0n ? Number(i.gas.balance / costPerHeartbeat) : null,
       }
@@ -127,12 +128,12 @@ export function buildStatusReport(i: StatusInputs, formatUnits: (v: bigint, d: n
       accrued: accrued.toString(),
       claimable: claimable.toString(),
       claimed: claimed.toString(),
-      symbol: TOKEN.symbol,
-      decimals: TOKEN.decimals,
+      symbol: REWARD_TOKEN.symbol,
+      decimals: REWARD_TOKEN.decimals,
       formatted: {
-        accrued: formatUnits(accrued, TOKEN.decimals),
-        claimable: formatUnits(claimable, TOKEN.decimals),
-        claimed: formatUnits(claimed, TOKEN.decimals),
+        accrued: formatUnits(accrued, REWARD_TOKEN.decimals),
+        claimable: formatUnits(claimable, REWARD_TOKEN.decimals),
+        claimed: formatUnits(claimed, REWARD_TOKEN.decimals),
       },
     },
     gas,
@@ -231,8 +232,13 @@ function explain(i: StatusInputs, r: StatusReport): string[] {
     if (BigInt(c.deadline) < epochStart) out.push(`${what}: unanswered past its deadline ${when}; the host can be slashed`)
     else out.push(`${what}: open, the agent must answer it by ${when}${r.agent.running ? '' : '; the agent is not running on this machine, so nobody will'}`)
   }
-  if (!r.agent.running && (r.devices.some((d) => d.status === 'approved' && !d.online) || r.challenges.length > 0))
-    out.push('the heartbeat agent is not running on this machine: start `unet heartbeat` or install the service (`unet service install`)')
+  // also when every device is online now: online means credited this or last epoch, and without the agent nothing is credited next
+  if (!r.agent.running && (r.devices.some((d) => d.status === 'approved') || r.challenges.length > 0))
+    out.push(
+      r.devices.some((d) => d.online)
+        ? 'the heartbeat agent is not running on this machine: the devices online now earn no further epoch; start `unet heartbeat` or install the service (`unet service install`)'
+        : 'the heartbeat agent is not running on this machine: start `unet heartbeat` or install the service (`unet service install`)',
+    )
   if (r.agent.lastError) out.push(`the agent's last error: ${r.agent.lastError}`)
   if (r.gas && r.gas.runwayEpochs !== null && r.gas.runwayEpochs < 1) out.push(`gas empty: the operator ${i.operator} cannot pay for a heartbeat; fund it`)
   else if (r.gas && r.gas.runwayEpochs !== null && r.gas.runwayEpochs < 48) out.push(`gas low: about ${r.gas.runwayEpochs} heartbeats left; fund ${i.operator}`)

@@ -9,12 +9,14 @@ const redactPaths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`])
 
 export interface LoggerOptions {
   pretty?: boolean
+  /** Colour in the readable lines (default: on; the command passes off for NO_COLOR and --json). */
+  color?: boolean
   /** Where lines go (default stderr, fd 2): stdout stays free for results and --json. */
   destination?: number | NodeJS.WritableStream
 }
 
 /**
- * JSON lines when not a TTY (journald keeps them structured); a readable line on a TTY.
+ * JSON lines when not a TTY (journald keeps them structured); one readable line per event on a TTY.
  * pino is loaded here, lazily, so commands that never log do not pay for it at start-up.
  */
 export async function createLogger(level: LevelWithSilent, options: LoggerOptions = {}): Promise<Logger> {
@@ -24,5 +26,6 @@ export async function createLogger(level: LevelWithSilent, options: LoggerOption
   const destination = options.destination ?? 2
   if (!pretty) return pino(base, typeof destination === 'number' ? pino.destination({fd: destination, sync: true}) : destination)
   const {default: prettyStream} = await import('pino-pretty')
-  return pino(base, prettyStream({destination, sync: true, colorize: typeof destination === 'number', ignore: 'pid,hostname'}))
+  const colorize = typeof destination === 'number' && (options.color ?? true)
+  return pino(base, prettyStream({destination, sync: true, colorize, singleLine: true, ignore: 'pid,hostname'}))
 }

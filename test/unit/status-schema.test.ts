@@ -5,13 +5,13 @@ import {describe, expect, it} from 'vitest'
 
 import type {LocalAgentStatus} from '../../src/agent/agent-status.js'
 import type {JournalEntry} from '../../src/agent/outbox.js'
-import {TOKEN, UPTIME_WINDOW, buildStatusReport, type StatusInputs, type StatusReport} from '../../src/miner/status-report.js'
+import {UPTIME_WINDOW, buildStatusReport, type StatusInputs, type StatusReport} from '../../src/miner/status-report.js'
 import {DEVICE_KIND_NAMES, DEVICE_STATUS_NAMES} from '../../src/chain/artifacts.js'
 import {HEARTBEAT_GAS_ESTIMATE as HEARTBEAT_GAS} from '../../src/chain/gas.js'
 import type {HeartbeatRecord} from '../../src/chain/history.js'
 import type {ChallengeState} from '../../src/chain/challenge.js'
 import type {ChainStatus, DeviceStatusView} from '../../src/chain/status.js'
-import {formatUnits} from '../../src/cli/render/chart.js'
+import {REWARD_TOKEN as TOKEN, formatUnits} from '../../src/util/units.js'
 import type {NetworkProfile} from '../../src/config/schema.js'
 
 const schema = JSON.parse(readFileSync(new URL('../../docs/status.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>
@@ -80,6 +80,9 @@ function inputs(over: Partial<StatusInputs> & Pick<StatusInputs, 'chain'>): Stat
 }
 
 const gas = (balance: bigint, latestTimestamp = NOW - 2) => ({balance, maxFeePerGas: 10n ** 9n, latestTimestamp})
+
+/** A local agent that is running (the explanations that do not depend on it stay alone). */
+const RUNNING: LocalAgentStatus = {running: true, pid: 7, snapshot: {pid: 7, state: 'Confirmed', updatedAt: NOW * 1000}}
 
 describe('docs/status.schema.json', () => {
   it("is a draft 2020-12 schema whose enums and limits are the code's", () => {
@@ -209,9 +212,29 @@ describe('docs/status.schema.json', () => {
     expect(report.history.find((h) => h.epoch === '6')).toEqual({epoch: '6', credited: false, earned: '0'})
     expect(report.history.find((h) => h.epoch === '7')!.earned).toBe((100n * RATE).toString())
     const cost = HEARTBEAT_GAS * 10n ** 9n
-    expect(report.gas).toEqual({balance: (10n ** 18n).toString(), formatted: '1', costPerHeartbeat: cost.toString(), runwayEpochs: Number(10n ** 18n / cost)})
+    expect(report.gas).toEqual({
+      balance: (10n ** 18n).toString(),
+      formatted: '1',
+      symbol: 'ETH',
+      costPerHeartbeat: cost.toString(),
+      runwayEpochs: Number(10n ** 18n / cost),
+    })
     expect(report.agent).toEqual({running: true, pid: 4242, state: 'Confirmed', lastError: null, lastSuccessEpoch: '10'})
     expect(report.explain).toEqual([])
+  })
+
+  it('every device online but the agent not running: explained, never "every device is earning"', () => {
+    const host = id(0x66)
+    const d = device({deviceId: host, kind: 'host-emulator', status: 'approved', hostId: host, lastHeartbeatEpoch: 5n})
+    const base = {chain: chain([d], 5n), history: new Map([[host, beats(host, [4, 5])]]), gas: gas(10n ** 18n)}
+    const stopped = buildStatusReport(inputs(base), formatUnits)
+    expectValid(stopped)
+    expect(stopped.devices[0]!.online).toBe(true)
+    expect(stopped.explain).toEqual([
+      expect.stringMatching(/^the heartbeat agent is not running on this machine: the devices online now earn no further epoch/),
+    ])
+    // the same chain with the agent running: nothing stands in the way
+    expect(buildStatusReport(inputs({...base, local: RUNNING}), formatUnits).explain).toEqual([])
   })
 
   it('a pending device: valid; explained as waiting for the verifier', () => {
@@ -233,7 +256,10 @@ describe('docs/status.schema.json', () => {
       [accel, hostDevice],
       [hostDevice, accel],
     ]) {
-      const report = buildStatusReport(inputs({chain: chain(devices, 6n), history: new Map([[host, beats(host, [5, 6])]]), gas: gas(10n ** 18n)}), formatUnits)
+      const report = buildStatusReport(
+        inputs({chain: chain(devices, 6n), history: new Map([[host, beats(host, [5, 6])]]), gas: gas(10n ** 18n), local: RUNNING}),
+        formatUnits,
+      )
       expectValid(report)
       expect(report.rewards).toMatchObject({claimable: (3n * RATE).toString(), claimed: RATE.toString(), accrued: (4n * RATE).toString()})
       expect(report.explain).toEqual([expect.stringContaining('p384 0x00000000…: waiting for the verifier')])
@@ -287,7 +313,7 @@ describe('docs/status.schema.json', () => {
   it('clock skew and low gas are explained; a devnet idle behind the clock is not skew', () => {
     const host = id(0x55)
     const d = device({deviceId: host, kind: 'host-tpm', status: 'approved', hostId: host, lastHeartbeatEpoch: 5n})
-    const base = {chain: chain([d], 5n), history: new Map([[host, beats(host, [5])]])}
+    const base = {chain: chain([d], 5n), history: new Map([[host, beats(host, [5])]]), local: RUNNING}
     const low = buildStatusReport(inputs({...base, profile: profile('testnet', false), gas: gas(HEARTBEAT_GAS * 10n ** 9n * 3n, NOW - 120)}), formatUnits)
     expectValid(low)
     expect(low.explain).toEqual([

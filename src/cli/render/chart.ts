@@ -1,6 +1,8 @@
 /**
  * Terminal charts for humans: one column per epoch. Pure string building, so tests can read them.
  */
+import type {Style} from '../style.js'
+
 const BLOCKS = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█']
 
 export interface EpochPoint {
@@ -15,7 +17,7 @@ export interface EpochPoint {
  * Two rows over the same epochs: a bar of earnings (scaled to the window's maximum) and an uptime
  * row (█ credited, · missed), with the first and last epoch numbers underneath.
  */
-export function epochChart(points: readonly EpochPoint[], width = 60): string[] {
+export function epochChart(points: readonly EpochPoint[], width = 60, style?: Style): string[] {
   if (points.length === 0) return ['(no epochs yet)']
   const shown = points.slice(-width)
   const max = shown.reduce((m, p) => (p.earned > m ? p.earned : m), 0n)
@@ -26,20 +28,9 @@ export function epochChart(points: readonly EpochPoint[], width = 60): string[] 
       return BLOCKS[Math.max(1, Math.min(8, level))]
     })
     .join('')
-  const uptime = shown.map((p) => (p.credited ? '█' : '·')).join('')
+  const uptime = shown.map((p) => (p.credited ? (style?.state('credited', '█') ?? '█') : (style?.state('missed', '·') ?? '·'))).join('')
   const first = String(shown[0]!.epoch)
   const last = String(shown.at(-1)!.epoch)
   const axis = shown.length >= first.length + last.length ? first + ' '.repeat(shown.length - first.length - last.length) + last : first
   return [`earned  ${bars}`, `uptime  ${uptime}`, `epoch   ${axis}`]
-}
-
-/** Fixed-point formatting of a token amount, trimming trailing zeros (1500000000000000000n, 18 → "1.5"). */
-export function formatUnits(amount: bigint, decimals: number, maxFraction = 6): string {
-  const negative = amount < 0n
-  const abs = negative ? -amount : amount
-  const base = 10n ** BigInt(decimals)
-  const whole = abs / base
-  let fraction = (abs % base).toString().padStart(decimals, '0').slice(0, maxFraction).replace(/0+$/, '')
-  if (fraction === '' && abs % base !== 0n) fraction = '0'.repeat(Math.max(0, maxFraction - 1)) + '1'
-  return `${negative ? '-' : ''}${whole}${fraction ? '.' + fraction : ''}`
 }

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../../cli/base-command.js'
-import {formatUnits} from '../../cli/render/chart.js'
+import {formatUnits} from '../../util/units.js'
 import {requireChainReady} from '../../config/index.js'
 import {unlockWallet} from '../../keys/wallet.js'
 

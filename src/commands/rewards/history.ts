@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import type {CreditRow} from '../../insight/reward-ledger.js'
 import {BaseCommand} from '../../cli/base-command.js'
-import {formatUnits} from '../../cli/render/chart.js'
+import {formatUnits} from '../../util/units.js'
 import {csvLine} from '../../cli/render/csv.js'
 import {requireChainReady} from '../../config/index.js'
 import {InputError, WalletMissingError} from '../../errors/index.js'
@@ -68,7 +68,7 @@ export default class RewardsHistory extends BaseCommand<typeof RewardsHistory> {
     const {creditRows} = await import('../../insight/reward-ledger.js')
     const client = await connect(profile)
     try {
-      const {set, ledger} = await readLedger(client, this.resolved.paths.cacheDir, !this.jsonEnabled(), (m) => this.warning(m))
+      const {set, ledger} = await readLedger(client, this.resolved.paths.cacheDir, await this.steps(), (m) => this.warning(m))
       const rows = creditRows(ledger, filter).map(rowView)
       const total = rows.reduce((sum, r) => sum + BigInt(r.reward), 0n)
       const result: HistoryResult = {

@@ -39,7 +39,7 @@ With --print the file goes to stdout and nothing is written.`
     }
     const result = installService(platform, spec, flags.dir)
     this.log(`${result.status === 'unchanged' ? 'Unchanged' : result.status === 'created' ? 'Installed' : 'Updated'}: ${result.path}`)
-    for (const w of result.warnings) this.warn(w)
+    for (const w of result.warnings) this.warning(w)
     if (result.nextSteps.length > 0) {
       this.log('Next:')
       for (const step of result.nextSteps) this.log(`  ${step}`)

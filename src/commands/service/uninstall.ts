@@ -17,7 +17,7 @@ export default class ServiceUninstall extends BaseCommand<typeof ServiceUninstal
     const platform = (this.flags.platform ?? defaultPlatform()) as ServicePlatform
     const result = await uninstallService(platform, this.flags.dir ?? defaultServiceDir(platform, {dataDir: this.resolved.paths.dataDir}))
     if (result.stopFirst.length > 0) {
-      this.warn('the service is still running; stop it:')
+      this.warning('the service is still running; stop it:')
       for (const s of result.stopFirst) this.log(`  ${s}`)
     }
     this.log(result.removed ? `Removed: ${result.path}` : `Not installed: ${result.path}`)

@@ -178,7 +178,7 @@ describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status
       epochs.map((e) => e.result),
       JSON.stringify(epochs),
     ).toEqual(['confirmed'])
-    expect(hb.stderr).toMatch(/"devices":1[^\n]*"msg":"heartbeat sent"/)
+    expect(hb.stderr).toMatch(/"accelerators":1[^\n]*"msg":"heartbeat sent"/)
     const confirmed = hb.json<{epochs: Array<{epoch: string; txHash: string}>}>().epochs[0]!
 
     // the chip's evidence of that epoch is kept for spot checks, and it is what the heartbeat committed on chain

@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import {epochChart, formatUnits} from '../../../src/cli/render/chart.js'
+import {epochChart} from '../../../src/cli/render/chart.js'
+import {formatUnits} from '../../../src/util/units.js'
 
 describe('epoch chart', () => {
   it('scales earnings to the window maximum and marks missed epochs', () => {
