@@ -29,11 +29,12 @@ export interface QuickstartResult {
 }
 
 export default class Quickstart extends MinerCommand<typeof Quickstart> {
-  static override summary = 'run the whole job on the embedded devnet: chain, wallet, register, heartbeats, earnings'
+  static override summary = 'run the whole job on the embedded devnet: wallet, chain, register, heartbeats, earnings'
   static override description =
-    'Starts the devnet (anvil + POCI contracts + automatic verifier) unless it runs, creates an operator wallet if there is none ' +
-    '(passphrase from UNET_PASSWORD / UNET_PASSWORD_FILE, or generated and stored 0600 in the data dir), uses the real TPM when ' +
-    'one answers and the software emulator otherwise (announced), registers, sends N epochs of heartbeats and prints the status. ' +
+    'Creates an operator wallet if there is none (passphrase from UNET_PASSWORD / UNET_PASSWORD_FILE, or generated and stored 0600 ' +
+    'in the data dir), starts the devnet (anvil + POCI contracts + automatic verifier; it funds the wallet) unless it runs, uses the ' +
+    'real TPM when one answers and the software emulator otherwise (announced), registers, sends N epochs of heartbeats (one line ' +
+    'each) and prints the rewards. Agent log lines show only with a log level set (--log-level, UNET_LOG_LEVEL, config logLevel). ' +
     'The devnet keeps running so `unet status` and `unet rewards claim` work; `unet devnet stop` ends it.'
   static override examples = ['<%= config.bin %> quickstart', '<%= config.bin %> quickstart --epochs 3 --json']
   static override flags = {
