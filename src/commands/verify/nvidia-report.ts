@@ -94,7 +94,7 @@ export default class VerifyNvidiaReport extends BaseCommand<typeof VerifyNvidiaR
           ocsp,
         },
       })
-    for (const w of ocsp.warnings) this.warn(w)
+    for (const w of ocsp.warnings) this.warning(w)
     this.log(
       `valid NVIDIA CC report  driver ${offline.opaque.driverVersion ?? '?'}  VBIOS ${offline.opaque.vbiosVersion ?? '?'}  ${offline.measurementCount} measurements`,
     )
