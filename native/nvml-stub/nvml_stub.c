@@ -261,6 +261,24 @@ nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUtilization_
   return NVML_SUCCESS;
 }
 
+/* gpuN.temperature (°C, NVML_TEMPERATURE_GPU only); absent: NOT_SUPPORTED, as on GPUs without the sensor */
+nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t device, int sensorType, unsigned int *temp) {
+  DEVICE_PROLOGUE("nvmlDeviceGetTemperature")
+  if (!temp || sensorType != 0) return NVML_ERROR_INVALID_ARGUMENT;
+  if (!stub_item_get("gpu", device->index, "temperature")) return NVML_ERROR_NOT_SUPPORTED;
+  *temp = (unsigned int)stub_item_num("gpu", device->index, "temperature", 0);
+  return NVML_SUCCESS;
+}
+
+/* gpuN.power_usage_mw (milliwatts, board power draw); absent: NOT_SUPPORTED */
+nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int *power) {
+  DEVICE_PROLOGUE("nvmlDeviceGetPowerUsage")
+  if (!power) return NVML_ERROR_INVALID_ARGUMENT;
+  if (!stub_item_get("gpu", device->index, "power_usage_mw")) return NVML_ERROR_NOT_SUPPORTED;
+  *power = (unsigned int)stub_item_num("gpu", device->index, "power_usage_mw", 0);
+  return NVML_SUCCESS;
+}
+
 /* gpuN.processes = pid:bytes,pid:bytes */
 nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int *infoCount, nvmlProcessInfo_t *infos) {
   DEVICE_PROLOGUE("nvmlDeviceGetComputeRunningProcesses_v3")

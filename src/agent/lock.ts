@@ -87,9 +87,10 @@ class AlreadyRunningError extends UnetError {
 }
 
 /** Takes the agent lock of `dataDir` or throws AlreadyRunningError naming the holder's pid. */
-export function acquireLock(dataDir: string, options: {releaseOnExit?: boolean} = {}): AgentLock {
+export function acquireLock(dataDir: string, options: {releaseOnExit?: boolean; path?: string} = {}): AgentLock {
   mkdirSync(dataDir, {recursive: true, mode: 0o700})
-  const path = lockPath(dataDir)
+  // another lock of the same kind (src/alerts: one alert check at a time) lives beside it
+  const path = options.path ?? lockPath(dataDir)
   const info: LockInfo = {pid: process.pid, startTime: processStartTime(process.pid), hostname: hostname(), acquiredAt: Date.now()}
   const body = JSON.stringify(info) + '\n'
 

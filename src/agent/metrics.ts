@@ -11,10 +11,43 @@ export {parseListen, type ListenAddress} from '../util/metrics-http.js'
 
 export interface MetricsServer {
   metrics: AgentMetrics
+  /** Per-device series, set by whoever watches the host (src/miner/host-monitor.ts) after each look. */
+  devices: DeviceMetrics
   /** http://host:port/metrics */
   url: string
   address: ListenAddress
   close(): Promise<void>
+}
+
+/** An on-chain device of this operator, as the chain last said (label device_id = the 0x bytes32 id). */
+export interface ChainDeviceReading {
+  deviceId: string
+  kind: string
+  /** Approved power (0 while pending). */
+  power: number
+  /** Credited in this epoch or the last one. */
+  online: boolean
+  lastCreditedEpoch?: number
+}
+
+/** A local accelerator, as its probe last said (management queries only; absent fields: the driver does not give them). */
+export interface LocalDeviceReading {
+  /** Stable id (UUID/serial, PCI address). */
+  device: string
+  vendor: string
+  model: string
+  healthy: boolean
+  temperatureCelsius?: number
+  utilisationPercent?: number
+  powerDrawWatts?: number
+  memoryUsedBytes?: number
+}
+
+export interface DeviceMetrics {
+  chain(currentEpoch: bigint, devices: ChainDeviceReading[]): void
+  local(devices: LocalDeviceReading[]): void
+  /** Open alert conditions by rule (src/alerts). */
+  alertsOpen(byRule: Record<string, number>): void
 }
 
 /** Token amounts (18 decimals) as floating-point units for gauges. */
@@ -75,5 +108,52 @@ export async function startMetricsServer(listen: string | ListenAddress, options
     challenge: (result) => challenges.inc({result}),
   }
 
-  return {metrics, ...(await serveRegistry(registry, address))}
+  return {metrics, devices: deviceMetrics(prom, registry), ...(await serveRegistry(registry, address))}
+}
+
+/**
+ * The per-device gauges. Each look replaces the whole set (reset, then set), so a device that is gone
+ * stops being exported instead of repeating its last value.
+ */
+function deviceMetrics(prom: typeof import('prom-client'), registry: import('prom-client').Registry): DeviceMetrics {
+  const gauge = (name: string, help: string, labelNames: string[] = []) => new prom.Gauge({name, help, labelNames, registers: [registry]})
+  const onChain = ['device_id', 'kind']
+  const local = ['device', 'vendor', 'model']
+  const epoch = gauge('unet_current_epoch', "The heartbeat contract's current epoch, as last read")
+  const power = gauge('unet_device_power', 'Approved power of each on-chain device of this operator (0 while pending)', onChain)
+  const online = gauge('unet_device_online', 'Whether each on-chain device was credited in this epoch or the last one (1) or not (0)', onChain)
+  const credited = gauge('unet_device_last_credited_epoch', 'Last epoch a heartbeat credited each on-chain device', onChain)
+  const healthy = gauge('unet_device_healthy', 'Whether the probe of each local accelerator reports no fault (1) or a fault (0)', local)
+  const temperature = gauge('unet_device_temperature_celsius', 'Temperature of each local accelerator, where the driver gives it', local)
+  const utilisation = gauge('unet_device_utilisation_percent', 'Utilisation of each local accelerator, where the driver gives it', local)
+  const draw = gauge('unet_device_power_draw_watts', 'Board power draw of each local accelerator, where the driver gives it', local)
+  const memory = gauge('unet_device_memory_used_bytes', 'Memory in use on each local accelerator, where the driver gives it', local)
+  const alerts = gauge('unet_alerts_open', 'Open alert conditions by rule', ['rule'])
+  return {
+    chain(current, devices) {
+      epoch.set(Number(current))
+      for (const g of [power, online, credited]) g.reset()
+      for (const d of devices) {
+        const labels = {device_id: d.deviceId, kind: d.kind}
+        power.set(labels, d.power)
+        online.set(labels, d.online ? 1 : 0)
+        if (d.lastCreditedEpoch !== undefined) credited.set(labels, d.lastCreditedEpoch)
+      }
+    },
+    local(devices) {
+      for (const g of [healthy, temperature, utilisation, draw, memory]) g.reset()
+      for (const d of devices) {
+        const labels = {device: d.device, vendor: d.vendor, model: d.model}
+        healthy.set(labels, d.healthy ? 1 : 0)
+        if (d.temperatureCelsius !== undefined) temperature.set(labels, d.temperatureCelsius)
+        if (d.utilisationPercent !== undefined) utilisation.set(labels, d.utilisationPercent)
+        if (d.powerDrawWatts !== undefined) draw.set(labels, d.powerDrawWatts)
+        if (d.memoryUsedBytes !== undefined) memory.set(labels, d.memoryUsedBytes)
+      }
+    },
+    alertsOpen(byRule) {
+      alerts.reset()
+      for (const [rule, n] of Object.entries(byRule)) alerts.set({rule}, n)
+    },
+  }
 }

@@ -33,9 +33,9 @@ export interface RunAgentOptions extends Omit<HeartbeatMachineOptions, 'outbox' 
   /** Extra stop signal (tests); SIGTERM/SIGINT are always handled unless handleSignals is false. */
   signal?: AbortSignal
   handleSignals?: boolean
-  /** Called once the metrics endpoint listens (its URL), for the command to announce. */
-  onMetrics?: (url: string) => void
-  /** Called on every state change, after agent/state.json is written (a foreground command's progress). */
+  /** Called once the metrics endpoint listens (its URL, and the server for per-device series), for the command to announce. */
+  onMetrics?: (url: string, server: MetricsServer) => void
+  /** Called on every state change, after agent/state.json is written (a foreground command's progress, the host monitor). */
   onState?: HeartbeatMachineOptions['onTransition']
 }
 
@@ -85,7 +85,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
     if (metricsListen) {
       server = await startMetricsServer(metricsListen)
       logger.info({url: server.url}, `metrics on ${server.url}`)
-      onMetrics?.(server.url)
+      onMetrics?.(server.url, server)
     }
     const outbox = new Outbox(dataDir, {logger, now: () => clock.now()})
     const snapshot: AgentStatusSnapshot = {pid: process.pid, state: 'Unregistered', updatedAt: clock.now()}

@@ -1,5 +1,10 @@
 import {randomUUID} from 'node:crypto'
+import {rmSync} from 'node:fs'
 import {hostname} from 'node:os'
+import {join} from 'node:path'
+
+import {acquireLock, readLock, type AgentLock} from '../agent/lock.js'
+import {ExitCode, UnetError} from '../errors/index.js'
 
 import type {AgentLogger} from '../agent/ports.js'
 import type {AlertFacts} from './facts.js'
@@ -22,6 +27,8 @@ export interface DeliveryRecord {
 export interface AlertCheckResult {
   open: AlertCondition[]
   deliveries: DeliveryRecord[]
+  /** Set when another check (the agent's, or a timer's) held the alert lock: this one did nothing. */
+  skipped?: string
 }
 
 /**
@@ -36,6 +43,35 @@ export async function runAlertCheck(o: {
   logger?: AgentLogger
   now?: number
 }): Promise<AlertCheckResult> {
+  // one check at a time per data dir (the agent's and a timer's share alerts/state.json): the other one is skipped, not queued
+  const lock = takeCheckLock(o.dataDir, o.now ?? Date.now())
+  if (!lock) return {open: [], deliveries: [], skipped: 'another alert check is running'}
+  try {
+    return await checkLocked(o)
+  } finally {
+    lock.release()
+  }
+}
+
+/** A check holding the lock longer than this is hung (a frozen or stuck agent): its lock is taken over, so agent-down still gets out. */
+const CHECK_LOCK_STALE_MS = 10 * 60_000
+
+function takeCheckLock(dataDir: string, now: number): AgentLock | undefined {
+  const path = join(dataDir, 'alerts.lock')
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      return acquireLock(dataDir, {path})
+    } catch (error) {
+      if (!(error instanceof UnetError) || error.exitCode !== ExitCode.ALREADY_RUNNING) throw error
+      const holder = readLock(path)
+      if (!holder || now - holder.acquiredAt < CHECK_LOCK_STALE_MS) return undefined
+      rmSync(path, {force: true})
+    }
+  }
+  return undefined
+}
+
+async function checkLocked(o: Parameters<typeof runAlertCheck>[0]): Promise<AlertCheckResult> {
   const now = o.now ?? Date.now()
   const open = evaluateRules(o.facts, o.thresholds)
   const state = reconcile(readAlertState(o.dataDir), open, now)

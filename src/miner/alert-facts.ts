@@ -6,6 +6,7 @@
 import type {AlertFacts} from '../alerts/facts.js'
 import {HEARTBEAT_GAS_ESTIMATE} from '../chain/gas.js'
 import type {ResolvedConfig} from '../config/index.js'
+import type {Device} from '../hw/inventory.js'
 import {deviceFaults} from '../hw/probe-reasons.js'
 import {deviceLocatorOf, ownKeyDevicesOf, probeLocated} from './attest-devices.js'
 import type {StatusInputs} from './status-report.js'
@@ -18,11 +19,16 @@ const OWN_KEY_KINDS = new Set(['rsa2048', 'p384'])
 export interface AlertFactsOptions {
   /** Inside the agent process: it is running by definition, so agent-down is not looked at. */
   inAgent?: boolean
+  /** What `unet status` read (the host monitor reads it once for the metrics too). */
+  inputs?: StatusInputs
+  /** The local probe's devices (likewise). */
+  probed?: Device[]
 }
 
 export async function gatherAlertFacts(resolved: ResolvedConfig, operator: string | undefined, options: AlertFactsOptions = {}): Promise<AlertFacts> {
   const {gatherStatus} = await import('./status-report.js')
-  const inputs = await gatherStatus(resolved, operator, resolved.config.payout ?? operator)
+  const inputs = options.inputs ?? (await gatherStatus(resolved, operator, resolved.config.payout ?? operator))
+  const probed = options.probed ?? (await probeLocated(deviceLocatorOf(resolved.config)))
   const {connect, disconnect} = await import('../chain/client.js')
   const {requireChainReady} = await import('../config/index.js')
   const client = await connect(requireChainReady(resolved.profile))
@@ -34,7 +40,7 @@ export async function gatherAlertFacts(resolved: ResolvedConfig, operator: strin
       ...factsFromStatus(inputs, options),
       gas: gasFacts(inputs, costs),
       rejectedRegistrations: operator ? await rejected(client, operator, inputs) : [],
-      ...(await deviceFacts(resolved, inputs)),
+      ...deviceFacts(probed, inputs),
     }
   } finally {
     disconnect(client)
@@ -88,8 +94,7 @@ async function rejected(client: import('../chain/client.js').ChainClient, operat
 }
 
 /** The local probe: approved own-key accelerators it no longer finds, and accelerators whose probe reports faults. */
-async function deviceFacts(resolved: ResolvedConfig, i: StatusInputs): Promise<Pick<AlertFacts, 'lostDevices' | 'unhealthyDevices'>> {
-  const all = await probeLocated(deviceLocatorOf(resolved.config))
+function deviceFacts(all: Device[], i: StatusInputs): Pick<AlertFacts, 'lostDevices' | 'unhealthyDevices'> {
   const present = new Set(ownKeyDevicesOf(all).devices.map((d) => d.deviceId.toLowerCase()))
   const lostDevices = i.chain.devices
     .filter((d) => d.approved && OWN_KEY_KINDS.has(d.kind) && !present.has(d.deviceId.toLowerCase()))

@@ -7,7 +7,8 @@ import {deviceLocatorOf} from './attest-devices.js'
 import {Backoff, realClock} from '../agent/backoff.js'
 import {liveChainPort, liveChallengePort, liveDevicesPort, liveEnginePort, liveSelfVerifyPort} from './live-ports.js'
 import type {MinerSession} from './miner-session.js'
-import type {AgentLogger} from '../agent/ports.js'
+import {silentAgentLogger, type AgentLogger} from '../agent/ports.js'
+import {startHostMonitor} from './host-monitor.js'
 import {runAgent, type RunAgentOptions, type RunAgentResult} from '../agent/run-agent.js'
 
 export interface RunMinerOptions {
@@ -35,35 +36,46 @@ export async function runMinerAgent(session: MinerSession, options: RunMinerOpti
   const chainIdentity = await readWithRetries(() => readChainIdentity(client), options.logger)
   const epochMs = Number(cb.epochSeconds) * 1000
   const evidenceDir = join(resolved.paths.dataDir, 'evidence')
-  return runAgent({
-    dataDir: resolved.paths.dataDir,
-    chainIdentity,
-    // the kept device evidence answers this chain's challenges only
-    chainStatePaths: [evidenceDir],
-    once: options.once,
-    epochs: options.epochs,
-    metricsListen: options.metricsListen,
-    onMetrics: options.onMetrics,
-    onState: options.onState,
-    onEpoch: options.onEpoch,
-    logger: options.logger,
-    identity: {chainId: client.chainId, contract: client.pociAddress!, operator, hostId},
-    chain: liveChainPort(client, identity, operator),
-    engine: liveEnginePort(session.engine),
-    devices: liveDevicesPort(client, hostId, {operator, locator: deviceLocatorOf(resolved.config), evidenceDir}),
-    challenges: liveChallengePort(client, hostId, {evidenceDir}),
-    selfVerify: liveSelfVerifyPort(identity, resolved.profile.allowEmulator, resolved.profile.name),
-    backoff: {baseMs: Math.min(1000, epochMs / 50), maxMs: Math.min(60_000, epochMs / 5)},
-    // a bounded run (--once, --epochs) ends when the chain has not answered for an epoch; the service waits it out
-    ...(options.once || options.epochs ? {giveUpAfterMs: epochMs} : {}),
-    // a heartbeat must be mined inside the epoch of its challenge block; an epoch of N blocks has at most N − 1 after B
-    minBlocksLeft: Math.min(MIN_BLOCKS_LEFT, Math.max(0, Number(cb.epochBlocks) - 1)),
-    receiptPollMs: Math.min(2000, Math.max(200, epochMs / 40)),
-    // a fifth of the idle CPU goal at a 30 s epoch is spent per currentEpoch poll (eth_call + wake-up, ~3-8 ms of
-    // CPU on a busy 2-core box: npm run bench, docs/benchmarks.md); a tenth of the epoch (3 s at 30 s, 5 s cap)
-    // halves it, and a new epoch is still seen within its first tenth
-    epochPollMs: Math.min(5000, Math.max(250, epochMs / 10)),
-  })
+  const monitor = startHostMonitor(resolved, operator, options.logger ?? silentAgentLogger)
+  try {
+    return await runAgent({
+      dataDir: resolved.paths.dataDir,
+      chainIdentity,
+      // the kept device evidence answers this chain's challenges only
+      chainStatePaths: [evidenceDir],
+      once: options.once,
+      epochs: options.epochs,
+      metricsListen: options.metricsListen,
+      onMetrics: (url, server) => {
+        monitor.attachMetrics(server)
+        options.onMetrics?.(url)
+      },
+      onState: (state, info) => {
+        monitor.onTransition(state)
+        options.onState?.(state, info)
+      },
+      onEpoch: options.onEpoch,
+      logger: options.logger,
+      identity: {chainId: client.chainId, contract: client.pociAddress!, operator, hostId},
+      chain: liveChainPort(client, identity, operator),
+      engine: liveEnginePort(session.engine),
+      devices: liveDevicesPort(client, hostId, {operator, locator: deviceLocatorOf(resolved.config), evidenceDir}),
+      challenges: liveChallengePort(client, hostId, {evidenceDir}),
+      selfVerify: liveSelfVerifyPort(identity, resolved.profile.allowEmulator, resolved.profile.name),
+      backoff: {baseMs: Math.min(1000, epochMs / 50), maxMs: Math.min(60_000, epochMs / 5)},
+      // a bounded run (--once, --epochs) ends when the chain has not answered for an epoch; the service waits it out
+      ...(options.once || options.epochs ? {giveUpAfterMs: epochMs} : {}),
+      // a heartbeat must be mined inside the epoch of its challenge block; an epoch of N blocks has at most N − 1 after B
+      minBlocksLeft: Math.min(MIN_BLOCKS_LEFT, Math.max(0, Number(cb.epochBlocks) - 1)),
+      receiptPollMs: Math.min(2000, Math.max(200, epochMs / 40)),
+      // a fifth of the idle CPU goal at a 30 s epoch is spent per currentEpoch poll (eth_call + wake-up, ~3-8 ms of
+      // CPU on a busy 2-core box: npm run bench, docs/benchmarks.md); a tenth of the epoch (3 s at 30 s, 5 s cap)
+      // halves it, and a new epoch is still seen within its first tenth
+      epochPollMs: Math.min(5000, Math.max(250, epochMs / 10)),
+    })
+  } finally {
+    await monitor.close()
+  }
 }
 
 /** A start-up read that rides out a short RPC outage instead of failing the service start. */

@@ -23,6 +23,8 @@ export const NVML_SYMBOLS = [
   'nvmlDeviceGetPciInfo_v3',
   'nvmlDeviceGetMemoryInfo',
   'nvmlDeviceGetUtilizationRates',
+  'nvmlDeviceGetTemperature',
+  'nvmlDeviceGetPowerUsage',
   'nvmlDeviceGetComputeRunningProcesses_v3',
   'nvmlDeviceGetConfComputeGpuCertificate',
   'nvmlDeviceGetConfComputeGpuAttestationReport',
@@ -30,6 +32,8 @@ export const NVML_SYMBOLS = [
 
 export const DEFAULT_NVML_LIBRARY = 'libnvidia-ml.so.1'
 export const NVML_NONCE_SIZE = 32
+/** nvmlTemperatureSensors_t: the GPU die. */
+const NVML_TEMPERATURE_GPU = 0
 
 const NVML_RETURN = {
   SUCCESS: 0,
@@ -127,6 +131,10 @@ export interface Nvml {
   pciInfo(d: NvmlDevice): NvmlPciInfo
   memory(d: NvmlDevice): NvmlMemory
   utilization(d: NvmlDevice): {gpu: number; memory: number}
+  /** GPU core temperature, °C (NVML_TEMPERATURE_GPU). */
+  temperature(d: NvmlDevice): number
+  /** Board power draw, milliwatts. */
+  powerUsage(d: NvmlDevice): number
   processes(d: NvmlDevice): NvmlProcess[]
   /** The GPU attestation certificate chain (PEM text, leaf first) and the device identity chain. */
   certificate(d: NvmlDevice): {attestationCertChain: Uint8Array; certChain: Uint8Array}
@@ -223,6 +231,8 @@ function bindNvml(lib: KoffiLibrary, path: string) {
     nvmlDeviceGetPciInfo_v3: bind('int nvmlDeviceGetPciInfo_v3(nvmlDevice_t device, _Out_ nvmlPciInfo_t *pci)'),
     nvmlDeviceGetMemoryInfo: bind('int nvmlDeviceGetMemoryInfo(nvmlDevice_t device, _Out_ nvmlMemory_t *memory)'),
     nvmlDeviceGetUtilizationRates: bind('int nvmlDeviceGetUtilizationRates(nvmlDevice_t device, _Out_ nvmlUtilization_t *utilization)'),
+    nvmlDeviceGetTemperature: bind('int nvmlDeviceGetTemperature(nvmlDevice_t device, int sensorType, _Out_ unsigned int *temp)'),
+    nvmlDeviceGetPowerUsage: bind('int nvmlDeviceGetPowerUsage(nvmlDevice_t device, _Out_ unsigned int *power)'),
     nvmlDeviceGetComputeRunningProcesses_v3: bind('int nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, _Inout_ unsigned int *infoCount, void *infos)'),
     nvmlDeviceGetConfComputeGpuCertificate: bind('int nvmlDeviceGetConfComputeGpuCertificate(nvmlDevice_t device, _Out_ nvmlConfComputeGpuCertificate_t *cert)'),
     nvmlDeviceGetConfComputeGpuAttestationReport: bind('int nvmlDeviceGetConfComputeGpuAttestationReport(nvmlDevice_t device, _Inout_ nvmlConfComputeGpuAttestationReport_t *report)'),
@@ -299,6 +309,16 @@ function nvmlApi(path: string, calls: NvmlCalls, processInfo: ProcessInfoLayout)
       const u: Record<string, number> = {}
       check('nvmlDeviceGetUtilizationRates', f.nvmlDeviceGetUtilizationRates(d, u))
       return {gpu: u.gpu!, memory: u.memory!}
+    },
+    temperature(d) {
+      const t = [0]
+      check('nvmlDeviceGetTemperature', f.nvmlDeviceGetTemperature(d, NVML_TEMPERATURE_GPU, t))
+      return t[0]!
+    },
+    powerUsage(d) {
+      const mw = [0]
+      check('nvmlDeviceGetPowerUsage', f.nvmlDeviceGetPowerUsage(d, mw))
+      return mw[0]!
     },
     processes: (d) => runningProcesses(calls, processInfo, d),
     certificate: (d) => gpuCertificate(calls, d),

@@ -75,6 +75,14 @@ export function pciInfo(c: Classified): Device['pci'] {
   }
 }
 
+function sensor(read: () => number): number | undefined {
+  try {
+    return read()
+  } catch {
+    return undefined
+  }
+}
+
 export async function probeNvidia(options: NvidiaProbeOptions): Promise<NvidiaProbe> {
   if (options.candidates.length === 0 && !options.force) return {devices: [], nvmlLoaded: false}
   let nvml: Nvml
@@ -102,6 +110,9 @@ export async function probeNvidia(options: NvidiaProbeOptions): Promise<NvidiaPr
       const mem = attempt(reasons, 'memory', () => nvml.memory(h))
       const util = attempt(reasons, 'utilisation', () => nvml.utilization(h))
       const procs = attempt(reasons, 'processes', () => nvml.processes(h))
+      // optional sensors: many GPUs lack one, which is no reason worth listing
+      const temperatureCelsius = sensor(() => nvml.temperature(h))
+      const powerMw = sensor(() => nvml.powerUsage(h))
       const address = pci ? normalizeBusId(pci.busId) : undefined
       const sys = options.candidates.find((c) => c.pci.address === address)
       if (address) seen.add(address)
@@ -139,6 +150,10 @@ export async function probeNvidia(options: NvidiaProbeOptions): Promise<NvidiaPr
             : undefined,
         memoryBytes: mem ? Number(mem.total) : undefined,
         memoryUsedBytes: mem ? Number(mem.used) : undefined,
+        sensors:
+          temperatureCelsius === undefined && powerMw === undefined
+            ? undefined
+            : {temperatureCelsius, powerDrawWatts: powerMw === undefined ? undefined : powerMw / 1000},
         driver: {name: sys?.pci.driver ?? 'nvidia', version: driverVersion},
         busy: {state: busy, utilisationPercent: util?.gpu, processes: procs?.map((p) => ({pid: p.pid, usedMemoryBytes: Number(p.usedGpuMemory)}))},
         attestation,

@@ -44,6 +44,8 @@ export interface Device {
   pci?: {vendorId: string; deviceId: string; classCode: string; subsystem?: string}
   memoryBytes?: number
   memoryUsedBytes?: number
+  /** Sensors where the driver gives them (NVML), for metrics; management queries only. */
+  sensors?: {temperatureCelsius?: number; powerDrawWatts?: number}
   driver?: {name?: string; version?: string}
   busy: DeviceBusy
   attestation: {support: AttestationSupport; ccMode?: 'on' | 'off' | 'devtools'; reason?: string}

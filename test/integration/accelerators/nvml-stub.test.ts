@@ -89,10 +89,21 @@ describe('NVML through koffi against the stub libnvidia-ml.so.1', () => {
     })
     expect(rtx.stableIdSource).toBe('uuid')
     expect(rtx.reasons.join()).toMatch(/serial: not supported/)
+    // sensors the driver gives (rigNvml sets none: NOT_SUPPORTED is no reason, just absent)
+    expect(h100.sensors).toBeUndefined()
+    expect(h100.reasons.join()).not.toMatch(/temperature|power/)
     const calls = traced(trace)
     expect(calls[0]).toBe('nvmlInit_v2')
     expect(calls.at(-1)).toBe('nvmlShutdown')
     for (const c of calls) expect(NVML_SYMBOLS as readonly string[]).toContain(c.split(' ')[0])
+  })
+
+  it('temperature and board power draw, where the driver gives them (management calls, no CUDA)', async () => {
+    const {trace} = useConfig({'gpu1.temperature': 71, 'gpu1.power_usage_mw': 398500, 'gpu0.temperature': 34})
+    const devices = await probeDevices({sysfsRoot: RIG, nvmlPath: lib, bmlibPath: join(tempDir(), 'absent.so')})
+    expect(devices.find((d) => d.pciAddress === '0000:65:00.0')!.sensors).toEqual({temperatureCelsius: 71, powerDrawWatts: 398.5})
+    expect(devices.find((d) => d.pciAddress === '0000:17:00.0')!.sensors).toEqual({temperatureCelsius: 34, powerDrawWatts: undefined})
+    expect(traced(trace)).toEqual(expect.arrayContaining(['nvmlDeviceGetTemperature', 'nvmlDeviceGetPowerUsage']))
   })
 
   it('attestDevice passes the 32-byte challenge in the struct; the recorded report verifies only against its recorded nonce', async () => {

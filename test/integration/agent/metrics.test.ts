@@ -57,6 +57,40 @@ describe('Prometheus endpoint (real HTTP on loopback)', () => {
     }
   })
 
+  it('per-device series: each look replaces the set, a device that is gone is no longer exported, an absent sensor has no series', async () => {
+    const server = await startMetricsServer('127.0.0.1:0')
+    try {
+      const gpu = {device: 'GPU-1', vendor: 'NVIDIA', model: 'H100', healthy: true, temperatureCelsius: 40, utilisationPercent: 3}
+      server.devices.chain(12n, [
+        {deviceId: '0xaa', kind: 'host-tpm', power: 10, online: true, lastCreditedEpoch: 12},
+        {deviceId: '0xbb', kind: 'p384', power: 0, online: false},
+      ])
+      server.devices.local([gpu, {device: 'pci:0000:83:00.0', vendor: 'x', model: 'y', healthy: false}])
+      server.devices.alertsOpen({'device-unhealthy': 1})
+      let body = await (await fetch(server.url)).text()
+      expect(sample(body, 'unet_current_epoch')).toBe(12)
+      expect(body).toContain('unet_device_online{device_id="0xaa",kind="host-tpm"} 1')
+      expect(body).toContain('unet_device_online{device_id="0xbb",kind="p384"} 0')
+      expect(body).toContain('unet_device_last_credited_epoch{device_id="0xaa",kind="host-tpm"} 12')
+      expect(body).not.toContain('unet_device_last_credited_epoch{device_id="0xbb"')
+      expect(body).toContain('unet_device_temperature_celsius{device="GPU-1",vendor="NVIDIA",model="H100"} 40')
+      expect(body).toContain('unet_device_healthy{device="pci:0000:83:00.0",vendor="x",model="y"} 0')
+      expect(body).not.toMatch(/unet_device_temperature_celsius\{device="pci/)
+      expect(body).toContain('unet_alerts_open{rule="device-unhealthy"} 1')
+
+      server.devices.chain(13n, [{deviceId: '0xaa', kind: 'host-tpm', power: 10, online: true, lastCreditedEpoch: 13}])
+      server.devices.local([{...gpu, temperatureCelsius: 41}])
+      server.devices.alertsOpen({})
+      body = await (await fetch(server.url)).text()
+      expect(body).not.toContain('0xbb')
+      expect(body).not.toContain('pci:0000:83:00.0')
+      expect(body).toContain('unet_device_temperature_celsius{device="GPU-1",vendor="NVIDIA",model="H100"} 41')
+      expect(body).not.toMatch(/^unet_alerts_open\{/m)
+    } finally {
+      await server.close()
+    }
+  })
+
   it('a busy port is a one-line error; listen specs are parsed strictly', async () => {
     const a = await startMetricsServer('127.0.0.1:0')
     try {

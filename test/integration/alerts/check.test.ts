@@ -1,4 +1,5 @@
-import {mkdtempSync, readFileSync, statSync} from 'node:fs'
+import {spawn} from 'node:child_process'
+import {existsSync, mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -109,6 +110,28 @@ describe('alert check: dedup, resolved, retried delivery (real receiver and hook
       expect(later.deliveries).toEqual([])
     } finally {
       await rx.close()
+    }
+  })
+})
+
+describe('one alert check at a time', () => {
+  it('a check while another holds the lock is skipped; a lock held past 10 minutes (a hung check) is taken over', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'unet-alerts-'))
+    // a live process that is not this one holds the lock
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], {stdio: 'ignore'})
+    try {
+      const lock = (acquiredAt: number) => writeFileSync(join(dataDir, 'alerts.lock'), JSON.stringify({pid: holder.pid, hostname: 'x', acquiredAt}))
+      const now = 1_800_000_000_000
+      lock(now - 60_000)
+      const skipped = await runAlertCheck({dataDir, facts: facts(5n, 7n), thresholds: t, sinks: [], now})
+      expect(skipped).toEqual({open: [], deliveries: [], skipped: 'another alert check is running'})
+      lock(now - 10 * 60_000 - 1)
+      const taken = await runAlertCheck({dataDir, facts: facts(5n, 7n), thresholds: t, sinks: [], now})
+      expect(taken.skipped).toBeUndefined()
+      expect(taken.open.map((c) => c.rule)).toEqual(['missed-epoch'])
+      expect(existsSync(join(dataDir, 'alerts.lock'))).toBe(false)
+    } finally {
+      holder.kill()
     }
   })
 })

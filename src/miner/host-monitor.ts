@@ -1,0 +1,119 @@
+/**
+ * The agent's own look at its host, once per epoch (when an epoch starts) and after each credit:
+ * the chain as `unet status` reads it and the local device probe feed the per-device metrics and
+ * the alert rules (src/alerts), delivered from inside the agent process. It rides on the heartbeat
+ * loop's transitions and never blocks or fails it: a look runs in the background, one at a time
+ * (a transition during a look asks for one more after it), and its errors are logged.
+ */
+import type {AgentState} from '../agent/heartbeat-machine.js'
+import type {MetricsServer} from '../agent/metrics.js'
+import type {AgentLogger} from '../agent/ports.js'
+import type {ResolvedConfig} from '../config/index.js'
+import type {Device} from '../hw/inventory.js'
+import {deviceFaults} from '../hw/probe-reasons.js'
+import type {StatusInputs} from './status-report.js'
+
+export interface HostMonitor {
+  onTransition(state: AgentState): void
+  /** The metrics endpoint to feed, once it listens. */
+  attachMetrics(server: MetricsServer): void
+  /** Waits for the look under way (at most `timeoutMs`) before the agent exits. */
+  close(timeoutMs?: number): Promise<void>
+}
+
+/** The transitions after which the host is looked at: a new epoch began, or a heartbeat was credited. */
+const LOOK_ON: ReadonlySet<AgentState> = new Set(['Registered', 'Confirmed'])
+
+export function startHostMonitor(resolved: ResolvedConfig, operator: string, logger: AgentLogger): HostMonitor {
+  let metrics: MetricsServer | undefined
+  let running: Promise<void> | undefined
+  let again = false
+
+  const look = async () => {
+    const {alertSettings} = await import('../alerts/settings.js')
+    const {sinks, thresholds} = alertSettings(resolved)
+    if (sinks.length === 0 && !metrics) return
+    const {gatherStatus, buildStatusReport} = await import('./status-report.js')
+    const {probeLocated, deviceLocatorOf} = await import('./attest-devices.js')
+    const inputs = await gatherStatus(resolved, operator, resolved.config.payout ?? operator)
+    const probed = await probeLocated(deviceLocatorOf(resolved.config))
+    const {gatherAlertFacts} = await import('./alert-facts.js')
+    const facts = await gatherAlertFacts(resolved, operator, {inAgent: true, inputs, probed})
+    if (metrics) feedDeviceMetrics(metrics, inputs, probed, buildStatusReport)
+    if (sinks.length === 0) return
+    const {runAlertCheck} = await import('../alerts/check.js')
+    const result = await runAlertCheck({dataDir: resolved.paths.dataDir, facts, thresholds, sinks, logger})
+    if (metrics) metrics.devices.alertsOpen(countByRule(result.open.map((c) => c.rule)))
+  }
+
+  const schedule = () => {
+    if (running) {
+      again = true
+      return
+    }
+    running = look()
+      .catch((error: unknown) => logger.warn({err: (error as Error).message}, `host check (metrics, alerts) failed: ${(error as Error).message}`))
+      .finally(() => {
+        running = undefined
+        if (again) {
+          again = false
+          schedule()
+        }
+      })
+  }
+
+  return {
+    onTransition: (state) => {
+      if (LOOK_ON.has(state)) schedule()
+    },
+    attachMetrics: (server) => {
+      metrics = server
+    },
+    async close(timeoutMs = 30_000) {
+      again = false
+      if (!running) return
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([running, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))])
+      clearTimeout(timer)
+    },
+  }
+}
+
+function countByRule(rules: string[]): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const r of rules) out[r] = (out[r] ?? 0) + 1
+  return out
+}
+
+function feedDeviceMetrics(
+  server: MetricsServer,
+  inputs: StatusInputs,
+  probed: Device[],
+  buildStatusReport: typeof import('./status-report.js').buildStatusReport,
+): void {
+  const report = buildStatusReport(inputs, (v) => v.toString())
+  server.devices.chain(
+    inputs.chain.currentEpoch,
+    report.devices.map((d) => ({
+      deviceId: d.deviceId,
+      kind: d.kind,
+      power: Number(d.power),
+      online: d.online,
+      lastCreditedEpoch: d.lastHeartbeat ? Number(d.lastHeartbeat.epoch) : undefined,
+    })),
+  )
+  server.devices.local(
+    probed
+      .filter((d) => d.kind !== 'tpm')
+      .map((d) => ({
+        device: d.stableId,
+        vendor: d.vendor,
+        model: d.model,
+        healthy: deviceFaults(d.reasons).length === 0,
+        temperatureCelsius: d.sensors?.temperatureCelsius,
+        utilisationPercent: d.busy.utilisationPercent,
+        powerDrawWatts: d.sensors?.powerDrawWatts,
+        memoryUsedBytes: d.memoryUsedBytes,
+      })),
+  )
+}
