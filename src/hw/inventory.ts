@@ -73,6 +73,11 @@ export async function probeDevices(options: ProbeOptions = {}): Promise<Device[]
   }))
 
   const devices = [...nvidia.devices, ...amd, ...sophgo, ...generic]
+  // a PCIe link that reported fatal errors is a fault whatever the vendor library says (alert rule device-unhealthy)
+  for (const d of devices) {
+    const n = classified.find((c) => c.pci.address === d.pciAddress)?.pci.aerFatalErrors
+    if (n) d.reasons.push(`PCIe AER: ${n} fatal error(s) since boot (aer_dev_fatal)`)
+  }
   if (options.systemInformation ?? (real && !nvidia.nvmlLoaded)) await enrichWithSystemInformation(devices, classified.length === 0)
 
   const devRoot = options.devRoot ?? (real ? '/dev' : undefined)

@@ -29,9 +29,10 @@ export function attempt<T>(reasons: string[], what: string, fn: () => T): T | un
  * The probe reasons that say a device or its driver is broken (the alert rule "device-unhealthy"), as
  * opposed to notes about what it lacks ("not supported by this GPU", "CC devtools mode", "unique_id not
  * exposed"): the driver is gone, the GPU fell off the bus (NVML_ERROR_GPU_IS_LOST), the library and the
- * kernel driver disagree, the vendor library skipped a PCI function, or a vendor call failed outright.
+ * kernel driver disagree, the vendor library skipped a PCI function, a vendor call failed outright, or
+ * the kernel counted fatal PCIe AER errors on the device (sysfs aer_dev_fatal).
  */
-const FAULT = /driver not loaded|fell off the bus|not reported by |versions differ|failed: /
+const FAULT = /driver not loaded|fell off the bus|not reported by |versions differ|failed: |PCIe AER: /
 
 export function deviceFaults(reasons: readonly string[]): string[] {
   return reasons.filter((r) => FAULT.test(r))

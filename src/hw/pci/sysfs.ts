@@ -20,6 +20,8 @@ export interface PciDevice {
   driver?: string
   /** The device directory, for vendor probes that read more attributes. */
   path: string
+  /** PCIe AER: fatal uncorrectable errors since boot (aer_dev_fatal's TOTAL_ERR_FATAL); undefined where the kernel has no AER counters. */
+  aerFatalErrors?: number
 }
 
 export function readAttr(dir: string, name: string): string | undefined {
@@ -50,6 +52,15 @@ function linkName(path: string): string | undefined {
   }
 }
 
+/**
+ * A total line of an AER counter file (Documentation/ABI/testing/sysfs-bus-pci-devices-aer): one
+ * "<ErrorName> <count>" per line, ending with e.g. "TOTAL_ERR_FATAL <count>".
+ */
+export function aerTotal(text: string | undefined, total: string): number | undefined {
+  const m = text === undefined ? null : new RegExp(`^${total} (\\d+)$`, 'm').exec(text)
+  return m ? Number(m[1]) : undefined
+}
+
 const PCI_ADDRESS = /^[0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/
 
 export function readPciDevices(sysfsRoot: string): PciDevice[] {
@@ -76,6 +87,7 @@ export function readPciDevices(sysfsRoot: string): PciDevice[] {
       subsystemDeviceId: readHexAttr(dir, 'subsystem_device'),
       driver: linkName(join(dir, 'driver')),
       path: dir,
+      aerFatalErrors: aerTotal(readAttr(dir, 'aer_dev_fatal'), 'TOTAL_ERR_FATAL'),
     })
   }
   return out
