@@ -1,5 +1,5 @@
 import {spawn, type ChildProcess} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -159,5 +159,16 @@ describe('alerts end to end (devnet, real agent, real webhook receiver)', () => 
     const set = await runCli(['config', 'set', 'alerts.webhook.secret', 'on-the-command-line'], {home})
     expect(set.code).toBe(19)
     expect(set.stderr).toMatch(/^Error: alerts\.webhook\.secret is a secret/m)
+
+    // piped in, it is kept in the 0600 config file and shown only as set
+    const other = makeHome()
+    const piped = await runCli(['config', 'set', 'alerts.webhook.secret'], {home: other, input: 'piped-secret\n'})
+    expect(piped.code, piped.stderr).toBe(0)
+    expect(piped.stdout + piped.stderr).not.toContain('piped-secret')
+    const file = join(other.configDir, 'config.json')
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({alerts: {webhook: {secret: 'piped-secret'}}})
+    const get = await runCli(['config', 'get', 'alerts.webhook.secret'], {home: other})
+    expect(get.stdout.trim()).toBe('[set, hidden]')
   })
 })

@@ -31,11 +31,12 @@ export default class ConfigSet extends BaseCommand<typeof ConfigSet> {
       const unknown = unknownKeyProblem(key)
       throw new InputError(unknown.message, {hint: unknown.hint})
     }
-    if (rule.secret && raw !== undefined)
+    // oclif fills a missing argument from piped stdin: only a value on the real command line is refused
+    if (rule.secret && raw !== undefined && process.argv.slice(2).includes(raw))
       throw new InputError(`${key} is a secret: it is not taken on the command line (argv is visible to other users)`, {
         hint: `pipe it in: \`unet config set ${key} < file\`, or set ${envVarName(key)}`,
       })
-    const text = rule.secret ? await readStdin() : raw
+    const text = rule.secret ? (raw?.replace(/\r?\n$/, '') ?? (await readStdin())) : raw
     if (text === undefined || text === '')
       throw new InputError(rule.secret ? `no value for ${key} on stdin` : `a value is required for ${key}`, {hint: setHint(key, rule)})
     const value = parseValue(rule, text)
