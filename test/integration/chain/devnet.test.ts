@@ -16,6 +16,7 @@ import {buildHostEvidence} from '../../../src/hw/engine.js'
 import {leftPad, parseSignature} from '../../../src/hw/tpm2/structures.js'
 import {concatBytes} from '../../../src/util/hex.js'
 import {makeHome, runCli, type Home} from '../../helpers/cli.js'
+import {devnetDecisionsWhen} from '../../helpers/decisions.js'
 import {freePort} from '../../helpers/swtpm.js'
 import {fundedKey, p256Key, p256Sign, rpc} from './helpers.js'
 
@@ -124,17 +125,10 @@ describe('unet devnet start/status/stop (real anvil binary, subprocess CLI)', ()
     })
     expect(reg.deviceId).toBe(id.deviceId)
 
-    const readDecisions = () =>
-      readFileSync(join(home.dataDir, 'devnet', 'decisions.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as {regId: string; deviceId: string; approve: boolean; reasons: string[]})
-    const decided = async (regId: string) => {
-      const deadline = Date.now() + 30_000
-      while (Date.now() < deadline && !readDecisions().some((d) => d.regId === regId)) await new Promise((r) => setTimeout(r, 300))
-      return readDecisions().find((d) => d.regId === regId)
-    }
+    type Decision = {regId: string; deviceId: string; approve: boolean; reasons: string[]}
+    // the verifier appends its record after its transaction: wait for it (the file may not exist yet)
+    const decided = async (regId: string) =>
+      (await devnetDecisionsWhen<Decision>(home.dataDir, (all) => all.some((d) => d.regId === regId), 30_000)).find((d) => d.regId === regId)
     expect(await decided(reg.regId)).toMatchObject({approve: true, reasons: []})
 
     // devices register under an approved host only; on the devnet (allowEmulator) a P-256 key with a

@@ -1,5 +1,5 @@
 import {spawn, type ChildProcess} from 'node:child_process'
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -11,6 +11,7 @@ import {ExitCode} from '../../../src/errors/index.js'
 import {encryptKeystore} from '../../../src/keys/keystore.js'
 import {hexToBytes} from '../../../src/util/hex.js'
 import {BIN, makeHome, runCli, type Home} from '../../helpers/cli.js'
+import {decisionRecords} from '../../helpers/decisions.js'
 import {anvilUrl} from '../../helpers/env.js'
 import {clientFor, deployFresh, emulatorHost, p256Device, registerDevice, registerHost, type Deployment} from '../chain/helpers.js'
 import {emulatorEngine, registerHostWith} from './helpers.js'
@@ -51,14 +52,7 @@ describe('unet verifier run / audit (subprocess CLI, real anvil)', () => {
   let decisionsFile: string
   let args: string[]
 
-  const lines = (): Line[] =>
-    existsSync(decisionsFile)
-      ? readFileSync(decisionsFile, 'utf8')
-          .trim()
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => JSON.parse(l) as Line)
-      : []
+  const lines = (): Line[] => decisionRecords<Line>(decisionsFile)
 
   beforeAll(async () => {
     dep = await deployFresh(url)
