@@ -125,6 +125,8 @@ function systemdUnit(spec: ServiceSpec): string {
     'Restart=always',
     'RestartSec=10',
     'KillSignal=SIGTERM',
+    // the agent exits 130 (INTERRUPTED) on SIGTERM: a stop, not a failure
+    'SuccessExitStatus=130',
     'TimeoutStopSec=30',
     ...(spec.user ? [`User=${spec.user}`] : []),
     ...(spec.group ? [`Group=${spec.group}`] : []),

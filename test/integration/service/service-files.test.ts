@@ -55,6 +55,7 @@ describe('service definitions', () => {
     const directives = unit.split('\n').filter((l) => /^[A-Z]/.test(l))
     for (const d of [
       'Restart=always',
+      'SuccessExitStatus=130',
       'NoNewPrivileges=yes',
       'ProtectSystem=strict',
       'DeviceAllow=/dev/tpmrm0 rw',
