@@ -179,7 +179,11 @@ export function devnetEpochBlocks(epochSeconds: number, blockTime?: number): num
 export async function bootDevnet(options: BootOptions): Promise<BootedDevnet> {
   const files = devnetChainFiles(options.devnetDir)
   const saved = options.fresh ? undefined : restorableChain(files)
-  const timestamp = saved ? undefined : freshGenesisTimestamp(setAsideChain(files), Math.floor(Date.now() / 1000))
+  // A restored chain starts anvil at its own genesis time: anvil makes a genesis block at every start and
+  // dumps it beside the loaded one, and which block 0 the next load keeps depends on their order in the
+  // file (seen: a second restore came up with another genesis). With the saved time both are one block;
+  // the clock is then set to now (anvil would otherwise count on from the genesis time).
+  const timestamp = saved ? saved.genesisTimestamp : freshGenesisTimestamp(setAsideChain(files), Math.floor(Date.now() / 1000))
   const blockTime = saved ? saved.blockTime : options.blockTime
   let anvil: AnvilHandle
   try {
@@ -203,12 +207,12 @@ export async function bootDevnet(options: BootOptions): Promise<BootedDevnet> {
   let client: ChainClient | undefined
   try {
     client = await connect(devnetProfile(anvil.rpcUrl, saved?.contracts), {privateKey: DEVNET_DEPLOYER_KEY})
+    const anvilRpc = (method: string, params: unknown[]) =>
+      (client!.provider as unknown as {send(m: string, p: unknown[]): Promise<unknown>}).send(method, params)
     const booted = saved ? await restoreChain(client, saved, files) : await deployChain(client, options, blockTime)
+    if (saved) await anvilRpc('anvil_setTime', [Math.floor(Date.now() / 1000)])
     if (options.operator && (!saved || (await client.provider.getBalance(options.operator)) === 0n))
-      await (client.provider as unknown as {send(m: string, p: unknown[]): Promise<unknown>}).send('anvil_setBalance', [
-        options.operator,
-        '0x' + DEVNET_OPERATOR_FUNDS.toString(16),
-      ])
+      await anvilRpc('anvil_setBalance', [options.operator, '0x' + DEVNET_OPERATOR_FUNDS.toString(16)])
     return {anvil, client, contracts: booted.contracts, chain: booted, restored: saved !== undefined}
   } catch (error) {
     if (client) disconnect(client)

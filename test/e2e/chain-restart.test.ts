@@ -149,7 +149,8 @@ describe('the agent across devnet restarts (issue 12, subprocess CLI, real anvil
     expect(before2.devices).toEqual([])
     expect(before2.agent.lastSuccessEpoch).toBeNull()
 
-    const again = await cli(['quickstart', '--epochs', '1', '--port', String(port), '--json'], 240_000)
+    // quickstart shows agent log lines only with a log level set; the archive line is a warning
+    const again = await cli(['quickstart', '--epochs', '1', '--port', String(port), '--json', '--log-level', 'warn'], 240_000)
     expect(again.code, again.stderr).toBe(0)
     const q2 = again.json<QuickstartJson>()
     expect(q2.devnet.alreadyRunning).toBe(true)

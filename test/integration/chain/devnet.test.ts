@@ -18,7 +18,7 @@ import {concatBytes} from '../../../src/util/hex.js'
 import {makeHome, runCli, type Home} from '../../helpers/cli.js'
 import {devnetDecisionsWhen} from '../../helpers/decisions.js'
 import {freePort} from '../../helpers/swtpm.js'
-import {fundedKey, p256Key, p256Sign, rpc} from './helpers.js'
+import {fundedKey, mine, p256Key, p256Sign, rpc} from './helpers.js'
 
 interface StartJson {
   rpcUrl: string
@@ -250,6 +250,19 @@ describe('unet devnet start/status/stop (real anvil binary, subprocess CLI)', ()
     expect(after).toMatchObject({restored: true, genesisHash})
     // the orphan was stopped with SIGTERM (it dumps on exit), so no block it had was lost
     expect(after.blockNumber).toBeGreaterThanOrEqual(blockNumber)
+
+    // a chain restored twice is still the same chain (anvil dumps its own new genesis beside the loaded
+    // one), and its clock is wall time, not counted on from the genesis
+    for (let restart = 0; restart < 2; restart++) {
+      expect((await runCli(['devnet', 'stop'], {home})).code).toBe(0)
+      const back = await runCli(['devnet', 'start', '--json', '--port', String(port)], {home, timeoutMs: 90_000})
+      expect(back.code, back.stdout + back.stderr).toBe(0)
+      expect(back.json()).toMatchObject({restored: true, genesisHash})
+    }
+    const {rpcUrl} = (await runCli(['devnet', 'status', '--json'], {home})).json<{rpcUrl: string}>()
+    await mine(rpcUrl)
+    const latest = (await rpc(rpcUrl, 'eth_getBlockByNumber', ['latest', false])) as {timestamp: string}
+    expect(Math.abs(Number(BigInt(latest.timestamp)) - Date.now() / 1000)).toBeLessThan(30)
     expect((await runCli(['devnet', 'stop'], {home})).code).toBe(0)
-  }, 180_000)
+  }, 240_000)
 })

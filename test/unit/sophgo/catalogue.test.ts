@@ -186,7 +186,7 @@ describe('network profiles pin the Sophgo catalogue', () => {
     expect(verifyCatalogue(loadSophgoTrust(r.profile).catalogue!, loadSophgoTrust(r.profile).keys)).toEqual([])
     expect(() => loadConfig(configDirs({networks: {testnet: {trustRoots: {sophgoCatalogue: 'x'}}}}))).toThrow(ConfigError)
     expect(() => loadConfig(configDirs({networks: {testnet: {trustRoots: {sophgoCatalogue: 'x'}}}}))).toThrow(
-      /unknown key "networks\.testnet\.trustRoots\.sophgoCatalogue"/,
+      /unknown config key "networks\.testnet\.trustRoots\.sophgoCatalogue"/,
     )
     expect(() => loadConfig(configDirs({networks: {testnet: {sophgoCatalogue: ['a']}}}))).toThrow(/sophgoCatalogue" must be a string/)
   })
