@@ -2,18 +2,54 @@ import tseslint from 'typescript-eslint'
 
 /**
  * Besides the usual checks, this file enforces the dependency direction of docs/architecture.md's layer
- * table (one block per row): arrows only point down, and heavy or privileged libraries stay in the one
- * layer that owns them. test/unit/architecture.test.ts checks the same table for dynamic import()s.
+ * table: LAYERS below is that table, row by row, and every folder a row does not name is a forbidden
+ * import for that row (arrows only point down). Heavy or privileged libraries stay in the one layer that
+ * owns them. test/unit/architecture.test.ts checks that LAYERS and the document say the same, lints a probe
+ * import from every layer into every other to prove each row is enforced, and checks dynamic import()s.
  */
+export const LAYERS = {
+  commands: ['cli', 'miner', 'service', 'verifier', 'alerts', 'agent', 'insight', 'chain', 'hw', 'evidence', 'keys', 'config', 'errors', 'util'],
+  cli: ['miner', 'service', 'verifier', 'alerts', 'agent', 'insight', 'chain', 'hw', 'evidence', 'keys', 'config', 'errors', 'util'],
+  miner: ['verifier', 'alerts', 'agent', 'insight', 'chain', 'hw', 'evidence', 'keys', 'config', 'errors', 'util'],
+  service: ['agent', 'config', 'errors', 'util'],
+  insight: ['chain', 'evidence', 'config', 'errors', 'util'],
+  verifier: ['chain', 'hw', 'evidence', 'config', 'errors', 'util'],
+  alerts: ['agent', 'config', 'errors', 'util'],
+  agent: ['evidence', 'errors', 'util'],
+  chain: ['evidence', 'config', 'errors', 'util'],
+  hw: ['evidence', 'config', 'errors', 'util'],
+  evidence: ['errors', 'util'],
+  keys: ['errors', 'util'],
+  config: ['errors', 'util'],
+  util: ['errors'],
+  errors: [],
+}
+
 const restrict = (patterns) => ({'no-restricted-imports': ['error', {patterns}]})
-const upward = (...layers) =>
-  layers.map((l) => ({group: [`**/${l}/*`, `../${l}/*`, `../../${l}/*`], message: `arrows point down: this layer must not import ${l}/`}))
+/** The folders `layer` must not import: every other row of LAYERS that it does not name. */
+const upward = (layer) =>
+  Object.keys(LAYERS)
+    .filter((l) => l !== layer && !LAYERS[layer].includes(l))
+    .map((l) => ({group: [`**/${l}/*`, `../${l}/*`, `../../${l}/*`], message: `arrows point down: src/${layer} must not import ${l}/`}))
 const ethersOnlyInChain = {group: ['ethers', 'ethers/*'], message: 'only src/chain imports ethers'}
 const koffiOnlyInFfi = {group: ['koffi'], message: 'only src/hw/ffi-kit.ts and src/hw/*/ffi.ts import koffi'}
 const oclifOnlyInCli = {group: ['@oclif/*'], message: 'only src/cli and src/commands import @oclif/core'}
-const common = [ethersOnlyInChain, koffiOnlyInFfi, oclifOnlyInCli]
-/** The actor layers: nothing below them may import them. */
-const above = ['commands', 'cli', 'miner', 'service', 'verifier', 'alerts', 'agent']
+const noFfiInVerifiers = {group: ['./ffi.js', '../*/ffi.js', '../ffi-kit.js'], message: 'verifiers are pure: no FFI'}
+/** The libraries each layer may not import (besides the folders above it). */
+const libraries = (layer) => {
+  if (layer === 'commands' || layer === 'cli') return [ethersOnlyInChain, koffiOnlyInFfi]
+  if (layer === 'chain') return [koffiOnlyInFfi, oclifOnlyInCli]
+  return [ethersOnlyInChain, koffiOnlyInFfi, oclifOnlyInCli]
+}
+const HW_FFI = ['src/hw/ffi-kit.ts', 'src/hw/*/ffi.ts']
+const HW_VERIFY = ['src/hw/**/verify.ts', 'src/hw/**/verify-*.ts']
+/** Commands print through BaseCommand (log, warning, notice, statusLine) or the cli's prompts, never on stderr themselves. */
+const noStderrInCommands = {
+  'no-restricted-syntax': [
+    'error',
+    {selector: "MemberExpression[object.name='process'][property.name='stderr']", message: 'commands write to stderr through BaseCommand or src/cli'},
+  ],
+}
 
 export default tseslint.config(
   {ignores: ['dist/', 'node_modules/', 'coverage/', 'native/build/', 'oclif.manifest.json', 'fixtures/']},
@@ -24,40 +60,12 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
-  {files: ['src/commands/**/*.ts', 'src/cli/**/*.ts'], rules: restrict([ethersOnlyInChain, koffiOnlyInFfi])},
-  {files: ['src/miner/**/*.ts'], rules: restrict([...common, ...upward('commands', 'cli', 'service')])},
-  {
-    files: ['src/service/**/*.ts'],
-    rules: restrict([...common, ...upward('commands', 'cli', 'miner', 'verifier', 'alerts', 'chain', 'hw', 'keys', 'evidence')]),
-  },
-  {files: ['src/verifier/**/*.ts'], rules: restrict([...common, ...upward('commands', 'cli', 'miner', 'service', 'alerts', 'agent', 'keys')])},
-  {
-    files: ['src/alerts/**/*.ts'],
-    rules: restrict([...common, ...upward('commands', 'cli', 'miner', 'service', 'verifier', 'chain', 'hw', 'keys', 'evidence')]),
-  },
-  {files: ['src/insight/**/*.ts'], rules: restrict([...common, ...upward(...above, 'hw', 'keys')])},
-  {
-    files: ['src/agent/**/*.ts'],
-    rules: restrict([...common, ...upward('commands', 'cli', 'miner', 'service', 'verifier', 'alerts', 'chain', 'hw', 'keys', 'config')]),
-  },
-  {files: ['src/chain/**/*.ts'], rules: restrict([koffiOnlyInFfi, oclifOnlyInCli, ...upward(...above, 'insight', 'hw', 'keys')])},
-  {files: ['src/hw/ffi-kit.ts', 'src/hw/*/ffi.ts'], rules: restrict([ethersOnlyInChain, oclifOnlyInCli, ...upward(...above, 'chain', 'keys')])},
-  {
-    files: ['src/hw/**/verify.ts', 'src/hw/**/verify-*.ts'],
-    rules: restrict([
-      ...common,
-      {group: ['./ffi.js', '../*/ffi.js', '../ffi-kit.js'], message: 'verifiers are pure: no FFI'},
-      ...upward(...above, 'chain', 'keys'),
-    ]),
-  },
-  {
-    files: ['src/hw/**/*.ts'],
-    ignores: ['src/hw/ffi-kit.ts', 'src/hw/*/ffi.ts', 'src/hw/**/verify.ts', 'src/hw/**/verify-*.ts'],
-    rules: restrict([...common, ...upward(...above, 'chain', 'keys')]),
-  },
-  {files: ['src/evidence/**/*.ts'], rules: restrict([...common, ...upward(...above, 'chain', 'hw', 'keys', 'config')])},
-  {files: ['src/keys/**/*.ts'], rules: restrict([...common, ...upward(...above, 'chain', 'hw', 'evidence', 'config')])},
-  {files: ['src/config/**/*.ts'], rules: restrict([...common, ...upward(...above, 'chain', 'hw', 'evidence', 'keys')])},
-  {files: ['src/util/**/*.ts'], rules: restrict([...common, ...upward(...above, 'chain', 'hw', 'keys', 'config', 'evidence')])},
-  {files: ['src/errors/**/*.ts'], rules: restrict([...common, ...upward(...above, 'chain', 'hw', 'keys', 'config', 'evidence', 'util')])},
+  ...Object.keys(LAYERS)
+    .filter((layer) => layer !== 'hw')
+    .map((layer) => ({files: [`src/${layer}/**/*.ts`], rules: restrict([...libraries(layer), ...upward(layer)])})),
+  {files: ['src/commands/**/*.ts'], rules: noStderrInCommands},
+  // hw, in three parts: only the FFI files may import koffi, and the pure verifiers no FFI at all
+  {files: HW_FFI, rules: restrict([ethersOnlyInChain, oclifOnlyInCli, ...upward('hw')])},
+  {files: HW_VERIFY, rules: restrict([...libraries('hw'), noFfiInVerifiers, ...upward('hw')])},
+  {files: ['src/hw/**/*.ts'], ignores: [...HW_FFI, ...HW_VERIFY], rules: restrict([...libraries('hw'), ...upward('hw')])},
 )

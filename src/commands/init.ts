@@ -1,9 +1,9 @@
 import {readFileSync} from 'node:fs'
-import {createInterface} from 'node:readline'
 
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {Prompter} from '../cli/prompter.js'
 import {
   BUILTIN_PROFILES,
   TOP_LEVEL_KEYS,
@@ -14,7 +14,7 @@ import {
   type NetworkProfile,
   type UnetConfig,
 } from '../config/index.js'
-import {EmulatorRefusedError, ExitCode, InputError, UnetError, WalletMissingError} from '../errors/index.js'
+import {EmulatorRefusedError, InputError, WalletMissingError} from '../errors/index.js'
 import {EMULATOR_IN_USE} from '../hw/engine.js'
 import type {Device} from '../hw/pci/device.js'
 import {parseAddress, randomSecretKey} from '../keys/address.js'
@@ -141,7 +141,7 @@ export default class Init extends BaseCommand<typeof Init> {
       throw new InputError('unet init has no terminal to ask its questions on', {
         hint: 'pass --yes with the settings as flags, e.g. `unet init --yes --network devnet --wallet create --engine auto`',
       })
-    return new Prompter()
+    return new Prompter('unet init')
   }
 
   /** One setting: the flag when given, else the question on a terminal, else (--yes, or `skip`) the fallback. */
@@ -350,41 +350,6 @@ export default class Init extends BaseCommand<typeof Init> {
     next.push('`unet register`', '`unet service install` (or `unet heartbeat`)', '`unet status`')
     lines.push(`next: ${next.join(', then ')}`)
     this.log(lines.join('\n'))
-  }
-}
-
-/** One question per setting on the terminal (stderr), the current value in brackets; a bad answer is asked again. */
-class Prompter {
-  async ask<T>(question: string, current: string | undefined, parse: (answer: string) => T): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const raw = (await this.line(`${question}${current ? ` [${current}]` : ''}: `)).trim()
-      try {
-        return parse(raw === '' ? (current ?? '') : raw)
-      } catch (error) {
-        if (!(error instanceof UnetError) || attempt >= 3) throw error
-        process.stderr.write(`  ${error.message}${error.hint ? ` (${error.hint})` : ''}\n`)
-      }
-    }
-  }
-
-  /** A fresh readline per question: the passphrase prompt between two questions reads stdin on its own. */
-  private line(question: string): Promise<string> {
-    const rl = createInterface({input: process.stdin, output: process.stderr, terminal: true})
-    return new Promise((resolve, reject) => {
-      let answered = false
-      rl.on('SIGINT', () => rl.close())
-      rl.on('close', () => {
-        if (!answered) {
-          process.stderr.write('\n')
-          reject(new UnetError('unet init was cancelled; nothing more was written', ExitCode.INTERRUPTED))
-        }
-      })
-      rl.question(question, (answer) => {
-        answered = true
-        rl.close()
-        resolve(answer)
-      })
-    })
   }
 }
 
