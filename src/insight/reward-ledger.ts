@@ -35,6 +35,8 @@ export interface HostLedger {
   payout: string
   /** Whether the host is bound now (not released or revoked). */
   bound: boolean
+  /** The block of the host's latest approval (0 when it was not seen). */
+  approvedBlock: number
   /** Bound devices now, the host itself included: deviceId → power and kind name. */
   devices: Map<string, {power: bigint; kind: string}>
   credits: CreditRow[]
@@ -60,7 +62,7 @@ export function replayLedger(
   const hostOf = (hostId: string): HostLedger => {
     let h = hosts.get(hostId)
     if (!h) {
-      h = {hostId, operator: '', payout: '', bound: false, devices: new Map(), credits: [], epochs: [], claimed: 0n, forfeited: 0n}
+      h = {hostId, operator: '', payout: '', bound: false, approvedBlock: 0, devices: new Map(), credits: [], epochs: [], claimed: 0n, forfeited: 0n}
       hosts.set(hostId, h)
     }
     return h
@@ -79,6 +81,7 @@ export function replayLedger(
           // a (re)approved host starts from a fresh state slot: nothing attached yet
           h.devices = new Map([[e.deviceId, device]])
           h.bound = true
+          h.approvedBlock = e.block
           h.operator = reg?.operator ?? ''
           h.payout = reg?.payout ?? ''
         } else h.devices.set(e.deviceId, device)
