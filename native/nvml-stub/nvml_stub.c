@@ -4,12 +4,15 @@
  * UNET_NVML_STUB_CONFIG (see native/nvml-stub/README.md), so CI exercises the real koffi bindings,
  * struct marshalling and call sequences without a GPU. Every call appends its symbol name to the file
  * named by UNET_NVML_STUB_TRACE (when set); the attestation call also logs the nonce it received.
- * Errors are injected per symbol with `error.<symbol>=<nvmlReturn_t>`.
+ * Errors are injected per symbol with `error.<symbol>=<nvmlReturn_t>`. The event calls (Xid and ECC
+ * events) replay a queue file named by the `events` key (see README.md), so a test raises an Xid by
+ * appending a line to it.
  */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "stub_config.h"
 
@@ -19,6 +22,7 @@ typedef int nvmlReturn_t;
 #define NVML_ERROR_INVALID_ARGUMENT 2
 #define NVML_ERROR_NOT_SUPPORTED 3
 #define NVML_ERROR_INSUFFICIENT_SIZE 7
+#define NVML_ERROR_TIMEOUT 10
 #define NVML_ERROR_UNKNOWN 999
 
 #define NVML_DEVICE_PCI_BUS_ID_BUFFER_SIZE 32
@@ -84,9 +88,26 @@ typedef struct nvmlDevice_st {
   unsigned int index;
 } *nvmlDevice_t;
 
+/* nvml.h (API 12 and 13): the event data nvmlEventSetWait_v2 fills. */
+typedef struct nvmlEventData_st {
+  nvmlDevice_t device;
+  unsigned long long eventType;
+  unsigned long long eventData;
+  unsigned int gpuInstanceId;
+  unsigned int computeInstanceId;
+} nvmlEventData_t;
+
 #define MAX_GPUS 8
+/* nvmlInit_v2 is reference counted, as in NVML: each init needs its shutdown (the agent's event watch
+ * holds one while the probes open and close theirs). */
 static int initialized = 0;
 static struct nvmlDevice_st devices[MAX_GPUS];
+
+/* An event set: the event types registered per device and how many lines of the queue file it has read. */
+typedef struct nvmlEventSet_st {
+  unsigned long long registered[MAX_GPUS];
+  long consumed;
+} *nvmlEventSet_t;
 
 const char stub_config_env[] = "UNET_NVML_STUB_CONFIG";
 const char stub_trace_env[] = "UNET_NVML_STUB_TRACE";
@@ -159,7 +180,7 @@ nvmlReturn_t nvmlInit_v2(void) {
   nvmlReturn_t r = enter("nvmlInit_v2");
   if (r) return r;
   for (unsigned int i = 0; i < MAX_GPUS; i++) devices[i].index = i;
-  initialized = 1;
+  initialized++;
   return NVML_SUCCESS;
 }
 
@@ -167,7 +188,7 @@ nvmlReturn_t nvmlShutdown(void) {
   nvmlReturn_t r = enter("nvmlShutdown");
   if (r) return r;
   if (!initialized) return NVML_ERROR_UNINITIALIZED;
-  initialized = 0;
+  initialized--;
   return NVML_SUCCESS;
 }
 
@@ -342,6 +363,84 @@ nvmlReturn_t nvmlDeviceGetConfComputeGpuAttestationReport(nvmlDevice_t device, n
   return NVML_SUCCESS;
 }
 
+/* gpuN.event_types = the mask nvmlDeviceGetSupportedEventTypes answers; absent: NOT_SUPPORTED (as on a
+ * GPU or platform without events) */
+nvmlReturn_t nvmlDeviceGetSupportedEventTypes(nvmlDevice_t device, unsigned long long *eventTypes) {
+  DEVICE_PROLOGUE("nvmlDeviceGetSupportedEventTypes")
+  if (!eventTypes) return NVML_ERROR_INVALID_ARGUMENT;
+  if (!stub_item_get("gpu", device->index, "event_types")) return NVML_ERROR_NOT_SUPPORTED;
+  *eventTypes = stub_item_num("gpu", device->index, "event_types", 0);
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlEventSetCreate(nvmlEventSet_t *set) {
+  nvmlReturn_t r = enter("nvmlEventSetCreate");
+  if (r) return r;
+  if (!initialized) return NVML_ERROR_UNINITIALIZED;
+  if (!set) return NVML_ERROR_INVALID_ARGUMENT;
+  *set = calloc(1, sizeof **set);
+  return *set ? NVML_SUCCESS : NVML_ERROR_UNKNOWN;
+}
+
+/* As NVML: a type the device does not support fails the whole call with NOT_SUPPORTED (nothing registered). */
+nvmlReturn_t nvmlDeviceRegisterEvents(nvmlDevice_t device, unsigned long long eventTypes, nvmlEventSet_t set) {
+  DEVICE_PROLOGUE("nvmlDeviceRegisterEvents")
+  if (!set || !eventTypes) return NVML_ERROR_INVALID_ARGUMENT;
+  if (!stub_item_get("gpu", device->index, "event_types")) return NVML_ERROR_NOT_SUPPORTED;
+  if (eventTypes & ~stub_item_num("gpu", device->index, "event_types", 0)) return NVML_ERROR_NOT_SUPPORTED;
+  set->registered[device->index] |= eventTypes;
+  return NVML_SUCCESS;
+}
+
+/* The next line of the `events` file this set has not read: "<gpu index> <event type> <event data>
+ * [gpuInstanceId computeInstanceId]" ('#' comments). 1 = an event for `data`, 0 = none left. */
+static int next_event(nvmlEventSet_t set, nvmlEventData_t *data) {
+  const char *path = stub_get("events");
+  FILE *f = path ? fopen(path, "r") : NULL;
+  if (!f) return 0;
+  char line[256];
+  long n = 0;
+  int found = 0;
+  while (!found && fgets(line, sizeof line, f)) {
+    if (n++ < set->consumed) continue;
+    set->consumed = n;
+    unsigned int gpu, gi = 0xFFFFFFFFu, ci = 0xFFFFFFFFu;
+    unsigned long long type, value;
+    if (line[0] == '#' || sscanf(line, "%u %lli %lli %u %u", &gpu, &type, &value, &gi, &ci) < 3) continue;
+    /* only what this set registered for a device NVML lists is delivered */
+    if (gpu >= device_count() || !(set->registered[gpu] & type)) continue;
+    data->device = &devices[gpu];
+    data->eventType = type;
+    data->eventData = value;
+    data->gpuInstanceId = gi;
+    data->computeInstanceId = ci;
+    found = 1;
+  }
+  fclose(f);
+  return found;
+}
+
+/* Returns the next queued event at once; with none, sleeps the whole timeout (like NVML with no event)
+ * and answers TIMEOUT. */
+nvmlReturn_t nvmlEventSetWait_v2(nvmlEventSet_t set, nvmlEventData_t *data, unsigned int timeoutms) {
+  nvmlReturn_t r = enter("nvmlEventSetWait_v2");
+  if (r) return r;
+  if (!initialized) return NVML_ERROR_UNINITIALIZED;
+  if (!set || !data) return NVML_ERROR_INVALID_ARGUMENT;
+  if (next_event(set, data)) return NVML_SUCCESS;
+  struct timespec ts = {timeoutms / 1000, (long)(timeoutms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+  return next_event(set, data) ? NVML_SUCCESS : NVML_ERROR_TIMEOUT;
+}
+
+nvmlReturn_t nvmlEventSetFree(nvmlEventSet_t set) {
+  nvmlReturn_t r = enter("nvmlEventSetFree");
+  if (r) return r;
+  if (!initialized) return NVML_ERROR_UNINITIALIZED;
+  free(set);
+  return NVML_SUCCESS;
+}
+
 /* Layout probe for tests: sizeof / offsetof of the structs above, so the TS declarations are checked against C. */
 unsigned long unet_stub_layout(const char *what) {
 #define L(name, expr) if (strcmp(what, name) == 0) return (unsigned long)(expr);
@@ -358,6 +457,11 @@ unsigned long unet_stub_layout(const char *what) {
   L("nvmlConfComputeGpuAttestationReport_t", sizeof(nvmlConfComputeGpuAttestationReport_t))
   L("nvmlConfComputeGpuAttestationReport_t.nonce", offsetof(nvmlConfComputeGpuAttestationReport_t, nonce))
   L("nvmlConfComputeGpuAttestationReport_t.attestationReport", offsetof(nvmlConfComputeGpuAttestationReport_t, attestationReport))
+  L("nvmlEventData_t", sizeof(nvmlEventData_t))
+  L("nvmlEventData_t.eventType", offsetof(nvmlEventData_t, eventType))
+  L("nvmlEventData_t.eventData", offsetof(nvmlEventData_t, eventData))
+  L("nvmlEventData_t.gpuInstanceId", offsetof(nvmlEventData_t, gpuInstanceId))
+  L("nvmlEventData_t.computeInstanceId", offsetof(nvmlEventData_t, computeInstanceId))
 #undef L
   return 0;
 }

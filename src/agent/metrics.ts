@@ -48,6 +48,8 @@ export interface DeviceMetrics {
   local(devices: LocalDeviceReading[]): void
   /** Open alert conditions by rule (src/alerts). */
   alertsOpen(byRule: Record<string, number>): void
+  /** One more Xid NVML reported on a local GPU (device = its stable id), application Xids included. */
+  xid(device: string, xid: number): void
 }
 
 /** Token amounts (18 decimals) as floating-point units for gauges. */
@@ -129,6 +131,13 @@ function deviceMetrics(prom: typeof import('prom-client'), registry: import('pro
   const draw = gauge('unet_device_power_draw_watts', 'Board power draw of each local accelerator, where the driver gives it', local)
   const memory = gauge('unet_device_memory_used_bytes', 'Memory in use on each local accelerator, where the driver gives it', local)
   const alerts = gauge('unet_alerts_open', 'Open alert conditions by rule', ['rule'])
+  // a counter, not replaced by each look: Xids are events, and rate() over it shows when they came
+  const xids = new prom.Counter({
+    name: 'unet_device_xid_total',
+    help: 'Xid errors NVML reported on each local GPU since the agent started, by Xid (application faults included)',
+    labelNames: ['device', 'xid'],
+    registers: [registry],
+  })
   return {
     chain(current, devices) {
       epoch.set(Number(current))
@@ -155,5 +164,6 @@ function deviceMetrics(prom: typeof import('prom-client'), registry: import('pro
       alerts.reset()
       for (const [rule, n] of Object.entries(byRule)) alerts.set({rule}, n)
     },
+    xid: (device, xid) => xids.inc({device, xid: String(xid)}),
   }
 }

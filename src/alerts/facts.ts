@@ -28,8 +28,11 @@ export interface AlertFacts {
   gas?: {balance: bigint; costPerEpoch: bigint; source: 'recent' | 'estimate'}
   /** Approved accelerators (own key) the local probe no longer finds. */
   lostDevices: Array<{deviceId: string; kind: string}>
-  /** Local accelerators whose probe reports faults (vendor library errors, driver gone). */
-  unhealthyDevices: Array<{id: string; label: string; faults: string[]}>
+  /**
+   * Local accelerators whose probe reports faults (vendor library errors, driver gone, fatal PCIe AER
+   * errors) or, inside the agent, whose NVML events reported a critical Xid recently (`xids`).
+   */
+  unhealthyDevices: Array<{id: string; label: string; faults: string[]; xids?: number[]}>
   /** Latest registration of a device that the verifier rejected. */
   rejectedRegistrations: Array<{regId: string; deviceId: string; reason?: string}>
   /** Challenges open against this operator's hosts. */

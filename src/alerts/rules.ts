@@ -97,7 +97,7 @@ export function evaluateRules(f: AlertFacts, t: AlertThresholds): AlertCondition
         rule: 'device-unhealthy',
         severity: 'warning',
         summary: `device ${d.label} is unhealthy: ${d.faults.join('; ')}`,
-        details: {device: d.id, label: d.label, faults: d.faults.join('; ')},
+        details: {device: d.id, label: d.label, faults: d.faults.join('; '), ...(d.xids?.length ? {xid: d.xids.join(', ')} : {})},
       })
 
   if (on.has('registration-rejected'))

@@ -87,6 +87,11 @@ export const TOP_LEVEL_KEYS: Record<string, KeyRule> = {
   'alerts.missedEpochs': {type: 'integer', description: 'alerts: whole epochs without a credit before "missed-epoch" fires', min: 1},
   'alerts.gasRunwayEpochs': {type: 'integer', description: 'alerts: "gas-runway-low" fires below this many epochs of heartbeats', min: 1},
   'alerts.agentStaleEpochs': {type: 'integer', description: 'alerts: "agent-down" fires when agent/state.json is older than this many epochs', min: 1},
+  'alerts.xidClearEpochs': {
+    type: 'integer',
+    description: 'alerts: a GPU\'s critical Xid keeps "device-unhealthy" open until this many whole epochs pass without a new one',
+    min: 1,
+  },
 }
 
 /** Keys of a network profile, under networks.<name>. */
@@ -178,6 +183,7 @@ export interface AlertsConfig {
   missedEpochs: number
   gasRunwayEpochs: number
   agentStaleEpochs: number
+  xidClearEpochs: number
 }
 
 export const DEFAULTS: UnetConfig = {
@@ -189,7 +195,7 @@ export const DEFAULTS: UnetConfig = {
   engine: 'auto',
   wallet: {backend: 'auto'},
   sysfsRoot: '/sys',
-  alerts: {rules: [...ALERT_RULE_NAMES], missedEpochs: 1, gasRunwayEpochs: 48, agentStaleEpochs: 3},
+  alerts: {rules: [...ALERT_RULE_NAMES], missedEpochs: 1, gasRunwayEpochs: 48, agentStaleEpochs: 3, xidClearEpochs: 3},
   networks: {},
 }
 

@@ -9,6 +9,7 @@ import type {ResolvedConfig} from '../config/index.js'
 import type {Device} from '../hw/inventory.js'
 import {deviceFaults} from '../hw/probe-reasons.js'
 import {deviceLocatorOf, ownKeyDevicesOf, probeLocated} from './attest-devices.js'
+import type {GpuErrorFault} from './gpu-error-ledger.js'
 import type {StatusInputs} from './status-report.js'
 
 /** Heartbeats whose receipts price an epoch (the gas runway); fewer: the estimate. */
@@ -23,6 +24,8 @@ export interface AlertFactsOptions {
   inputs?: StatusInputs
   /** The local probe's devices (likewise). */
   probed?: Device[]
+  /** Inside the agent: GPUs whose NVML events reported a critical Xid within the clearing window (gpu-error-ledger.ts). */
+  gpuErrors?: GpuErrorFault[]
 }
 
 export async function gatherAlertFacts(resolved: ResolvedConfig, operator: string | undefined, options: AlertFactsOptions = {}): Promise<AlertFacts> {
@@ -40,7 +43,7 @@ export async function gatherAlertFacts(resolved: ResolvedConfig, operator: strin
       ...factsFromStatus(inputs, options),
       gas: gasFacts(inputs, costs),
       rejectedRegistrations: operator ? await rejected(client, operator, inputs) : [],
-      ...deviceFacts(probed, inputs),
+      ...deviceFacts(probed, inputs, options.gpuErrors ?? []),
     }
   } finally {
     disconnect(client)
@@ -93,15 +96,23 @@ async function rejected(client: import('../chain/client.js').ChainClient, operat
   return out
 }
 
-/** The local probe: approved own-key accelerators it no longer finds, and accelerators whose probe reports faults. */
-function deviceFacts(all: Device[], i: StatusInputs): Pick<AlertFacts, 'lostDevices' | 'unhealthyDevices'> {
+/**
+ * The local probe: approved own-key accelerators it no longer finds, and accelerators whose probe reports
+ * faults or whose recent GPU errors do (a GPU that fell off the bus may be gone from the probe: it keeps
+ * the label the watch gave it).
+ */
+function deviceFacts(all: Device[], i: StatusInputs, gpuErrors: GpuErrorFault[]): Pick<AlertFacts, 'lostDevices' | 'unhealthyDevices'> {
   const present = new Set(ownKeyDevicesOf(all).devices.map((d) => d.deviceId.toLowerCase()))
   const lostDevices = i.chain.devices
     .filter((d) => d.approved && OWN_KEY_KINDS.has(d.kind) && !present.has(d.deviceId.toLowerCase()))
     .map((d) => ({deviceId: d.deviceId, kind: d.kind}))
-  const unhealthyDevices = all
+  const unhealthyDevices: AlertFacts['unhealthyDevices'] = all
     .filter((d) => d.kind !== 'tpm')
     .map((d) => ({id: d.stableId, label: `${d.vendor} ${d.model} ${d.pciAddress ?? d.stableId}`, faults: deviceFaults(d.reasons)}))
-    .filter((d) => d.faults.length > 0)
-  return {lostDevices, unhealthyDevices}
+  for (const g of gpuErrors) {
+    const d = unhealthyDevices.find((u) => u.id === g.device)
+    if (d) Object.assign(d, {faults: [...d.faults, ...g.faults], xids: g.xids})
+    else unhealthyDevices.push({id: g.device, label: g.label, faults: g.faults, xids: g.xids})
+  }
+  return {lostDevices, unhealthyDevices: unhealthyDevices.filter((d) => d.faults.length > 0)}
 }

@@ -1,7 +1,8 @@
 /**
  * The agent's own look at its host, once per epoch (when an epoch starts) and after each credit:
- * the chain as `unet status` reads it and the local device probe feed the per-device metrics and
- * the alert rules (src/alerts), delivered from inside the agent process. It rides on the heartbeat
+ * the chain as `unet status` reads it, the local device probe and the GPU errors NVML reported since the
+ * last look (gpu-errors.ts) feed the per-device metrics and the alert rules (src/alerts), delivered from
+ * inside the agent process. It rides on the heartbeat
  * loop's transitions and never blocks or fails it: a look runs in the background, one at a time
  * (a transition during a look asks for one more after it), and its errors are logged.
  */
@@ -11,12 +12,16 @@ import type {AgentLogger} from '../agent/ports.js'
 import type {ResolvedConfig} from '../config/index.js'
 import type {Device} from '../hw/inventory.js'
 import {deviceFaults} from '../hw/probe-reasons.js'
+import type {GpuErrorFault} from './gpu-error-ledger.js'
+import {gpuErrorSource} from './gpu-errors.js'
 import type {StatusInputs} from './status-report.js'
 
 export interface HostMonitor {
   onTransition(state: AgentState): void
   /** The metrics endpoint to feed, once it listens. */
   attachMetrics(server: MetricsServer): void
+  /** Resolves once no look is under way or asked for. */
+  idle(): Promise<void>
   /** Waits for the look under way (at most `timeoutMs`) before the agent exits. */
   close(timeoutMs?: number): Promise<void>
 }
@@ -28,6 +33,7 @@ export function startHostMonitor(resolved: ResolvedConfig, operator: string, log
   let metrics: MetricsServer | undefined
   let running: Promise<void> | undefined
   let again = false
+  const gpuErrors = gpuErrorSource(resolved.config.nvmlPath, resolved.config.alerts.xidClearEpochs, logger)
 
   const look = async () => {
     const {alertSettings} = await import('../alerts/settings.js')
@@ -37,9 +43,10 @@ export function startHostMonitor(resolved: ResolvedConfig, operator: string, log
     const {probeLocated, deviceLocatorOf} = await import('./attest-devices.js')
     const inputs = await gatherStatus(resolved, operator, resolved.config.payout ?? operator)
     const probed = await probeLocated(deviceLocatorOf(resolved.config))
+    const errors = await gpuErrors.look(probed, inputs.chain.currentEpoch, metrics?.devices)
     const {gatherAlertFacts} = await import('./alert-facts.js')
-    const facts = await gatherAlertFacts(resolved, operator, {inAgent: true, inputs, probed})
-    if (metrics) feedDeviceMetrics(metrics, inputs, probed, buildStatusReport)
+    const facts = await gatherAlertFacts(resolved, operator, {inAgent: true, inputs, probed, gpuErrors: errors})
+    if (metrics) feedDeviceMetrics(metrics, inputs, probed, errors, buildStatusReport)
     if (sinks.length === 0) return
     const {runAlertCheck} = await import('../alerts/check.js')
     const result = await runAlertCheck({dataDir: resolved.paths.dataDir, facts, thresholds, sinks, logger})
@@ -69,12 +76,17 @@ export function startHostMonitor(resolved: ResolvedConfig, operator: string, log
     attachMetrics: (server) => {
       metrics = server
     },
+    async idle() {
+      while (running) await running
+    },
     async close(timeoutMs = 30_000) {
       again = false
-      if (!running) return
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([running, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))])
-      clearTimeout(timer)
+      if (running) {
+        let timer: NodeJS.Timeout | undefined
+        await Promise.race([running, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))])
+        clearTimeout(timer)
+      }
+      gpuErrors.close()
     },
   }
 }
@@ -89,8 +101,10 @@ function feedDeviceMetrics(
   server: MetricsServer,
   inputs: StatusInputs,
   probed: Device[],
+  gpuErrors: GpuErrorFault[],
   buildStatusReport: typeof import('./status-report.js').buildStatusReport,
 ): void {
+  const erring = new Set(gpuErrors.map((g) => g.device))
   const report = buildStatusReport(inputs, (v) => v.toString())
   server.devices.chain(
     inputs.chain.currentEpoch,
@@ -109,7 +123,7 @@ function feedDeviceMetrics(
         device: d.stableId,
         vendor: d.vendor,
         model: d.model,
-        healthy: deviceFaults(d.reasons).length === 0,
+        healthy: deviceFaults(d.reasons).length === 0 && !erring.has(d.stableId),
         temperatureCelsius: d.sensors?.temperatureCelsius,
         utilisationPercent: d.busy.utilisationPercent,
         powerDrawWatts: d.sensors?.powerDrawWatts,

@@ -1,6 +1,6 @@
 /**
- * NVML through koffi: management queries and the confidential-computing attestation calls only
- * (no CUDA context, no kernels). koffi is imported lazily, on the first load (src/hw/ffi-kit.ts). The
+ * NVML through koffi: management queries, the confidential-computing attestation calls and the event
+ * calls that read Xid/ECC errors (no CUDA context, no kernels). koffi is imported lazily, on the first load (src/hw/ffi-kit.ts). The
  * library path is configurable (config key nvmlPath); the stub in native/nvml-stub implements the same
  * ABI subset. Struct layouts follow NVIDIA's nvml.h (API version 12); a test compares them with the C
  * compiler's. loadNvml = open the library → bind NVML_SYMBOLS → the Nvml interface over them.
@@ -28,12 +28,28 @@ export const NVML_SYMBOLS = [
   'nvmlDeviceGetComputeRunningProcesses_v3',
   'nvmlDeviceGetConfComputeGpuCertificate',
   'nvmlDeviceGetConfComputeGpuAttestationReport',
+  // events (read-only monitoring of Xid/ECC errors: registering changes nothing on the GPU)
+  'nvmlEventSetCreate',
+  'nvmlDeviceGetSupportedEventTypes',
+  'nvmlDeviceRegisterEvents',
+  'nvmlEventSetWait_v2',
+  'nvmlEventSetFree',
 ] as const
 
 export const DEFAULT_NVML_LIBRARY = 'libnvidia-ml.so.1'
 export const NVML_NONCE_SIZE = 32
 /** nvmlTemperatureSensors_t: the GPU die. */
 const NVML_TEMPERATURE_GPU = 0
+
+/**
+ * nvmlEventType bits (nvml.h): the Xid critical errors and double-bit (uncorrectable) ECC errors are
+ * what the agent registers. Single-bit ECC errors are corrected by the hardware and not asked for.
+ */
+export const NVML_EVENT = {
+  SINGLE_BIT_ECC: 0x1n,
+  DOUBLE_BIT_ECC: 0x2n,
+  XID_CRITICAL: 0x8n,
+} as const
 
 const NVML_RETURN = {
   SUCCESS: 0,
@@ -44,6 +60,7 @@ const NVML_RETURN = {
   NOT_FOUND: 6,
   INSUFFICIENT_SIZE: 7,
   DRIVER_NOT_LOADED: 9,
+  TIMEOUT: 10,
   LIBRARY_NOT_FOUND: 12,
   FUNCTION_NOT_FOUND: 13,
   GPU_IS_LOST: 15,
@@ -117,6 +134,22 @@ export interface NvmlCcState {
 /** Opaque device handle (a pointer, BigInt in koffi 3). */
 export type NvmlDevice = unknown
 
+/** Opaque event set handle (nvmlEventSet_t). */
+export type NvmlEventSet = unknown
+
+/** One nvmlEventData_t. */
+export interface NvmlEvent {
+  /** The handle of the device it occurred on (the same value nvml.handle(index) returns). */
+  device: NvmlDevice
+  /** One NVML_EVENT bit. */
+  eventType: bigint
+  /** The Xid for an Xid event (999: an Xid NVML does not know), else 0. */
+  eventData: bigint
+  /** MIG instance ids, 0xFFFFFFFF when not attributable to one. */
+  gpuInstanceId: number
+  computeInstanceId: number
+}
+
 export interface Nvml {
   readonly path: string
   init(): void
@@ -139,6 +172,17 @@ export interface Nvml {
   /** The GPU attestation certificate chain (PEM text, leaf first) and the device identity chain. */
   certificate(d: NvmlDevice): {attestationCertChain: Uint8Array; certChain: Uint8Array}
   attestationReport(d: NvmlDevice, nonce: Uint8Array): Uint8Array
+  eventSetCreate(): NvmlEventSet
+  /** The NVML_EVENT bits the device can report. */
+  supportedEventTypes(d: NvmlDevice): bigint
+  registerEvents(d: NvmlDevice, eventTypes: bigint, set: NvmlEventSet): void
+  /**
+   * The next event of the set, or undefined when none came within `timeoutMs`. nvmlEventSetWait_v2
+   * blocks its thread until then, so it runs through koffi's async form on a worker thread: the event
+   * loop (heartbeats, metrics) never waits on it.
+   */
+  eventSetWait(set: NvmlEventSet, timeoutMs: number): Promise<NvmlEvent | undefined>
+  eventSetFree(set: NvmlEventSet): void
 }
 
 interface Types {
@@ -150,6 +194,8 @@ interface Types {
   ccState: KoffiType
   certificate: KoffiType
   report: KoffiType
+  eventSet: KoffiType
+  eventData: KoffiType
 }
 
 const nvmlTypes = declareOnce((k): Types => ({
@@ -181,6 +227,14 @@ const nvmlTypes = declareOnce((k): Types => ({
     attestationReport: k.array('uint8_t', 0x2000, 'Typed'),
     cecAttestationReport: k.array('uint8_t', 0x1000, 'Typed'),
   }),
+  eventSet: k.pointer('nvmlEventSet_t', k.opaque('nvmlEventSet_st')),
+  eventData: k.struct('nvmlEventData_t', {
+    device: 'nvmlDevice_t',
+    eventType: 'unsigned long long',
+    eventData: 'unsigned long long',
+    gpuInstanceId: 'unsigned int',
+    computeInstanceId: 'unsigned int',
+  }),
 }))
 
 /** sizeof/offsetof of the TS declarations, for the layout test against the C compiler. */
@@ -195,6 +249,7 @@ export async function nvmlLayout(): Promise<Record<string, number>> {
     nvmlConfComputeSystemState_t: [t.ccState],
     nvmlConfComputeGpuCertificate_t: [t.certificate, 'attestationCertChain'],
     nvmlConfComputeGpuAttestationReport_t: [t.report, 'nonce', 'attestationReport'],
+    nvmlEventData_t: [t.eventData, 'eventType', 'eventData', 'gpuInstanceId', 'computeInstanceId'],
   })
 }
 
@@ -209,7 +264,8 @@ export async function loadNvml(path?: string): Promise<Nvml> {
   const lib = openLibrary(k, libPath, {message: `NVML library not loadable: ${libPath}`, hint: 'install the NVIDIA driver (libnvidia-ml.so.1) or set nvmlPath'})
   const calls = nvmlCalls(bindNvml(lib, libPath))
   const decodeProcesses = (buf: Buffer, n: number) => k.decode(buf, types.process, n) as Record<string, unknown>[]
-  return nvmlApi(libPath, calls, {size: k.sizeof(types.process), decode: decodeProcesses})
+  const decodeEvent = (buf: Buffer) => k.decode(buf, types.eventData) as Record<string, unknown>
+  return nvmlApi(libPath, calls, {size: k.sizeof(types.process), decode: decodeProcesses}, {size: k.sizeof(types.eventData), decode: decodeEvent})
 }
 
 /** Every function of NVML_SYMBOLS, bound (a missing one names the library and the symbol). */
@@ -236,6 +292,11 @@ function bindNvml(lib: KoffiLibrary, path: string) {
     nvmlDeviceGetComputeRunningProcesses_v3: bind('int nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, _Inout_ unsigned int *infoCount, void *infos)'),
     nvmlDeviceGetConfComputeGpuCertificate: bind('int nvmlDeviceGetConfComputeGpuCertificate(nvmlDevice_t device, _Out_ nvmlConfComputeGpuCertificate_t *cert)'),
     nvmlDeviceGetConfComputeGpuAttestationReport: bind('int nvmlDeviceGetConfComputeGpuAttestationReport(nvmlDevice_t device, _Inout_ nvmlConfComputeGpuAttestationReport_t *report)'),
+    nvmlEventSetCreate: bind('int nvmlEventSetCreate(_Out_ nvmlEventSet_t *set)'),
+    nvmlDeviceGetSupportedEventTypes: bind('int nvmlDeviceGetSupportedEventTypes(nvmlDevice_t device, _Out_ unsigned long long *eventTypes)'),
+    nvmlDeviceRegisterEvents: bind('int nvmlDeviceRegisterEvents(nvmlDevice_t device, unsigned long long eventTypes, nvmlEventSet_t set)'),
+    nvmlEventSetWait_v2: bind('int nvmlEventSetWait_v2(nvmlEventSet_t set, void *data, unsigned int timeoutms)'),
+    nvmlEventSetFree: bind('int nvmlEventSetFree(nvmlEventSet_t set)'),
   }
 }
 
@@ -263,7 +324,7 @@ function nvmlCalls(f: NvmlFunctions): NvmlCalls {
 }
 
 /** The Nvml interface over the bound functions. */
-function nvmlApi(path: string, calls: NvmlCalls, processInfo: ProcessInfoLayout): Nvml {
+function nvmlApi(path: string, calls: NvmlCalls, processInfo: ProcessInfoLayout, eventData: EventDataLayout): Nvml {
   const {f, check, text} = calls
   return {
     path,
@@ -323,7 +384,50 @@ function nvmlApi(path: string, calls: NvmlCalls, processInfo: ProcessInfoLayout)
     processes: (d) => runningProcesses(calls, processInfo, d),
     certificate: (d) => gpuCertificate(calls, d),
     attestationReport: (d, nonce) => attestationReport(calls, d, nonce),
+    eventSetCreate() {
+      const out: unknown[] = [null]
+      check('nvmlEventSetCreate', f.nvmlEventSetCreate(out))
+      return out[0]
+    },
+    supportedEventTypes(d) {
+      const out = [0n]
+      check('nvmlDeviceGetSupportedEventTypes', f.nvmlDeviceGetSupportedEventTypes(d, out))
+      return BigInt(out[0]!)
+    },
+    registerEvents: (d, eventTypes, set) => check('nvmlDeviceRegisterEvents', f.nvmlDeviceRegisterEvents(d, eventTypes, set)),
+    eventSetWait: (set, timeoutMs) => eventSetWait(calls, eventData, set, timeoutMs),
+    eventSetFree: (set) => check('nvmlEventSetFree', f.nvmlEventSetFree(set)),
   }
+}
+
+/** nvmlEventData_t as koffi lays it out: its size and a decoder of one record from a buffer. */
+interface EventDataLayout {
+  size: number
+  decode(buf: Buffer): Record<string, unknown>
+}
+
+/** nvmlEventSetWait_v2 on a koffi worker thread; the struct is a plain buffer, decoded once the call is back. */
+function eventSetWait({f, check}: NvmlCalls, layout: EventDataLayout, set: NvmlEventSet, timeoutMs: number): Promise<NvmlEvent | undefined> {
+  const buf = Buffer.alloc(layout.size)
+  return new Promise((resolve, reject) => {
+    f.nvmlEventSetWait_v2.async(set, buf, timeoutMs, (error: unknown, code: number) => {
+      if (error) return reject(error as Error)
+      if (code === NVML_RETURN.TIMEOUT) return resolve(undefined)
+      try {
+        check('nvmlEventSetWait_v2', code)
+      } catch (failure) {
+        return reject(failure as Error)
+      }
+      const e = layout.decode(buf)
+      resolve({
+        device: e.device,
+        eventType: BigInt(e.eventType as number | bigint),
+        eventData: BigInt(e.eventData as number | bigint),
+        gpuInstanceId: Number(e.gpuInstanceId),
+        computeInstanceId: Number(e.computeInstanceId),
+      })
+    })
+  })
 }
 
 /** nvmlProcessInfo_t as koffi lays it out: its size and a decoder of n records from a buffer. */

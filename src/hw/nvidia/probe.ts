@@ -24,7 +24,7 @@ export interface NvidiaProbe {
 }
 
 /** NVML "00000000:17:00.0" → sysfs "0000:17:00.0". */
-function normalizeBusId(busId: string): string {
+export function normalizeBusId(busId: string): string {
   const m = /^([0-9a-fA-F]+):([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$/.exec(busId.trim())
   if (!m) return busId.trim().toLowerCase()
   return `${m[1]!.slice(-4).padStart(4, '0')}:${m[2]}:${m[3]}.${m[4]}`.toLowerCase()
@@ -36,6 +36,15 @@ function leafKey(pem: Uint8Array): {spki: string; raw: string} | undefined {
   if (!m) return undefined
   const cert = new X509Certificate(m[0])
   return {spki: Buffer.from(cert.publicKey.export({type: 'spki', format: 'der'})).toString('hex'), raw: Buffer.from(ecRawPublicKey(cert)).toString('hex')}
+}
+
+/** The stable id of an NVML GPU: UUID/serial, else UUID, else its PCI address, else its NVML index. */
+export function nvidiaStableId(ids: {uuid?: string; serial?: string; address?: string; index: number}): Pick<Device, 'stableId' | 'stableIdSource'> {
+  const {uuid, serial, address, index} = ids
+  return {
+    stableId: uuid ? (serial ? `${uuid}/${serial}` : uuid) : address ? `pci:${address}` : `nvml:${index}`,
+    stableIdSource: uuid ? (serial ? 'uuid+serial' : 'uuid') : 'pci-address',
+  }
 }
 
 export async function openNvml(nvmlPath?: string): Promise<Nvml> {
@@ -134,8 +143,7 @@ export async function probeNvidia(options: NvidiaProbeOptions): Promise<NvidiaPr
         family: 'nvidia',
         vendor: 'NVIDIA',
         model: name ?? sys?.model ?? 'NVIDIA GPU',
-        stableId: uuid ? (serial ? `${uuid}/${serial}` : uuid) : address ? `pci:${address}` : `nvml:${i}`,
-        stableIdSource: uuid ? (serial ? 'uuid+serial' : 'uuid') : 'pci-address',
+        ...nvidiaStableId({uuid, serial, address, index: i}),
         uuid,
         serial,
         pciAddress: address,

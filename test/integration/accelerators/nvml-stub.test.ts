@@ -44,12 +44,16 @@ describe('NVML through koffi against the stub libnvidia-ml.so.1', () => {
     expect(mine).toEqual(c)
     expect(mine.nvmlConfComputeGpuAttestationReport_t).toBe(12 + 32 + 0x2000 + 0x1000)
     expect(mine.nvmlPciInfo_t).toBe(68)
+    // nvml.h: a pointer and two unsigned long long, then two unsigned int
+    expect(mine).toMatchObject({nvmlEventData_t: 32, 'nvmlEventData_t.eventType': 8, 'nvmlEventData_t.eventData': 16, 'nvmlEventData_t.gpuInstanceId': 24})
   })
 
-  it('pins the NVML functions unet calls: management and CC attestation only, no CUDA', () => {
+  it('pins the NVML functions unet calls: management, CC attestation and error events only, no CUDA', () => {
     // The list is pinned in src (NVML_SYMBOLS); here it must match what ffi.ts binds, what the stub
-    // implements (exactly the functions unet binds), and stay within management and CC attestation.
-    for (const s of NVML_SYMBOLS) expect(s).toMatch(/^nvml(Init_v2|Shutdown|ErrorString|SystemGet\w+|DeviceGet\w+)$/)
+    // implements (exactly the functions unet binds), and stay within management, CC attestation and the
+    // read-only event calls (no nvmlDeviceSet*, nothing that changes or runs work on a GPU).
+    for (const s of NVML_SYMBOLS)
+      expect(s).toMatch(/^nvml(Init_v2|Shutdown|ErrorString|SystemGet\w+|DeviceGet\w+|DeviceRegisterEvents|EventSet(Create|Wait_v2|Free))$/)
     const stub = readFileSync(new URL('../../../native/nvml-stub/nvml_stub.c', import.meta.url), 'utf8')
     const implemented = [...stub.matchAll(/^(?:const char \*|nvmlReturn_t )(nvml\w+)\(/gm)].map((m) => m[1])
     expect(implemented.sort()).toEqual([...NVML_SYMBOLS].sort())

@@ -75,4 +75,21 @@ describe('alert rules', () => {
     expect(rules(f)).toEqual(['device-lost:0x01', 'device-unhealthy:GPU-1', 'registration-rejected:0xr1', 'challenge-open:0xc1', 'challenge-open:0xc2'])
     expect(rules(f, {...t, rules: ['challenge-open']})).toEqual(['challenge-open:0xc1', 'challenge-open:0xc2'])
   })
+
+  it('device-unhealthy: a critical Xid names its number and meaning; probe faults alone carry no xid', () => {
+    const xid = evaluateRules(
+      facts({
+        unhealthyDevices: [
+          {id: 'GPU-9', label: 'NVIDIA RTX 4090 0000:65:00.0', faults: ['Xid 79 (GPU has fallen off the bus) in epoch 10'], xids: [79]},
+          {id: 'pci:0000:83:00.0', label: 'x y 0000:83:00.0', faults: ['driver not loaded']},
+        ],
+      }),
+      t,
+    )
+    expect(xid.map((c) => c.key)).toEqual(['device-unhealthy:GPU-9', 'device-unhealthy:pci:0000:83:00.0'])
+    expect(xid[0]!.summary).toBe('device NVIDIA RTX 4090 0000:65:00.0 is unhealthy: Xid 79 (GPU has fallen off the bus) in epoch 10')
+    expect(xid[0]!.details).toMatchObject({device: 'GPU-9', xid: '79'})
+    expect(xid[1]!.details).not.toHaveProperty('xid')
+    expect(rules(facts({unhealthyDevices: [{id: 'GPU-9', label: 'l', faults: ['Xid 79 (x)'], xids: [79]}]}), {...t, rules: ['device-lost']})).toEqual([])
+  })
 })
