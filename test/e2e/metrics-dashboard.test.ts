@@ -1,5 +1,5 @@
 import {spawn, type ChildProcess} from 'node:child_process'
-import {readFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {afterAll, describe, expect, it} from 'vitest'
@@ -74,13 +74,27 @@ describe('per-device metrics and the Grafana dashboard (devnet, real agent endpo
     const qs = await runCli(['quickstart', '--epochs', '1', '--port', String(port), '--epoch-seconds', '8', '--json'], {home, timeoutMs: 180_000})
     expect(qs.code, qs.stderr).toBe(0)
     const dir = tempDir()
+    const events = join(dir, 'nvml-events')
+    writeFileSync(events, '1 8 13\n') // <gpu index> <nvmlEventTypeXidCriticalError> <Xid>
     const hookOut = join(dir, 'alerts.jsonl')
     const stubs = buildStubs()
     const env = {
       UNET_NVML_PATH: stubs.nvml,
       UNET_BMLIB_PATH: join(dir, 'absent-libbmlib.so'),
       UNET_SYSFS_ROOT: fixture('sysfs/gpu-asic-rig'),
-      UNET_NVML_STUB_CONFIG: writeConfig(dir, 'nvml.conf', rigNvml({'gpu1.temperature': 71, 'gpu1.power_usage_mw': 398500, 'gpu0.temperature': 34})),
+      // the RTX reports an application Xid (13): counted in unet_device_xid_total, no device fault
+      UNET_NVML_STUB_CONFIG: writeConfig(
+        dir,
+        'nvml.conf',
+        rigNvml({
+          'gpu1.temperature': 71,
+          'gpu1.power_usage_mw': 398500,
+          'gpu0.temperature': 34,
+          'gpu0.event_types': '0xb',
+          'gpu1.event_types': '0xb',
+          events,
+        }),
+      ),
       // the agent's own alert check: a runway threshold no operator meets opens gas-runway-low
       UNET_ALERTS_COMMAND: JSON.stringify([
         process.execPath,
@@ -130,6 +144,7 @@ describe('per-device metrics and the Grafana dashboard (devnet, real agent endpo
     expect(sample(body, 'unet_device_power_draw_watts', rtx)).toBe(398.5)
     expect(sample(body, 'unet_device_memory_used_bytes', rtx)).toBe(8589934592)
     expect(sample(body, 'unet_device_healthy', rtx)).toBe(1)
+    expect(sample(body, 'unet_device_xid_total', {device: rtx.device, xid: '13'})).toBe(1)
     expect(sample(body, 'unet_device_temperature_celsius', {model: 'NVIDIA H100 80GB HBM3'})).toBe(34)
     // the H100 gives no power reading: no series rather than a made-up 0
     expect(sample(body, 'unet_device_power_draw_watts', {model: 'NVIDIA H100 80GB HBM3'})).toBeUndefined()
