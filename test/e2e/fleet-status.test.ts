@@ -237,6 +237,22 @@ describe('fleet status on the devnet: two operators, one payout, one host missin
     expect(r.stdout).not.toMatch(/\x1b\[/)
   })
 
+  it('a claim moves the claimable amount to claimed: the row follows the chain, accrued unchanged', async () => {
+    const before = (await runCli(['fleet', 'status', '--operator', operatorB, '--json'], {home: a})).json<FleetReport>().hosts[0]!
+    expect(BigInt(before.rewards.claimable)).toBeGreaterThan(0n)
+    const claim = await runCli(['rewards', 'claim', '--json'], {home: b, env: envB, timeoutMs: 120_000})
+    expect(claim.code, claim.stdout + claim.stderr).toBe(0)
+    const paid = claim.json<{claims: Array<{hostId: string; amount: string}>}>().claims.find((c) => c.hostId.toLowerCase() === hostB)!
+    expect(paid.amount).toBe(before.rewards.claimable)
+    const f = (await runCli(['fleet', 'status', '--payout', operatorA, '--json'], {home: a})).json<FleetReport>()
+    const after = f.hosts.find((h) => h.hostId === hostB)!
+    expect(after.rewards).toMatchObject({claimable: '0', claimed: paid.amount, accrued: before.rewards.accrued})
+    const c = await chainView(hostB, f.head)
+    expect(after.rewards.claimed).toBe(c.claimed.toString())
+    // still offline, so still first
+    expect(f.hosts[0]!.hostId).toBe(hostB)
+  })
+
   it('bad selectors: one line, a hint, the documented exit code, no stack', async () => {
     const none = await runCli(['fleet', 'status'], {home: a})
     expect(none.code).toBe(2)
