@@ -7,7 +7,8 @@ export default class Devices extends BaseCommand<typeof Devices> {
   static override summary = 'list accelerators and security engines in this machine'
   static override description =
     'Lists GPUs and AI ASICs (NVIDIA via NVML, AMD via sysfs, Sophgo via bmlib, others by PCI id or class 0x12) and the host TPM: ' +
-    'vendor, model, stable id, PCI address, memory, driver, busy state, and whether the device attests with its own key. ' +
+    'vendor, model, stable id, PCI address, memory, driver, busy state, whether the device attests with its own key, ' +
+    'and the power the verifier\'s power table gives its model (docs/protocol.md §Power; the verifier rates what the evidence proves). ' +
     'A device whose driver or library is missing is still listed, with the reason. Network, storage and bridge devices are never listed.'
   static override examples = [
     '<%= config.bin %> devices',
@@ -51,8 +52,9 @@ export function renderDevices(devices: Device[]): string {
       (d.busy.utilisationPercent !== undefined ? ` ${d.busy.utilisationPercent}%` : '') +
       (d.busy.processes?.length ? ` ${d.busy.processes.length} proc` : ''),
     d.attestation.support + (d.attestation.ccMode ? ` (CC ${d.attestation.ccMode})` : ''),
+    d.expectedPower?.power ?? '-',
   ])
-  const head = ['KIND', 'DEVICE', 'PCI', 'STABLE ID', 'MEMORY', 'DRIVER', 'BUSY', 'ATTESTATION']
+  const head = ['KIND', 'DEVICE', 'PCI', 'STABLE ID', 'MEMORY', 'DRIVER', 'BUSY', 'ATTESTATION', 'POWER']
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   const line = (r: string[]) =>
     r
@@ -63,6 +65,8 @@ export function renderDevices(devices: Device[]): string {
   for (const d of devices) {
     const why = [...d.reasons, ...(d.attestation.reason ? [d.attestation.reason] : [])]
     if (why.length > 0) out.push(`  ${d.pciAddress ?? d.stableId}: ${[...new Set(why)].join('; ')}`)
+    // a floor means the verifier cannot name the SKU: the operator should know before registering
+    if (d.expectedPower?.basis === 'floor') out.push(`  ${d.pciAddress ?? d.stableId}: power ${d.expectedPower.note}`)
   }
   return out.join('\n')
 }

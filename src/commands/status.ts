@@ -54,7 +54,7 @@ function render(r: StatusReport, explain: boolean, style: Style): string {
   for (const d of r.devices) {
     const last = d.lastHeartbeat ? `last epoch ${d.lastHeartbeat.epoch}` : 'no heartbeat yet'
     lines.push(
-      `${d.online ? style.state('online', '● online ') : style.state('offline', '○ offline')}  ${d.kind.padEnd(14)} ${d.deviceId.slice(0, 18)}…  ${style.state(d.status, d.status.padEnd(8))} power ${d.power.padStart(4)}  uptime ${d.uptime.percent}% of ${d.uptime.window}  ${last}`,
+      `${d.online ? style.state('online', '● online ') : style.state('offline', '○ offline')}  ${d.kind.padEnd(14)} ${d.deviceId.slice(0, 18)}…  ${style.state(d.status, d.status.padEnd(8))} power ${d.power.padStart(4)} (table ${(d.expected?.power ?? '-').padStart(4)})  uptime ${d.uptime.percent}% of ${d.uptime.window}  ${last}`,
     )
   }
   for (const c of r.challenges)

@@ -11,6 +11,7 @@
 import type {AcceleratorEvidence} from '../evidence/format.js'
 import {InputError} from '../errors/index.js'
 import {probeAmd} from './amd/probe.js'
+import {expectedPower} from './expected-power.js'
 import type {NvidiaEvidenceParts} from './nvidia/attest.js'
 import {probeNvidia} from './nvidia/probe.js'
 import {verifyNvidiaReport, type NvidiaVerifyResult} from './nvidia/verify.js'
@@ -98,6 +99,10 @@ export async function probeDevices(options: ProbeOptions = {}): Promise<Device[]
       reasons: [],
       driver: {name: tpm.devicePath},
     })
+  for (const d of devices) {
+    const rating = expectedPower(d)
+    if (rating && rating.basis !== 'none') d.expectedPower = {power: rating.power.toString(), model: rating.model, basis: rating.basis, note: rating.note}
+  }
   return devices
 }
 

@@ -33,6 +33,16 @@ export interface StatusInputs {
   challenges: ChallengeState[]
   /** Local wall clock, unix seconds. */
   now: number
+  /** Per deviceId (lowercase): the power this unet's power table gives its latest registration (expectedPowers). */
+  expected?: Map<string, ExpectedPower>
+}
+
+/** What the verifier's code in this unet decides for a registration: its power and the model it rated. */
+export interface ExpectedPower {
+  power: bigint
+  model?: string
+  /** Why this power, or why none (the recomputed reasons). */
+  note: string
 }
 
 export interface ChallengeReport {
@@ -52,6 +62,8 @@ export interface DeviceReport {
   status: string
   online: boolean
   power: string
+  /** The power table's power for what the registration's evidence proves (this unet's verifier code); null: not recomputed. */
+  expected: {power: string; model: string | null; note: string} | null
   hostId?: string
   lastHeartbeat: {epoch: string; time: number | null; tx: string} | null
   uptime: {percent: number; window: number; credited: number}
@@ -88,7 +100,7 @@ export function buildStatusReport(i: StatusInputs, formatUnits: (v: bigint, d: n
   // One view per host for the host-level amounts: an approved device's (a pending one reads 0 claimable/claimed).
   for (const d of i.chain.devices) if (d.hostId && (!hosts.has(d.hostId) || (d.approved && !hosts.get(d.hostId)!.approved))) hosts.set(d.hostId, d)
 
-  const devices = i.chain.devices.map((d) => deviceReport(d, i.history.get(d.hostId ?? d.deviceId) ?? [], current))
+  const devices = i.chain.devices.map((d) => deviceReport(d, i.history.get(d.hostId ?? d.deviceId) ?? [], current, i.expected?.get(d.deviceId.toLowerCase())))
   let claimable = 0n
   let claimed = 0n
   for (const h of hosts.values()) {
@@ -169,7 +181,7 @@ function challengeReport(c: ChallengeState, chain: ChainStatus): ChallengeReport
   }
 }
 
-function deviceReport(d: DeviceStatusView, beats: HeartbeatRecord[], current: bigint): DeviceReport {
+function deviceReport(d: DeviceStatusView, beats: HeartbeatRecord[], current: bigint, expected: ExpectedPower | undefined): DeviceReport {
   const last = d.lastHeartbeatEpoch
   return {
     deviceId: d.deviceId,
@@ -177,6 +189,7 @@ function deviceReport(d: DeviceStatusView, beats: HeartbeatRecord[], current: bi
     status: d.status,
     online: d.approved && last !== undefined && last + 1n >= current,
     power: d.power.toString(),
+    expected: expected ? {power: expected.power.toString(), model: expected.model ?? null, note: expected.note} : null,
     hostId: d.hostId,
     lastHeartbeat: last === undefined ? null : {epoch: last.toString(), time: d.lastHeartbeatTime ?? null, tx: d.lastHeartbeatTx ?? ''},
     uptime: uptimeOf(
@@ -221,6 +234,9 @@ function explain(i: StatusInputs, r: StatusReport): string[] {
       const journaled = i.journal.filter((j) => j.result !== 'confirmed').at(-1)
       out.push(`${id}: offline (${missed})${journaled?.reason ? `; last journaled failure in epoch ${journaled.epoch}: ${journaled.reason}` : ''}`)
     }
+    // the chain's power is what the verifier approved; another table (an older or newer unet) gives another
+    if (d.status === 'approved' && d.expected && d.expected.power !== d.power)
+      out.push(`${id}: approved with power ${d.power}, this unet's power table gives ${d.expected.power} (${d.expected.note})`)
     if ((d.kind === 'host-emulator' || d.kind === 'emulator') && !i.profile.allowEmulator)
       out.push(`${id}: emulator devices earn nothing on network "${i.profile.name}"`)
   }
@@ -282,6 +298,7 @@ export async function gatherStatus(
       history.set(hostId, await heartbeatHistory(client, hostId))
       challenges.push(...(await challengesOf(client, hostId, fromBlock)))
     }
+    const expected = operator ? await expectedPowers(client, profile, operator) : undefined
     return {
       profile,
       operator,
@@ -293,8 +310,40 @@ export async function gatherStatus(
       journal: ofThisChain ? readJournal(resolved.paths.dataDir, 50) : [],
       challenges,
       now: Math.floor(Date.now() / 1000),
+      ...(expected ? {expected} : {}),
     }
   } finally {
     disconnect(client)
   }
+}
+
+/**
+ * The verifier's decision for each device's latest registration, recomputed from chain data with the
+ * profile's policy (what `unet verifier audit` does): the power this unet's table gives it. A profile
+ * whose trust files cannot be read leaves the expectation out rather than failing the status.
+ */
+async function expectedPowers(
+  client: import('../chain/client.js').ChainClient,
+  profile: NetworkProfile,
+  operator: string,
+): Promise<Map<string, ExpectedPower> | undefined> {
+  const {registrations} = await import('../chain/registrations.js')
+  const {blockAt} = await import('../chain/verifier-reads.js')
+  const {decideRegistration} = await import('../verifier/decide.js')
+  const {policyFromProfile} = await import('../verifier/policy.js')
+  let policy: import('../verifier/decide.js').VerifierPolicy
+  try {
+    policy = policyFromProfile(profile)
+  } catch {
+    return undefined
+  }
+  const latest = new Map<string, import('../chain/registrations.js').Registration>()
+  for (const reg of await registrations(client, {fromBlock: 0, operator})) latest.set(reg.deviceId.toLowerCase(), reg)
+  const out = new Map<string, ExpectedPower>()
+  for (const [deviceId, reg] of latest) {
+    const now = new Date(((await blockAt(client, reg.blockNumber))?.timestamp ?? 0) * 1000)
+    const d = decideRegistration(reg, {...policy, chainId: client.chainId, contract: client.pociAddress!, now})
+    out.set(deviceId, d.approve ? {power: d.power, model: d.model, note: d.powerNote ?? d.kind} : {power: 0n, model: d.model, note: d.reasons.join('; ')})
+  }
+  return out
 }

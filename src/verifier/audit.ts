@@ -16,7 +16,7 @@ export interface AuditMismatch {
   kind: string
   problem: string
   onChain: {approved: boolean; power?: string; ekId?: string; reason?: string; txHash: string; verifier: string}
-  recomputed: {approve: boolean; power: string; ekId?: string; chipId?: string; reasons: string[]}
+  recomputed: {approve: boolean; power: string; model?: string; ekId?: string; chipId?: string; reasons: string[]}
 }
 
 export interface AuditReport {
@@ -63,11 +63,11 @@ export async function auditDecisions(
         kind: rec.kind,
         problem,
         onChain: {approved: d.approved, power: d.power?.toString(), ekId: d.ekId, reason: d.reason, txHash: d.txHash, verifier: d.verifier},
-        recomputed: {approve: rec.approve, power: rec.power.toString(), ekId: rec.ekId, chipId: rec.chipId, reasons: rec.reasons},
+        recomputed: {approve: rec.approve, power: rec.power.toString(), model: rec.model, ekId: rec.ekId, chipId: rec.chipId, reasons: rec.reasons},
       })
     if (d.approved) {
       if (!rec.approve) mismatch('approved, but the recomputation rejects')
-      else if (d.power !== rec.power) mismatch(`power differs: ${d.power} on chain, ${rec.power} recomputed`)
+      else if (d.power !== rec.power) mismatch(`power differs: ${d.power} on chain, ${rec.power} recomputed (${rec.powerNote ?? rec.kind})`)
       else if (rec.ekId && d.ekId?.toLowerCase() !== rec.ekId.toLowerCase()) mismatch(`EK id differs: ${d.ekId} on chain, ${rec.ekId} from the evidence`)
       else if (rec.chipId && d.ekId?.toLowerCase() !== rec.chipId.toLowerCase())
         mismatch(`chip id differs: ${d.ekId} on chain, ${rec.chipId} from the evidence`)

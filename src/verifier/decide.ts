@@ -1,5 +1,6 @@
 /**
- * The verifier's judgement of one registration: approve with the power of its kind, or reject with the
+ * The verifier's judgement of one registration: approve with the power the power table gives the model
+ * the evidence proves (src/evidence/power-table.ts: hosts and devnet kinds by kind), or reject with the
  * reasons. A decision is a pure function of chain data (the Registered event, the chain id, the contract
  * address, the registration block's timestamp as "now") plus the profile's policy and trust roots, so
  * anyone can recompute it (`unet verifier audit`). Hosts are judged by verifyEvidence (the code `unet
@@ -12,38 +13,13 @@ import {keccak_256} from '@noble/hashes/sha3.js'
 import type {Registration} from '../chain/registrations.js'
 import {DEVICE_KIND_NAMES, DeviceKind} from '../evidence/device-kinds.js'
 import {decodeEvidence, evidenceDigestHex, isHostEvidence, registerChallenge, type Evidence} from '../evidence/index.js'
+import {CONTRACT_MAX_POWER, kindPower, nvidiaPower, sophgoPower, type PowerRating} from '../evidence/power-table.js'
 import {ekAttributeReasons} from '../hw/tpm2/activation.js'
 import type {SophgoCatalogue} from '../hw/sophgo/catalogue.js'
 import {parseTpm2bPublic} from '../hw/tpm2/structures.js'
 import {bytesToHex} from '../util/hex.js'
-import {devicePolicy} from './device-policy.js'
+import {devicePolicy, type AttestedModel} from './device-policy.js'
 import {verifyEvidence} from './verify-evidence.js'
-
-/**
- * Power per device kind: the one table every network uses (the production verifier will derive it from
- * the model in the evidence). Software keys (p256, secp256k1) and emulators only ever get here where the
- * profile allows emulators: the policy refuses them elsewhere.
- */
-export const POWER_BY_KIND: Readonly<Record<number, bigint>> = {
-  [DeviceKind.HOST_TPM]: 10n,
-  [DeviceKind.HOST_EMULATOR]: 1n,
-  [DeviceKind.P256]: 100n,
-  [DeviceKind.SECP256K1]: 100n,
-  [DeviceKind.RSA2048]: 50n,
-  [DeviceKind.P384]: 300n,
-  [DeviceKind.EMULATOR]: 5n,
-}
-
-/** Poci.maxPower(kind): the contract's cap (approve reverts PowerAboveCap above it). Kept equal by a chain test. */
-export const CONTRACT_MAX_POWER: Readonly<Record<number, bigint>> = {
-  [DeviceKind.HOST_TPM]: 100n,
-  [DeviceKind.HOST_EMULATOR]: 10n,
-  [DeviceKind.P256]: 1000n,
-  [DeviceKind.SECP256K1]: 1000n,
-  [DeviceKind.RSA2048]: 1000n,
-  [DeviceKind.P384]: 10_000n,
-  [DeviceKind.EMULATOR]: 100n,
-}
 
 /** The profile's part of a decision: what is genuine on this network. */
 export interface VerifierPolicy {
@@ -73,6 +49,10 @@ export interface VerifierDecision {
   kind: string
   approve: boolean
   power: bigint
+  /** The model the power was read for (e.g. "NVIDIA H100 SXM5", "host-tpm"); absent when nothing was proven. */
+  model?: string
+  /** Why this power: the table row, the family floor, or the kind (power-table.ts PowerRating.note). */
+  powerNote?: string
   reasons: string[]
   warnings: string[]
   evidenceDigest?: string
@@ -87,15 +67,28 @@ export interface VerifierDecision {
 const kindName = (kind: number) => DEVICE_KIND_NAMES[kind] ?? String(kind)
 const isHostKind = (kind: number) => kind === DeviceKind.HOST_TPM || kind === DeviceKind.HOST_EMULATOR
 
+/** The power table's rating of what a device policy proved (p384 and rsa2048 by model, the other kinds by kind). */
+function ratingOf(kind: number, model: AttestedModel | undefined): PowerRating | undefined {
+  if (model?.vendor === 'nvidia' && kind === DeviceKind.P384) return nvidiaPower(model.architecture, model.chipSku)
+  if (model?.vendor === 'sophgo' && kind === DeviceKind.RSA2048) return sophgoPower(model.chip)
+  return kindPower(kind)
+}
+
+type Done = (reasons: string[], warnings: string[], extra?: Partial<VerifierDecision>, rating?: PowerRating) => VerifierDecision
+
 /** Pure: the verdict on one registration. */
 export function decideRegistration(reg: Registration, ctx: DecideContext): VerifierDecision {
-  const base = {regId: reg.regId, deviceId: reg.deviceId, txHash: reg.txHash, kind: kindName(reg.kind), power: POWER_BY_KIND[reg.kind] ?? 0n}
-  const done = (reasons: string[], warnings: string[], extra: Partial<VerifierDecision> = {}): VerifierDecision => {
-    if (reasons.length === 0 && base.power === 0n) reasons = [`no power is defined for device kind ${base.kind}`]
-    if (base.power > (CONTRACT_MAX_POWER[reg.kind] ?? 0n)) reasons = [...reasons, `power ${base.power} is above the contract's cap for ${base.kind}`]
+  const base = {regId: reg.regId, deviceId: reg.deviceId, txHash: reg.txHash, kind: kindName(reg.kind)}
+  const done: Done = (reasons, warnings, extra = {}, rating = kindPower(reg.kind)) => {
+    const power = rating?.power ?? 0n
+    if (reasons.length === 0 && power === 0n) reasons = [rating ? `no power: ${rating.note}` : `no power is defined for device kind ${base.kind} without a proven model`]
+    if (power > (CONTRACT_MAX_POWER[reg.kind] ?? 0n)) reasons = [...reasons, `power ${power} (${rating!.model}) is above the contract's cap for ${base.kind}`]
+    // a floor under-credits a part the table cannot name: say so, so the table learns the SKU
+    if (reasons.length === 0 && rating?.basis === 'floor') warnings = [...warnings, rating.note]
     const approve = reasons.length === 0
     if (!approve) delete extra.needsActivation
-    return {...base, ...extra, approve, reasons, warnings}
+    const named = rating ? {model: rating.model, powerNote: rating.note} : {}
+    return {...base, power, ...named, ...extra, approve, reasons, warnings}
   }
 
   let evidence: Evidence | undefined
@@ -128,7 +121,7 @@ export function decideRegistration(reg: Registration, ctx: DecideContext): Verif
       nvidiaRoots: ctx.nvidiaRoots,
       now: ctx.now,
     })
-    return done(r.reasons, r.warnings, {evidenceDigest, ...(r.chipId ? {chipId: r.chipId} : {})})
+    return done(r.reasons, r.warnings, {evidenceDigest, ...(r.chipId ? {chipId: r.chipId} : {})}, ratingOf(reg.kind, r.model))
   }
   return hostDecision(reg, evidence, challenge, ctx, done, evidenceDigest)
 }
@@ -138,7 +131,7 @@ function hostDecision(
   evidence: Evidence | undefined,
   challenge: Uint8Array,
   ctx: DecideContext,
-  done: (reasons: string[], warnings: string[], extra?: Partial<VerifierDecision>) => VerifierDecision,
+  done: Done,
   evidenceDigest: string | undefined,
 ): VerifierDecision {
   const wanted = reg.kind === DeviceKind.HOST_TPM ? 'tpm2' : 'emulator'

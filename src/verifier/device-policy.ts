@@ -8,14 +8,17 @@
  *   catalogue that verifies under a key the profile pins; the model comes from the catalogue.
  * - p384 (NVIDIA CC): an NVIDIA-rooted attestation report over the registration challenge, signed by
  *   the registered key: proof of possession, so nobody registers a GPU key without the GPU; the chain's
- *   device identity certificate gives the chip id Poci binds to one active device.
+ *   device identity certificate gives the chip id Poci binds to one active device, the chain's
+ *   architecture and the report's signed CHIP_SKU give the model.
+ * The model is what the power table rates (src/evidence/power-table.ts, applied in decide.ts).
  * - emulator: refused unless allowEmulator.
  */
 import {X509Certificate, type KeyObject} from 'node:crypto'
 
 import {DEVICE_KIND_NAMES, DeviceKind} from '../evidence/device-kinds.js'
-import {evidenceDeviceId, type Evidence, type EvidenceKind} from '../evidence/format.js'
+import {evidenceDeviceId, type AcceleratorEvidence, type Evidence, type EvidenceKind} from '../evidence/format.js'
 import {verifyEvidenceWith, type KindVerifier} from '../evidence/verify.js'
+import {nvidiaAttestedModel} from '../hw/nvidia/attested-model.js'
 import {chipIdentity} from '../hw/nvidia/chip-identity.js'
 import {verifyNvidiaEvidence} from '../hw/nvidia/verify-evidence.js'
 import {lookupChip, verifyCatalogue, type SophgoCatalogue} from '../hw/sophgo/catalogue.js'
@@ -44,11 +47,14 @@ export interface DevicePolicyResult {
   /** Why the registration is refused (empty: the policy accepts it). */
   reasons: string[]
   warnings: string[]
-  /** The chip model, where the policy knows it (Sophgo: from the catalogue). */
-  model?: string
+  /** The model the evidence proves, where the policy accepted it: what the power table rates. */
+  model?: AttestedModel
   /** NVIDIA: the physical chip's id (src/hw/nvidia/chip-identity.ts), bound by Poci to one active device. */
   chipId?: string
 }
+
+/** NVIDIA: the chain's architecture and the report's signed CHIP_SKU; Sophgo: the signed catalogue's model. */
+export type AttestedModel = {vendor: 'nvidia'; architecture: string; chipSku?: string} | {vendor: 'sophgo'; chip: string}
 
 const kindName = (kind: number) => DEVICE_KIND_NAMES[kind] ?? `kind ${kind}`
 
@@ -86,16 +92,19 @@ function sophgoChip(evidence: Evidence | undefined, ctx: DevicePolicyContext): D
   const chip = lookupChip(catalogue, ctx.deviceId)
   if (!chip)
     return {reasons: [...reasons, `chip ${ctx.deviceId} is not listed in the Sophgo chip catalogue of "${catalogue.issuer}"`], warnings: signed.warnings}
-  return {reasons, warnings: signed.warnings, model: chip.model}
+  return {reasons, warnings: signed.warnings, model: {vendor: 'sophgo', chip: chip.model}}
 }
 
 function nvidiaKey(evidence: Evidence | undefined, ctx: DevicePolicyContext): DevicePolicyResult {
   const r = possession(DeviceKind.P384, evidence, 'nvidia-cc', verifyNvidiaEvidence, ctx)
   if (r.reasons.length === 0) {
     // the chain verified to an NVIDIA root, so its device identity certificate names the physical chip
-    const chip = chipIdentity(evidence!.device.certChain.map((der) => new X509Certificate(Buffer.from(der))))
+    const certs = evidence!.device.certChain.map((der) => new X509Certificate(Buffer.from(der)))
+    const chip = chipIdentity(certs)
     if (!chip) return {reasons: ['the certificate chain has no device identity certificate: the chip cannot be bound'], warnings: r.warnings}
-    return {...r, chipId: chip.chipId}
+    // and the report it signed says which SKU the chip is (never report.fields: those are unsigned)
+    const model = nvidiaAttestedModel((evidence as AcceleratorEvidence).report.body, certs)
+    return {...r, chipId: chip.chipId, ...(model ? {model: {vendor: 'nvidia', architecture: model.architecture, chipSku: model.chipSku}} : {})}
   }
   return {
     reasons: ['the P-384 key did not prove possession (an NVIDIA-rooted report over the registration challenge, signed by the key)', ...r.reasons],

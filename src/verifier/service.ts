@@ -44,6 +44,9 @@ export interface DecisionRecord {
   txHash: string
   approve: boolean
   power: string
+  /** The model the power table rated, and why that power (decide.ts). */
+  model?: string
+  powerNote?: string
   reasons: string[]
   warnings: string[]
   evidenceDigest?: string
@@ -298,6 +301,8 @@ class VerifierService {
       txHash: d.txHash,
       approve: d.approve,
       power: d.power.toString(),
+      ...(d.model ? {model: d.model} : {}),
+      ...(d.powerNote ? {powerNote: d.powerNote} : {}),
       reasons: d.reasons,
       warnings: d.warnings,
       ...(d.evidenceDigest ? {evidenceDigest: d.evidenceDigest} : {}),

@@ -1,7 +1,8 @@
 /**
  * A test NVIDIA attestation PKI shaped like the real one (fixtures/nvidia/PROVENANCE.md): root → "NVIDIA
  * GH100 Identity" → provisioner CA → the chip's device identity certificate ("GH100 A01 GSP BROM") →
- * firmware leaves ("GH100 A01 GSP FMC LF", P-384, FWID under 2.23.133.5.4.1). NVIDIA's real chips cannot
+ * firmware leaves ("GH100 A01 GSP FMC LF", P-384, FWID under 2.23.133.5.4.1; a GB100 chip's in a TCG DiceTcbInfo
+ * under 2.23.133.5.4.1.1, as Blackwell carries it). NVIDIA's real chips cannot
  * sign a fresh registration challenge for a test, and a firmware update cannot be recorded: with this PKI
  * one chip gets several firmware keys, as DICE gives it after each update. Trusted only where a test
  * passes `root.pem` as an extra NVIDIA root.
@@ -43,19 +44,36 @@ export function testFirmware(chip: TestNvidiaChip, fwid: Uint8Array = Uint8Array
   const key = p384Key()
   const publicKey = createPublicKey(key.privateKey)
   const spki = new Uint8Array(publicKey.export({type: 'spki', format: 'der'}))
-  // NVIDIA's Hopper form: SEQUENCE { version, SubjectPublicKeyInfo, FWID }
-  const dice = der.seq(der.int(1), spki, der.seq(der.oid(SHA384_OID), der.octet(fwid)))
+  const fwidDer = der.seq(der.oid(SHA384_OID), der.octet(fwid))
+  // Blackwell: TCG DiceTcbInfo { ..., fwids [6] IMPLICIT SEQUENCE OF FWID }; Hopper: SEQUENCE { version, SubjectPublicKeyInfo, FWID }
+  const blackwell = chip.identity.subject.startsWith('GB100 ')
+  const dice = blackwell ? der.seq(der.explicit(6, fwidDer)) : der.seq(der.int(1), spki, fwidDer)
   const cn = chip.identity.subject.replace(/ BROM$/, ' FMC LF')
-  const leaf = issue({subject: cn, issuer: chip.identity, key: {publicKey, privateKey: key.privateKey}, extra: [['2.23.133.5.4.1', false, dice]]})
+  const leaf = issue({
+    subject: cn,
+    issuer: chip.identity,
+    key: {publicKey, privateKey: key.privateKey},
+    extra: [[blackwell ? '2.23.133.5.4.1.1' : '2.23.133.5.4.1', false, dice]],
+  })
   return {key, leaf, fwid, chainPem: [leaf, ...chip.above].map((c) => c.pem).join('')}
 }
 
 const le = (n: number, bytes: number) => Uint8Array.from({length: bytes}, (_, i) => (n >> (8 * i)) & 0xff)
 
-/** An SPDM GET_MEASUREMENTS exchange over `nonce`, signed by the firmware's leaf key, its opaque data carrying the FWID (field 20). */
-export function testReport(fw: TestFirmware, nonce: Uint8Array): Uint8Array {
+/** Text opaque fields by type, as NVIDIA's firmware writes them (NUL-terminated): e.g. {15: '885'} for CHIP_SKU, {17: 'G520'} for PROJECT. */
+export type OpaqueText = Record<number, string>
+
+/**
+ * An SPDM GET_MEASUREMENTS exchange over `nonce`, signed by the firmware's leaf key, its opaque data
+ * carrying the FWID (field 20) and `fields` (signed with the rest).
+ */
+export function testReport(fw: TestFirmware, nonce: Uint8Array, fields: OpaqueText = {}): Uint8Array {
   const block = concatBytes(Uint8Array.of(1, 0x01), le(51, 2), Uint8Array.of(0x01), le(48, 2), Uint8Array.from(randomBytes(48)))
-  const opaque = concatBytes(le(20, 2), le(fw.fwid.length, 2), fw.fwid)
+  const text = Object.entries(fields).map(([type, v]) => {
+    const bytes = Buffer.from(v + '\0', 'latin1')
+    return concatBytes(le(Number(type), 2), le(bytes.length, 2), bytes)
+  })
+  const opaque = concatBytes(...text, le(20, 2), le(fw.fwid.length, 2), fw.fwid)
   const response = concatBytes(
     Uint8Array.of(0x11, 0x60, 0x00, 0x00, 1),
     le(block.length, 3),

@@ -54,4 +54,6 @@ export interface Device {
   libraryIndex?: number
   /** Where something is missing, why ("driver not loaded", "CC mode off", ...). */
   reasons: string[]
+  /** The power the table gives this model (src/hw/expected-power.ts), as a decimal string; absent: no row. */
+  expectedPower?: {power: string; model: string; basis: 'model' | 'floor' | 'kind'; note: string}
 }

@@ -13,7 +13,7 @@ import {activateCredential} from '../../../src/hw/tpm2/activation.js'
 import {Tpm2Engine} from '../../../src/hw/tpm2/engine.js'
 import {loadTrustRoots} from '../../../src/hw/tpm2/roots.js'
 import {auditDecisions} from '../../../src/verifier/audit.js'
-import {CONTRACT_MAX_POWER} from '../../../src/verifier/decide.js'
+import {CONTRACT_MAX_POWER} from '../../../src/evidence/power-table.js'
 import type {DecisionRecord, SpotCheckRecord} from '../../../src/verifier/service.js'
 import {anvilUrl, swtpm} from '../../helpers/env.js'
 import {

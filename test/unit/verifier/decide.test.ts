@@ -1,18 +1,26 @@
-import {mkdtempSync} from 'node:fs'
+import {mkdtempSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {randomBytes} from 'node:crypto'
+import {generateKeyPairSync, randomBytes, sign} from 'node:crypto'
 
 import {describe, expect, it} from 'vitest'
 
 import type {Registration} from '../../../src/chain/registrations.js'
 import {DeviceKind} from '../../../src/evidence/device-kinds.js'
-import {encodeEvidence, registerChallenge, registrationId} from '../../../src/evidence/index.js'
+import {deviceIdOf, encodeEvidence, registerChallenge, registrationId, type AcceleratorEvidence} from '../../../src/evidence/index.js'
+import {CONTRACT_MAX_POWER, KIND_POWER} from '../../../src/evidence/power-table.js'
 import {EmulatorEngine} from '../../../src/hw/emulator/engine.js'
 import {buildHostEvidence} from '../../../src/hw/engine.js'
+import {toAcceleratorEvidence} from '../../../src/hw/inventory.js'
+import {parseOpaqueData} from '../../../src/hw/nvidia/opaque.js'
+import {parseSpdmExchange, REQUEST_LENGTH} from '../../../src/hw/nvidia/spdm.js'
+import {decodeReportFile} from '../../../src/hw/nvidia/verify.js'
+import {signCatalogue} from '../../../src/hw/sophgo/catalogue.js'
+import {rsaModulus} from '../../../src/hw/sophgo/verify-evidence.js'
 import {bytesToHex} from '../../../src/util/hex.js'
-import {CONTRACT_MAX_POWER, POWER_BY_KIND, decideRegistration, type DecideContext} from '../../../src/verifier/decide.js'
+import {decideRegistration, type DecideContext} from '../../../src/verifier/decide.js'
 import {spotDrawn} from '../../../src/verifier/service.js'
+import {testFirmware, testNvidiaChip, testReport, type OpaqueText, type TestNvidiaChip} from '../../helpers/nvidia-pki.js'
 
 const CONTRACT = '0x' + '5f'.repeat(20)
 const OPERATOR = '0x' + '0a'.repeat(20)
@@ -54,10 +62,10 @@ async function emulatorHostRegistration(nonce = 0n, challengeNonce = nonce) {
 }
 
 describe('decideRegistration (pure)', () => {
-  it('every kind has a power within the contract cap', () => {
-    for (const kind of Object.values(DeviceKind)) {
-      expect(POWER_BY_KIND[kind], `kind ${kind}`).toBeGreaterThan(0n)
-      expect(POWER_BY_KIND[kind]!, `kind ${kind}`).toBeLessThanOrEqual(CONTRACT_MAX_POWER[kind]!)
+  it('every kind rated by kind has a power within the contract cap', () => {
+    for (const [kind, power] of Object.entries(KIND_POWER)) {
+      expect(power, `kind ${kind}`).toBeGreaterThan(0n)
+      expect(power!, `kind ${kind}`).toBeLessThanOrEqual(CONTRACT_MAX_POWER[Number(kind)]!)
     }
   })
 
@@ -97,6 +105,99 @@ describe('decideRegistration (pure)', () => {
     expect(decideRegistration(registration(DeviceKind.P384, id, undefined, bytesToHex(randomBytes(32))), devnet).reasons[0]).toMatch(
       /P-384 key did not prove possession/,
     )
+  })
+})
+
+const fixture = (f: string) => readFileSync(new URL(`../../../fixtures/${f}`, import.meta.url))
+/** The signed opaque fields NVIDIA's published sample carries (CHIP_SKU 15, PROJECT 17, PROJECT_SKU 18), to lay them out in a test report. */
+function sampleFields(path: string): OpaqueText {
+  const opaque = parseOpaqueData(parseSpdmExchange(decodeReportFile(new Uint8Array(fixture(path)))).response.opaque, REQUEST_LENGTH)
+  const text = (t: number) => Buffer.from(opaque.fields.find((f) => f.type === t)!.value).toString('latin1').replace(/\0/g, '')
+  return {15: text(15), 17: text(17), 18: text(18)}
+}
+
+describe('decideRegistration: power by the attested model (power table)', () => {
+  const hopper = testNvidiaChip('GH100')
+  const blackwell = testNvidiaChip('GB100', hopper.root)
+  const onTestnet = {...testnet, nvidiaRoots: [hopper.root.pem]}
+
+  /** A p384 registration whose evidence is `chip`'s report over its own registration challenge, with signed opaque `fields`. */
+  async function gpuRegistration(chip: TestNvidiaChip, fields: OpaqueText, edit: (e: AcceleratorEvidence) => void = () => {}) {
+    const fw = testFirmware(chip)
+    const deviceId = bytesToHex(deviceIdOf(fw.key.publicKey))
+    const hostId = bytesToHex(randomBytes(32))
+    const challenge = registerChallenge({chainId: 31337n, contract: CONTRACT, operator: OPERATOR, payout: OPERATOR, deviceId, hostId, nonce: 0n})
+    const parts = {kind: 'nvidia-cc' as const, uuid: 'GPU-test', nonce: challenge, report: testReport(fw, challenge, fields), certChainPem: fw.chainPem}
+    const evidence = await toAcceleratorEvidence(parts, challenge)
+    edit(evidence)
+    return registration(DeviceKind.P384, deviceId, encodeEvidence(evidence), hostId)
+  }
+
+  it("an H100 and a Blackwell with the samples' signed SKUs get different power, each naming its model", async () => {
+    const h100Fields = sampleFields('nvtrust/hopper-report.hex')
+    const b200Fields = sampleFields('nvidia/blackwell-report.hex')
+    expect([h100Fields[15], b200Fields[15]]).toEqual(['882', '886'])
+    const h100 = decideRegistration(await gpuRegistration(hopper, h100Fields), onTestnet)
+    const b200 = decideRegistration(await gpuRegistration(blackwell, b200Fields), onTestnet)
+    expect(h100).toMatchObject({approve: true, power: 1513n, model: 'NVIDIA H100 PCIe', reasons: []})
+    expect(h100.powerNote).toBe('NVIDIA H100 PCIe (Hopper chip SKU 882): 1513 dense INT8 TOPS')
+    expect(b200).toMatchObject({approve: true, power: 4500n, model: 'NVIDIA B200', reasons: []})
+    // the same chip SKU on another architecture is another product: the architecture is part of the key
+    const h100Nvl = decideRegistration(await gpuRegistration(hopper, {15: '886'}), onTestnet)
+    expect(h100Nvl).toMatchObject({approve: true, power: 1670n, model: 'NVIDIA H100 NVL'})
+  })
+
+  it('an unknown SKU of a known architecture, or none, gets the lowest of that architecture, with a warning naming it', async () => {
+    const unknown = decideRegistration(await gpuRegistration(hopper, {15: '999'}), onTestnet)
+    expect(unknown).toMatchObject({approve: true, power: 296n, model: 'NVIDIA Hopper chip SKU 999'})
+    expect(unknown.warnings).toContain('Hopper chip SKU 999 is not in the power table: the Hopper floor 296 (NVIDIA H20) applies')
+    const none = decideRegistration(await gpuRegistration(blackwell, {}), onTestnet)
+    expect(none).toMatchObject({approve: true, power: 3500n})
+    expect(none.warnings.join()).toMatch(/report names no chip SKU \(Blackwell\): the Blackwell floor 3500 \(NVIDIA B100\)/)
+  })
+
+  it('attack: a higher SKU claimed in the unsigned report.fields changes nothing; one written into the signed opaque data breaks the signature', async () => {
+    const claimed = decideRegistration(
+      await gpuRegistration(hopper, {15: '882'}, (e) => {
+        e.report.fields = {...e.report.fields, chipSku: '895', product: 'NVIDIA H200 SXM', model: 'NVIDIA B200'}
+      }),
+      onTestnet,
+    )
+    expect(claimed).toMatchObject({approve: true, power: 1513n, model: 'NVIDIA H100 PCIe'})
+    const forged = decideRegistration(
+      await gpuRegistration(hopper, {15: '882'}, (e) => {
+        const body = e.report.body
+        const at = Buffer.from(body).indexOf('882\0', REQUEST_LENGTH, 'latin1')
+        body.set(Buffer.from('895', 'latin1'), at)
+      }),
+      onTestnet,
+    )
+    expect(forged.approve).toBe(false)
+    expect(forged.reasons).toContain('report signature does not verify with the leaf certificate key')
+    // a Blackwell chain under a root the profile does not trust proves no model at all
+    const untrusted = decideRegistration(await gpuRegistration(testNvidiaChip('GB100'), {15: '886'}), onTestnet)
+    expect(untrusted).toMatchObject({approve: false, power: 0n})
+    expect(untrusted.model).toBeUndefined()
+  })
+
+  it('Sophgo: the signed catalogue says BM1684 or BM1684X, and that is the power (17 vs 32)', async () => {
+    const catalogueKey = generateKeyPairSync('ec', {namedCurve: 'prime256v1'})
+    const chips = [0, 1].map(() => generateKeyPairSync('rsa', {modulusLength: 2048}))
+    const pem = (i: number) => chips[i]!.publicKey.export({type: 'pkcs1', format: 'pem'}) as string
+    const ids = [0, 1].map((i) => bytesToHex(deviceIdOf(rsaModulus(pem(i)))))
+    const catalogue = signCatalogue(
+      {version: 1, issuer: 'test', issuedAt: 1, chips: [{keyId: ids[0]!, model: 'BM1684'}, {keyId: ids[1]!, model: 'BM1684X'}]},
+      catalogueKey.privateKey,
+    )
+    const ctx = {...testnet, sophgoCatalogue: catalogue, sophgoCatalogueKeys: [catalogueKey.publicKey]}
+    const decide = async (i: number) => {
+      const hostId = bytesToHex(randomBytes(32))
+      const c = registerChallenge({chainId: 31337n, contract: CONTRACT, operator: OPERATOR, payout: OPERATOR, deviceId: ids[i]!, hostId, nonce: 0n})
+      const parts = {kind: 'sophgo' as const, devid: i, message: c, signature: new Uint8Array(sign('sha256', c, chips[i]!.privateKey)), publicKeyPem: pem(i)}
+      return decideRegistration(registration(DeviceKind.RSA2048, ids[i]!, encodeEvidence(await toAcceleratorEvidence(parts, c)), hostId), ctx)
+    }
+    expect(await decide(0)).toMatchObject({approve: true, power: 17n, model: 'Sophgo BM1684'})
+    expect(await decide(1)).toMatchObject({approve: true, power: 32n, model: 'Sophgo BM1684X'})
   })
 })
 
