@@ -200,6 +200,7 @@ describe('docs/status.schema.json', () => {
         status: 'approved',
         online: true,
         power: '100',
+        expected: null,
         hostId: host,
         lastHeartbeat: {epoch: '10', time: NOW - 20, tx: tx(10)},
         uptime: {percent: 87.5, window: 8, credited: 7},
@@ -221,6 +222,21 @@ describe('docs/status.schema.json', () => {
     })
     expect(report.agent).toEqual({running: true, pid: 4242, state: 'Confirmed', lastError: null, lastSuccessEpoch: '10'})
     expect(report.explain).toEqual([])
+  })
+
+  it("the power table's expected power beside the chain's; a difference is explained (another table approved it)", () => {
+    const host = id(0x67)
+    const d = device({deviceId: host, kind: 'host-tpm', status: 'approved', hostId: host, power: 100n, lastHeartbeatEpoch: 5n})
+    const expected = new Map([[host, {power: 10n, model: 'host-tpm', note: 'host-tpm: 10, the TPM host baseline'}]])
+    const base = {chain: chain([d], 5n), history: new Map([[host, beats(host, [4, 5])]]), gas: gas(10n ** 18n), local: RUNNING}
+    const report = buildStatusReport(inputs({...base, expected}), formatUnits)
+    expectValid(report)
+    expect(report.devices[0]).toMatchObject({power: '100', expected: {power: '10', model: 'host-tpm', note: 'host-tpm: 10, the TPM host baseline'}})
+    expect(report.explain).toEqual([`host-tpm ${host.slice(0, 10)}…: approved with power 100, this unet's power table gives 10 (host-tpm: 10, the TPM host baseline)`])
+    const same = buildStatusReport(inputs({...base, expected: new Map([[host, {power: 100n, note: 'x'}]])}), formatUnits)
+    expectValid(same)
+    expect(same.devices[0]!.expected).toEqual({power: '100', model: null, note: 'x'})
+    expect(same.explain).toEqual([])
   })
 
   it('every device online but the agent not running: explained, never "every device is earning"', () => {

@@ -7,7 +7,15 @@ import {runCli} from '../../helpers/cli.js'
 import {buildStubs, fixture, rigNvml, tempDir, writeConfig} from './stubs.js'
 
 interface Listed {
-  devices: {kind: string; family: string; pciAddress?: string; stableId: string; reasons: string[]; attestation: {support: string; ccMode?: string}}[]
+  devices: {
+    kind: string
+    family: string
+    pciAddress?: string
+    stableId: string
+    reasons: string[]
+    attestation: {support: string; ccMode?: string}
+    expectedPower?: {power: string; model: string; basis: string; note: string}
+  }[]
 }
 
 let nvml: string
@@ -57,11 +65,26 @@ describe('unet devices (subprocess) on sysfs fixture trees', () => {
     expect(r.code, r.stderr).toBe(0)
     const {devices} = r.json<Listed>()
     expect(devices.find((d) => d.pciAddress === '0000:17:00.0')!.attestation).toEqual({support: 'own-key', ccMode: 'on'})
+    // the power table's power for each probed model (docs/protocol.md §Power): by PCI id, the TPM its host baseline, no row no power
+    const power = (address?: string) => devices.find((d) => d.pciAddress === address)?.expectedPower
+    expect(power('0000:17:00.0')).toEqual({
+      power: '1979',
+      model: 'NVIDIA H100 SXM5',
+      basis: 'model',
+      note: 'NVIDIA H100 SXM5 (PCI id 0x2330): 1979 dense INT8 TOPS',
+    })
+    expect([power('0000:3b:00.0')?.power, power('0000:5e:00.0')?.power, devices.find((d) => d.kind === 'tpm')!.expectedPower?.power]).toEqual([
+      '17',
+      '32',
+      '10',
+    ])
+    for (const address of ['0000:65:00.0', '0000:c1:00.0', '0000:51:00.0']) expect(power(address), address).toBeUndefined()
     const human = await runCli(['devices', '--sysfs-root', fixture('sysfs/gpu-asic-rig'), '--nvml-path', nvml], {
       env: {UNET_NVML_STUB_CONFIG: cfg, UNET_BMLIB_PATH: '/nonexistent/libbmlib.so'},
     })
     expect(human.stdout).toMatch(/NVIDIA GeForce RTX 4090 .* busy 87% 2 proc/)
-    expect(human.stdout).toMatch(/own-key \(CC on\)/)
+    expect(human.stdout).toMatch(/own-key \(CC on\) +1979$/m)
+    expect(human.stdout).toMatch(/ATTESTATION +POWER$/m)
   })
 
   it('no-accelerators: an empty list; no-driver: every accelerator listed with "driver not loaded"', async () => {

@@ -16,7 +16,8 @@ import {makeHome, runCli, type Home} from '../../helpers/cli.js'
 import {freePort} from '../../helpers/swtpm.js'
 
 /**
- * A host (emulator engine) with one Sophgo BM1684X chip and an NVIDIA H100 (CC on), on a real devnet
+ * A host (emulator engine) with one Sophgo chip (the stub reports a BM1684X chip id; the devnet catalogue
+ * lists its key as a BM1684, and that is what its power follows) and an NVIDIA H100 (CC on), on a real devnet
  * (anvil + Poci + the devnet's verifier service) through the real CLI. The chip is the stub libbmlib.so,
  * which signs every challenge with the DEVNET ONLY stand-in chip key fixtures/sophgo-catalogue/devnet-chip0
  * (listed in the devnet's chip catalogue, so the verifier approves it; a random key would be refused as
@@ -47,7 +48,15 @@ interface RegisterJson {
   skipped?: Array<{device: string; reason: string}>
 }
 interface StatusJson {
-  devices: Array<{deviceId: string; kind: string; status: string; online: boolean; power: string; hostId?: string}>
+  devices: Array<{
+    deviceId: string
+    kind: string
+    status: string
+    online: boolean
+    power: string
+    expected: {power: string; model: string | null; note: string} | null
+    hostId?: string
+  }>
 }
 
 describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status (subprocess CLI, real devnet, bmlib/NVML stubs)', () => {
@@ -58,7 +67,7 @@ describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status
   let dir: string
 
   /**
-   * One BM1684X chip with the catalogued key; `present: false` makes the library report no chip;
+   * One chip (bmlib chip id BM1684X) with the catalogued key (a BM1684 in the catalogue); `present: false` makes the library report no chip;
    * `unlisted` adds a BM1684 at 0000:3b:00.0 signing with a fresh key no catalogue lists.
    */
   function bmlibConfig(name: string, present: boolean, unlisted = false): string {
@@ -137,7 +146,8 @@ describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status
       power: '1',
       regId: expect.stringMatching(/^0x[0-9a-f]{64}$/),
     })
-    expect(byId(chipId)).toMatchObject({kind: 'rsa2048', action: 'registered', status: 'approved', approved: true, power: '50', hostId: host!.deviceId})
+    // power by the signed catalogue's model (BM1684: 17), not by the BM1684X chip id the driver (stub) reports
+    expect(byId(chipId)).toMatchObject({kind: 'rsa2048', action: 'registered', status: 'approved', approved: true, power: '17', hostId: host!.deviceId})
     expect(byId(chipId)!.regId).not.toBe(host!.regId)
     // a chip no catalogue lists: registered (it signed its challenge), then rejected; the reason is the verifier's, from chain
     expect(byId(unlistedId)).toMatchObject({kind: 'rsa2048', action: 'registered', status: 'rejected', approved: false, power: '0'})
@@ -151,10 +161,10 @@ describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status
     expect(out.skipped?.map((s) => s.device)).toEqual(expect.arrayContaining([expect.stringMatching(/RTX 4090/), expect.stringMatching(/Gaudi2/)]))
 
     // the verifier's decisions, as the devnet recorded them
-    const decisions = await devnetDecisionsWhen<{deviceId: string; approve: boolean; kind: string}>(home.dataDir, (all) =>
+    const decisions = await devnetDecisionsWhen<{deviceId: string; approve: boolean; kind: string; power: string; model?: string}>(home.dataDir, (all) =>
       [chipId, unlistedId].every((id) => all.some((d) => d.deviceId === id)),
     )
-    expect(decisions.find((d) => d.deviceId === chipId)).toMatchObject({approve: true, kind: 'rsa2048'})
+    expect(decisions.find((d) => d.deviceId === chipId)).toMatchObject({approve: true, kind: 'rsa2048', power: '17', model: 'Sophgo BM1684'})
     expect(decisions.find((d) => d.deviceId === unlistedId)).toMatchObject({approve: false, kind: 'rsa2048'})
 
     // re-running (the unlisted chip gone) is harmless: both reported as they are, nothing sent
@@ -204,7 +214,10 @@ describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status
     const chip = s.devices.find((d) => d.deviceId === chipId)
     const host = s.devices.find((d) => d.deviceId !== chipId)
     expect(host).toMatchObject({kind: 'host-emulator', status: 'approved', online: true})
-    expect(chip).toMatchObject({kind: 'rsa2048', status: 'approved', online: true, power: '50', hostId: host!.deviceId})
+    expect(chip).toMatchObject({kind: 'rsa2048', status: 'approved', online: true, power: '17', hostId: host!.deviceId})
+    // beside the chain's power, the table's for what the registration proves (the verifier's decision recomputed)
+    expect(chip!.expected).toEqual({power: '17', model: 'Sophgo BM1684', note: 'Sophgo BM1684 (chip catalogue): 17 dense INT8 TOPS'})
+    expect(host!.expected).toMatchObject({power: '1', model: 'host-emulator'})
     expect(s.devices).toHaveLength(2)
 
     // the registration evidence on chain names the chip key (what anyone re-checking the decision reads)
