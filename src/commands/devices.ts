@@ -8,7 +8,7 @@ export default class Devices extends BaseCommand<typeof Devices> {
   static override description =
     'Lists GPUs and AI ASICs (NVIDIA via NVML, AMD via sysfs, Sophgo via bmlib, others by PCI id or class 0x12) and the host TPM: ' +
     'vendor, model, stable id, PCI address, memory, driver, busy state, whether the device attests with its own key, ' +
-    'and the power the verifier\'s power table gives its model (docs/protocol.md §Power; the verifier rates what the evidence proves). ' +
+    "and the power the verifier's power table gives its model (docs/protocol.md §Power; the verifier rates what the evidence proves). " +
     'A device whose driver or library is missing is still listed, with the reason. Network, storage and bridge devices are never listed.'
   static override examples = [
     '<%= config.bin %> devices',

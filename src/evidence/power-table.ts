@@ -173,7 +173,11 @@ export function nvidiaPower(architecture: string, chipSku: string | undefined): 
   const row = chipSku === undefined ? undefined : POWER_TABLE.find((r) => r.family === architecture && r.evidenceKey === chipSku)
   if (row) return rowRating(row, `${name} chip SKU ${chipSku}`)
   const model = `NVIDIA ${name} chip SKU ${chipSku ?? '(none)'}`
-  return floorRating(architecture, model, chipSku === undefined ? `the report names no chip SKU (${name})` : `${name} chip SKU ${chipSku} is not in the power table`)
+  return floorRating(
+    architecture,
+    model,
+    chipSku === undefined ? `the report names no chip SKU (${name})` : `${name} chip SKU ${chipSku} is not in the power table`,
+  )
 }
 
 /** A Sophgo chip by the model its signed catalogue entry names (`source`: where the model came from, for the note). */

@@ -81,7 +81,8 @@ export function decideRegistration(reg: Registration, ctx: DecideContext): Verif
   const base = {regId: reg.regId, deviceId: reg.deviceId, txHash: reg.txHash, kind: kindName(reg.kind)}
   const done: Done = (reasons, warnings, extra = {}, rating = kindPower(reg.kind)) => {
     const power = rating?.power ?? 0n
-    if (reasons.length === 0 && power === 0n) reasons = [rating ? `no power: ${rating.note}` : `no power is defined for device kind ${base.kind} without a proven model`]
+    if (reasons.length === 0 && power === 0n)
+      reasons = [rating ? `no power: ${rating.note}` : `no power is defined for device kind ${base.kind} without a proven model`]
     if (power > (CONTRACT_MAX_POWER[reg.kind] ?? 0n)) reasons = [...reasons, `power ${power} (${rating!.model}) is above the contract's cap for ${base.kind}`]
     // a floor under-credits a part the table cannot name: say so, so the table learns the SKU
     if (reasons.length === 0 && rating?.basis === 'floor') warnings = [...warnings, rating.note]

@@ -232,7 +232,9 @@ describe('docs/status.schema.json', () => {
     const report = buildStatusReport(inputs({...base, expected}), formatUnits)
     expectValid(report)
     expect(report.devices[0]).toMatchObject({power: '100', expected: {power: '10', model: 'host-tpm', note: 'host-tpm: 10, the TPM host baseline'}})
-    expect(report.explain).toEqual([`host-tpm ${host.slice(0, 10)}…: approved with power 100, this unet's power table gives 10 (host-tpm: 10, the TPM host baseline)`])
+    expect(report.explain).toEqual([
+      `host-tpm ${host.slice(0, 10)}…: approved with power 100, this unet's power table gives 10 (host-tpm: 10, the TPM host baseline)`,
+    ])
     const same = buildStatusReport(inputs({...base, expected: new Map([[host, {power: 100n, note: 'x'}]])}), formatUnits)
     expectValid(same)
     expect(same.devices[0]!.expected).toEqual({power: '100', model: null, note: 'x'})

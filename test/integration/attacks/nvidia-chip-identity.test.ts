@@ -15,6 +15,7 @@ import {disconnect, type ChainClient} from '../../../src/chain/client.js'
 import {register} from '../../../src/chain/register.js'
 import {registrationState} from '../../../src/chain/registrations.js'
 import {encodeEvidence} from '../../../src/evidence/index.js'
+import {nvidiaPower} from '../../../src/evidence/power-table.js'
 import {toAcceleratorEvidence} from '../../../src/hw/inventory.js'
 import {chipIdentity} from '../../../src/hw/nvidia/chip-identity.js'
 import {deviceIdOf} from '../../../src/evidence/nonce.js'
@@ -47,12 +48,16 @@ describe('attack: one NVIDIA chip registered again under a new firmware key', ()
     for (const c of [dep?.verifier, op]) if (c) disconnect(c)
   })
 
+  /** The chip SKU of an H100 SXM5 (src/evidence/power-table.ts): what the verifier approves with, so the approvals by hand use the same power. */
+  const H100_SXM5_SKU = '885'
+  const power = nvidiaPower('hopper', H100_SXM5_SKU).power
+
   /** Registers the firmware's key as the agent would: an NVIDIA report over the register challenge, as evidence. */
   async function registerGpu(fw: TestFirmware) {
     const deviceId = bytesToHex(deviceIdOf(fw.key.publicKey))
     const challenge = await currentRegisterChallenge(op, {payout: op.signer!.address, deviceId, hostId: host.hostId})
     const evidence = await toAcceleratorEvidence(
-      {kind: 'nvidia-cc', uuid: 'GPU-00000000-0000-0000-0000-000000000000', nonce: challenge, report: testReport(fw, challenge), certChainPem: fw.chainPem},
+      {kind: 'nvidia-cc', uuid: 'GPU-00000000-0000-0000-0000-000000000000', nonce: challenge, report: testReport(fw, challenge, {15: H100_SXM5_SKU}), certChainPem: fw.chainPem},
       challenge,
     )
     const proof = p384Sign(fw.key, challenge)
@@ -75,7 +80,7 @@ describe('attack: one NVIDIA chip registered again under a new firmware key', ()
 
     const a = await registerGpu(first)
     const [approved] = await decisions()
-    expect(approved).toMatchObject({regId: a.regId, outcome: 'approved', chipId})
+    expect(approved).toMatchObject({regId: a.regId, outcome: 'approved', chipId, power: '1979', model: 'NVIDIA H100 SXM5'})
     expect(await op.poci!.getFunction('chipDevice').staticCall(chipId)).toBe(a.deviceId)
 
     // the verifier finds the evidence genuine (it is) and approves with the same chip id: the contract refuses
@@ -84,7 +89,7 @@ describe('attack: one NVIDIA chip registered again under a new firmware key', ()
     expect(refused).toMatchObject({regId: b.regId, outcome: 'reverted', revert: 'ChipInUse', chipId})
     expect((await registrationState(op, b.regId)).status).toBe('pending')
     // nor can the verifier key approve it by hand without a chip id
-    expect(await reverted(approve(dep.verifier, {regId: b.regId, power: 300n}))).toMatchObject({name: 'MissingChipId'})
+    expect(await reverted(approve(dep.verifier, {regId: b.regId, power}))).toMatchObject({name: 'MissingChipId'})
 
     // another chip's GPU on the same host is not affected
     const c = await registerGpu(testFirmware(other))
@@ -93,13 +98,13 @@ describe('attack: one NVIDIA chip registered again under a new firmware key', ()
     // released, the chip is free: the registration of the updated firmware is approved
     await release(op, {deviceId: a.deviceId})
     expect(BigInt((await op.poci!.getFunction('chipDevice').staticCall(chipId)) as string)).toBe(0n)
-    await approve(dep.verifier, {regId: b.regId, power: 300n, chipId})
+    await approve(dep.verifier, {regId: b.regId, power, chipId})
     expect((await registrationState(op, b.regId)).status).toBe('approved')
     expect(await op.poci!.getFunction('chipDevice').staticCall(chipId)).toBe(b.deviceId)
 
     // a verifier that approves under a made-up chip id (so the chip could be bound twice) is caught by the audit
     const d = await registerGpu(testFirmware(testNvidiaChip('GH100', chip.root)))
-    await approve(dep.verifier, {regId: d.regId, power: 300n, chipId: '0x' + '11'.repeat(32)})
+    await approve(dep.verifier, {regId: d.regId, power, chipId: '0x' + '11'.repeat(32)})
     const audit = await auditDecisions(op, policy, {fromBlock: options.fromBlock})
     expect(audit.mismatches.map((m) => [m.regId, m.problem.replace(/:.*/, '')])).toEqual([[d.regId, 'chip id differs']])
   })

@@ -80,7 +80,10 @@ describe('power by model: Sophgo BM1684 vs BM1684X through the bmlib stub (real 
       {version: 1, issuer: 'UNET DEVNET CATALOGUE - power test', issuedAt: 1, chips: CHIPS.map((c, i) => ({keyId: ids[i]!, model: c.listed}))},
       catalogueKey,
     )
-    const policy = devnetPolicy({sophgoCatalogue: catalogue, sophgoCatalogueKeys: [readFileSync(fixture('sophgo-catalogue/devnet-catalogue-pub.pem'), 'latin1')]})
+    const policy = devnetPolicy({
+      sophgoCatalogue: catalogue,
+      sophgoCatalogueKeys: [readFileSync(fixture('sophgo-catalogue/devnet-catalogue-pub.pem'), 'latin1')],
+    })
 
     const host = await registerHostWith(op, await emulatorEngine())
     await approveHost(dep.verifier, op, host)
@@ -90,7 +93,9 @@ describe('power by model: Sophgo BM1684 vs BM1684X through the bmlib stub (real 
       const challenge = await currentRegisterChallenge(op, {payout, deviceId: ids[i]!, hostId: host.deviceId})
       const parts = await attestSophgo(i, challenge, {bmlibPath: lib})
       const evidence = encodeEvidence(await toAcceleratorEvidence(parts, challenge))
-      regs.push(await register(op, {kind: DeviceKind.RSA2048, publicKey: rsaModulus(pubs[i]!), payout, hostId: host.deviceId, proof: parts.signature, evidence}))
+      regs.push(
+        await register(op, {kind: DeviceKind.RSA2048, publicKey: rsaModulus(pubs[i]!), payout, hostId: host.deviceId, proof: parts.signature, evidence}),
+      )
     }
 
     const records = await verifierPass(dep.verifier, {policy, cursorFile: join(dir, 'cursor.json'), fromBlock: dep.deployed.blockNumber})

@@ -112,7 +112,10 @@ const fixture = (f: string) => readFileSync(new URL(`../../../fixtures/${f}`, im
 /** The signed opaque fields NVIDIA's published sample carries (CHIP_SKU 15, PROJECT 17, PROJECT_SKU 18), to lay them out in a test report. */
 function sampleFields(path: string): OpaqueText {
   const opaque = parseOpaqueData(parseSpdmExchange(decodeReportFile(new Uint8Array(fixture(path)))).response.opaque, REQUEST_LENGTH)
-  const text = (t: number) => Buffer.from(opaque.fields.find((f) => f.type === t)!.value).toString('latin1').replace(/\0/g, '')
+  const text = (t: number) =>
+    Buffer.from(opaque.fields.find((f) => f.type === t)!.value)
+      .toString('latin1')
+      .replace(/\0/g, '')
   return {15: text(15), 17: text(17), 18: text(18)}
 }
 
@@ -186,7 +189,15 @@ describe('decideRegistration: power by the attested model (power table)', () => 
     const pem = (i: number) => chips[i]!.publicKey.export({type: 'pkcs1', format: 'pem'}) as string
     const ids = [0, 1].map((i) => bytesToHex(deviceIdOf(rsaModulus(pem(i)))))
     const catalogue = signCatalogue(
-      {version: 1, issuer: 'test', issuedAt: 1, chips: [{keyId: ids[0]!, model: 'BM1684'}, {keyId: ids[1]!, model: 'BM1684X'}]},
+      {
+        version: 1,
+        issuer: 'test',
+        issuedAt: 1,
+        chips: [
+          {keyId: ids[0]!, model: 'BM1684'},
+          {keyId: ids[1]!, model: 'BM1684X'},
+        ],
+      },
       catalogueKey.privateKey,
     )
     const ctx = {...testnet, sophgoCatalogue: catalogue, sophgoCatalogueKeys: [catalogueKey.publicKey]}

@@ -91,7 +91,7 @@ describe('devicePolicy: rsa2048 (Sophgo) needs the chip to sign the challenge an
     const ev = await chipEvidence(c)
     const r = devicePolicy(DeviceKind.RSA2048, ev, devnet(c, evidenceDeviceId(ev)))
     expect(r.reasons).toEqual([])
-    expect(r.model).toBe('BM1684')
+    expect(r.model).toEqual({vendor: 'sophgo', chip: 'BM1684'})
     // the same registration on a non-devnet profile that pins the same catalogue: also accepted (the catalogue decides, not allowEmulator)
     expect(
       devicePolicy(DeviceKind.RSA2048, ev, testnet(c, evidenceDeviceId(ev), {sophgoCatalogue: CATALOGUE, sophgoCatalogueKeys: [CATALOGUE_KEY]})).reasons,
@@ -144,7 +144,7 @@ describe('devicePolicy: rsa2048 (Sophgo) needs the chip to sign the challenge an
     const r = devicePolicy(DeviceKind.RSA2048, ev, devnet(c, evidenceDeviceId(ev)))
     expect(r.reasons[0]).toBe('the chip did not sign the registration challenge')
     expect(r.reasons.join('\n')).toMatch(/not bound to the expected challenge/)
-    expect(r.model).toBe('BM1684') // it is listed: only the signature is missing
+    expect(r.model).toEqual({vendor: 'sophgo', chip: 'BM1684'}) // it is listed: only the signature is missing
   })
 
   it('no evidence, evidence of another kind, or evidence about another device is refused', async () => {
