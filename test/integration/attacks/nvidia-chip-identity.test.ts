@@ -57,7 +57,13 @@ describe('attack: one NVIDIA chip registered again under a new firmware key', ()
     const deviceId = bytesToHex(deviceIdOf(fw.key.publicKey))
     const challenge = await currentRegisterChallenge(op, {payout: op.signer!.address, deviceId, hostId: host.hostId})
     const evidence = await toAcceleratorEvidence(
-      {kind: 'nvidia-cc', uuid: 'GPU-00000000-0000-0000-0000-000000000000', nonce: challenge, report: testReport(fw, challenge, {15: H100_SXM5_SKU}), certChainPem: fw.chainPem},
+      {
+        kind: 'nvidia-cc',
+        uuid: 'GPU-00000000-0000-0000-0000-000000000000',
+        nonce: challenge,
+        report: testReport(fw, challenge, {15: H100_SXM5_SKU}),
+        certChainPem: fw.chainPem,
+      },
       challenge,
     )
     const proof = p384Sign(fw.key, challenge)
