@@ -31,7 +31,7 @@ async function heartbeatOnce(home: Home, env: Record<string, string>): Promise<C
 
 /**
  * Two hosts of two operators on one real devnet, paying one payout address: host A (emulator engine +
- * the catalogued Sophgo chip through the bmlib stub: power 1 + 50) keeps heartbeating, host B (emulator,
+ * the catalogued Sophgo chip through the bmlib stub: power 1 + 17) keeps heartbeating, host B (emulator,
  * power 1) is credited once and then misses epochs. `unet fleet status` must list B first (offline) and
  * A online, and every figure must be what the contract itself says, read here with ethers directly.
  */
@@ -100,7 +100,7 @@ describe('fleet status on the devnet: two operators, one payout, one host missin
     const devicesA = regA.json<RegisterJson>().devices
     hostA = devicesA[0]!.deviceId.toLowerCase()
     const chip = devicesA.find((d) => d.kind === 'rsa2048')!
-    expect(chip).toMatchObject({approved: true, power: '50'})
+    expect(chip).toMatchObject({approved: true, power: '17'})
     const regB = await runCli(['register', '--json', '--wait', '60'], {home: b, env: envB, timeoutMs: 120_000})
     expect(regB.code, regB.stdout + regB.stderr).toBe(0)
     hostB = regB.json<RegisterJson>().devices[0]!.deviceId.toLowerCase()
@@ -186,12 +186,12 @@ describe('fleet status on the devnet: two operators, one payout, one host missin
       expect(row.uptime).toEqual({percent: Math.round((credited / span) * 1000) / 10, window: span, credited})
     }
     const [rowB, rowA] = f.hosts
-    expect(rowA!.power).toBe('51')
+    expect(rowA!.power).toBe('18')
     expect(rowA!.devices).toEqual({online: 2, total: 2})
     expect(rowB!.power).toBe('1')
     expect(rowB!.devices).toEqual({online: 0, total: 1})
     expect(BigInt(rowA!.rewards.claimable)).toBeGreaterThan(BigInt(rowB!.rewards.claimable))
-    expect(f.totals).toMatchObject({hosts: 2, online: 1, power: '52'})
+    expect(f.totals).toMatchObject({hosts: 2, online: 1, power: '19'})
     expect(BigInt(f.totals.claimable)).toBe(BigInt(rowA!.rewards.claimable) + BigInt(rowB!.rewards.claimable))
   })
 
@@ -231,9 +231,9 @@ describe('fleet status on the devnet: two operators, one payout, one host missin
     expect(iA).toBe(iB + 1)
     expect(lines[iB]).toMatch(/^○ offline 0x/)
     expect(lines[iA]).toMatch(/^● online {2}0x/)
-    expect(lines[iA]).toMatch(/ 2\/2 .* 51 /)
+    expect(lines[iA]).toMatch(/ 2\/2 .* 18 /)
     expect(r.stdout).toMatch(/^chain 31337 {2}epoch \d+ {2}2 host\(s\), 1 online {2}\(worst first\)$/m)
-    expect(r.stdout).toMatch(/^total {4}power 52 {2}claimable [0-9.]+ UNC/m)
+    expect(r.stdout).toMatch(/^total {4}power 19 {2}claimable [0-9.]+ UNC/m)
     expect(r.stdout).not.toMatch(/\x1b\[/)
   })
 
