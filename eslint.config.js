@@ -8,8 +8,9 @@ import tseslint from 'typescript-eslint'
  * import from every layer into every other to prove each row is enforced, and checks dynamic import()s.
  */
 export const LAYERS = {
-  commands: ['cli', 'miner', 'service', 'verifier', 'alerts', 'agent', 'insight', 'chain', 'hw', 'evidence', 'keys', 'config', 'errors', 'util'],
+  commands: ['cli', 'dashboard', 'miner', 'service', 'verifier', 'alerts', 'agent', 'insight', 'chain', 'hw', 'evidence', 'keys', 'config', 'errors', 'util'],
   cli: ['miner', 'service', 'verifier', 'alerts', 'agent', 'insight', 'chain', 'hw', 'evidence', 'keys', 'config', 'errors', 'util'],
+  dashboard: ['miner', 'alerts', 'insight', 'chain', 'config', 'errors', 'util'],
   miner: ['verifier', 'alerts', 'agent', 'insight', 'chain', 'hw', 'evidence', 'keys', 'config', 'errors', 'util'],
   service: ['agent', 'config', 'errors', 'util'],
   insight: ['chain', 'evidence', 'config', 'errors', 'util'],

@@ -1,6 +1,6 @@
 import type {ChainClient} from '../chain/client.js'
 import type {RewardEventSet} from '../insight/event-cache.js'
-import {replayLedger, type HostLedger} from '../insight/reward-ledger.js'
+import type {HostLedger} from '../insight/reward-ledger.js'
 import type {Steps} from './spinner.js'
 
 /** A scan of fewer blocks (a warm cache's tail: the unfinal blocks plus those since the last run) shows no progress line. */
@@ -16,9 +16,9 @@ export async function readLedger(
   progress: Steps,
   warn: (message: string) => void,
 ): Promise<{set: RewardEventSet; ledger: Map<string, HostLedger>}> {
-  const {loadRewardEvents} = await import('../insight/event-cache.js')
+  const {readRewardLedger} = await import('../insight/reward-history.js')
   try {
-    const set = await loadRewardEvents(client, {
+    const {set, ledger} = await readRewardLedger(client, {
       cacheDir,
       onScanStart: async (blocks) => {
         if (blocks >= LONG_SCAN_BLOCKS) progress.start(`scanning ${blocks} blocks for reward events`)
@@ -27,7 +27,7 @@ export async function readLedger(
     })
     progress.stop()
     if (set.cacheError) warn(set.cacheError)
-    return {set, ledger: replayLedger(set.events, set.deployment.rewardPerPowerEpoch, set.times)}
+    return {set, ledger}
   } catch (error) {
     progress.fail()
     throw error

@@ -1,17 +1,14 @@
 import {createServer, type Server} from 'node:http'
-import type {AddressInfo} from 'node:net'
 
-import {ExitCode, InputError, UnetError} from '../errors/index.js'
+import {InputError} from '../errors/index.js'
+import {listenOn, urlAuthority, type ListenAddress} from './http-listen.js'
 
 /**
  * The HTTP side of a Prometheus endpoint (`GET /metrics`), shared by the agent and the verifier: the
  * metric definitions stay with each actor; this serves whatever registry it is given.
  */
 
-export interface ListenAddress {
-  host: string
-  port: number
-}
+export type {ListenAddress}
 
 /** "127.0.0.1:9464", "[::1]:9464", "localhost:0", or ":9464" (loopback). */
 export function parseListen(spec: string): ListenAddress {
@@ -41,21 +38,10 @@ export async function serveRegistry(registry: {metrics(): Promise<string>; conte
       (error: unknown) => res.writeHead(500, {'content-type': 'text/plain'}).end(String(error)),
     )
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        new UnetError(`metrics endpoint cannot listen on ${address.host}:${address.port} (${error.code ?? error.message})`, ExitCode.USAGE, {
-          hint: 'pick a free port: --metrics 127.0.0.1:9465',
-        }),
-      ),
-    )
-    server.listen(address.port, address.host, () => resolve())
-  })
-  const bound = server.address() as AddressInfo
-  const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address
+  const bound = await listenOn(server, address, 'metrics endpoint', 'pick a free port: --metrics 127.0.0.1:9465')
   return {
-    address: {host: bound.address, port: bound.port},
-    url: `http://${host}:${bound.port}/metrics`,
+    address: bound,
+    url: `http://${urlAuthority(bound)}/metrics`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   }
 }

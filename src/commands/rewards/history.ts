@@ -1,44 +1,14 @@
 import {Flags} from '@oclif/core'
 
-import type {CreditRow} from '../../insight/reward-ledger.js'
+import type {HistoryResult, HistoryRowView} from '../../insight/reward-history.js'
 import {BaseCommand} from '../../cli/base-command.js'
-import {formatUnits} from '../../util/units.js'
+import {REWARD_TOKEN, formatUnits} from '../../util/units.js'
 import {csvLine} from '../../cli/render/csv.js'
 import {requireChainReady} from '../../config/index.js'
 import {InputError, WalletMissingError} from '../../errors/index.js'
 import {parseAddress} from '../../keys/address.js'
 import {walletInfo} from '../../keys/wallet.js'
 import {parseDateBound} from '../../util/dates.js'
-
-const DECIMALS = 18
-
-export interface HistoryRowView {
-  epoch: string
-  block: number
-  /** ISO time of the heartbeat's block. */
-  date: string
-  hostId: string
-  deviceId: string
-  role: 'host' | 'device'
-  kind: string
-  power: string
-  /** UNC smallest unit, and as UNC. */
-  reward: string
-  rewardUnc: string
-  tx: string
-}
-
-export interface HistoryResult {
-  chainId: string
-  contract: string
-  operator: string | null
-  device: string | null
-  since: string | null
-  until: string | null
-  rows: HistoryRowView[]
-  total: {reward: string; rewardUnc: string; epochs: number}
-  scan: {head: number; cachedTo: number; scannedFrom: number}
-}
 
 export default class RewardsHistory extends BaseCommand<typeof RewardsHistory> {
   static override summary = 'credited rewards per device and epoch, from the chain'
@@ -65,24 +35,12 @@ export default class RewardsHistory extends BaseCommand<typeof RewardsHistory> {
     const filter = this.filter()
     const {connect, disconnect} = await import('../../chain/client.js')
     const {readLedger} = await import('../../cli/reward-ledger.js')
-    const {creditRows} = await import('../../insight/reward-ledger.js')
+    const {historyResult} = await import('../../insight/reward-history.js')
     const client = await connect(profile)
     try {
       const {set, ledger} = await readLedger(client, this.resolved.paths.cacheDir, await this.steps(), (m) => this.warning(m))
-      const rows = creditRows(ledger, filter).map(rowView)
-      const total = rows.reduce((sum, r) => sum + BigInt(r.reward), 0n)
-      const result: HistoryResult = {
-        chainId: set.identity.chainId.toString(),
-        contract: set.identity.contract,
-        operator: filter.operator ?? null,
-        device: filter.device ?? null,
-        since: filter.since === undefined ? null : isoTime(filter.since),
-        until: filter.until === undefined ? null : isoTime(filter.until),
-        rows,
-        total: {reward: total.toString(), rewardUnc: formatUnits(total, DECIMALS, DECIMALS), epochs: new Set(rows.map((r) => `${r.hostId}:${r.epoch}`)).size},
-        scan: {head: set.head, cachedTo: set.cachedTo, scannedFrom: set.scanned.fromBlock},
-      }
-      if (this.flags.csv) process.stdout.write(renderCsv(rows))
+      const result = historyResult(set, ledger, filter)
+      if (this.flags.csv) process.stdout.write(renderCsv(result.rows))
       else this.log(renderTable(result))
       return result
     } finally {
@@ -110,26 +68,6 @@ export default class RewardsHistory extends BaseCommand<typeof RewardsHistory> {
   }
 }
 
-function rowView(r: CreditRow): HistoryRowView {
-  return {
-    epoch: r.epoch.toString(),
-    block: r.block,
-    date: r.time ? isoTime(r.time) : '',
-    hostId: r.hostId,
-    deviceId: r.deviceId,
-    role: r.role,
-    kind: r.kind,
-    power: r.power.toString(),
-    reward: r.reward.toString(),
-    rewardUnc: formatUnits(r.reward, DECIMALS, DECIMALS),
-    tx: r.tx,
-  }
-}
-
-function isoTime(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z')
-}
-
 const CSV_COLUMNS = ['epoch', 'block', 'date', 'host', 'device', 'role', 'kind', 'power', 'reward_unc', 'reward_wei', 'tx']
 
 function renderCsv(rows: HistoryRowView[]): string {
@@ -145,8 +83,8 @@ function renderTable(h: HistoryResult): string {
   ]
   for (const r of h.rows)
     lines.push(
-      `${r.epoch.padEnd(7)}${String(r.block).padEnd(9)}${r.date.padEnd(22)}${(r.deviceId.slice(0, 12) + '…').padEnd(16)}${r.role.padEnd(8)}${r.power.padStart(6)}  ${formatUnits(BigInt(r.reward), DECIMALS).padStart(12)}  ${r.tx}`,
+      `${r.epoch.padEnd(7)}${String(r.block).padEnd(9)}${r.date.padEnd(22)}${(r.deviceId.slice(0, 12) + '…').padEnd(16)}${r.role.padEnd(8)}${r.power.padStart(6)}  ${formatUnits(BigInt(r.reward), REWARD_TOKEN.decimals).padStart(12)}  ${r.tx}`,
     )
-  lines.push('', `total ${formatUnits(BigInt(h.total.reward), DECIMALS)} UNC over ${h.total.epochs} credited epoch(s)`)
+  lines.push('', `total ${formatUnits(BigInt(h.total.reward), REWARD_TOKEN.decimals)} UNC over ${h.total.epochs} credited epoch(s)`)
   return lines.join('\n')
 }
