@@ -103,7 +103,7 @@ export async function serveDashboard(o: DashboardServerOptions): Promise<ServedD
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve())
-        server.closeAllConnections() // a browser's keep-alive connections would hold close() open
+        server.closeAllConnections() // a request still waiting on a chain read would hold close() open
       }),
   }
 }
