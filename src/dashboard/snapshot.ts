@@ -1,15 +1,16 @@
 import type {AlertCondition, AlertRule} from '../alerts/types.js'
 import type {ResolvedConfig} from '../config/index.js'
+import type {FleetReport, FleetSelectors} from '../insight/fleet.js'
 import type {HistoryResult} from '../insight/reward-history.js'
 import type {StatusReport} from '../miner/status-report.js'
 import {formatUnits} from '../util/units.js'
 import {earningsPerEpoch, type EpochEarning} from './earnings.js'
-import {localFleet, type FleetView} from './local-fleet.js'
 
 /**
  * Everything the page shows, read in one go so the endpoints the page polls agree with each other.
  * Each part is what the CLI prints with --json, made by the same functions: /api/status is
- * `unet status --json`, /api/history `unet rewards history --json`; the alerts are the rules of
+ * `unet status --json`, /api/history `unet rewards history --json`, /api/fleet `unet fleet status
+ * --json` (one scan of the reward events serves both); the alerts are the rules of
  * `unet alerts check` evaluated on the same facts, but nothing is delivered or recorded.
  */
 export interface DashboardSnapshot {
@@ -17,7 +18,7 @@ export interface DashboardSnapshot {
   history: HistoryResult
   earnings: EpochEarning[]
   alerts: AlertsView
-  fleet: FleetView
+  fleet: FleetReport
 }
 
 export interface DashboardAlert extends AlertCondition {
@@ -39,6 +40,8 @@ export interface SnapshotSource {
   /** The operator shown (its hosts' devices, history and alerts) and its payout. */
   operator: string
   payout: string
+  /** The fleet table's hosts (default: this operator's and this payout's). */
+  fleet: FleetSelectors
 }
 
 export async function readSnapshot(s: SnapshotSource): Promise<DashboardSnapshot> {
@@ -54,7 +57,7 @@ export async function readSnapshot(s: SnapshotSource): Promise<DashboardSnapshot
   const thresholds = alertThresholds(s.resolved)
   const conditions = evaluateRules(await gatherAlertFacts(s.resolved, s.operator, {inputs}), thresholds)
   const recorded = readAlertState(s.resolved.paths.dataDir).open
-  const history = await readHistory(s)
+  const {history, fleet} = await readLedgerViews(s)
   return {
     status,
     history,
@@ -66,20 +69,22 @@ export async function readSnapshot(s: SnapshotSource): Promise<DashboardSnapshot
       }),
       rules: thresholds.rules,
     },
-    fleet: localFleet(status),
+    fleet,
   }
 }
 
-async function readHistory(s: SnapshotSource): Promise<HistoryResult> {
-  const [{connect, disconnect}, {readRewardLedger, historyResult}, {requireChainReady}] = await Promise.all([
+/** The credit history and the fleet rows from one (cached) scan of the reward events. */
+async function readLedgerViews(s: SnapshotSource): Promise<{history: HistoryResult; fleet: FleetReport}> {
+  const [{connect, disconnect}, {readRewardLedger, historyResult}, {fleetOf}, {requireChainReady}] = await Promise.all([
     import('../chain/client.js'),
     import('../insight/reward-history.js'),
+    import('../insight/fleet.js'),
     import('../config/index.js'),
   ])
   const client = await connect(requireChainReady(s.resolved.profile))
   try {
     const {set, ledger} = await readRewardLedger(client, {cacheDir: s.resolved.paths.cacheDir})
-    return historyResult(set, ledger, {operator: s.operator.toLowerCase()})
+    return {history: historyResult(set, ledger, {operator: s.operator.toLowerCase()}), fleet: await fleetOf(client, set, ledger, s.fleet)}
   } finally {
     disconnect(client)
   }

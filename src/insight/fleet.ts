@@ -4,13 +4,13 @@
  * reward-ledger.ts) finds the hosts and their credited epochs; view calls at the scan's head
  * (chain/host-records.ts) give what the contract holds now: power, last credited epoch, claimable.
  * buildFleet is pure, so the rows, the order and the JSON shape (docs/fleet-status.schema.json) are
- * tested without a chain; readFleet / fleetOf do the reading.
+ * tested without a chain; fleetOf does the reading (after the event scan its caller made).
  */
 import type {ChainClient} from '../chain/client.js'
 import type {HostRecord, HostRecords} from '../chain/host-records.js'
 import type {ChainIdentity} from '../util/chain-identity.js'
 import {REWARD_TOKEN, formatUnits} from '../util/units.js'
-import type {LoadOptions, RewardEventSet} from './event-cache.js'
+import type {RewardEventSet} from './event-cache.js'
 import type {HostLedger} from './reward-ledger.js'
 import {UPTIME_WINDOW, uptimeOf, type Uptime} from './uptime.js'
 
@@ -206,12 +206,4 @@ export async function fleetOf(
     approvedEpochs,
     selectors,
   })
-}
-
-/** The fleet rows for a client and selectors: the cached event scan (options.cacheDir), its replay, the view calls. */
-export async function readFleet(client: ChainClient, selectors: FleetSelectors, options: LoadOptions): Promise<FleetReport> {
-  const {loadRewardEvents} = await import('./event-cache.js')
-  const {replayLedger} = await import('./reward-ledger.js')
-  const set = await loadRewardEvents(client, options)
-  return fleetOf(client, set, replayLedger(set.events, set.deployment.rewardPerPowerEpoch, set.times), selectors)
 }

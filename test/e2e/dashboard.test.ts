@@ -15,8 +15,15 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
 interface StatusJson {
   epoch: {current: string}
   operator: string
+  payout: string
   devices: Array<{deviceId: string; hostId?: string; online: boolean; status: string; uptime: {percent: number; credited: number; window: number}}>
   agent: {lastError: string | null}
+}
+interface FleetJson {
+  hosts: Array<{hostId: string; online: boolean; devices: {online: number; total: number}; uptime: {percent: number}}>
+  selectors: {operators: string[]; payouts: string[]; addresses: string[]}
+  unmatched: string[]
+  scan: unknown
 }
 interface HistoryJson {
   rows: Array<{epoch: string; reward: string; deviceId: string}>
@@ -89,6 +96,7 @@ describe('unet dashboard on the devnet (subprocess, real chain, headless Chromiu
   let hostId: string
   let status: StatusJson
   let history: HistoryJson
+  let fleet: FleetJson
   let dash: Dashboard
   let browser: Browser
   let page: Page
@@ -113,6 +121,9 @@ describe('unet dashboard on the devnet (subprocess, real chain, headless Chromiu
     const h = await runCli(['rewards', 'history', '--json'], {home})
     expect(h.code, h.stderr).toBe(0)
     history = h.json<HistoryJson>()
+    const f = await runCli(['fleet', 'status', '--operator', status.operator, '--payout', status.payout, '--json'], {home})
+    expect(f.code, f.stderr).toBe(0)
+    fleet = f.json<FleetJson>()
     expect(status.agent.lastError).toBe(INJECTED)
     expect(history.rows.length).toBeGreaterThanOrEqual(3)
 
@@ -185,9 +196,16 @@ describe('unet dashboard on the devnet (subprocess, real chain, headless Chromiu
     expect(served.rows).toEqual(history.rows)
     expect(served.total).toEqual(history.total)
 
-    const fleet = await page.$$eval('#fleet-table tbody tr[data-host-id]', (trs) => trs.map((tr) => ({id: tr.getAttribute('data-host-id'), text: tr.textContent})))
-    expect(fleet.map((f) => f.id)).toEqual([hostId])
-    expect(fleet[0]!.text).toContain(status.operator)
+    // the fleet: what `unet fleet status` gives for this operator and payout (the scan's cache figures aside)
+    const {scan: _scan, ...servedFleet} = await api<FleetJson>('/api/fleet')
+    const {scan: _cliScan, ...cliFleet} = fleet
+    expect(servedFleet).toEqual(cliFleet)
+    expect(fleet.hosts.map((h) => h.hostId)).toEqual([hostId])
+    const fleetRows = await page.$$eval('#fleet-table tbody tr[data-host-id]', (trs) => trs.map((tr) => ({id: tr.getAttribute('data-host-id'), text: tr.textContent})))
+    expect(fleetRows.map((r) => r.id)).toEqual([hostId])
+    expect(fleetRows[0]!.text).toContain(status.operator)
+    expect(fleetRows[0]!.text).toContain(`${fleet.hosts[0]!.devices.online}/${fleet.hosts[0]!.devices.total}`)
+    expect(fleetRows[0]!.text).toContain(`${fleet.hosts[0]!.uptime.percent}%`)
 
     // the agent is not running after quickstart: the rules of `unet alerts check` find it down
     const rules = await page.$$eval('#alerts-list li[data-rule]', (lis) => lis.map((li) => li.getAttribute('data-rule')))
@@ -270,6 +288,26 @@ describe('unet dashboard on the devnet (subprocess, real chain, headless Chromiu
     const r = await runCli(['dashboard', '--port', '0'], {home: {...bare, env: {...bare.env, UNET_CONFIG_DIR: home.configDir}}})
     expect(r.code).toBe(5)
     expect(r.stderr).toMatch(/^Error: no operator wallet on this machine to show\nHint: pass --operator/)
+  })
+
+  it('--fleet-file picks the fleet table’s hosts (the `fleet status --file` format); a bad line is exit 19 at start', async () => {
+    const other = '0x' + 'ab'.repeat(20)
+    const file = join(shots, 'hosts.txt')
+    writeFileSync(file, `# the fleet\n${status.operator}\n\n${other}  # not ours\n`)
+    const d = await startDashboard(['--port', '0', '--fleet-file', file], home)
+    try {
+      const served = (await (await fetch(new URL('/api/fleet', d.url))).json()) as FleetJson
+      expect(served.selectors).toEqual({operators: [], payouts: [], addresses: [status.operator.toLowerCase(), other]})
+      expect(served.hosts.map((h) => h.hostId)).toEqual([hostId])
+      expect(served.unmatched).toEqual([other])
+    } finally {
+      d.child.kill('SIGTERM')
+      expect((await d.exited).code).toBe(130)
+    }
+    writeFileSync(file, 'not-an-address\n')
+    const bad = await runCli(['dashboard', '--port', '0', '--fleet-file', file], {home})
+    expect(bad.code).toBe(19)
+    expect(bad.stderr).toMatch(/^Error: [^\n]*hosts\.txt:1[^\n]*\n/)
   })
 
   it('keeps the last data on the page and says why when the chain cannot be read', async () => {

@@ -105,17 +105,22 @@ function renderFleet(f: DashboardSnapshot['fleet']): void {
   const rows = f.hosts.map((h) =>
     el(
       'tr',
-      {'data-host-id': h.hostId},
+      {'data-host-id': h.hostId, 'data-online': String(h.online)},
+      el('td', {class: h.online ? 'online' : 'offline'}, h.online ? '● online' : '○ offline'),
       el('td', {class: 'id'}, h.hostId),
-      el('td', {class: 'id'}, h.operator ?? '–'),
-      el('td', {class: 'num'}, String(h.devices)),
-      el('td', {class: `num ${h.online > 0 ? 'online' : 'offline'}`}, String(h.online)),
+      el('td', {class: 'id'}, h.operator),
+      el('td', {class: 'id'}, h.payout ?? '–'),
+      el('td', {class: 'num'}, `${h.devices.online}/${h.devices.total}`),
       el('td', {class: 'num'}, `${h.uptime.percent}% (${h.uptime.credited}/${h.uptime.window})`),
+      el('td', {class: 'num'}, h.power),
+      el('td', {class: 'num'}, h.rewards.formatted.claimable),
       el('td', {}, h.lastCreditedEpoch ?? 'never'),
     ),
   )
-  tbody('fleet-table').replaceChildren(...(rows.length > 0 ? rows : [el('tr', {}, el('td', {colspan: '6', class: 'muted'}, 'no hosts'))]))
-  byId('fleet-note').textContent = f.source === 'local' ? "this operator's hosts as this machine sees them" : ''
+  tbody('fleet-table').replaceChildren(...(rows.length > 0 ? rows : [el('tr', {}, el('td', {colspan: '9', class: 'muted'}, 'no approved host selected'))]))
+  byId('fleet-note').textContent =
+    `${f.totals.online} of ${f.totals.hosts} host(s) online, ${f.totals.formatted.claimable} ${f.rewardToken.symbol} claimable; worst first` +
+    (f.unmatched.length > 0 ? `; no approved host for ${f.unmatched.join(', ')}` : '')
 }
 
 function renderAlerts(open: DashboardAlert[], explain: string[]): void {

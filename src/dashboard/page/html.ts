@@ -41,7 +41,7 @@ export function pageHtml(refreshSeconds: number): string {
   <section id="fleet">
     <h2>Fleet</h2>
     <table id="fleet-table">
-      <thead><tr><th>host</th><th>operator</th><th>devices</th><th>online</th><th>uptime</th><th>last credited</th></tr></thead>
+      <thead><tr><th></th><th>host</th><th>operator</th><th>payout</th><th>devices</th><th>uptime</th><th>power</th><th>claimable</th><th>last credited</th></tr></thead>
       <tbody></tbody>
     </table>
     <p id="fleet-note" class="muted"></p>
