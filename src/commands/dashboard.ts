@@ -32,14 +32,17 @@ export default class Dashboard extends BaseCommand<typeof Dashboard> {
     'allow-remote': Flags.boolean({description: 'allow a non-loopback --host (anyone who reaches it sees this operator’s data)'}),
     refresh: Flags.integer({description: 'seconds between reads of the chain (the page polls as often)', default: 15, min: 2}),
     operator: Flags.string({description: "operator address to show (default: this machine's wallet)"}),
-    'fleet-file': Flags.string({description: "the fleet table's hosts: a file of operator or payout addresses, one a line (default: this operator and payout)"}),
+    'fleet-file': Flags.string({
+      description: "the fleet table's hosts: a file of operator or payout addresses, one a line (default: this operator and payout)",
+    }),
   }
 
   async run(): Promise<DashboardResult> {
     const {checkBindHost} = await import('../dashboard/bind.js')
     const {remote} = checkBindHost(this.flags.host, this.flags['allow-remote'])
     const operator = this.flags.operator ? parseAddress(this.flags.operator, '--operator') : walletInfo(this.resolved.paths.dataDir)?.address
-    if (!operator) throw new WalletMissingError('no operator wallet on this machine to show', {hint: 'pass --operator 0x… (or create a wallet: `unet wallet create`)'})
+    if (!operator)
+      throw new WalletMissingError('no operator wallet on this machine to show', {hint: 'pass --operator 0x… (or create a wallet: `unet wallet create`)'})
     requireChainReady(this.resolved.profile)
     const [{serveDashboard}, {readSnapshot, cachedSnapshot}, {describeError}] = await Promise.all([
       import('../dashboard/server.js'),
@@ -58,7 +61,8 @@ export default class Dashboard extends BaseCommand<typeof Dashboard> {
       anyHost: remote,
     })
     this.log(served.url)
-    if (remote) this.warning(`the dashboard listens on ${this.flags.host} without a login: anyone who reaches ${served.url} sees this operator's devices and earnings`)
+    if (remote)
+      this.warning(`the dashboard listens on ${this.flags.host} without a login: anyone who reaches ${served.url} sees this operator's devices and earnings`)
     this.statusLine(`dashboard: ${operator} on ${this.resolved.profile.name}, read-only, refreshed every ${this.flags.refresh} s; Ctrl-C stops it`)
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'))

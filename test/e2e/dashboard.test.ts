@@ -10,7 +10,15 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, makeHome, runCli, type Home} from '../helpers/cli.js'
 import {freePort} from '../helpers/swtpm.js'
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
 
 interface StatusJson {
   epoch: {current: string}
@@ -61,7 +69,11 @@ function startDashboard(args: string[], home: Home): Promise<Dashboard> {
 }
 
 /** A raw request (fetch cannot set Host or send every method). */
-function raw(url: string, method: string, headers: Record<string, string> = {}): Promise<{status: number; headers: Record<string, string | string[] | undefined>; body: string}> {
+function raw(
+  url: string,
+  method: string,
+  headers: Record<string, string> = {},
+): Promise<{status: number; headers: Record<string, string | string[] | undefined>; body: string}> {
   return new Promise((resolve, reject) => {
     const req = request(url, {method, headers}, (res) => {
       let body = ''
@@ -111,7 +123,11 @@ describe('unet dashboard on the devnet (subprocess, real chain, headless Chromiu
     rpcUrl = result.devnet.rpcUrl
     hostId = result.registration.deviceId.toLowerCase()
     // hold the chain still: the page, its API and the CLI are then read at the same epoch
-    await fetch(rpcUrl, {method: 'POST', headers: {'content-type': 'application/json'}, body: '{"jsonrpc":"2.0","id":1,"method":"evm_setIntervalMining","params":[0]}'})
+    await fetch(rpcUrl, {
+      method: 'POST',
+      headers: {'content-type': 'application/json'},
+      body: '{"jsonrpc":"2.0","id":1,"method":"evm_setIntervalMining","params":[0]}',
+    })
     // a free-text field the page shows: the agent's last error (chain revert reasons and RPC errors land there)
     const stateFile = join(home.dataDir, 'agent', 'state.json')
     writeFileSync(stateFile, JSON.stringify({...JSON.parse(readFileSync(stateFile, 'utf8')), lastError: INJECTED}) + '\n', {mode: 0o600})
@@ -176,7 +192,12 @@ describe('unet dashboard on the devnet (subprocess, real chain, headless Chromiu
     const perEpoch = new Map<string, bigint>()
     for (const r of history.rows) perEpoch.set(r.epoch, (perEpoch.get(r.epoch) ?? 0n) + BigInt(r.reward))
     const bars = await page.$$eval('#chart svg rect.bar', (rects) =>
-      rects.map((r) => ({epoch: r.getAttribute('data-epoch'), reward: r.getAttribute('data-reward'), height: Number(r.getAttribute('height')), title: r.textContent})),
+      rects.map((r) => ({
+        epoch: r.getAttribute('data-epoch'),
+        reward: r.getAttribute('data-reward'),
+        height: Number(r.getAttribute('height')),
+        title: r.textContent,
+      })),
     )
     expect(bars.map((b) => b.epoch)).toEqual([...perEpoch.keys()])
     expect(bars.map((b) => b.reward)).toEqual([...perEpoch.values()].map(String))
@@ -201,9 +222,16 @@ describe('unet dashboard on the devnet (subprocess, real chain, headless Chromiu
     const {scan: _cliScan, ...cliFleet} = fleet
     expect(servedFleet).toEqual(cliFleet)
     expect(fleet.hosts.map((h) => h.hostId)).toEqual([hostId])
-    const fleetRows = await page.$$eval('#fleet-table tbody tr[data-host-id]', (trs) => trs.map((tr) => ({id: tr.getAttribute('data-host-id'), text: tr.textContent})))
+    const fleetRows = await page.$$eval('#fleet-table tbody tr[data-host-id]', (trs) =>
+      trs.map((tr) => ({
+        id: tr.getAttribute('data-host-id'),
+        text: tr.textContent,
+        titles: [...tr.querySelectorAll('td[title]')].map((td) => td.getAttribute('title')),
+      })),
+    )
     expect(fleetRows.map((r) => r.id)).toEqual([hostId])
-    expect(fleetRows[0]!.text).toContain(status.operator)
+    expect(fleetRows[0]!.titles.map((t) => t!.toLowerCase())).toEqual([hostId, status.operator.toLowerCase(), status.payout.toLowerCase()])
+    expect(fleetRows[0]!.text).toContain(`${status.operator.slice(0, 8)}…${status.operator.slice(-4)}`)
     expect(fleetRows[0]!.text).toContain(`${fleet.hosts[0]!.devices.online}/${fleet.hosts[0]!.devices.total}`)
     expect(fleetRows[0]!.text).toContain(`${fleet.hosts[0]!.uptime.percent}%`)
 

@@ -25,12 +25,15 @@ function svg(tag: string, attrs: Record<string, string | number> = {}, ...childr
 }
 const byId = (id: string) => document.getElementById(id)!
 const tbody = (tableId: string) => byId(tableId).querySelector('tbody')!
+/** A long id or address as its head and tail (the whole in the cell's title), so the fleet table fits. */
+const short = (id: string) => (id.length > 14 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id)
 const time = (unixSeconds: number | null) => (unixSeconds ? new Date(unixSeconds * 1000).toISOString().replace('.000Z', 'Z') : '')
 
 function renderSummary(s: DashboardSnapshot['status']): void {
   const online = s.devices.filter((d) => d.online).length
   const host = s.devices.find((d) => d.deviceId === d.hostId) ?? s.devices[0]
-  const card = (id: string, label: string, value: string) => el('div', {class: 'card', id}, el('div', {class: 'label'}, label), el('div', {class: 'value'}, value))
+  const card = (id: string, label: string, value: string) =>
+    el('div', {class: 'card', id}, el('div', {class: 'label'}, label), el('div', {class: 'value'}, value))
   byId('summary').replaceChildren(
     card('card-epoch', 'epoch', `${s.epoch.current} (next at block ${s.epoch.endsAtBlock})`),
     card('card-online', 'devices online', `${online} / ${s.devices.length}`),
@@ -107,9 +110,9 @@ function renderFleet(f: DashboardSnapshot['fleet']): void {
       'tr',
       {'data-host-id': h.hostId, 'data-online': String(h.online)},
       el('td', {class: h.online ? 'online' : 'offline'}, h.online ? '● online' : '○ offline'),
-      el('td', {class: 'id'}, h.hostId),
-      el('td', {class: 'id'}, h.operator),
-      el('td', {class: 'id'}, h.payout ?? '–'),
+      el('td', {class: 'id', title: h.hostId}, short(h.hostId)),
+      el('td', {class: 'id', title: h.operator}, short(h.operator)),
+      el('td', {class: 'id', title: h.payout ?? ''}, h.payout ? short(h.payout) : '–'),
       el('td', {class: 'num'}, `${h.devices.online}/${h.devices.total}`),
       el('td', {class: 'num'}, `${h.uptime.percent}% (${h.uptime.credited}/${h.uptime.window})`),
       el('td', {class: 'num'}, h.power),
