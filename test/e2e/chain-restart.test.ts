@@ -2,11 +2,11 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {jsonRpc} from '../../src/chain/rpc.js'
-import {BIN, makeHome, runCli, type Home} from '../helpers/cli.js'
-import {freePort} from '../helpers/swtpm.js'
+import {BIN, runCli} from '../helpers/cli.js'
+import {devnetSuite} from '../helpers/devnet-suite.js'
 
 /**
  * Issue 12's two restart sequences, as a user runs them: every step a real `bin/run.js` subprocess,
@@ -56,8 +56,8 @@ const logLines = (stderr: string): LogLine[] =>
     })
 
 describe('the agent across devnet restarts (issue 12, subprocess CLI, real anvil)', () => {
-  const home: Home = makeHome()
-  let port: number
+  const devnet = devnetSuite()
+  const home = devnet.home
   let rpcUrl: string
 
   const cli = (args: string[], timeoutMs = 120_000) => runCli(args, {home, timeoutMs})
@@ -97,16 +97,8 @@ describe('the agent across devnet restarts (issue 12, subprocess CLI, real anvil
     return beat!
   }
 
-  beforeAll(async () => {
-    port = await freePort()
-  })
-
-  afterAll(async () => {
-    await cli(['devnet', 'stop'])
-  })
-
   it("(a) quickstart, devnet stop: a plain start restores the chain; --fresh and quickstart --epochs 1 never report the old chain's confirmations", async () => {
-    const first = await cli(['quickstart', '--epochs', '1', '--epoch-seconds', String(EPOCH_SECONDS), '--port', String(port), '--json'], 240_000)
+    const first = await cli(['quickstart', '--epochs', '1', '--epoch-seconds', String(EPOCH_SECONDS), '--port', String(devnet.port), '--json'], 240_000)
     expect(first.code, first.stderr).toBe(0)
     const q1 = first.json<QuickstartJson>()
     expect(q1.devnet.restored).toBe(false)
@@ -124,7 +116,7 @@ describe('the agent across devnet restarts (issue 12, subprocess CLI, real anvil
     const stopped = await cli(['devnet', 'status', '--json'])
     expect(stopped.code).toBe(0)
     expect(stopped.json()).toMatchObject({running: false, saved: true, genesisHash: chain1.genesisHash})
-    const restart = await cli(['devnet', 'start', '--port', String(port), '--json'])
+    const restart = await cli(['devnet', 'start', '--port', String(devnet.port), '--json'])
     expect(restart.code, restart.stderr).toBe(0)
     expect(restart.json<DevnetJson>()).toMatchObject({restored: true, genesisHash: chain1.genesisHash})
     expect(await devnetStatus()).toMatchObject({running: true, restored: true, genesisHash: chain1.genesisHash})
@@ -136,7 +128,7 @@ describe('the agent across devnet restarts (issue 12, subprocess CLI, real anvil
 
     // a fresh chain: same chain id, same contract address, another genesis; nothing registered
     expect((await cli(['devnet', 'stop'])).code).toBe(0)
-    const fresh = await cli(['devnet', 'start', '--fresh', '--epoch-seconds', String(EPOCH_SECONDS), '--port', String(port), '--json'])
+    const fresh = await cli(['devnet', 'start', '--fresh', '--epoch-seconds', String(EPOCH_SECONDS), '--port', String(devnet.port), '--json'])
     expect(fresh.code, fresh.stderr).toBe(0)
     const chain2 = fresh.json<DevnetJson>()
     expect(chain2.restored).toBe(false)
@@ -150,7 +142,7 @@ describe('the agent across devnet restarts (issue 12, subprocess CLI, real anvil
     expect(before2.agent.lastSuccessEpoch).toBeNull()
 
     // quickstart shows agent log lines only with a log level set; the archive line is a warning
-    const again = await cli(['quickstart', '--epochs', '1', '--port', String(port), '--json', '--log-level', 'warn'], 240_000)
+    const again = await cli(['quickstart', '--epochs', '1', '--port', String(devnet.port), '--json', '--log-level', 'warn'], 240_000)
     expect(again.code, again.stderr).toBe(0)
     const q2 = again.json<QuickstartJson>()
     expect(q2.devnet.alreadyRunning).toBe(true)
@@ -197,7 +189,7 @@ describe('the agent across devnet restarts (issue 12, subprocess CLI, real anvil
       await new Promise((r) => setTimeout(r, 3000))
 
       // restarted from the last periodic dump: the same chain, maybe without the last blocks
-      const restarted = await cli(['devnet', 'start', '--port', String(port), '--json'])
+      const restarted = await cli(['devnet', 'start', '--port', String(devnet.port), '--json'])
       expect(restarted.code, restarted.stderr).toBe(0)
       expect(restarted.json<DevnetJson>()).toMatchObject({restored: true, genesisHash: devnetState.genesisHash})
 

@@ -3,10 +3,11 @@ import {readFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:http'
 import {join} from 'node:path'
 
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {startAnvil} from '../../src/chain/anvil.js'
-import {BIN, makeHome, runCli, type Home} from '../helpers/cli.js'
+import {BIN, makeHome, runCli} from '../helpers/cli.js'
+import {devnetSuite} from '../helpers/devnet-suite.js'
 import {freePort} from '../helpers/swtpm.js'
 
 interface StatusJson {
@@ -17,19 +18,11 @@ interface StatusJson {
 
 /** The whole job as a miner runs it: every step a real subprocess against a real devnet. */
 describe('miner flow end to end (subprocess, real devnet)', () => {
-  const home: Home = makeHome()
-  let port: number
-
-  beforeAll(async () => {
-    port = await freePort()
-  })
-
-  afterAll(async () => {
-    await runCli(['devnet', 'stop'], {home})
-  })
+  const devnet = devnetSuite()
+  const home = devnet.home
 
   it('quickstart → status online with rewards → claim pays the payout', async () => {
-    const qs = await runCli(['quickstart', '--epochs', '2', '--port', String(port), '--json'], {home, timeoutMs: 180_000})
+    const qs = await runCli(['quickstart', '--epochs', '2', '--port', String(devnet.port), '--json'], {home, timeoutMs: 180_000})
     expect(qs.code, qs.stderr).toBe(0)
     const result = qs.json<{
       engine: string

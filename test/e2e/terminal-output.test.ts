@@ -1,8 +1,8 @@
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
-import {makeHome, runCli, type Home} from '../helpers/cli.js'
+import {runCli} from '../helpers/cli.js'
+import {devnetSuite} from '../helpers/devnet-suite.js'
 import {runCliInPty} from '../helpers/pty.js'
-import {freePort} from '../helpers/swtpm.js'
 
 const SPINNER_FRAME = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/
 const COLOUR = /\x1b\[3\dm/
@@ -14,19 +14,11 @@ const epochLines = (lines: string[]) => lines.flatMap((l) => (EPOCH_LINE.test(l)
 
 /** The same CLI as a person at a terminal sees it and as pipes (tests, journald, `| grep`) get it. */
 describe('terminal output: spinner steps and colour on a TTY, plain lines elsewhere (real pty, real devnet)', () => {
-  const home: Home = makeHome()
-  let port: number
-
-  beforeAll(async () => {
-    port = await freePort()
-  })
-
-  afterAll(async () => {
-    await runCli(['devnet', 'stop'], {home})
-  })
+  const devnet = devnetSuite()
+  const home = devnet.home
 
   it('quickstart on a terminal: a few ✔ steps in order, one emulator warning, one line per epoch, colour', async () => {
-    const r = await runCliInPty(['quickstart', '--epochs', '2', '--epoch-seconds', '3', '--port', String(port)], {home, timeoutMs: 240_000})
+    const r = await runCliInPty(['quickstart', '--epochs', '2', '--epoch-seconds', '3', '--port', String(devnet.port)], {home, timeoutMs: 240_000})
     const screen = r.screen()
     expect(r.code, r.raw).toBe(0)
     expect(r.raw).toMatch(SPINNER_FRAME)
@@ -78,7 +70,7 @@ describe('terminal output: spinner steps and colour on a TTY, plain lines elsewh
   })
 
   it('off a terminal (pipes): no spinner, no colour; quickstart prints plain result lines, one per epoch', async () => {
-    const qs = await runCli(['quickstart', '--epochs', '2', '--port', String(port)], {home, timeoutMs: 240_000})
+    const qs = await runCli(['quickstart', '--epochs', '2', '--port', String(devnet.port)], {home, timeoutMs: 240_000})
     expect(qs.code, qs.stderr).toBe(0)
     expect(qs.stdout + qs.stderr).not.toMatch(ANY_ESCAPE)
     const lines = qs.stdout.trimEnd().split('\n')

@@ -10,7 +10,7 @@
 import {createPublicKey, randomBytes} from 'node:crypto'
 
 import {concatBytes} from '../../src/util/hex.js'
-import {p384Key, p384Sign, spdmRequest, type P384Key} from './spdm-exchange.js'
+import {le, p384Key, spdmExchange, type P384Key} from './spdm-exchange.js'
 import {ca, der, issue, type Issued} from './x509.js'
 
 export interface TestNvidiaChip {
@@ -58,8 +58,6 @@ export function testFirmware(chip: TestNvidiaChip, fwid: Uint8Array = Uint8Array
   return {key, leaf, fwid, chainPem: [leaf, ...chip.above].map((c) => c.pem).join('')}
 }
 
-const le = (n: number, bytes: number) => Uint8Array.from({length: bytes}, (_, i) => (n >> (8 * i)) & 0xff)
-
 /** Text opaque fields by type, as NVIDIA's firmware writes them (NUL-terminated): e.g. {15: '885'} for CHIP_SKU, {17: 'G520'} for PROJECT. */
 export type OpaqueText = Record<number, string>
 
@@ -68,20 +66,9 @@ export type OpaqueText = Record<number, string>
  * carrying the FWID (field 20) and `fields` (signed with the rest).
  */
 export function testReport(fw: TestFirmware, nonce: Uint8Array, fields: OpaqueText = {}): Uint8Array {
-  const block = concatBytes(Uint8Array.of(1, 0x01), le(51, 2), Uint8Array.of(0x01), le(48, 2), Uint8Array.from(randomBytes(48)))
   const text = Object.entries(fields).map(([type, v]) => {
     const bytes = Buffer.from(v + '\0', 'latin1')
     return concatBytes(le(Number(type), 2), le(bytes.length, 2), bytes)
   })
-  const opaque = concatBytes(...text, le(20, 2), le(fw.fwid.length, 2), fw.fwid)
-  const response = concatBytes(
-    Uint8Array.of(0x11, 0x60, 0x00, 0x00, 1),
-    le(block.length, 3),
-    block,
-    Uint8Array.from(randomBytes(32)),
-    le(opaque.length, 2),
-    opaque,
-  )
-  const signed = concatBytes(spdmRequest(nonce), response)
-  return concatBytes(signed, p384Sign(fw.key, signed))
+  return spdmExchange(fw.key, nonce, {blocks: 1, opaque: concatBytes(...text, le(20, 2), le(fw.fwid.length, 2), fw.fwid)})
 }

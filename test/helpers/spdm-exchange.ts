@@ -32,26 +32,28 @@ export function p384Sign(key: P384Key, message: Uint8Array): Uint8Array {
   return s > N384 / 2n ? concatBytes(rs.subarray(0, 48), to48(N384 - s)) : rs
 }
 
-const le = (n: number, bytes: number) => Uint8Array.from({length: bytes}, (_, i) => (n >> (8 * i)) & 0xff)
+/** `n` little-endian in `bytes` bytes, as SPDM lays out its lengths. */
+export const le = (n: number, bytes: number) => Uint8Array.from({length: bytes}, (_, i) => (n >> (8 * i)) & 0xff)
 
 /** request(37) = 0x11 0xE0 param1=0x01 (signature) param2=0xFF (all blocks, as real reports) ‖ nonce ‖ slot 0. */
-export function spdmRequest(nonce: Uint8Array): Uint8Array {
+function spdmRequest(nonce: Uint8Array): Uint8Array {
   if (nonce.length !== 32) throw new Error('the SPDM nonce is 32 bytes')
   return concatBytes(Uint8Array.of(0x11, 0xe0, 0x01, 0xff), nonce, Uint8Array.of(0))
 }
 
 /**
  * request ‖ MEASUREMENTS response (`blocks` DMTF blocks of 48-byte digests, responder nonce, opaque data)
- * ‖ signature. The default is small; 64 blocks + 400 opaque bytes is about the 4 KB of a Hopper report.
+ * ‖ signature. `opaque`: the opaque data, or how many random bytes of it. The default is small; 64 blocks
+ * + 400 opaque bytes is about the 4 KB of a Hopper report.
  */
-export function spdmExchange(key: P384Key, nonce: Uint8Array, options: {blocks?: number; opaque?: number} = {}): Uint8Array {
+export function spdmExchange(key: P384Key, nonce: Uint8Array, options: {blocks?: number; opaque?: number | Uint8Array} = {}): Uint8Array {
   const blocks = options.blocks ?? 2
   const record = concatBytes(
     ...Array.from({length: blocks}, (_, i) =>
       concatBytes(Uint8Array.of(i + 1, 0x01), le(51, 2), Uint8Array.of(0x01), le(48, 2), Uint8Array.from(randomBytes(48))),
     ),
   )
-  const opaque = Uint8Array.from(randomBytes(options.opaque ?? 16))
+  const opaque = options.opaque instanceof Uint8Array ? options.opaque : Uint8Array.from(randomBytes(options.opaque ?? 16))
   const response = concatBytes(
     Uint8Array.of(0x11, 0x60, 0x00, 0x00, blocks),
     le(record.length, 3),

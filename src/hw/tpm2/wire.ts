@@ -216,39 +216,19 @@ const EK_POLICY_SHA256 = Uint8Array.from(Buffer.from('837197674484b3f81a90cc8d46
 const EK_ATTRIBUTES =
   TPMA_OBJECT.fixedTPM | TPMA_OBJECT.fixedParent | TPMA_OBJECT.sensitiveDataOrigin | TPMA_OBJECT.adminWithPolicy | TPMA_OBJECT.restricted | TPMA_OBJECT.decrypt
 
+/** What TCG's EK templates L-1 and L-2 share: SHA-256 names, the EK attributes and policy, AES-128-CFB, no scheme. */
+function ekTemplateStart(type: number): Writer {
+  return new Writer().u16(type).u16(TPM2_ALG.SHA256).u32(EK_ATTRIBUTES).tpm2b(EK_POLICY_SHA256).u16(TPM2_ALG.AES).u16(128).u16(TPM2_ALG.CFB).u16(TPM2_ALG.NULL)
+}
+
 /** TPMT_PUBLIC of the TCG EK template L-1 (RSA 2048, AES-128-CFB); index 0x01c00002. */
 export function ekTemplateRsa2048(): Uint8Array {
-  return new Writer()
-    .u16(TPM2_ALG.RSA)
-    .u16(TPM2_ALG.SHA256)
-    .u32(EK_ATTRIBUTES)
-    .tpm2b(EK_POLICY_SHA256)
-    .u16(TPM2_ALG.AES)
-    .u16(128)
-    .u16(TPM2_ALG.CFB)
-    .u16(TPM2_ALG.NULL)
-    .u16(2048)
-    .u32(0)
-    .tpm2b(new Uint8Array(256))
-    .bytes()
+  return ekTemplateStart(TPM2_ALG.RSA).u16(2048).u32(0).tpm2b(new Uint8Array(256)).bytes()
 }
 
 /** TPMT_PUBLIC of the TCG EK template L-2 (ECC NIST P-256, AES-128-CFB); index 0x01c0000a. */
 export function ekTemplateEccP256(): Uint8Array {
-  return new Writer()
-    .u16(TPM2_ALG.ECC)
-    .u16(TPM2_ALG.SHA256)
-    .u32(EK_ATTRIBUTES)
-    .tpm2b(EK_POLICY_SHA256)
-    .u16(TPM2_ALG.AES)
-    .u16(128)
-    .u16(TPM2_ALG.CFB)
-    .u16(TPM2_ALG.NULL)
-    .u16(TPM2_ECC.NIST_P256)
-    .u16(TPM2_ALG.NULL)
-    .tpm2b(new Uint8Array(32))
-    .tpm2b(new Uint8Array(32))
-    .bytes()
+  return ekTemplateStart(TPM2_ALG.ECC).u16(TPM2_ECC.NIST_P256).u16(TPM2_ALG.NULL).tpm2b(new Uint8Array(32)).tpm2b(new Uint8Array(32)).bytes()
 }
 
 /** The attributes an attestation key must have (and unet's AK template sets, plus userWithAuth). */

@@ -127,36 +127,13 @@ describe('POCI v2 contract on real anvil', () => {
 
   it('registers own-key devices with proofs of possession (P-256, RSA-2048 via modexp, secp256k1, P-384 recorded)', async () => {
     const wrongKey = (d: TestDevice, sign: (c: Uint8Array) => Uint8Array): TestDevice => ({...d, registerProof: sign})
-    expect(
-      await revertName(
-        registerDevice(
-          op,
-          wrongKey(p256Dev, (c) => p256Sign(p256Key(), c).rs),
-          hostId,
-          {payout},
-        ),
-      ),
-    ).toBe('BadDeviceSignature')
-    expect(
-      await revertName(
-        registerDevice(
-          op,
-          wrongKey(rsaDev, (c) => rsaSign(rsaKey(), c)),
-          hostId,
-          {payout},
-        ),
-      ),
-    ).toBe('BadDeviceSignature')
-    expect(
-      await revertName(
-        registerDevice(
-          op,
-          wrongKey(k1Dev, (c) => k1Device().registerProof(c)),
-          hostId,
-          {payout},
-        ),
-      ),
-    ).toBe('BadDeviceSignature')
+    const wrongProofs: Array<[TestDevice, (c: Uint8Array) => Uint8Array]> = [
+      [p256Dev, (c) => p256Sign(p256Key(), c).rs],
+      [rsaDev, (c) => rsaSign(rsaKey(), c)],
+      [k1Dev, (c) => k1Device().registerProof(c)],
+    ]
+    for (const [device, sign] of wrongProofs)
+      expect(await revertName(registerDevice(op, wrongKey(device, sign), hostId, {payout})), `device kind ${device.kind}`).toBe('BadDeviceSignature')
     // a device must use its host's payout, and only the host's operator may attach devices
     expect(await revertName(registerDevice(op, p256Dev, hostId, {payout: op.signer!.address}))).toBe('PayoutMismatch')
     expect(await revertName(registerDevice(other, p256Dev, hostId, {payout}))).toBe('NotOperator')

@@ -7,7 +7,7 @@ import {describe, expect, it} from 'vitest'
 import {ManualClock} from '../../../src/agent/backoff.js'
 import {fileChallengeCursor} from '../../../src/agent/challenge-cursor.js'
 import {ChallengeResponder} from '../../../src/agent/challenge-responder.js'
-import {HeartbeatMachine} from '../../../src/agent/heartbeat-machine.js'
+import {HeartbeatMachine, type HeartbeatMachineOptions} from '../../../src/agent/heartbeat-machine.js'
 import {Outbox} from '../../../src/agent/outbox.js'
 import {CountingMetrics, FakeChain, FakeChallenges, FakeDevices, FakeEngine, FakeSelfVerify, IDENTITY, MemoryCursor, RecordingLogger} from './doubles.js'
 
@@ -100,6 +100,21 @@ describe('ChallengeResponder', () => {
   })
 })
 
+/** A machine over the doubles (one device, a fresh outbox) on `chain`, with the challenge game's options. */
+function gameMachine(clock: ManualClock, chain: FakeChain, options: Partial<HeartbeatMachineOptions>): HeartbeatMachine {
+  return new HeartbeatMachine({
+    identity: IDENTITY,
+    chain,
+    engine: new FakeEngine(),
+    devices: new FakeDevices(1),
+    selfVerify: new FakeSelfVerify(),
+    clock,
+    outbox: new Outbox(mkdtempSync(join(tmpdir(), 'unet-agent-ch-')), {now: () => clock.now()}),
+    logger: new RecordingLogger(),
+    ...options,
+  })
+}
+
 describe('HeartbeatMachine with the challenge game', () => {
   it('never misses a challenge while running: each one, opened at any block of any epoch, is answered by its deadline', async () => {
     const clock = new ManualClock(1_700_000_000_000, {autoAdvance: true})
@@ -109,18 +124,8 @@ describe('HeartbeatMachine with the challenge game', () => {
     // at an epoch's first block, in its middle, at its last block, two in one epoch, one whose first answer fails
     for (const at of [1n, 15n, 30n, 31n, 44n, 59n, 61n, 89n, 120n, 150n]) challenges.open({at, epoch: chain.epochOf(at)})
     challenges.failAnswers = 1
-    const dataDir = mkdtempSync(join(tmpdir(), 'unet-agent-ch-'))
-    const logger = new RecordingLogger()
     const metrics = new CountingMetrics()
-    const machine = new HeartbeatMachine({
-      identity: IDENTITY,
-      chain,
-      engine: new FakeEngine(),
-      devices: new FakeDevices(1),
-      selfVerify: new FakeSelfVerify(),
-      clock,
-      outbox: new Outbox(dataDir, {now: () => clock.now()}),
-      logger,
+    const machine = gameMachine(clock, chain, {
       metrics,
       backoff: {baseMs: 1000, maxMs: 30_000, random: () => 0.5},
       challenges,
@@ -149,17 +154,7 @@ describe('HeartbeatMachine with the challenge game', () => {
       throw new Error('getLogs: block range too large')
     }
     const logger = new RecordingLogger()
-    const machine = new HeartbeatMachine({
-      identity: IDENTITY,
-      chain,
-      engine: new FakeEngine(),
-      devices: new FakeDevices(1),
-      selfVerify: new FakeSelfVerify(),
-      clock,
-      outbox: new Outbox(mkdtempSync(join(tmpdir(), 'unet-agent-ch-')), {now: () => clock.now()}),
-      logger,
-      challenges,
-    })
+    const machine = gameMachine(clock, chain, {logger, challenges})
     const r = await machine.run({once: true})
     expect(r.epochs[0]).toMatchObject({result: 'confirmed'})
     expect(logger.messages('warn').some((m) => /reading challenges failed, trying again next epoch: getLogs/.test(m))).toBe(true)
