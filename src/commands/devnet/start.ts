@@ -7,7 +7,7 @@ import {Flags} from '@oclif/core'
 import {recordJson, runVerifier} from '../../verifier/service.js'
 import {policyFromProfile} from '../../verifier/policy.js'
 import {BaseCommand} from '../../cli/base-command.js'
-import {disconnect} from '../../chain/client.js'
+import {disconnect, type ChainClient} from '../../chain/client.js'
 import {
   commandLineHas,
   DEVNET_CHAIN_ID,
@@ -24,6 +24,7 @@ import {
   readPid,
   writeDevnetProfile,
   writeDevnetState,
+  type BootedDevnet,
   type DevnetState,
 } from '../../chain/devnet.js'
 import {BUILTIN_PROFILES} from '../../config/schema.js'
@@ -124,39 +125,9 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
     mkdirSync(paths.dir, {recursive: true, mode: 0o700})
     writeFileSync(paths.pidFile, `${process.pid}\n`)
     const operator = walletInfo(dataDir)?.address
-    let booted
-    try {
-      booted = await bootDevnet({
-        devnetDir: paths.dir,
-        fresh: this.flags.fresh,
-        port: this.flags.port,
-        blockTime: this.flags['block-time'] ?? 1,
-        epochSeconds: this.flags['epoch-seconds'],
-        anvilPath: this.flags['anvil-path'],
-        operator,
-      })
-    } catch (error) {
-      clearDevnetFiles(dataDir)
-      throw error
-    }
-    const {anvil, client, contracts, chain, restored} = booted
-    const state: DevnetState = {
-      rpcUrl: anvil.rpcUrl,
-      chainId: DEVNET_CHAIN_ID,
-      contracts,
-      epochSeconds: chain.epochSeconds,
-      blockTime: chain.blockTime,
-      port: anvil.port,
-      pid: process.pid,
-      anvilPid: anvil.pid,
-      deployBlock: chain.deployBlock,
-      verifier: client.signer!.address,
-      operator,
-      genesisHash: chain.genesisHash,
-      restored,
-      chainCreatedAt: chain.createdAt,
-      startedAt: new Date().toISOString(),
-    }
+    const booted = await this.boot(operator)
+    const {anvil, client} = booted
+    const state = devnetState(booted, operator)
     writeDevnetProfile(configFile, state)
     writeDevnetState(dataDir, state)
     const out = this.warnIfKept(state, result(state, paths.logFile, false))
@@ -176,29 +147,7 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
         resolve()
       }),
     )
-    const decisions = openSync(paths.decisionsFile, 'a')
-    // the same service `unet verifier run` is, with the devnet's key and profile (TPM hosts are approved
-    // when their EK chain reaches networks.devnet.trustRoots.tpm and their credential is activated)
-    const profile = this.resolved.profile.name === 'devnet' ? this.resolved.profile : BUILTIN_PROFILES.devnet!
-    await runVerifier(client, {
-      policy: policyFromProfile({...profile, allowEmulator: true}),
-      // keyed by the chain's genesis: a fresh chain starts over, a restored one goes on (rewound if the dump is older)
-      cursorFile: join(paths.dir, 'verifier-cursor.json'),
-      fromBlock: chain.deployBlock,
-      pollMs: 500,
-      spotCheckRate,
-      signal: controller.signal,
-      onRecord: (r) => {
-        writeFileSync(decisions, recordJson(r) + '\n')
-        const what =
-          r.type === 'decision'
-            ? `${r.outcome} ${r.kind} ${r.deviceId} power ${r.power}${r.revert ? ` (${r.revert})` : !r.approve && r.reasons.length ? ` (${r.reasons.join('; ')})` : ''}`
-            : `${r.outcome} host ${r.hostId} epoch ${r.epoch}`
-        this.statusLine(`verifier: ${what}`)
-      },
-      onError: (error) => this.statusLine(`verifier: ${error.message}`),
-    })
-    closeSync(decisions)
+    await this.verify(client, booted.chain.deployBlock, spotCheckRate, controller.signal)
     disconnect(client)
     stopping = true
     anvil.stop()
@@ -218,6 +167,55 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
     // --json already printed the result when the devnet became ready
     if (this.jsonEnabled()) process.exit(0)
     return out
+  }
+
+  /** Restores the saved chain or deploys a new one; a failed boot leaves no devnet files behind. */
+  private async boot(operator: string | undefined): Promise<BootedDevnet> {
+    const {dataDir} = this.resolved.paths
+    try {
+      return await bootDevnet({
+        devnetDir: devnetPaths(dataDir).dir,
+        fresh: this.flags.fresh,
+        port: this.flags.port,
+        blockTime: this.flags['block-time'] ?? 1,
+        epochSeconds: this.flags['epoch-seconds'],
+        anvilPath: this.flags['anvil-path'],
+        operator,
+      })
+    } catch (error) {
+      clearDevnetFiles(dataDir)
+      throw error
+    }
+  }
+
+  /**
+   * The devnet's verifier until `signal`: the same service `unet verifier run` is, with the devnet's key
+   * and profile (TPM hosts are approved when their EK chain reaches networks.devnet.trustRoots.tpm and
+   * their credential is activated). Each record goes to decisions.jsonl and one status line.
+   */
+  private async verify(client: ChainClient, fromBlock: number, spotCheckRate: number, signal: AbortSignal): Promise<void> {
+    const paths = devnetPaths(this.resolved.paths.dataDir)
+    const decisions = openSync(paths.decisionsFile, 'a')
+    const profile = this.resolved.profile.name === 'devnet' ? this.resolved.profile : BUILTIN_PROFILES.devnet!
+    await runVerifier(client, {
+      policy: policyFromProfile({...profile, allowEmulator: true}),
+      // keyed by the chain's genesis: a fresh chain starts over, a restored one goes on (rewound if the dump is older)
+      cursorFile: join(paths.dir, 'verifier-cursor.json'),
+      fromBlock,
+      pollMs: 500,
+      spotCheckRate,
+      signal,
+      onRecord: (r) => {
+        writeFileSync(decisions, recordJson(r) + '\n')
+        const what =
+          r.type === 'decision'
+            ? `${r.outcome} ${r.kind} ${r.deviceId} power ${r.power}${r.revert ? ` (${r.revert})` : !r.approve && r.reasons.length ? ` (${r.reasons.join('; ')})` : ''}`
+            : `${r.outcome} host ${r.hostId} epoch ${r.epoch}`
+        this.statusLine(`verifier: ${what}`)
+      },
+      onError: (error) => this.statusLine(`verifier: ${error.message}`),
+    })
+    closeSync(decisions)
   }
 
   /** A restored chain keeps the epoch length and block time it was deployed with, whatever the flags ask. */
@@ -252,6 +250,27 @@ function spotCheckRateOf(flag: string | undefined): number {
   const rate = Number(flag)
   if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new InputError(`--spot-check-rate ${flag} is not a probability in 0..1`)
   return rate
+}
+
+/** What devnet/state.json records of a booted devnet supervised by this process. */
+function devnetState({anvil, client, contracts, chain, restored}: BootedDevnet, operator: string | undefined): DevnetState {
+  return {
+    rpcUrl: anvil.rpcUrl,
+    chainId: DEVNET_CHAIN_ID,
+    contracts,
+    epochSeconds: chain.epochSeconds,
+    blockTime: chain.blockTime,
+    port: anvil.port,
+    pid: process.pid,
+    anvilPid: anvil.pid,
+    deployBlock: chain.deployBlock,
+    verifier: client.signer!.address,
+    operator,
+    genesisHash: chain.genesisHash,
+    restored,
+    chainCreatedAt: chain.createdAt,
+    startedAt: new Date().toISOString(),
+  }
 }
 
 function result(state: DevnetState, logFile: string, alreadyRunning: boolean): DevnetStartResult {
