@@ -223,6 +223,18 @@ contract P384Verifier {
                 or(shl(64, mload(add(SHA_STATE, 0x80))), mload(add(SHA_STATE, 0xa0)))
             )
 
+            // One SHA-512 round: d += T1 and h = T1 + T2, the other six unchanged; the caller rotates the
+            // names. kw may carry the other lane in its high bits: only the low 64 bits of a sum matter.
+            function round(a, b, c, d, e, f, g, h, kw) -> d2, h2 {
+                let x := mul(e, DUP64)
+                let t1 := add(xor(xor(shr(14, x), shr(18, x)), shr(41, x)), xor(g, and(e, xor(f, g))))
+                t1 := add(t1, add(h, kw))
+                d2 := and(add(d, t1), M64)
+                x := mul(a, DUP64)
+                t1 := add(t1, xor(xor(shr(28, x), shr(34, x)), shr(39, x)))
+                h2 := and(add(t1, or(and(a, b), and(c, or(a, b)))), M64)
+            }
+
             // 80 rounds over the K + W pairs, eight rounds per pass so that the variables rotate back into
             // place. A round adds K + W with the other lane still in the word: only the low 64 bits of a sum
             // matter, and a and e are masked before they are rotated.
@@ -237,78 +249,14 @@ contract P384Verifier {
                 let h := mload(add(SHA_STATE, 0xe0))
                 let q := SHA_KW
                 for {} lt(q, SHA_END) { q := add(q, 0x80) } {
-                    {
-                        let x := mul(e, DUP64)
-                        let t1 := add(xor(xor(shr(14, x), shr(18, x)), shr(41, x)), xor(g, and(e, xor(f, g))))
-                        t1 := add(t1, add(h, mload(q)))
-                        d := and(add(d, t1), M64)
-                        x := mul(a, DUP64)
-                        t1 := add(t1, xor(xor(shr(28, x), shr(34, x)), shr(39, x)))
-                        h := and(add(t1, or(and(a, b), and(c, or(a, b)))), M64)
-                    }
-                    {
-                        let x := mul(d, DUP64)
-                        let t1 := add(xor(xor(shr(14, x), shr(18, x)), shr(41, x)), xor(f, and(d, xor(e, f))))
-                        t1 := add(t1, add(g, shr(128, mload(q))))
-                        c := and(add(c, t1), M64)
-                        x := mul(h, DUP64)
-                        t1 := add(t1, xor(xor(shr(28, x), shr(34, x)), shr(39, x)))
-                        g := and(add(t1, or(and(h, a), and(b, or(h, a)))), M64)
-                    }
-                    {
-                        let x := mul(c, DUP64)
-                        let t1 := add(xor(xor(shr(14, x), shr(18, x)), shr(41, x)), xor(e, and(c, xor(d, e))))
-                        t1 := add(t1, add(f, mload(add(q, 0x20))))
-                        b := and(add(b, t1), M64)
-                        x := mul(g, DUP64)
-                        t1 := add(t1, xor(xor(shr(28, x), shr(34, x)), shr(39, x)))
-                        f := and(add(t1, or(and(g, h), and(a, or(g, h)))), M64)
-                    }
-                    {
-                        let x := mul(b, DUP64)
-                        let t1 := add(xor(xor(shr(14, x), shr(18, x)), shr(41, x)), xor(d, and(b, xor(c, d))))
-                        t1 := add(t1, add(e, shr(128, mload(add(q, 0x20)))))
-                        a := and(add(a, t1), M64)
-                        x := mul(f, DUP64)
-                        t1 := add(t1, xor(xor(shr(28, x), shr(34, x)), shr(39, x)))
-                        e := and(add(t1, or(and(f, g), and(h, or(f, g)))), M64)
-                    }
-                    {
-                        let x := mul(a, DUP64)
-                        let t1 := add(xor(xor(shr(14, x), shr(18, x)), shr(41, x)), xor(c, and(a, xor(b, c))))
-                        t1 := add(t1, add(d, mload(add(q, 0x40))))
-                        h := and(add(h, t1), M64)
-                        x := mul(e, DUP64)
-                        t1 := add(t1, xor(xor(shr(28, x), shr(34, x)), shr(39, x)))
-                        d := and(add(t1, or(and(e, f), and(g, or(e, f)))), M64)
-                    }
-                    {
-                        let x := mul(h, DUP64)
-                        let t1 := add(xor(xor(shr(14, x), shr(18, x)), shr(41, x)), xor(b, and(h, xor(a, b))))
-                        t1 := add(t1, add(c, shr(128, mload(add(q, 0x40)))))
-                        g := and(add(g, t1), M64)
-                        x := mul(d, DUP64)
-                        t1 := add(t1, xor(xor(shr(28, x), shr(34, x)), shr(39, x)))
-                        c := and(add(t1, or(and(d, e), and(f, or(d, e)))), M64)
-                    }
-                    {
-                        let x := mul(g, DUP64)
-                        let t1 := add(xor(xor(shr(14, x), shr(18, x)), shr(41, x)), xor(a, and(g, xor(h, a))))
-                        t1 := add(t1, add(b, mload(add(q, 0x60))))
-                        f := and(add(f, t1), M64)
-                        x := mul(c, DUP64)
-                        t1 := add(t1, xor(xor(shr(28, x), shr(34, x)), shr(39, x)))
-                        b := and(add(t1, or(and(c, d), and(e, or(c, d)))), M64)
-                    }
-                    {
-                        let x := mul(f, DUP64)
-                        let t1 := add(xor(xor(shr(14, x), shr(18, x)), shr(41, x)), xor(h, and(f, xor(g, h))))
-                        t1 := add(t1, add(a, shr(128, mload(add(q, 0x60)))))
-                        e := and(add(e, t1), M64)
-                        x := mul(b, DUP64)
-                        t1 := add(t1, xor(xor(shr(28, x), shr(34, x)), shr(39, x)))
-                        a := and(add(t1, or(and(b, c), and(d, or(b, c)))), M64)
-                    }
+                    d, h := round(a, b, c, d, e, f, g, h, mload(q))
+                    c, g := round(h, a, b, c, d, e, f, g, shr(128, mload(q)))
+                    b, f := round(g, h, a, b, c, d, e, f, mload(add(q, 0x20)))
+                    a, e := round(f, g, h, a, b, c, d, e, shr(128, mload(add(q, 0x20))))
+                    h, d := round(e, f, g, h, a, b, c, d, mload(add(q, 0x40)))
+                    g, c := round(d, e, f, g, h, a, b, c, shr(128, mload(add(q, 0x40))))
+                    f, b := round(c, d, e, f, g, h, a, b, mload(add(q, 0x60)))
+                    e, a := round(b, c, d, e, f, g, h, a, shr(128, mload(add(q, 0x60))))
                 }
                 // the state through q (= SHA_END here): the optimizer then cannot swap these loads for the
                 // initial a..h, which would keep both sets alive (stack too deep)
