@@ -1,10 +1,10 @@
 import {parseListen, serveRegistry, type ListenAddress} from '../util/metrics-http.js'
+import {promRegistry, type PromRegistry} from '../util/prom-registry.js'
 import type {AgentMetrics} from './ports.js'
 
 /**
- * Optional Prometheus endpoint (`--metrics 127.0.0.1:9464`). prom-client is imported only when the
- * endpoint is asked for, so the CLI's start-up never pays for it. A private registry (not the
- * global one) keeps tests and embedders independent.
+ * Optional Prometheus endpoint (`--metrics 127.0.0.1:9464`): the agent's metrics, on the lazily
+ * loaded private registry of src/util/prom-registry.ts.
  */
 
 export {parseListen, type ListenAddress} from '../util/metrics-http.js'
@@ -60,43 +60,28 @@ function units(v: bigint, decimals = 18): number {
 
 export async function startMetricsServer(listen: string | ListenAddress, options: {tokenDecimals?: number} = {}): Promise<MetricsServer> {
   const address = typeof listen === 'string' ? parseListen(listen) : listen
-  const prom = await import('prom-client')
-  const registry = new prom.Registry()
-  prom.collectDefaultMetrics({register: registry, prefix: 'unet_'})
-  const heartbeats = new prom.Counter({
-    name: 'unet_heartbeats_total',
-    help: 'Heartbeat epochs by result (confirmed, failed, missed, skipped) and retried attempts (retry)',
-    labelNames: ['result'],
-    registers: [registry],
+  const r = await promRegistry('unet_')
+  const heartbeats = r.counter('unet_heartbeats_total', 'Heartbeat epochs by result (confirmed, failed, missed, skipped) and retried attempts (retry)', {
+    label: 'result',
+    values: ['confirmed', 'failed', 'missed', 'skipped', 'retry'],
   })
-  for (const r of ['confirmed', 'failed', 'missed', 'skipped', 'retry']) heartbeats.inc({result: r}, 0)
-  const lastSuccess = new prom.Gauge({name: 'unet_last_success_timestamp_seconds', help: 'Unix time of the last confirmed heartbeat', registers: [registry]})
-  const devices = new prom.Gauge({name: 'unet_devices_online', help: 'Devices in the last confirmed heartbeat', registers: [registry]})
-  const rewards = new prom.Gauge({name: 'unet_rewards_accrued_unc', help: 'Accrued, unclaimed rewards (UNC)', registers: [registry]})
-  const gas = new prom.Gauge({
-    name: 'unet_gas_balance_native',
-    help: "Operator gas balance in the chain's native coin (ETH), not UNC",
-    registers: [registry],
-  })
-  const quote = new prom.Histogram({
+  const lastSuccess = r.gauge('unet_last_success_timestamp_seconds', 'Unix time of the last confirmed heartbeat')
+  const devices = r.gauge('unet_devices_online', 'Devices in the last confirmed heartbeat')
+  const rewards = r.gauge('unet_rewards_accrued_unc', 'Accrued, unclaimed rewards (UNC)')
+  const gas = r.gauge('unet_gas_balance_native', "Operator gas balance in the chain's native coin (ETH), not UNC")
+  const quote = new r.prom.Histogram({
     name: 'unet_quote_seconds',
     help: 'Host engine quote latency',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
+    registers: [r.registry],
   })
-  const bumps = new prom.Counter({name: 'unet_fee_bumps_total', help: 'Stuck heartbeat transactions replaced with a fee bump', registers: [registry]})
-  const challengesOpen = new prom.Gauge({
-    name: 'unet_challenges_open',
-    help: 'Open challenges against this host seen in the last challenge step',
-    registers: [registry],
-  })
-  const challenges = new prom.Counter({
-    name: 'unet_challenges_total',
-    help: 'Challenges against this host by outcome: answered on chain, failed answer (retried next epoch), unanswerable (no kept evidence, or past its deadline)',
-    labelNames: ['result'],
-    registers: [registry],
-  })
-  for (const r of ['answered', 'failed', 'unanswerable']) challenges.inc({result: r}, 0)
+  const bumps = r.counter('unet_fee_bumps_total', 'Stuck heartbeat transactions replaced with a fee bump')
+  const challengesOpen = r.gauge('unet_challenges_open', 'Open challenges against this host seen in the last challenge step')
+  const challenges = r.counter(
+    'unet_challenges_total',
+    'Challenges against this host by outcome: answered on chain, failed answer (retried next epoch), unanswerable (no kept evidence, or past its deadline)',
+    {label: 'result', values: ['answered', 'failed', 'unanswerable']},
+  )
 
   const metrics: AgentMetrics = {
     heartbeat: (result) => heartbeats.inc({result}),
@@ -110,15 +95,14 @@ export async function startMetricsServer(listen: string | ListenAddress, options
     challenge: (result) => challenges.inc({result}),
   }
 
-  return {metrics, devices: deviceMetrics(prom, registry), ...(await serveRegistry(registry, address))}
+  return {metrics, devices: deviceMetrics(r), ...(await serveRegistry(r.registry, address))}
 }
 
 /**
  * The per-device gauges. Each look replaces the whole set (reset, then set), so a device that is gone
  * stops being exported instead of repeating its last value.
  */
-function deviceMetrics(prom: typeof import('prom-client'), registry: import('prom-client').Registry): DeviceMetrics {
-  const gauge = (name: string, help: string, labelNames: string[] = []) => new prom.Gauge({name, help, labelNames, registers: [registry]})
+function deviceMetrics({prom, registry, gauge}: PromRegistry): DeviceMetrics {
   const onChain = ['device_id', 'kind']
   const local = ['device', 'vendor', 'model']
   const epoch = gauge('unet_current_epoch', "The heartbeat contract's current epoch, as last read")

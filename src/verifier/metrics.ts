@@ -1,9 +1,10 @@
 /**
- * The verifier service's Prometheus endpoint (`unet verifier run --metrics`), in the agent's style
- * (src/agent/metrics.ts): prom-client loaded only when asked for, a private registry.
+ * The verifier service's Prometheus endpoint (`unet verifier run --metrics`), like the agent's
+ * (src/agent/metrics.ts) on the lazily loaded private registry of src/util/prom-registry.ts.
  */
 
 import {serveRegistry} from '../util/metrics-http.js'
+import {promRegistry} from '../util/prom-registry.js'
 
 /** What the service reports; every method is optional work for the caller's registry. */
 export interface VerifierMetrics {
@@ -23,24 +24,16 @@ export interface VerifierMetricsServer {
 const OUTCOMES = ['approved', 'rejected', 'challenged', 'reverted', 'spot-opened', 'spot-answered', 'spot-slashed', 'spot-reverted'] as const
 
 export async function startVerifierMetricsServer(address: {host: string; port: number}): Promise<VerifierMetricsServer> {
-  const prom = await import('prom-client')
-  const registry = new prom.Registry()
-  prom.collectDefaultMetrics({register: registry, prefix: 'unet_verifier_'})
-  const decisions = new prom.Counter({
-    name: 'unet_verifier_decisions_total',
-    help: 'Verifier actions by outcome (approved, rejected, challenged, reverted, spot-opened, spot-answered, spot-slashed, spot-reverted)',
-    labelNames: ['outcome'],
-    registers: [registry],
-  })
-  for (const o of OUTCOMES) decisions.inc({outcome: o}, 0)
-  const pending = new prom.Gauge({
-    name: 'unet_verifier_pending_registrations',
-    help: 'Registrations waiting for credential activation or a retry',
-    registers: [registry],
-  })
-  const scanned = new prom.Gauge({name: 'unet_verifier_last_scanned_block', help: 'Last block whose events the verifier has processed', registers: [registry]})
+  const r = await promRegistry('unet_verifier_')
+  const decisions = r.counter(
+    'unet_verifier_decisions_total',
+    'Verifier actions by outcome (approved, rejected, challenged, reverted, spot-opened, spot-answered, spot-slashed, spot-reverted)',
+    {label: 'outcome', values: OUTCOMES},
+  )
+  const pending = r.gauge('unet_verifier_pending_registrations', 'Registrations waiting for credential activation or a retry')
+  const scanned = r.gauge('unet_verifier_last_scanned_block', 'Last block whose events the verifier has processed')
   const metrics: VerifierMetrics = {outcome: (outcome) => decisions.inc({outcome}), pending: (n) => pending.set(n), lastScannedBlock: (n) => scanned.set(n)}
 
-  const served = await serveRegistry(registry, address)
+  const served = await serveRegistry(r.registry, address)
   return {metrics, url: served.url, close: served.close}
 }

@@ -1,17 +1,8 @@
-import {readFileSync} from 'node:fs'
-
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {EvidenceInvalidError, InputError} from '../../errors/index.js'
-
-function read(path: string, flag: string): Buffer {
-  try {
-    return readFileSync(path)
-  } catch {
-    throw new InputError(`cannot read ${flag} ${path}`)
-  }
-}
+import {readFlagFile} from '../../cli/flag-file.js'
+import {EvidenceInvalidError} from '../../errors/index.js'
 
 export default class VerifySophgoSignature extends BaseCommand<typeof VerifySophgoSignature> {
   static override summary = 'verify a Sophgo BM1684/BM1684X chip signature (RSA-2048 PKCS#1 v1.5, SHA-256)'
@@ -31,8 +22,8 @@ export default class VerifySophgoSignature extends BaseCommand<typeof VerifySoph
   async run() {
     const {verifySophgoSignature} = await import('../../hw/sophgo/verify.js')
     const f = this.flags
-    const message = f['message-file'] ? Uint8Array.from(read(f['message-file'], '--message-file')) : new Uint8Array(Buffer.from(f.message!, 'utf8'))
-    const result = verifySophgoSignature(read(f.pubkey, '--pubkey').toString('latin1'), message, f.signature)
+    const message = f['message-file'] ? Uint8Array.from(readFlagFile(f['message-file'], '--message-file')) : new Uint8Array(Buffer.from(f.message!, 'utf8'))
+    const result = verifySophgoSignature(readFlagFile(f.pubkey, '--pubkey').toString('latin1'), message, f.signature)
     if (!result.valid)
       throw new EvidenceInvalidError(`Sophgo signature is invalid: ${result.reasons.join('; ')}`, result.reasons, {
         details: {digest: result.digest, keyId: result.keyId},

@@ -1,22 +1,14 @@
 import {createPublicKey, type KeyObject} from 'node:crypto'
-import {readFileSync} from 'node:fs'
 
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {readFlagFile} from '../../cli/flag-file.js'
 import {EvidenceInvalidError, InputError} from '../../errors/index.js'
 import {readSerializedPcrs, serializedToMap} from '../../hw/tpm2/tpm2-tools.js'
 import {QuoteVerifier} from '../../hw/tpm2/verify.js'
 import {tpm2b} from '../../hw/tpm2/wire.js'
 import {hexToBytes} from '../../util/hex.js'
-
-function read(path: string, flag: string): Buffer {
-  try {
-    return readFileSync(path)
-  } catch {
-    throw new InputError(`cannot read ${flag} ${path}`)
-  }
-}
 
 export default class VerifyTpmQuote extends BaseCommand<typeof VerifyTpmQuote> {
   static override summary = 'verify a raw TPM quote (tpm2-tools files or outside vectors)'
@@ -36,12 +28,12 @@ export default class VerifyTpmQuote extends BaseCommand<typeof VerifyTpmQuote> {
   async run() {
     const f = this.flags
     const verifier = f['ak-public']
-      ? new QuoteVerifier({tpm2bPublic: asTpm2b(read(f['ak-public'], '--ak-public'))})
-      : new QuoteVerifier({key: keyText(read(f.ak!, '--ak'))})
-    const pcrs = f.pcrs ? serializedToMap(readSerializedPcrs(Uint8Array.from(read(f.pcrs, '--pcrs')))) : undefined
+      ? new QuoteVerifier({tpm2bPublic: asTpm2b(readFlagFile(f['ak-public'], '--ak-public'))})
+      : new QuoteVerifier({key: keyText(readFlagFile(f.ak!, '--ak'))})
+    const pcrs = f.pcrs ? serializedToMap(readSerializedPcrs(Uint8Array.from(readFlagFile(f.pcrs, '--pcrs')))) : undefined
     const result = verifier.verify({
-      attest: Uint8Array.from(read(f.msg, '--msg')),
-      signature: Uint8Array.from(read(f.sig, '--sig')),
+      attest: Uint8Array.from(readFlagFile(f.msg, '--msg')),
+      signature: Uint8Array.from(readFlagFile(f.sig, '--sig')),
       expectedExtraData: hexToBytes(f.nonce, '--nonce'),
       ...(pcrs ? {pcrs} : {}),
       requireSafe: !f['allow-unsafe-clock'],
