@@ -24,7 +24,6 @@ import {approve} from '../../../src/chain/approve.js'
 import {DeviceKind} from '../../../src/chain/artifacts.js'
 import {readChainIdentity} from '../../../src/chain/chain-identity.js'
 import {challengeState, openChallenge, type ChallengeTarget} from '../../../src/chain/challenge.js'
-import {disconnect, type ChainClient} from '../../../src/chain/client.js'
 import {heartbeatHistory} from '../../../src/chain/history.js'
 import {register} from '../../../src/chain/register.js'
 import {canonicalPublicKey, heartbeatChallenge, type AcceleratorEvidence} from '../../../src/evidence/index.js'
@@ -39,10 +38,10 @@ import {bytesToHex, concatBytes, hexToBytes} from '../../../src/util/hex.js'
 import {makeHome, runCli, type Home} from '../../helpers/cli.js'
 import {keccak_256} from '@noble/hashes/sha3.js'
 
-import {anvilUrl} from '../../helpers/env.js'
 import {spdmExchange} from '../../helpers/spdm-exchange.js'
 import {RecordingLogger} from '../../unit/agent/doubles.js'
-import {clientFor, currentRegisterChallenge, deployFresh, nextEpoch, p384Device, roomInEpoch, type Deployment} from '../chain/helpers.js'
+import {pociSuite} from '../../helpers/poci-suite.js'
+import {currentRegisterChallenge, nextEpoch, p384Device, roomInEpoch} from '../chain/helpers.js'
 
 const EPOCH_BLOCKS = 12
 
@@ -57,61 +56,54 @@ async function until<T>(what: string, read: () => Promise<T | undefined> | T | u
 }
 
 describe('the agent answers challenges of its committed P-384 evidence (real anvil)', () => {
-  const url = anvilUrl()
+  const chain = pociSuite(['op', 'challenger'], {epochBlocks: EPOCH_BLOCKS})
   const gpu = p384Device()
   const dataDir = mkdtempSync(join(tmpdir(), 'unet-agent-challenge-'))
   const evidenceDir = join(dataDir, 'evidence')
   const logger = new RecordingLogger()
-  let dep: Deployment
-  let op: ChainClient
-  let challenger: ChainClient
   let engine: EmulatorEngine
   let identity: EngineIdentity
   let hostId: string
   let home: Home
 
   beforeAll(async () => {
-    dep = await deployFresh(url, {epochBlocks: EPOCH_BLOCKS})
-    op = await clientFor(url, dep.deployed.poci)
-    challenger = await clientFor(url, dep.deployed.poci)
-    const operator = op.signer!.address
+    const operator = chain.op.signer!.address
     engine = await EmulatorEngine.open({dataDir, pcrs: [0, 1]})
     identity = await engine.identity()
     hostId = identity.deviceId
-    const regChallenge = await currentRegisterChallenge(op, {payout: operator, deviceId: hostId})
+    const regChallenge = await currentRegisterChallenge(chain.op, {payout: operator, deviceId: hostId})
     const q = (await buildHostEvidence(engine, {qualifyingData: regChallenge, challenge: regChallenge})).quote
     const sig = parseSignature(q.signature)
     if (sig.alg !== 'ecdsa') throw new Error('expected an ECDSA quote')
     const proof = concatBytes(q.attest, Uint8Array.from(leftPad(sig.r, 32)), Uint8Array.from(leftPad(sig.s, 32)))
-    const hostReg = await register(op, {kind: DeviceKind.HOST_EMULATOR, publicKey: canonicalPublicKey(identity.publicKey), payout: operator, proof})
-    await approve(dep.verifier, {regId: hostReg.regId, power: 1n})
+    const hostReg = await register(chain.op, {kind: DeviceKind.HOST_EMULATOR, publicKey: canonicalPublicKey(identity.publicKey), payout: operator, proof})
+    await approve(chain.verifier, {regId: hostReg.regId, power: 1n})
     // the test is the verifier: the GPU key is approved directly (see the header)
-    const devChallenge = await currentRegisterChallenge(op, {payout: operator, deviceId: gpu.deviceId, hostId})
-    const devReg = await register(op, {kind: DeviceKind.P384, publicKey: gpu.publicKey, payout: operator, hostId, proof: gpu.registerProof(devChallenge)})
-    await approve(dep.verifier, {regId: devReg.regId, power: 310n, chipId: gpu.chipId})
+    const devChallenge = await currentRegisterChallenge(chain.op, {payout: operator, deviceId: gpu.deviceId, hostId})
+    const devReg = await register(chain.op, {kind: DeviceKind.P384, publicKey: gpu.publicKey, payout: operator, hostId, proof: gpu.registerProof(devChallenge)})
+    await approve(chain.verifier, {regId: devReg.regId, power: 310n, chipId: gpu.chipId})
 
     // `unet status` of this operator against this chain
     home = makeHome()
     mkdirSync(home.configDir, {recursive: true})
-    const contracts = {registry: dep.deployed.poci, heartbeat: dep.deployed.poci, rewards: dep.deployed.poci, token: dep.deployed.token}
+    const contracts = {registry: chain.deployed.poci, heartbeat: chain.deployed.poci, rewards: chain.deployed.poci, token: chain.deployed.token}
     writeFileSync(
       join(home.configDir, 'config.json'),
-      JSON.stringify({networks: {devnet: {rpcUrls: [url], chainId: Number(op.chainId), contracts, blockSeconds: 1}}}),
+      JSON.stringify({networks: {devnet: {rpcUrls: [chain.url], chainId: Number(chain.op.chainId), contracts, blockSeconds: 1}}}),
     )
   }, 60_000)
 
   afterAll(() => {
     engine?.close()
-    for (const c of [dep?.verifier, op, challenger]) if (c) disconnect(c)
   })
 
   /** The device this test controls: a fresh SPDM exchange over its heartbeat challenge, kept as liveDevicesPort keeps it. */
   const devices: DevicesPort = {
     async attestAll(_challenge, context) {
       const nonce = heartbeatChallenge({
-        chainId: op.chainId,
-        contract: op.pociAddress!,
-        operator: op.signer!.address,
+        chainId: chain.op.chainId,
+        contract: chain.op.pociAddress!,
+        operator: chain.op.signer!.address,
         hostId: gpu.deviceId,
         epoch: context!.epoch,
         blockNumber: context!.block.number,
@@ -135,17 +127,17 @@ describe('the agent answers challenges of its committed P-384 evidence (real anv
   async function agent(options: {once?: boolean; signal?: AbortSignal}) {
     return runAgent({
       dataDir,
-      chainIdentity: await readChainIdentity(op),
+      chainIdentity: await readChainIdentity(chain.op),
       once: options.once,
       signal: options.signal,
       handleSignals: false,
       logger,
-      identity: {chainId: op.chainId, contract: op.pociAddress!, operator: op.signer!.address, hostId},
-      chain: liveChainPort(op, identity, op.signer!.address),
+      identity: {chainId: chain.op.chainId, contract: chain.op.pociAddress!, operator: chain.op.signer!.address, hostId},
+      chain: liveChainPort(chain.op, identity, chain.op.signer!.address),
       engine: liveEnginePort(engine),
       devices,
       selfVerify: liveSelfVerifyPort(identity, true, 'test'),
-      challenges: liveChallengePort(op, hostId, {evidenceDir}),
+      challenges: liveChallengePort(chain.op, hostId, {evidenceDir}),
       minBlocksLeft: 3,
       receiptPollMs: 100,
       epochPollMs: 100,
@@ -155,9 +147,9 @@ describe('the agent answers challenges of its committed P-384 evidence (real anv
 
   /** What a challenger reads from the heartbeat's calldata: the fields the contract checks against its record. */
   async function targetOf(epoch: bigint): Promise<ChallengeTarget> {
-    const beat = (await heartbeatHistory(op, hostId)).find((b) => b.epoch === epoch)!
-    const tx = (await op.provider.getTransaction(beat.txHash))!
-    const args = op.poci!.interface.parseTransaction({data: tx.data})!.args
+    const beat = (await heartbeatHistory(chain.op, hostId)).find((b) => b.epoch === epoch)!
+    const tx = (await chain.op.provider.getTransaction(beat.txHash))!
+    const args = chain.op.poci!.interface.parseTransaction({data: tx.data})!.args
     return {
       hostId,
       epoch,
@@ -174,7 +166,7 @@ describe('the agent answers challenges of its committed P-384 evidence (real anv
   const confirmed = (epoch: bigint) => readJournal(dataDir).some((j) => j.epoch === epoch && j.result === 'confirmed') || undefined
 
   it('commits keccak256 of the raw exchange, lists the open challenge in status, and answers it at start-up and while running', async () => {
-    await roomInEpoch(url, op, 6)
+    await roomInEpoch(chain.url, chain.op, 6)
     const first = await agent({once: true})
     const e = first.epochs[0]!.epoch
     expect(first.epochs[0]).toMatchObject({result: 'confirmed'})
@@ -184,19 +176,19 @@ describe('the agent answers challenges of its committed P-384 evidence (real anv
     expect(bytesToHex(keccak_256(kept.report.body))).toBe(target.commits[1])
 
     // a challenger opens a challenge of epoch e once it is over
-    await nextEpoch(url, op)
-    const opened = await openChallenge(challenger, target)
+    await nextEpoch(chain.url, chain.op)
+    const opened = await openChallenge(chain.challenger, target)
     expect(opened.deadline).toBe(BigInt(opened.blockNumber) + 4n * BigInt(EPOCH_BLOCKS))
 
     // status while open (the agent is not running): JSON and --explain name it with its deadline block
-    const statusJson = await runCli(['status', '--json', '--operator', op.signer!.address], {home})
+    const statusJson = await runCli(['status', '--json', '--operator', chain.op.signer!.address], {home})
     expect(statusJson.code, statusJson.stderr).toBe(0)
     const report = statusJson.json<StatusReport>()
     expect(report.epoch).toMatchObject({blocks: String(EPOCH_BLOCKS), seconds: EPOCH_BLOCKS})
     expect(report.challenges).toEqual([
       expect.objectContaining({challengeId: opened.challengeId, hostId, deviceId: gpu.deviceId, epoch: String(e), deadline: String(opened.deadline)}),
     ])
-    const explain = await runCli(['status', '--explain', '--operator', op.signer!.address], {home})
+    const explain = await runCli(['status', '--explain', '--operator', chain.op.signer!.address], {home})
     expect(explain.stdout).toContain(`answer by block ${opened.deadline}`)
     expect(explain.stdout).toMatch(
       new RegExp(`why: challenge ${opened.challengeId.slice(0, 10)}… .*: open, the agent must answer it by block ${opened.deadline} \\(~`),
@@ -214,11 +206,11 @@ describe('the agent answers challenges of its committed P-384 evidence (real anv
     const ac = new AbortController()
     const running = agent({signal: ac.signal})
     try {
-      const now = (await heartbeatHistory(op, hostId)).at(-1)!.epoch // the epoch the second run beat
-      await nextEpoch(url, op)
+      const now = (await heartbeatHistory(chain.op, hostId)).at(-1)!.epoch // the epoch the second run beat
+      await nextEpoch(chain.url, chain.op)
       await until(`the heartbeat of epoch ${now + 1n}`, () => confirmed(now + 1n))
-      const live = await openChallenge(challenger, await targetOf(now))
-      await nextEpoch(url, op)
+      const live = await openChallenge(chain.challenger, await targetOf(now))
+      await nextEpoch(chain.url, chain.op)
       await until(`the agent's answer to ${live.challengeId}`, () => (answerLine(live.challengeId) ? true : undefined))
       await expectAnswered(live)
     } finally {
@@ -234,7 +226,7 @@ describe('the agent answers challenges of its committed P-384 evidence (real anv
     )
 
   async function expectAnswered(c: {challengeId: string; deadline: bigint}): Promise<void> {
-    const state = await challengeState(op, c.challengeId)
+    const state = await challengeState(chain.op, c.challengeId)
     expect(state.status).toBe('answered')
     expect(answerLine(c.challengeId)?.msg).toMatch(/answered in block \d+ \(deadline \d+\)$/)
   }

@@ -7,11 +7,10 @@
  */
 import {join} from 'node:path'
 
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
 
 import {approve, release} from '../../../src/chain/approve.js'
 import {DeviceKind} from '../../../src/chain/artifacts.js'
-import {disconnect, type ChainClient} from '../../../src/chain/client.js'
 import {register} from '../../../src/chain/register.js'
 import {registrationState} from '../../../src/chain/registrations.js'
 import {encodeEvidence} from '../../../src/evidence/index.js'
@@ -22,16 +21,14 @@ import {deviceIdOf} from '../../../src/evidence/nonce.js'
 import {bytesToHex} from '../../../src/util/hex.js'
 import {auditDecisions} from '../../../src/verifier/audit.js'
 import type {DecisionRecord} from '../../../src/verifier/service.js'
-import {anvilUrl} from '../../helpers/env.js'
 import {testFirmware, testNvidiaChip, testReport, type TestFirmware} from '../../helpers/nvidia-pki.js'
 import {p384Sign} from '../../helpers/spdm-exchange.js'
-import {approveHost, clientFor, currentRegisterChallenge, deployFresh, emulatorHost, registerHost, reverted, type Deployment} from '../chain/helpers.js'
+import {pociSuite} from '../../helpers/poci-suite.js'
+import {approveHost, currentRegisterChallenge, emulatorHost, registerHost, reverted} from '../chain/helpers.js'
 import {devnetPolicy, tempDir, verifierPass} from '../verifier/helpers.js'
 
 describe('attack: one NVIDIA chip registered again under a new firmware key', () => {
-  const url = anvilUrl()
-  let dep: Deployment
-  let op: ChainClient
+  const chain = pociSuite(['op'])
   const host = emulatorHost()
   const chip = testNvidiaChip()
   const other = testNvidiaChip('GH100', chip.root)
@@ -39,13 +36,8 @@ describe('attack: one NVIDIA chip registered again under a new firmware key', ()
   let options: {policy: typeof policy; cursorFile: string; fromBlock: number}
 
   beforeAll(async () => {
-    dep = await deployFresh(url)
-    op = await clientFor(url, dep.deployed.poci)
-    await approveHost(dep.verifier, op, await registerHost(op, host))
-    options = {policy, cursorFile: join(tempDir(), 'cursor.json'), fromBlock: (await op.provider.getBlockNumber()) + 1}
-  })
-  afterAll(() => {
-    for (const c of [dep?.verifier, op]) if (c) disconnect(c)
+    await approveHost(chain.verifier, chain.op, await registerHost(chain.op, host))
+    options = {policy, cursorFile: join(tempDir(), 'cursor.json'), fromBlock: (await chain.op.provider.getBlockNumber()) + 1}
   })
 
   /** The chip SKU of an H100 SXM5 (src/evidence/power-table.ts): what the verifier approves with, so the approvals by hand use the same power. */
@@ -55,7 +47,7 @@ describe('attack: one NVIDIA chip registered again under a new firmware key', ()
   /** Registers the firmware's key as the agent would: an NVIDIA report over the register challenge, as evidence. */
   async function registerGpu(fw: TestFirmware) {
     const deviceId = bytesToHex(deviceIdOf(fw.key.publicKey))
-    const challenge = await currentRegisterChallenge(op, {payout: op.signer!.address, deviceId, hostId: host.hostId})
+    const challenge = await currentRegisterChallenge(chain.op, {payout: chain.op.signer!.address, deviceId, hostId: host.hostId})
     const evidence = await toAcceleratorEvidence(
       {
         kind: 'nvidia-cc',
@@ -67,16 +59,16 @@ describe('attack: one NVIDIA chip registered again under a new firmware key', ()
       challenge,
     )
     const proof = p384Sign(fw.key, challenge)
-    return register(op, {
+    return register(chain.op, {
       kind: DeviceKind.P384,
       publicKey: fw.key.publicKey,
-      payout: op.signer!.address,
+      payout: chain.op.signer!.address,
       hostId: host.hostId,
       proof,
       evidence: encodeEvidence(evidence),
     })
   }
-  const decisions = async () => (await verifierPass(dep.verifier, options)) as DecisionRecord[]
+  const decisions = async () => (await verifierPass(chain.verifier, options)) as DecisionRecord[]
 
   it('the second firmware key of an active chip is refused (ChipInUse); after a release it is approved', async () => {
     const chipId = chipIdentity([testFirmware(chip).leaf.cert, chip.identity.cert])!.chipId
@@ -87,31 +79,31 @@ describe('attack: one NVIDIA chip registered again under a new firmware key', ()
     const a = await registerGpu(first)
     const [approved] = await decisions()
     expect(approved).toMatchObject({regId: a.regId, outcome: 'approved', chipId, power: '1979', model: 'NVIDIA H100 SXM5'})
-    expect(await op.poci!.getFunction('chipDevice').staticCall(chipId)).toBe(a.deviceId)
+    expect(await chain.op.poci!.getFunction('chipDevice').staticCall(chipId)).toBe(a.deviceId)
 
     // the verifier finds the evidence genuine (it is) and approves with the same chip id: the contract refuses
     const b = await registerGpu(updated)
     const [refused] = await decisions()
     expect(refused).toMatchObject({regId: b.regId, outcome: 'reverted', revert: 'ChipInUse', chipId})
-    expect((await registrationState(op, b.regId)).status).toBe('pending')
+    expect((await registrationState(chain.op, b.regId)).status).toBe('pending')
     // nor can the verifier key approve it by hand without a chip id
-    expect(await reverted(approve(dep.verifier, {regId: b.regId, power}))).toMatchObject({name: 'MissingChipId'})
+    expect(await reverted(approve(chain.verifier, {regId: b.regId, power}))).toMatchObject({name: 'MissingChipId'})
 
     // another chip's GPU on the same host is not affected
     const c = await registerGpu(testFirmware(other))
     expect((await decisions()).map((d) => [d.regId, d.outcome])).toEqual([[c.regId, 'approved']])
 
     // released, the chip is free: the registration of the updated firmware is approved
-    await release(op, {deviceId: a.deviceId})
-    expect(BigInt((await op.poci!.getFunction('chipDevice').staticCall(chipId)) as string)).toBe(0n)
-    await approve(dep.verifier, {regId: b.regId, power, chipId})
-    expect((await registrationState(op, b.regId)).status).toBe('approved')
-    expect(await op.poci!.getFunction('chipDevice').staticCall(chipId)).toBe(b.deviceId)
+    await release(chain.op, {deviceId: a.deviceId})
+    expect(BigInt((await chain.op.poci!.getFunction('chipDevice').staticCall(chipId)) as string)).toBe(0n)
+    await approve(chain.verifier, {regId: b.regId, power, chipId})
+    expect((await registrationState(chain.op, b.regId)).status).toBe('approved')
+    expect(await chain.op.poci!.getFunction('chipDevice').staticCall(chipId)).toBe(b.deviceId)
 
     // a verifier that approves under a made-up chip id (so the chip could be bound twice) is caught by the audit
     const d = await registerGpu(testFirmware(testNvidiaChip('GH100', chip.root)))
-    await approve(dep.verifier, {regId: d.regId, power, chipId: '0x' + '11'.repeat(32)})
-    const audit = await auditDecisions(op, policy, {fromBlock: options.fromBlock})
+    await approve(chain.verifier, {regId: d.regId, power, chipId: '0x' + '11'.repeat(32)})
+    const audit = await auditDecisions(chain.op, policy, {fromBlock: options.fromBlock})
     expect(audit.mismatches.map((m) => [m.regId, m.problem.replace(/:.*/, '')])).toEqual([[d.regId, 'chip id differs']])
   })
 })

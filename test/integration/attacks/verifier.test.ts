@@ -12,31 +12,26 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {activate, approve} from '../../../src/chain/approve.js'
 import {DeviceKind} from '../../../src/chain/artifacts.js'
-import {disconnect, type ChainClient} from '../../../src/chain/client.js'
 import {credentialChallenges, registrationState} from '../../../src/chain/registrations.js'
 import {activateCredential} from '../../../src/hw/tpm2/activation.js'
 import {Tpm2Engine} from '../../../src/hw/tpm2/engine.js'
 import {loadTrustRoots} from '../../../src/hw/tpm2/roots.js'
 import {auditDecisions} from '../../../src/verifier/audit.js'
 import type {DecisionRecord} from '../../../src/verifier/service.js'
-import {anvilUrl, swtpm} from '../../helpers/env.js'
-import {clientFor, deployFresh, emulatorHost, mine, registerHost, revertName, type Deployment} from '../chain/helpers.js'
+import {swtpm} from '../../helpers/env.js'
+import {pociSuite} from '../../helpers/poci-suite.js'
+import {emulatorHost, mine, registerHost, revertName} from '../chain/helpers.js'
 import {devnetPolicy, emulatorEngine, registerHostWith, tempDir, verifierPass} from '../verifier/helpers.js'
 
 describe('attack: a copied EK certificate with a software AK', () => {
-  const url = anvilUrl()
-  let dep: Deployment
-  let attacker: ChainClient
+  const chain = pociSuite(['attacker'], {allowEmulator: false})
   let victim: Tpm2Engine
 
   beforeAll(async () => {
-    dep = await deployFresh(url, {allowEmulator: false})
-    attacker = await clientFor(url, dep.deployed.poci)
     victim = await Tpm2Engine.open({tcti: swtpm().tcti, akHandle: 0x81010002, pcrs: [0, 1, 2, 3]})
   })
   afterAll(() => {
     victim?.close()
-    for (const c of [dep?.verifier, attacker]) if (c) disconnect(c)
   })
 
   it('passes the evidence checks, but cannot answer the credential challenge: rejected after the timeout, never approved', async () => {
@@ -44,7 +39,7 @@ describe('attack: a copied EK certificate with a software AK', () => {
     const ekCerts = stolen.certChain.map((pem) => Uint8Array.from(Buffer.from(pem.replace(/-----[A-Z ]+-----|\s+/g, ''), 'base64')))
     // the software AK quotes like a TPM; the evidence claims the victim's EK (certificate and public key)
     const soft = await emulatorEngine()
-    const reg = await registerHostWith(attacker, soft, DeviceKind.HOST_TPM, (e) => ({
+    const reg = await registerHostWith(chain.attacker, soft, DeviceKind.HOST_TPM, (e) => ({
       ...e,
       kind: 'tpm2',
       device: {...e.device, certChain: ekCerts, ekPublic: stolen.ekPublic},
@@ -52,60 +47,50 @@ describe('attack: a copied EK certificate with a software AK', () => {
 
     const timeout = 6
     const policy = {network: 'test', allowEmulator: false, tpmRoots: loadTrustRoots([swtpm().caRootPath, swtpm().caIssuerPath])}
-    const options = {policy, cursorFile: join(tempDir(), 'cursor.json'), fromBlock: dep.deployed.blockNumber, activationTimeoutBlocks: timeout}
-    const first = (await verifierPass(dep.verifier, options)) as DecisionRecord[]
+    const options = {policy, cursorFile: join(tempDir(), 'cursor.json'), fromBlock: chain.deployed.blockNumber, activationTimeoutBlocks: timeout}
+    const first = (await verifierPass(chain.verifier, options)) as DecisionRecord[]
     // the evidence alone is indistinguishable from an honest host's: the verifier challenges the credential
     expect(first.map((d) => [d.regId, d.outcome, d.reasons])).toEqual([[reg.regId, 'challenged', []]])
 
     // no TPM holds both this EK and this AK: even the victim's own TPM refuses the blob
-    const [challenge] = await credentialChallenges(attacker, {fromBlock: reg.blockNumber, regId: reg.regId})
+    const [challenge] = await credentialChallenges(chain.attacker, {fromBlock: reg.blockNumber, regId: reg.regId})
     await expect(activateCredential(victim, challenge!.credentialBlob, challenge!.encryptedSecret, stolen.ekPublic)).rejects.toThrow()
     // a guessed answer does not match the commitment, and approval before activation reverts
-    expect(await revertName(activate(attacker, {regId: reg.regId, secret: new Uint8Array(32).fill(7)}))).toBe('BadActivation')
-    expect(await revertName(approve(dep.verifier, {regId: reg.regId, power: 10n, ekId: first[0]!.ekId}))).toBe('NotActivated')
+    expect(await revertName(activate(chain.attacker, {regId: reg.regId, secret: new Uint8Array(32).fill(7)}))).toBe('BadActivation')
+    expect(await revertName(approve(chain.verifier, {regId: reg.regId, power: 10n, ekId: first[0]!.ekId}))).toBe('NotActivated')
 
     // before the timeout nothing happens; after it, the registration is rejected
-    expect(await verifierPass(dep.verifier, options)).toEqual([])
-    await mine(url, timeout)
-    const closed = (await verifierPass(dep.verifier, options)) as DecisionRecord[]
+    expect(await verifierPass(chain.verifier, options)).toEqual([])
+    await mine(chain.url, timeout)
+    const closed = (await verifierPass(chain.verifier, options)) as DecisionRecord[]
     expect(closed).toHaveLength(1)
     expect(closed[0]).toMatchObject({regId: reg.regId, outcome: 'rejected', approve: false})
     expect(closed[0]!.reasons[0]).toMatch(/^credential activation not answered/)
-    expect((await registrationState(attacker, reg.regId)).status).toBe('rejected')
+    expect((await registrationState(chain.attacker, reg.regId)).status).toBe('rejected')
 
     // and the audit agrees: a challenge was posted, never answered
-    expect(await auditDecisions(attacker, policy, {fromBlock: dep.deployed.blockNumber})).toMatchObject({checked: 1, mismatches: []})
+    expect(await auditDecisions(chain.attacker, policy, {fromBlock: chain.deployed.blockNumber})).toMatchObject({checked: 1, mismatches: []})
   })
 })
 
 describe('attack: a forged approval straight from the verifier key', () => {
-  const url = anvilUrl()
-  let dep: Deployment
-  let op: ChainClient
-
-  beforeAll(async () => {
-    dep = await deployFresh(url)
-    op = await clientFor(url, dep.deployed.poci)
-  })
-  afterAll(() => {
-    for (const c of [dep?.verifier, op]) if (c) disconnect(c)
-  })
+  const chain = pociSuite(['op'])
 
   it('is listed by the audit next to the honest decisions, with the policy reasons and the power', async () => {
-    const honest = await registerHostWith(op, await emulatorEngine())
-    await verifierPass(dep.verifier, {policy: devnetPolicy(), cursorFile: join(tempDir(), 'cursor.json'), fromBlock: dep.deployed.blockNumber})
-    expect(await auditDecisions(op, devnetPolicy(), {fromBlock: dep.deployed.blockNumber})).toEqual({checked: 1, skipped: 0, mismatches: []})
+    const honest = await registerHostWith(chain.op, await emulatorEngine())
+    await verifierPass(chain.verifier, {policy: devnetPolicy(), cursorFile: join(tempDir(), 'cursor.json'), fromBlock: chain.deployed.blockNumber})
+    expect(await auditDecisions(chain.op, devnetPolicy(), {fromBlock: chain.deployed.blockNumber})).toEqual({checked: 1, skipped: 0, mismatches: []})
 
     // no evidence at all: the policy rejects it, yet the verifier key approves it with 10x the power
-    const forged = await registerHost(op, emulatorHost())
-    await approve(dep.verifier, {regId: forged.regId, power: 10n})
-    const report = await auditDecisions(op, devnetPolicy(), {fromBlock: dep.deployed.blockNumber})
+    const forged = await registerHost(chain.op, emulatorHost())
+    await approve(chain.verifier, {regId: forged.regId, power: 10n})
+    const report = await auditDecisions(chain.op, devnetPolicy(), {fromBlock: chain.deployed.blockNumber})
     expect(report.checked).toBe(2)
     expect(report.mismatches).toHaveLength(1)
     expect(report.mismatches[0]).toMatchObject({
       regId: forged.regId,
       problem: 'approved, but the recomputation rejects',
-      onChain: {approved: true, power: '10', verifier: dep.verifier.signer!.address},
+      onChain: {approved: true, power: '10', verifier: chain.verifier.signer!.address},
       recomputed: {approve: false, power: '1', reasons: ['a host-emulator registration must carry emulator evidence']},
     })
     expect(report.mismatches.map((m) => m.regId)).not.toContain(honest.regId)

@@ -2,18 +2,17 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
 
 import {approve} from '../../../src/chain/approve.js'
-import {disconnect, type ChainClient} from '../../../src/chain/client.js'
 import {registrationState} from '../../../src/chain/registrations.js'
 import {ExitCode} from '../../../src/errors/index.js'
 import {encryptKeystore} from '../../../src/keys/keystore.js'
 import {hexToBytes} from '../../../src/util/hex.js'
 import {BIN, makeHome, runCli, type Home} from '../../helpers/cli.js'
 import {decisionRecords} from '../../helpers/decisions.js'
-import {anvilUrl} from '../../helpers/env.js'
-import {clientFor, deployFresh, emulatorHost, p256Device, registerDevice, registerHost, type Deployment} from '../chain/helpers.js'
+import {pociSuite} from '../../helpers/poci-suite.js'
+import {emulatorHost, p256Device, registerDevice, registerHost} from '../chain/helpers.js'
 import {emulatorEngine, registerHostWith} from './helpers.js'
 
 interface Line {
@@ -45,9 +44,7 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 30
 }
 
 describe('unet verifier run / audit (subprocess CLI, real anvil)', () => {
-  const url = anvilUrl()
-  let dep: Deployment
-  let op: ChainClient
+  const chain = pociSuite(['op'])
   let home: Home
   let decisionsFile: string
   let args: string[]
@@ -55,26 +52,24 @@ describe('unet verifier run / audit (subprocess CLI, real anvil)', () => {
   const lines = (): Line[] => decisionRecords<Line>(decisionsFile)
 
   beforeAll(async () => {
-    dep = await deployFresh(url)
-    op = await clientFor(url, dep.deployed.poci)
     home = makeHome()
-    const poci = dep.deployed.poci
+    const poci = chain.deployed.poci
     mkdirSync(home.configDir, {recursive: true})
     writeFileSync(
       join(home.configDir, 'config.json'),
       JSON.stringify({
-        networks: {devnet: {rpcUrls: [url], chainId: 31337, contracts: {registry: poci, heartbeat: poci, rewards: poci, token: dep.deployed.token}}},
+        networks: {devnet: {rpcUrls: [chain.url], chainId: 31337, contracts: {registry: poci, heartbeat: poci, rewards: poci, token: chain.deployed.token}}},
       }),
       {mode: 0o600},
     )
     const keystore = join(home.configDir, 'verifier.json')
-    writeFileSync(keystore, JSON.stringify(encryptKeystore(hexToBytes(dep.keys.verifier), 'verifier-pass')), {mode: 0o600})
+    writeFileSync(keystore, JSON.stringify(encryptKeystore(hexToBytes(chain.keys.verifier), 'verifier-pass')), {mode: 0o600})
     decisionsFile = join(home.dataDir, 'decisions.jsonl')
     args = [
       '--keystore',
       keystore,
       '--from-block',
-      String(dep.deployed.blockNumber),
+      String(chain.deployed.blockNumber),
       '--decisions',
       decisionsFile,
       '--poll-ms',
@@ -83,13 +78,10 @@ describe('unet verifier run / audit (subprocess CLI, real anvil)', () => {
       '0',
     ]
   })
-  afterAll(() => {
-    for (const c of [dep?.verifier, op]) if (c) disconnect(c)
-  })
 
   it('decides, serves metrics, stops on SIGTERM with exit 0, and after a restart decides only what is new', async () => {
-    const host = await registerHostWith(op, await emulatorEngine())
-    const bare = await registerHost(op, emulatorHost())
+    const host = await registerHostWith(chain.op, await emulatorEngine())
+    const bare = await registerHost(chain.op, emulatorHost())
     const run = startVerifier(home, [...args, '--metrics', '127.0.0.1:0'])
     await until('two decisions', () => (lines().length >= 2 ? true : undefined))
     const metricsUrl = await until('the metrics URL', () => /metrics at (\S+)/.exec(run.stderr())?.[1])
@@ -101,7 +93,7 @@ describe('unet verifier run / audit (subprocess CLI, real anvil)', () => {
     expect(await run.exited, run.stderr()).toBe(0)
     expect(existsSync(join(home.dataDir, 'verifier', 'cursor.json'))).toBe(true)
 
-    const device = await registerDevice(op, p256Device(), host.deviceId)
+    const device = await registerDevice(chain.op, p256Device(), host.deviceId)
     const again = startVerifier(home, args)
     await until('the third decision', () => (lines().length >= 3 ? true : undefined))
     // give it a few more polls: nothing already decided comes back
@@ -114,17 +106,17 @@ describe('unet verifier run / audit (subprocess CLI, real anvil)', () => {
       [bare.regId, 'rejected'],
       [device.regId, 'approved'],
     ])
-    expect((await registrationState(op, device.regId)).status).toBe('approved')
+    expect((await registrationState(chain.op, device.regId)).status).toBe('approved')
   }, 90_000)
 
   it(`audit --json: 0 mismatches after the service's decisions; a forged approval exits ${ExitCode.AUDIT_MISMATCH} and is listed`, async () => {
-    const clean = await runCli(['verifier', 'audit', '--json', '--from-block', String(dep.deployed.blockNumber)], {home})
+    const clean = await runCli(['verifier', 'audit', '--json', '--from-block', String(chain.deployed.blockNumber)], {home})
     expect(clean.code, clean.stderr).toBe(0)
     expect(clean.json()).toMatchObject({checked: 3, mismatches: []})
 
-    const forged = await registerHost(op, emulatorHost())
-    await approve(dep.verifier, {regId: forged.regId, power: 1n})
-    const dirty = await runCli(['verifier', 'audit', '--json', '--from-block', String(dep.deployed.blockNumber)], {home})
+    const forged = await registerHost(chain.op, emulatorHost())
+    await approve(chain.verifier, {regId: forged.regId, power: 1n})
+    const dirty = await runCli(['verifier', 'audit', '--json', '--from-block', String(chain.deployed.blockNumber)], {home})
     expect(dirty.code, dirty.stderr).toBe(ExitCode.AUDIT_MISMATCH)
     const report = dirty.json<{checked: number; mismatches: Array<{regId: string; problem: string}>}>()
     expect(report.checked).toBe(4)

@@ -5,7 +5,6 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {activate, approve, release} from '../../../src/chain/approve.js'
 import {DeviceKind} from '../../../src/chain/artifacts.js'
-import {disconnect, type ChainClient} from '../../../src/chain/client.js'
 import {challengeState} from '../../../src/chain/challenge.js'
 import {heartbeat} from '../../../src/chain/heartbeat.js'
 import {credentialChallenges, registrationState} from '../../../src/chain/registrations.js'
@@ -15,56 +14,34 @@ import {loadTrustRoots} from '../../../src/hw/tpm2/roots.js'
 import {auditDecisions} from '../../../src/verifier/audit.js'
 import {CONTRACT_MAX_POWER} from '../../../src/evidence/power-table.js'
 import type {DecisionRecord, SpotCheckRecord} from '../../../src/verifier/service.js'
-import {anvilUrl, swtpm} from '../../helpers/env.js'
-import {
-  approveHost,
-  buildBeat,
-  clientFor,
-  deployFresh,
-  emulatorHost,
-  mine,
-  nextEpoch,
-  p256Device,
-  p384Device,
-  registerDevice,
-  registerHost,
-  type Deployment,
-} from '../chain/helpers.js'
+import {swtpm} from '../../helpers/env.js'
+import {pociSuite} from '../../helpers/poci-suite.js'
+import {approveHost, buildBeat, emulatorHost, mine, nextEpoch, p256Device, p384Device, registerDevice, registerHost} from '../chain/helpers.js'
 import {devnetPolicy, emulatorEngine, registerHostWith, tempDir, verifierPass} from './helpers.js'
 
 const decisionsOf = (records: unknown[]) => records.filter((r): r is DecisionRecord => (r as DecisionRecord).type === 'decision')
 
 describe('verifier service: isolation, cursor, audit (real anvil)', () => {
-  const url = anvilUrl()
-  let dep: Deployment
-  let op: ChainClient
+  const chain = pociSuite(['op'], {epochBlocks: 50})
   const cursorFile = join(tempDir(), 'cursor.json')
 
-  beforeAll(async () => {
-    dep = await deployFresh(url, {epochBlocks: 50})
-    op = await clientFor(url, dep.deployed.poci)
-  })
-  afterAll(() => {
-    for (const c of [dep?.verifier, op]) if (c) disconnect(c)
-  })
-
   it("the power table stays within the contract's maxPower for every kind", async () => {
-    for (const [kind, cap] of Object.entries(CONTRACT_MAX_POWER)) expect(await op.poci!.getFunction('maxPower').staticCall(Number(kind))).toBe(cap)
+    for (const [kind, cap] of Object.entries(CONTRACT_MAX_POWER)) expect(await chain.op.poci!.getFunction('maxPower').staticCall(Number(kind))).toBe(cap)
   })
 
   it('records a reverting approve (HostChanged) once, still decides the next registration, and decides nothing twice after a restart', async () => {
     // a stale device: registered under an approved host that is then released
-    const hostReg = await registerHostWith(op, await emulatorEngine())
-    await approveHost(dep.verifier, op, hostReg)
-    const stale = await registerDevice(op, p256Device(), hostReg.deviceId)
-    await release(op, {deviceId: hostReg.deviceId})
+    const hostReg = await registerHostWith(chain.op, await emulatorEngine())
+    await approveHost(chain.verifier, chain.op, hostReg)
+    const stale = await registerDevice(chain.op, p256Device(), hostReg.deviceId)
+    await release(chain.op, {deviceId: hostReg.deviceId})
     // the next registration: an emulator host with evidence over its challenge
-    const next = await registerHostWith(op, await emulatorEngine())
+    const next = await registerHostWith(chain.op, await emulatorEngine())
     // and one the policy refuses: a host without evidence
-    const bare = await registerHost(op, emulatorHost())
+    const bare = await registerHost(chain.op, emulatorHost())
 
-    const options = {policy: devnetPolicy(), cursorFile, fromBlock: dep.deployed.blockNumber}
-    const first = decisionsOf(await verifierPass(dep.verifier, options))
+    const options = {policy: devnetPolicy(), cursorFile, fromBlock: chain.deployed.blockNumber}
+    const first = decisionsOf(await verifierPass(chain.verifier, options))
     expect(first.map((d) => [d.regId, d.outcome, d.revert])).toEqual([
       [stale.regId, 'reverted', 'HostChanged'],
       [next.regId, 'approved', undefined],
@@ -73,18 +50,18 @@ describe('verifier service: isolation, cursor, audit (real anvil)', () => {
     expect(first[1]).toMatchObject({deviceId: next.deviceId, kind: 'host-emulator', approve: true, power: '1', txHash: next.txHash})
     expect(first[1]!.onChainTx).toMatch(/^0x[0-9a-f]{64}$/)
     expect(first[2]!.reasons).toEqual(['a host-emulator registration must carry emulator evidence'])
-    expect((await registrationState(op, next.regId)).status).toBe('approved')
-    expect((await registrationState(op, stale.regId)).status).toBe('pending')
+    expect((await registrationState(chain.op, next.regId)).status).toBe('approved')
+    expect((await registrationState(chain.op, stale.regId)).status).toBe('pending')
 
     // a restart (a new service on the same cursor) decides nothing again, then decides what is new
-    expect(await verifierPass(dep.verifier, options)).toEqual([])
-    const later = await registerDevice(op, p256Device(), next.deviceId)
-    const again = decisionsOf(await verifierPass(dep.verifier, options))
+    expect(await verifierPass(chain.verifier, options)).toEqual([])
+    const later = await registerDevice(chain.op, p256Device(), next.deviceId)
+    const again = decisionsOf(await verifierPass(chain.verifier, options))
     expect(again.map((d) => [d.regId, d.outcome, d.power])).toEqual([[later.regId, 'approved', '100']])
   })
 
   it('audit: every decision so far recomputes to what is on chain', async () => {
-    const report = await auditDecisions(op, devnetPolicy(), {fromBlock: dep.deployed.blockNumber})
+    const report = await auditDecisions(chain.op, devnetPolicy(), {fromBlock: chain.deployed.blockNumber})
     // the host approved by hand (approveHost: power 1, what the policy gives it) and the service's three decisions
     expect(report.mismatches).toEqual([])
     expect(report.checked).toBe(4)
@@ -92,75 +69,60 @@ describe('verifier service: isolation, cursor, audit (real anvil)', () => {
 })
 
 describe('verifier service: an honest swtpm host is approved after credential activation', () => {
-  const url = anvilUrl()
-  let dep: Deployment
-  let op: ChainClient
+  const chain = pociSuite(['op'], {allowEmulator: false})
   let engine: Tpm2Engine
 
   beforeAll(async () => {
-    dep = await deployFresh(url, {allowEmulator: false})
-    op = await clientFor(url, dep.deployed.poci)
     engine = await Tpm2Engine.open({tcti: swtpm().tcti, akHandle: 0x81010002, pcrs: [0, 1, 2, 3]})
   })
   afterAll(() => {
     engine?.close()
-    for (const c of [dep?.verifier, op]) if (c) disconnect(c)
   })
 
   it('posts MakeCredential for (EK, AK name), waits, and approves with the EK id once the agent answered', async () => {
     const policy = {network: 'test', allowEmulator: false, tpmRoots: loadTrustRoots([swtpm().caRootPath, swtpm().caIssuerPath])}
-    const options = {policy, cursorFile: join(tempDir(), 'cursor.json'), fromBlock: dep.deployed.blockNumber, activationTimeoutBlocks: 50}
-    const reg = await registerHostWith(op, engine, DeviceKind.HOST_TPM)
+    const options = {policy, cursorFile: join(tempDir(), 'cursor.json'), fromBlock: chain.deployed.blockNumber, activationTimeoutBlocks: 50}
+    const reg = await registerHostWith(chain.op, engine, DeviceKind.HOST_TPM)
     const ekPublic = reg.evidence.device.ekPublic!
 
-    const posted = decisionsOf(await verifierPass(dep.verifier, options))
+    const posted = decisionsOf(await verifierPass(chain.verifier, options))
     expect(posted.map((d) => [d.regId, d.outcome])).toEqual([[reg.regId, 'challenged']])
     expect(posted[0]!.ekId).toBe(keccak256(ekPublic))
     // waiting: another pass changes nothing
-    expect(await verifierPass(dep.verifier, options)).toEqual([])
-    expect((await registrationState(op, reg.regId)).status).toBe('pending')
+    expect(await verifierPass(chain.verifier, options)).toEqual([])
+    expect((await registrationState(chain.op, reg.regId)).status).toBe('pending')
 
     // the agent's half: read the challenge back from chain, ActivateCredential on the TPM, answer
-    const [challenge] = await credentialChallenges(op, {fromBlock: reg.blockNumber, regId: reg.regId})
+    const [challenge] = await credentialChallenges(chain.op, {fromBlock: reg.blockNumber, regId: reg.regId})
     const secret = await activateCredential(engine, challenge!.credentialBlob, challenge!.encryptedSecret, ekPublic)
-    await activate(op, {regId: reg.regId, secret})
+    await activate(chain.op, {regId: reg.regId, secret})
 
-    const approved = decisionsOf(await verifierPass(dep.verifier, options))
+    const approved = decisionsOf(await verifierPass(chain.verifier, options))
     expect(approved.map((d) => [d.regId, d.outcome, d.power, d.ekId])).toEqual([[reg.regId, 'approved', '10', keccak256(ekPublic)]])
-    expect((await registrationState(op, reg.regId)).status).toBe('approved')
-    expect(await op.poci!.getFunction('ekHost').staticCall(keccak256(ekPublic))).toBe(reg.deviceId)
-    const report = await auditDecisions(op, policy, {fromBlock: dep.deployed.blockNumber})
+    expect((await registrationState(chain.op, reg.regId)).status).toBe('approved')
+    expect(await chain.op.poci!.getFunction('ekHost').staticCall(keccak256(ekPublic))).toBe(reg.deviceId)
+    const report = await auditDecisions(chain.op, policy, {fromBlock: chain.deployed.blockNumber})
     expect(report).toMatchObject({checked: 1, mismatches: []})
   })
 })
 
 describe('verifier service: spot checks of committed (P-384) heartbeats', () => {
-  const url = anvilUrl()
-  let dep: Deployment
-  let op: ChainClient
   const epochBlocks = 12
-
-  beforeAll(async () => {
-    dep = await deployFresh(url, {epochBlocks})
-    op = await clientFor(url, dep.deployed.poci)
-  })
-  afterAll(() => {
-    for (const c of [dep?.verifier, op]) if (c) disconnect(c)
-  })
+  const chain = pociSuite(['op'], {epochBlocks})
 
   it('challenges a drawn heartbeat once its epoch is over (fields from its calldata) and slashes it unanswered after the deadline', async () => {
     const host = emulatorHost()
-    await approveHost(dep.verifier, op, await registerHost(op, host))
+    await approveHost(chain.verifier, chain.op, await registerHost(chain.op, host))
     const gpu = p384Device()
-    const gpuReg = await registerDevice(op, gpu, host.hostId)
-    await approve(dep.verifier, {regId: gpuReg.regId, power: 300n, chipId: gpu.chipId})
-    const beat = await heartbeat(op, await buildBeat(op, host, [{device: gpu}]))
+    const gpuReg = await registerDevice(chain.op, gpu, host.hostId)
+    await approve(chain.verifier, {regId: gpuReg.regId, power: 300n, chipId: gpu.chipId})
+    const beat = await heartbeat(chain.op, await buildBeat(chain.op, host, [{device: gpu}]))
 
     const options = {policy: devnetPolicy(), cursorFile: join(tempDir(), 'cursor.json'), fromBlock: beat.blockNumber, spotCheckRate: 1}
     // the draw block (the first of the next epoch) does not exist yet: nothing happens
-    expect(await verifierPass(dep.verifier, options)).toEqual([])
-    await nextEpoch(url, op)
-    const opened = (await verifierPass(dep.verifier, options)) as SpotCheckRecord[]
+    expect(await verifierPass(chain.verifier, options)).toEqual([])
+    await nextEpoch(chain.url, chain.op)
+    const opened = (await verifierPass(chain.verifier, options)) as SpotCheckRecord[]
     expect(opened).toEqual([
       expect.objectContaining({
         type: 'spot-check',
@@ -172,26 +134,26 @@ describe('verifier service: spot checks of committed (P-384) heartbeats', () => 
       }),
     ])
     const challengeId = opened[0]!.challengeId!
-    const state = await challengeState(op, challengeId)
+    const state = await challengeState(chain.op, challengeId)
     expect(state.status).toBe('open')
-    expect(await verifierPass(dep.verifier, options)).toEqual([]) // still inside the answer window
+    expect(await verifierPass(chain.verifier, options)).toEqual([]) // still inside the answer window
 
-    await mine(url, Number(state.deadline) - (await op.provider.getBlockNumber()) + 1)
-    const slashed = (await verifierPass(dep.verifier, options)) as SpotCheckRecord[]
+    await mine(chain.url, Number(state.deadline) - (await chain.op.provider.getBlockNumber()) + 1)
+    const slashed = (await verifierPass(chain.verifier, options)) as SpotCheckRecord[]
     expect(slashed.map((r) => [r.outcome, r.challengeId])).toEqual([['spot-slashed', challengeId]])
-    expect((await challengeState(op, challengeId)).status).toBe('slashed')
-    expect((await registrationState(op, gpuReg.regId)).status).toBe('ended') // the device was revoked
+    expect((await challengeState(chain.op, challengeId)).status).toBe('slashed')
+    expect((await registrationState(chain.op, gpuReg.regId)).status).toBe('ended') // the device was revoked
   })
 
   it('rate 0 never challenges', async () => {
     const host = emulatorHost()
-    await approveHost(dep.verifier, op, await registerHost(op, host))
+    await approveHost(chain.verifier, chain.op, await registerHost(chain.op, host))
     const gpu = p384Device()
-    await approve(dep.verifier, {regId: (await registerDevice(op, gpu, host.hostId)).regId, power: 300n, chipId: gpu.chipId})
-    const beat = await heartbeat(op, await buildBeat(op, host, [{device: gpu}]))
-    await nextEpoch(url, op)
+    await approve(chain.verifier, {regId: (await registerDevice(chain.op, gpu, host.hostId)).regId, power: 300n, chipId: gpu.chipId})
+    const beat = await heartbeat(chain.op, await buildBeat(chain.op, host, [{device: gpu}]))
+    await nextEpoch(chain.url, chain.op)
     expect(
-      await verifierPass(dep.verifier, {policy: devnetPolicy(), cursorFile: join(tempDir(), 'cursor.json'), fromBlock: beat.blockNumber, spotCheckRate: 0}),
+      await verifierPass(chain.verifier, {policy: devnetPolicy(), cursorFile: join(tempDir(), 'cursor.json'), fromBlock: beat.blockNumber, spotCheckRate: 0}),
     ).toEqual([])
   })
 })
