@@ -18,7 +18,7 @@ import {
   registerChallenge,
   registrationId,
 } from '../src/evidence/nonce.js'
-import {bytesToHex} from '../src/util/hex.js'
+import {bytesToHex, hexToBytes} from '../src/util/hex.js'
 
 let counter = 0
 const bytes = (n: number) => {
@@ -68,7 +68,7 @@ const qualifying = [0, 1, 2, 8].map((n) => {
     challenge,
     devices,
     devicesDigest: bytesToHex(devicesDigest(devices)),
-    qualifyingData: bytesToHex(quoteQualifyingData(hexToU8(challenge), devices)),
+    qualifyingData: bytesToHex(quoteQualifyingData(hexToBytes(challenge), devices)),
   }
 })
 const deviceIds = [
@@ -76,11 +76,7 @@ const deviceIds = [
   {kind: 'secp256k1', publicKey: hex(64)},
   {kind: 'p384', publicKey: hex(96)},
   {kind: 'rsa2048', publicKey: hex(256)},
-].map((d) => ({...d, deviceId: bytesToHex(deviceIdOf(hexToU8(d.publicKey)))}))
-
-function hexToU8(h: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(h.slice(2), 'hex'))
-}
+].map((d) => ({...d, deviceId: bytesToHex(deviceIdOf(hexToBytes(d.publicKey)))}))
 
 const doc = {
   description:

@@ -15,30 +15,29 @@ export interface AlertThresholds {
 
 const short = (id: string) => `${id.slice(0, 10)}…`
 
-/**
- * Every condition open now, one per subject. Pure: the same facts give the same conditions, and the
- * open-alert store (open-alerts.ts) turns their appearance and disappearance into messages.
- */
-export function evaluateRules(f: AlertFacts, t: AlertThresholds): AlertCondition[] {
-  const out: AlertCondition[] = []
-  const on = new Set(t.rules)
+/** A condition as its rule finds it; evaluateRules keys it "<rule>:<subject>", so one subject is one alert. */
+type Finding = Omit<AlertCondition, 'key' | 'rule'> & {subject: string}
 
-  if (on.has('missed-epoch'))
-    for (const h of f.hosts) {
+/** Each rule's findings in the facts, in this order (the order of the conditions and so of the messages). */
+const RULES: {[R in AlertRule]: (f: AlertFacts, t: AlertThresholds) => Finding[]} = {
+  'missed-epoch': (f, t) =>
+    f.hosts.flatMap((h) => {
       // the current epoch is still open: only the ones before it can have been missed
-      if (h.lastCreditedEpoch === undefined) continue
+      if (h.lastCreditedEpoch === undefined) return []
       const missed = f.currentEpoch - 1n - h.lastCreditedEpoch
-      if (missed < BigInt(t.missedEpochs)) continue
-      out.push({
-        key: `missed-epoch:${h.hostId}`,
-        rule: 'missed-epoch',
-        severity: 'critical',
-        summary: `host ${short(h.hostId)} missed ${missed} epoch(s): last credited epoch ${h.lastCreditedEpoch}, now ${f.currentEpoch}`,
-        details: {hostId: h.hostId, lastCreditedEpoch: h.lastCreditedEpoch.toString(), currentEpoch: f.currentEpoch.toString(), missedEpochs: Number(missed)},
-      })
-    }
+      if (missed < BigInt(t.missedEpochs)) return []
+      return [
+        {
+          subject: h.hostId,
+          severity: 'critical',
+          summary: `host ${short(h.hostId)} missed ${missed} epoch(s): last credited epoch ${h.lastCreditedEpoch}, now ${f.currentEpoch}`,
+          details: {hostId: h.hostId, lastCreditedEpoch: h.lastCreditedEpoch.toString(), currentEpoch: f.currentEpoch.toString(), missedEpochs: Number(missed)},
+        },
+      ]
+    }),
 
-  if (on.has('agent-down') && f.agent && f.registeredDevices > 0) {
+  'agent-down': (f, t) => {
+    if (!f.agent || f.registeredDevices <= 0) return []
     const staleAfter = Math.max(60, t.agentStaleEpochs * f.epochSeconds)
     const age = f.agent.updatedAt === undefined ? undefined : f.now - Math.floor(f.agent.updatedAt / 1000)
     const why = !f.agent.running
@@ -46,10 +45,10 @@ export function evaluateRules(f: AlertFacts, t: AlertThresholds): AlertCondition
       : age === undefined || age > staleAfter
         ? `agent/state.json not updated for ${age ?? '∞'} s`
         : undefined
-    if (why)
-      out.push({
-        key: 'agent-down:local',
-        rule: 'agent-down',
+    if (!why) return []
+    return [
+      {
+        subject: 'local',
         severity: 'critical',
         summary: `the heartbeat agent is down: ${why}${f.agent.lastError ? `; last error: ${f.agent.lastError}` : ''}`,
         details: {
@@ -59,15 +58,17 @@ export function evaluateRules(f: AlertFacts, t: AlertThresholds): AlertCondition
           state: f.agent.state ?? null,
           lastError: f.agent.lastError ?? null,
         },
-      })
-  }
+      },
+    ]
+  },
 
-  if (on.has('gas-runway-low') && f.gas && f.gas.costPerEpoch > 0n && f.hosts.length > 0) {
+  'gas-runway-low': (f, t) => {
+    if (!f.gas || f.gas.costPerEpoch <= 0n || f.hosts.length === 0) return []
     const runway = f.gas.balance / f.gas.costPerEpoch
-    if (runway < BigInt(t.gasRunwayEpochs))
-      out.push({
-        key: `gas-runway-low:${f.operator ?? 'operator'}`,
-        rule: 'gas-runway-low',
+    if (runway >= BigInt(t.gasRunwayEpochs)) return []
+    return [
+      {
+        subject: f.operator ?? 'operator',
         severity: runway < 1n ? 'critical' : 'warning',
         summary: `gas runway low: about ${runway} epoch(s) of heartbeats left (threshold ${t.gasRunwayEpochs}); fund ${f.operator ?? 'the operator'}`,
         details: {
@@ -77,48 +78,50 @@ export function evaluateRules(f: AlertFacts, t: AlertThresholds): AlertCondition
           costFrom: f.gas.source,
           runwayEpochs: Number(runway),
         },
-      })
-  }
+      },
+    ]
+  },
 
-  if (on.has('device-lost'))
-    for (const d of f.lostDevices)
-      out.push({
-        key: `device-lost:${d.deviceId}`,
-        rule: 'device-lost',
-        severity: 'critical',
-        summary: `device ${short(d.deviceId)} (${d.kind}) is approved on chain but this host no longer finds it`,
-        details: {deviceId: d.deviceId, kind: d.kind},
-      })
+  'device-lost': (f) =>
+    f.lostDevices.map((d) => ({
+      subject: d.deviceId,
+      severity: 'critical',
+      summary: `device ${short(d.deviceId)} (${d.kind}) is approved on chain but this host no longer finds it`,
+      details: {deviceId: d.deviceId, kind: d.kind},
+    })),
 
-  if (on.has('device-unhealthy'))
-    for (const d of f.unhealthyDevices)
-      out.push({
-        key: `device-unhealthy:${d.id}`,
-        rule: 'device-unhealthy',
-        severity: 'warning',
-        summary: `device ${d.label} is unhealthy: ${d.faults.join('; ')}`,
-        details: {device: d.id, label: d.label, faults: d.faults.join('; '), ...(d.xids?.length ? {xid: d.xids.join(', ')} : {})},
-      })
+  'device-unhealthy': (f) =>
+    f.unhealthyDevices.map((d) => ({
+      subject: d.id,
+      severity: 'warning',
+      summary: `device ${d.label} is unhealthy: ${d.faults.join('; ')}`,
+      details: {device: d.id, label: d.label, faults: d.faults.join('; '), ...(d.xids?.length ? {xid: d.xids.join(', ')} : {})},
+    })),
 
-  if (on.has('registration-rejected'))
-    for (const r of f.rejectedRegistrations)
-      out.push({
-        key: `registration-rejected:${r.regId}`,
-        rule: 'registration-rejected',
-        severity: 'critical',
-        summary: `the verifier rejected the registration of device ${short(r.deviceId)}${r.reason ? `: ${r.reason}` : ''}`,
-        details: {regId: r.regId, deviceId: r.deviceId, reason: r.reason ?? null},
-      })
+  'registration-rejected': (f) =>
+    f.rejectedRegistrations.map((r) => ({
+      subject: r.regId,
+      severity: 'critical',
+      summary: `the verifier rejected the registration of device ${short(r.deviceId)}${r.reason ? `: ${r.reason}` : ''}`,
+      details: {regId: r.regId, deviceId: r.deviceId, reason: r.reason ?? null},
+    })),
 
-  if (on.has('challenge-open'))
-    for (const c of f.openChallenges)
-      out.push({
-        key: `challenge-open:${c.challengeId}`,
-        rule: 'challenge-open',
-        severity: 'critical',
-        summary: `challenge ${short(c.challengeId)} is open against device ${short(c.deviceId)} (epoch ${c.epoch}): answer by block ${c.deadline}`,
-        details: {challengeId: c.challengeId, deviceId: c.deviceId, epoch: c.epoch.toString(), deadline: c.deadline.toString()},
-      })
+  'challenge-open': (f) =>
+    f.openChallenges.map((c) => ({
+      subject: c.challengeId,
+      severity: 'critical',
+      summary: `challenge ${short(c.challengeId)} is open against device ${short(c.deviceId)} (epoch ${c.epoch}): answer by block ${c.deadline}`,
+      details: {challengeId: c.challengeId, deviceId: c.deviceId, epoch: c.epoch.toString(), deadline: c.deadline.toString()},
+    })),
+}
 
-  return out
+/**
+ * Every condition open now, one per subject. Pure: the same facts give the same conditions, and the
+ * open-alert store (open-alerts.ts) turns their appearance and disappearance into messages.
+ */
+export function evaluateRules(f: AlertFacts, t: AlertThresholds): AlertCondition[] {
+  const on = new Set(t.rules)
+  return (Object.keys(RULES) as AlertRule[])
+    .filter((rule) => on.has(rule))
+    .flatMap((rule) => RULES[rule](f, t).map(({subject, ...found}) => ({key: `${rule}:${subject}`, rule, ...found})))
 }

@@ -1,4 +1,5 @@
 import type {ChainClient} from '../chain/client.js'
+import type {NetworkProfile} from '../config/index.js'
 import type {RewardEventSet} from '../insight/event-cache.js'
 import type {HostLedger} from '../insight/reward-ledger.js'
 import type {Steps} from './spinner.js'
@@ -31,5 +32,23 @@ export async function readLedger(
   } catch (error) {
     progress.fail()
     throw error
+  }
+}
+
+/**
+ * A read-only command's way to the ledger: connects to the profile's node, reads the ledger as
+ * readLedger does, gives `use` the client and the ledger, and disconnects whatever happens.
+ */
+export async function withLedger<T>(
+  profile: NetworkProfile,
+  o: {cacheDir: string; progress: Steps; warn: (message: string) => void},
+  use: (client: ChainClient, read: {set: RewardEventSet; ledger: Map<string, HostLedger>}) => Promise<T> | T,
+): Promise<T> {
+  const {connect, disconnect} = await import('../chain/client.js')
+  const client = await connect(profile)
+  try {
+    return await use(client, await readLedger(client, o.cacheDir, o.progress, o.warn))
+  } finally {
+    disconnect(client)
   }
 }

@@ -91,6 +91,17 @@ export function structLayout(k: Koffi, structs: Record<string, [KoffiType, ...st
   return out
 }
 
+/**
+ * A vendor's layout function for the layout tests: `export const nvmlLayout = layoutOf(nvmlTypes, (t) => ({T: [t.x, 'm']}))`
+ * declares the types (once) and gives their structLayout.
+ */
+export function layoutOf<T>(types: (k: Koffi) => T, structs: (t: T) => Record<string, [KoffiType, ...string[]]>): () => Promise<Record<string, number>> {
+  return async () => {
+    const k = await loadKoffi()
+    return structLayout(k, structs(types(k)))
+  }
+}
+
 /** Calls `unet_stub_layout` of a stub library for each name (tests only: compares with structLayout). */
 export async function stubLayout(path: string, names: string[]): Promise<Record<string, number>> {
   const k = await loadKoffi()

@@ -28,18 +28,14 @@ export default class FleetStatus extends BaseCommand<typeof FleetStatus> {
   async run(): Promise<FleetReport> {
     const selectors = parseFleetSelectors({operator: this.flags.operator, payout: this.flags.payout, file: this.flags.file})
     const profile = requireChainReady(this.resolved.profile)
-    const {connect, disconnect} = await import('../../chain/client.js')
-    const {readLedger} = await import('../../cli/reward-ledger.js')
+    const {withLedger} = await import('../../cli/reward-ledger.js')
     const {fleetOf} = await import('../../insight/fleet.js')
-    const client = await connect(profile)
-    try {
-      const {set, ledger} = await readLedger(client, this.resolved.paths.cacheDir, await this.steps(), (m) => this.warning(m))
+    const from = {cacheDir: this.resolved.paths.cacheDir, progress: await this.steps(), warn: (m: string) => this.warning(m)}
+    return withLedger(profile, from, async (client, {set, ledger}) => {
       const report = await fleetOf(client, set, ledger, selectors)
       for (const a of report.unmatched) this.warning(`no approved host has ${a} as its operator or payout`)
       this.log(fleetTable(report, this.style()))
       return report
-    } finally {
-      disconnect(client)
-    }
+    })
   }
 }

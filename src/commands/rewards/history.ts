@@ -33,19 +33,15 @@ export default class RewardsHistory extends BaseCommand<typeof RewardsHistory> {
   async run(): Promise<HistoryResult> {
     const profile = requireChainReady(this.resolved.profile)
     const filter = this.filter()
-    const {connect, disconnect} = await import('../../chain/client.js')
-    const {readLedger} = await import('../../cli/reward-ledger.js')
+    const {withLedger} = await import('../../cli/reward-ledger.js')
     const {historyResult} = await import('../../insight/reward-history.js')
-    const client = await connect(profile)
-    try {
-      const {set, ledger} = await readLedger(client, this.resolved.paths.cacheDir, await this.steps(), (m) => this.warning(m))
+    const from = {cacheDir: this.resolved.paths.cacheDir, progress: await this.steps(), warn: (m: string) => this.warning(m)}
+    return withLedger(profile, from, (_client, {set, ledger}) => {
       const result = historyResult(set, ledger, filter)
       if (this.flags.csv) process.stdout.write(renderCsv(result.rows))
       else this.log(renderTable(result))
       return result
-    } finally {
-      disconnect(client)
-    }
+    })
   }
 
   private filter(): {operator?: string; device?: string; since?: number; until?: number} {

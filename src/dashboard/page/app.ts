@@ -11,20 +11,22 @@ const refreshSeconds = Number(document.body.dataset.refresh) || 15
 let polls = 0
 
 type Child = Node | string
-function el(tag: string, attrs: Record<string, string> = {}, ...children: Child[]): HTMLElement {
-  const e = document.createElement(tag)
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v)
-  e.append(...children)
-  return e
-}
-function svg(tag: string, attrs: Record<string, string | number> = {}, ...children: Child[]): SVGElement {
-  const e = document.createElementNS(SVG, tag)
+/** `e` with its attributes and children: text goes in as text nodes, never as HTML. */
+function filled<E extends Element>(e: E, attrs: Record<string, string | number>, children: Child[]): E {
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v))
   e.append(...children)
   return e
 }
+const el = (tag: string, attrs: Record<string, string> = {}, ...children: Child[]) => filled(document.createElement(tag), attrs, children)
+const svg = (tag: string, attrs: Record<string, string | number> = {}, ...children: Child[]) => filled(document.createElementNS(SVG, tag), attrs, children)
 const byId = (id: string) => document.getElementById(id)!
-const tbody = (tableId: string) => byId(tableId).querySelector('tbody')!
+/** A table's rows, or one muted row across its `columns` saying why there are none. */
+function fillTable(tableId: string, rows: HTMLElement[], columns: number, empty: string): void {
+  byId(tableId)
+    .querySelector('tbody')!
+    .replaceChildren(...(rows.length > 0 ? rows : [el('tr', {}, el('td', {colspan: String(columns), class: 'muted'}, empty))]))
+}
+const onlineCell = (online: boolean) => el('td', {class: online ? 'online' : 'offline'}, online ? '● online' : '○ offline')
 /** A long id or address as its head and tail (the whole in the cell's title), so the fleet table fits. */
 const short = (id: string) => (id.length > 14 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id)
 const time = (unixSeconds: number | null) => (unixSeconds ? new Date(unixSeconds * 1000).toISOString().replace('.000Z', 'Z') : '')
@@ -51,7 +53,7 @@ function renderDevices(s: DashboardSnapshot['status']): void {
     el(
       'tr',
       {'data-device-id': d.deviceId, 'data-online': String(d.online)},
-      el('td', {class: d.online ? 'online' : 'offline'}, d.online ? '● online' : '○ offline'),
+      onlineCell(d.online),
       el('td', {class: 'id'}, d.deviceId),
       el('td', {}, d.kind),
       el('td', {class: d.status === 'approved' ? 'online' : d.status === 'pending' ? 'pending' : 'offline'}, d.status),
@@ -60,7 +62,7 @@ function renderDevices(s: DashboardSnapshot['status']): void {
       el('td', {}, d.lastHeartbeat ? `epoch ${d.lastHeartbeat.epoch} ${time(d.lastHeartbeat.time)}` : 'never'),
     ),
   )
-  tbody('devices-table').replaceChildren(...(rows.length > 0 ? rows : [el('tr', {}, el('td', {colspan: '7', class: 'muted'}, 'no registered devices'))]))
+  fillTable('devices-table', rows, 7, 'no registered devices')
 }
 
 function renderUptime(s: DashboardSnapshot['status']): void {
@@ -109,7 +111,7 @@ function renderFleet(f: DashboardSnapshot['fleet']): void {
     el(
       'tr',
       {'data-host-id': h.hostId, 'data-online': String(h.online)},
-      el('td', {class: h.online ? 'online' : 'offline'}, h.online ? '● online' : '○ offline'),
+      onlineCell(h.online),
       el('td', {class: 'id', title: h.hostId}, short(h.hostId)),
       el('td', {class: 'id', title: h.operator}, short(h.operator)),
       el('td', {class: 'id', title: h.payout ?? ''}, h.payout ? short(h.payout) : '–'),
@@ -120,7 +122,7 @@ function renderFleet(f: DashboardSnapshot['fleet']): void {
       el('td', {}, h.lastCreditedEpoch ?? 'never'),
     ),
   )
-  tbody('fleet-table').replaceChildren(...(rows.length > 0 ? rows : [el('tr', {}, el('td', {colspan: '9', class: 'muted'}, 'no approved host selected'))]))
+  fillTable('fleet-table', rows, 9, 'no approved host selected')
   byId('fleet-note').textContent =
     `${f.totals.online} of ${f.totals.hosts} host(s) online, ${f.totals.formatted.claimable} ${f.rewardToken.symbol} claimable; worst first` +
     (f.unmatched.length > 0 ? `; no approved host for ${f.unmatched.join(', ')}` : '')

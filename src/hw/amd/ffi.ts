@@ -5,7 +5,7 @@
  * in native/amdsmi-stub implements the same subset.
  */
 import {HardwareUnavailableError} from '../../errors/index.js'
-import {binder, cString, declareOnce, loadKoffi, openLibrary, structLayout, type KoffiLibrary} from '../ffi-kit.js'
+import {binder, cString, declareOnce, layoutOf, loadKoffi, openLibrary, type KoffiLibrary} from '../ffi-kit.js'
 
 export const AMDSMI_SYMBOLS = [
   'amdsmi_init',
@@ -92,16 +92,12 @@ const amdsmiTypes = declareOnce((k) => ({
   engine: k.struct('amdsmi_engine_usage_t', {gfx_activity: 'uint32_t', umc_activity: 'uint32_t', mm_activity: 'uint32_t', reserved: k.array('uint32_t', 13)}),
 }))
 
-export async function amdsmiLayout(): Promise<Record<string, number>> {
-  const k = await loadKoffi()
-  const t = amdsmiTypes(k)
-  return structLayout(k, {
-    amdsmi_asic_info_t: [t.asic, 'device_id', 'asic_serial'],
-    amdsmi_driver_info_t: [t.driver],
-    amdsmi_vram_usage_t: [t.vram],
-    amdsmi_engine_usage_t: [t.engine],
-  })
-}
+export const amdsmiLayout = layoutOf(amdsmiTypes, (t) => ({
+  amdsmi_asic_info_t: [t.asic, 'device_id', 'asic_serial'],
+  amdsmi_driver_info_t: [t.driver],
+  amdsmi_vram_usage_t: [t.vram],
+  amdsmi_engine_usage_t: [t.engine],
+}))
 
 /** amdsmi_bdf_t bit fields: function 3, device 5, bus 8, domain 48 (LSB first). */
 export function formatBdf(v: bigint): string {

@@ -6,7 +6,7 @@
  * compiler's. loadNvml = open the library → bind NVML_SYMBOLS → the Nvml interface over them.
  */
 import {HardwareUnavailableError} from '../../errors/index.js'
-import {binder, cString, declareOnce, loadKoffi, openLibrary, structLayout, type KoffiLibrary, type KoffiType} from '../ffi-kit.js'
+import {binder, cString, declareOnce, layoutOf, loadKoffi, openLibrary, type KoffiLibrary, type KoffiType} from '../ffi-kit.js'
 
 /** Every NVML symbol unet binds. A test pins this list: management calls only. */
 export const NVML_SYMBOLS = [
@@ -238,20 +238,16 @@ const nvmlTypes = declareOnce((k): Types => ({
 }))
 
 /** sizeof/offsetof of the TS declarations, for the layout test against the C compiler. */
-export async function nvmlLayout(): Promise<Record<string, number>> {
-  const k = await loadKoffi()
-  const t = nvmlTypes(k)
-  return structLayout(k, {
-    nvmlPciInfo_t: [t.pci, 'busId', 'pciDeviceId'],
-    nvmlMemory_t: [t.memory],
-    nvmlUtilization_t: [t.utilization],
-    nvmlProcessInfo_t: [t.process, 'usedGpuMemory'],
-    nvmlConfComputeSystemState_t: [t.ccState],
-    nvmlConfComputeGpuCertificate_t: [t.certificate, 'attestationCertChain'],
-    nvmlConfComputeGpuAttestationReport_t: [t.report, 'nonce', 'attestationReport'],
-    nvmlEventData_t: [t.eventData, 'eventType', 'eventData', 'gpuInstanceId', 'computeInstanceId'],
-  })
-}
+export const nvmlLayout = layoutOf(nvmlTypes, (t) => ({
+  nvmlPciInfo_t: [t.pci, 'busId', 'pciDeviceId'],
+  nvmlMemory_t: [t.memory],
+  nvmlUtilization_t: [t.utilization],
+  nvmlProcessInfo_t: [t.process, 'usedGpuMemory'],
+  nvmlConfComputeSystemState_t: [t.ccState],
+  nvmlConfComputeGpuCertificate_t: [t.certificate, 'attestationCertChain'],
+  nvmlConfComputeGpuAttestationReport_t: [t.report, 'nonce', 'attestationReport'],
+  nvmlEventData_t: [t.eventData, 'eventType', 'eventData', 'gpuInstanceId', 'computeInstanceId'],
+}))
 
 /**
  * Loads NVML. Throws HardwareUnavailableError when the library is absent or lacks a symbol; the

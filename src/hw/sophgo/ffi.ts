@@ -5,7 +5,7 @@
  * utnet-org/uminer (bm_chip/bmlib/include). The stub in native/bmlib-stub implements the same subset.
  */
 import {HardwareUnavailableError} from '../../errors/index.js'
-import {binder, cString, declareOnce, loadKoffi, openLibrary, structLayout, type KoffiLibrary} from '../ffi-kit.js'
+import {binder, cString, declareOnce, layoutOf, loadKoffi, openLibrary, type KoffiLibrary} from '../ffi-kit.js'
 
 export const BMLIB_SYMBOLS = [
   'bm_dev_getcount',
@@ -99,11 +99,7 @@ const bmlibTypes = declareOnce((k) => {
   }
 })
 
-export async function bmlibLayout(): Promise<Record<string, number>> {
-  const k = await loadKoffi()
-  const t = bmlibTypes(k)
-  return structLayout(k, {bm_dev_stat_t: [t.stat, 'heap_stat'], bm_misc_info: [t.misc, 'driver_version', 'domain_bdf']})
-}
+export const bmlibLayout = layoutOf(bmlibTypes, (t) => ({bm_dev_stat_t: [t.stat, 'heap_stat'], bm_misc_info: [t.misc, 'driver_version', 'domain_bdf']}))
 
 export async function loadBmlib(path?: string): Promise<Bmlib> {
   const k = await loadKoffi()

@@ -6,7 +6,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {JsonRpcProvider} from 'ethers'
 
+import type {QuickstartResult} from '../../../src/commands/quickstart.js'
 import {keepDeviceEvidence} from '../../../src/miner/attest-devices.js'
+import type {StatusReport} from '../../../src/miner/status-report.js'
 import {decodeEvidence, deviceIdOf, devicesDigest, evidenceDigestHex, type AcceleratorEvidence} from '../../../src/evidence/index.js'
 import {rsaModulus, SOPHGO_REPORT_FORMAT} from '../../../src/hw/sophgo/verify-evidence.js'
 import {bytesToHex} from '../../../src/util/hex.js'
@@ -46,17 +48,6 @@ interface RegisterJson {
     reason?: string
   }>
   skipped?: Array<{device: string; reason: string}>
-}
-interface StatusJson {
-  devices: Array<{
-    deviceId: string
-    kind: string
-    status: string
-    online: boolean
-    power: string
-    expected: {power: string; model: string | null; note: string} | null
-    hostId?: string
-  }>
 }
 
 describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status (subprocess CLI, real devnet, bmlib/NVML stubs)', () => {
@@ -210,7 +201,7 @@ describe('host + Sophgo chip + recorded-report H100: register, heartbeat, status
 
     const status = await runCli(['status', '--json'], {home, env})
     expect(status.code, status.stderr).toBe(0)
-    const s = status.json<StatusJson>()
+    const s = status.json<StatusReport>()
     const chip = s.devices.find((d) => d.deviceId === chipId)
     const host = s.devices.find((d) => d.deviceId !== chipId)
     expect(host).toMatchObject({kind: 'host-emulator', status: 'approved', online: true})
@@ -275,12 +266,7 @@ describe('quickstart on a host with a Sophgo chip (subprocess CLI, bmlib stub)',
     const port = await freePort()
     const qs = await runCli(['quickstart', '--epochs', '2', '--port', String(port), '--json'], {home, env, timeoutMs: 180_000})
     expect(qs.code, qs.stdout + qs.stderr).toBe(0)
-    const r = qs.json<{
-      registration: {approved: boolean; deviceId: string}
-      accelerators?: RegisterJson['devices']
-      heartbeats: Array<{result: string}>
-      status: StatusJson
-    }>()
+    const r = qs.json<QuickstartResult>()
     expect(r.registration.approved).toBe(true)
     expect(r.accelerators).toEqual([
       expect.objectContaining({deviceId: chipId, kind: 'rsa2048', action: 'registered', approved: true, hostId: r.registration.deviceId}),

@@ -172,16 +172,13 @@ describe('NVIDIA RIM: signature, chain to the pinned CoRIM root, validity', () =
 describe('golden measurements against NVIDIA reports', () => {
   const r2023 = reportMeasurements(report('hopper-2023-report.hex'))
   const sdk = reportMeasurements(report('sdk-hopper-report.hex'))
+  /** The RIMs checked against a report's measurements at AT. */
+  const check = (measured: typeof sdk, ...rims: Parameters<typeof checkRimsAgainstReport>[1]) => checkRimsAgainstReport(measured, rims, {now: AT})
+  const driver = {label: 'driver', xml: rim(DRIVER)}
+  const vbiosMismatch = rim('samples/NV_GPU_VBIOS_1010_0200_882_96005E0001_measurement_mismatch.xml')
 
   it('hopper-2023 report + its driver and VBIOS RIMs: every active measurement matches (index 35 skipped: NVDEC0 disabled)', () => {
-    const c = checkRimsAgainstReport(
-      r2023,
-      [
-        {label: 'driver', xml: rim(DRIVER)},
-        {label: 'vbios', xml: rim(VBIOS)},
-      ],
-      {now: AT},
-    )
+    const c = check(r2023, driver, {label: 'vbios', xml: rim(VBIOS)})
     expect(c.reasons).toEqual([])
     expect(c.measurements).toBe('match')
     expect(c.rims.map((r) => r.role)).toEqual(['driver', 'vbios'])
@@ -191,14 +188,7 @@ describe('golden measurements against NVIDIA reports', () => {
   })
 
   it("NVIDIA's VBIOS measurement-mismatch sample (validly signed) against the same report: mismatch at 1, 2, 3, 9", () => {
-    const c = checkRimsAgainstReport(
-      r2023,
-      [
-        {label: 'driver', xml: rim(DRIVER)},
-        {label: 'vbios', xml: rim('samples/NV_GPU_VBIOS_1010_0200_882_96005E0001_measurement_mismatch.xml')},
-      ],
-      {now: AT},
-    )
+    const c = check(r2023, driver, {label: 'vbios', xml: vbiosMismatch})
     expect(c.measurements).toBe('mismatch')
     expect(c.valid).toBe(false)
     expect(c.comparison!.mismatched).toEqual([1, 2, 3, 9])
@@ -206,15 +196,15 @@ describe('golden measurements against NVIDIA reports', () => {
   })
 
   it("NVIDIA's PROD VBIOS RIM matches the attestation-sdk report; the SDK's mismatch sample differs at index 9", () => {
-    const ok = checkRimsAgainstReport(sdk, [{label: 'vbios', xml: rim('samples/1010_0200_882_96005E0001_PROD.swidtag')}], {now: AT})
+    const ok = check(sdk, {label: 'vbios', xml: rim('samples/1010_0200_882_96005E0001_PROD.swidtag')})
     expect(ok.measurements).toBe('match')
     expect(ok.notes).toEqual(['no driver RIM: its golden measurements are not checked'])
-    const bad = checkRimsAgainstReport(sdk, [{label: 'vbios', xml: rim('samples/NV_GPU_VBIOS_1010_0200_882_96005E0001_measurement_mismatch.xml')}], {now: AT})
+    const bad = check(sdk, {label: 'vbios', xml: vbiosMismatch})
     expect(bad.comparison!.mismatched).toEqual([9])
   })
 
   it("NVIDIA's driver measurement-mismatch sample (edited to the report's version 535.86.09) fails its signature: not compared", () => {
-    const c = checkRimsAgainstReport(sdk, [{label: 'driver', xml: rim('samples/NV_GPU_DRIVER_GH100_535.86.09_measurement_mismatch.xml')}], {now: AT})
+    const c = check(sdk, {label: 'driver', xml: rim('samples/NV_GPU_DRIVER_GH100_535.86.09_measurement_mismatch.xml')})
     expect(c.rims[0]!.role).toBe('driver')
     expect(c.measurements).toBe('not-checked')
     expect(c.valid).toBe(false)
@@ -222,22 +212,15 @@ describe('golden measurements against NVIDIA reports', () => {
   })
 
   it("a RIM for another version than the report's is refused (version check)", () => {
-    const c = checkRimsAgainstReport(sdk, [{label: 'driver', xml: rim(DRIVER), role: 'driver'}], {now: AT})
+    const c = check(sdk, {...driver, role: 'driver'})
     expect(c.valid).toBe(false)
     expect(c.reasons.join('\n')).toMatch(/RIM version 545.00 differs from the report's 535.86.09/)
-    const unknown = checkRimsAgainstReport(sdk, [{label: 'x', xml: rim(DRIVER)}], {now: AT})
+    const unknown = check(sdk, {label: 'x', xml: rim(DRIVER)})
     expect(unknown.reasons.join('\n')).toMatch(/neither the report's driver version 535.86.09 nor its VBIOS version 96.00.5E.00.01/)
   })
 
   it('two RIMs for one role are refused', () => {
-    const c = checkRimsAgainstReport(
-      r2023,
-      [
-        {label: 'a', xml: rim(DRIVER)},
-        {label: 'b', xml: rim(DRIVER)},
-      ],
-      {now: AT},
-    )
+    const c = check(r2023, {label: 'a', xml: rim(DRIVER)}, {label: 'b', xml: rim(DRIVER)})
     expect(c.valid).toBe(false)
     expect(c.reasons.join('\n')).toMatch(/a second driver RIM/)
   })

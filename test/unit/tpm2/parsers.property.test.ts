@@ -70,65 +70,38 @@ function mutated(base: () => Uint8Array) {
 const random = fc.uint8Array({maxLength: 600})
 const runs = {numRuns: 400}
 
+/** `parse`, fed random bytes and then mutations of each valid input, gives only typed errors. */
+function onlyTypedErrors(parse: (b: Uint8Array) => unknown, ...valid: Array<() => Uint8Array>): void {
+  for (const input of [random, ...valid.map(mutated)])
+    fc.assert(
+      fc.property(input, (b) => onlyTyped(() => parse(b))),
+      runs,
+    )
+}
+
 describe('property: parsers give only typed errors', () => {
   it('TPMS_ATTEST', () => {
-    fc.assert(
-      fc.property(random, (b) => onlyTyped(() => parseQuoteAttest(b))),
-      runs,
-    )
-    fc.assert(
-      fc.property(
-        mutated(() => gce.quotes[1]!.attest),
-        (b) => onlyTyped(() => parseQuoteAttest(b)),
-      ),
-      runs,
-    )
-    fc.assert(
-      fc.property(
-        mutated(() => evidence.quote.attest),
-        (b) => onlyTyped(() => parseQuoteAttest(b)),
-      ),
-      runs,
+    onlyTypedErrors(
+      parseQuoteAttest,
+      () => gce.quotes[1]!.attest,
+      () => evidence.quote.attest,
     )
   })
 
   it('TPMT_SIGNATURE', () => {
-    fc.assert(
-      fc.property(random, (b) => onlyTyped(() => parseSignature(b))),
-      runs,
-    )
-    fc.assert(
-      fc.property(
-        mutated(() => gce.quotes[0]!.signature),
-        (b) => onlyTyped(() => parseSignature(b)),
-      ),
-      runs,
-    )
-    fc.assert(
-      fc.property(
-        mutated(() => evidence.quote.signature),
-        (b) => onlyTyped(() => parseSignature(b)),
-      ),
-      runs,
+    onlyTypedErrors(
+      parseSignature,
+      () => gce.quotes[0]!.signature,
+      () => evidence.quote.signature,
     )
   })
 
   it('TPMT_PUBLIC / TPM2B_PUBLIC and the key built from them', () => {
-    fc.assert(
-      fc.property(random, (b) => onlyTyped(() => tpmPublicKeyObject(parseTpmtPublic(b)))),
-      runs,
+    onlyTypedErrors(
+      (b) => tpmPublicKeyObject(parseTpmtPublic(b)),
+      () => gce.akPub,
     )
-    fc.assert(
-      fc.property(random, (b) => onlyTyped(() => parseTpm2bPublic(b))),
-      runs,
-    )
-    fc.assert(
-      fc.property(
-        mutated(() => gce.akPub),
-        (b) => onlyTyped(() => tpmPublicKeyObject(parseTpmtPublic(b))),
-      ),
-      runs,
-    )
+    onlyTypedErrors(parseTpm2bPublic)
     fc.assert(
       fc.property(
         mutated(() => evidence.device.akPublic!),
@@ -157,25 +130,12 @@ describe('property: parsers give only typed errors', () => {
       new Map(Array.from({length: 9}, (_, i) => [i, new Uint8Array(32).fill(i)])),
     )
     expect(readSerializedPcrs(good).values).toHaveLength(9)
-    fc.assert(
-      fc.property(random, (b) => onlyTyped(() => readSerializedPcrs(b))),
-      runs,
-    )
-    fc.assert(
-      fc.property(
-        mutated(() => good),
-        (b) => onlyTyped(() => readSerializedPcrs(b)),
-      ),
-      runs,
-    )
+    onlyTypedErrors(readSerializedPcrs, () => good)
   })
 
   it('evidence v1 decoding, and verifyEvidence never throws on what decodes', () => {
     const ctx = {network: 'devnet', allowEmulator: true, tpmRoots: []}
-    fc.assert(
-      fc.property(random, (b) => onlyTyped(() => decodeEvidence(b))),
-      runs,
-    )
+    onlyTypedErrors(decodeEvidence)
     fc.assert(
       fc.property(fc.string({maxLength: 300}), (s) => onlyTyped(() => decodeEvidence(new TextEncoder().encode(s)))),
       runs,
@@ -205,10 +165,7 @@ describe('property: parsers give only typed errors', () => {
   })
 
   it('certificate files and EK chains', () => {
-    fc.assert(
-      fc.property(random, (b) => onlyTyped(() => certificatesIn(Buffer.from(b)))),
-      runs,
-    )
+    onlyTypedErrors((b) => certificatesIn(Buffer.from(b)))
     const cert = gce.akCert!
     fc.assert(
       fc.property(
