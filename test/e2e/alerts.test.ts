@@ -8,6 +8,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {AlertMessage} from '../../src/alerts/types.js'
 import {BIN, makeHome, runCli, type Home} from '../helpers/cli.js'
 import {freePort} from '../helpers/swtpm.js'
+import {until} from '../helpers/until.js'
 import {startReceiver} from '../helpers/webhook-receiver.js'
 
 const SECRET = 'e2e-shared-secret'
@@ -15,16 +16,6 @@ const SECRET = 'e2e-shared-secret'
 interface CheckJson {
   open: Array<{rule: string; key: string}>
   deliveries: Array<{event: string; rule: string; sink: string; ok: boolean}>
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 500))
-  }
 }
 
 /**
@@ -84,10 +75,14 @@ describe('alerts end to end (devnet, real agent, real webhook receiver)', () => 
         return undefined
       }
     }
-    await until('the agent to confirm a heartbeat', 60_000, async () => {
-      const s = readState()
-      return s && s.pid === agent!.pid && s.state === 'Confirmed' ? s : undefined
-    })
+    await until(
+      'the agent to confirm a heartbeat',
+      async () => {
+        const s = readState()
+        return s && s.pid === agent!.pid && s.state === 'Confirmed' ? s : undefined
+      },
+      {timeoutMs: 60_000, everyMs: 500},
+    )
 
     // healthy: nothing open, nothing sent
     expect((await check()).open).toEqual([])
@@ -95,27 +90,39 @@ describe('alerts end to end (devnet, real agent, real webhook receiver)', () => 
 
     // frozen outside its own alert check (a frozen holder would make every other check skip for 10 minutes)
     const checkLock = join(home.dataDir, 'alerts.lock')
-    await until('the agent frozen outside its alert check', 30_000, async () => {
-      if (existsSync(checkLock)) return undefined
-      agent!.kill('SIGSTOP')
-      if (!existsSync(checkLock)) return true
-      agent!.kill('SIGCONT')
-      return undefined
-    })
-    const fired = await until('missed-epoch to open', 90_000, async () => {
-      const c = await check()
-      return c.open.some((o) => o.rule === 'missed-epoch') ? c : undefined
-    })
+    await until(
+      'the agent frozen outside its alert check',
+      async () => {
+        if (existsSync(checkLock)) return undefined
+        agent!.kill('SIGSTOP')
+        if (!existsSync(checkLock)) return true
+        agent!.kill('SIGCONT')
+        return undefined
+      },
+      {timeoutMs: 30_000, everyMs: 500},
+    )
+    const fired = await until(
+      'missed-epoch to open',
+      async () => {
+        const c = await check()
+        return c.open.some((o) => o.rule === 'missed-epoch') ? c : undefined
+      },
+      {timeoutMs: 90_000, everyMs: 500},
+    )
     expect(fired.deliveries).toEqual([expect.objectContaining({event: 'firing', rule: 'missed-epoch', sink: 'webhook', ok: true})])
     // checked again while it stays open: nothing new
     expect((await check()).deliveries).toEqual([])
 
     agent.kill('SIGCONT')
     // thawed, the agent is credited again; its own check after the credit, or the timer's, tells the receiver it resolved
-    await until('the resolved message', 90_000, async () => {
-      if (rx.posts.length < 2) await check()
-      return rx.posts.length >= 2 ? true : undefined
-    })
+    await until(
+      'the resolved message',
+      async () => {
+        if (rx.posts.length < 2) await check()
+        return rx.posts.length >= 2 ? true : undefined
+      },
+      {timeoutMs: 90_000, everyMs: 500},
+    )
     const after = await check()
     expect(after.open).toEqual([])
     expect(after.deliveries).toEqual([])

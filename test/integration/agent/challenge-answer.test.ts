@@ -41,19 +41,10 @@ import {keccak_256} from '@noble/hashes/sha3.js'
 import {spdmExchange} from '../../helpers/spdm-exchange.js'
 import {RecordingLogger} from '../../unit/agent/doubles.js'
 import {pociSuite} from '../../helpers/poci-suite.js'
+import {until} from '../../helpers/until.js'
 import {currentRegisterChallenge, nextEpoch, p384Device, roomInEpoch} from '../chain/helpers.js'
 
 const EPOCH_BLOCKS = 12
-
-async function until<T>(what: string, read: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await read()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 describe('the agent answers challenges of its committed P-384 evidence (real anvil)', () => {
   const chain = pociSuite(['op', 'challenger'], {epochBlocks: EPOCH_BLOCKS})

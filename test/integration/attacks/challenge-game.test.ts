@@ -110,13 +110,19 @@ describe('attack: committed P-384 evidence that does not exist (the challenge ga
     return Number(((await chain.op.poci!.getFunction('deviceInfo').staticCall(gpu.deviceId)) as unknown[])[2]) === 2
   }
 
+  /** What a slash is measured against, read just before it: the host's accrued rewards and the challenger's UNC. */
+  async function beforeSlash(): Promise<{forfeited: bigint; bounty: bigint}> {
+    const forfeited = await accrued()
+    return {forfeited, bounty: (await token.getFunction('balanceOf').staticCall(chain.challenger.signer!.address)) as bigint}
+  }
+
   /** Slashed: device revoked, accrued forfeited (half to the challenger as UNC), the challenger's deposit back. */
-  async function expectSlashed(challengeId: string, forfeited: bigint, bountyBefore: bigint): Promise<void> {
+  async function expectSlashed(challengeId: string, {forfeited, bounty}: {forfeited: bigint; bounty: bigint}): Promise<void> {
     expect((await challengeState(chain.op, challengeId)).status).toBe('slashed')
     expect(await gpuBound()).toBe(false)
     expect(await accrued()).toBe(0n)
     expect(forfeited).toBeGreaterThan(0n)
-    expect(await token.getFunction('balanceOf').staticCall(chain.challenger.signer!.address)).toBe(bountyBefore + forfeited / 2n)
+    expect(await token.getFunction('balanceOf').staticCall(chain.challenger.signer!.address)).toBe(bounty + forfeited / 2n)
   }
 
   it('the committed exchange parses as an NVIDIA GPU report and carries the device challenge as its nonce', async () => {
@@ -143,10 +149,9 @@ describe('attack: committed P-384 evidence that does not exist (the challenge ga
       name: 'AnswerTooLate',
       args: {challengeId: opened.challengeId, deadline: state.deadline.toString()},
     })
-    const forfeited = await accrued()
-    const bounty = (await token.getFunction('balanceOf').staticCall(chain.challenger.signer!.address)) as bigint
+    const before = await beforeSlash()
     await slashChallenge(chain.stranger, opened.challengeId)
-    await expectSlashed(opened.challengeId, forfeited, bounty)
+    await expectSlashed(opened.challengeId, before)
   })
 
   it('a valid answer survives; the frivolous challenger loses the deposit to the answerer', async () => {
@@ -177,37 +182,30 @@ describe('attack: committed P-384 evidence that does not exist (the challenge ga
     expect(await revertName(answerChallenge(chain.op, {challengeId: opened.challengeId, publicKey: gpu.publicKey, report: forged}))).toBe('NotCommitted')
     expect(await revertName(slashChallenge(chain.stranger, opened.challengeId))).toBe('AnswerWindowOpen')
     await mine(chain.url, Number(state.deadline) - (await chain.op.provider.getBlockNumber()))
-    const forfeited = await accrued()
-    const bounty = (await token.getFunction('balanceOf').staticCall(chain.challenger.signer!.address)) as bigint
+    const before = await beforeSlash()
     const regId = ((await chain.op.poci!.getFunction('deviceInfo').staticCall(gpu.deviceId)) as string[])[6]!
     const slashed = await slashChallenge(chain.stranger, opened.challengeId)
     const log = slashed.receipt.logs.map((l) => chain.op.poci!.interface.parseLog(l)).find((l) => l?.name === 'Slashed')!
-    expect([log.args[3], log.args[4], log.args[5]]).toEqual([forfeited, forfeited / 2n, 'no answer'])
+    expect([log.args[3], log.args[4], log.args[5]]).toEqual([before.forfeited, before.forfeited / 2n, 'no answer'])
     expect((await registrationState(chain.op, regId)).status).toBe('ended')
     // the challenger paid only the gas of opening: the deposit came back
     expect((await chain.op.provider.getBalance(chain.challenger.signer!.address)) + opened.gasUsed * opened.receipt.gasPrice).toBe(eth)
-    await expectSlashed(opened.challengeId, forfeited, bounty)
+    await expectSlashed(opened.challengeId, before)
   })
 
-  it('committed evidence with a wrong nonce slashes at once when posted as the answer', async () => {
-    const {target, report} = await committedBeat('wrong-nonce')
-    await nextEpoch(chain.url, chain.op)
-    const opened = await openChallenge(chain.challenger, target)
-    const forfeited = await accrued()
-    const bounty = (await token.getFunction('balanceOf').staticCall(chain.challenger.signer!.address)) as bigint
-    await answerChallenge(chain.op, {challengeId: opened.challengeId, publicKey: gpu.publicKey, report})
-    await expectSlashed(opened.challengeId, forfeited, bounty)
-  })
-
-  it('committed evidence with a bad signature slashes at once when posted as the answer', async () => {
-    const {target, report} = await committedBeat('bad-signature')
-    await nextEpoch(chain.url, chain.op)
-    const opened = await openChallenge(chain.challenger, target)
-    const forfeited = await accrued()
-    const bounty = (await token.getFunction('balanceOf').staticCall(chain.challenger.signer!.address)) as bigint
-    await answerChallenge(chain.answerer, {challengeId: opened.challengeId, publicKey: gpu.publicKey, report})
-    await expectSlashed(opened.challengeId, forfeited, bounty)
-  })
+  // posted as the answer by the operator itself, or by anyone: either way the evidence fails the on-chain check
+  for (const [evidence, what, poster] of [
+    ['wrong-nonce', 'a wrong nonce', 'op'],
+    ['bad-signature', 'a bad signature', 'answerer'],
+  ] as const)
+    it(`committed evidence with ${what} slashes at once when posted as the answer`, async () => {
+      const {target, report} = await committedBeat(evidence)
+      await nextEpoch(chain.url, chain.op)
+      const opened = await openChallenge(chain.challenger, target)
+      const before = await beforeSlash()
+      await answerChallenge(chain[poster], {challengeId: opened.challengeId, publicKey: gpu.publicKey, report})
+      await expectSlashed(opened.challengeId, before)
+    })
 
   it('refuses challenges that do not name a stored heartbeat record (NoHeartbeat, RecordMismatch) or a committed device', async () => {
     const {target} = await committedBeat('valid')

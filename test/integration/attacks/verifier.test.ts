@@ -8,34 +8,27 @@
  */
 import {join} from 'node:path'
 
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {activate, approve} from '../../../src/chain/approve.js'
 import {DeviceKind} from '../../../src/chain/artifacts.js'
 import {credentialChallenges, registrationState} from '../../../src/chain/registrations.js'
 import {activateCredential} from '../../../src/hw/tpm2/activation.js'
-import {Tpm2Engine} from '../../../src/hw/tpm2/engine.js'
 import {loadTrustRoots} from '../../../src/hw/tpm2/roots.js'
 import {auditDecisions} from '../../../src/verifier/audit.js'
 import type {DecisionRecord} from '../../../src/verifier/service.js'
 import {swtpm} from '../../helpers/env.js'
+import {swtpmEngine} from '../../helpers/swtpm-engine.js'
 import {pociSuite} from '../../helpers/poci-suite.js'
 import {emulatorHost, mine, registerHost, revertName} from '../chain/helpers.js'
 import {devnetPolicy, emulatorEngine, registerHostWith, tempDir, verifierPass} from '../verifier/helpers.js'
 
 describe('attack: a copied EK certificate with a software AK', () => {
   const chain = pociSuite(['attacker'], {allowEmulator: false})
-  let victim: Tpm2Engine
-
-  beforeAll(async () => {
-    victim = await Tpm2Engine.open({tcti: swtpm().tcti, akHandle: 0x81010002, pcrs: [0, 1, 2, 3]})
-  })
-  afterAll(() => {
-    victim?.close()
-  })
+  const victim = swtpmEngine()
 
   it('passes the evidence checks, but cannot answer the credential challenge: rejected after the timeout, never approved', async () => {
-    const stolen = await victim.identity()
+    const stolen = await victim.engine.identity()
     const ekCerts = stolen.certChain.map((pem) => Uint8Array.from(Buffer.from(pem.replace(/-----[A-Z ]+-----|\s+/g, ''), 'base64')))
     // the software AK quotes like a TPM; the evidence claims the victim's EK (certificate and public key)
     const soft = await emulatorEngine()
@@ -54,7 +47,7 @@ describe('attack: a copied EK certificate with a software AK', () => {
 
     // no TPM holds both this EK and this AK: even the victim's own TPM refuses the blob
     const [challenge] = await credentialChallenges(chain.attacker, {fromBlock: reg.blockNumber, regId: reg.regId})
-    await expect(activateCredential(victim, challenge!.credentialBlob, challenge!.encryptedSecret, stolen.ekPublic)).rejects.toThrow()
+    await expect(activateCredential(victim.engine, challenge!.credentialBlob, challenge!.encryptedSecret, stolen.ekPublic)).rejects.toThrow()
     // a guessed answer does not match the commitment, and approval before activation reverts
     expect(await revertName(activate(chain.attacker, {regId: reg.regId, secret: new Uint8Array(32).fill(7)}))).toBe('BadActivation')
     expect(await revertName(approve(chain.verifier, {regId: reg.regId, power: 10n, ekId: first[0]!.ekId}))).toBe('NotActivated')

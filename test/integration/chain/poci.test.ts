@@ -7,7 +7,7 @@ import {approve, reject, release, revoke} from '../../../src/chain/approve.js'
 import {DeviceKind, loadArtifact} from '../../../src/chain/artifacts.js'
 import {challengeBlock, hostDevices} from '../../../src/chain/block.js'
 import {claim} from '../../../src/chain/claim.js'
-import {disconnect, type ChainClient} from '../../../src/chain/client.js'
+import type {ChainClient} from '../../../src/chain/client.js'
 import {heartbeat, heartbeatCallArgs} from '../../../src/chain/heartbeat.js'
 import {registrationState} from '../../../src/chain/registrations.js'
 import {getStatus} from '../../../src/chain/status.js'
@@ -15,13 +15,12 @@ import {sendTx} from '../../../src/chain/tx.js'
 import {UnetError} from '../../../src/errors/index.js'
 import {deviceIdOf, registrationId} from '../../../src/evidence/nonce.js'
 import {bytesToHex, concatBytes} from '../../../src/util/hex.js'
-import {anvilUrl, swtpm} from '../../helpers/env.js'
+import {swtpm} from '../../helpers/env.js'
+import {pociSuite} from '../../helpers/poci-suite.js'
 import {
   SwtpmAk,
   buildBeat,
-  clientFor,
   currentRegisterChallenge,
-  deployFresh,
   emulatorHost,
   k1Device,
   mine,
@@ -42,7 +41,6 @@ import {
   type BeatOptions,
   type TestDevice,
 } from './helpers.js'
-import {pociSuite} from '../../helpers/poci-suite.js'
 
 const sha256 = (b: Uint8Array) => Uint8Array.from(createHash('sha256').update(b).digest())
 const hex = (b: Uint8Array) => bytesToHex(b)
@@ -320,12 +318,9 @@ describe('POCI v2 contract on real anvil', () => {
 })
 
 describe('a deployment without the emulator', () => {
+  const chain = pociSuite(['op'], {allowEmulator: false})
+
   it('refuses emulator hosts', async () => {
-    const url = anvilUrl()
-    const dep = await deployFresh(url, {allowEmulator: false})
-    const op = await clientFor(url, dep.deployed.poci)
-    expect(await revertName(registerHost(op, emulatorHost()))).toBe('EmulatorNotAllowed')
-    disconnect(op)
-    disconnect(dep.verifier)
+    expect(await revertName(registerHost(chain.op, emulatorHost()))).toBe('EmulatorNotAllowed')
   })
 })

@@ -105,82 +105,78 @@ describe('register-host: a swtpm host through credential activation, resume, rej
     }
   }
 
-  it('registers, answers the credential challenge with the real TPM, and is approved; the secret is never in the progress lines', async () => {
-    const t = await setUp()
-    try {
-      const lines: string[] = []
-      const out = await registerHost(t.session(t.client), {waitMs: 60_000, onProgress: (m) => lines.push(m)})
-      expect(out).toMatchObject({action: 'registered', status: 'approved', approved: true, power: '10', kind: 'host-tpm', engine: 'tpm2'})
-      expect(out.regId).toMatch(/^0x[0-9a-f]{64}$/)
-      expect(lines).toContain("answering the verifier's credential challenge (TPM2_ActivateCredential)")
-      const state = await registrationState(t.client, out.regId)
-      expect(state).toMatchObject({status: 'approved', activated: true})
-      // the secret the contract checked is not in any progress line (nor is anything 32 bytes long)
-      expect(lines.join('\n')).not.toMatch(/[0-9a-f]{64}/i)
+  /** A test on its own contract and test verifier (setUp), the verifier loop stopped however the test ends. */
+  function scenario(name: string, body: (t: Awaited<ReturnType<typeof setUp>>) => Promise<void>): void {
+    it(
+      name,
+      async () => {
+        const t = await setUp()
+        try {
+          await body(t)
+        } finally {
+          await t.stop()
+        }
+      },
+      120_000,
+    )
+  }
 
-      // re-running reports the bound host and sends nothing
-      const again = await registerHost(t.session(t.client), {waitMs: 0})
-      expect(again).toMatchObject({action: 'already-registered', approved: true, regId: out.regId, power: '10'})
-      expect(await registrationNonce(t.client, out.deviceId)).toBe(1n)
-    } finally {
-      await t.stop()
-    }
-  }, 120_000)
+  scenario('registers, answers the credential challenge with the real TPM, and is approved; the secret is never in the progress lines', async (t) => {
+    const lines: string[] = []
+    const out = await registerHost(t.session(t.client), {waitMs: 60_000, onProgress: (m) => lines.push(m)})
+    expect(out).toMatchObject({action: 'registered', status: 'approved', approved: true, power: '10', kind: 'host-tpm', engine: 'tpm2'})
+    expect(out.regId).toMatch(/^0x[0-9a-f]{64}$/)
+    expect(lines).toContain("answering the verifier's credential challenge (TPM2_ActivateCredential)")
+    const state = await registrationState(t.client, out.regId)
+    expect(state).toMatchObject({status: 'approved', activated: true})
+    // the secret the contract checked is not in any progress line (nor is anything 32 bytes long)
+    expect(lines.join('\n')).not.toMatch(/[0-9a-f]{64}/i)
 
-  it('a run that stops waiting leaves the registration pending; the next run resumes it (no second registration) and activates it', async () => {
-    const t = await setUp()
-    try {
-      t.setVerdict('silent')
-      const first = await registerHost(t.session(t.client), {waitMs: 0})
-      expect(first).toMatchObject({action: 'registered', status: 'pending', approved: false})
-      t.setVerdict({approve: 7n})
-      const lines: string[] = []
-      const resumed = await registerHost(t.session(t.client), {waitMs: 60_000, onProgress: (m) => lines.push(m)})
-      expect(resumed).toMatchObject({action: 'resumed', regId: first.regId, status: 'approved', power: '7'})
-      expect(resumed).not.toHaveProperty('txHash')
-      expect(lines[0]).toBe(`resuming the pending registration ${first.regId}`)
-      expect(lines).toContain("answering the verifier's credential challenge (TPM2_ActivateCredential)")
-      expect(await registrationNonce(t.client, first.deviceId)).toBe(1n)
-    } finally {
-      await t.stop()
-    }
-  }, 120_000)
+    // re-running reports the bound host and sends nothing
+    const again = await registerHost(t.session(t.client), {waitMs: 0})
+    expect(again).toMatchObject({action: 'already-registered', approved: true, regId: out.regId, power: '10'})
+    expect(await registrationNonce(t.client, out.deviceId)).toBe(1n)
+  })
 
-  it("a rejection reports the verifier's reason from its Rejected event; the next run registers anew", async () => {
-    const t = await setUp()
-    try {
-      t.setVerdict({reject: 'EK certificate does not chain to a trusted root'})
-      const out = await registerHost(t.session(t.client), {waitMs: 60_000})
-      expect(out).toMatchObject({action: 'registered', status: 'rejected', approved: false, reason: 'EK certificate does not chain to a trusted root'})
-      t.setVerdict({approve: 10n})
-      const again = await registerHost(t.session(t.client), {waitMs: 60_000})
-      expect(again).toMatchObject({action: 'registered', status: 'approved'})
-      expect(again.regId).not.toBe(out.regId)
-      expect(await registrationNonce(t.client, out.deviceId)).toBe(2n)
-    } finally {
-      await t.stop()
-    }
-  }, 120_000)
+  scenario('a run that stops waiting leaves the registration pending; the next run resumes it (no second registration) and activates it', async (t) => {
+    t.setVerdict('silent')
+    const first = await registerHost(t.session(t.client), {waitMs: 0})
+    expect(first).toMatchObject({action: 'registered', status: 'pending', approved: false})
+    t.setVerdict({approve: 7n})
+    const lines: string[] = []
+    const resumed = await registerHost(t.session(t.client), {waitMs: 60_000, onProgress: (m) => lines.push(m)})
+    expect(resumed).toMatchObject({action: 'resumed', regId: first.regId, status: 'approved', power: '7'})
+    expect(resumed).not.toHaveProperty('txHash')
+    expect(lines[0]).toBe(`resuming the pending registration ${first.regId}`)
+    expect(lines).toContain("answering the verifier's credential challenge (TPM2_ActivateCredential)")
+    expect(await registrationNonce(t.client, first.deviceId)).toBe(1n)
+  })
 
-  it('a host key bound to another operator is a clear error; devices are refused before the host is approved', async () => {
-    const t = await setUp()
-    try {
-      t.setVerdict('silent')
-      // our own pending host: no accelerator may register under it yet (NotApproved on chain)
-      await registerHost(t.session(t.client), {waitMs: 0})
-      await expect(registerDevices(t.session(t.client), {}, {waitMs: 0})).rejects.toMatchObject({message: expect.stringMatching(/only under an approved host/)})
+  scenario("a rejection reports the verifier's reason from its Rejected event; the next run registers anew", async (t) => {
+    t.setVerdict({reject: 'EK certificate does not chain to a trusted root'})
+    const out = await registerHost(t.session(t.client), {waitMs: 60_000})
+    expect(out).toMatchObject({action: 'registered', status: 'rejected', approved: false, reason: 'EK certificate does not chain to a trusted root'})
+    t.setVerdict({approve: 10n})
+    const again = await registerHost(t.session(t.client), {waitMs: 60_000})
+    expect(again).toMatchObject({action: 'registered', status: 'approved'})
+    expect(again.regId).not.toBe(out.regId)
+    expect(await registrationNonce(t.client, out.deviceId)).toBe(2n)
+  })
 
-      // another operator with the same TPM gets it approved; a pending claim never blocks anyone
-      const other = await clientFor(anvilUrl(), t.dep.deployed.poci)
-      clients.push(other)
-      t.setVerdict((reg) => (reg.operator === other.signer!.address ? {approve: 10n} : 'silent'))
-      expect(await registerHost(t.session(other), {waitMs: 60_000})).toMatchObject({status: 'approved'})
-      await expect(registerHost(t.session(t.client), {waitMs: 0})).rejects.toMatchObject({
-        exitCode: 15,
-        message: `this host key is bound to another operator (${other.signer!.address})`,
-      })
-    } finally {
-      await t.stop()
-    }
-  }, 120_000)
+  scenario('a host key bound to another operator is a clear error; devices are refused before the host is approved', async (t) => {
+    t.setVerdict('silent')
+    // our own pending host: no accelerator may register under it yet (NotApproved on chain)
+    await registerHost(t.session(t.client), {waitMs: 0})
+    await expect(registerDevices(t.session(t.client), {}, {waitMs: 0})).rejects.toMatchObject({message: expect.stringMatching(/only under an approved host/)})
+
+    // another operator with the same TPM gets it approved; a pending claim never blocks anyone
+    const other = await clientFor(anvilUrl(), t.dep.deployed.poci)
+    clients.push(other)
+    t.setVerdict((reg) => (reg.operator === other.signer!.address ? {approve: 10n} : 'silent'))
+    expect(await registerHost(t.session(other), {waitMs: 60_000})).toMatchObject({status: 'approved'})
+    await expect(registerHost(t.session(t.client), {waitMs: 0})).rejects.toMatchObject({
+      exitCode: 15,
+      message: `this host key is bound to another operator (${other.signer!.address})`,
+    })
+  })
 })

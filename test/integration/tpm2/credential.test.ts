@@ -1,30 +1,26 @@
 import {randomBytes, X509Certificate} from 'node:crypto'
 
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {ExitCode} from '../../../src/errors/index.js'
 import {makeCredential} from '../../../src/hw/tpm2/credential.js'
-import {Tpm2Engine} from '../../../src/hw/tpm2/engine.js'
 import {objectName, parseTpm2bPublic} from '../../../src/hw/tpm2/structures.js'
 import {ekPolicyFor} from '../../../src/hw/tpm2/roots.js'
 import {checkEkChain, verifyEkChain} from '../../../src/hw/tpm2/verify.js'
 import {readFileSync} from 'node:fs'
 import {swtpm} from '../../helpers/env.js'
+import {swtpmEngine} from '../../helpers/swtpm-engine.js'
 
 describe('AK↔EK credential activation: MakeCredential in TS, ActivateCredential on swtpm', () => {
-  let engine: Tpm2Engine
-  beforeAll(async () => {
-    engine = await Tpm2Engine.open({tcti: swtpm().tcti, akHandle: 0x81010002, pcrs: [0, 1, 2, 3, 4, 5, 6, 7]})
-  })
-  afterAll(() => engine?.close())
+  const tpm = swtpmEngine([0, 1, 2, 3, 4, 5, 6, 7])
 
   for (const type of ['rsa2048', 'eccP256'] as const) {
     it(`round-trips a random credential through the ${type} EK`, async () => {
-      const id = await engine.identity()
+      const id = await tpm.engine.identity()
       const akName = objectName(parseTpm2bPublic(id.akPublic))
       const credential = randomBytes(32)
-      const made = makeCredential(engine.ekPublic(type), akName, credential)
-      const out = await engine.activateCredential(made.credentialBlob, made.secret, type)
+      const made = makeCredential(tpm.engine.ekPublic(type), akName, credential)
+      const out = await tpm.engine.activateCredential(made.credentialBlob, made.secret, type)
       expect(Buffer.from(out).equals(credential)).toBe(true)
     })
   }
@@ -32,18 +28,18 @@ describe('AK↔EK credential activation: MakeCredential in TS, ActivateCredentia
   it('fails for another AK name (the TPM refuses the integrity check)', async () => {
     const other = new Uint8Array(34)
     other[1] = 0x0b
-    const made = makeCredential(engine.ekPublic('rsa2048'), other, randomBytes(16))
-    await expect(engine.activateCredential(made.credentialBlob, made.secret, 'rsa2048')).rejects.toMatchObject({exitCode: ExitCode.TPM_ERROR})
+    const made = makeCredential(tpm.engine.ekPublic('rsa2048'), other, randomBytes(16))
+    await expect(tpm.engine.activateCredential(made.credentialBlob, made.secret, 'rsa2048')).rejects.toMatchObject({exitCode: ExitCode.TPM_ERROR})
     // and the engine still works afterwards: sessions and the EK were flushed
     for (let i = 0; i < 20; i++) {
-      const made2 = makeCredential(engine.ekPublic('rsa2048'), other, randomBytes(16))
-      await engine.activateCredential(made2.credentialBlob, made2.secret, 'rsa2048').catch(() => undefined)
+      const made2 = makeCredential(tpm.engine.ekPublic('rsa2048'), other, randomBytes(16))
+      await tpm.engine.activateCredential(made2.credentialBlob, made2.secret, 'rsa2048').catch(() => undefined)
     }
-    expect((await engine.quote(new Uint8Array(8))).attest.length).toBeGreaterThan(0)
+    expect((await tpm.engine.quote(new Uint8Array(8))).attest.length).toBeGreaterThan(0)
   })
 
   it("the EK certificate from NV chains to swtpm's local CA and is for this EK", async () => {
-    const id = await engine.identity()
+    const id = await tpm.engine.identity()
     const sw = swtpm()
     const trusted = [readFileSync(sw.caRootPath, 'utf8'), readFileSync(sw.caIssuerPath, 'utf8')]
     expect(verifyEkChain({chain: id.certChain, trusted, ekPublic: id.ekPublic})).toEqual([])
@@ -56,11 +52,11 @@ describe('AK↔EK credential activation: MakeCredential in TS, ActivateCredentia
       }).join(),
     ).toMatch(/does not chain/)
     // the right chain for the wrong key
-    expect(verifyEkChain({chain: id.certChain, trusted, ekPublic: engine.ekPublic('eccP256')})).toContain('the EK certificate is not for this EK')
+    expect(verifyEkChain({chain: id.certChain, trusted, ekPublic: tpm.engine.ekPublic('eccP256')})).toContain('the EK certificate is not for this EK')
   })
 
   it("under the devnet's EK policy the swtpm local-CA chain is accepted, and its TPM attributes reported", async () => {
-    const id = await engine.identity()
+    const id = await tpm.engine.identity()
     const sw = swtpm()
     const trusted = [readFileSync(sw.caRootPath, 'utf8'), readFileSync(sw.caIssuerPath, 'utf8')]
     const policy = ekPolicyFor({name: 'devnet', trustRoots: {tpm: [sw.caRootPath], nvidia: []}})
@@ -73,7 +69,7 @@ describe('AK↔EK credential activation: MakeCredential in TS, ActivateCredentia
   })
 
   it('swtpm holds RSA 2048 and ECC P-384 EK certificates (no P-256 one), each chaining to its local CA', async () => {
-    const certs = engine.ekCertificates()
+    const certs = tpm.engine.ekCertificates()
     expect(Object.keys(certs).sort()).toEqual(['eccP384', 'rsa2048'])
     const sw = swtpm()
     const trusted = [readFileSync(sw.caRootPath, 'utf8'), readFileSync(sw.caIssuerPath, 'utf8')]

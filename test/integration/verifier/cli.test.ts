@@ -12,6 +12,7 @@ import {hexToBytes} from '../../../src/util/hex.js'
 import {BIN, makeHome, runCli, type Home} from '../../helpers/cli.js'
 import {decisionRecords} from '../../helpers/decisions.js'
 import {pociSuite} from '../../helpers/poci-suite.js'
+import {until} from '../../helpers/until.js'
 import {emulatorHost, p256Device, registerDevice, registerHost} from '../chain/helpers.js'
 import {emulatorEngine, registerHostWith} from './helpers.js'
 
@@ -31,16 +32,6 @@ function startVerifier(home: Home, args: string[]): {child: ChildProcess; stderr
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()))
   child.stdout!.resume()
   return {child, stderr: () => stderr, exited: new Promise((resolve) => child.once('exit', (code) => resolve(code)))}
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = probe()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
 }
 
 describe('unet verifier run / audit (subprocess CLI, real anvil)', () => {

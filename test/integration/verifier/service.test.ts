@@ -1,7 +1,7 @@
 import {join} from 'node:path'
 
 import {keccak256} from 'ethers'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {activate, approve, release} from '../../../src/chain/approve.js'
 import {DeviceKind} from '../../../src/chain/artifacts.js'
@@ -9,12 +9,12 @@ import {challengeState} from '../../../src/chain/challenge.js'
 import {heartbeat} from '../../../src/chain/heartbeat.js'
 import {credentialChallenges, registrationState} from '../../../src/chain/registrations.js'
 import {activateCredential} from '../../../src/hw/tpm2/activation.js'
-import {Tpm2Engine} from '../../../src/hw/tpm2/engine.js'
 import {loadTrustRoots} from '../../../src/hw/tpm2/roots.js'
 import {auditDecisions} from '../../../src/verifier/audit.js'
 import {CONTRACT_MAX_POWER} from '../../../src/evidence/power-table.js'
 import type {DecisionRecord, SpotCheckRecord} from '../../../src/verifier/service.js'
 import {swtpm} from '../../helpers/env.js'
+import {swtpmEngine} from '../../helpers/swtpm-engine.js'
 import {pociSuite} from '../../helpers/poci-suite.js'
 import {approveHost, buildBeat, emulatorHost, mine, nextEpoch, p256Device, p384Device, registerDevice, registerHost} from '../chain/helpers.js'
 import {devnetPolicy, emulatorEngine, registerHostWith, tempDir, verifierPass} from './helpers.js'
@@ -70,19 +70,12 @@ describe('verifier service: isolation, cursor, audit (real anvil)', () => {
 
 describe('verifier service: an honest swtpm host is approved after credential activation', () => {
   const chain = pociSuite(['op'], {allowEmulator: false})
-  let engine: Tpm2Engine
-
-  beforeAll(async () => {
-    engine = await Tpm2Engine.open({tcti: swtpm().tcti, akHandle: 0x81010002, pcrs: [0, 1, 2, 3]})
-  })
-  afterAll(() => {
-    engine?.close()
-  })
+  const tpm = swtpmEngine()
 
   it('posts MakeCredential for (EK, AK name), waits, and approves with the EK id once the agent answered', async () => {
     const policy = {network: 'test', allowEmulator: false, tpmRoots: loadTrustRoots([swtpm().caRootPath, swtpm().caIssuerPath])}
     const options = {policy, cursorFile: join(tempDir(), 'cursor.json'), fromBlock: chain.deployed.blockNumber, activationTimeoutBlocks: 50}
-    const reg = await registerHostWith(chain.op, engine, DeviceKind.HOST_TPM)
+    const reg = await registerHostWith(chain.op, tpm.engine, DeviceKind.HOST_TPM)
     const ekPublic = reg.evidence.device.ekPublic!
 
     const posted = decisionsOf(await verifierPass(chain.verifier, options))
@@ -94,7 +87,7 @@ describe('verifier service: an honest swtpm host is approved after credential ac
 
     // the agent's half: read the challenge back from chain, ActivateCredential on the TPM, answer
     const [challenge] = await credentialChallenges(chain.op, {fromBlock: reg.blockNumber, regId: reg.regId})
-    const secret = await activateCredential(engine, challenge!.credentialBlob, challenge!.encryptedSecret, ekPublic)
+    const secret = await activateCredential(tpm.engine, challenge!.credentialBlob, challenge!.encryptedSecret, ekPublic)
     await activate(chain.op, {regId: reg.regId, secret})
 
     const approved = decisionsOf(await verifierPass(chain.verifier, options))
