@@ -1,7 +1,7 @@
 import {randomBytes} from 'node:crypto'
 
 import {keccak256} from 'ethers'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, it} from 'vitest'
 
 import {approve, challengeCredential, reject} from '../../../src/chain/approve.js'
 import {DeviceKind} from '../../../src/chain/artifacts.js'
@@ -11,13 +11,12 @@ import {registrations, registrationState, type Registration} from '../../../src/
 import type {ResolvedConfig} from '../../../src/config/index.js'
 import {decodeEvidence, type HostEvidence} from '../../../src/evidence/index.js'
 import {credentialChallengeFor} from '../../../src/hw/tpm2/activation.js'
-import {Tpm2Engine} from '../../../src/hw/tpm2/engine.js'
 import {registerDevices} from '../../../src/miner/register-devices.js'
 import {registerHost} from '../../../src/miner/register-host.js'
 import type {MinerSession} from '../../../src/miner/miner-session.js'
 import {bytesToHex} from '../../../src/util/hex.js'
 import {anvilUrl} from '../../helpers/env.js'
-import {startSwtpm, type SwtpmHandle} from '../../helpers/swtpm.js'
+import {swtpmEngine} from '../../helpers/swtpm-engine.js'
 import {clientFor, deployFresh, type Deployment} from '../chain/helpers.js'
 
 type Verdict = {approve: bigint} | {reject: string} | 'silent'
@@ -59,18 +58,10 @@ function runTestVerifier(verifier: ChainClient, fromBlock: number, verdict: (reg
 }
 
 describe('register-host: a swtpm host through credential activation, resume, rejection (real anvil + swtpm)', () => {
-  let tpm: SwtpmHandle
-  let engine: Tpm2Engine
+  const swtpmHost = swtpmEngine({own: true})
   const clients: ChainClient[] = []
-
-  beforeAll(async () => {
-    tpm = await startSwtpm()
-    engine = await Tpm2Engine.open({tcti: tpm.tcti, akHandle: 0x81010002, pcrs: [0, 1, 2, 3]})
-  })
   afterAll(() => {
-    engine?.close()
     for (const c of clients) disconnect(c)
-    tpm?.stop()
   })
 
   /** A fresh contract (emulators refused), an operator session on the swtpm, and a test verifier to steer. */
@@ -78,11 +69,11 @@ describe('register-host: a swtpm host through credential activation, resume, rej
     const dep: Deployment = await deployFresh(anvilUrl(), {allowEmulator: false})
     const client = await clientFor(anvilUrl(), dep.deployed.poci)
     clients.push(client, dep.verifier)
-    const identity = await engine.identity()
+    const identity = await swtpmHost.engine.identity()
     const session = (operatorClient: ChainClient, payout = '0x00000000000000000000000000000000000000A1'): MinerSession => ({
       resolved: {} as ResolvedConfig, // not read by the registration workflows
       client: operatorClient,
-      engine,
+      engine: swtpmHost.engine,
       identity,
       hostId: identity.deviceId,
       hostKind: DeviceKind.HOST_TPM,

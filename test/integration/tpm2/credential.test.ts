@@ -12,7 +12,7 @@ import {swtpm} from '../../helpers/env.js'
 import {swtpmEngine} from '../../helpers/swtpm-engine.js'
 
 describe('AK↔EK credential activation: MakeCredential in TS, ActivateCredential on swtpm', () => {
-  const tpm = swtpmEngine([0, 1, 2, 3, 4, 5, 6, 7])
+  const tpm = swtpmEngine({pcrs: [0, 1, 2, 3, 4, 5, 6, 7]})
 
   for (const type of ['rsa2048', 'eccP256'] as const) {
     it(`round-trips a random credential through the ${type} EK`, async () => {

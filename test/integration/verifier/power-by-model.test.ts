@@ -10,10 +10,9 @@ import {createPrivateKey, generateKeyPairSync} from 'node:crypto'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {DeviceKind} from '../../../src/chain/artifacts.js'
-import {disconnect, type ChainClient} from '../../../src/chain/client.js'
 import {register} from '../../../src/chain/register.js'
 import {deviceIdOf, encodeEvidence} from '../../../src/evidence/index.js'
 import {toAcceleratorEvidence} from '../../../src/hw/inventory.js'
@@ -23,9 +22,9 @@ import {rsaModulus} from '../../../src/hw/sophgo/verify-evidence.js'
 import {bytesToHex} from '../../../src/util/hex.js'
 import {auditDecisions} from '../../../src/verifier/audit.js'
 import type {DecisionRecord} from '../../../src/verifier/service.js'
-import {anvilUrl} from '../../helpers/env.js'
 import {buildStubs, fixture, writeConfig} from '../accelerators/stubs.js'
-import {approveHost, clientFor, currentRegisterChallenge, deployFresh, type Deployment} from '../chain/helpers.js'
+import {pociSuite} from '../../helpers/poci-suite.js'
+import {approveHost, currentRegisterChallenge} from '../chain/helpers.js'
 import {devnetPolicy, emulatorEngine, registerHostWith, tempDir, verifierPass} from './helpers.js'
 
 /** bmlib chip id (the driver's word) and the model the signed catalogue lists. */
@@ -36,17 +35,13 @@ const CHIPS: Array<{chipid: number; listed: SophgoModel}> = [
 ]
 
 describe('power by model: Sophgo BM1684 vs BM1684X through the bmlib stub (real anvil, verifier service, audit)', () => {
-  const url = anvilUrl()
-  let dep: Deployment
-  let op: ChainClient
+  const chain = pociSuite(['op'])
   let lib: string
   const dir = tempDir('unet-power-')
   const pubs: string[] = []
 
   beforeAll(async () => {
     lib = buildStubs().bmlib
-    dep = await deployFresh(url)
-    op = await clientFor(url, dep.deployed.poci)
     const entries: Record<string, string | number> = {device_count: CHIPS.length, driver_version: (0 << 16) | (4 << 8) | 8}
     CHIPS.forEach((c, i) => {
       const {privateKey, publicKey} = generateKeyPairSync('rsa', {modulusLength: 2048})
@@ -68,9 +63,6 @@ describe('power by model: Sophgo BM1684 vs BM1684X through the bmlib stub (real 
   afterEach(() => {
     delete process.env.UNET_BMLIB_STUB_CONFIG
   })
-  afterAll(() => {
-    for (const c of [dep?.verifier, op]) if (c) disconnect(c)
-  })
 
   it('approves each chip with the power of its catalogue model (17, 32, and 17 whatever the driver reports), names the model, and the audit agrees', async () => {
     process.env.UNET_BMLIB_STUB_CONFIG = join(dir, 'bmlib.conf')
@@ -85,20 +77,20 @@ describe('power by model: Sophgo BM1684 vs BM1684X through the bmlib stub (real 
       sophgoCatalogueKeys: [readFileSync(fixture('sophgo-catalogue/devnet-catalogue-pub.pem'), 'latin1')],
     })
 
-    const host = await registerHostWith(op, await emulatorEngine())
-    await approveHost(dep.verifier, op, host)
+    const host = await registerHostWith(chain.op, await emulatorEngine())
+    await approveHost(chain.verifier, chain.op, host)
     const regs = []
     for (const [i] of CHIPS.entries()) {
-      const payout = op.signer!.address
-      const challenge = await currentRegisterChallenge(op, {payout, deviceId: ids[i]!, hostId: host.deviceId})
+      const payout = chain.op.signer!.address
+      const challenge = await currentRegisterChallenge(chain.op, {payout, deviceId: ids[i]!, hostId: host.deviceId})
       const parts = await attestSophgo(i, challenge, {bmlibPath: lib})
       const evidence = encodeEvidence(await toAcceleratorEvidence(parts, challenge))
       regs.push(
-        await register(op, {kind: DeviceKind.RSA2048, publicKey: rsaModulus(pubs[i]!), payout, hostId: host.deviceId, proof: parts.signature, evidence}),
+        await register(chain.op, {kind: DeviceKind.RSA2048, publicKey: rsaModulus(pubs[i]!), payout, hostId: host.deviceId, proof: parts.signature, evidence}),
       )
     }
 
-    const records = await verifierPass(dep.verifier, {policy, cursorFile: join(dir, 'cursor.json'), fromBlock: dep.deployed.blockNumber})
+    const records = await verifierPass(chain.verifier, {policy, cursorFile: join(dir, 'cursor.json'), fromBlock: chain.deployed.blockNumber})
     const decisions = records.filter((r): r is DecisionRecord => (r as DecisionRecord).type === 'decision')
     expect(decisions.map((d) => [d.deviceId, d.outcome, d.power, d.model])).toEqual([
       [ids[0], 'approved', '17', 'Sophgo BM1684'],
@@ -107,10 +99,10 @@ describe('power by model: Sophgo BM1684 vs BM1684X through the bmlib stub (real 
     ])
     expect(decisions.map((d) => d.regId)).toEqual(regs.map((r) => r.regId))
     expect(decisions[1]!.powerNote).toBe('Sophgo BM1684X (chip catalogue): 32 dense INT8 TOPS')
-    const onChain = await Promise.all(ids.map(async (id) => ((await op.poci!.getFunction('deviceInfo').staticCall(id)) as unknown[])[3]))
+    const onChain = await Promise.all(ids.map(async (id) => ((await chain.op.poci!.getFunction('deviceInfo').staticCall(id)) as unknown[])[3]))
     expect(onChain).toEqual([17n, 32n, 17n])
 
-    const audit = await auditDecisions(op, policy, {fromBlock: dep.deployed.blockNumber})
+    const audit = await auditDecisions(chain.op, policy, {fromBlock: chain.deployed.blockNumber})
     expect(audit.mismatches).toEqual([])
     expect(audit.checked).toBe(4)
   })
