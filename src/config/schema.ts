@@ -126,6 +126,8 @@ export const NETWORK_KEYS: Record<string, KeyRule> = {
     pattern: /^https?:\/\/\S+$/,
   },
   'nvidia.requireCc': {type: 'boolean', description: 'NVIDIA reports must show CC mode on (not PPCIE) and DevTools off'},
+  'nvidia.rimDir': {type: 'string', description: 'directory of NVIDIA RIMs named by RIM id: golden measurements compared (offline)'},
+  'nvidia.rimRoots': {type: 'string[]', description: 'PEM files of further accepted RIM roots (the NVIDIA CoRIM root is pinned)'},
 }
 
 export interface NetworkProfile {
@@ -149,6 +151,10 @@ export interface NvidiaPolicy {
   ocsp: 'off' | 'warn' | 'enforce'
   ocspUrl?: string
   requireCc: boolean
+  /** Directory of RIMs (NV_GPU_DRIVER_..., NV_GPU_VBIOS_...): without it measurements are not-checked, so DevTools is not proven off. */
+  rimDir?: string
+  /** PEM files of further accepted RIM roots. */
+  rimRoots?: string[]
 }
 
 /** Mainnet's NVIDIA policy, and the one of a profile that sets none. */

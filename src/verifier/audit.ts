@@ -1,13 +1,16 @@
 /**
- * `unet verifier audit`: recomputes every on-chain decision from chain data alone (the Registered event,
- * the registration block's timestamp, the profile's policy and roots) and lists where the verifier's
- * Approved/Rejected events disagree with the recomputation. A host-tpm rejection for an unanswered
+ * `unet verifier audit`: recomputes every on-chain decision from chain data (the Registered event, the
+ * registration block's timestamp, the profile's policy and roots) plus the facts the verifier recorded
+ * with it (p384: the OCSP answers, judged again at the time each was asked; the RIMs are read from the
+ * profile's nvidia.rimDir), and lists where the verifier's Approved/Rejected events disagree with the
+ * recomputation. No responder is asked: an answer that was not recorded counts as none. A host-tpm rejection for an unanswered
  * credential challenge is consistent only when a challenge was posted and the registration never activated.
  */
 import type {ChainClient} from '../chain/client.js'
 import {credentialChallenges, decisions, latestBlockNumber, registrations, registrationState, type Registration} from '../chain/registrations.js'
 import {blockAt} from '../chain/verifier-reads.js'
 import {decideRegistration, type VerifierPolicy} from './decide.js'
+import {gatherRegistrationFacts, type RecordedFacts} from './facts.js'
 import {ACTIVATION_TIMEOUT_REASON} from './service.js'
 
 export interface AuditMismatch {
@@ -31,6 +34,8 @@ export async function auditDecisions(
   client: ChainClient,
   policy: VerifierPolicy,
   range: {fromBlock: number; toBlock?: number; chunkBlocks?: number},
+  /** The facts recorded with each decision, by regId (records.ts readRecordedFacts). */
+  recorded: ReadonlyMap<string, RecordedFacts> = new Map(),
 ): Promise<AuditReport> {
   const toBlock = range.toBlock ?? (await latestBlockNumber(client))
   const chunk = range.chunkBlocks ?? 5000
@@ -54,7 +59,8 @@ export async function auditDecisions(
       now = new Date(((await blockAt(client, reg.blockNumber))?.timestamp ?? 0) * 1000)
       times.set(reg.blockNumber, now)
     }
-    const rec = decideRegistration(reg, {...policy, chainId: client.chainId, contract: client.pociAddress!, now})
+    const facts = await gatherRegistrationFacts(reg, policy, {now, recorded: recorded.get(reg.regId.toLowerCase()) ?? {}})
+    const rec = decideRegistration(reg, {...policy, chainId: client.chainId, contract: client.pociAddress!, now}, facts)
     report.checked++
     const mismatch = (problem: string) =>
       report.mismatches.push({

@@ -3,8 +3,10 @@
  * the evidence proves (src/evidence/power-table.ts: hosts and devnet kinds by kind), or reject with the
  * reasons. A decision is a pure function of chain data (the Registered event, the chain id, the contract
  * address, the registration block's timestamp as "now") plus the profile's policy and trust roots, so
- * anyone can recompute it (`unet verifier audit`). Hosts are judged by verifyEvidence (the code `unet
- * verify` runs), accelerators by devicePolicy. The loop that acts on decisions is service.ts.
+ * anyone can recompute it (`unet verifier audit`). What the decision needs from outside the chain — for
+ * p384 the RIM files and the OCSP answers — is gathered before (facts.ts) and passed in, and recorded with
+ * the decision, so the audit recomputes from the recorded answers. Hosts are judged by verifyEvidence (the
+ * code `unet verify` runs), accelerators by devicePolicy. The loop that acts on decisions is service.ts.
  */
 import type {KeyObject} from 'node:crypto'
 
@@ -14,11 +16,13 @@ import type {Registration} from '../chain/registrations.js'
 import {DEVICE_KIND_NAMES, DeviceKind} from '../evidence/device-kinds.js'
 import {decodeEvidence, evidenceDigestHex, isHostEvidence, registerChallenge, type Evidence} from '../evidence/index.js'
 import {CONTRACT_MAX_POWER, kindPower, nvidiaPower, sophgoPower, type PowerRating} from '../evidence/power-table.js'
+import type {NvidiaCheckPolicy} from '../hw/nvidia/full-check.js'
 import {ekAttributeReasons} from '../hw/tpm2/activation.js'
 import type {SophgoCatalogue} from '../hw/sophgo/catalogue.js'
 import {parseTpm2bPublic} from '../hw/tpm2/structures.js'
 import {bytesToHex} from '../util/hex.js'
 import {devicePolicy, type AttestedModel} from './device-policy.js'
+import {nvidiaCheckOf, recordFacts, type RecordedFacts, type RegistrationFacts} from './facts.js'
 import {verifyEvidence} from './verify-evidence.js'
 
 /** The profile's part of a decision: what is genuine on this network. */
@@ -32,6 +36,8 @@ export interface VerifierPolicy {
   nvidiaRoots?: Array<string | Uint8Array>
   sophgoCatalogue?: SophgoCatalogue
   sophgoCatalogueKeys?: ReadonlyArray<string | KeyObject>
+  /** The NVIDIA full check's policy (OCSP mode and responder, requireCc, rimDir, roots); absent: the strict one. */
+  nvidia?: NvidiaCheckPolicy
 }
 
 export interface DecideContext extends VerifierPolicy {
@@ -62,6 +68,8 @@ export interface VerifierDecision {
   chipId?: string
   /** host-tpm approvals: the credential challenge must be answered first; MakeCredential's inputs (0x-hex TPM2B_PUBLIC). */
   needsActivation?: {ekPublic: string; akPublic: string}
+  /** The facts judged (p384: OCSP answers, RIM digests), to be recorded so the audit can recompute. */
+  facts?: RecordedFacts
 }
 
 const kindName = (kind: number) => DEVICE_KIND_NAMES[kind] ?? String(kind)
@@ -76,8 +84,8 @@ function ratingOf(kind: number, model: AttestedModel | undefined): PowerRating |
 
 type Done = (reasons: string[], warnings: string[], extra?: Partial<VerifierDecision>, rating?: PowerRating) => VerifierDecision
 
-/** Pure: the verdict on one registration. */
-export function decideRegistration(reg: Registration, ctx: DecideContext): VerifierDecision {
+/** Pure: the verdict on one registration, from chain data, the policy and the facts gathered for it. */
+export function decideRegistration(reg: Registration, ctx: DecideContext, facts: RegistrationFacts = {}): VerifierDecision {
   const base = {regId: reg.regId, deviceId: reg.deviceId, txHash: reg.txHash, kind: kindName(reg.kind)}
   const done: Done = (reasons, warnings, extra = {}, rating = kindPower(reg.kind)) => {
     const power = rating?.power ?? 0n
@@ -120,9 +128,17 @@ export function decideRegistration(reg: Registration, ctx: DecideContext): Verif
       sophgoCatalogue: ctx.sophgoCatalogue,
       sophgoCatalogueKeys: ctx.sophgoCatalogueKeys,
       nvidiaRoots: ctx.nvidiaRoots,
+      nvidia: nvidiaCheckOf(ctx),
+      nvidiaFacts: facts.nvidia,
       now: ctx.now,
     })
-    return done(r.reasons, r.warnings, {evidenceDigest, ...(r.chipId ? {chipId: r.chipId} : {})}, ratingOf(reg.kind, r.model))
+    const recorded = recordFacts(facts)
+    return done(
+      r.reasons,
+      r.warnings,
+      {evidenceDigest, ...(r.chipId ? {chipId: r.chipId} : {}), ...(recorded ? {facts: recorded} : {})},
+      ratingOf(reg.kind, r.model),
+    )
   }
   return hostDecision(reg, evidence, challenge, ctx, done, evidenceDigest)
 }

@@ -9,7 +9,10 @@
  * - p384 (NVIDIA CC): an NVIDIA-rooted attestation report over the registration challenge, signed by
  *   the registered key: proof of possession, so nobody registers a GPU key without the GPU; the chain's
  *   device identity certificate gives the chip id Poci binds to one active device, the chain's
- *   architecture and the report's signed CHIP_SKU give the model.
+ *   architecture and the report's signed CHIP_SKU give the model. Then the rest of the NVIDIA full
+ *   check (src/hw/nvidia/full-check.ts) under the profile's policy: RIM golden measurements, OCSP of
+ *   the GPU and RIM chains, CC mode on and DevTools off where required — judged from facts (RIM files,
+ *   OCSP answers) gathered before the decision (src/verifier/facts.ts), so it stays pure.
  * The model is what the power table rates (src/evidence/power-table.ts, applied in decide.ts).
  * - emulator: refused unless allowEmulator.
  */
@@ -20,7 +23,8 @@ import {evidenceDeviceId, type AcceleratorEvidence, type Evidence, type Evidence
 import {verifyEvidenceWith, type KindVerifier} from '../evidence/verify.js'
 import {nvidiaAttestedModel} from '../hw/nvidia/attested-model.js'
 import {chipIdentity} from '../hw/nvidia/chip-identity.js'
-import {verifyNvidiaEvidence} from '../hw/nvidia/verify-evidence.js'
+import type {NvidiaCheckPolicy, NvidiaFacts} from '../hw/nvidia/full-check.js'
+import {nvidiaEvidenceVerifier, verifyNvidiaEvidence} from '../hw/nvidia/verify-evidence.js'
 import {lookupChip, verifyCatalogue, type SophgoCatalogue} from '../hw/sophgo/catalogue.js'
 import {verifySophgoEvidence} from '../hw/sophgo/verify-evidence.js'
 
@@ -41,7 +45,15 @@ export interface DevicePolicyContext {
   nvidiaRoots?: Array<string | Uint8Array>
   /** When certificates are judged (the registration block's time). */
   now?: Date
+  /** The NVIDIA full-check policy (the profile's nvidia.*); absent: the strict one (OCSP enforced, CC required). */
+  nvidia?: NvidiaCheckPolicy
+  /** RIMs and OCSP answers gathered for this registration (absent: none, so OCSP is not-checked). */
+  nvidiaFacts?: NvidiaFacts
 }
+
+/** The policy of a profile that sets none, as config/schema.ts nvidiaPolicy. */
+export const STRICT_NVIDIA_CHECK: NvidiaCheckPolicy = {ocsp: 'enforce', requireCc: true}
+const POSSESSION = 'the P-384 key did not prove possession (an NVIDIA-rooted report over the registration challenge, signed by the key)'
 
 export interface DevicePolicyResult {
   /** Why the registration is refused (empty: the policy accepts it). */
@@ -96,7 +108,7 @@ function sophgoChip(evidence: Evidence | undefined, ctx: DevicePolicyContext): D
 }
 
 function nvidiaKey(evidence: Evidence | undefined, ctx: DevicePolicyContext): DevicePolicyResult {
-  const r = possession(DeviceKind.P384, evidence, 'nvidia-cc', verifyNvidiaEvidence, ctx)
+  const r = possession(DeviceKind.P384, evidence, 'nvidia-cc', nvidiaEvidenceVerifier(ctx.nvidia ?? STRICT_NVIDIA_CHECK, ctx.nvidiaFacts), ctx)
   if (r.reasons.length === 0) {
     // the chain verified to an NVIDIA root, so its device identity certificate names the physical chip
     const certs = evidence!.device.certChain.map((der) => new X509Certificate(Buffer.from(der)))
@@ -106,10 +118,9 @@ function nvidiaKey(evidence: Evidence | undefined, ctx: DevicePolicyContext): De
     const model = nvidiaAttestedModel((evidence as AcceleratorEvidence).report.body, certs)
     return {...r, chipId: chip.chipId, ...(model ? {model: {vendor: 'nvidia', architecture: model.architecture, chipSku: model.chipSku}} : {})}
   }
-  return {
-    reasons: ['the P-384 key did not prove possession (an NVIDIA-rooted report over the registration challenge, signed by the key)', ...r.reasons],
-    warnings: r.warnings,
-  }
+  // say whether possession itself failed, or the key proved it and the rest of the check refused it
+  const offline = possession(DeviceKind.P384, evidence, 'nvidia-cc', verifyNvidiaEvidence, ctx)
+  return {reasons: offline.reasons.length > 0 ? [POSSESSION, ...r.reasons] : r.reasons, warnings: r.warnings}
 }
 
 export function devicePolicy(kind: number, evidence: Evidence | undefined, ctx: DevicePolicyContext): DevicePolicyResult {

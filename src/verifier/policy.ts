@@ -1,6 +1,7 @@
-/** What a network profile gives the verifier: its policy (emulator switch, trust roots, read once at start) and where to scan from. */
+/** What a network profile gives the verifier: its policy (emulator switch, trust roots, the NVIDIA check's policy, read once at start) and where to scan from. */
 import {readDevnetState} from '../chain/devnet.js'
 import type {NetworkProfile} from '../config/schema.js'
+import {nvidiaCheckPolicyFor} from '../hw/nvidia/check-policy.js'
 import {loadSophgoTrust} from '../hw/sophgo/catalogue-files.js'
 import {cloudVtpmAllowed, loadTrustRoots} from '../hw/tpm2/roots.js'
 import type {VerifierPolicy} from './decide.js'
@@ -15,6 +16,7 @@ export function policyFromProfile(profile: NetworkProfile): VerifierPolicy {
     nvidiaRoots: profile.trustRoots.nvidia.length > 0 ? loadTrustRoots(profile.trustRoots.nvidia) : undefined,
     sophgoCatalogue: sophgo.catalogue,
     sophgoCatalogueKeys: sophgo.keys,
+    nvidia: nvidiaCheckPolicyFor(profile),
   }
 }
 

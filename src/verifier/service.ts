@@ -2,6 +2,8 @@
  * The verifier service (`unet verifier run`; the devnet supervisor runs the same code): scans Registered
  * events from a persisted cursor, decides each pending registration (decideRegistration, pure), posts
  * the credential challenge of TPM hosts and approves them once activated, approves or rejects the rest.
+ * What a decision needs from outside the chain (p384: RIM files, OCSP answers) is gathered just before it
+ * (facts.ts) and written into its record.
  * Each registration is isolated: a decision whose transaction reverts is recorded with the revert name
  * and never tried again; a transient failure (RPC, funds) is retried with backoff without holding up the
  * others. Optional random spot checks challenge committed (P-384) heartbeats and slash unanswered ones.
@@ -24,6 +26,7 @@ import {credentialChallengeFor} from '../hw/tpm2/activation.js'
 import {bytesToHex, concatBytes, hexToBytes} from '../util/hex.js'
 import {loadCursor, rewindCursor, saveCursor, type VerifierCursor, type WaitingActivation} from './cursor.js'
 import {decideRegistration, type VerifierDecision, type VerifierPolicy} from './decide.js'
+import {gatherRegistrationFacts, type RecordedFacts} from './facts.js'
 import type {VerifierMetrics} from './metrics.js'
 
 /** Epochs of blocks an operator has to answer the credential challenge before the registration is rejected. */
@@ -52,6 +55,8 @@ export interface DecisionRecord {
   evidenceDigest?: string
   ekId?: string
   chipId?: string
+  /** What the decision was judged from besides chain data (p384: the OCSP answers, the RIMs by digest): the audit recomputes from it. */
+  facts?: RecordedFacts
   /** The verifier's transaction (approve, reject or challengeCredential). */
   onChainTx?: string
   outcome: DecisionOutcome
@@ -81,6 +86,10 @@ export interface RunVerifierOptions {
   cursorFile: string
   /** First block to scan when there is no cursor for this chain and contract. */
   fromBlock: number
+  /** OCSP answers are cached here until their nextUpdate (<cacheDir>/ocsp). */
+  cacheDir?: string
+  /** Per OCSP request (default 5000 ms). */
+  ocspTimeoutMs?: number
   pollMs?: number
   /** Blocks after the credential challenge before an unanswered registration is rejected (default 20 epochs). */
   activationTimeoutBlocks?: number
@@ -233,12 +242,10 @@ class VerifierService {
     const state = await registrationState(this.client, reg.regId)
     if (state.status !== 'pending') return // decided already (by us before a restart, or released meanwhile)
     const block = await blockAt(this.client, reg.blockNumber)
-    const decision = decideRegistration(reg, {
-      ...this.options.policy,
-      chainId: this.client.chainId,
-      contract: this.client.pociAddress!,
-      now: new Date((block?.timestamp ?? Math.floor(Date.now() / 1000)) * 1000),
-    })
+    const now = new Date((block?.timestamp ?? Math.floor(Date.now() / 1000)) * 1000)
+    // network facts first (OCSP, RIM files), so the decision itself stays pure and recomputable
+    const facts = await gatherRegistrationFacts(reg, this.options.policy, {now, cacheDir: this.options.cacheDir, timeoutMs: this.options.ocspTimeoutMs})
+    const decision = decideRegistration(reg, {...this.options.policy, chainId: this.client.chainId, contract: this.client.pociAddress!, now}, facts)
     if (!decision.approve || !decision.needsActivation) return this.act(decision, decision.approve)
     let challengedAt = await latestBlockNumber(this.client)
     if (state.commitment === ZERO32) {
@@ -308,6 +315,7 @@ class VerifierService {
       ...(d.evidenceDigest ? {evidenceDigest: d.evidenceDigest} : {}),
       ...(d.ekId ? {ekId: d.ekId} : {}),
       ...(d.chipId ? {chipId: d.chipId} : {}),
+      ...(d.facts ? {facts: d.facts} : {}),
       ...(onChainTx ? {onChainTx} : {}),
       outcome,
       at: new Date().toISOString(),

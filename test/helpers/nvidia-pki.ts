@@ -61,14 +61,22 @@ export function testFirmware(chip: TestNvidiaChip, fwid: Uint8Array = Uint8Array
 /** Text opaque fields by type, as NVIDIA's firmware writes them (NUL-terminated): e.g. {15: '885'} for CHIP_SKU, {17: 'G520'} for PROJECT. */
 export type OpaqueText = Record<number, string>
 
+export interface TestReportOptions {
+  /** Signed text opaque fields (driver version 3, CHIP_SKU 15, PROJECT 17, PROJECT_SKU 18, ...), NUL-terminated as the firmware writes them. */
+  fields?: OpaqueText
+  /** Signed binary opaque fields by type (VBIOS version 6, PROTECTED_PCIE_STATUS 21, FEATURE_FLAG 36, ...), after the FWID. */
+  opaque?: Record<number, Uint8Array>
+  /** SHA-384 values of measurement blocks 1, 2, ... (default: one random block). */
+  measurements?: Uint8Array[]
+}
+
 /**
  * An SPDM GET_MEASUREMENTS exchange over `nonce`, signed by the firmware's leaf key, its opaque data
- * carrying the FWID (field 20) and `fields` (signed with the rest).
+ * carrying the text `fields`, the FWID (field 20) and the binary `opaque` fields (all signed with the rest).
  */
-export function testReport(fw: TestFirmware, nonce: Uint8Array, fields: OpaqueText = {}): Uint8Array {
-  const text = Object.entries(fields).map(([type, v]) => {
-    const bytes = Buffer.from(v + '\0', 'latin1')
-    return concatBytes(le(Number(type), 2), le(bytes.length, 2), bytes)
-  })
-  return spdmExchange(fw.key, nonce, {blocks: 1, opaque: concatBytes(...text, le(20, 2), le(fw.fwid.length, 2), fw.fwid)})
+export function testReport(fw: TestFirmware, nonce: Uint8Array, options: TestReportOptions = {}): Uint8Array {
+  const field = (type: number | string, value: Uint8Array) => concatBytes(le(Number(type), 2), le(value.length, 2), value)
+  const text = Object.entries(options.fields ?? {}).map(([type, v]) => field(type, Buffer.from(v + '\0', 'latin1')))
+  const binary = Object.entries(options.opaque ?? {}).map(([type, v]) => field(type, v))
+  return spdmExchange(fw.key, nonce, {blocks: options.measurements ?? 1, opaque: concatBytes(...text, field(20, fw.fwid), ...binary)})
 }

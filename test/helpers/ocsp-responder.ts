@@ -5,11 +5,14 @@
  * Each responder runs in its own process group (detached), which stop() kills.
  */
 import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
-import {X509Certificate} from 'node:crypto'
+import {createHash, X509Certificate} from 'node:crypto'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer, request as httpRequest} from 'node:http'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+
+import {certificateFields} from '../../src/util/x509-fields.js'
+import type {Issued} from './x509.js'
 
 const run = (args: string[], cwd: string) => execFileSync('openssl', args, {cwd, stdio: ['ignore', 'pipe', 'pipe']})
 
@@ -33,6 +36,17 @@ export class TestPki {
   readonly dir = mkdtempSync(join(tmpdir(), 'unet-ocsp-'))
   private serial = 0x1000
   private readonly responders: ChildProcess[] = []
+
+  /** A certificate made elsewhere (test/helpers/x509.ts) with its key, as files openssl can serve. */
+  adopt(name: string, issued: Issued): TestCert {
+    const pemPath = join(this.dir, `${name}.pem`)
+    const keyPath = join(this.dir, `${name}.key`)
+    writeFileSync(pemPath, issued.pem)
+    writeFileSync(keyPath, issued.key.privateKey.export({type: 'pkcs8', format: 'pem'}) as string, {mode: 0o600})
+    // the index holds the serial as openssl prints it: upper-case hex, even length, no leading zero bytes
+    const hex = BigInt(`0x${issued.cert.serialNumber}`).toString(16).toUpperCase()
+    return {name, cert: issued.cert, pemPath, keyPath, serialHex: hex.length % 2 ? `0${hex}` : hex}
+  }
 
   /** A self-signed P-384 CA. */
   root(name: string): TestCert {
@@ -169,7 +183,7 @@ export class TestPki {
  * how a test plays the attacker between verifier and responder (replay, tampering).
  */
 export async function relay(
-  target: string,
+  target: string | ((request: Buffer) => string),
   rewrite: {request?: (b: Buffer) => Buffer; response?: (b: Buffer, request: Buffer) => Buffer} = {},
 ): Promise<{url: string; count: () => number; close: () => Promise<void>}> {
   let n = 0
@@ -180,15 +194,19 @@ export async function relay(
       n++
       const original = Buffer.concat(chunks)
       const body = rewrite.request ? rewrite.request(original) : original
-      const fwd = httpRequest(target, {method: 'POST', headers: {'content-type': 'application/ocsp-request', 'content-length': body.length}}, (up) => {
-        const parts: Buffer[] = []
-        up.on('data', (c: Buffer) => parts.push(c))
-        up.on('end', () => {
-          const answer = rewrite.response ? rewrite.response(Buffer.concat(parts), original) : Buffer.concat(parts)
-          res.writeHead(up.statusCode ?? 502, {'content-type': 'application/ocsp-response', 'content-length': answer.length})
-          res.end(answer)
-        })
-      })
+      const fwd = httpRequest(
+        typeof target === 'string' ? target : target(original),
+        {method: 'POST', headers: {'content-type': 'application/ocsp-request', 'content-length': body.length}},
+        (up) => {
+          const parts: Buffer[] = []
+          up.on('data', (c: Buffer) => parts.push(c))
+          up.on('end', () => {
+            const answer = rewrite.response ? rewrite.response(Buffer.concat(parts), original) : Buffer.concat(parts)
+            res.writeHead(up.statusCode ?? 502, {'content-type': 'application/ocsp-response', 'content-length': answer.length})
+            res.end(answer)
+          })
+        },
+      )
       fwd.on('error', () => res.writeHead(502).end())
       fwd.end(body)
     })
@@ -196,4 +214,23 @@ export async function relay(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const {port} = server.address() as {port: number}
   return {url: `http://127.0.0.1:${port}/`, count: () => n, close: () => new Promise((resolve) => server.close(() => resolve()))}
+}
+
+/** The SHA-384 issuerKeyHash of a CertID naming `issuer`: what a request for its certificates carries. */
+export function issuerKeyHash(issuer: X509Certificate): Buffer {
+  return createHash('sha384')
+    .update(certificateFields(new Uint8Array(issuer.raw)).publicKeyBits)
+    .digest()
+}
+
+/**
+ * One URL for the responders of several CAs (openssl ocsp answers for one CA): a request goes to the
+ * responder of the issuer its CertID names. What NVIDIA's single ocsp.ndis.nvidia.com does for its CAs.
+ */
+export async function ocspRouter(
+  routes: Array<{issuer: TestCert; url: string}>,
+  rewrite: {response?: (b: Buffer, request: Buffer) => Buffer} = {},
+): Promise<{url: string; count: () => number; close: () => Promise<void>}> {
+  const table = routes.map((r) => ({hash: issuerKeyHash(r.issuer.cert), url: r.url}))
+  return relay((request) => table.find((r) => request.includes(r.hash))?.url ?? 'http://127.0.0.1:9/', rewrite)
 }

@@ -42,20 +42,21 @@ function spdmRequest(nonce: Uint8Array): Uint8Array {
 }
 
 /**
- * request ‖ MEASUREMENTS response (`blocks` DMTF blocks of 48-byte digests, responder nonce, opaque data)
- * ‖ signature. `opaque`: the opaque data, or how many random bytes of it. The default is small; 64 blocks
- * + 400 opaque bytes is about the 4 KB of a Hopper report.
+ * request ‖ MEASUREMENTS response (DMTF blocks 1, 2, ... of digests, responder nonce, opaque data) ‖
+ * signature. `blocks`: the digests, or how many random 48-byte ones. `opaque`: the opaque data, or how
+ * many random bytes of it. The default is small; 64 blocks + 400 opaque bytes is about the 4 KB of a
+ * Hopper report.
  */
-export function spdmExchange(key: P384Key, nonce: Uint8Array, options: {blocks?: number; opaque?: number | Uint8Array} = {}): Uint8Array {
-  const blocks = options.blocks ?? 2
-  const record = concatBytes(
-    ...Array.from({length: blocks}, (_, i) =>
-      concatBytes(Uint8Array.of(i + 1, 0x01), le(51, 2), Uint8Array.of(0x01), le(48, 2), Uint8Array.from(randomBytes(48))),
-    ),
-  )
+export function spdmExchange(
+  key: P384Key,
+  nonce: Uint8Array,
+  options: {blocks?: number | readonly Uint8Array[]; opaque?: number | Uint8Array} = {},
+): Uint8Array {
+  const digests = typeof options.blocks === 'object' ? options.blocks : Array.from({length: options.blocks ?? 2}, () => Uint8Array.from(randomBytes(48)))
+  const record = concatBytes(...digests.map((d, i) => concatBytes(Uint8Array.of(i + 1, 0x01), le(d.length + 3, 2), Uint8Array.of(0x01), le(d.length, 2), d)))
   const opaque = options.opaque instanceof Uint8Array ? options.opaque : Uint8Array.from(randomBytes(options.opaque ?? 16))
   const response = concatBytes(
-    Uint8Array.of(0x11, 0x60, 0x00, 0x00, blocks),
+    Uint8Array.of(0x11, 0x60, 0x00, 0x00, digests.length),
     le(record.length, 3),
     record,
     Uint8Array.from(randomBytes(32)),

@@ -1,3 +1,5 @@
+import {join} from 'node:path'
+
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
@@ -8,26 +10,36 @@ import type {AuditReport} from '../../verifier/audit.js'
 export default class VerifierAudit extends BaseCommand<typeof VerifierAudit> {
   static override summary = 'recompute every verifier decision from chain data and list the mismatches'
   static override description = `Reads the Registered events and the verifier's Approved/Rejected events, recomputes each decision from chain data
-alone (the event, the registration block's time, the profile's policy and trust roots) and lists where they differ:
-approved but the recomputation rejects, rejected but it approves, power or EK id differs. Needs no key.
+(the event, the registration block's time, the profile's policy and trust roots) and, for p384 (NVIDIA) registrations,
+the OCSP answers the verifier recorded in its decisions log (--decisions; no responder is asked) with the RIMs of the
+profile's nvidia.rimDir, and lists where they differ: approved but the recomputation rejects, rejected but it approves,
+power, EK id or chip id differs. Needs no key.
 Exits 0 when every decision matches, ${ExitCode.AUDIT_MISMATCH} (AUDIT_MISMATCH) otherwise.`
   static override examples = ['<%= config.bin %> verifier audit --json', '<%= config.bin %> verifier audit --network testnet --from-block 1200']
   static override flags = {
     'from-block': Flags.integer({description: 'first block to read (default: the devnet deployment block, else 0)', min: 0}),
+    decisions: Flags.string({
+      description: "the verifier's decisions log with the recorded OCSP answers (default: <dataDir>/verifier/decisions.jsonl; on the devnet its supervisor's)",
+    }),
   }
 
   async run(): Promise<AuditReport> {
     const profile = requireChainReady(this.resolved.profile)
-    const [{connect, disconnect}, {auditDecisions}, {policyFromProfile, defaultFromBlock}] = await Promise.all([
+    const [{connect, disconnect}, {auditDecisions}, {policyFromProfile, defaultFromBlock}, {readRecordedFacts}, {devnetPaths}] = await Promise.all([
       import('../../chain/client.js'),
       import('../../verifier/audit.js'),
       import('../../verifier/policy.js'),
+      import('../../verifier/records.js'),
+      import('../../chain/devnet.js'),
     ])
     const policy = policyFromProfile(profile)
+    const dataDir = this.resolved.paths.dataDir
+    const log = this.flags.decisions ?? (profile.name === 'devnet' ? devnetPaths(dataDir).decisionsFile : join(dataDir, 'verifier', 'decisions.jsonl'))
+    const recorded = readRecordedFacts(log)
     const client = await connect(profile)
     let report: AuditReport
     try {
-      report = await auditDecisions(client, policy, {fromBlock: this.flags['from-block'] ?? defaultFromBlock(profile, this.resolved.paths.dataDir)})
+      report = await auditDecisions(client, policy, {fromBlock: this.flags['from-block'] ?? defaultFromBlock(profile, dataDir)}, recorded)
     } finally {
       disconnect(client)
     }

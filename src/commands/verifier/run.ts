@@ -23,7 +23,9 @@ export interface VerifierRunResult {
 export default class VerifierRun extends BaseCommand<typeof VerifierRun> {
   static override summary = 'run the verifier role: decide registrations, activate TPM credentials, spot-check committed heartbeats'
   static override description = `Scans Registered events from a cursor (<dataDir>/verifier/cursor.json), decides each pending registration with the
-network profile's policy and trust roots (the same pure decision \`unet verifier audit\` recomputes), posts the credential
+network profile's policy and trust roots (the same pure decision \`unet verifier audit\` recomputes; p384 registrations get the
+NVIDIA full check: RIMs from nvidia.rimDir, OCSP of the GPU and RIM chains as nvidia.ocsp says, whose answers are recorded
+with the decision, and CC mode / DevTools where nvidia.requireCc), posts the credential
 challenge of TPM hosts and approves them once the operator answered it (rejected after --activation-timeout-blocks), and
 approves or rejects the rest. Every decision is appended to --decisions as one JSON line. With --spot-check-rate > 0 it
 challenges a random share of committed (P-384) heartbeats and slashes unanswered challenges.
@@ -84,6 +86,7 @@ or a prompt, never from argv; on the devnet without --keystore the devnet's veri
       ;({nextBlock} = await runVerifier(client, {
         policy,
         cursorFile,
+        cacheDir: paths.cacheDir,
         fromBlock: this.flags['from-block'] ?? defaultFromBlock(profile, paths.dataDir),
         pollMs: this.flags['poll-ms'],
         activationTimeoutBlocks: this.flags['activation-timeout-blocks'],

@@ -2,27 +2,32 @@ import {readFileSync} from 'node:fs'
 
 import {Flags} from '@oclif/core'
 
+import {parseAt} from '../../cli/at-flag.js'
 import {BaseCommand} from '../../cli/base-command.js'
+import {nvidiaCheckFlags, nvidiaCheckPolicyFromFlags} from '../../cli/nvidia-check-flags.js'
 import {EvidenceInvalidError, InputError} from '../../errors/index.js'
 import {hexToBytes} from '../../util/hex.js'
 
 export default class VerifyNvidiaEvidence extends BaseCommand<typeof VerifyNvidiaEvidence> {
-  static override summary = "verify a multi-GPU / NVSwitch evidence set as NVIDIA's attestation SDK serialises it (offline)"
+  static override summary = "verify a multi-GPU / NVSwitch evidence set as NVIDIA's attestation SDK serialises it"
   static override description =
-    'The file is a JSON list of {arch, nonce, evidence, certificate} (base64 report and PEM chain). Each report is verified as ' +
-    '`unet verify nvidia-report` does; the declared arch must be the one its chain names, and one chip may appear once. The PPCIE ' +
-    'topology check is not made (docs/nvidia-attestation.md). Exit 0 when valid, 10 with the reasons when not, 19 for malformed input.'
+    'The file is a JSON list of {arch, nonce, evidence, certificate} (base64 report and PEM chain). Each report gets the check ' +
+    '`unet verify nvidia-report` makes (offline checks, RIMs from --rim-dir, OCSP of the GPU and RIM chains, the CC policy for GPUs, ' +
+    'all from the profile unless a flag says otherwise); the declared arch must be the one its chain names, one chip may appear once, ' +
+    'and all GPUs must be in one mode (SPT, MPT or PPCIE). The PPCIE topology check is not made (docs/nvidia-attestation.md). ' +
+    'Exit 0 when valid, 10 with the reasons when not, 19 for malformed input.'
   static override examples = [
     '<%= config.bin %> verify nvidia-evidence --evidence fixtures/nvidia/multi-gpu-hopper.json --nonce e97b23a1718095a0e9e35edca810768c70a6a5a389b705e753b197912bc11576',
+    '<%= config.bin %> verify nvidia-evidence --evidence set.json --nonce HEX --ocsp enforce --rim-dir ./rims --json',
   ]
   static override flags = {
     evidence: Flags.string({description: "evidence list (JSON, NVIDIA's serialised form)", required: true}),
     nonce: Flags.string({description: 'expected nonce of every report (hex, 32 bytes)', required: true}),
-    'allow-missing-fwid': Flags.boolean({description: 'accept reports without an FWID field (older GPU firmware, LS10 switches)', default: false}),
+    ...nvidiaCheckFlags,
   }
 
   async run() {
-    const {parseNvidiaEvidenceList, verifyNvidiaEvidenceSet} = await import('../../hw/nvidia/evidence-list.js')
+    const {parseNvidiaEvidenceList, checkNvidiaEvidenceSet} = await import('../../hw/nvidia/evidence-list.js')
     const f = this.flags
     const nonce = hexToBytes(f.nonce, '--nonce', 32)
     let text: string
@@ -31,21 +36,32 @@ export default class VerifyNvidiaEvidence extends BaseCommand<typeof VerifyNvidi
     } catch {
       throw new InputError(`cannot read --evidence ${f.evidence}`)
     }
-    const {loadTrustRoots} = await import('../../hw/tpm2/roots.js')
-    const {rootFingerprints} = await import('../../hw/nvidia/verify-evidence.js')
-    const result = verifyNvidiaEvidenceSet(parseNvidiaEvidenceList(text), {
-      expectedNonce: nonce,
-      allowMissingFwid: f['allow-missing-fwid'],
-      extraRootFingerprints: rootFingerprints(loadTrustRoots(this.resolved.profile.trustRoots.nvidia)),
+    const policy = await nvidiaCheckPolicyFromFlags(this.resolved.profile, f)
+    const result = await checkNvidiaEvidenceSet(parseNvidiaEvidenceList(text), nonce, policy, {
+      cacheDir: this.resolved.paths.cacheDir,
+      now: parseAt(f.at),
     })
+    const entries = result.entries.map((e) => ({
+      architecture: e.architecture,
+      chip: e.chip,
+      opaque: e.opaque,
+      checks: e.checks,
+      measurements: e.measurements,
+      policy: e.policy,
+      ocsp: e.ocsp,
+      rims: e.rim?.rims.map((r) => ({label: r.label, role: r.role, reasons: r.result.reasons, ocsp: r.ocsp})) ?? [],
+      warnings: e.warnings,
+    }))
     if (!result.valid)
       throw new EvidenceInvalidError(`NVIDIA evidence set is invalid: ${result.reasons.join('; ')}`, result.reasons, {
         hint: 'the reasons say which entry failed',
+        details: {entries},
       })
+    for (const [i, e] of result.entries.entries()) for (const w of e.warnings) this.warning(`entry ${i}: ${w}`)
     for (const [i, e] of result.entries.entries())
       this.log(
-        `entry ${i}: valid ${e.architecture}  chip ${e.chip?.serialNumber}  driver ${e.opaque.driverVersion ?? '-'}  VBIOS ${e.opaque.vbiosVersion ?? '?'}`,
+        `entry ${i}: valid ${e.architecture}  chip ${e.chip?.serialNumber}  driver ${e.opaque.driverVersion ?? '-'}  VBIOS ${e.opaque.vbiosVersion ?? '?'}  measurements ${e.measurements}  OCSP (${e.ocsp.mode}) ${e.ocsp.certs.map((c) => `${c.index}:${c.status}`).join(' ')}`,
       )
-    return {valid: true, entries: result.entries.map((e) => ({architecture: e.architecture, chip: e.chip, opaque: e.opaque, checks: e.checks}))}
+    return {valid: true, entries}
   }
 }

@@ -1,14 +1,19 @@
 import {InputError} from '../../errors/index.js'
 import {NVIDIA_ARCHITECTURES, type NvidiaArchitectureName} from './architecture.js'
-import {verifyNvidiaReport, type NvidiaVerifyOptions, type NvidiaVerifyResult} from './verify.js'
+import {checkModeConsistency} from './cc-policy.js'
+import {checkNvidiaReport, judgeNvidiaReport, type GatherOptions, type NvidiaCheckPolicy, type NvidiaCheckResult} from './full-check.js'
+import {parseCertChain} from './verify.js'
+import {parseOpaqueData} from './opaque.js'
+import {parseSpdmExchange, REQUEST_LENGTH} from './spdm.js'
 
 /**
  * A multi-device evidence set as NVIDIA's attestation SDK serialises it (several GPUs of one machine, or
  * its NVSwitches, for PPCIE): a JSON list of {arch, nonce, evidence (base64 report), certificate (base64
- * PEM chain)}; its nonce field is informational, the report's own nonce is checked). Every entry is verified on its own with verifyNvidiaReport; the set adds two checks: the
- * architecture the entry declares is the one its chain names, and no physical chip appears twice (one
- * chip counted as several devices). The PPCIE topology check (every GPU linked to the same 4 switches)
- * is not made: docs/nvidia-attestation.md.
+ * PEM chain)}; its nonce field is informational, the report's own nonce is checked). Every entry gets the
+ * NVIDIA full check (full-check.ts: offline, RIMs, OCSP, CC policy); the set adds three checks: the
+ * architecture the entry declares is the one its chain names, no physical chip appears twice (one chip
+ * counted as several devices), and all GPUs are in one mode (SPT, MPT or PPCIE: checkModeConsistency).
+ * The PPCIE topology check (every GPU linked to the same 4 switches) is not made: docs/nvidia-attestation.md.
  */
 export interface NvidiaEvidenceEntry {
   /** The architecture the entry declares ("HOPPER", "BLACKWELL", "LS10"), checked against the chain. */
@@ -21,7 +26,7 @@ export interface NvidiaEvidenceSetResult {
   valid: boolean
   /** Set-level reasons, then each entry's as "entry N: ...". */
   reasons: string[]
-  entries: NvidiaVerifyResult[]
+  entries: NvidiaCheckResult[]
 }
 
 const HINT = "pass NVIDIA's serialised evidence list: [{arch, nonce, evidence, certificate}, ...]"
@@ -52,9 +57,9 @@ export function parseNvidiaEvidenceList(text: string): NvidiaEvidenceEntry[] {
 
 const declared = (arch: string): NvidiaArchitectureName | undefined => NVIDIA_ARCHITECTURES.find((a) => a.name === arch.toLowerCase())?.name
 
-export function verifyNvidiaEvidenceSet(entries: readonly NvidiaEvidenceEntry[], options: NvidiaVerifyOptions): NvidiaEvidenceSetResult {
+/** Pure: the set's verdict from each entry's full-check result. */
+export function judgeNvidiaEvidenceSet(entries: readonly NvidiaEvidenceEntry[], results: NvidiaCheckResult[]): NvidiaEvidenceSetResult {
   const reasons: string[] = []
-  const results = entries.map((e) => verifyNvidiaReport(e.report, e.certChainPem, options))
   const seen = new Map<string, number>()
   results.forEach((r, i) => {
     for (const why of r.reasons) reasons.push(`entry ${i}: ${why}`)
@@ -65,5 +70,44 @@ export function verifyNvidiaEvidenceSet(entries: readonly NvidiaEvidenceEntry[],
     if (first === undefined) seen.set(r.chip.chipId, i)
     else reasons.push(`entry ${i}: chip ${r.chip.serialNumber} is entry ${first}'s chip: one chip counts once`)
   })
+  const gpus = results.flatMap((r, i) => (NVIDIA_ARCHITECTURES.find((a) => a.name === r.architecture)?.device === 'gpu' ? [i] : []))
+  reasons.push(...checkModeConsistency(gpus.map((i) => parseOpaqueData(parseSpdmExchange(entries[i]!.report).response.opaque, REQUEST_LENGTH))))
   return {valid: reasons.length === 0, reasons, entries: results}
+}
+
+const inputOf = (e: NvidiaEvidenceEntry, expectedNonce: Uint8Array, now: Date) => ({
+  report: e.report,
+  chain: parseCertChain(e.certChainPem),
+  expectedNonce,
+  now,
+})
+
+/** Offline only (no RIMs, no OCSP, CC policy reported but not required). */
+export function verifyNvidiaEvidenceSet(
+  entries: readonly NvidiaEvidenceEntry[],
+  options: {expectedNonce: Uint8Array; now?: Date; allowMissingFwid?: boolean; extraRootFingerprints?: string[]},
+): NvidiaEvidenceSetResult {
+  const policy: NvidiaCheckPolicy = {
+    ocsp: 'off',
+    requireCc: false,
+    allowMissingFwid: options.allowMissingFwid,
+    extraRootFingerprints: options.extraRootFingerprints,
+  }
+  const now = options.now ?? new Date()
+  return judgeNvidiaEvidenceSet(
+    entries,
+    entries.map((e) => judgeNvidiaReport(inputOf(e, options.expectedNonce, now), {ocsp: {}}, policy)),
+  )
+}
+
+/** Every entry's full check (RIMs, OCSP as the policy says), then the set's. */
+export async function checkNvidiaEvidenceSet(
+  entries: readonly NvidiaEvidenceEntry[],
+  expectedNonce: Uint8Array,
+  policy: NvidiaCheckPolicy,
+  options: GatherOptions & {now?: Date} = {},
+): Promise<NvidiaEvidenceSetResult> {
+  const now = options.now ?? new Date()
+  const results = await Promise.all(entries.map(async (e) => (await checkNvidiaReport(inputOf(e, expectedNonce, now), policy, options)).result))
+  return judgeNvidiaEvidenceSet(entries, results)
 }

@@ -1,6 +1,6 @@
 import {X509Certificate} from 'node:crypto'
 
-import {checkRevocation, NVIDIA_OCSP_URL, type OcspMode, type RevocationResult} from './ocsp.js'
+import {askRevocation, judgeRevocation, NVIDIA_OCSP_URL, type OcspAnswer, type RevocationOptions, type RevocationResult, type RevocationScope} from './ocsp.js'
 import {NVIDIA_DEVICE_IDENTITY_CA_PEM} from './roots.js'
 
 /**
@@ -10,22 +10,32 @@ import {NVIDIA_DEVICE_IDENTITY_CA_PEM} from './roots.js'
  * responder has no record of it. A chain the driver returned without its root is completed with the
  * pinned NVIDIA Device Identity CA, so its last intermediate is asked about too.
  */
-export interface GpuRevocationOptions {
-  mode: OcspMode
-  responderUrl?: string
-  cacheDir?: string
-  now?: Date
-  timeoutMs?: number
+export type GpuRevocationOptions = Omit<RevocationOptions, 'firstIndex' | 'skipReason' | 'defaultResponderUrl'>
+
+const GPU_SCOPE = {
+  firstIndex: 1,
+  skipReason: "the GPU leaf is made on the device from its firmware (DICE); NVIDIA's responder has no record of it and NVIDIA's verifier does not ask",
+}
+
+/** The chain OCSP looks at: completed with the pinned root when the driver left it out. */
+function gpuChain(chain: X509Certificate[]): X509Certificate[] {
+  const pinned = new X509Certificate(NVIDIA_DEVICE_IDENTITY_CA_PEM)
+  const last = chain[chain.length - 1]
+  return last && !last.checkIssued(last) && last.checkIssued(pinned) ? [...chain, pinned] : chain
+}
+
+export function askGpuChainRevocation(chain: X509Certificate[], options: GpuRevocationOptions): Promise<OcspAnswer[]> {
+  return askRevocation(gpuChain(chain), {...options, ...GPU_SCOPE, defaultResponderUrl: NVIDIA_OCSP_URL})
+}
+
+export function judgeGpuChainRevocation(
+  chain: X509Certificate[],
+  answers: readonly OcspAnswer[],
+  scope: Omit<RevocationScope, 'firstIndex' | 'skipReason'>,
+): RevocationResult {
+  return judgeRevocation(gpuChain(chain), answers, {...scope, ...GPU_SCOPE})
 }
 
 export async function checkGpuChainRevocation(chain: X509Certificate[], options: GpuRevocationOptions): Promise<RevocationResult> {
-  const pinned = new X509Certificate(NVIDIA_DEVICE_IDENTITY_CA_PEM)
-  const last = chain[chain.length - 1]
-  const complete = last && !last.checkIssued(last) && last.checkIssued(pinned) ? [...chain, pinned] : chain
-  return checkRevocation(complete, {
-    ...options,
-    firstIndex: 1,
-    skipReason: "the GPU leaf is made on the device from its firmware (DICE); NVIDIA's responder has no record of it and NVIDIA's verifier does not ask",
-    defaultResponderUrl: NVIDIA_OCSP_URL,
-  })
+  return judgeGpuChainRevocation(chain, await askGpuChainRevocation(chain, options), options)
 }

@@ -25,7 +25,8 @@ export interface OcspRequest {
   nonce: Uint8Array
 }
 
-function certIdFor(cert: X509Certificate, issuer: X509Certificate): CertId {
+/** The CertID of `cert` (SHA-384 hashes of its issuer's name and key, its serial). */
+export function certIdFor(cert: X509Certificate, issuer: X509Certificate): CertId {
   const sha384 = (b: Uint8Array) => new Uint8Array(createHash('sha384').update(b).digest())
   return {
     issuerNameHash: sha384(certificateFields(new Uint8Array(cert.raw)).issuerName),

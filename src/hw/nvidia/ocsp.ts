@@ -4,7 +4,7 @@ import type {NvidiaPolicy} from '../../config/schema.js'
 import {HttpPostError, postBytes} from '../../util/http-post.js'
 import {ocspUrls} from '../../util/x509-fields.js'
 import {readCachedAnswer, writeCachedAnswer} from './ocsp-cache.js'
-import {buildOcspRequest} from './ocsp-request.js'
+import {buildOcspRequest, certIdFor} from './ocsp-request.js'
 import {verifyOcspResponse, type OcspVerdict} from './ocsp-response.js'
 
 /**
@@ -13,9 +13,17 @@ import {verifyOcspResponse, type OcspVerdict} from './ocsp-response.js'
  * responder, the answer verified by ocsp-response.ts and cached until its nextUpdate (ocsp-cache.ts).
  * Used for the GPU attestation chain and for RIM signing chains.
  *
- * Modes: `off` asks nothing; `warn` asks and reports, but only as warnings; `enforce` makes every
- * status but `good` a reason (ok = false). A responder that cannot be reached, or an answer that
- * does not verify, gives `not-checked` with the reason: never `good`.
+ * Two steps, so a decision can be recomputed from recorded answers (the verifier's audit):
+ *  - askRevocation (I/O): the cache or the responder; returns the answers as bytes (OcspAnswer), the
+ *    time each was asked, or why there is none;
+ *  - judgeRevocation (pure): verifies each answer at the time it was asked and applies the mode.
+ * checkRevocation is the two in a row.
+ *
+ * Modes: `off` asks nothing; `warn` asks and reports; `enforce` makes every status but `good` a
+ * reason (ok = false). A verified `revoked` is a reason in warn mode too: it is a signed fact about the
+ * certificate, not a problem of availability; `unknown` and answers that cannot be had or trusted are
+ * warnings in warn mode. A responder that cannot be reached, or an answer that does not verify, gives
+ * `not-checked` with the reason: never `good`.
  */
 export type OcspMode = NvidiaPolicy['ocsp']
 export type RevocationStatus = 'good' | 'revoked' | 'unknown' | 'not-checked'
@@ -40,62 +48,97 @@ export interface CertRevocation {
 
 export interface RevocationResult {
   mode: OcspMode
-  /** False only in enforce mode, when an asked certificate is not `good`. */
+  /** False when a certificate is revoked, or in enforce mode when an asked certificate is not `good`. */
   ok: boolean
   certs: CertRevocation[]
   reasons: string[]
   warnings: string[]
 }
 
-export interface RevocationOptions {
+/**
+ * One certificate's OCSP exchange as data: what a judgement is made from, and what the verifier records
+ * so its decision can be recomputed. `response` and `nonce` are the signed answer and the nonce it must
+ * echo; without them, `error` says why there is no answer.
+ */
+export interface OcspAnswer {
+  /** Index of the certificate in the chain. */
+  index: number
+  /** When it was asked (ISO 8601): the answer's freshness is judged at this time. */
+  askedAt: string
+  url?: string
+  source?: 'responder' | 'cache'
+  /** Hex of the request nonce. */
+  nonce?: string
+  /** Base64 of the DER OCSPResponse. */
+  response?: string
+  error?: string
+}
+
+/** Which certificates are asked about, and how an answer is judged: shared by ask and judge. */
+export interface RevocationScope {
   mode: OcspMode
   /** Certificates before this index are not asked about (the GPU leaf: see gpu-revocation.ts). Default 0. */
   firstIndex?: number
   /** Why those are not asked, for the report. */
   skipReason?: string
-  /** Ask this responder for every certificate (a network profile's override, tests). */
-  responderUrl?: string
-  /** Ask this one for a certificate that names none in its Authority Information Access. */
-  defaultResponderUrl?: string
-  /** Where answers are cached until nextUpdate (<cacheDir>/ocsp); none = no cache. */
-  cacheDir?: string
-  now?: Date
-  /** Per request (default 5000 ms). */
-  timeoutMs?: number
   /** Clock skew allowed on thisUpdate / nextUpdate (default 5 minutes). */
   skewMs?: number
   /** Oldest acceptable thisUpdate of an answer without nextUpdate (default 1 hour; such answers are not cached). */
   maxAgeMs?: number
 }
 
-const name = (c: X509Certificate) => c.subject.replace(/\n/g, ', ')
-
-function fromVerdict(base: CertRevocation, v: OcspVerdict, source: 'responder' | 'cache'): CertRevocation {
-  if (!v.status) return {...base, status: 'not-checked', reason: v.problem, source}
-  const out: CertRevocation = {...base, status: v.status, source, thisUpdate: v.thisUpdate?.toISOString(), nextUpdate: v.nextUpdate?.toISOString()}
-  if (v.status === 'unknown') out.reason = 'the responder does not know this certificate'
-  if (v.status === 'revoked') {
-    out.revokedAt = v.revokedAt?.toISOString()
-    out.revocationReason = v.revocationReason
-    out.reason = `revoked at ${out.revokedAt}${v.revocationReason ? ` (${v.revocationReason})` : ''}`
-  }
-  return out
+export interface RevocationOptions extends RevocationScope {
+  /** Ask this responder for every certificate (a network profile's override, tests). */
+  responderUrl?: string
+  /** Ask this one for a certificate that names none in its Authority Information Access. */
+  defaultResponderUrl?: string
+  /** Where answers are cached until nextUpdate (<cacheDir>/ocsp); none = no cache. */
+  cacheDir?: string
+  /** The time of asking (default: the clock). */
+  now?: Date
+  /** Per request (default 5000 ms). */
+  timeoutMs?: number
 }
 
-async function checkOne(
-  cert: X509Certificate,
-  issuer: X509Certificate,
-  base: CertRevocation,
-  o: Required<Pick<RevocationOptions, 'now' | 'timeoutMs' | 'skewMs' | 'maxAgeMs'>> & RevocationOptions,
-): Promise<CertRevocation> {
+const SKEW_MS = 5 * 60_000
+const MAX_AGE_MS = 60 * 60_000
+const name = (c: X509Certificate) => c.subject.replace(/\n/g, ', ')
+const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64')
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+
+/** Why certificate i is not asked about, or undefined when it is. */
+function skipped(chain: X509Certificate[], i: number, scope: RevocationScope): string | undefined {
+  const cert = chain[i]!
+  const issuer = chain[i + 1]
+  if (scope.mode === 'off') return 'OCSP is off (mode off)'
+  if (!issuer) return cert.checkIssued(cert) ? 'trust anchor: pinned, not revocable by OCSP' : 'its issuer is not in the chain'
+  if (i < (scope.firstIndex ?? 0)) return scope.skipReason ?? 'not asked'
+  if (!cert.checkIssued(issuer)) return 'not issued by the next certificate of the chain'
+  return undefined
+}
+
+function verifyAnswer(cert: X509Certificate, issuer: X509Certificate, response: Uint8Array, nonce: Uint8Array, at: Date, scope: RevocationScope): OcspVerdict {
+  return verifyOcspResponse({
+    response,
+    certId: certIdFor(cert, issuer),
+    issuer,
+    nonce,
+    now: at,
+    skewMs: scope.skewMs ?? SKEW_MS,
+    maxAgeMs: scope.maxAgeMs ?? MAX_AGE_MS,
+  })
+}
+
+async function askOne(cert: X509Certificate, issuer: X509Certificate, index: number, o: RevocationOptions, now: Date): Promise<OcspAnswer> {
+  const askedAt = now.toISOString()
   const request = buildOcspRequest(cert, issuer)
-  const verify = (response: Uint8Array, nonce: Uint8Array) =>
-    verifyOcspResponse({response, certId: request.certId, issuer, nonce, now: o.now, skewMs: o.skewMs, maxAgeMs: o.maxAgeMs})
   if (o.cacheDir) {
     const cached = readCachedAnswer(o.cacheDir, request.certId)
     if (cached) {
-      const v = verify(cached.response, cached.nonce)
-      if (v.status && v.nextUpdate && o.now < v.nextUpdate) return fromVerdict({...base, url: cached.url}, v, 'cache')
+      // used only while it verifies and is before its nextUpdate: an edited or expired entry is asked again
+      const v = verifyAnswer(cert, issuer, cached.response, cached.nonce, now, o)
+      if (v.status && v.nextUpdate && now < v.nextUpdate)
+        return {index, askedAt, url: cached.url, source: 'cache', nonce: hex(cached.nonce), response: b64(cached.response)}
     }
   }
   let urlList: string[]
@@ -105,15 +148,15 @@ async function checkOne(
     urlList = []
   }
   const url = o.responderUrl ?? urlList.find((u) => /^https?:\/\//.test(u)) ?? o.defaultResponderUrl
-  if (!url) return {...base, status: 'not-checked', reason: 'the certificate names no OCSP responder and none is configured'}
+  if (!url) return {index, askedAt, error: 'the certificate names no OCSP responder and none is configured'}
   let response: Uint8Array
   try {
-    response = await postBytes(url, request.der, {contentType: 'application/ocsp-request', accept: 'application/ocsp-response', timeoutMs: o.timeoutMs})
+    response = await postBytes(url, request.der, {contentType: 'application/ocsp-request', accept: 'application/ocsp-response', timeoutMs: o.timeoutMs ?? 5000})
   } catch (error) {
     if (!(error instanceof HttpPostError)) throw error
-    return {...base, url, status: 'not-checked', reason: `no answer from the OCSP responder: ${error.message}`}
+    return {index, askedAt, url, error: `no answer from the OCSP responder: ${error.message}`}
   }
-  const v = verify(response, request.nonce)
+  const v = verifyAnswer(cert, issuer, response, request.nonce, now, o)
   if (o.cacheDir && v.status && v.nextUpdate) {
     try {
       writeCachedAnswer(o.cacheDir, request.certId, {url, nonce: request.nonce, response})
@@ -121,26 +164,60 @@ async function checkOne(
       // a cache that cannot be written costs a request next time, nothing more
     }
   }
-  return fromVerdict({...base, url}, v, 'responder')
+  return {index, askedAt, url, source: 'responder', nonce: hex(request.nonce), response: b64(response)}
+}
+
+/** Asks (cache, then responder) about every certificate the scope covers; I/O only, no verdict. */
+export async function askRevocation(chain: X509Certificate[], options: RevocationOptions): Promise<OcspAnswer[]> {
+  const now = options.now ?? new Date()
+  const asked = chain.map((_, i) => i).filter((i) => skipped(chain, i, options) === undefined)
+  return Promise.all(asked.map((i) => askOne(chain[i]!, chain[i + 1]!, i, options, now)))
+}
+
+function fromVerdict(base: CertRevocation, v: OcspVerdict): CertRevocation {
+  if (!v.status) return {...base, status: 'not-checked', reason: v.problem}
+  const out: CertRevocation = {...base, status: v.status, thisUpdate: v.thisUpdate?.toISOString(), nextUpdate: v.nextUpdate?.toISOString()}
+  if (v.status === 'unknown') out.reason = 'the responder does not know this certificate'
+  if (v.status === 'revoked') {
+    out.revokedAt = v.revokedAt?.toISOString()
+    out.revocationReason = v.revocationReason
+    out.reason = `revoked at ${out.revokedAt}${v.revocationReason ? ` (${v.revocationReason})` : ''}`
+  }
+  return out
+}
+
+function judgeOne(chain: X509Certificate[], i: number, answer: OcspAnswer | undefined, scope: RevocationScope): CertRevocation {
+  const cert = chain[i]!
+  const base: CertRevocation = {index: i, subject: name(cert), serialNumber: cert.serialNumber, status: 'not-checked'}
+  const skip = skipped(chain, i, scope)
+  if (skip) return {...base, reason: skip}
+  if (!answer) return {...base, reason: 'no OCSP answer was asked for or recorded'}
+  const at = new Date(answer.askedAt)
+  const located = {...base, url: answer.url, source: answer.source}
+  if (answer.error || !answer.response || !answer.nonce || Number.isNaN(at.getTime()))
+    return {...located, reason: answer.error ?? 'the recorded answer lacks its response, nonce or time'}
+  return fromVerdict(located, verifyAnswer(cert, chain[i + 1]!, Buffer.from(answer.response, 'base64'), Buffer.from(answer.nonce, 'hex'), at, scope))
+}
+
+/** Pure: the verdict on a chain from its answers (as askRevocation returned them, or as recorded). */
+export function judgeRevocation(chain: X509Certificate[], answers: readonly OcspAnswer[], scope: RevocationScope): RevocationResult {
+  const certs = chain.map((_, i) =>
+    judgeOne(
+      chain,
+      i,
+      answers.find((a) => a.index === i),
+      scope,
+    ),
+  )
+  const line = (c: CertRevocation) => `certificate ${c.index} (${c.subject}) OCSP ${c.status}: ${c.reason}`
+  const asked = certs.filter((_, i) => skipped(chain, i, scope) === undefined)
+  const revoked = asked.filter((c) => c.status === 'revoked').map(line)
+  const doubtful = asked.filter((c) => c.status !== 'good' && c.status !== 'revoked').map(line)
+  const enforce = scope.mode === 'enforce'
+  const reasons = enforce ? asked.filter((c) => c.status !== 'good').map(line) : revoked
+  return {mode: scope.mode, ok: reasons.length === 0, certs, reasons, warnings: enforce ? [] : doubtful}
 }
 
 export async function checkRevocation(chain: X509Certificate[], options: RevocationOptions): Promise<RevocationResult> {
-  const o = {now: new Date(), timeoutMs: 5000, skewMs: 5 * 60_000, maxAgeMs: 60 * 60_000, ...options}
-  const first = options.firstIndex ?? 0
-  const certs = await Promise.all(
-    chain.map(async (cert, i): Promise<CertRevocation> => {
-      const base: CertRevocation = {index: i, subject: name(cert), serialNumber: cert.serialNumber, status: 'not-checked'}
-      const issuer = chain[i + 1]
-      if (o.mode === 'off') return {...base, reason: 'OCSP is off (mode off)'}
-      if (!issuer) return {...base, reason: cert.checkIssued(cert) ? 'trust anchor: pinned, not revocable by OCSP' : 'its issuer is not in the chain'}
-      if (i < first) return {...base, reason: options.skipReason ?? 'not asked'}
-      if (!cert.checkIssued(issuer)) return {...base, reason: 'not issued by the next certificate of the chain'}
-      return checkOne(cert, issuer, base, o)
-    }),
-  )
-  const problems = certs
-    .filter((c, i) => i >= first && i < chain.length - 1 && c.status !== 'good' && o.mode !== 'off')
-    .map((c) => `certificate ${c.index} (${c.subject}) OCSP ${c.status}: ${c.reason}`)
-  const enforce = o.mode === 'enforce'
-  return {mode: o.mode, ok: !enforce || problems.length === 0, certs, reasons: enforce ? problems : [], warnings: enforce ? [] : problems}
+  return judgeRevocation(chain, await askRevocation(chain, options), options)
 }

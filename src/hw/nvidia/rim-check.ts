@@ -1,12 +1,15 @@
+import {judgeRevocation, type OcspAnswer, type RevocationResult, type RevocationScope} from './ocsp.js'
 import {parseOpaqueData, type DecodedOpaque} from './opaque.js'
 import {compareGoldenMeasurements, NVDEC0_DISABLED, type MeasurementComparison, type RimRole} from './rim-measurements.js'
-import {verifyRim, withVersionCheck, type RimVerifyOptions, type RimVerifyResult} from './rim.js'
+import {rimSigningPath, verifyRim, withVersionCheck, type RimVerifyOptions, type RimVerifyResult} from './rim.js'
 import {parseSpdmExchange, REQUEST_LENGTH, type MeasurementBlock} from './spdm.js'
 
 /**
  * A report's golden-measurement verdict from its RIMs: each RIM is verified for the version the
  * report names for its role (driver or VBIOS), and only when every RIM holds are the measurements
- * compared. `measurements` is `not-checked` when no RIM could be used, never a guess.
+ * compared. `measurements` is `not-checked` when no RIM could be used, never a guess. With `ocsp`, each
+ * RIM's signing chain is judged from its OCSP answers (ocsp.ts, from index 0: NVIDIA's verifier asks
+ * about the RIM signer too); a RIM whose revocation check fails is not used.
  */
 
 export interface RimInput {
@@ -21,11 +24,15 @@ export interface CheckedRim {
   label: string
   role?: RimRole
   result: RimVerifyResult
+  /** OCSP of the RIM's signing chain, per certificate (when asked for). */
+  ocsp?: RevocationResult
 }
 
 export interface RimReportCheck {
   valid: boolean
   reasons: string[]
+  /** OCSP warnings of the RIM chains (warn mode). */
+  warnings: string[]
   measurements: 'match' | 'mismatch' | 'not-checked'
   /** Why something was not checked (no RIM for a role, ...): not failures. */
   notes: string[]
@@ -57,12 +64,14 @@ function inferRole(claimed: string | undefined, report: ReportMeasurements): Rim
   return undefined
 }
 
-export function checkRimsAgainstReport(
-  report: ReportMeasurements,
-  inputs: RimInput[],
-  options: Omit<RimVerifyOptions, 'expectedVersion'> = {},
-): RimReportCheck {
+export interface RimCheckOptions extends Omit<RimVerifyOptions, 'expectedVersion'> {
+  /** Judge each RIM's signing chain from these OCSP answers (by RIM label) under this scope. */
+  ocsp?: {scope: Omit<RevocationScope, 'firstIndex' | 'skipReason'>; answers: Readonly<Record<string, readonly OcspAnswer[]>>}
+}
+
+export function checkRimsAgainstReport(report: ReportMeasurements, inputs: RimInput[], options: RimCheckOptions = {}): RimReportCheck {
   const reasons: string[] = []
+  const warnings: string[] = []
   const notes: string[] = []
   const rims: CheckedRim[] = []
   for (const input of inputs) {
@@ -77,13 +86,17 @@ export function checkRimsAgainstReport(
       result = {...plain, valid: false, checks: {...plain.checks, version: false}, reasons: [...plain.reasons, `the report names no ${role} version`]}
     else result = withVersionCheck(plain, expected)
     if (role && rims.some((r) => r.role === role)) result = {...result, valid: false, reasons: [...result.reasons, `a second ${role} RIM was given`]}
-    rims.push({label: input.label, role, result})
-    reasons.push(...result.reasons.map((r) => `${input.label}${role ? ` (${role} RIM)` : ''}: ${r}`))
+    const ocsp = options.ocsp && judgeRevocation(rimSigningPath(input.xml), options.ocsp.answers[input.label] ?? [], options.ocsp.scope)
+    if (ocsp && !ocsp.ok) result = {...result, valid: false, reasons: [...result.reasons, ...ocsp.reasons]}
+    rims.push({label: input.label, role, result, ...(ocsp ? {ocsp} : {})})
+    const named = (r: string) => `${input.label}${role ? ` (${role} RIM)` : ''}: ${r}`
+    reasons.push(...result.reasons.map(named))
+    warnings.push(...(ocsp?.warnings ?? []).map(named))
   }
   for (const role of ['driver', 'vbios'] as const) if (!rims.some((r) => r.role === role)) notes.push(`no ${role} RIM: its golden measurements are not checked`)
 
   if (rims.length === 0 || rims.some((r) => !r.result.valid || !r.result.rim))
-    return {valid: reasons.length === 0, reasons, measurements: 'not-checked', notes, rims}
+    return {valid: reasons.length === 0, reasons, warnings, measurements: 'not-checked', notes, rims}
   const nvdec = report.opaque.fields.find((f) => f.type === NVDEC0_STATUS_FIELD)?.value
   const comparison = compareGoldenMeasurements(
     rims.map((r) => ({role: r.role!, measurements: r.result.rim!.measurements})),
@@ -91,5 +104,5 @@ export function checkRimsAgainstReport(
     {nvdec0Disabled: nvdec?.[0] === NVDEC0_DISABLED},
   )
   reasons.push(...comparison.reasons)
-  return {valid: reasons.length === 0, reasons, measurements: comparison.status, notes, rims, comparison}
+  return {valid: reasons.length === 0, reasons, warnings, measurements: comparison.status, notes, rims, comparison}
 }

@@ -2,15 +2,16 @@ import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {InputError} from '../../errors/index.js'
-import {checkRimsAgainstReport, reportMeasurements, type RimInput, type RimReportCheck} from './rim-check.js'
+import {checkRimsAgainstReport, reportMeasurements, type RimCheckOptions, type RimInput, type RimReportCheck} from './rim-check.js'
 import {NVIDIA_ARCHITECTURES, type NvidiaArchitectureName} from './architecture.js'
 import {rimIdsForReport, type RimIds} from './rim-ids.js'
-import type {RimVerifyOptions} from './rim.js'
 
 /**
  * Offline RIMs: a directory of manifests fetched from NVIDIA's RIM service, each named by its RIM id
  * (`<id>`, `<id>.xml` or `<id>.swidtag`). They are verified exactly as any RIM (signature, chain to the
  * pinned root, validity, version), so a directory cannot vouch for anything NVIDIA did not sign.
+ * Reading (loadReportRims) is apart from checking (checkLoadedRims, pure), so the verifier reads its
+ * facts before it decides.
  */
 
 /** Ids become file names: text from the report must not steer them out of the directory. */
@@ -24,47 +25,52 @@ export function findRimFile(dir: string, id: string): string | undefined {
 
 function readRim(path: string): Uint8Array {
   try {
-    return readFileSync(path)
+    return new Uint8Array(readFileSync(path))
   } catch {
     throw new InputError(`cannot read RIM ${path}`)
   }
+}
+
+/** The RIMs a directory holds for one report: both found (inputs), or notes saying why they are not compared. */
+export interface LoadedRims {
+  ids: RimIds
+  /** The driver and VBIOS RIM, labelled by id; empty when either is missing. */
+  inputs: RimInput[]
+  notes: string[]
 }
 
 export interface RimDirCheck extends RimReportCheck {
   ids: RimIds
 }
 
-/**
- * Checks a (verified) report's measurements with the driver and VBIOS RIMs that `dir` holds for it;
- * `architecture` is the one the report's chain names (verifyNvidiaReport).
- */
-export function checkReportWithRimDir(
-  report: Uint8Array,
-  architecture: NvidiaArchitectureName,
-  dir: string,
-  options: Omit<RimVerifyOptions, 'expectedVersion'> = {},
-): RimDirCheck {
-  if (!existsSync(dir)) throw new InputError(`--rim-dir ${dir} does not exist`)
+/** Reads the driver and VBIOS RIMs that `dir` holds for a report whose chain names `architecture`. */
+export function loadReportRims(report: Uint8Array, architecture: NvidiaArchitectureName, dir: string): LoadedRims {
+  if (!existsSync(dir)) throw new InputError(`--rim-dir ${dir} does not exist`, {hint: 'or the profile key nvidia.rimDir'})
   const arch = NVIDIA_ARCHITECTURES.find((a) => a.name === architecture)!
-  if (arch.device !== 'gpu')
-    return {
-      valid: true,
-      reasons: [],
-      measurements: 'not-checked',
-      notes: [`RIMs of a ${arch.chip} NVSwitch are not compared (GPU driver and VBIOS RIMs only)`],
-      rims: [],
-      ids: {},
-    }
-  const measurements = reportMeasurements(report)
-  const ids = rimIdsForReport(measurements.opaque, arch)
+  if (arch.device !== 'gpu') return {ids: {}, inputs: [], notes: [`RIMs of a ${arch.chip} NVSwitch are not compared (GPU driver and VBIOS RIMs only)`]}
+  const ids = rimIdsForReport(reportMeasurements(report).opaque, arch)
   const inputs: RimInput[] = []
   const missing: string[] = []
   for (const role of ['driver', 'vbios'] as const) {
     const id = ids[role]
+    // a genuine GPU signs the versions the host's driver gives it: an id that is no file name is no RIM
+    if (id && !SAFE_ID.test(id)) {
+      missing.push(`the report names ${role} RIM id ${JSON.stringify(id)}, which is not a plain file name: not looked up`)
+      continue
+    }
     const path = id ? findRimFile(dir, id) : undefined
     if (path) inputs.push({label: id!, xml: readRim(path), role})
     else missing.push(id ? `no ${role} RIM ${id} in ${dir}` : `the report does not name its ${role} RIM`)
   }
-  if (missing.length > 0) return {valid: true, reasons: [], measurements: 'not-checked', notes: missing, rims: [], ids}
-  return {...checkRimsAgainstReport(measurements, inputs, options), ids}
+  return missing.length > 0 ? {ids, inputs: [], notes: missing} : {ids, inputs, notes: []}
+}
+
+/** Pure: a (verified) report's measurements against the RIMs loaded for it. */
+export function checkLoadedRims(report: Uint8Array, loaded: LoadedRims, options: RimCheckOptions = {}): RimDirCheck {
+  if (loaded.inputs.length === 0) return {valid: true, reasons: [], warnings: [], measurements: 'not-checked', notes: loaded.notes, rims: [], ids: loaded.ids}
+  return {...checkRimsAgainstReport(reportMeasurements(report), loaded.inputs, options), ids: loaded.ids}
+}
+
+export function checkReportWithRimDir(report: Uint8Array, architecture: NvidiaArchitectureName, dir: string, options: RimCheckOptions = {}): RimDirCheck {
+  return checkLoadedRims(report, loadReportRims(report, architecture, dir), options)
 }

@@ -3,7 +3,7 @@ import {X509Certificate} from 'node:crypto'
 import {InputError} from '../../errors/index.js'
 import {certName, checkCertPath} from './cert-path.js'
 import {NVIDIA_RIM_ROOT_PEM, NVIDIA_RIM_ROOT_SHA256} from './rim-root.js'
-import {parseXml, verifyEnvelopedSignature} from './rim-xmldsig.js'
+import {parseXml, signatureCertificates, verifyEnvelopedSignature} from './rim-xmldsig.js'
 
 /**
  * NVIDIA reference integrity manifests (RIMs): ISO/IEC 19770-2 SWID tags in the TCG RIM information
@@ -156,6 +156,20 @@ function claimedVersion(xml: string): string | undefined {
   return /colloquialVersion="([^"]*)"/.exec(xml)?.[1]
 }
 
+/** A RIM's signing path (signer first), completed with the pinned root when the document stops below it. */
+function completedPath(embedded: X509Certificate[]): X509Certificate[] {
+  const pinned = new X509Certificate(NVIDIA_RIM_ROOT_PEM)
+  const chain = [...embedded]
+  const last = chain[chain.length - 1]!
+  if (last.fingerprint256 !== pinned.fingerprint256 && !last.checkIssued(last) && last.checkIssued(pinned)) chain.push(pinned)
+  return chain
+}
+
+/** The signing path verifyRim checks (checks 2-4), for OCSP of the RIM chain. */
+export function rimSigningPath(data: string | Uint8Array): X509Certificate[] {
+  return completedPath(signatureCertificates(typeof data === 'string' ? data : Buffer.from(data).toString('utf8'), 'RIM'))
+}
+
 export function verifyRim(data: string | Uint8Array, options: RimVerifyOptions = {}): RimVerifyResult {
   const xml = typeof data === 'string' ? data : Buffer.from(data).toString('utf8')
   const now = options.now ?? new Date()
@@ -172,11 +186,8 @@ export function verifyRim(data: string | Uint8Array, options: RimVerifyOptions =
   }
 
   // 2-4: the embedded path, completed with the pinned root when the document stops below it
-  const pinned = new X509Certificate(NVIDIA_RIM_ROOT_PEM)
   const accepted = new Set([NVIDIA_RIM_ROOT_SHA256, ...(options.extraRootFingerprints ?? []).map((f) => f.toUpperCase())])
-  const chain = [...sig.certificates]
-  const last = chain[chain.length - 1]!
-  if (last.fingerprint256 !== pinned.fingerprint256 && !last.checkIssued(last) && last.checkIssued(pinned)) chain.push(pinned)
+  const chain = completedPath(sig.certificates)
   for (const issue of checkCertPath(chain, now)) {
     if (issue.kind === 'validity') checks.validity = false
     else checks.chain = false

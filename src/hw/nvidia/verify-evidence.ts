@@ -1,8 +1,8 @@
 import {X509Certificate} from 'node:crypto'
 
-import type {Evidence, KindResult, VerifyContext} from '../../evidence/index.js'
+import type {Evidence, KindResult, KindVerifier, VerifyContext} from '../../evidence/index.js'
 import {equalBytes} from '../../util/hex.js'
-import {verifyNvidiaReport} from './verify.js'
+import {judgeNvidiaReport, type NvidiaCheckInput, type NvidiaCheckPolicy, type NvidiaFacts} from './full-check.js'
 
 /** report.format of nvidia-cc evidence: body = request ‖ signed response, exactly as NVML returned it. */
 export const NVIDIA_REPORT_FORMAT = 'spdm-1.1-measurements'
@@ -25,26 +25,47 @@ export function rootFingerprints(roots: ReadonlyArray<string | Uint8Array> | und
   return out
 }
 
-/**
- * KindVerifier for 'nvidia-cc' evidence (registered in src/verifier/verify-evidence.ts): the report must be
- * signed by the leaf of device.certChain (DER, leaf first) chaining to the pinned NVIDIA root (or a
- * context.nvidiaRoots root), over nonce.qualifyingData; device.publicKey must be the leaf key.
- */
-export function verifyNvidiaEvidence(evidence: Evidence, context: VerifyContext): KindResult {
-  if (evidence.kind !== 'nvidia-cc' || !('report' in evidence)) return {reasons: ['not nvidia-cc evidence']}
-  if (evidence.report.format !== NVIDIA_REPORT_FORMAT) return {reasons: [`report format "${evidence.report.format}" is not ${NVIDIA_REPORT_FORMAT}`]}
+/** The full check's input from nvidia-cc evidence, or why there is none. */
+export function nvidiaEvidenceInput(evidence: Evidence, now: Date): NvidiaCheckInput | {problem: string} {
+  if (evidence.kind !== 'nvidia-cc' || !('report' in evidence)) return {problem: 'not nvidia-cc evidence'}
+  if (evidence.report.format !== NVIDIA_REPORT_FORMAT) return {problem: `report format "${evidence.report.format}" is not ${NVIDIA_REPORT_FORMAT}`}
+  let chain: X509Certificate[]
   try {
-    const certs = evidence.device.certChain.map((der) => new X509Certificate(Buffer.from(der)))
-    if (certs.length === 0) return {reasons: ['device.certChain is empty']}
-    const r = verifyNvidiaReport(evidence.report.body, certs, {
-      expectedNonce: evidence.nonce.qualifyingData,
-      now: context.now,
-      extraRootFingerprints: rootFingerprints(context.nvidiaRoots),
-    })
-    const reasons = [...r.reasons]
-    if (!equalBytes(ecRawPublicKey(certs[0]!), evidence.device.publicKey)) reasons.push('device.publicKey is not the key of the leaf certificate')
-    return {reasons, warnings: ['OCSP revocation and RIM golden measurements are online checks, not made here (docs/nvidia-attestation.md)']}
+    chain = evidence.device.certChain.map((der) => new X509Certificate(Buffer.from(der)))
   } catch (error) {
-    return {reasons: [(error as Error).message]}
+    return {problem: `device.certChain: ${(error as Error).message}`}
+  }
+  if (chain.length === 0) return {problem: 'device.certChain is empty'}
+  return {report: evidence.report.body, chain, expectedNonce: evidence.nonce.qualifyingData, now}
+}
+
+/** Offline only: what `unet verify` runs on an evidence file (no RIM directory, no responder asked). */
+export const OFFLINE_NVIDIA_CHECK: NvidiaCheckPolicy = {ocsp: 'off', requireCc: false}
+
+/**
+ * KindVerifier for 'nvidia-cc' evidence: the NVIDIA full check (full-check.ts) under `policy`, judged
+ * from `facts` gathered before (the verifier service) — the report signed by the leaf of device.certChain
+ * (DER, leaf first) chaining to the pinned NVIDIA root (or a context.nvidiaRoots root), over
+ * nonce.qualifyingData — and device.publicKey must be the leaf key.
+ */
+export function nvidiaEvidenceVerifier(policy: NvidiaCheckPolicy, facts: NvidiaFacts = {ocsp: {}}): KindVerifier {
+  return (evidence: Evidence, context: VerifyContext): KindResult => {
+    const input = nvidiaEvidenceInput(evidence, context.now ?? new Date())
+    if ('problem' in input) return {reasons: [input.problem]}
+    try {
+      const extraRootFingerprints = [...(policy.extraRootFingerprints ?? []), ...rootFingerprints(context.nvidiaRoots)]
+      const r = judgeNvidiaReport(input, facts, {...policy, extraRootFingerprints})
+      const reasons = [...r.reasons]
+      if (!equalBytes(ecRawPublicKey(input.chain[0]!), evidence.device.publicKey)) reasons.push('device.publicKey is not the key of the leaf certificate')
+      const warnings = [...r.warnings]
+      if (policy.ocsp === 'off') warnings.push('OCSP revocation not checked (mode off; docs/nvidia-attestation.md)')
+      if (r.measurements === 'not-checked') warnings.push('RIM golden measurements not compared (no RIM directory, or it lacks the RIMs)')
+      return {reasons, warnings}
+    } catch (error) {
+      return {reasons: [(error as Error).message]}
+    }
   }
 }
+
+/** The offline KindVerifier (src/verifier/verify-evidence.ts binds it for `unet verify`). */
+export const verifyNvidiaEvidence: KindVerifier = nvidiaEvidenceVerifier(OFFLINE_NVIDIA_CHECK)

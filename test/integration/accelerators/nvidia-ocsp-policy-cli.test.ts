@@ -16,6 +16,7 @@ import {fixture, tempDir} from './stubs.js'
  */
 const NVT = (f: string) => fixture(`nvtrust/${f}`)
 const NONCE = '931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb'
+const MULTI_GPU_NONCE = 'e97b23a1718095a0e9e35edca810768c70a6a5a389b705e753b197912bc11576'
 const SAMPLE = ['verify', 'nvidia-report', '--report', NVT('hopper-report.hex'), '--cert-chain', NVT('hopper-cert-chain.pem'), '--nonce', NONCE, '--json']
 
 interface Verified {
@@ -103,6 +104,65 @@ describe('unet verify nvidia-report: OCSP status per certificate and the CC poli
     const {error} = r.json<Failed>()
     expect(error.details.reasons).toContain('policy: CC mode fails: PROTECTED_PCIE_STATUS 0xAA (enabled): protected-PCIe mode, CC mode off')
     expect(error.details.reasons).toContain('report signature does not verify with the leaf certificate key')
+  })
+
+  it('--rim-dir: each RIM signing chain gets OCSP too, reported per certificate in the RIM results', async () => {
+    const rimArgs = [
+      'verify',
+      'nvidia-report',
+      '--report',
+      NVT('hopper-2023-report.hex'),
+      '--cert-chain',
+      NVT('hopper-2023-cert-chain.pem'),
+      '--nonce',
+      '4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e',
+      '--allow-missing-fwid',
+      '--rim-dir',
+      fixture('nvidia/rim/hopper-2023'),
+      '--at',
+      '2024-09-01T00:00:00Z',
+      '--ocsp-url',
+      foreignResponder,
+      '--json',
+    ]
+    const enforced = await runCli([...rimArgs, '--ocsp', 'enforce'])
+    expect(enforced.code, enforced.stderr).toBe(10)
+    const {error} = enforced.json<{error: {details: {reasons: string[]; measurements: string; rims: Array<{label: string; ocsp: RevocationResult}>}}}>()
+    expect(error.details.rims.map((r) => r.label)).toEqual(['NV_GPU_DRIVER_GH100_545.00', 'NV_GPU_VBIOS_1010_0200_882_96005E0001'])
+    for (const rim of error.details.rims) {
+      // signer, its CA and NVIDIA's Reference Value CA are asked; the pinned CoRIM root is the anchor
+      expect(rim.ocsp.certs.map((c) => c.status)).toEqual(['not-checked', 'not-checked', 'not-checked', 'not-checked'])
+      expect(rim.ocsp.certs[0]!.reason).toMatch(/responder certificate .*Test OCSP Responder.* is not issued by the certificate's issuer/)
+      expect(rim.ocsp.certs[3]!.reason).toBe('trust anchor: pinned, not revocable by OCSP')
+    }
+    // a RIM whose chain cannot be checked is not used under enforce
+    expect(error.details.measurements).toBe('not-checked')
+    expect(error.details.reasons).toContainEqual(
+      expect.stringMatching(/^NV_GPU_DRIVER_GH100_545\.00 \(driver RIM\): certificate 0 .* OCSP not-checked: responder certificate/),
+    )
+
+    const warned = await runCli([...rimArgs, '--ocsp', 'warn'])
+    expect(warned.code, warned.stderr).toBe(0)
+    const v = warned.json<Verified & {measurements: string; rim: {rims: Array<{ocsp: RevocationResult}>}}>()
+    expect(v.measurements).toBe('match')
+    expect(v.rim.rims.map((r) => r.ocsp.mode)).toEqual(['warn', 'warn'])
+    // three of the GPU chain, three of each RIM chain
+    expect(v.warnings).toHaveLength(3 + 3 + 3)
+  })
+
+  it('verify nvidia-evidence: the same check per GPU (OCSP enforced from the flag, reasons per entry)', async () => {
+    const args = ['verify', 'nvidia-evidence', '--evidence', fixture('nvidia/multi-gpu-hopper.json'), '--nonce', MULTI_GPU_NONCE, '--json']
+    const r = await runCli([...args, '--ocsp', 'enforce', '--ocsp-url', foreignResponder])
+    expect(r.code, r.stderr).toBe(10)
+    const {error} = r.json<{error: {details: {reasons: string[]; entries: Array<{ocsp: RevocationResult}>}}}>()
+    expect(error.details.entries).toHaveLength(4)
+    for (const e of error.details.entries)
+      expect(e.ocsp.certs.map((c) => c.status)).toEqual(['not-checked', 'not-checked', 'not-checked', 'not-checked', 'not-checked'])
+    for (const i of [0, 1, 2, 3]) expect(error.details.reasons.filter((x) => x.startsWith(`entry ${i}: certificate `))).toHaveLength(3)
+    // and the CC policy where required: no RIMs, so DevTools is not proven for any GPU
+    const cc = await runCli([...args, '--require-cc'])
+    expect(cc.code, cc.stderr).toBe(10)
+    expect(cc.json<{error: {details: {reasons: string[]}}}>().error.details.reasons.filter((x) => /DevTools not proven/.test(x))).toHaveLength(4)
   })
 
   it('a bad --ocsp value is a usage error', async () => {

@@ -53,7 +53,7 @@ describe('attack: one NVIDIA chip registered again under a new firmware key', ()
         kind: 'nvidia-cc',
         uuid: 'GPU-00000000-0000-0000-0000-000000000000',
         nonce: challenge,
-        report: testReport(fw, challenge, {15: H100_SXM5_SKU}),
+        report: testReport(fw, challenge, {fields: {15: H100_SXM5_SKU}}),
         certChainPem: fw.chainPem,
       },
       challenge,

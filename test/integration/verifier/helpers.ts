@@ -55,4 +55,11 @@ export async function verifierPass(
   return records
 }
 
-export const devnetPolicy = (extra: Partial<VerifierPolicy> = {}): VerifierPolicy => ({network: 'devnet', allowEmulator: true, tpmRoots: [], ...extra})
+/** The devnet's policy: emulators allowed, the NVIDIA check offline (OCSP off, CC not required) as the built-in devnet profile says. */
+export const devnetPolicy = (extra: Partial<VerifierPolicy> = {}): VerifierPolicy => ({
+  network: 'devnet',
+  allowEmulator: true,
+  tpmRoots: [],
+  nvidia: {ocsp: 'off', requireCc: false},
+  ...extra,
+})

@@ -85,14 +85,17 @@ describe('OCSP against a real openssl responder', () => {
     expect((await check(good, issuerSignedUrl)).certs[0]!.status).toBe('good')
   })
 
-  it('revoked: fails in enforce mode with the reason, only warns in warn mode', async () => {
+  it('revoked: fails in enforce mode with the reason, and in warn mode too (a signed revocation is no availability problem)', async () => {
     const r = await check(revoked, delegatedUrl)
     expect(r.certs[0]).toMatchObject({status: 'revoked', revocationReason: 'keyCompromise', revokedAt: '2026-01-01T00:00:00.000Z'})
     expect(r.ok).toBe(false)
     expect(r.reasons[0]).toMatch(/certificate 0 .* OCSP revoked: revoked at 2026-01-01T00:00:00.000Z \(keyCompromise\)/)
     const w = await check(revoked, delegatedUrl, {mode: 'warn'})
-    expect(w).toMatchObject({ok: true, reasons: []})
-    expect(w.warnings[0]).toMatch(/OCSP revoked/)
+    expect(w).toMatchObject({ok: false, reasons: r.reasons, warnings: []})
+    // unknown is only a warning in warn mode
+    const u = await check(unknown, delegatedUrl, {mode: 'warn'})
+    expect(u).toMatchObject({ok: true, reasons: []})
+    expect(u.warnings[0]).toMatch(/OCSP unknown/)
   })
 
   it('unknown: the responder has no record of the certificate', async () => {

@@ -15,6 +15,7 @@ import {toAcceleratorEvidence} from '../../../src/hw/inventory.js'
 import {parseOpaqueData} from '../../../src/hw/nvidia/opaque.js'
 import {parseSpdmExchange, REQUEST_LENGTH} from '../../../src/hw/nvidia/spdm.js'
 import {decodeReportFile} from '../../../src/hw/nvidia/verify.js'
+import {OFFLINE_NVIDIA_CHECK} from '../../../src/hw/nvidia/verify-evidence.js'
 import {signCatalogue} from '../../../src/hw/sophgo/catalogue.js'
 import {rsaModulus} from '../../../src/hw/sophgo/verify-evidence.js'
 import {bytesToHex} from '../../../src/util/hex.js'
@@ -122,7 +123,8 @@ function sampleFields(path: string): OpaqueText {
 describe('decideRegistration: power by the attested model (power table)', () => {
   const hopper = testNvidiaChip('GH100')
   const blackwell = testNvidiaChip('GB100', hopper.root)
-  const onTestnet = {...testnet, nvidiaRoots: [hopper.root.pem]}
+  // the power table alone: the rest of the NVIDIA check (OCSP, RIMs, CC policy) off; test/integration/verifier/nvidia-check.test.ts has it
+  const onTestnet = {...testnet, nvidiaRoots: [hopper.root.pem], nvidia: OFFLINE_NVIDIA_CHECK}
 
   /** A p384 registration whose evidence is `chip`'s report over its own registration challenge, with signed opaque `fields`. */
   async function gpuRegistration(chip: TestNvidiaChip, fields: OpaqueText, edit: (e: AcceleratorEvidence) => void = () => {}) {
@@ -130,7 +132,7 @@ describe('decideRegistration: power by the attested model (power table)', () => 
     const deviceId = bytesToHex(deviceIdOf(fw.key.publicKey))
     const hostId = bytesToHex(randomBytes(32))
     const challenge = registerChallenge({chainId: 31337n, contract: CONTRACT, operator: OPERATOR, payout: OPERATOR, deviceId, hostId, nonce: 0n})
-    const parts = {kind: 'nvidia-cc' as const, uuid: 'GPU-test', nonce: challenge, report: testReport(fw, challenge, fields), certChainPem: fw.chainPem}
+    const parts = {kind: 'nvidia-cc' as const, uuid: 'GPU-test', nonce: challenge, report: testReport(fw, challenge, {fields}), certChainPem: fw.chainPem}
     const evidence = await toAcceleratorEvidence(parts, challenge)
     edit(evidence)
     return registration(DeviceKind.P384, deviceId, encodeEvidence(evidence), hostId)

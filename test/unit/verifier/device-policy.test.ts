@@ -5,6 +5,7 @@ import {describe, expect, it} from 'vitest'
 
 import {DeviceKind} from '../../../src/evidence/device-kinds.js'
 import {evidenceDeviceId, type Evidence} from '../../../src/evidence/index.js'
+import {OFFLINE_NVIDIA_CHECK} from '../../../src/hw/nvidia/verify-evidence.js'
 import {devicePolicy, type DevicePolicyContext} from '../../../src/verifier/device-policy.js'
 import {toAcceleratorEvidence} from '../../../src/hw/inventory.js'
 import {parseCatalogue, signCatalogue} from '../../../src/hw/sophgo/catalogue.js'
@@ -167,10 +168,12 @@ describe('devicePolicy: rsa2048 (Sophgo) needs the chip to sign the challenge an
 })
 
 describe('devicePolicy: p384 (NVIDIA) must prove possession over the registration challenge', () => {
+  // possession alone: the rest of the NVIDIA check (OCSP, CC policy) off, as on the devnet
+  const offline = {nvidia: OFFLINE_NVIDIA_CHECK}
   it("NVIDIA's recorded Hopper report (fixed nonce) over a fresh registration challenge is refused, on the devnet and elsewhere", async () => {
     const c = challenge()
     const ev = await hopperEvidence(c)
-    for (const ctx of [devnet(c, evidenceDeviceId(ev)), testnet(c, evidenceDeviceId(ev))]) {
+    for (const ctx of [devnet(c, evidenceDeviceId(ev), offline), testnet(c, evidenceDeviceId(ev), offline)]) {
       const r = devicePolicy(DeviceKind.P384, ev, ctx)
       expect(r.reasons[0]).toBe('the P-384 key did not prove possession (an NVIDIA-rooted report over the registration challenge, signed by the key)')
       expect(r.reasons.join('\n')).toMatch(/nonce\.qualifyingData differs from nonce\.challenge/)
@@ -178,7 +181,7 @@ describe('devicePolicy: p384 (NVIDIA) must prove possession over the registratio
     }
     // self-consistent evidence (challenge = the report's own nonce) is still not over this registration's challenge
     const replay = await hopperEvidence(HOPPER_NONCE)
-    const r = devicePolicy(DeviceKind.P384, replay, testnet(c, evidenceDeviceId(replay)))
+    const r = devicePolicy(DeviceKind.P384, replay, testnet(c, evidenceDeviceId(replay), offline))
     expect(r.reasons.slice(1)).toEqual([
       expect.stringMatching(/^nonce 0x931d8dd0.* is not the expected 0x/),
       expect.stringMatching(/^the evidence is not bound to the expected challenge/),
@@ -187,16 +190,20 @@ describe('devicePolicy: p384 (NVIDIA) must prove possession over the registratio
 
   it('the same report is accepted when the registration challenge is the nonce it signed (the check passes only on a real, fresh report)', async () => {
     const ev = await hopperEvidence(HOPPER_NONCE)
-    const r = devicePolicy(DeviceKind.P384, ev, testnet(HOPPER_NONCE, evidenceDeviceId(ev)))
+    const r = devicePolicy(DeviceKind.P384, ev, testnet(HOPPER_NONCE, evidenceDeviceId(ev), offline))
     expect(r.reasons).toEqual([])
-    expect(r.warnings.join()).toMatch(/OCSP/)
+    expect(r.warnings.join()).toMatch(/OCSP revocation not checked/)
+    // without a policy the strict one applies: possession is proven, but no OCSP answer and no RIM match refuse it
+    const strict = devicePolicy(DeviceKind.P384, ev, testnet(HOPPER_NONCE, evidenceDeviceId(ev)))
+    expect(strict.reasons[0]).toMatch(/^policy: DevTools not proven/)
+    expect(strict.reasons.slice(1)).toEqual([1, 2, 3].map((i) => expect.stringMatching(new RegExp(`^certificate ${i} .* OCSP not-checked: no OCSP answer`))))
   })
 
   it('a P-384 key registered without a report (a squatter without the GPU) is refused', async () => {
     const c = challenge()
     const ev = await hopperEvidence(HOPPER_NONCE)
     const id = evidenceDeviceId(ev)
-    const none = devicePolicy(DeviceKind.P384, undefined, testnet(c, id))
+    const none = devicePolicy(DeviceKind.P384, undefined, testnet(c, id, offline))
     expect(none.reasons).toEqual([
       'the P-384 key did not prove possession (an NVIDIA-rooted report over the registration challenge, signed by the key)',
       'a p384 registration must carry nvidia-cc evidence over the registration challenge',
@@ -206,6 +213,6 @@ describe('devicePolicy: p384 (NVIDIA) must prove possession over the registratio
     )
     // the GPU's genuine report attached to somebody else's registered key
     const other = '0x' + '55'.repeat(32)
-    expect(devicePolicy(DeviceKind.P384, ev, testnet(HOPPER_NONCE, other)).reasons).toContain(`evidence is about device ${id}, not ${other}`)
+    expect(devicePolicy(DeviceKind.P384, ev, testnet(HOPPER_NONCE, other, offline)).reasons).toContain(`evidence is about device ${id}, not ${other}`)
   })
 })

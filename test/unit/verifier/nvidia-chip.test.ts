@@ -6,6 +6,7 @@ import {describe, expect, it} from 'vitest'
 import {DeviceKind} from '../../../src/evidence/device-kinds.js'
 import {evidenceDeviceId} from '../../../src/evidence/index.js'
 import {toAcceleratorEvidence} from '../../../src/hw/inventory.js'
+import {OFFLINE_NVIDIA_CHECK} from '../../../src/hw/nvidia/verify-evidence.js'
 import {devicePolicy} from '../../../src/verifier/device-policy.js'
 import {testFirmware, testNvidiaChip, testReport, type TestFirmware} from '../../helpers/nvidia-pki.js'
 
@@ -15,7 +16,14 @@ const other = testNvidiaChip('GH100', chip.root)
 async function judge(fw: TestFirmware, roots = [chip.root.pem]) {
   const c = new Uint8Array(randomBytes(32))
   const ev = await toAcceleratorEvidence({kind: 'nvidia-cc', uuid: 'GPU-x', nonce: c, report: testReport(fw, c), certChainPem: fw.chainPem}, c)
-  return devicePolicy(DeviceKind.P384, ev, {network: 'testnet', allowEmulator: false, deviceId: evidenceDeviceId(ev), registerChallenge: c, nvidiaRoots: roots})
+  return devicePolicy(DeviceKind.P384, ev, {
+    network: 'testnet',
+    allowEmulator: false,
+    deviceId: evidenceDeviceId(ev),
+    registerChallenge: c,
+    nvidiaRoots: roots,
+    nvidia: OFFLINE_NVIDIA_CHECK,
+  })
 }
 
 describe('devicePolicy: the NVIDIA chip id', () => {

@@ -1,0 +1,142 @@
+import {createHash, type X509Certificate} from 'node:crypto'
+
+import {NVIDIA_ARCHITECTURES} from './architecture.js'
+import {checkReportPolicy, type CcPolicyResult} from './cc-policy.js'
+import {askGpuChainRevocation, judgeGpuChainRevocation} from './gpu-revocation.js'
+import {askRevocation, NVIDIA_OCSP_URL, type OcspAnswer, type OcspMode, type RevocationResult} from './ocsp.js'
+import {checkLoadedRims, loadReportRims, type LoadedRims, type RimDirCheck} from './rim-dir.js'
+import {rimSigningPath, verifyRim} from './rim.js'
+import {verifyNvidiaReport, type NvidiaVerifyResult} from './verify.js'
+
+/**
+ * The NVIDIA full check: one function for `verify nvidia-report`, `verify nvidia-evidence` (each GPU and
+ * NVSwitch of a set) and the verifier's device policy (p384 registrations). It is
+ *  - the offline report check (verify.ts: SPDM, signature, chain to the pinned root, nonce, FWID);
+ *  - the RIM golden measurements from an offline directory of RIMs (rim-dir.ts), RIM chains included;
+ *  - OCSP of the GPU chain and of each RIM's signing chain (ocsp.ts), mode off | warn | enforce;
+ *  - the CC policy (cc-policy.ts): CC mode on, DevTools proven off, where required (GPUs only: an
+ *    NVSwitch carries no CC mode of its own and has no RIMs here).
+ * in two steps: gatherNvidiaFacts reads the RIM files and asks the OCSP responders (I/O), then
+ * judgeNvidiaReport (pure) decides from those facts. The verifier records the facts with its decision,
+ * so `unet verifier audit` recomputes the same verdict from them.
+ *
+ * Only chains that verify offline to a pinned root are asked about, so a forged certificate cannot make
+ * the verifier POST to an address of the forger's choosing (its Authority Information Access).
+ */
+export interface NvidiaCheckPolicy {
+  ocsp: OcspMode
+  /** Ask this responder for every certificate (else each certificate's own, else NVIDIA's). */
+  ocspUrl?: string
+  requireCc: boolean
+  /** Directory of RIMs named by RIM id; none: golden measurements not-checked. */
+  rimDir?: string
+  /** Further accepted device-identity roots (SHA-256 fingerprints). */
+  extraRootFingerprints?: string[]
+  /** Further accepted RIM roots (SHA-256 fingerprints). */
+  rimRootFingerprints?: string[]
+  allowMissingFwid?: boolean
+}
+
+export interface NvidiaCheckInput {
+  /** SPDM request ‖ signed response, as NVML returns it. */
+  report: Uint8Array
+  /** The GPU chain, leaf first. */
+  chain: X509Certificate[]
+  expectedNonce: Uint8Array
+  /** When certificates must be valid (the registration block's time for the verifier). */
+  now: Date
+}
+
+/** The chain label of the GPU attestation chain in NvidiaFacts.ocsp (RIM chains go under their RIM id). */
+export const GPU_CHAIN = 'gpu'
+
+/** What the check reads from outside before it judges. */
+export interface NvidiaFacts {
+  rims?: LoadedRims
+  /** OCSP answers per chain: GPU_CHAIN, or a RIM's id. */
+  ocsp: Record<string, OcspAnswer[]>
+}
+
+/** The facts as the verifier records them: the OCSP answers in full, the RIMs by id and digest. */
+export interface RecordedNvidiaFacts {
+  ocsp: Record<string, OcspAnswer[]>
+  rims: Array<{id: string; role?: string; sha256: string}>
+}
+
+export interface NvidiaCheckResult extends NvidiaVerifyResult {
+  warnings: string[]
+  measurements: 'match' | 'mismatch' | 'not-checked'
+  rim?: RimDirCheck
+  policy: CcPolicyResult
+  ocsp: RevocationResult
+}
+
+export interface GatherOptions {
+  /** OCSP cache (<cacheDir>/ocsp). */
+  cacheDir?: string
+  timeoutMs?: number
+  /** The time of asking (default: the clock). */
+  askedAt?: Date
+  /** Recorded answers to use instead of asking (the audit). */
+  recordedOcsp?: Record<string, OcspAnswer[]>
+}
+
+function offlineCheck(input: NvidiaCheckInput, policy: NvidiaCheckPolicy): NvidiaVerifyResult {
+  return verifyNvidiaReport(input.report, input.chain, {
+    expectedNonce: input.expectedNonce,
+    now: input.now,
+    allowMissingFwid: policy.allowMissingFwid,
+    extraRootFingerprints: policy.extraRootFingerprints,
+  })
+}
+
+export async function gatherNvidiaFacts(input: NvidiaCheckInput, policy: NvidiaCheckPolicy, options: GatherOptions = {}): Promise<NvidiaFacts> {
+  const offline = offlineCheck(input, policy)
+  // golden measurements only for a report whose signature and chain hold
+  const rims = policy.rimDir && offline.valid && offline.architecture ? loadReportRims(input.report, offline.architecture, policy.rimDir) : undefined
+  if (options.recordedOcsp) return {rims, ocsp: options.recordedOcsp}
+  if (policy.ocsp === 'off') return {rims, ocsp: {}}
+  const ask = {mode: policy.ocsp, responderUrl: policy.ocspUrl, cacheDir: options.cacheDir, timeoutMs: options.timeoutMs, now: options.askedAt}
+  const asked: Array<Promise<[string, OcspAnswer[]]>> = []
+  if (offline.checks.chain && offline.checks.root) asked.push(askGpuChainRevocation(input.chain, ask).then((a) => [GPU_CHAIN, a]))
+  for (const rim of rims?.inputs ?? []) {
+    const v = verifyRim(rim.xml, {now: input.now, extraRootFingerprints: policy.rimRootFingerprints})
+    if (v.checks.chain && v.checks.root)
+      asked.push(askRevocation(rimSigningPath(rim.xml), {...ask, defaultResponderUrl: NVIDIA_OCSP_URL}).then((a) => [rim.label, a]))
+  }
+  return {rims, ocsp: Object.fromEntries(await Promise.all(asked))}
+}
+
+/** Pure: the verdict from the report and the gathered (or recorded) facts. */
+export function judgeNvidiaReport(input: NvidiaCheckInput, facts: NvidiaFacts, policy: NvidiaCheckPolicy): NvidiaCheckResult {
+  const offline = offlineCheck(input, policy)
+  const scope = {mode: policy.ocsp}
+  const rim =
+    offline.valid && offline.architecture && facts.rims
+      ? checkLoadedRims(input.report, facts.rims, {now: input.now, extraRootFingerprints: policy.rimRootFingerprints, ocsp: {scope, answers: facts.ocsp}})
+      : undefined
+  const measurements = rim?.measurements ?? 'not-checked'
+  const gpu = NVIDIA_ARCHITECTURES.find((a) => a.name === offline.architecture)?.device !== 'nvswitch'
+  const cc = checkReportPolicy(input.report, {requireCc: policy.requireCc && gpu, measurements})
+  const ocsp = judgeGpuChainRevocation(input.chain, facts.ocsp[GPU_CHAIN] ?? [], scope)
+  const reasons = [...offline.reasons, ...(rim?.reasons ?? []), ...cc.reasons, ...ocsp.reasons]
+  const warnings = [...ocsp.warnings, ...(rim?.warnings ?? [])]
+  return {...offline, valid: reasons.length === 0, reasons, warnings, measurements, rim, policy: cc, ocsp}
+}
+
+/** Gather, then judge: what a command runs. */
+export async function checkNvidiaReport(
+  input: NvidiaCheckInput,
+  policy: NvidiaCheckPolicy,
+  options: GatherOptions = {},
+): Promise<{result: NvidiaCheckResult; facts: NvidiaFacts}> {
+  const facts = await gatherNvidiaFacts(input, policy, options)
+  return {result: judgeNvidiaReport(input, facts, policy), facts}
+}
+
+export function recordNvidiaFacts(facts: NvidiaFacts): RecordedNvidiaFacts {
+  return {
+    ocsp: facts.ocsp,
+    rims: (facts.rims?.inputs ?? []).map((r) => ({id: r.label, role: r.role, sha256: createHash('sha256').update(r.xml).digest('hex')})),
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * What the verifier reads from outside before it decides a registration: for p384 (NVIDIA) the RIMs
+ * from the profile's nvidia.rimDir and the OCSP answers for the GPU chain and the RIM chains
+ * (src/hw/nvidia/full-check.ts gatherNvidiaFacts). decideRegistration stays pure: it judges from these
+ * facts, and the service records them with the decision (the OCSP answers in full, the RIMs by id and
+ * digest), so `unet verifier audit` recomputes the decision from the recorded answers instead of asking
+ * again. Other kinds need no facts.
+ */
+import type {Registration} from '../chain/registrations.js'
+import {DeviceKind} from '../evidence/device-kinds.js'
+import {decodeEvidence} from '../evidence/index.js'
+import {
+  gatherNvidiaFacts,
+  judgeNvidiaReport,
+  recordNvidiaFacts,
+  type NvidiaCheckPolicy,
+  type NvidiaFacts,
+  type RecordedNvidiaFacts,
+} from '../hw/nvidia/full-check.js'
+import {nvidiaEvidenceInput, rootFingerprints} from '../hw/nvidia/verify-evidence.js'
+import type {VerifierPolicy} from './decide.js'
+import {STRICT_NVIDIA_CHECK} from './device-policy.js'
+
+export interface RegistrationFacts {
+  nvidia?: NvidiaFacts
+}
+
+/** Facts as the decision record keeps them. */
+export interface RecordedFacts {
+  nvidia?: RecordedNvidiaFacts
+}
+
+export interface GatherFactsOptions {
+  /** When certificates are judged: the registration block's time. */
+  now: Date
+  /** OCSP cache directory (<cacheDir>/ocsp). */
+  cacheDir?: string
+  /** Per OCSP request. */
+  timeoutMs?: number
+  /** The audit: OCSP answers from the decision record instead of the responder (none recorded: none at all). */
+  recorded?: RecordedFacts
+}
+
+/** The profile's NVIDIA full-check policy with its trust roots, as the decision applies it. */
+export function nvidiaCheckOf(policy: VerifierPolicy): NvidiaCheckPolicy {
+  const nvidia = policy.nvidia ?? STRICT_NVIDIA_CHECK
+  return {...nvidia, extraRootFingerprints: [...(nvidia.extraRootFingerprints ?? []), ...rootFingerprints(policy.nvidiaRoots)]}
+}
+
+export async function gatherRegistrationFacts(reg: Registration, policy: VerifierPolicy, options: GatherFactsOptions): Promise<RegistrationFacts> {
+  if (reg.kind !== DeviceKind.P384 || reg.evidence.length === 0) return {}
+  let input
+  try {
+    input = nvidiaEvidenceInput(decodeEvidence(reg.evidence), options.now)
+  } catch {
+    return {} // evidence that does not decode is rejected by the decision; there is nothing to ask about
+  }
+  if ('problem' in input) return {}
+  const check = nvidiaCheckOf(policy)
+  try {
+    // a report that does not even parse is rejected by the decision (the same pure check); asking about it would only throw here
+    judgeNvidiaReport(input, {ocsp: {}}, {...check, rimDir: undefined})
+  } catch {
+    return {}
+  }
+  // what fails from here on is the verifier's own (a RIM directory it cannot read): thrown, so the registration is retried
+  const nvidia = await gatherNvidiaFacts(input, check, {
+    cacheDir: options.cacheDir,
+    timeoutMs: options.timeoutMs,
+    recordedOcsp: options.recorded ? (options.recorded.nvidia?.ocsp ?? {}) : undefined,
+  })
+  return {nvidia}
+}
+
+export function recordFacts(facts: RegistrationFacts): RecordedFacts | undefined {
+  return facts.nvidia ? {nvidia: recordNvidiaFacts(facts.nvidia)} : undefined
+}

@@ -1,0 +1,353 @@
+/**
+ * The verifier service's NVIDIA full check on p384 registrations, on a real anvil: OCSP of the GPU chain
+ * and of the RIM signing chains against real `openssl ocsp` responders on loopback (one per CA, behind
+ * one URL as NVIDIA's ocsp.ndis.nvidia.com is), RIMs signed by xmlsec1 that match the test GPU's report,
+ * the CC policy, and the audit recomputing every decision from the answers the verifier recorded.
+ * The GPU PKI is NVIDIA-shaped (test/helpers/nvidia-pki.ts), trusted as an extra root; so is the RIM root.
+ */
+import {randomBytes} from 'node:crypto'
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {DeviceKind} from '../../../src/chain/artifacts.js'
+import {disconnect, type ChainClient} from '../../../src/chain/client.js'
+import {register, type RegisterResult} from '../../../src/chain/register.js'
+import {registrationState} from '../../../src/chain/registrations.js'
+import {deviceIdOf} from '../../../src/evidence/nonce.js'
+import {encodeEvidence} from '../../../src/evidence/index.js'
+import {toAcceleratorEvidence} from '../../../src/hw/inventory.js'
+import type {NvidiaCheckPolicy} from '../../../src/hw/nvidia/full-check.js'
+import {bytesToHex} from '../../../src/util/hex.js'
+import {auditDecisions} from '../../../src/verifier/audit.js'
+import type {VerifierPolicy} from '../../../src/verifier/decide.js'
+import type {RecordedFacts} from '../../../src/verifier/facts.js'
+import type {DecisionRecord} from '../../../src/verifier/service.js'
+import {anvilUrl} from '../../helpers/env.js'
+import {testFirmware, testReport, type TestFirmware, type TestNvidiaChip, type TestReportOptions} from '../../helpers/nvidia-pki.js'
+import {ocspRouter, relay, TestPki, type TestCert} from '../../helpers/ocsp-responder.js'
+import {p384Sign} from '../../helpers/spdm-exchange.js'
+import {signTestRim} from '../../helpers/test-rim.js'
+import {ca} from '../../helpers/x509.js'
+import {approveHost, clientFor, currentRegisterChallenge, deployFresh, emulatorHost, registerHost, type Deployment} from '../chain/helpers.js'
+import {tempDir, verifierPass} from './helpers.js'
+
+// the GPU: an NVIDIA-shaped chain root → family → provisioner → one identity per chip (a chip binds once)
+const root = ca('NVIDIA Device Identity CA (TEST)')
+const family = ca('NVIDIA GH100 Identity (TEST)', root)
+const provisioner = ca('NVIDIA GH100 Provisioner ICA (TEST)', family)
+const newChip = (): TestNvidiaChip => {
+  const identity = ca('GH100 A01 GSP BROM', provisioner)
+  return {root, identity, above: [identity, provisioner, family, root]}
+}
+const goodChips = Array.from({length: 16}, newChip)
+const revokedChip = newChip()
+let nextGood = 0
+const goodFirmware = () => testFirmware(goodChips[nextGood++]!)
+
+// what the report names (opaque fields) and measures; the RIMs hold the same golden values
+const DRIVER = '550.54.15'
+const VBIOS_BYTES = Uint8Array.of(0x00, 0x9f, 0x00, 0x96, 0x01, 0, 0, 0) // printed 96.00.9F.00.01
+const DRIVER_RIM = `NV_GPU_DRIVER_GH100_${DRIVER}`
+const VBIOS_RIM = 'NV_GPU_VBIOS_1010_0200_882_96009F0001'
+const values = [Uint8Array.from(randomBytes(48)), Uint8Array.from(randomBytes(48))]
+const ccOn: TestReportOptions = {
+  measurements: values,
+  fields: {3: DRIVER, 15: '882', 17: '1010', 18: '0200'}, // CHIP_SKU 882: an H100 PCIe in the power table
+  opaque: {
+    6: VBIOS_BYTES,
+    21: Uint8Array.of(0x55), // PROTECTED_PCIE_STATUS disabled
+    36: Uint8Array.of(0, 0, 0, 0), // FEATURE_FLAG 0: a CC mode (SPT/MPT)
+  },
+}
+
+describe('verifier service: the NVIDIA full check on p384 registrations (real anvil, real openssl ocsp)', () => {
+  const url = anvilUrl()
+  let dep: Deployment
+  let op: ChainClient
+  const host = emulatorHost()
+  const pki = new TestPki()
+  let rimRoot: TestCert
+  let router: Awaited<ReturnType<typeof ocspRouter>>
+  let rimDir: string
+  let revokedRimDir: string
+  let foreignUrl: string
+  let routes: Array<{issuer: TestCert; url: string}>
+  let identities: TestCert[]
+  const gpu = {root: pki.adopt('gpu-root', root), family: pki.adopt('gpu-family', family), provisioner: pki.adopt('gpu-provisioner', provisioner)}
+
+  beforeAll(async () => {
+    dep = await deployFresh(url)
+    op = await clientFor(url, dep.deployed.poci)
+    await approveHost(dep.verifier, op, await registerHost(op, host))
+
+    rimRoot = pki.root('Test CoRIM signing Root CA')
+    const rimCa = pki.issue('Test Reference Value GH100 CA', rimRoot, {ca: true})
+    const rimSigner = pki.issue('Test RIM L4 Signer', rimCa)
+    const rimRevoked = pki.issue('Test RIM L4 Signer (revoked)', rimCa)
+    identities = [...goodChips, revokedChip].map((c, i) => pki.adopt(`gpu-identity-${i}`, c.identity))
+    const serve = (name: string, issuer: TestCert, entries: {good?: TestCert[]; revoked?: TestCert[]}) =>
+      pki.responder({index: pki.index(name, entries), ca: issuer, signer: issuer, nextUpdateMinutes: 60})
+    routes = await Promise.all([
+      serve('provisioner', gpu.provisioner, {good: identities.slice(0, -1), revoked: identities.slice(-1)}).then((u) => ({issuer: gpu.provisioner, url: u})),
+      serve('family', gpu.family, {good: [gpu.provisioner]}).then((u) => ({issuer: gpu.family, url: u})),
+      serve('gpu-root', gpu.root, {good: [gpu.family]}).then((u) => ({issuer: gpu.root, url: u})),
+      serve('rim-ca', rimCa, {good: [rimSigner], revoked: [rimRevoked]}).then((u) => ({issuer: rimCa, url: u})),
+      serve('rim-root', rimRoot, {good: [rimCa]}).then((u) => ({issuer: rimRoot, url: u})),
+    ])
+    router = await ocspRouter(routes)
+    // a responder of another CA, with a certificate for OCSP signing from that CA
+    const other = pki.root('Some Other CA')
+    foreignUrl = await pki.responder({
+      index: pki.index('foreign', {good: identities}),
+      ca: gpu.provisioner,
+      signer: pki.issue('Foreign OCSP Responder', other, {eku: 'OCSPSigning'}),
+      nextUpdateMinutes: 60,
+    })
+
+    const rims = (signer: TestCert) => {
+      const dir = tempDir('unet-rims-')
+      mkdirSync(dir, {recursive: true})
+      const hex = (i: number) => bytesToHex(values[i]!, false)
+      writeFileSync(join(dir, `${DRIVER_RIM}.swidtag`), signTestRim(pki, signer, [rimCa, rimRoot], {version: DRIVER, measurements: [{index: 0, hex: hex(0)}]}))
+      writeFileSync(
+        join(dir, `${VBIOS_RIM}.swidtag`),
+        signTestRim(pki, signer, [rimCa, rimRoot], {version: '96.00.9F.00.01', measurements: [{index: 1, hex: hex(1)}]}),
+      )
+      return dir
+    }
+    rimDir = rims(rimSigner)
+    revokedRimDir = rims(rimRevoked)
+  })
+  afterAll(async () => {
+    await router?.close()
+    pki.stop()
+    for (const c of [dep?.verifier, op]) if (c) disconnect(c)
+  })
+
+  /** mainnet's NVIDIA policy (OCSP enforced, CC required), with the test roots, RIMs and responder. */
+  const policy = (nvidia: Partial<NvidiaCheckPolicy> = {}): VerifierPolicy => ({
+    network: 'mainnet',
+    allowEmulator: false,
+    tpmRoots: [],
+    nvidiaRoots: [root.pem],
+    nvidia: {ocsp: 'enforce', requireCc: true, ocspUrl: router.url, rimDir, rimRootFingerprints: [rimRoot.cert.fingerprint256], ...nvidia},
+  })
+
+  /** Registers the firmware's key as the agent does: an NVIDIA report over the register challenge, as evidence. */
+  async function registerGpu(fw: TestFirmware, report: TestReportOptions = ccOn, edit: (body: Uint8Array) => Uint8Array = (b) => b): Promise<RegisterResult> {
+    const deviceId = bytesToHex(deviceIdOf(fw.key.publicKey))
+    const challenge = await currentRegisterChallenge(op, {payout: op.signer!.address, deviceId, hostId: host.hostId})
+    const evidence = await toAcceleratorEvidence(
+      {
+        kind: 'nvidia-cc',
+        uuid: 'GPU-00000000-0000-0000-0000-000000000000',
+        nonce: challenge,
+        report: testReport(fw, challenge, report),
+        certChainPem: fw.chainPem,
+      },
+      challenge,
+    )
+    return register(op, {
+      kind: DeviceKind.P384,
+      publicKey: fw.key.publicKey,
+      payout: op.signer!.address,
+      hostId: host.hostId,
+      proof: p384Sign(fw.key, challenge),
+      evidence: encodeEvidence({...evidence, report: {...evidence.report, body: edit(evidence.report.body)}} as typeof evidence),
+    })
+  }
+
+  /** One verifier pass over the registration under `p`; its decision record. */
+  async function decide(reg: RegisterResult, p: VerifierPolicy): Promise<DecisionRecord> {
+    const records = await verifierPass(dep.verifier, {policy: p, cursorFile: join(tempDir(), 'cursor.json'), fromBlock: reg.blockNumber, ocspTimeoutMs: 3000})
+    const d = records.find((r): r is DecisionRecord => r.type === 'decision' && r.regId === reg.regId)
+    if (!d) throw new Error(`no decision for ${reg.regId}: ${JSON.stringify(records)}`)
+    return d
+  }
+
+  it('every certificate good, RIMs match, CC on: approved; the record holds each OCSP answer', async () => {
+    const reg = await registerGpu(goodFirmware())
+    const d = await decide(reg, policy())
+    expect(d, d.reasons.join('\n')).toMatchObject({outcome: 'approved', approve: true, power: '1513', model: 'NVIDIA H100 PCIe', reasons: [], warnings: []})
+    expect((await registrationState(op, reg.regId)).status).toBe('approved')
+    const ocsp = d.facts!.nvidia!.ocsp
+    expect(Object.keys(ocsp).sort()).toEqual([DRIVER_RIM, VBIOS_RIM, 'gpu'].sort())
+    // GPU chain: certificates 1..3 (the DICE leaf and the pinned root are not asked); RIM chains: signer and CA
+    expect(ocsp.gpu!.map((a) => a.index)).toEqual([1, 2, 3])
+    expect(ocsp[DRIVER_RIM]!.map((a) => a.index)).toEqual([0, 1])
+    for (const a of Object.values(ocsp).flat())
+      expect(a).toMatchObject({source: 'responder', nonce: expect.stringMatching(/^[0-9a-f]{64}$/), response: expect.any(String)})
+    expect(d.facts!.nvidia!.rims.map((r) => [r.id, r.role])).toEqual([
+      [DRIVER_RIM, 'driver'],
+      [VBIOS_RIM, 'vbios'],
+    ])
+  })
+
+  it('a revoked GPU intermediate: rejected with the reason, in enforce and in warn mode', async () => {
+    for (const mode of ['enforce', 'warn'] as const) {
+      const reg = await registerGpu(testFirmware(revokedChip))
+      const d = await decide(reg, policy({ocsp: mode}))
+      expect(d.outcome).toBe('rejected')
+      expect(d.reasons).toEqual([
+        expect.stringMatching(/^certificate 1 \(CN=GH100 A01 GSP BROM\) OCSP revoked: revoked at 2026-01-01T00:00:00.000Z \(keyCompromise\)$/),
+      ])
+      expect((await registrationState(op, reg.regId)).status).toBe('rejected')
+    }
+  })
+
+  it('the responder down: rejected under enforce; approved with the warnings under warn', async () => {
+    const down = 'http://127.0.0.1:9/'
+    const enforced = await decide(await registerGpu(goodFirmware()), policy({ocspUrl: down}))
+    expect(enforced.outcome).toBe('rejected')
+    // three GPU certificates and two of each RIM chain; a RIM whose chain is not checked is not used, so DevTools is not proven
+    expect(enforced.reasons.filter((r) => /OCSP not-checked: no answer from the OCSP responder/.test(r))).toHaveLength(7)
+    expect(enforced.reasons).toContain(
+      'policy: DevTools not proven: DevTools mode is no field of the signed report; only a RIM golden-measurement match proves it off',
+    )
+
+    const warned = await decide(await registerGpu(goodFirmware()), policy({ocspUrl: down, ocsp: 'warn'}))
+    expect(warned, warned.reasons.join('\n')).toMatchObject({outcome: 'approved', reasons: []})
+    expect(warned.warnings.filter((w) => /OCSP not-checked: no answer from the OCSP responder/.test(w))).toHaveLength(7)
+  })
+
+  it('a RIM signed by a revoked RIM signer: rejected, its golden values not used', async () => {
+    const d = await decide(await registerGpu(goodFirmware()), policy({rimDir: revokedRimDir}))
+    expect(d.outcome).toBe('rejected')
+    for (const id of [DRIVER_RIM, VBIOS_RIM])
+      expect(d.reasons).toContainEqual(
+        expect.stringMatching(new RegExp(`^${id} \\((driver|vbios) RIM\\): certificate 0 \\(.*Test RIM L4 Signer \\(revoked\\)\\) OCSP revoked`)),
+      )
+    expect(d.reasons).toContainEqual(expect.stringMatching(/^policy: DevTools not proven/))
+  })
+
+  it('requireCc: no RIMs (DevTools not proven) or protected-PCIe mode (CC off) is rejected', async () => {
+    const noRims = await decide(await registerGpu(goodFirmware()), policy({rimDir: undefined}))
+    expect(noRims.reasons).toEqual([
+      'policy: DevTools not proven: DevTools mode is no field of the signed report; only a RIM golden-measurement match proves it off',
+    ])
+    const ppcie = {...ccOn, opaque: {...ccOn.opaque, 21: Uint8Array.of(0xaa), 36: Uint8Array.of(2, 0, 0, 0)}}
+    const ccOff = await decide(await registerGpu(goodFirmware(), ppcie), policy())
+    expect(ccOff.reasons).toEqual(['policy: CC mode fails: FEATURE_FLAG 2 (PPCIE): protected-PCIe mode, CC mode off'])
+  })
+
+  describe('attacks on the revocation check', () => {
+    it('a genuine earlier answer replayed by a man in the middle (nonce mismatch): rejected', async () => {
+      // keep the answers per CertID (the request without its 32-byte nonce) while recording, then replay them
+      const seen = new Map<string, Buffer>()
+      let replaying = false
+      const mitm = await relay(router.url, {
+        response: (b, req) => {
+          const key = req.subarray(0, req.length - 32).toString('hex')
+          if (!replaying) seen.set(key, b)
+          return (replaying && seen.get(key)) || b
+        },
+      })
+      try {
+        const first = await decide(await registerGpu(goodFirmware()), policy({ocspUrl: mitm.url}))
+        expect(first.outcome, first.reasons.join('\n')).toBe('approved')
+        replaying = true
+        // the next GPU shares the intermediates 2 and 3 and the RIM chains: their answers are the replayed ones
+        const second = await decide(await registerGpu(goodFirmware()), policy({ocspUrl: mitm.url}))
+        expect(second.outcome).toBe('rejected')
+        expect(second.reasons).toContainEqual(
+          expect.stringMatching(
+            /^certificate 2 \(.*Provisioner ICA.*\) OCSP not-checked: response nonce differs from the request nonce \(a replayed answer\)$/,
+          ),
+        )
+        expect(second.reasons.filter((r) => /replayed answer/.test(r))).toHaveLength(2 + 2 * 2)
+      } finally {
+        await mitm.close()
+      }
+    })
+
+    it("a stale answer (the responder's clock two hours behind, so its nextUpdate has passed): rejected", async () => {
+      const stale = await pki.responder({
+        index: pki.index('stale', {good: identities}),
+        ca: gpu.provisioner,
+        signer: gpu.provisioner,
+        nextUpdateMinutes: 60,
+        clockOffset: '-2h',
+      })
+      const staleRouter = await ocspRouter([{issuer: gpu.provisioner, url: stale}, ...routes.filter((r) => r.issuer !== gpu.provisioner)])
+      try {
+        const d = await decide(await registerGpu(goodFirmware()), policy({ocspUrl: staleRouter.url}))
+        expect(d.outcome).toBe('rejected')
+        expect(d.reasons).toEqual([
+          expect.stringMatching(/^certificate 1 \(CN=GH100 A01 GSP BROM\) OCSP not-checked: response is stale \(nextUpdate .* has passed\)$/),
+        ])
+      } finally {
+        await staleRouter.close()
+      }
+    })
+
+    it('a report cut short: rejected at once, nothing asked, not retried (verifierPass fails on any retry)', async () => {
+      const counting = await relay(router.url)
+      try {
+        const d = await decide(await registerGpu(goodFirmware(), ccOn, (b) => b.slice(0, 60)), policy({ocspUrl: counting.url}))
+        expect(d.outcome).toBe('rejected')
+        expect(d.reasons.join('\n')).toMatch(/did not prove possession/)
+        expect(counting.count()).toBe(0)
+      } finally {
+        await counting.close()
+      }
+    })
+
+    it('an answer signed by another CA: rejected', async () => {
+      const d = await decide(await registerGpu(goodFirmware()), policy({ocspUrl: foreignUrl, rimDir: undefined, requireCc: false}))
+      expect(d.outcome).toBe('rejected')
+      expect(d.reasons[0]).toMatch(
+        /^certificate 1 .* OCSP not-checked: responder certificate .*Foreign OCSP Responder.* is not issued by the certificate's issuer$/,
+      )
+    })
+
+    it('a chain that is not NVIDIA-rooted is never asked about (no request to an address the forger picks)', async () => {
+      const counting = await relay(router.url)
+      try {
+        const stranger = ca('NVIDIA Device Identity CA (forged)')
+        const fam = ca('NVIDIA GH100 Identity (TEST)', stranger)
+        const prov = ca('NVIDIA GH100 Provisioner ICA (TEST)', fam)
+        const identity = ca('GH100 A01 GSP BROM', prov)
+        const fw = testFirmware({root: stranger, identity, above: [identity, prov, fam, stranger]})
+        const d = await decide(await registerGpu(fw), policy({ocspUrl: counting.url}))
+        expect(d.outcome).toBe('rejected')
+        expect(d.reasons[0]).toMatch(/did not prove possession/)
+        expect(counting.count()).toBe(0)
+      } finally {
+        await counting.close()
+      }
+    })
+  })
+
+  it('the audit recomputes each decision from the recorded answers, and finds a tampered or missing record', async () => {
+    const from = (await op.provider.getBlockNumber()) + 1
+    const p = policy()
+    const good = await decide(await registerGpu(goodFirmware()), p)
+    const revoked = await decide(await registerGpu(testFirmware(revokedChip)), p)
+    expect([good.outcome, revoked.outcome]).toEqual(['approved', 'rejected'])
+    const to = await op.provider.getBlockNumber()
+    const recorded = new Map<string, RecordedFacts>([good, revoked].map((d) => [d.regId.toLowerCase(), d.facts!]))
+    const audit = (facts: Map<string, RecordedFacts>) => auditDecisions(op, p, {fromBlock: from, toBlock: to}, facts)
+
+    // equal, though the answers are judged again later: each at the time it was asked
+    expect(await audit(recorded)).toEqual({checked: 2, skipped: 0, mismatches: []})
+
+    // one byte of the signed part of the approved registration's answer for certificate 2 changed in the log
+    const tampered = structuredClone(good.facts!)
+    const answer = tampered.nvidia!.ocsp.gpu!.find((a) => a.index === 2)!
+    const bytes = Buffer.from(answer.response!, 'base64')
+    const at = bytes.indexOf(Buffer.from(answer.nonce!, 'hex'))
+    expect(at).toBeGreaterThan(0)
+    bytes[at]! ^= 0x01
+    answer.response = bytes.toString('base64')
+    const t = await audit(new Map([...recorded, [good.regId.toLowerCase(), tampered]]))
+    expect(t.mismatches.map((m) => [m.regId, m.problem])).toEqual([[good.regId, 'approved, but the recomputation rejects']])
+    expect(t.mismatches[0]!.recomputed.reasons).toContainEqual(expect.stringMatching(/^certificate 2 .* OCSP not-checked: /))
+
+    // no record at all: nothing says the chain was good, so the approval does not hold up
+    const missing = await audit(new Map([[revoked.regId.toLowerCase(), revoked.facts!]]))
+    expect(missing.mismatches.map((m) => m.regId)).toEqual([good.regId])
+    expect(missing.mismatches[0]!.recomputed.reasons).toContainEqual(expect.stringMatching(/no OCSP answer was asked for or recorded/))
+  })
+})
