@@ -16,28 +16,24 @@ import type {Registration} from '../chain/registrations.js'
 import {DEVICE_KIND_NAMES, DeviceKind} from '../evidence/device-kinds.js'
 import {decodeEvidence, evidenceDigestHex, isHostEvidence, registerChallenge, type Evidence} from '../evidence/index.js'
 import {CONTRACT_MAX_POWER, kindPower, nvidiaPower, sophgoPower, type PowerRating} from '../evidence/power-table.js'
-import type {NvidiaCheckPolicy} from '../hw/nvidia/full-check.js'
 import {ekAttributeReasons} from '../hw/tpm2/activation.js'
 import type {SophgoCatalogue} from '../hw/sophgo/catalogue.js'
 import {parseTpm2bPublic} from '../hw/tpm2/structures.js'
 import {bytesToHex} from '../util/hex.js'
 import {devicePolicy, type AttestedModel} from './device-policy.js'
-import {nvidiaCheckOf, recordFacts, type RecordedFacts, type RegistrationFacts} from './facts.js'
+import {nvidiaCheckOf, recordFacts, type NvidiaVerifierPolicy, type RecordedFacts, type RegistrationFacts} from './facts.js'
 import {verifyEvidence} from './verify-evidence.js'
 
 /** The profile's part of a decision: what is genuine on this network. */
-export interface VerifierPolicy {
+export interface VerifierPolicy extends NvidiaVerifierPolicy {
   network: string
   allowEmulator: boolean
   /** Trusted TPM EK roots and vendor intermediates (PEM text or DER). */
   tpmRoots: Array<string | Uint8Array>
   /** The profile's EK policy switch: cloud vTPM chains accepted (by default the devnet alone). */
   allowCloudVtpm?: boolean
-  nvidiaRoots?: Array<string | Uint8Array>
   sophgoCatalogue?: SophgoCatalogue
   sophgoCatalogueKeys?: ReadonlyArray<string | KeyObject>
-  /** The NVIDIA full check's policy (OCSP mode and responder, requireCc, rimDir, roots); absent: the strict one. */
-  nvidia?: NvidiaCheckPolicy
 }
 
 export interface DecideContext extends VerifierPolicy {

@@ -18,8 +18,15 @@ import {
   type RecordedNvidiaFacts,
 } from '../hw/nvidia/full-check.js'
 import {nvidiaEvidenceInput, rootFingerprints} from '../hw/nvidia/verify-evidence.js'
-import type {VerifierPolicy} from './decide.js'
 import {STRICT_NVIDIA_CHECK} from './device-policy.js'
+
+/** The part of the verifier's policy (decide.ts VerifierPolicy extends it) the NVIDIA check reads. */
+export interface NvidiaVerifierPolicy {
+  /** Extra NVIDIA roots (the profile's trustRoots.nvidia); the NVIDIA Device Identity CA is built in. */
+  nvidiaRoots?: Array<string | Uint8Array>
+  /** The NVIDIA full check's policy (OCSP mode and responder, requireCc, rimDir, roots); absent: the strict one. */
+  nvidia?: NvidiaCheckPolicy
+}
 
 export interface RegistrationFacts {
   nvidia?: NvidiaFacts
@@ -42,12 +49,12 @@ export interface GatherFactsOptions {
 }
 
 /** The profile's NVIDIA full-check policy with its trust roots, as the decision applies it. */
-export function nvidiaCheckOf(policy: VerifierPolicy): NvidiaCheckPolicy {
+export function nvidiaCheckOf(policy: NvidiaVerifierPolicy): NvidiaCheckPolicy {
   const nvidia = policy.nvidia ?? STRICT_NVIDIA_CHECK
   return {...nvidia, extraRootFingerprints: [...(nvidia.extraRootFingerprints ?? []), ...rootFingerprints(policy.nvidiaRoots)]}
 }
 
-export async function gatherRegistrationFacts(reg: Registration, policy: VerifierPolicy, options: GatherFactsOptions): Promise<RegistrationFacts> {
+export async function gatherRegistrationFacts(reg: Registration, policy: NvidiaVerifierPolicy, options: GatherFactsOptions): Promise<RegistrationFacts> {
   if (reg.kind !== DeviceKind.P384 || reg.evidence.length === 0) return {}
   let input
   try {

@@ -232,6 +232,16 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
     expect(ccOff.reasons).toEqual(['policy: CC mode fails: FEATURE_FLAG 2 (PPCIE): protected-PCIe mode, CC mode off'])
   })
 
+  it('attack: a driver version in the signed report that is no plain file name is decided (RIMs not looked up), not a verifier error retried forever', async () => {
+    // a genuine GPU signs what the host's driver hands it, so the RIM id built from it is the registrant's text
+    const d = await decide(await registerGpu(goodFirmware(), {...ccOn, fields: {...ccOn.fields, 3: '550.54.15/../../../etc/passwd'}}), policy())
+    expect(d.outcome).toBe('rejected')
+    expect(d.reasons).toEqual([
+      'policy: DevTools not proven: DevTools mode is no field of the signed report; only a RIM golden-measurement match proves it off',
+    ])
+    expect(d.facts!.nvidia!.rims).toEqual([])
+  })
+
   describe('attacks on the revocation check', () => {
     it('a genuine earlier answer replayed by a man in the middle (nonce mismatch): rejected', async () => {
       // keep the answers per CertID (the request without its 32-byte nonce) while recording, then replay them
@@ -328,7 +338,10 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
     expect([good.outcome, revoked.outcome]).toEqual(['approved', 'rejected'])
     const to = await op.provider.getBlockNumber()
     const recorded = new Map<string, RecordedFacts>([good, revoked].map((d) => [d.regId.toLowerCase(), d.facts!]))
-    const audit = (facts: Map<string, RecordedFacts>) => auditDecisions(op, p, {fromBlock: from, toBlock: to}, facts)
+    // the audit's policy names a responder that counts: the audit must never ask it
+    const counting = await relay(router.url)
+    const audited: VerifierPolicy = {...p, nvidia: {...p.nvidia!, ocspUrl: counting.url}}
+    const audit = (facts: Map<string, RecordedFacts>) => auditDecisions(op, audited, {fromBlock: from, toBlock: to}, facts)
 
     // equal, though the answers are judged again later: each at the time it was asked
     expect(await audit(recorded)).toEqual({checked: 2, skipped: 0, mismatches: []})
@@ -349,5 +362,7 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
     const missing = await audit(new Map([[revoked.regId.toLowerCase(), revoked.facts!]]))
     expect(missing.mismatches.map((m) => m.regId)).toEqual([good.regId])
     expect(missing.mismatches[0]!.recomputed.reasons).toContainEqual(expect.stringMatching(/no OCSP answer was asked for or recorded/))
+    expect(counting.count()).toBe(0)
+    await counting.close()
   })
 })
