@@ -12,7 +12,6 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {DeviceKind} from '../../../src/chain/artifacts.js'
-import {disconnect, type ChainClient} from '../../../src/chain/client.js'
 import {register, type RegisterResult} from '../../../src/chain/register.js'
 import {registrationState} from '../../../src/chain/registrations.js'
 import {deviceIdOf} from '../../../src/evidence/nonce.js'
@@ -24,13 +23,13 @@ import {auditDecisions} from '../../../src/verifier/audit.js'
 import type {VerifierPolicy} from '../../../src/verifier/decide.js'
 import type {RecordedFacts} from '../../../src/verifier/facts.js'
 import type {DecisionRecord} from '../../../src/verifier/service.js'
-import {anvilUrl} from '../../helpers/env.js'
 import {testFirmware, testReport, type TestFirmware, type TestNvidiaChip, type TestReportOptions} from '../../helpers/nvidia-pki.js'
 import {ocspRouter, relay, TestPki, type TestCert} from '../../helpers/ocsp-responder.js'
+import {pociSuite} from '../../helpers/poci-suite.js'
 import {p384Sign} from '../../helpers/spdm-exchange.js'
 import {signTestRim} from '../../helpers/test-rim.js'
 import {ca} from '../../helpers/x509.js'
-import {approveHost, clientFor, currentRegisterChallenge, deployFresh, emulatorHost, registerHost, type Deployment} from '../chain/helpers.js'
+import {approveHost, currentRegisterChallenge, emulatorHost, registerHost} from '../chain/helpers.js'
 import {tempDir, verifierPass} from './helpers.js'
 
 // the GPU: an NVIDIA-shaped chain root → family → provisioner → one identity per chip (a chip binds once)
@@ -63,9 +62,7 @@ const ccOn: TestReportOptions = {
 }
 
 describe('verifier service: the NVIDIA full check on p384 registrations (real anvil, real openssl ocsp)', () => {
-  const url = anvilUrl()
-  let dep: Deployment
-  let op: ChainClient
+  const suite = pociSuite(['op'])
   const host = emulatorHost()
   const pki = new TestPki()
   let rimRoot: TestCert
@@ -78,9 +75,7 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
   const gpu = {root: pki.adopt('gpu-root', root), family: pki.adopt('gpu-family', family), provisioner: pki.adopt('gpu-provisioner', provisioner)}
 
   beforeAll(async () => {
-    dep = await deployFresh(url)
-    op = await clientFor(url, dep.deployed.poci)
-    await approveHost(dep.verifier, op, await registerHost(op, host))
+    await approveHost(suite.verifier, suite.op, await registerHost(suite.op, host))
 
     rimRoot = pki.root('Test CoRIM signing Root CA')
     const rimCa = pki.issue('Test Reference Value GH100 CA', rimRoot, {ca: true})
@@ -123,7 +118,6 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
   afterAll(async () => {
     await router?.close()
     pki.stop()
-    for (const c of [dep?.verifier, op]) if (c) disconnect(c)
   })
 
   /** mainnet's NVIDIA policy (OCSP enforced, CC required), with the test roots, RIMs and responder. */
@@ -138,7 +132,7 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
   /** Registers the firmware's key as the agent does: an NVIDIA report over the register challenge, as evidence. */
   async function registerGpu(fw: TestFirmware, report: TestReportOptions = ccOn, edit: (body: Uint8Array) => Uint8Array = (b) => b): Promise<RegisterResult> {
     const deviceId = bytesToHex(deviceIdOf(fw.key.publicKey))
-    const challenge = await currentRegisterChallenge(op, {payout: op.signer!.address, deviceId, hostId: host.hostId})
+    const challenge = await currentRegisterChallenge(suite.op, {payout: suite.op.signer!.address, deviceId, hostId: host.hostId})
     const evidence = await toAcceleratorEvidence(
       {
         kind: 'nvidia-cc',
@@ -149,10 +143,10 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
       },
       challenge,
     )
-    return register(op, {
+    return register(suite.op, {
       kind: DeviceKind.P384,
       publicKey: fw.key.publicKey,
-      payout: op.signer!.address,
+      payout: suite.op.signer!.address,
       hostId: host.hostId,
       proof: p384Sign(fw.key, challenge),
       evidence: encodeEvidence({...evidence, report: {...evidence.report, body: edit(evidence.report.body)}} as typeof evidence),
@@ -161,7 +155,7 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
 
   /** One verifier pass over the registration under `p`; its decision record. */
   async function decide(reg: RegisterResult, p: VerifierPolicy): Promise<DecisionRecord> {
-    const records = await verifierPass(dep.verifier, {policy: p, cursorFile: join(tempDir(), 'cursor.json'), fromBlock: reg.blockNumber, ocspTimeoutMs: 3000})
+    const records = await verifierPass(suite.verifier, {policy: p, cursorFile: join(tempDir(), 'cursor.json'), fromBlock: reg.blockNumber, ocspTimeoutMs: 3000})
     const d = records.find((r): r is DecisionRecord => r.type === 'decision' && r.regId === reg.regId)
     if (!d) throw new Error(`no decision for ${reg.regId}: ${JSON.stringify(records)}`)
     return d
@@ -171,7 +165,7 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
     const reg = await registerGpu(goodFirmware())
     const d = await decide(reg, policy())
     expect(d, d.reasons.join('\n')).toMatchObject({outcome: 'approved', approve: true, power: '1513', model: 'NVIDIA H100 PCIe', reasons: [], warnings: []})
-    expect((await registrationState(op, reg.regId)).status).toBe('approved')
+    expect((await registrationState(suite.op, reg.regId)).status).toBe('approved')
     const ocsp = d.facts!.nvidia!.ocsp
     expect(Object.keys(ocsp).sort()).toEqual([DRIVER_RIM, VBIOS_RIM, 'gpu'].sort())
     // GPU chain: certificates 1..3 (the DICE leaf and the pinned root are not asked); RIM chains: signer and CA
@@ -193,7 +187,7 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
       expect(d.reasons).toEqual([
         expect.stringMatching(/^certificate 1 \(CN=GH100 A01 GSP BROM\) OCSP revoked: revoked at 2026-01-01T00:00:00.000Z \(keyCompromise\)$/),
       ])
-      expect((await registrationState(op, reg.regId)).status).toBe('rejected')
+      expect((await registrationState(suite.op, reg.regId)).status).toBe('rejected')
     }
   })
 
@@ -331,17 +325,17 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
   })
 
   it('the audit recomputes each decision from the recorded answers, and finds a tampered or missing record', async () => {
-    const from = (await op.provider.getBlockNumber()) + 1
+    const from = (await suite.op.provider.getBlockNumber()) + 1
     const p = policy()
     const good = await decide(await registerGpu(goodFirmware()), p)
     const revoked = await decide(await registerGpu(testFirmware(revokedChip)), p)
     expect([good.outcome, revoked.outcome]).toEqual(['approved', 'rejected'])
-    const to = await op.provider.getBlockNumber()
+    const to = await suite.op.provider.getBlockNumber()
     const recorded = new Map<string, RecordedFacts>([good, revoked].map((d) => [d.regId.toLowerCase(), d.facts!]))
     // the audit's policy names a responder that counts: the audit must never ask it
     const counting = await relay(router.url)
     const audited: VerifierPolicy = {...p, nvidia: {...p.nvidia!, ocspUrl: counting.url}}
-    const audit = (facts: Map<string, RecordedFacts>) => auditDecisions(op, audited, {fromBlock: from, toBlock: to}, facts)
+    const audit = (facts: Map<string, RecordedFacts>) => auditDecisions(suite.op, audited, {fromBlock: from, toBlock: to}, facts)
 
     // equal, though the answers are judged again later: each at the time it was asked
     expect(await audit(recorded)).toEqual({checked: 2, skipped: 0, mismatches: []})
