@@ -6,8 +6,8 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {AlertMessage} from '../../src/alerts/types.js'
-import {BIN, makeHome, runCli, type Home} from '../helpers/cli.js'
-import {freePort} from '../helpers/swtpm.js'
+import {BIN, makeHome, runCli} from '../helpers/cli.js'
+import {devnetSuite} from '../helpers/devnet-suite.js'
 import {until} from '../helpers/until.js'
 import {startReceiver} from '../helpers/webhook-receiver.js'
 
@@ -26,7 +26,8 @@ interface CheckJson {
  * comes first tells the condition resolved: the receiver gets each message exactly once.
  */
 describe('alerts end to end (devnet, real agent, real webhook receiver)', () => {
-  const home: Home = makeHome()
+  const devnet = devnetSuite()
+  const home = devnet.home
   // an empty sysfs: no accelerator of this machine can open a device alert
   const env = {UNET_ALERTS_WEBHOOK_SECRET: SECRET, UNET_SYSFS_ROOT: mkdtempSync(join(tmpdir(), 'unet-sysfs-'))}
   let rx: Awaited<ReturnType<typeof startReceiver>>
@@ -43,7 +44,6 @@ describe('alerts end to end (devnet, real agent, real webhook receiver)', () => 
       await new Promise((r) => agent!.once('close', r))
     }
     await rx?.close()
-    await runCli(['devnet', 'stop'], {home})
   })
 
   const check = async () => {
@@ -53,8 +53,7 @@ describe('alerts end to end (devnet, real agent, real webhook receiver)', () => 
   }
 
   it('a missed epoch: exactly one signed "missed-epoch" alert, and after the next credit exactly one "resolved"', async () => {
-    const port = await freePort()
-    const qs = await runCli(['quickstart', '--epochs', '1', '--port', String(port), '--epoch-seconds', '8', '--json'], {home, timeoutMs: 180_000})
+    const qs = await runCli(['quickstart', '--epochs', '1', '--port', String(devnet.port), '--epoch-seconds', '8', '--json'], {home, timeoutMs: 180_000})
     expect(qs.code, qs.stderr).toBe(0)
     for (const [key, value] of [
       ['alerts.webhook.url', rx.url],

@@ -8,7 +8,7 @@ import {chromium, type Browser, type Page} from 'playwright-core'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {BIN, makeHome, runCli, type Home} from '../helpers/cli.js'
-import {freePort} from '../helpers/swtpm.js'
+import {devnetSuite} from '../helpers/devnet-suite.js'
 
 const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -102,7 +102,8 @@ const INJECTED = '<img src=x onerror="window.__injected=1"><script>window.__inje
  * the amounts `unet rewards history --json` gives, the fleet row and the open alerts.
  */
 describe('unet dashboard on the devnet (subprocess, real chain, headless Chromium)', () => {
-  const home: Home = makeHome()
+  const devnet = devnetSuite()
+  const home = devnet.home
   const shots = mkdtempSync(join(tmpdir(), 'unet-dashboard-'))
   let rpcUrl: string
   let hostId: string
@@ -116,8 +117,7 @@ describe('unet dashboard on the devnet (subprocess, real chain, headless Chromiu
   const foreignRequests: string[] = []
 
   beforeAll(async () => {
-    const port = await freePort()
-    const qs = await runCli(['quickstart', '--epochs', '3', '--port', String(port), '--json'], {home, timeoutMs: 240_000})
+    const qs = await runCli(['quickstart', '--epochs', '3', '--port', String(devnet.port), '--json'], {home, timeoutMs: 240_000})
     expect(qs.code, qs.stderr).toBe(0)
     const result = qs.json<{devnet: {rpcUrl: string}; registration: {deviceId: string}}>()
     rpcUrl = result.devnet.rpcUrl
@@ -156,7 +156,6 @@ describe('unet dashboard on the devnet (subprocess, real chain, headless Chromiu
   afterAll(async () => {
     await browser?.close()
     if (dash && dash.child.exitCode === null) dash.child.kill('SIGKILL')
-    await runCli(['devnet', 'stop'], {home})
   })
 
   it('prints its loopback URL first and serves the page with a strict Content-Security-Policy', async () => {

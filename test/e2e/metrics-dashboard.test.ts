@@ -6,7 +6,8 @@ import {afterAll, describe, expect, it} from 'vitest'
 
 import type {AlertMessage} from '../../src/alerts/types.js'
 import {buildStubs, fixture, REPO, rigNvml, tempDir, writeConfig} from '../integration/accelerators/stubs.js'
-import {BIN, makeHome, runCli, type Home} from '../helpers/cli.js'
+import {BIN, runCli} from '../helpers/cli.js'
+import {devnetSuite} from '../helpers/devnet-suite.js'
 import {freePort} from '../helpers/swtpm.js'
 
 interface Dashboard {
@@ -50,7 +51,8 @@ function sample(body: string, name: string, labels: Record<string, string>): num
  * rules itself and tells the command hook.
  */
 describe('per-device metrics and the Grafana dashboard (devnet, real agent endpoint)', () => {
-  const home: Home = makeHome()
+  const devnet = devnetSuite()
+  const home = devnet.home
   let agent: ChildProcess | undefined
 
   afterAll(async () => {
@@ -58,7 +60,6 @@ describe('per-device metrics and the Grafana dashboard (devnet, real agent endpo
       agent.kill('SIGTERM')
       await new Promise((r) => agent!.once('close', r))
     }
-    await runCli(['devnet', 'stop'], {home})
   })
 
   it('the dashboard checker catches a metric the agent does not export', () => {
@@ -70,8 +71,7 @@ describe('per-device metrics and the Grafana dashboard (devnet, real agent endpo
   })
 
   it('scrapes per-device power, online, last credited epoch, temperature, utilisation; the dashboard queries only what is exported', async () => {
-    const port = await freePort()
-    const qs = await runCli(['quickstart', '--epochs', '1', '--port', String(port), '--epoch-seconds', '8', '--json'], {home, timeoutMs: 180_000})
+    const qs = await runCli(['quickstart', '--epochs', '1', '--port', String(devnet.port), '--epoch-seconds', '8', '--json'], {home, timeoutMs: 180_000})
     expect(qs.code, qs.stderr).toBe(0)
     const dir = tempDir()
     const events = join(dir, 'nvml-events')

@@ -4,8 +4,9 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {devnetDecisionsWhen} from '../helpers/decisions.js'
-import {makeHome, runCli, type Home} from '../helpers/cli.js'
-import {freePort, startSwtpm, type SwtpmHandle} from '../helpers/swtpm.js'
+import {runCli} from '../helpers/cli.js'
+import {devnetSuite} from '../helpers/devnet-suite.js'
+import {startSwtpm, type SwtpmHandle} from '../helpers/swtpm.js'
 
 interface RegisterJson {
   devices: Array<{deviceId: string; regId: string; kind: string; engine: string; action: string; status: string; approved: boolean; power: string}>
@@ -18,7 +19,8 @@ interface RegisterJson {
  * it with TPM2_ActivateCredential on the swtpm, and the verifier approves with the EK id. Then it earns.
  */
 describe('TPM host registration through credential activation (subprocess CLI, real devnet verifier, real swtpm)', () => {
-  const home: Home = makeHome()
+  const devnet = devnetSuite()
+  const home = devnet.home
   const env = {UNET_PASSWORD: 'register-tpm'}
   let tpm: SwtpmHandle
   let engine: string[]
@@ -32,12 +34,11 @@ describe('TPM host registration through credential activation (subprocess CLI, r
     })
     const wallet = await runCli(['wallet', 'create', '--json'], {home, env})
     expect(wallet.code, wallet.stderr).toBe(0)
-    const devnet = await runCli(['devnet', 'start', '--port', String(await freePort()), '--json'], {home, env, timeoutMs: 120_000})
-    expect(devnet.code, devnet.stdout + devnet.stderr).toBe(0)
+    const started = await runCli(['devnet', 'start', '--port', String(devnet.port), '--json'], {home, env, timeoutMs: 120_000})
+    expect(started.code, started.stdout + started.stderr).toBe(0)
   }, 180_000)
 
   afterAll(async () => {
-    await runCli(['devnet', 'stop'], {home, env})
     tpm?.stop()
   })
 

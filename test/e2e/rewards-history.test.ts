@@ -6,8 +6,8 @@ import {Contract, JsonRpcProvider} from 'ethers'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {loadArtifact} from '../../src/chain/artifacts.js'
-import {BIN, makeHome, runCli, type Home} from '../helpers/cli.js'
-import {freePort} from '../helpers/swtpm.js'
+import {BIN, makeHome, runCli} from '../helpers/cli.js'
+import {devnetSuite} from '../helpers/devnet-suite.js'
 
 interface HistoryJson {
   operator: string
@@ -47,8 +47,8 @@ function runOnTty(args: string[], env: Record<string, string>): Promise<string> 
 
 /** quickstart --epochs 3 on a real devnet, then `unet rewards history` read against the chain's own figures. */
 describe('rewards history on the devnet (subprocess, real chain)', () => {
-  const home: Home = makeHome()
-  let port: number
+  const devnet = devnetSuite()
+  const home = devnet.home
   let rpcUrl: string
   let poci: Contract
   let provider: JsonRpcProvider
@@ -56,8 +56,7 @@ describe('rewards history on the devnet (subprocess, real chain)', () => {
   let confirmed: string[]
 
   beforeAll(async () => {
-    port = await freePort()
-    const qs = await runCli(['quickstart', '--epochs', '3', '--port', String(port), '--json'], {home, timeoutMs: 240_000})
+    const qs = await runCli(['quickstart', '--epochs', '3', '--port', String(devnet.port), '--json'], {home, timeoutMs: 240_000})
     expect(qs.code, qs.stderr).toBe(0)
     const result = qs.json<{
       devnet: {rpcUrl: string; contracts: {registry: string}}
@@ -71,9 +70,8 @@ describe('rewards history on the devnet (subprocess, real chain)', () => {
     poci = new Contract(result.devnet.contracts.registry, loadArtifact('Poci').abi as never, provider)
   }, 300_000)
 
-  afterAll(async () => {
+  afterAll(() => {
     provider?.destroy()
-    await runCli(['devnet', 'stop'], {home})
   })
 
   it('--csv lists each credited epoch with the reward the chain credited for it', async () => {
@@ -160,7 +158,7 @@ describe('rewards history on the devnet (subprocess, real chain)', () => {
     const before = (await runCli(['rewards', 'history', '--json'], {home})).json<HistoryJson>()
     expect(before.rows.length).toBe(3)
     expect((await runCli(['devnet', 'stop'], {home})).code).toBe(0)
-    const started = await runCli(['devnet', 'start', '--fresh', '--port', String(port), '--json'], {home, timeoutMs: 120_000})
+    const started = await runCli(['devnet', 'start', '--fresh', '--port', String(devnet.port), '--json'], {home, timeoutMs: 120_000})
     expect(started.code, started.stderr).toBe(0)
     expect(started.json<{contracts: {registry: string}}>().contracts.registry.toLowerCase()).toBe((await poci.getAddress()).toLowerCase())
     await provider.send('anvil_mine', ['0x20']) // past the finality depth, so the new chain's scan is cached too
