@@ -26,7 +26,7 @@ import {credentialChallengeFor} from '../hw/tpm2/activation.js'
 import {bytesToHex, concatBytes, hexToBytes} from '../util/hex.js'
 import {loadCursor, rewindCursor, saveCursor, type VerifierCursor, type WaitingActivation} from './cursor.js'
 import {decideRegistration, type VerifierDecision, type VerifierPolicy} from './decide.js'
-import {gatherRegistrationFacts, type RecordedFacts} from './facts.js'
+import {gatherRegistrationFacts} from './facts.js'
 import type {VerifierMetrics} from './metrics.js'
 
 /** Epochs of blocks an operator has to answer the credential challenge before the registration is rejected. */
@@ -37,26 +37,10 @@ const ZERO32 = '0x' + '00'.repeat(32)
 
 export type DecisionOutcome = 'approved' | 'rejected' | 'challenged' | 'reverted'
 
-/** One line of the decisions log. */
-export interface DecisionRecord {
+/** One line of the decisions log: the decision as decide.ts made it (power as a decimal string), and what became of it. */
+export type DecisionRecord = Omit<VerifierDecision, 'power' | 'needsActivation'> & {
   type: 'decision'
-  regId: string
-  deviceId: string
-  kind: string
-  /** The registration's transaction. */
-  txHash: string
-  approve: boolean
   power: string
-  /** The model the power table rated, and why that power (decide.ts). */
-  model?: string
-  powerNote?: string
-  reasons: string[]
-  warnings: string[]
-  evidenceDigest?: string
-  ekId?: string
-  chipId?: string
-  /** What the decision was judged from besides chain data (p384: the OCSP answers, the RIMs by digest): the audit recomputes from it. */
-  facts?: RecordedFacts
   /** The verifier's transaction (approve, reject or challengeCredential). */
   onChainTx?: string
   outcome: DecisionOutcome
@@ -300,26 +284,9 @@ class VerifierService {
   }
 
   private decisionRecord(d: VerifierDecision, outcome: DecisionOutcome, onChainTx?: string): DecisionRecord {
-    return {
-      type: 'decision',
-      regId: d.regId,
-      deviceId: d.deviceId,
-      kind: d.kind,
-      txHash: d.txHash,
-      approve: d.approve,
-      power: d.power.toString(),
-      ...(d.model ? {model: d.model} : {}),
-      ...(d.powerNote ? {powerNote: d.powerNote} : {}),
-      reasons: d.reasons,
-      warnings: d.warnings,
-      ...(d.evidenceDigest ? {evidenceDigest: d.evidenceDigest} : {}),
-      ...(d.ekId ? {ekId: d.ekId} : {}),
-      ...(d.chipId ? {chipId: d.chipId} : {}),
-      ...(d.facts ? {facts: d.facts} : {}),
-      ...(onChainTx ? {onChainTx} : {}),
-      outcome,
-      at: new Date().toISOString(),
-    }
+    // MakeCredential's inputs are for the challenge transaction, not the log
+    const {power, needsActivation: _inputs, ...decision} = d
+    return {type: 'decision', ...decision, power: power.toString(), ...(onChainTx ? {onChainTx} : {}), outcome, at: new Date().toISOString()}
   }
 
   private async retries(): Promise<void> {
