@@ -38,34 +38,18 @@ export interface RegisterChallengeInput {
   nonce: bigint
 }
 
+/** Every challenge starts domain ‖ chainId ‖ contract ‖ operator: bound to one chain, one contract, one operator. */
+function boundChallenge(domain: Uint8Array, i: {chainId: bigint; contract: string; operator: string}, ...fields: Uint8Array[]): Uint8Array {
+  return keccak_256(concatBytes(domain, uint(i.chainId, 32), address(i.contract), address(i.operator), ...fields))
+}
+
 export function heartbeatChallenge(i: HeartbeatChallengeInput): Uint8Array {
-  return keccak_256(
-    concatBytes(
-      HEARTBEAT_DOMAIN,
-      uint(i.chainId, 32),
-      address(i.contract),
-      address(i.operator),
-      bytes32(i.hostId, 'hostId'),
-      uint(i.epoch, 8),
-      uint(i.blockNumber, 8),
-      bytes32(i.blockHash, 'blockHash'),
-    ),
-  )
+  return boundChallenge(HEARTBEAT_DOMAIN, i, bytes32(i.hostId, 'hostId'), uint(i.epoch, 8), uint(i.blockNumber, 8), bytes32(i.blockHash, 'blockHash'))
 }
 
 export function registerChallenge(i: RegisterChallengeInput): Uint8Array {
-  return keccak_256(
-    concatBytes(
-      REGISTER_DOMAIN,
-      uint(i.chainId, 32),
-      address(i.contract),
-      address(i.operator),
-      address(i.payout),
-      bytes32(i.deviceId, 'deviceId'),
-      bytes32(i.hostId, 'hostId'),
-      uint(i.nonce, 8),
-    ),
-  )
+  const fields = [address(i.payout), bytes32(i.deviceId, 'deviceId'), bytes32(i.hostId, 'hostId'), uint(i.nonce, 8)]
+  return boundChallenge(REGISTER_DOMAIN, i, ...fields)
 }
 
 /** registrationId(deviceId, nonce) as the contract computes it: the name approve/reject use. */
