@@ -11,7 +11,7 @@ import {loadArtifact} from '../../src/chain/artifacts.js'
 import type {FleetReport} from '../../src/insight/fleet.js'
 import {buildStubs, fixture, rigNvml, tempDir, writeConfig} from '../integration/accelerators/stubs.js'
 import {BIN, makeHome, runCli, type CliResult, type Home} from '../helpers/cli.js'
-import {freePort} from '../helpers/swtpm.js'
+import {devnetSuite} from '../helpers/devnet-suite.js'
 
 const schema = JSON.parse(readFileSync(new URL('../../docs/fleet-status.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>
 const ajv = new Ajv2020({strict: true, allErrors: true})
@@ -36,7 +36,8 @@ async function heartbeatOnce(home: Home, env: Record<string, string>): Promise<C
  * A online, and every figure must be what the contract itself says, read here with ethers directly.
  */
 describe('fleet status on the devnet: two operators, one payout, one host missing epochs (subprocess CLI, real chain)', () => {
-  const a: Home = makeHome()
+  const devnet = devnetSuite()
+  const a = devnet.home
   const b: Home = makeHome()
   let envA: Record<string, string>
   const envB = {UNET_PASSWORD: 'fleet-b', UNET_ENGINE: 'emulator', UNET_SYSFS_ROOT: mkdtempSync(join(tmpdir(), 'unet-sysfs-'))}
@@ -76,13 +77,13 @@ describe('fleet status on the devnet: two operators, one payout, one host missin
     const walletA = await runCli(['wallet', 'create', '--json'], {home: a, env: envA})
     expect(walletA.code, walletA.stderr).toBe(0)
     operatorA = walletA.json<{address: string}>().address
-    const devnet = await runCli(['devnet', 'start', '--port', String(await freePort()), '--block-time', '1', '--epoch-seconds', '6', '--json'], {
+    const start = await runCli(['devnet', 'start', '--port', String(devnet.port), '--block-time', '1', '--epoch-seconds', '6', '--json'], {
       home: a,
       env: envA,
       timeoutMs: 120_000,
     })
-    expect(devnet.code, devnet.stdout + devnet.stderr).toBe(0)
-    const started = devnet.json<{rpcUrl: string; contracts: {registry: string}}>()
+    expect(start.code, start.stdout + start.stderr).toBe(0)
+    const started = start.json<{rpcUrl: string; contracts: {registry: string}}>()
     provider = new JsonRpcProvider(started.rpcUrl, undefined, {staticNetwork: true})
     poci = new Contract(started.contracts.registry, loadArtifact('Poci').abi as never, provider)
 
@@ -127,7 +128,6 @@ describe('fleet status on the devnet: two operators, one payout, one host missin
       await new Promise((r) => agentA!.once('close', r))
     }
     provider?.destroy()
-    await runCli(['devnet', 'stop'], {home: a, env: envA})
   })
 
   /** What the contract says at `block`, read with ethers alone. */
