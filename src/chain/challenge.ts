@@ -2,7 +2,7 @@
 import {bytesToHex} from '../util/hex.js'
 import {requirePoci, type ChainClient} from './client.js'
 import {pociEvents, receiptEvent} from './events.js'
-import {callView, sendTx, type TxResult} from './tx.js'
+import {callView, callViewRecord, sendTx, type TxResult} from './tx.js'
 
 const CHALLENGE_STATUS_NAMES = ['none', 'open', 'answered', 'slashed'] as const
 
@@ -75,18 +75,9 @@ export interface ChallengeState {
 }
 
 export async function challengeState(client: ChainClient, challengeId: string): Promise<ChallengeState> {
-  const c = await callView<unknown[]>(requirePoci(client), 'challengeInfo', [challengeId], 'read challenge')
-  return {
-    challengeId,
-    hostId: c[0] as string,
-    deviceId: c[1] as string,
-    epoch: c[2] as bigint,
-    challenger: c[3] as string,
-    deadline: c[4] as bigint,
-    status: CHALLENGE_STATUS_NAMES[Number(c[5])] ?? 'none',
-    evidenceDigest: c[6] as string,
-    nonce: c[7] as string,
-  }
+  type Info = Omit<ChallengeState, 'challengeId' | 'status'> & {status: bigint}
+  const c = await callViewRecord<Info>(requirePoci(client), 'challengeInfo', [challengeId], 'read challenge')
+  return {challengeId, ...c, status: CHALLENGE_STATUS_NAMES[Number(c.status)] ?? 'none'}
 }
 
 /** Challenges opened against a host (Challenged events) from `fromBlock`, with their current state. */

@@ -2,7 +2,7 @@ import {hexToBytes} from '../util/hex.js'
 import {REGISTRATION_STATUS_NAMES} from './artifacts.js'
 import {requirePoci, type ChainClient} from './client.js'
 import {pociEvents, type BlockRange, type PociEvent} from './events.js'
-import {callView, toUnetError} from './tx.js'
+import {callViewRecord, toUnetError} from './tx.js'
 
 export interface Registration {
   regId: string
@@ -55,19 +55,9 @@ export interface RegistrationState {
 }
 
 export async function registrationState(client: ChainClient, regId: string): Promise<RegistrationState> {
-  const r = await callView<unknown[]>(requirePoci(client), 'registrationInfo', [regId], 'read registration')
-  return {
-    regId,
-    deviceId: r[0] as string,
-    operator: r[1] as string,
-    hostId: r[2] as string,
-    hostRegId: r[3] as string,
-    kind: Number(r[4]),
-    status: REGISTRATION_STATUS_NAMES[Number(r[5])] ?? 'none',
-    payout: r[6] as string,
-    activated: r[7] as boolean,
-    commitment: r[8] as string,
-  }
+  type Info = Omit<RegistrationState, 'regId' | 'kind' | 'status'> & {kind: bigint; status: bigint}
+  const r = await callViewRecord<Info>(requirePoci(client), 'registrationInfo', [regId], 'read registration')
+  return {regId, ...r, kind: Number(r.kind), status: REGISTRATION_STATUS_NAMES[Number(r.status)] ?? 'none'}
 }
 
 export interface CredentialChallengeEvent {

@@ -1,4 +1,4 @@
-import {Interface, type Contract, type TransactionReceipt} from 'ethers'
+import {Interface, type Contract, type Result, type TransactionReceipt} from 'ethers'
 
 import {ExitCode, UnetError} from '../errors/index.js'
 import {loadArtifact} from './artifacts.js'
@@ -187,4 +187,9 @@ export async function callView<T>(contract: Contract, method: string, args: unkn
   } catch (error) {
     throw toUnetError(error, action)
   }
+}
+
+/** Reads a view function with named outputs as a plain object of them (by name, never by position). */
+export async function callViewRecord<T>(contract: Contract, method: string, args: unknown[], action: string): Promise<T> {
+  return (await callView<Result>(contract, method, args, action)).toObject() as T
 }
