@@ -20,8 +20,11 @@ import {verifyNvidiaReport, type NvidiaVerifyResult} from './verify.js'
  * judgeNvidiaReport (pure) decides from those facts. The verifier records the facts with its decision,
  * so `unet verifier audit` recomputes the same verdict from them.
  *
- * Only chains that verify offline to a pinned root are asked about, so a forged certificate cannot make
- * the verifier POST to an address of the forger's choosing (its Authority Information Access).
+ * Nothing is read or asked about a report that fails the offline check (chain to a pinned root, report
+ * signature under the leaf, nonce, FWID): a forged certificate cannot make the verifier POST to an address
+ * of the forger's choosing (its Authority Information Access), and a public NVIDIA chain replayed with a
+ * junk report (any signature, any nonce) cannot make it ask NVIDIA's responder at all. Such a report is
+ * rejected by the offline check alone; its OCSP result says why nothing was asked.
  */
 export interface NvidiaCheckPolicy {
   ocsp: OcspMode
@@ -90,15 +93,19 @@ function offlineCheck(input: NvidiaCheckInput, policy: NvidiaCheckPolicy): Nvidi
   })
 }
 
+/** The OCSP result's reason for every certificate of a report that failed the offline check. */
+export const NOT_ASKED_OFFLINE = 'not asked: the report fails the offline check (chain, signature, nonce or FWID)'
+
 export async function gatherNvidiaFacts(input: NvidiaCheckInput, policy: NvidiaCheckPolicy, options: GatherOptions = {}): Promise<NvidiaFacts> {
   const offline = offlineCheck(input, policy)
-  // golden measurements only for a report whose signature and chain hold
-  const rims = policy.rimDir && offline.valid && offline.architecture ? loadReportRims(input.report, offline.architecture, policy.rimDir) : undefined
+  // only evidence that passed the whole offline check costs a file read or a request
+  if (!offline.valid) return {ocsp: {}}
+  const rims = policy.rimDir && offline.architecture ? loadReportRims(input.report, offline.architecture, policy.rimDir) : undefined
   if (options.recordedOcsp) return {rims, ocsp: options.recordedOcsp}
   if (policy.ocsp === 'off') return {rims, ocsp: {}}
   const ask = {mode: policy.ocsp, responderUrl: policy.ocspUrl, cacheDir: options.cacheDir, timeoutMs: options.timeoutMs, now: options.askedAt}
   const asked: Array<Promise<[string, OcspAnswer[]]>> = []
-  if (offline.checks.chain && offline.checks.root) asked.push(askGpuChainRevocation(input.chain, ask).then((a) => [GPU_CHAIN, a]))
+  asked.push(askGpuChainRevocation(input.chain, ask).then((a) => [GPU_CHAIN, a]))
   for (const rim of rims?.inputs ?? []) {
     const v = verifyRim(rim.xml, {now: input.now, extraRootFingerprints: policy.rimRootFingerprints})
     if (v.checks.chain && v.checks.root)
@@ -110,7 +117,7 @@ export async function gatherNvidiaFacts(input: NvidiaCheckInput, policy: NvidiaC
 /** Pure: the verdict from the report and the gathered (or recorded) facts. */
 export function judgeNvidiaReport(input: NvidiaCheckInput, facts: NvidiaFacts, policy: NvidiaCheckPolicy): NvidiaCheckResult {
   const offline = offlineCheck(input, policy)
-  const scope = {mode: policy.ocsp}
+  const scope = {mode: policy.ocsp, ...(offline.valid ? {} : {withheld: NOT_ASKED_OFFLINE})}
   const rim =
     offline.valid && offline.architecture && facts.rims
       ? checkLoadedRims(input.report, facts.rims, {now: input.now, extraRootFingerprints: policy.rimRootFingerprints, ocsp: {scope, answers: facts.ocsp}})

@@ -81,6 +81,8 @@ export interface RevocationScope {
   firstIndex?: number
   /** Why those are not asked, for the report. */
   skipReason?: string
+  /** Why nothing is asked at all (the evidence failed an earlier check): each certificate not-checked with it, no reason or warning. */
+  withheld?: string
   /** Clock skew allowed on thisUpdate / nextUpdate (default 5 minutes). */
   skewMs?: number
   /** Oldest acceptable thisUpdate of an answer without nextUpdate (default 1 hour; such answers are not cached). */
@@ -111,6 +113,7 @@ function skipped(chain: X509Certificate[], i: number, scope: RevocationScope): s
   const cert = chain[i]!
   const issuer = chain[i + 1]
   if (scope.mode === 'off') return 'OCSP is off (mode off)'
+  if (scope.withheld) return scope.withheld
   if (!issuer) return cert.checkIssued(cert) ? 'trust anchor: pinned, not revocable by OCSP' : 'its issuer is not in the chain'
   if (i < (scope.firstIndex ?? 0)) return scope.skipReason ?? 'not asked'
   if (!cert.checkIssued(issuer)) return 'not issued by the next certificate of the chain'

@@ -4,9 +4,10 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {CcPolicyResult} from '../../../src/hw/nvidia/cc-policy.js'
+import {NOT_ASKED_OFFLINE} from '../../../src/hw/nvidia/full-check.js'
 import type {RevocationResult} from '../../../src/hw/nvidia/ocsp.js'
 import {makeHome, runCli} from '../../helpers/cli.js'
-import {TestPki} from '../../helpers/ocsp-responder.js'
+import {relay, TestPki} from '../../helpers/ocsp-responder.js'
 import {fixture, tempDir} from './stubs.js'
 
 /**
@@ -63,6 +64,21 @@ describe('unet verify nvidia-report: OCSP status per certificate and the CC poli
       expect(c.reason).toMatch(/responder certificate .*Test OCSP Responder.* is not issued by the certificate's issuer/)
     }
     expect(error.details.reasons.filter((x) => x.includes('OCSP not-checked'))).toHaveLength(3)
+  })
+
+  it('attack: the genuine NVIDIA chain with a report over another nonce: exit 10 offline, no OCSP request made', async () => {
+    const counting = await relay(foreignResponder)
+    try {
+      const other = SAMPLE.map((a) => (a === NONCE ? MULTI_GPU_NONCE : a))
+      const r = await runCli([...other, '--ocsp', 'enforce', '--ocsp-url', counting.url])
+      expect(r.code, r.stderr).toBe(10)
+      const {error} = r.json<Failed>()
+      expect(error.details.reasons).toEqual([expect.stringMatching(/^report nonce 931d8dd0.* differs from the expected e97b23a1/)])
+      expect(error.details.ocsp.certs.slice(1, 4).map((c) => c.reason)).toEqual(Array(3).fill(NOT_ASKED_OFFLINE))
+      expect(counting.count()).toBe(0)
+    } finally {
+      await counting.close()
+    }
   })
 
   it('--ocsp warn: the same answers are warnings, exit 0', async () => {

@@ -40,7 +40,7 @@ const newChip = (): TestNvidiaChip => {
   const identity = ca('GH100 A01 GSP BROM', provisioner)
   return {root, identity, above: [identity, provisioner, family, root]}
 }
-const goodChips = Array.from({length: 16}, newChip)
+const goodChips = Array.from({length: 24}, newChip)
 const revokedChip = newChip()
 let nextGood = 0
 const goodFirmware = () => testFirmware(goodChips[nextGood++]!)
@@ -293,6 +293,28 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
         expect(d.outcome).toBe('rejected')
         expect(d.reasons.join('\n')).toMatch(/did not prove possession/)
         expect(counting.count()).toBe(0)
+      } finally {
+        await counting.close()
+      }
+    })
+
+    it('attack: a genuine NVIDIA-rooted chain with a junk report (broken signature, or over another nonce): rejected offline, no responder asked', async () => {
+      const counting = await relay(router.url)
+      try {
+        const flipped = (b: Uint8Array) => Uint8Array.from(b, (x, i) => (i === b.length - 1 ? x ^ 0x01 : x))
+        const badSignature = await decide(await registerGpu(goodFirmware(), ccOn, flipped), policy({ocspUrl: counting.url}))
+        expect(badSignature.outcome).toBe('rejected')
+        expect(badSignature.reasons).toContain('report signature does not verify with the leaf certificate key')
+        const fw = goodFirmware()
+        const otherNonce = await decide(
+          await registerGpu(fw, ccOn, () => testReport(fw, Uint8Array.from(randomBytes(32)), ccOn)),
+          policy({ocspUrl: counting.url}),
+        )
+        expect(otherNonce.outcome).toBe('rejected')
+        expect(otherNonce.reasons).toContainEqual(expect.stringMatching(/^report nonce [0-9a-f]{64} differs from the expected /))
+        // nothing about either was looked up: no OCSP request, no RIM read
+        expect(counting.count()).toBe(0)
+        for (const d of [badSignature, otherNonce]) expect(d.facts?.nvidia).toEqual({ocsp: {}, rims: []})
       } finally {
         await counting.close()
       }
