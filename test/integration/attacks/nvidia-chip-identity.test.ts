@@ -10,21 +10,15 @@ import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 
 import {approve, release} from '../../../src/chain/approve.js'
-import {DeviceKind} from '../../../src/chain/artifacts.js'
-import {register} from '../../../src/chain/register.js'
 import {registrationState} from '../../../src/chain/registrations.js'
-import {encodeEvidence} from '../../../src/evidence/index.js'
 import {nvidiaPower} from '../../../src/evidence/power-table.js'
-import {toAcceleratorEvidence} from '../../../src/hw/inventory.js'
 import {chipIdentity} from '../../../src/hw/nvidia/chip-identity.js'
-import {deviceIdOf} from '../../../src/evidence/nonce.js'
-import {bytesToHex} from '../../../src/util/hex.js'
 import {auditDecisions} from '../../../src/verifier/audit.js'
 import type {DecisionRecord} from '../../../src/verifier/service.js'
-import {testFirmware, testNvidiaChip, testReport, type TestFirmware} from '../../helpers/nvidia-pki.js'
-import {p384Sign} from '../../helpers/spdm-exchange.js'
+import {testFirmware, testNvidiaChip, type TestFirmware} from '../../helpers/nvidia-pki.js'
+import {registerNvidiaGpu} from '../../helpers/nvidia-registration.js'
 import {pociSuite} from '../../helpers/poci-suite.js'
-import {approveHost, currentRegisterChallenge, emulatorHost, registerHost, reverted} from '../chain/helpers.js'
+import {approveHost, emulatorHost, registerHost, reverted} from '../chain/helpers.js'
 import {devnetPolicy, tempDir, verifierPass} from '../verifier/helpers.js'
 
 describe('attack: one NVIDIA chip registered again under a new firmware key', () => {
@@ -44,30 +38,8 @@ describe('attack: one NVIDIA chip registered again under a new firmware key', ()
   const H100_SXM5_SKU = '885'
   const power = nvidiaPower('hopper', H100_SXM5_SKU).power
 
-  /** Registers the firmware's key as the agent would: an NVIDIA report over the register challenge, as evidence. */
-  async function registerGpu(fw: TestFirmware) {
-    const deviceId = bytesToHex(deviceIdOf(fw.key.publicKey))
-    const challenge = await currentRegisterChallenge(chain.op, {payout: chain.op.signer!.address, deviceId, hostId: host.hostId})
-    const evidence = await toAcceleratorEvidence(
-      {
-        kind: 'nvidia-cc',
-        uuid: 'GPU-00000000-0000-0000-0000-000000000000',
-        nonce: challenge,
-        report: testReport(fw, challenge, {fields: {15: H100_SXM5_SKU}}),
-        certChainPem: fw.chainPem,
-      },
-      challenge,
-    )
-    const proof = p384Sign(fw.key, challenge)
-    return register(chain.op, {
-      kind: DeviceKind.P384,
-      publicKey: fw.key.publicKey,
-      payout: chain.op.signer!.address,
-      hostId: host.hostId,
-      proof,
-      evidence: encodeEvidence(evidence),
-    })
-  }
+  /** Registers the firmware's key as the agent would, with the report of an H100 SXM5. */
+  const registerGpu = (fw: TestFirmware) => registerNvidiaGpu(chain.op, fw, host.hostId, {report: {fields: {15: H100_SXM5_SKU}}})
   const decisions = async () => (await verifierPass(chain.verifier, options)) as DecisionRecord[]
 
   it('the second firmware key of an active chip is refused (ChipInUse); after a release it is approved', async () => {
