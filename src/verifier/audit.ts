@@ -2,15 +2,16 @@
  * `unet verifier audit`: recomputes every on-chain decision from chain data (the Registered event, the
  * registration block's timestamp, the profile's policy and roots) plus the facts the verifier recorded
  * with it (p384: the OCSP answers, judged again at the time each was asked; the RIMs are read from the
- * profile's nvidia.rimDir), and lists where the verifier's Approved/Rejected events disagree with the
- * recomputation. No responder is asked: an answer that was not recorded counts as none. A host-tpm rejection for an unanswered
+ * profile's nvidia.rimDir and must have the SHA-256 the verifier recorded for them), and lists where the
+ * verifier's Approved/Rejected events disagree with the recomputation, and each RIM that differs. No responder is asked: an answer that was not recorded counts as none. A host-tpm rejection for an unanswered
  * credential challenge is consistent only when a challenge was posted and the registration never activated.
  */
 import type {ChainClient} from '../chain/client.js'
 import {credentialChallenges, decisions, latestBlockNumber, registrations, registrationState, type Registration} from '../chain/registrations.js'
 import {blockAt} from '../chain/verifier-reads.js'
 import {decideRegistration, type VerifierPolicy} from './decide.js'
-import {gatherRegistrationFacts, type RecordedFacts} from './facts.js'
+import {rimDifferences} from '../hw/nvidia/full-check.js'
+import {gatherRegistrationFacts, nvidiaCheckOf, type RecordedFacts} from './facts.js'
 import {ACTIVATION_TIMEOUT_REASON} from './service.js'
 
 export interface AuditMismatch {
@@ -59,7 +60,8 @@ export async function auditDecisions(
       now = new Date(((await blockAt(client, reg.blockNumber))?.timestamp ?? 0) * 1000)
       times.set(reg.blockNumber, now)
     }
-    const facts = await gatherRegistrationFacts(reg, policy, {now, recorded: recorded.get(reg.regId.toLowerCase()) ?? {}})
+    const record = recorded.get(reg.regId.toLowerCase()) ?? {}
+    const facts = await gatherRegistrationFacts(reg, policy, {now, recorded: record})
     const rec = decideRegistration(reg, {...policy, chainId: client.chainId, contract: client.pociAddress!, now}, facts)
     report.checked++
     const mismatch = (problem: string) =>
@@ -71,6 +73,8 @@ export async function auditDecisions(
         onChain: {approved: d.approved, power: d.power?.toString(), ekId: d.ekId, reason: d.reason, txHash: d.txHash, verifier: d.verifier},
         recomputed: {approve: rec.approve, power: rec.power.toString(), model: rec.model, ekId: rec.ekId, chipId: rec.chipId, reasons: rec.reasons},
       })
+    // the RIMs recomputed from must be the ones the verifier judged, whatever the verdict
+    for (const problem of rimDifferences(record.nvidia?.rims, rec.facts?.nvidia?.rims ?? [], nvidiaCheckOf(policy).rimDir)) mismatch(problem)
     if (d.approved) {
       if (!rec.approve) mismatch('approved, but the recomputation rejects')
       else if (d.power !== rec.power) mismatch(`power differs: ${d.power} on chain, ${rec.power} recomputed (${rec.powerNote ?? rec.kind})`)

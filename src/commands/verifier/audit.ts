@@ -13,7 +13,7 @@ export default class VerifierAudit extends BaseCommand<typeof VerifierAudit> {
 (the event, the registration block's time, the profile's policy and trust roots) and, for p384 (NVIDIA) registrations,
 the OCSP answers the verifier recorded in its decisions log (--decisions; no responder is asked) with the RIMs of the
 profile's nvidia.rimDir, and lists where they differ: approved but the recomputation rejects, rejected but it approves,
-power, EK id or chip id differs. Needs no key.
+power, EK id or chip id differs, or a RIM read from nvidia.rimDir is not the one (SHA-256) the verifier recorded. Needs no key.
 Exits 0 when every decision matches, ${ExitCode.AUDIT_MISMATCH} (AUDIT_MISMATCH) otherwise.`
   static override examples = ['<%= config.bin %> verifier audit --json', '<%= config.bin %> verifier audit --network testnet --from-block 1200']
   static override flags = {

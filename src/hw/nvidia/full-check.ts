@@ -147,3 +147,23 @@ export function recordNvidiaFacts(facts: NvidiaFacts): RecordedNvidiaFacts {
     rims: (facts.rims?.inputs ?? []).map((r) => ({id: r.label, role: r.role, sha256: createHash('sha256').update(r.xml).digest('hex')})),
   }
 }
+
+/**
+ * Where the RIMs read now differ from the ones a decision recorded (by id and SHA-256): one line per RIM
+ * id, what `unet verifier audit` reports. The record holds digests, not the files, so the audit can only
+ * recompute from RIMs it reads itself; these lines say when those are not the ones the verifier judged.
+ */
+export function rimDifferences(recorded: RecordedNvidiaFacts['rims'] = [], read: RecordedNvidiaFacts['rims'], rimDir: string | undefined): string[] {
+  const where = rimDir ? `the audit's RIM directory ${rimDir}` : "the audit's profile (no nvidia.rimDir)"
+  const out: string[] = []
+  for (const was of recorded) {
+    const now = read.find((r) => r.id === was.id)
+    if (!now) out.push(`RIM ${was.id} the verifier judged (SHA-256 ${was.sha256}) was not read from ${where}: it or the report's other RIM is missing there`)
+    else if (now.sha256 !== was.sha256)
+      out.push(`RIM ${was.id} differs from the one the verifier judged: SHA-256 ${now.sha256} in ${where}, ${was.sha256} recorded`)
+  }
+  for (const now of read)
+    if (!recorded.some((r) => r.id === now.id))
+      out.push(`RIM ${now.id} (SHA-256 ${now.sha256}) in ${where} was not judged by the verifier: its decision record names no such RIM`)
+  return out
+}

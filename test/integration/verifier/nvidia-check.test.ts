@@ -6,7 +6,7 @@
  * The GPU PKI is NVIDIA-shaped (test/helpers/nvidia-pki.ts), trusted as an extra root; so is the RIM root.
  */
 import {randomBytes} from 'node:crypto'
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {appendFileSync, copyFileSync, cpSync, mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -14,6 +14,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {DeviceKind} from '../../../src/chain/artifacts.js'
 import {register, type RegisterResult} from '../../../src/chain/register.js'
 import {registrationState} from '../../../src/chain/registrations.js'
+import {ExitCode} from '../../../src/errors/index.js'
 import {deviceIdOf} from '../../../src/evidence/nonce.js'
 import {encodeEvidence} from '../../../src/evidence/index.js'
 import {toAcceleratorEvidence} from '../../../src/hw/inventory.js'
@@ -23,6 +24,7 @@ import {auditDecisions} from '../../../src/verifier/audit.js'
 import type {VerifierPolicy} from '../../../src/verifier/decide.js'
 import type {RecordedFacts} from '../../../src/verifier/facts.js'
 import type {DecisionRecord} from '../../../src/verifier/service.js'
+import {makeHome, runCli} from '../../helpers/cli.js'
 import {testFirmware, testReport, type TestFirmware, type TestNvidiaChip, type TestReportOptions} from '../../helpers/nvidia-pki.js'
 import {ocspRouter, relay, TestPki, type TestCert} from '../../helpers/ocsp-responder.js'
 import {pociSuite} from '../../helpers/poci-suite.js'
@@ -374,11 +376,84 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
     expect(t.mismatches.map((m) => [m.regId, m.problem])).toEqual([[good.regId, 'approved, but the recomputation rejects']])
     expect(t.mismatches[0]!.recomputed.reasons).toContainEqual(expect.stringMatching(/^certificate 2 .* OCSP not-checked: /))
 
-    // no record at all: nothing says the chain was good, so the approval does not hold up
+    // no record at all: nothing says the chain was good, so the approval does not hold up, nor which RIMs were judged
     const missing = await audit(new Map([[revoked.regId.toLowerCase(), revoked.facts!]]))
-    expect(missing.mismatches.map((m) => m.regId)).toEqual([good.regId])
-    expect(missing.mismatches[0]!.recomputed.reasons).toContainEqual(expect.stringMatching(/no OCSP answer was asked for or recorded/))
+    expect(missing.mismatches.map((m) => [m.regId, m.problem])).toEqual([
+      [good.regId, expect.stringMatching(new RegExp(`^RIM ${DRIVER_RIM} \\(SHA-256 [0-9a-f]{64}\\) in .* was not judged by the verifier`))],
+      [good.regId, expect.stringMatching(new RegExp(`^RIM ${VBIOS_RIM} \\(SHA-256 [0-9a-f]{64}\\) in .* was not judged by the verifier`))],
+      [good.regId, 'approved, but the recomputation rejects'],
+    ])
+    expect(missing.mismatches[2]!.recomputed.reasons).toContainEqual(expect.stringMatching(/no OCSP answer was asked for or recorded/))
     expect(counting.count()).toBe(0)
     await counting.close()
   })
+
+  it(`unet verifier audit (subprocess): a RIM changed, replaced or removed since the decision is named, exit ${ExitCode.AUDIT_MISMATCH}; unchanged: 0`, async () => {
+    const dir = tempDir('unet-rims-audit-')
+    cpSync(rimDir, dir, {recursive: true})
+    const from = (await suite.op.provider.getBlockNumber()) + 1
+    const d = await decide(await registerGpu(goodFirmware()), policy({rimDir: dir}))
+    expect(d.outcome, d.reasons.join('\n')).toBe('approved')
+    const digest = (id: string) => d.facts!.nvidia!.rims.find((r) => r.id === id)!.sha256
+
+    // the auditor's profile: this deployment, the verifier's NVIDIA policy (roots as PEM files) and RIM directory
+    const home = makeHome()
+    mkdirSync(home.configDir, {recursive: true})
+    const gpuRoot = join(home.configDir, 'gpu-root.pem')
+    writeFileSync(gpuRoot, root.pem)
+    const poci = suite.deployed.poci
+    const devnet = {
+      rpcUrls: [suite.url],
+      chainId: 31337,
+      contracts: {registry: poci, heartbeat: poci, rewards: poci, token: suite.deployed.token},
+      trustRoots: {nvidia: [gpuRoot]},
+      nvidia: {ocsp: 'enforce', ocspUrl: 'http://127.0.0.1:9/', requireCc: true, rimDir: dir, rimRoots: [rimRoot.pemPath]},
+    }
+    writeFileSync(join(home.configDir, 'config.json'), JSON.stringify({networks: {devnet}}), {mode: 0o600})
+    const log = join(home.dataDir, 'decisions.jsonl')
+    mkdirSync(home.dataDir, {recursive: true})
+    writeFileSync(log, JSON.stringify(d) + '\n')
+    const audit = async () => {
+      const r = await runCli(['verifier', 'audit', '--json', '--from-block', String(from), '--decisions', log], {home})
+      return {code: r.code, stderr: r.stderr, report: r.json<{checked: number; mismatches: Array<{regId: string; problem: string}>}>()}
+    }
+    const problems = (r: Awaited<ReturnType<typeof audit>>) => r.report.mismatches.map((m) => m.problem)
+
+    const same = await audit()
+    expect(same.code, same.stderr).toBe(0)
+    expect(same.report).toMatchObject({checked: 1, mismatches: []})
+
+    // one byte more in the driver RIM (after its signed root element: the RIM still verifies, the verdict stands)
+    const driverFile = join(dir, `${DRIVER_RIM}.swidtag`)
+    appendFileSync(driverFile, '\n')
+    const changed = await audit()
+    expect(changed.code, changed.stderr).toBe(ExitCode.AUDIT_MISMATCH)
+    expect(problems(changed)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^RIM ${DRIVER_RIM} differs from the one the verifier judged: SHA-256 [0-9a-f]{64} in the audit's RIM directory ${dir}, ${digest(DRIVER_RIM)} recorded$`,
+        ),
+      ),
+    ])
+    copyFileSync(join(rimDir, `${DRIVER_RIM}.swidtag`), driverFile)
+
+    // the VBIOS RIM replaced by another genuine-looking one (signed by the revoked signer): named, and the approval no longer recomputes
+    copyFileSync(join(revokedRimDir, `${VBIOS_RIM}.swidtag`), join(dir, `${VBIOS_RIM}.swidtag`))
+    const replaced = await audit()
+    expect(replaced.code).toBe(ExitCode.AUDIT_MISMATCH)
+    expect(problems(replaced)).toEqual([
+      expect.stringMatching(new RegExp(`^RIM ${VBIOS_RIM} differs from the one the verifier judged`)),
+      'approved, but the recomputation rejects',
+    ])
+
+    // removed: neither RIM of the report is read any more
+    rmSync(join(dir, `${VBIOS_RIM}.swidtag`))
+    const removed = await audit()
+    expect(removed.code).toBe(ExitCode.AUDIT_MISMATCH)
+    expect(problems(removed)).toEqual([
+      `RIM ${DRIVER_RIM} the verifier judged (SHA-256 ${digest(DRIVER_RIM)}) was not read from the audit's RIM directory ${dir}: it or the report's other RIM is missing there`,
+      `RIM ${VBIOS_RIM} the verifier judged (SHA-256 ${digest(VBIOS_RIM)}) was not read from the audit's RIM directory ${dir}: it or the report's other RIM is missing there`,
+      'approved, but the recomputation rejects',
+    ])
+  }, 60_000)
 })
