@@ -16,6 +16,8 @@ export interface BlockRange {
 export interface PociEvent {
   args: Result
   blockNumber: number
+  /** The block's hash: what binds a registration's OCSP nonces to its block (src/verifier/facts.ts). */
+  blockHash: string
   txHash: string
   logIndex: number
 }
@@ -34,7 +36,13 @@ export async function pociEvents(client: ChainClient, event: string, range: Bloc
       fromBlock: range.fromBlock,
       toBlock: range.toBlock ?? 'latest',
     })
-    return logs.map((log) => ({args: poci.interface.parseLog(log)!.args, blockNumber: log.blockNumber, txHash: log.transactionHash, logIndex: log.index}))
+    return logs.map((log) => ({
+      args: poci.interface.parseLog(log)!.args,
+      blockNumber: log.blockNumber,
+      blockHash: log.blockHash,
+      txHash: log.transactionHash,
+      logIndex: log.index,
+    }))
   } catch (error) {
     throw toUnetError(error, `read ${event} events`)
   }

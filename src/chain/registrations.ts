@@ -17,13 +17,15 @@ export interface Registration {
   /** Canonical evidence bytes the operator attached (may be empty). */
   evidence: Uint8Array
   blockNumber: number
+  /** The registration block's hash (unknown before that block exists: OCSP nonces are bound to it). */
+  blockHash: string
   txHash: string
 }
 
 /** Registered events in [fromBlock, toBlock], oldest first (optionally of one operator). */
 export async function registrations(client: ChainClient, params: BlockRange & {operator?: string}): Promise<Registration[]> {
   const events = await pociEvents(client, 'Registered', params, params.operator ? [null, null, params.operator] : [])
-  return events.map(({args: a, blockNumber, txHash}) => ({
+  return events.map(({args: a, blockNumber, blockHash, txHash}) => ({
     regId: a[0] as string,
     deviceId: a[1] as string,
     operator: a[2] as string,
@@ -35,6 +37,7 @@ export async function registrations(client: ChainClient, params: BlockRange & {o
     proof: hexToBytes(a[8] as string),
     evidence: hexToBytes(a[9] as string),
     blockNumber,
+    blockHash,
     txHash,
   }))
 }

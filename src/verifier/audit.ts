@@ -1,7 +1,9 @@
 /**
  * `unet verifier audit`: recomputes every on-chain decision from chain data (the Registered event, the
  * registration block's timestamp, the profile's policy and roots) plus the facts the verifier recorded
- * with it (p384: the OCSP answers, judged again at the time each was asked; the RIMs are read from the
+ * with it (p384: the OCSP answers, judged again at the time each was asked, refused unless their nonce is
+ * bound to the registration's id and block and they were asked before the decision's block
+ * time plus the skew (facts.ts registrationBinding); the RIMs are read from the
  * profile's nvidia.rimDir and must have the SHA-256 the verifier recorded for them), and lists where the
  * verifier's Approved/Rejected events disagree with the recomputation, and each RIM that differs. No responder is asked: an answer that was not recorded counts as none. A host-tpm rejection for an unanswered
  * credential challenge is consistent only when a challenge was posted and the registration never activated.
@@ -49,19 +51,24 @@ export async function auditDecisions(
   }
   const report: AuditReport = {checked: 0, skipped: 0, mismatches: []}
   const times = new Map<number, Date>()
+  const blockTime = async (n: number): Promise<Date> => {
+    let t = times.get(n)
+    if (!t) {
+      t = new Date(((await blockAt(client, n))?.timestamp ?? 0) * 1000)
+      times.set(n, t)
+    }
+    return t
+  }
   for (const d of onChain) {
     const reg = regs.get(d.regId)
     if (!reg) {
       report.skipped++
       continue
     }
-    let now = times.get(reg.blockNumber)
-    if (!now) {
-      now = new Date(((await blockAt(client, reg.blockNumber))?.timestamp ?? 0) * 1000)
-      times.set(reg.blockNumber, now)
-    }
+    const now = await blockTime(reg.blockNumber)
     const record = recorded.get(reg.regId.toLowerCase()) ?? {}
-    const facts = await gatherRegistrationFacts(reg, policy, {now, recorded: record})
+    // OCSP answers must be bound to this registration (its id and block) and not be asked after the decision
+    const facts = await gatherRegistrationFacts(reg, policy, {now, recorded: record, decidedAt: await blockTime(d.blockNumber)})
     const rec = decideRegistration(reg, {...policy, chainId: client.chainId, contract: client.pociAddress!, now}, facts)
     report.checked++
     const mismatch = (problem: string) =>

@@ -17,7 +17,9 @@ import {
   type NvidiaFacts,
   type RecordedNvidiaFacts,
 } from '../hw/nvidia/full-check.js'
+import {OCSP_SKEW_MS} from '../hw/nvidia/ocsp.js'
 import {nvidiaEvidenceInput, rootFingerprints} from '../hw/nvidia/verify-evidence.js'
+import {hexToBytes} from '../util/hex.js'
 import {STRICT_NVIDIA_CHECK} from './device-policy.js'
 
 /** The part of the verifier's policy (decide.ts VerifierPolicy extends it) the NVIDIA check reads. */
@@ -40,12 +42,22 @@ export interface RecordedFacts {
 export interface GatherFactsOptions {
   /** When certificates are judged: the registration block's time. */
   now: Date
-  /** OCSP cache directory (<cacheDir>/ocsp). */
-  cacheDir?: string
   /** Per OCSP request. */
   timeoutMs?: number
   /** The audit: OCSP answers from the decision record instead of the responder (none recorded: none at all). */
   recorded?: RecordedFacts
+  /** The audit: the decision's block time; answers asked after it (plus the OCSP skew) are refused. */
+  decidedAt?: Date
+}
+
+/**
+ * What a registration's OCSP nonces are bound to: its id and its block's hash. The hash does not exist
+ * before the block, so a responder's answer echoing such a nonce was asked after the registration was
+ * made, and for it alone: an older "good" answer, or one asked for another registration, cannot be
+ * recorded in its place. No cache is used then (a cached answer echoes another request's nonce).
+ */
+export function registrationBinding(reg: Pick<Registration, 'regId' | 'blockHash'>): Uint8Array {
+  return new Uint8Array([...hexToBytes(reg.regId), ...hexToBytes(reg.blockHash)])
 }
 
 /** The profile's NVIDIA full-check policy with its trust roots, as the decision applies it. */
@@ -72,9 +84,10 @@ export async function gatherRegistrationFacts(reg: Registration, policy: NvidiaV
   }
   // what fails from here on is the verifier's own (a RIM directory it cannot read): thrown, so the registration is retried
   const nvidia = await gatherNvidiaFacts(input, check, {
-    cacheDir: options.cacheDir,
     timeoutMs: options.timeoutMs,
     recordedOcsp: options.recorded ? (options.recorded.nvidia?.ocsp ?? {}) : undefined,
+    binding: registrationBinding(reg),
+    notAfter: options.decidedAt && new Date(options.decidedAt.getTime() + OCSP_SKEW_MS),
   })
   return {nvidia}
 }

@@ -70,8 +70,6 @@ export interface RunVerifierOptions {
   cursorFile: string
   /** First block to scan when there is no cursor for this chain and contract. */
   fromBlock: number
-  /** OCSP answers are cached here until their nextUpdate (<cacheDir>/ocsp). */
-  cacheDir?: string
   /** Per OCSP request (default 5000 ms). */
   ocspTimeoutMs?: number
   pollMs?: number
@@ -228,7 +226,7 @@ class VerifierService {
     const block = await blockAt(this.client, reg.blockNumber)
     const now = new Date((block?.timestamp ?? Math.floor(Date.now() / 1000)) * 1000)
     // network facts first (OCSP, RIM files), so the decision itself stays pure and recomputable
-    const facts = await gatherRegistrationFacts(reg, this.options.policy, {now, cacheDir: this.options.cacheDir, timeoutMs: this.options.ocspTimeoutMs})
+    const facts = await gatherRegistrationFacts(reg, this.options.policy, {now, timeoutMs: this.options.ocspTimeoutMs})
     const decision = decideRegistration(reg, {...this.options.policy, chainId: this.client.chainId, contract: this.client.pociAddress!, now}, facts)
     if (!decision.approve || !decision.needsActivation) return this.act(decision, decision.approve)
     let challengedAt = await latestBlockNumber(this.client)

@@ -201,7 +201,6 @@ export default class DevnetStart extends BaseCommand<typeof DevnetStart> {
       policy: policyFromProfile({...profile, allowEmulator: true}),
       // keyed by the chain's genesis: a fresh chain starts over, a restored one goes on (rewound if the dump is older)
       cursorFile: join(paths.dir, 'verifier-cursor.json'),
-      cacheDir: this.resolved.paths.cacheDir,
       fromBlock,
       pollMs: 500,
       spotCheckRate,

@@ -86,7 +86,6 @@ or a prompt, never from argv; on the devnet without --keystore the devnet's veri
       ;({nextBlock} = await runVerifier(client, {
         policy,
         cursorFile,
-        cacheDir: paths.cacheDir,
         fromBlock: this.flags['from-block'] ?? defaultFromBlock(profile, paths.dataDir),
         pollMs: this.flags['poll-ms'],
         activationTimeoutBlocks: this.flags['activation-timeout-blocks'],

@@ -58,6 +58,9 @@ export interface NvidiaFacts {
   rims?: LoadedRims
   /** OCSP answers per chain: GPU_CHAIN, or a RIM's id. */
   ocsp: Record<string, OcspAnswer[]>
+  /** What the answers must be bound to, and not be after (ocsp.ts RevocationScope): the verifier's and the audit's. */
+  binding?: Uint8Array
+  notAfter?: Date
 }
 
 /** The facts as the verifier records them: the OCSP answers in full, the RIMs by id and digest. */
@@ -82,6 +85,10 @@ export interface GatherOptions {
   askedAt?: Date
   /** Recorded answers to use instead of asking (the audit). */
   recordedOcsp?: Record<string, OcspAnswer[]>
+  /** Ask with nonces bound to this, and judge so (the verifier: the registration; no cache then). */
+  binding?: Uint8Array
+  /** Refuse answers asked after this (the audit: the decision's block time plus the skew). */
+  notAfter?: Date
 }
 
 function offlineCheck(input: NvidiaCheckInput, policy: NvidiaCheckPolicy): NvidiaVerifyResult {
@@ -98,12 +105,13 @@ export const NOT_ASKED_OFFLINE = 'not asked: the report fails the offline check 
 
 export async function gatherNvidiaFacts(input: NvidiaCheckInput, policy: NvidiaCheckPolicy, options: GatherOptions = {}): Promise<NvidiaFacts> {
   const offline = offlineCheck(input, policy)
+  const bound = {...(options.binding ? {binding: options.binding} : {}), ...(options.notAfter ? {notAfter: options.notAfter} : {})}
   // only evidence that passed the whole offline check costs a file read or a request
-  if (!offline.valid) return {ocsp: {}}
+  if (!offline.valid) return {ocsp: {}, ...bound}
   const rims = policy.rimDir && offline.architecture ? loadReportRims(input.report, offline.architecture, policy.rimDir) : undefined
-  if (options.recordedOcsp) return {rims, ocsp: options.recordedOcsp}
-  if (policy.ocsp === 'off') return {rims, ocsp: {}}
-  const ask = {mode: policy.ocsp, responderUrl: policy.ocspUrl, cacheDir: options.cacheDir, timeoutMs: options.timeoutMs, now: options.askedAt}
+  if (options.recordedOcsp) return {rims, ocsp: options.recordedOcsp, ...bound}
+  if (policy.ocsp === 'off') return {rims, ocsp: {}, ...bound}
+  const ask = {mode: policy.ocsp, responderUrl: policy.ocspUrl, cacheDir: options.cacheDir, timeoutMs: options.timeoutMs, now: options.askedAt, ...bound}
   const asked: Array<Promise<[string, OcspAnswer[]]>> = []
   asked.push(askGpuChainRevocation(input.chain, ask).then((a) => [GPU_CHAIN, a]))
   for (const rim of rims?.inputs ?? []) {
@@ -111,13 +119,13 @@ export async function gatherNvidiaFacts(input: NvidiaCheckInput, policy: NvidiaC
     if (v.checks.chain && v.checks.root)
       asked.push(askRevocation(rimSigningPath(rim.xml), {...ask, defaultResponderUrl: NVIDIA_OCSP_URL}).then((a) => [rim.label, a]))
   }
-  return {rims, ocsp: Object.fromEntries(await Promise.all(asked))}
+  return {rims, ocsp: Object.fromEntries(await Promise.all(asked)), ...bound}
 }
 
 /** Pure: the verdict from the report and the gathered (or recorded) facts. */
 export function judgeNvidiaReport(input: NvidiaCheckInput, facts: NvidiaFacts, policy: NvidiaCheckPolicy): NvidiaCheckResult {
   const offline = offlineCheck(input, policy)
-  const scope = {mode: policy.ocsp, ...(offline.valid ? {} : {withheld: NOT_ASKED_OFFLINE})}
+  const scope = {mode: policy.ocsp, binding: facts.binding, notAfter: facts.notAfter, ...(offline.valid ? {} : {withheld: NOT_ASKED_OFFLINE})}
   const rim =
     offline.valid && offline.architecture && facts.rims
       ? checkLoadedRims(input.report, facts.rims, {now: input.now, extraRootFingerprints: policy.rimRootFingerprints, ocsp: {scope, answers: facts.ocsp}})

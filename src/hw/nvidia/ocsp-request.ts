@@ -35,6 +35,18 @@ export function certIdFor(cert: X509Certificate, issuer: X509Certificate): CertI
   }
 }
 
+const NONCE_DOMAIN = Buffer.from('unet/ocsp-nonce/v1\0', 'latin1')
+export const NONCE_SALT_BYTES = 16
+
+/**
+ * A nonce bound to `binding` (the verifier: a registration's id and block hash): SHA-256(domain ‖
+ * binding ‖ salt). A responder's answer that echoes it was asked for that binding, and no earlier than
+ * the binding existed; the random salt keeps two requests for the same binding apart.
+ */
+export function boundNonce(binding: Uint8Array, salt: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(NONCE_DOMAIN).update(binding).update(salt).digest())
+}
+
 /** The nonce extension's extnValue: an OCTET STRING holding the nonce. */
 export function nonceExtensionValue(nonce: Uint8Array): Uint8Array {
   return der.octet(nonce)

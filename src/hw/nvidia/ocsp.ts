@@ -1,10 +1,11 @@
-import type {X509Certificate} from 'node:crypto'
+import {randomBytes, type X509Certificate} from 'node:crypto'
 
 import type {NvidiaPolicy} from '../../config/schema.js'
+import {equalBytes} from '../../util/hex.js'
 import {HttpPostError, postBytes} from '../../util/http-post.js'
 import {ocspUrls} from '../../util/x509-fields.js'
 import {readCachedAnswer, writeCachedAnswer} from './ocsp-cache.js'
-import {buildOcspRequest, certIdFor} from './ocsp-request.js'
+import {boundNonce, buildOcspRequest, certIdFor, NONCE_SALT_BYTES} from './ocsp-request.js'
 import {verifyOcspResponse, type OcspVerdict} from './ocsp-response.js'
 
 /**
@@ -24,6 +25,15 @@ import {verifyOcspResponse, type OcspVerdict} from './ocsp-response.js'
  * certificate, not a problem of availability; `unknown` and answers that cannot be had or trusted are
  * warnings in warn mode. A responder that cannot be reached, or an answer that does not verify, gives
  * `not-checked` with the reason: never `good`.
+ *
+ * Bound answers (the verifier): with a `binding` (a registration's id and block hash) each request's
+ * nonce is SHA-256(domain ‖ binding ‖ salt) (ocsp-request.ts boundNonce), the salt recorded with the
+ * answer, and the cache is not used (a cached answer echoes another request's nonce). Judged with the
+ * binding, an answer whose nonce is not bound to it was asked for something else or before the
+ * registration's block existed; with `notAfter` (the audit: the decision's block time plus the skew), an
+ * answer asked after it came after the decision (and one produced after its askedAt does not verify). Either is `not-checked` and `refused`: a
+ * reason in every mode, since it says the record is not what the verifier was given, not that a responder
+ * was down.
  */
 export type OcspMode = NvidiaPolicy['ocsp']
 export type RevocationStatus = 'good' | 'revoked' | 'unknown' | 'not-checked'
@@ -44,6 +54,8 @@ export interface CertRevocation {
   nextUpdate?: string
   revokedAt?: string
   revocationReason?: string
+  /** The answer is not one this judgement may use (not bound to the registration, or after the decision): a reason in every mode. */
+  refused?: true
 }
 
 export interface RevocationResult {
@@ -69,6 +81,8 @@ export interface OcspAnswer {
   source?: 'responder' | 'cache'
   /** Hex of the request nonce. */
   nonce?: string
+  /** Hex of the salt of a bound nonce (nonce = SHA-256(domain ‖ binding ‖ salt)). */
+  nonceSalt?: string
   /** Base64 of the DER OCSPResponse. */
   response?: string
   error?: string
@@ -87,6 +101,10 @@ export interface RevocationScope {
   skewMs?: number
   /** Oldest acceptable thisUpdate of an answer without nextUpdate (default 1 hour; such answers are not cached). */
   maxAgeMs?: number
+  /** Nonces bound to this (a registration): asked so, and an answer not bound to it is refused. */
+  binding?: Uint8Array
+  /** An answer asked after this (the audit: the decision's block time plus the skew) is refused. */
+  notAfter?: Date
 }
 
 export interface RevocationOptions extends RevocationScope {
@@ -102,7 +120,9 @@ export interface RevocationOptions extends RevocationScope {
   timeoutMs?: number
 }
 
-const SKEW_MS = 5 * 60_000
+/** Clock skew allowed between responder, verifier and chain (thisUpdate, nextUpdate, the audit's notAfter). */
+export const OCSP_SKEW_MS = 5 * 60_000
+const SKEW_MS = OCSP_SKEW_MS
 const MAX_AGE_MS = 60 * 60_000
 const name = (c: X509Certificate) => c.subject.replace(/\n/g, ', ')
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64')
@@ -134,9 +154,12 @@ function verifyAnswer(cert: X509Certificate, issuer: X509Certificate, response: 
 
 async function askOne(cert: X509Certificate, issuer: X509Certificate, index: number, o: RevocationOptions, now: Date): Promise<OcspAnswer> {
   const askedAt = now.toISOString()
-  const request = buildOcspRequest(cert, issuer)
-  if (o.cacheDir) {
-    const cached = readCachedAnswer(o.cacheDir, request.certId)
+  const salt = o.binding && randomBytes(NONCE_SALT_BYTES)
+  const request = buildOcspRequest(cert, issuer, salt && boundNonce(o.binding!, salt))
+  const bound = salt ? {nonceSalt: hex(salt)} : {}
+  const cacheDir = o.binding ? undefined : o.cacheDir
+  if (cacheDir) {
+    const cached = readCachedAnswer(cacheDir, request.certId)
     if (cached) {
       // used only while it verifies and is before its nextUpdate: an edited or expired entry is asked again
       const v = verifyAnswer(cert, issuer, cached.response, cached.nonce, now, o)
@@ -151,23 +174,23 @@ async function askOne(cert: X509Certificate, issuer: X509Certificate, index: num
     urlList = []
   }
   const url = o.responderUrl ?? urlList.find((u) => /^https?:\/\//.test(u)) ?? o.defaultResponderUrl
-  if (!url) return {index, askedAt, error: 'the certificate names no OCSP responder and none is configured'}
+  if (!url) return {index, askedAt, ...bound, error: 'the certificate names no OCSP responder and none is configured'}
   let response: Uint8Array
   try {
     response = await postBytes(url, request.der, {contentType: 'application/ocsp-request', accept: 'application/ocsp-response', timeoutMs: o.timeoutMs ?? 5000})
   } catch (error) {
     if (!(error instanceof HttpPostError)) throw error
-    return {index, askedAt, url, error: `no answer from the OCSP responder: ${error.message}`}
+    return {index, askedAt, url, ...bound, error: `no answer from the OCSP responder: ${error.message}`}
   }
   const v = verifyAnswer(cert, issuer, response, request.nonce, now, o)
-  if (o.cacheDir && v.status && v.nextUpdate) {
+  if (cacheDir && v.status && v.nextUpdate) {
     try {
-      writeCachedAnswer(o.cacheDir, request.certId, {url, nonce: request.nonce, response})
+      writeCachedAnswer(cacheDir, request.certId, {url, nonce: request.nonce, response})
     } catch {
       // a cache that cannot be written costs a request next time, nothing more
     }
   }
-  return {index, askedAt, url, source: 'responder', nonce: hex(request.nonce), response: b64(response)}
+  return {index, askedAt, url, source: 'responder', nonce: hex(request.nonce), ...bound, response: b64(response)}
 }
 
 /** Asks (cache, then responder) about every certificate the scope covers; I/O only, no verdict. */
@@ -199,7 +222,14 @@ function judgeOne(chain: X509Certificate[], i: number, answer: OcspAnswer | unde
   const located = {...base, url: answer.url, source: answer.source}
   if (answer.error || !answer.response || !answer.nonce || Number.isNaN(at.getTime()))
     return {...located, reason: answer.error ?? 'the recorded answer lacks its response, nonce or time'}
-  return fromVerdict(located, verifyAnswer(cert, chain[i + 1]!, Buffer.from(answer.response, 'base64'), Buffer.from(answer.nonce, 'hex'), at, scope))
+  const nonce = Buffer.from(answer.nonce, 'hex')
+  const refuse = (reason: string): CertRevocation => ({...located, reason, refused: true})
+  if (scope.binding && !(answer.nonceSalt && equalBytes(nonce, boundNonce(scope.binding, Buffer.from(answer.nonceSalt, 'hex')))))
+    return refuse('the answer was not asked for this registration (its nonce is not bound to the registration id and block): asked for another, or before it')
+  if (scope.notAfter && at > scope.notAfter)
+    return refuse(`the answer was asked at ${answer.askedAt}, after the decision (${scope.notAfter.toISOString()} with the skew)`)
+  // an answer produced after askedAt (plus the skew) does not verify ("from the future"): producedAt is bounded too
+  return fromVerdict(located, verifyAnswer(cert, chain[i + 1]!, Buffer.from(answer.response, 'base64'), nonce, at, scope))
 }
 
 /** Pure: the verdict on a chain from its answers (as askRevocation returned them, or as recorded). */
@@ -214,10 +244,11 @@ export function judgeRevocation(chain: X509Certificate[], answers: readonly Ocsp
   )
   const line = (c: CertRevocation) => `certificate ${c.index} (${c.subject}) OCSP ${c.status}: ${c.reason}`
   const asked = certs.filter((_, i) => skipped(chain, i, scope) === undefined)
-  const revoked = asked.filter((c) => c.status === 'revoked').map(line)
-  const doubtful = asked.filter((c) => c.status !== 'good' && c.status !== 'revoked').map(line)
+  // in every mode: a signed revocation, or an answer this judgement may not use
+  const always = asked.filter((c) => c.status === 'revoked' || c.refused).map(line)
+  const doubtful = asked.filter((c) => c.status !== 'good' && c.status !== 'revoked' && !c.refused).map(line)
   const enforce = scope.mode === 'enforce'
-  const reasons = enforce ? asked.filter((c) => c.status !== 'good').map(line) : revoked
+  const reasons = enforce ? asked.filter((c) => c.status !== 'good').map(line) : always
   return {mode: scope.mode, ok: reasons.length === 0, certs, reasons, warnings: enforce ? [] : doubtful}
 }
 

@@ -5,7 +5,7 @@
  * the CC policy, and the audit recomputing every decision from the answers the verifier recorded.
  * The GPU PKI is NVIDIA-shaped (test/helpers/nvidia-pki.ts), trusted as an extra root; so is the RIM root.
  */
-import {randomBytes} from 'node:crypto'
+import {randomBytes, type X509Certificate} from 'node:crypto'
 import {appendFileSync, copyFileSync, cpSync, mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
@@ -19,10 +19,13 @@ import {deviceIdOf} from '../../../src/evidence/nonce.js'
 import {encodeEvidence} from '../../../src/evidence/index.js'
 import {toAcceleratorEvidence} from '../../../src/hw/inventory.js'
 import type {NvidiaCheckPolicy} from '../../../src/hw/nvidia/full-check.js'
+import {askGpuChainRevocation} from '../../../src/hw/nvidia/gpu-revocation.js'
+import type {OcspAnswer} from '../../../src/hw/nvidia/ocsp.js'
+import {parseCertChain} from '../../../src/hw/nvidia/verify.js'
 import {bytesToHex} from '../../../src/util/hex.js'
 import {auditDecisions} from '../../../src/verifier/audit.js'
 import type {VerifierPolicy} from '../../../src/verifier/decide.js'
-import type {RecordedFacts} from '../../../src/verifier/facts.js'
+import {registrationBinding, type RecordedFacts} from '../../../src/verifier/facts.js'
 import type {DecisionRecord} from '../../../src/verifier/service.js'
 import {makeHome, runCli} from '../../helpers/cli.js'
 import {testFirmware, testReport, type TestFirmware, type TestNvidiaChip, type TestReportOptions} from '../../helpers/nvidia-pki.js'
@@ -456,4 +459,56 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
       'approved, but the recomputation rejects',
     ])
   }, 60_000)
+
+  describe('attacks on the audit: a dishonest verifier records answers it was not given for this registration', () => {
+    /** Approves honestly, then builds the record the dishonest verifier would keep instead: its GPU answers swapped. */
+    async function forge(mode: 'enforce' | 'warn', answers: (chain: X509Certificate[], binding: Uint8Array, honest: OcspAnswer[]) => Promise<OcspAnswer[]>) {
+      const from = (await suite.op.provider.getBlockNumber()) + 1
+      const fw = goodFirmware()
+      const reg = await registerGpu(fw)
+      const p = policy({ocsp: mode})
+      const d = await decide(reg, p)
+      expect(d.outcome, d.reasons.join('\n')).toBe('approved')
+      const to = await suite.op.provider.getBlockNumber()
+      const blockHash = (await suite.op.provider.getBlock(reg.blockNumber))!.hash!
+      const nvidia = d.facts!.nvidia!
+      const gpu = await answers(parseCertChain(fw.chainPem), registrationBinding({regId: reg.regId, blockHash}), nvidia.ocsp.gpu!)
+      const forged: RecordedFacts = {nvidia: {...nvidia, ocsp: {...nvidia.ocsp, gpu}}}
+      const audit = (facts: RecordedFacts) => auditDecisions(suite.op, p, {fromBlock: from, toBlock: to}, new Map([[reg.regId.toLowerCase(), facts]]))
+      // the honest record recomputes equal: the refusals below are the swapped answers' alone
+      expect((await audit(d.facts!)).mismatches).toEqual([])
+      const report = await audit(forged)
+      expect(report.mismatches.map((m) => m.problem)).toEqual(['approved, but the recomputation rejects'])
+      return report.mismatches[0]!.recomputed.reasons
+    }
+    const ask = (chain: X509Certificate[], extra: {binding?: Uint8Array; now?: Date; responderUrl?: string} = {}) =>
+      askGpuChainRevocation(chain, {mode: 'enforce', responderUrl: router.url, ...extra})
+
+    it("genuine 'good' answers asked before the registration's block existed (its id is predictable, its block hash is not): refused, in warn mode too", async () => {
+      for (const mode of ['enforce', 'warn'] as const) {
+        const reasons = await forge(mode, (chain, binding) => {
+          const guessed = Uint8Array.from(binding)
+          guessed.set(randomBytes(32), guessed.length - 32) // the registration id, some other block
+          return ask(chain, {binding: guessed})
+        })
+        expect(reasons).toEqual(
+          [1, 2, 3].map((i) => expect.stringMatching(new RegExp(`^certificate ${i} .* OCSP not-checked: the answer was not asked for this registration`))),
+        )
+      }
+    })
+
+    it('unbound answers (what a cache or `unet verify nvidia-report` holds): refused', async () => {
+      const reasons = await forge('warn', (chain) => ask(chain))
+      expect(reasons).toHaveLength(3)
+      for (const r of reasons) expect(r).toMatch(/OCSP not-checked: the answer was not asked for this registration/)
+    })
+
+    it('answers asked after the decision (askedAt a day on): refused', async () => {
+      const later = (a: OcspAnswer) => ({...a, askedAt: new Date(Date.parse(a.askedAt) + 86_400_000).toISOString()})
+      const askedLater = await forge('enforce', async (_chain, _binding, honest) => honest.map(later))
+      expect(askedLater).toEqual(
+        [1, 2, 3].map((i) => expect.stringMatching(new RegExp(`^certificate ${i} .* OCSP not-checked: the answer was asked at .*, after the decision`))),
+      )
+    })
+  })
 })

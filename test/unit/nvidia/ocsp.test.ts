@@ -1,13 +1,14 @@
 import {execFileSync} from 'node:child_process'
-import {X509Certificate} from 'node:crypto'
-import {mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {randomBytes, X509Certificate} from 'node:crypto'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {checkRevocation, type RevocationOptions} from '../../../src/hw/nvidia/ocsp.js'
-import {buildOcspRequest} from '../../../src/hw/nvidia/ocsp-request.js'
+import {askRevocation, checkRevocation, judgeRevocation, type RevocationOptions} from '../../../src/hw/nvidia/ocsp.js'
+import {boundNonce, buildOcspRequest} from '../../../src/hw/nvidia/ocsp-request.js'
+import {bytesToHex} from '../../../src/util/hex.js'
 import {ocspUrls} from '../../../src/util/x509-fields.js'
 import {relay, TestPki, type TestCert} from '../../helpers/ocsp-responder.js'
 
@@ -188,6 +189,35 @@ describe('OCSP against a real openssl responder', () => {
       const later = new Date(Date.now() + 2 * 60 * 60_000)
       await check(good, counting.url, {cacheDir, now: later})
       expect(counting.count()).toBe(3)
+    } finally {
+      await counting.close()
+    }
+  })
+
+  it('bound nonces (the verifier): SHA-256(domain, binding, salt) with the salt kept; no cache; judged with another binding: refused in warn mode too', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'unet-ocsp-bound-'))
+    const counting = await relay(delegatedUrl)
+    try {
+      const binding = Uint8Array.from(randomBytes(64))
+      const chain = [good.cert, ca.cert]
+      const asked = [
+        await askRevocation(chain, {mode: 'warn', responderUrl: counting.url, binding, cacheDir}),
+        await askRevocation(chain, {mode: 'warn', responderUrl: counting.url, binding, cacheDir}),
+      ]
+      // each asked afresh (a cached answer would echo another request's nonce), nothing cached
+      expect(counting.count()).toBe(2)
+      expect(existsSync(join(cacheDir, 'ocsp'))).toBe(false)
+      const [a, b] = asked.map((x) => x[0]!)
+      expect(a!.nonce).toBe(bytesToHex(boundNonce(binding, Buffer.from(a!.nonceSalt!, 'hex')), false))
+      expect(a!.nonceSalt).not.toBe(b!.nonceSalt)
+      expect(judgeRevocation(chain, [a!], {mode: 'enforce', binding}).certs[0]).toMatchObject({status: 'good'})
+      const other = judgeRevocation(chain, [a!], {mode: 'warn', binding: Uint8Array.from(randomBytes(64))})
+      expect(other).toMatchObject({ok: false, warnings: []})
+      expect(other.certs[0]).toMatchObject({status: 'not-checked', refused: true})
+      expect(other.reasons).toEqual([expect.stringMatching(/^certificate 0 .* OCSP not-checked: the answer was not asked for this registration/)])
+      // an answer without the salt (unbound) is refused the same way
+      const {nonceSalt: _dropped, ...unbound} = a!
+      expect(judgeRevocation(chain, [unbound], {mode: 'warn', binding}).certs[0]).toMatchObject({status: 'not-checked', refused: true})
     } finally {
       await counting.close()
     }

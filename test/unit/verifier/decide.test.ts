@@ -41,6 +41,7 @@ function registration(kind: number, deviceId: string, evidence: Uint8Array = new
     proof: new Uint8Array(),
     evidence,
     blockNumber: 1,
+    blockHash: '0x' + '66'.repeat(32),
     txHash: '0x' + '77'.repeat(32),
   }
 }
