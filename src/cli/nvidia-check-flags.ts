@@ -4,17 +4,24 @@ import type {NetworkProfile} from '../config/schema.js'
 import type {NvidiaCheckPolicy} from '../hw/nvidia/full-check.js'
 import {atFlag} from './at-flag.js'
 
+/** --ocsp and --ocsp-url: the revocation check of `chains`, by default the profile's. */
+export function ocspFlags(chains: string) {
+  return {
+    ocsp: Flags.string({
+      description: `OCSP revocation check of ${chains}: off, warn or enforce (default: the profile's nvidia.ocsp)`,
+      options: ['off', 'warn', 'enforce'],
+    }),
+    'ocsp-url': Flags.string({
+      description: "ask this OCSP responder for every certificate (default: the profile's nvidia.ocspUrl, else each certificate's own)",
+    }),
+  }
+}
+
 /** The flags of the NVIDIA full check, shared by `verify nvidia-report` and `verify nvidia-evidence`; each defaults to the profile. */
 export const nvidiaCheckFlags = {
   'allow-missing-fwid': Flags.boolean({description: 'accept reports without an FWID field (older GPU firmware, LS10 switches)', default: false}),
   'nvidia-root': Flags.string({description: 'further accepted root certificate (PEM file); adds to the pinned NVIDIA root', multiple: true}),
-  ocsp: Flags.string({
-    description: "OCSP revocation check of the GPU and RIM chains: off, warn or enforce (default: the profile's nvidia.ocsp)",
-    options: ['off', 'warn', 'enforce'],
-  }),
-  'ocsp-url': Flags.string({
-    description: "ask this OCSP responder for every certificate (default: the profile's nvidia.ocspUrl, else each certificate's own)",
-  }),
+  ...ocspFlags('the GPU and RIM chains'),
   'require-cc': Flags.boolean({description: "require CC mode on and DevTools off (default: the profile's nvidia.requireCc)", allowNo: true}),
   'rim-dir': Flags.string({
     description:

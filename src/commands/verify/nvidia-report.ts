@@ -1,20 +1,11 @@
-import {readFileSync} from 'node:fs'
-
 import {Flags} from '@oclif/core'
 
 import {parseAt} from '../../cli/at-flag.js'
 import {BaseCommand} from '../../cli/base-command.js'
 import {nvidiaCheckFlags, nvidiaCheckPolicyFromFlags} from '../../cli/nvidia-check-flags.js'
-import {EvidenceInvalidError, InputError} from '../../errors/index.js'
+import {readFlagFile as read} from '../../cli/flag-file.js'
+import {EvidenceInvalidError} from '../../errors/index.js'
 import {hexToBytes} from '../../util/hex.js'
-
-function read(path: string, flag: string): Buffer {
-  try {
-    return readFileSync(path)
-  } catch {
-    throw new InputError(`cannot read ${flag} ${path}`)
-  }
-}
 
 export default class VerifyNvidiaReport extends BaseCommand<typeof VerifyNvidiaReport> {
   static override summary = 'verify an NVIDIA confidential-computing attestation report'

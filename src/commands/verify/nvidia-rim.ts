@@ -1,20 +1,13 @@
-import {readFileSync} from 'node:fs'
 import {basename} from 'node:path'
 
 import {Flags} from '@oclif/core'
 
 import {atFlag, parseAt} from '../../cli/at-flag.js'
 import {BaseCommand} from '../../cli/base-command.js'
-import {EvidenceInvalidError, InputError} from '../../errors/index.js'
+import {readFlagFile as read} from '../../cli/flag-file.js'
+import {ocspFlags} from '../../cli/nvidia-check-flags.js'
+import {EvidenceInvalidError} from '../../errors/index.js'
 import {hexToBytes} from '../../util/hex.js'
-
-function read(path: string, flag: string): Buffer {
-  try {
-    return readFileSync(path)
-  } catch {
-    throw new InputError(`cannot read ${flag} ${path}`)
-  }
-}
 
 export default class VerifyNvidiaRim extends BaseCommand<typeof VerifyNvidiaRim> {
   static override summary = 'verify NVIDIA reference integrity manifests (RIMs), and a report against them (offline)'
@@ -22,7 +15,9 @@ export default class VerifyNvidiaRim extends BaseCommand<typeof VerifyNvidiaRim>
     "Verifies each RIM's XML signature (xml-crypto) and its embedded certificate chain to the pinned NVIDIA CoRIM signing Root CA, " +
     'every certificate valid at the time. With --report/--cert-chain/--nonce the report is verified as by `verify nvidia-report`, each ' +
     "RIM must be for the report's driver or VBIOS version, and every active golden measurement must match the report's block " +
-    '(an index defined by both RIMs is refused). Exit 0 when valid, 10 with the reasons when not, 19 for malformed input.'
+    "(an index defined by both RIMs is refused). With --ocsp warn|enforce (default: the profile's nvidia.ocsp) each RIM's signing " +
+    'chain is checked for revocation as `verify nvidia-report` checks it (online; asked only for a chain that verifies offline, and ' +
+    'with --report only when the report verifies). Exit 0 when valid, 10 with the reasons when not, 19 for malformed input.'
   static override examples = [
     '<%= config.bin %> verify nvidia-rim --rim fixtures/nvidia/rim/hopper-2023/NV_GPU_DRIVER_GH100_545.00.swidtag --rim fixtures/nvidia/rim/hopper-2023/NV_GPU_VBIOS_1010_0200_882_96005E0001.swidtag --report fixtures/nvtrust/hopper-2023-report.hex --cert-chain fixtures/nvtrust/hopper-2023-cert-chain.pem --nonce 4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e --at 2024-09-01T00:00:00Z',
   ]
@@ -34,25 +29,42 @@ export default class VerifyNvidiaRim extends BaseCommand<typeof VerifyNvidiaRim>
     at: atFlag,
     'rim-root': Flags.string({description: 'further accepted RIM root certificate (PEM file); adds to the pinned NVIDIA root', multiple: true}),
     'allow-missing-fwid': Flags.boolean({description: 'accept reports of older firmware without an FWID field', default: false}),
+    ...ocspFlags('the RIM signing chains'),
   }
 
   async run() {
     const {parseCertChain, decodeReportFile, verifyNvidiaReport} = await import('../../hw/nvidia/verify.js')
     const {verifyRim} = await import('../../hw/nvidia/rim.js')
-    const {checkRimsAgainstReport, reportMeasurements} = await import('../../hw/nvidia/rim-check.js')
+    const {checkRimsAgainstReport, reportMeasurements, withRimRevocation} = await import('../../hw/nvidia/rim-check.js')
+    const {askRimChainsRevocation} = await import('../../hw/nvidia/full-check.js')
+    const {nvidiaCheckPolicyFor} = await import('../../hw/nvidia/check-policy.js')
     const f = this.flags
     const now = parseAt(f.at) ?? new Date()
     const extraRootFingerprints = (f['rim-root'] ?? []).flatMap((p) => parseCertChain(read(p, '--rim-root').toString('latin1')).map((c) => c.fingerprint256))
     const inputs = f.rim.map((p) => ({label: basename(p), xml: read(p, '--rim')}))
+    const {ocsp: mode, ocspUrl} = nvidiaCheckPolicyFor(this.resolved.profile, {ocsp: f.ocsp as 'off' | 'warn' | 'enforce' | undefined, ocspUrl: f['ocsp-url']})
+    /** The RIM chains' OCSP, asked (the same code as the full check) unless off or the report already failed. */
+    const revocation = async (ask: boolean) => {
+      const answers =
+        ask && mode !== 'off'
+          ? await askRimChainsRevocation(inputs, {mode, responderUrl: ocspUrl, cacheDir: this.resolved.paths.cacheDir}, {now, extraRootFingerprints})
+          : {}
+      return {scope: {mode}, answers}
+    }
 
     if (!f.report) {
-      const rims = inputs.map((i) => ({label: i.label, result: verifyRim(i.xml, {now, extraRootFingerprints})}))
+      const ocsp = await revocation(true)
+      const rims = inputs.map((i) => {
+        const judged = withRimRevocation(i, verifyRim(i.xml, {now, extraRootFingerprints}), ocsp)
+        return {label: i.label, result: judged.result, ocsp: judged.ocsp!}
+      })
       const reasons = rims.flatMap((r) => r.result.reasons.map((x) => `${r.label}: ${x}`))
       if (reasons.length > 0)
         throw new EvidenceInvalidError(`NVIDIA RIM is invalid: ${reasons.join('; ')}`, reasons, {hint: 'the reasons say which check failed', details: {rims}})
+      for (const r of rims) for (const w of r.ocsp.warnings) this.warning(`${r.label}: ${w}`)
       for (const r of rims)
         this.log(
-          `valid NVIDIA RIM ${r.label}  ${r.result.rim!.name} ${r.result.rim!.colloquialVersion}  ${r.result.rim!.measurements.filter((m) => m.active).length} active measurements`,
+          `valid NVIDIA RIM ${r.label}  ${r.result.rim!.name} ${r.result.rim!.colloquialVersion}  ${r.result.rim!.measurements.filter((m) => m.active).length} active measurements  OCSP (${r.ocsp.mode}): ${r.ocsp.certs.map((c) => `${c.index}:${c.status}`).join(' ')}`,
         )
       return {valid: true, measurements: 'not-checked' as const, rims}
     }
@@ -66,7 +78,7 @@ export default class VerifyNvidiaRim extends BaseCommand<typeof VerifyNvidiaRim>
       ),
       now,
     })
-    const check = checkRimsAgainstReport(reportMeasurements(reportBytes), inputs, {now, extraRootFingerprints})
+    const check = checkRimsAgainstReport(reportMeasurements(reportBytes), inputs, {now, extraRootFingerprints, ocsp: await revocation(report.valid)})
     const reasons = [...report.reasons.map((r) => `report: ${r}`), ...check.reasons]
     const result = {
       valid: reasons.length === 0,

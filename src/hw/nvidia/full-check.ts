@@ -3,7 +3,8 @@ import {createHash, type X509Certificate} from 'node:crypto'
 import {NVIDIA_ARCHITECTURES} from './architecture.js'
 import {checkReportPolicy, type CcPolicyResult} from './cc-policy.js'
 import {askGpuChainRevocation, judgeGpuChainRevocation} from './gpu-revocation.js'
-import {askRevocation, NVIDIA_OCSP_URL, type OcspAnswer, type OcspMode, type RevocationResult} from './ocsp.js'
+import {askRevocation, NVIDIA_OCSP_URL, type OcspAnswer, type OcspMode, type RevocationOptions, type RevocationResult} from './ocsp.js'
+import type {RimInput} from './rim-check.js'
 import {checkLoadedRims, loadReportRims, type LoadedRims, type RimDirCheck} from './rim-dir.js'
 import {rimSigningPath, verifyRim} from './rim.js'
 import {verifyNvidiaReport, type NvidiaVerifyResult} from './verify.js'
@@ -112,14 +113,29 @@ export async function gatherNvidiaFacts(input: NvidiaCheckInput, policy: NvidiaC
   if (options.recordedOcsp) return {rims, ocsp: options.recordedOcsp, ...bound}
   if (policy.ocsp === 'off') return {rims, ocsp: {}, ...bound}
   const ask = {mode: policy.ocsp, responderUrl: policy.ocspUrl, cacheDir: options.cacheDir, timeoutMs: options.timeoutMs, now: options.askedAt, ...bound}
-  const asked: Array<Promise<[string, OcspAnswer[]]>> = []
-  asked.push(askGpuChainRevocation(input.chain, ask).then((a) => [GPU_CHAIN, a]))
-  for (const rim of rims?.inputs ?? []) {
-    const v = verifyRim(rim.xml, {now: input.now, extraRootFingerprints: policy.rimRootFingerprints})
-    if (v.checks.chain && v.checks.root)
-      asked.push(askRevocation(rimSigningPath(rim.xml), {...ask, defaultResponderUrl: NVIDIA_OCSP_URL}).then((a) => [rim.label, a]))
-  }
-  return {rims, ocsp: Object.fromEntries(await Promise.all(asked)), ...bound}
+  const [gpu, rimAnswers] = await Promise.all([
+    askGpuChainRevocation(input.chain, ask),
+    askRimChainsRevocation(rims?.inputs ?? [], ask, {now: input.now, extraRootFingerprints: policy.rimRootFingerprints}),
+  ])
+  return {rims, ocsp: {[GPU_CHAIN]: gpu, ...rimAnswers}, ...bound}
+}
+
+/**
+ * OCSP answers for each RIM's signing chain (by RIM label), asked only for a RIM whose chain verifies
+ * offline to a pinned or configured RIM root; certificates naming no responder go to NVIDIA's. I/O only:
+ * rim-check.ts judges them. Shared by the full check and `verify nvidia-rim`.
+ */
+export async function askRimChainsRevocation(
+  rims: readonly RimInput[],
+  ask: Omit<RevocationOptions, 'defaultResponderUrl'>,
+  verify: {now: Date; extraRootFingerprints?: string[]},
+): Promise<Record<string, OcspAnswer[]>> {
+  const trusted = rims.filter((rim) => {
+    const v = verifyRim(rim.xml, verify)
+    return v.checks.chain && v.checks.root
+  })
+  const answers = await Promise.all(trusted.map((rim) => askRevocation(rimSigningPath(rim.xml), {...ask, defaultResponderUrl: NVIDIA_OCSP_URL})))
+  return Object.fromEntries(trusted.map((rim, i) => [rim.label, answers[i]!]))
 }
 
 /** Pure: the verdict from the report and the gathered (or recorded) facts. */

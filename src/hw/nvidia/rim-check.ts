@@ -69,6 +69,13 @@ export interface RimCheckOptions extends Omit<RimVerifyOptions, 'expectedVersion
   ocsp?: {scope: Omit<RevocationScope, 'firstIndex' | 'skipReason'>; answers: Readonly<Record<string, readonly OcspAnswer[]>>}
 }
 
+/** A verified RIM with its signing chain's OCSP verdict (when asked for): a failed revocation check makes it invalid. */
+export function withRimRevocation(input: RimInput, result: RimVerifyResult, ocsp: RimCheckOptions['ocsp']): {result: RimVerifyResult; ocsp?: RevocationResult} {
+  if (!ocsp) return {result}
+  const verdict = judgeRevocation(rimSigningPath(input.xml), ocsp.answers[input.label] ?? [], ocsp.scope)
+  return {result: verdict.ok ? result : {...result, valid: false, reasons: [...result.reasons, ...verdict.reasons]}, ocsp: verdict}
+}
+
 export function checkRimsAgainstReport(report: ReportMeasurements, inputs: RimInput[], options: RimCheckOptions = {}): RimReportCheck {
   const reasons: string[] = []
   const warnings: string[] = []
@@ -86,8 +93,9 @@ export function checkRimsAgainstReport(report: ReportMeasurements, inputs: RimIn
       result = {...plain, valid: false, checks: {...plain.checks, version: false}, reasons: [...plain.reasons, `the report names no ${role} version`]}
     else result = withVersionCheck(plain, expected)
     if (role && rims.some((r) => r.role === role)) result = {...result, valid: false, reasons: [...result.reasons, `a second ${role} RIM was given`]}
-    const ocsp = options.ocsp && judgeRevocation(rimSigningPath(input.xml), options.ocsp.answers[input.label] ?? [], options.ocsp.scope)
-    if (ocsp && !ocsp.ok) result = {...result, valid: false, reasons: [...result.reasons, ...ocsp.reasons]}
+    const judged = withRimRevocation(input, result, options.ocsp)
+    result = judged.result
+    const ocsp = judged.ocsp
     rims.push({label: input.label, role, result, ...(ocsp ? {ocsp} : {})})
     const named = (r: string) => `${input.label}${role ? ` (${role} RIM)` : ''}: ${r}`
     reasons.push(...result.reasons.map(named))
