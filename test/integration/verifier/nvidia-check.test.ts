@@ -11,13 +11,9 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {DeviceKind} from '../../../src/chain/artifacts.js'
-import {register, type RegisterResult} from '../../../src/chain/register.js'
+import type {RegisterResult} from '../../../src/chain/register.js'
 import {registrationState} from '../../../src/chain/registrations.js'
 import {ExitCode} from '../../../src/errors/index.js'
-import {deviceIdOf} from '../../../src/evidence/nonce.js'
-import {encodeEvidence} from '../../../src/evidence/index.js'
-import {toAcceleratorEvidence} from '../../../src/hw/inventory.js'
 import type {NvidiaCheckPolicy} from '../../../src/hw/nvidia/full-check.js'
 import {askGpuChainRevocation} from '../../../src/hw/nvidia/gpu-revocation.js'
 import type {OcspAnswer} from '../../../src/hw/nvidia/ocsp.js'
@@ -30,11 +26,11 @@ import type {DecisionRecord} from '../../../src/verifier/service.js'
 import {makeHome, runCli} from '../../helpers/cli.js'
 import {testFirmware, testReport, type TestFirmware, type TestNvidiaChip, type TestReportOptions} from '../../helpers/nvidia-pki.js'
 import {ocspRouter, relay, TestPki, type TestCert} from '../../helpers/ocsp-responder.js'
+import {registerNvidiaGpu} from '../../helpers/nvidia-registration.js'
 import {pociSuite} from '../../helpers/poci-suite.js'
-import {p384Sign} from '../../helpers/spdm-exchange.js'
 import {signTestRim} from '../../helpers/test-rim.js'
 import {ca} from '../../helpers/x509.js'
-import {approveHost, currentRegisterChallenge, emulatorHost, registerHost} from '../chain/helpers.js'
+import {approveHost, emulatorHost, registerHost} from '../chain/helpers.js'
 import {tempDir, verifierPass} from './helpers.js'
 
 // the GPU: an NVIDIA-shaped chain root → family → provisioner → one identity per chip (a chip binds once)
@@ -135,28 +131,8 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
   })
 
   /** Registers the firmware's key as the agent does: an NVIDIA report over the register challenge, as evidence. */
-  async function registerGpu(fw: TestFirmware, report: TestReportOptions = ccOn, edit: (body: Uint8Array) => Uint8Array = (b) => b): Promise<RegisterResult> {
-    const deviceId = bytesToHex(deviceIdOf(fw.key.publicKey))
-    const challenge = await currentRegisterChallenge(suite.op, {payout: suite.op.signer!.address, deviceId, hostId: host.hostId})
-    const evidence = await toAcceleratorEvidence(
-      {
-        kind: 'nvidia-cc',
-        uuid: 'GPU-00000000-0000-0000-0000-000000000000',
-        nonce: challenge,
-        report: testReport(fw, challenge, report),
-        certChainPem: fw.chainPem,
-      },
-      challenge,
-    )
-    return register(suite.op, {
-      kind: DeviceKind.P384,
-      publicKey: fw.key.publicKey,
-      payout: suite.op.signer!.address,
-      hostId: host.hostId,
-      proof: p384Sign(fw.key, challenge),
-      evidence: encodeEvidence({...evidence, report: {...evidence.report, body: edit(evidence.report.body)}} as typeof evidence),
-    })
-  }
+  const registerGpu = (fw: TestFirmware, report: TestReportOptions = ccOn, edit?: (body: Uint8Array) => Uint8Array): Promise<RegisterResult> =>
+    registerNvidiaGpu(suite.op, fw, host.hostId, {report, ...(edit ? {edit} : {})})
 
   /** One verifier pass over the registration under `p`; its decision record. */
   async function decide(reg: RegisterResult, p: VerifierPolicy): Promise<DecisionRecord> {
