@@ -73,6 +73,12 @@ function reportMode(opaque: DecodedOpaque): {featureFlag?: number; opaqueDataVer
   }
 }
 
+/** The report is in protected-PCIe mode: FEATURE_FLAG 2, or (older firmware, no FEATURE_FLAG) PROTECTED_PCIE_STATUS 0xAA. */
+export function isPpcieMode(opaque: DecodedOpaque): boolean {
+  const mode = reportMode(opaque)
+  return mode.featureFlag === undefined ? mode.protectedPcieStatus === STATUS_ENABLED : mode.featureFlag === FEATURE_FLAG_PPCIE
+}
+
 function ccModeCheck(flag: number | undefined, pcie: number | undefined): PolicyCheck {
   if (flag === FEATURE_FLAG_PPCIE) return {status: 'fail', detail: 'FEATURE_FLAG 2 (PPCIE): protected-PCIe mode, CC mode off'}
   if (flag === 0 || flag === 1) return {status: 'pass', detail: `FEATURE_FLAG ${flag} (SPT/MPT): CC mode on`}

@@ -1,9 +1,10 @@
 import {InputError} from '../../errors/index.js'
 import {NVIDIA_ARCHITECTURES, type NvidiaArchitectureName} from './architecture.js'
-import {checkModeConsistency} from './cc-policy.js'
+import {checkModeConsistency, isPpcieMode} from './cc-policy.js'
 import {checkNvidiaReport, judgeNvidiaReport, type GatherOptions, type NvidiaCheckPolicy, type NvidiaCheckResult} from './full-check.js'
 import {parseCertChain} from './verify.js'
 import {parseOpaqueData} from './opaque.js'
+import {checkPpcieTopology, type PpcieDevice} from './ppcie-topology.js'
 import {parseSpdmExchange, REQUEST_LENGTH} from './spdm.js'
 
 /**
@@ -12,8 +13,10 @@ import {parseSpdmExchange, REQUEST_LENGTH} from './spdm.js'
  * PEM chain)}; its nonce field is informational, the report's own nonce is checked). Every entry gets the
  * NVIDIA full check (full-check.ts: offline, RIMs, OCSP, CC policy); the set adds three checks: the
  * architecture the entry declares is the one its chain names, no physical chip appears twice (one chip
- * counted as several devices), and all GPUs are in one mode (SPT, MPT or PPCIE: checkModeConsistency).
- * The PPCIE topology check (every GPU linked to the same 4 switches) is not made: docs/nvidia-attestation.md.
+ * counted as several devices), all GPUs are in one mode (SPT, MPT or PPCIE: checkModeConsistency), and,
+ * for a PPCIE set (a GPU signs FEATURE_FLAG 2 / protected PCIe, or the set holds NVSwitches), NVIDIA's
+ * PPCIE topology (ppcie-topology.ts: 8 GPUs each linked to the same 4 switches, which are the 4 switch
+ * reports, each listing the same 8 GPUs). Set checks read only the signed opaque data of each report.
  */
 export interface NvidiaEvidenceEntry {
   /** The architecture the entry declares ("HOPPER", "BLACKWELL", "LS10"), checked against the chain. */
@@ -55,6 +58,9 @@ export function parseNvidiaEvidenceList(text: string): NvidiaEvidenceEntry[] {
   })
 }
 
+/** The opaque data of the signed response (never the report's unsigned fields). */
+const signedOpaque = (report: Uint8Array) => parseOpaqueData(parseSpdmExchange(report).response.opaque, REQUEST_LENGTH)
+
 const declared = (arch: string): NvidiaArchitectureName | undefined => NVIDIA_ARCHITECTURES.find((a) => a.name === arch.toLowerCase())?.name
 
 /** Pure: the set's verdict from each entry's full-check result. */
@@ -70,8 +76,15 @@ export function judgeNvidiaEvidenceSet(entries: readonly NvidiaEvidenceEntry[], 
     if (first === undefined) seen.set(r.chip.chipId, i)
     else reasons.push(`entry ${i}: chip ${r.chip.serialNumber} is entry ${first}'s chip: one chip counts once`)
   })
-  const gpus = results.flatMap((r, i) => (NVIDIA_ARCHITECTURES.find((a) => a.name === r.architecture)?.device === 'gpu' ? [i] : []))
-  reasons.push(...checkModeConsistency(gpus.map((i) => parseOpaqueData(parseSpdmExchange(entries[i]!.report).response.opaque, REQUEST_LENGTH))))
+  const devices = (kind: 'gpu' | 'nvswitch'): PpcieDevice[] =>
+    results.flatMap((r, i) =>
+      NVIDIA_ARCHITECTURES.find((a) => a.name === r.architecture)?.device === kind ? [{entry: i, opaque: signedOpaque(entries[i]!.report)}] : [],
+    )
+  const gpus = devices('gpu')
+  const switches = devices('nvswitch')
+  reasons.push(...checkModeConsistency(gpus.map((g) => g.opaque)))
+  // A PPCIE set: a GPU signs protected-PCIe mode, or NVSwitches are attested (only PPCIE hands them to the guest).
+  if (switches.length > 0 || gpus.some((g) => isPpcieMode(g.opaque))) reasons.push(...checkPpcieTopology(gpus, switches))
   return {valid: reasons.length === 0, reasons, entries: results}
 }
 
