@@ -14,10 +14,11 @@ export default class VerifyNvidiaEvidence extends BaseCommand<typeof VerifyNvidi
     'The file is a JSON list of {arch, nonce, evidence, certificate} (base64 report and PEM chain). Each report gets the check ' +
     '`unet verify nvidia-report` makes (offline checks, RIMs from --rim-dir, OCSP of the GPU and RIM chains, the CC policy for GPUs, ' +
     'all from the profile unless a flag says otherwise); the declared arch must be the one its chain names, one chip may appear once, ' +
-    'and all GPUs must be in one mode (SPT, MPT or PPCIE). The PPCIE topology check is not made (docs/nvidia-attestation.md). ' +
+    "all GPUs must be in one mode (SPT, MPT or PPCIE), and a PPCIE set must have NVIDIA's topology: 8 GPUs each linked to the same 4 NVSwitches, " +
+    'each switch listing the same 8 GPUs (docs/nvidia-attestation.md). ' +
     'Exit 0 when valid, 10 with the reasons when not, 19 for malformed input.'
   static override examples = [
-    '<%= config.bin %> verify nvidia-evidence --evidence fixtures/nvidia/multi-gpu-hopper.json --nonce e97b23a1718095a0e9e35edca810768c70a6a5a389b705e753b197912bc11576',
+    '<%= config.bin %> verify nvidia-evidence --evidence set.json --nonce HEX',
     '<%= config.bin %> verify nvidia-evidence --evidence set.json --nonce HEX --ocsp enforce --rim-dir ./rims --json',
   ]
   static override flags = {

@@ -39,11 +39,15 @@ describe('unet verify nvidia-report: Blackwell', () => {
 })
 
 describe('unet verify nvidia-evidence', () => {
-  it('four Hopper GPUs: exit 0, one line per GPU', async () => {
-    const r = await runCli(['verify', 'nvidia-evidence', '--evidence', NV('multi-gpu-hopper.json'), '--nonce', MULTI_GPU_NONCE])
-    expect(r.code, r.stderr).toBe(0)
-    expect(r.stdout.trim().split('\n')).toHaveLength(4)
-    expect(r.stdout).toMatch(/^entry 0: valid hopper {2}chip 412921CE551E4EEDA3/)
+  it('four Hopper GPUs in PPCIE mode, no switches: each report verifies, the set fails the PPCIE topology (exit 10)', async () => {
+    const r = await runCli(['verify', 'nvidia-evidence', '--evidence', NV('multi-gpu-hopper.json'), '--nonce', MULTI_GPU_NONCE, '--json'])
+    expect(r.code, r.stderr).toBe(10)
+    const {error} = r.json<{error: {details: {reasons: string[]; entries: Array<{chip: {serialNumber: string}}>}}}>()
+    expect(error.details.entries[0]!.chip.serialNumber).toBe('412921CE551E4EEDA3')
+    expect(error.details.reasons.slice(0, 2)).toEqual([
+      'PPCIE topology: 4 GPU report(s), a PPCIE machine has 8',
+      'PPCIE topology: 0 NVSwitch report(s), a PPCIE machine has 4',
+    ])
   })
 
   it('one switch repeated four times: exit 10; a wrong nonce: exit 10; not JSON: exit 19 in one line', async () => {

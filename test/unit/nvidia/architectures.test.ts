@@ -123,11 +123,20 @@ describe('chainArchitecture: read from the device identity certificate, repeated
 describe("NVIDIA's multi-device evidence sets (attestation-sdk serialised evidence)", () => {
   const set = (path: string) => parseNvidiaEvidenceList(chain(path))
 
-  it('four Hopper GPUs of one machine verify, four distinct chips', () => {
+  it('four Hopper GPUs of one machine verify, four distinct chips, in PPCIE mode: not a complete PPCIE set', () => {
     const r = verifyNvidiaEvidenceSet(set('nvidia/multi-gpu-hopper.json'), {expectedNonce: MULTI_GPU_NONCE})
-    expect(r.reasons).toEqual([])
+    expect(r.entries.every((e) => e.valid)).toBe(true)
     expect(r.entries.map((e) => e.architecture)).toEqual(['hopper', 'hopper', 'hopper', 'hopper'])
     expect(new Set(r.entries.map((e) => e.chip!.chipId)).size).toBe(4)
+    expect(r.entries.map((e) => [e.policy.featureFlag, e.policy.protectedPcieStatus])).toEqual(Array(4).fill([2, 0xaa]))
+    // each GPU signs 18 NVLink switch PDIs: the same 4 switches for all four GPUs (no per-GPU reason), and no switch report
+    expect(r.reasons).toEqual([
+      'PPCIE topology: 4 GPU report(s), a PPCIE machine has 8',
+      'PPCIE topology: 0 NVSwitch report(s), a PPCIE machine has 4',
+      ...['3a53b743d811e977', '9ae3beba9e673275', '03dba23b3c11bd8a', '666e93e19dec7d2d'].map(
+        (pdi) => `PPCIE topology: the GPUs link to switch ${pdi}, which no NVSwitch report is`,
+      ),
+    ])
   })
 
   it("fails with a wrong nonce, with one GPU's report under another's chain, and with a false arch", () => {
@@ -139,7 +148,7 @@ describe("NVIDIA's multi-device evidence sets (attestation-sdk serialised eviden
     expect(r.reasons).toContain('entry 0: report signature does not verify with the leaf certificate key')
     expect(r.reasons).toContain("entry 1: chip 419BDFFE09391C64D4 is entry 0's chip: one chip counts once")
     const lying = [{...entries[0]!, declaredArch: 'BLACKWELL'}, ...entries.slice(1)]
-    expect(verifyNvidiaEvidenceSet(lying, {expectedNonce: MULTI_GPU_NONCE}).reasons).toEqual([
+    expect(verifyNvidiaEvidenceSet(lying, {expectedNonce: MULTI_GPU_NONCE}).reasons.filter((x) => !x.startsWith('PPCIE topology:'))).toEqual([
       'entry 0: declares architecture BLACKWELL, its chain names hopper',
     ])
   })
@@ -148,7 +157,15 @@ describe("NVIDIA's multi-device evidence sets (attestation-sdk serialised eviden
     const r = verifyNvidiaEvidenceSet(set('nvidia/multi-switch-ls10.json'), {expectedNonce: NONCE, allowMissingFwid: true})
     expect(r.entries.every((e) => e.valid)).toBe(true)
     expect(r.valid).toBe(false)
-    expect(r.reasons).toEqual([1, 2, 3].map((i) => `entry ${i}: chip 50203EB31AD9ED0008 is entry 0's chip: one chip counts once`))
+    // the switch signs its PDI 203eb31ad9ed0008 and 8 GPU PDIs, 6b811687a0a7ee7c twice: 7 distinct GPUs
+    const gpus = '{1043c14e83599663, 31649cf11c820858, 40b9c6b3d748fd90, 6b811687a0a7ee7c, d0f69d028e150aaa, e2d85b590e713298, fdb529f1473cb225}'
+    const listed = (i: number) => `PPCIE topology: entry ${i} (NVSwitch): lists 7 distinct GPU PDI(s) ${gpus}, PPCIE links every switch to 8`
+    expect(r.reasons).toEqual([
+      ...[1, 2, 3].map((i) => `entry ${i}: chip 50203EB31AD9ED0008 is entry 0's chip: one chip counts once`),
+      'PPCIE topology: 0 GPU report(s), a PPCIE machine has 8',
+      listed(0),
+      ...[1, 2, 3].flatMap((i) => [`PPCIE topology: entry ${i} (NVSwitch): PDI 203eb31ad9ed0008 is also entry 0's: one switch counts once`, listed(i)]),
+    ])
   })
 
   it('malformed sets are InputErrors', () => {

@@ -142,7 +142,7 @@ describe('PPCIE topology: 8 GPUs each linked to the same 4 NVSwitches', () => {
     const sw = entries[8]!
     const at = Buffer.from(sw.report).indexOf(Buffer.from(m.switchPdis[0]!))
     expect(at).toBeGreaterThan(0)
-    sw.report[at] ^= 1
+    sw.report[at] = sw.report[at]! ^ 1
     const r = verifyNvidiaEvidenceSet(entries, {expectedNonce: NONCE, extraRootFingerprints: [m.root.cert.fingerprint256]})
     expect(r.reasons).toContain('entry 8: report signature does not verify with the leaf certificate key')
   })
