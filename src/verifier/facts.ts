@@ -11,7 +11,7 @@ import {DeviceKind} from '../evidence/device-kinds.js'
 import {decodeEvidence} from '../evidence/index.js'
 import {
   gatherNvidiaFacts,
-  judgeNvidiaReport,
+  offlineNvidiaCheck,
   recordNvidiaFacts,
   type NvidiaCheckPolicy,
   type NvidiaFacts,
@@ -76,19 +76,24 @@ export async function gatherRegistrationFacts(reg: Registration, policy: NvidiaV
   }
   if ('problem' in input) return {}
   const check = nvidiaCheckOf(policy)
+  let offline
   try {
-    // a report that does not even parse is rejected by the decision (the same pure check); asking about it would only throw here
-    judgeNvidiaReport(input, {ocsp: {}}, {...check, rimDir: undefined})
+    offline = offlineNvidiaCheck(input, check)
   } catch {
-    return {}
+    return {} // a report that does not even parse is rejected by the decision (the same check); there is nothing to ask about
   }
   // what fails from here on is the verifier's own (a RIM directory it cannot read): thrown, so the registration is retried
-  const nvidia = await gatherNvidiaFacts(input, check, {
-    timeoutMs: options.timeoutMs,
-    recordedOcsp: options.recorded ? (options.recorded.nvidia?.ocsp ?? {}) : undefined,
-    binding: registrationBinding(reg),
-    notAfter: options.decidedAt && new Date(options.decidedAt.getTime() + OCSP_SKEW_MS),
-  })
+  const nvidia = await gatherNvidiaFacts(
+    input,
+    check,
+    {
+      timeoutMs: options.timeoutMs,
+      recordedOcsp: options.recorded ? (options.recorded.nvidia?.ocsp ?? {}) : undefined,
+      binding: registrationBinding(reg),
+      notAfter: options.decidedAt && new Date(options.decidedAt.getTime() + OCSP_SKEW_MS),
+    },
+    offline,
+  )
   return {nvidia}
 }
 

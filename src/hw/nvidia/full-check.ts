@@ -92,7 +92,8 @@ export interface GatherOptions {
   notAfter?: Date
 }
 
-function offlineCheck(input: NvidiaCheckInput, policy: NvidiaCheckPolicy): NvidiaVerifyResult {
+/** The offline report check the full check starts from (throws on a report that does not parse). */
+export function offlineNvidiaCheck(input: NvidiaCheckInput, policy: NvidiaCheckPolicy): NvidiaVerifyResult {
   return verifyNvidiaReport(input.report, input.chain, {
     expectedNonce: input.expectedNonce,
     now: input.now,
@@ -104,8 +105,13 @@ function offlineCheck(input: NvidiaCheckInput, policy: NvidiaCheckPolicy): Nvidi
 /** The OCSP result's reason for every certificate of a report that failed the offline check. */
 export const NOT_ASKED_OFFLINE = 'not asked: the report fails the offline check (chain, signature, nonce or FWID)'
 
-export async function gatherNvidiaFacts(input: NvidiaCheckInput, policy: NvidiaCheckPolicy, options: GatherOptions = {}): Promise<NvidiaFacts> {
-  const offline = offlineCheck(input, policy)
+/** `offline`: offlineNvidiaCheck's result when the caller has it already (it is the same for gather and judge). */
+export async function gatherNvidiaFacts(
+  input: NvidiaCheckInput,
+  policy: NvidiaCheckPolicy,
+  options: GatherOptions = {},
+  offline = offlineNvidiaCheck(input, policy),
+): Promise<NvidiaFacts> {
   const bound = {...(options.binding ? {binding: options.binding} : {}), ...(options.notAfter ? {notAfter: options.notAfter} : {})}
   // only evidence that passed the whole offline check costs a file read or a request
   if (!offline.valid) return {ocsp: {}, ...bound}
@@ -139,8 +145,12 @@ export async function askRimChainsRevocation(
 }
 
 /** Pure: the verdict from the report and the gathered (or recorded) facts. */
-export function judgeNvidiaReport(input: NvidiaCheckInput, facts: NvidiaFacts, policy: NvidiaCheckPolicy): NvidiaCheckResult {
-  const offline = offlineCheck(input, policy)
+export function judgeNvidiaReport(
+  input: NvidiaCheckInput,
+  facts: NvidiaFacts,
+  policy: NvidiaCheckPolicy,
+  offline = offlineNvidiaCheck(input, policy),
+): NvidiaCheckResult {
   const scope = {mode: policy.ocsp, binding: facts.binding, notAfter: facts.notAfter, ...(offline.valid ? {} : {withheld: NOT_ASKED_OFFLINE})}
   const rim =
     offline.valid && offline.architecture && facts.rims
@@ -161,8 +171,9 @@ export async function checkNvidiaReport(
   policy: NvidiaCheckPolicy,
   options: GatherOptions = {},
 ): Promise<{result: NvidiaCheckResult; facts: NvidiaFacts}> {
-  const facts = await gatherNvidiaFacts(input, policy, options)
-  return {result: judgeNvidiaReport(input, facts, policy), facts}
+  const offline = offlineNvidiaCheck(input, policy)
+  const facts = await gatherNvidiaFacts(input, policy, options, offline)
+  return {result: judgeNvidiaReport(input, facts, policy, offline), facts}
 }
 
 export function recordNvidiaFacts(facts: NvidiaFacts): RecordedNvidiaFacts {
