@@ -33,16 +33,21 @@ export default class VerifyNvidiaRim extends BaseCommand<typeof VerifyNvidiaRim>
   }
 
   async run() {
-    const {parseCertChain, decodeReportFile, verifyNvidiaReport} = await import('../../hw/nvidia/verify.js')
+    const {decodeReportFile, verifyNvidiaReport} = await import('../../hw/nvidia/verify.js')
     const {verifyRim} = await import('../../hw/nvidia/rim.js')
     const {checkRimsAgainstReport, reportMeasurements, withRimRevocation} = await import('../../hw/nvidia/rim-check.js')
     const {askRimChainsRevocation} = await import('../../hw/nvidia/full-check.js')
     const {nvidiaCheckPolicyFor} = await import('../../hw/nvidia/check-policy.js')
     const f = this.flags
     const now = parseAt(f.at) ?? new Date()
-    const extraRootFingerprints = (f['rim-root'] ?? []).flatMap((p) => parseCertChain(read(p, '--rim-root').toString('latin1')).map((c) => c.fingerprint256))
     const inputs = f.rim.map((p) => ({label: basename(p), xml: read(p, '--rim')}))
-    const {ocsp: mode, ocspUrl} = nvidiaCheckPolicyFor(this.resolved.profile, {ocsp: f.ocsp as 'off' | 'warn' | 'enforce' | undefined, ocspUrl: f['ocsp-url']})
+    // the profile's NVIDIA policy, as `verify nvidia-report` reads it: OCSP mode and responder, GPU roots, RIM roots (+ --rim-root)
+    const policy = nvidiaCheckPolicyFor(this.resolved.profile, {
+      ocsp: f.ocsp as 'off' | 'warn' | 'enforce' | undefined,
+      ocspUrl: f['ocsp-url'],
+      rimRoots: f['rim-root'],
+    })
+    const {ocsp: mode, ocspUrl, rimRootFingerprints: extraRootFingerprints} = policy
     /** The RIM chains' OCSP, asked (the same code as the full check) unless off or the report already failed. */
     const revocation = async (ask: boolean) => {
       const answers =
@@ -73,9 +78,7 @@ export default class VerifyNvidiaRim extends BaseCommand<typeof VerifyNvidiaRim>
     const report = verifyNvidiaReport(reportBytes, read(f['cert-chain']!, '--cert-chain').toString('latin1'), {
       expectedNonce: hexToBytes(f.nonce!, '--nonce', 32),
       allowMissingFwid: f['allow-missing-fwid'],
-      extraRootFingerprints: this.resolved.profile.trustRoots.nvidia.flatMap((p) =>
-        parseCertChain(read(p, 'trustRoots.nvidia').toString('latin1')).map((c) => c.fingerprint256),
-      ),
+      extraRootFingerprints: policy.extraRootFingerprints,
       now,
     })
     const check = checkRimsAgainstReport(reportMeasurements(reportBytes), inputs, {now, extraRootFingerprints, ocsp: await revocation(report.valid)})

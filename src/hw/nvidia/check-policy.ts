@@ -23,7 +23,11 @@ export function nvidiaCheckPolicyFor(profile: NetworkProfile, overrides: NvidiaP
     requireCc: defined.requireCc ?? base.requireCc,
     rimDir: defined.rimDir ?? base.rimDir,
     allowMissingFwid: defined.allowMissingFwid,
-    extraRootFingerprints: rootFingerprints(loadTrustRoots([...profile.trustRoots.nvidia, ...(defined.nvidiaRoots ?? [])])),
-    rimRootFingerprints: rootFingerprints(loadTrustRoots([...(base.rimRoots ?? []), ...(defined.rimRoots ?? [])])),
+    extraRootFingerprints: rootFingerprints(
+      loadTrustRoots([...profile.trustRoots.nvidia, ...(defined.nvidiaRoots ?? [])], 'fix networks.<name>.trustRoots.nvidia or --nvidia-root'),
+    ),
+    rimRootFingerprints: rootFingerprints(
+      loadTrustRoots([...(base.rimRoots ?? []), ...(defined.rimRoots ?? [])], 'fix networks.<name>.nvidia.rimRoots or --rim-root'),
+    ),
   }
 }

@@ -14,8 +14,8 @@ import type {EkPolicy} from './ek-policy.js'
 
 const CERT_FILE = /\.(pem|crt|cer|der)$/i
 
-/** Every certificate in the given files/directories, as PEM text or DER bytes. */
-export function loadTrustRoots(paths: readonly string[]): Array<string | Uint8Array> {
+/** Every certificate in the given files/directories, as PEM text or DER bytes; `hint` names where the paths come from. */
+export function loadTrustRoots(paths: readonly string[], hint = 'fix networks.<name>.trustRoots.tpm or --tpm-root'): Array<string | Uint8Array> {
   const out: Array<string | Uint8Array> = []
   for (const path of paths) {
     let files: string[]
@@ -27,7 +27,7 @@ export function loadTrustRoots(paths: readonly string[]): Array<string | Uint8Ar
             .map((f) => join(path, f))
         : [path]
     } catch {
-      throw new InputError(`trust root ${path} cannot be read`, {hint: 'fix networks.<name>.trustRoots.tpm or --tpm-root'})
+      throw new InputError(`trust root ${path} cannot be read`, {hint})
     }
     for (const file of files) out.push(...certificatesIn(readFileSync(file), file))
   }
