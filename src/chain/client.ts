@@ -94,6 +94,16 @@ export function disconnect(client: ChainClient): void {
   ;(client.provider as AbstractProvider).destroy()
 }
 
+/** Connects, gives `use` the client, and disconnects whatever happens: a read's whole life with a node. */
+export async function withClient<T>(profile: NetworkProfile, use: (client: ChainClient) => Promise<T> | T, options: ConnectOptions = {}): Promise<T> {
+  const client = await connect(profile, options)
+  try {
+    return await use(client)
+  } finally {
+    disconnect(client)
+  }
+}
+
 /** The node's chain id, or why it gave none (one line: "ECONNREFUSED", "no answer in 5000 ms", …). */
 async function probeChainId(url: string, timeoutMs: number): Promise<bigint | string> {
   try {

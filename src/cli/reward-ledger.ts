@@ -44,11 +44,6 @@ export async function withLedger<T>(
   o: {cacheDir: string; progress: Steps; warn: (message: string) => void},
   use: (client: ChainClient, read: {set: RewardEventSet; ledger: Map<string, HostLedger>}) => Promise<T> | T,
 ): Promise<T> {
-  const {connect, disconnect} = await import('../chain/client.js')
-  const client = await connect(profile)
-  try {
-    return await use(client, await readLedger(client, o.cacheDir, o.progress, o.warn))
-  } finally {
-    disconnect(client)
-  }
+  const {withClient} = await import('../chain/client.js')
+  return withClient(profile, async (client) => use(client, await readLedger(client, o.cacheDir, o.progress, o.warn)))
 }

@@ -75,19 +75,16 @@ export async function readSnapshot(s: SnapshotSource): Promise<DashboardSnapshot
 
 /** The credit history and the fleet rows from one (cached) scan of the reward events. */
 async function readLedgerViews(s: SnapshotSource): Promise<{history: HistoryResult; fleet: FleetReport}> {
-  const [{connect, disconnect}, {readRewardLedger, historyResult}, {fleetOf}, {requireChainReady}] = await Promise.all([
+  const [{withClient}, {readRewardLedger, historyResult}, {fleetOf}, {requireChainReady}] = await Promise.all([
     import('../chain/client.js'),
     import('../insight/reward-history.js'),
     import('../insight/fleet.js'),
     import('../config/index.js'),
   ])
-  const client = await connect(requireChainReady(s.resolved.profile))
-  try {
+  return withClient(requireChainReady(s.resolved.profile), async (client) => {
     const {set, ledger} = await readRewardLedger(client, {cacheDir: s.resolved.paths.cacheDir})
     return {history: historyResult(set, ledger, {operator: s.operator.toLowerCase()}), fleet: await fleetOf(client, set, ledger, s.fleet)}
-  } finally {
-    disconnect(client)
-  }
+  })
 }
 
 /**

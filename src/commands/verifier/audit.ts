@@ -25,7 +25,7 @@ Exits 0 when every decision matches, ${ExitCode.AUDIT_MISMATCH} (AUDIT_MISMATCH)
 
   async run(): Promise<AuditReport> {
     const profile = requireChainReady(this.resolved.profile)
-    const [{connect, disconnect}, {auditDecisions}, {policyFromProfile, defaultFromBlock}, {readRecordedFacts}, {devnetPaths}] = await Promise.all([
+    const [{withClient}, {auditDecisions}, {policyFromProfile, defaultFromBlock}, {readRecordedFacts}, {devnetPaths}] = await Promise.all([
       import('../../chain/client.js'),
       import('../../verifier/audit.js'),
       import('../../verifier/policy.js'),
@@ -36,13 +36,8 @@ Exits 0 when every decision matches, ${ExitCode.AUDIT_MISMATCH} (AUDIT_MISMATCH)
     const dataDir = this.resolved.paths.dataDir
     const log = this.flags.decisions ?? (profile.name === 'devnet' ? devnetPaths(dataDir).decisionsFile : join(dataDir, 'verifier', 'decisions.jsonl'))
     const recorded = readRecordedFacts(log)
-    const client = await connect(profile)
-    let report: AuditReport
-    try {
-      report = await auditDecisions(client, policy, {fromBlock: this.flags['from-block'] ?? defaultFromBlock(profile, dataDir)}, recorded)
-    } finally {
-      disconnect(client)
-    }
+    const fromBlock = this.flags['from-block'] ?? defaultFromBlock(profile, dataDir)
+    const report: AuditReport = await withClient(profile, (client) => auditDecisions(client, policy, {fromBlock}, recorded))
     if (!this.jsonEnabled()) {
       for (const m of report.mismatches) {
         this.log(`MISMATCH ${m.kind} ${m.regId}: ${m.problem}`)

@@ -42,18 +42,14 @@ export default class WalletSetPayout extends BaseCommand<typeof WalletSetPayout>
     }
     const signer = keystoreAddress(json)
 
-    const {connect, disconnect} = await import('../../chain/client.js')
+    const {connect, disconnect, withClient} = await import('../../chain/client.js')
     const {deviceState} = await import('../../chain/device-state.js')
     const {setPayout} = await import('../../chain/admin.js')
-    const reader = await connect(profile)
-    let previous: string | undefined
-    try {
+    const previous = await withClient(profile, async (reader) => {
       const host = await deviceState(reader, hostId)
       if (host.status !== 'approved' || host.hostId?.toLowerCase() !== hostId) throw new UnetError(`${hostId} is not a bound host`, ExitCode.NOT_REGISTERED)
-      previous = host.payout
-    } finally {
-      disconnect(reader)
-    }
+      return host.payout
+    })
     // checked before any passphrase: the contract would revert NotPayout anyway
     if (!signer || signer.toLowerCase() !== previous?.toLowerCase())
       throw new UnetError(
