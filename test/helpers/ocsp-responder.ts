@@ -178,6 +178,12 @@ export class TestPki {
   }
 }
 
+export interface Relay {
+  url: string
+  count: () => number
+  close: () => Promise<void>
+}
+
 /**
  * An HTTP relay in front of a responder that counts requests and may rewrite them or the answers:
  * how a test plays the attacker between verifier and responder (replay, tampering).
@@ -185,7 +191,7 @@ export class TestPki {
 export async function relay(
   target: string | ((request: Buffer) => string),
   rewrite: {request?: (b: Buffer) => Buffer; response?: (b: Buffer, request: Buffer) => Buffer} = {},
-): Promise<{url: string; count: () => number; close: () => Promise<void>}> {
+): Promise<Relay> {
   let n = 0
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -216,6 +222,16 @@ export async function relay(
   return {url: `http://127.0.0.1:${port}/`, count: () => n, close: () => new Promise((resolve) => server.close(() => resolve()))}
 }
 
+/** Runs `use` with a relay (or an ocspRouter) as it opens, and closes it whatever `use` does. */
+export async function withRelay<T>(opening: Promise<Relay>, use: (relay: Relay) => Promise<T>): Promise<T> {
+  const opened = await opening
+  try {
+    return await use(opened)
+  } finally {
+    await opened.close()
+  }
+}
+
 /** The SHA-384 issuerKeyHash of a CertID naming `issuer`: what a request for its certificates carries. */
 export function issuerKeyHash(issuer: X509Certificate): Buffer {
   return createHash('sha384')
@@ -230,7 +246,7 @@ export function issuerKeyHash(issuer: X509Certificate): Buffer {
 export async function ocspRouter(
   routes: Array<{issuer: TestCert; url: string}>,
   rewrite: {response?: (b: Buffer, request: Buffer) => Buffer} = {},
-): Promise<{url: string; count: () => number; close: () => Promise<void>}> {
+): Promise<Relay> {
   const table = routes.map((r) => ({hash: issuerKeyHash(r.issuer.cert), url: r.url}))
   return relay((request) => table.find((r) => request.includes(r.hash))?.url ?? 'http://127.0.0.1:9/', rewrite)
 }

@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 
 import {runCli} from '../../helpers/cli.js'
+import {nvidiaReportArgs} from '../../helpers/nvidia-cli.js'
 import {buildStubs, fixture, rigNvml, tempDir, writeConfig} from './stubs.js'
 
 interface Listed {
@@ -37,6 +38,8 @@ const RIG_ACCELERATORS = [
 ]
 const NVT = (f: string) => fixture(`nvtrust/${f}`)
 const NONCE = '931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb'
+/** NVIDIA's nvtrust Hopper sample: a valid report, the chain that signed it, the nonce it carries. */
+const HOPPER = {report: NVT('hopper-report.hex'), chain: NVT('hopper-cert-chain.pem'), nonce: NONCE}
 
 describe('unet devices (subprocess) on sysfs fixture trees', () => {
   it('gpu-asic-rig: exactly the accelerators and the host TPM; no NIC, NVMe, bridge, BMC VGA or GPU audio', async () => {
@@ -109,17 +112,7 @@ describe('unet devices (subprocess) on sysfs fixture trees', () => {
 
 describe('unet verify nvidia-report / sophgo-signature (subprocess)', () => {
   it('valid NVIDIA sample: exit 0 with the decoded opaque data', async () => {
-    const r = await runCli([
-      'verify',
-      'nvidia-report',
-      '--report',
-      NVT('hopper-report.hex'),
-      '--cert-chain',
-      NVT('hopper-cert-chain.pem'),
-      '--nonce',
-      NONCE,
-      '--json',
-    ])
+    const r = await runCli(nvidiaReportArgs(HOPPER, '--json'))
     expect(r.code, r.stderr).toBe(0)
     expect(r.json()).toMatchObject({valid: true, opaque: {driverVersion: '550.90.07', vbiosVersion: '96.00.9F.00.01'}})
   })
@@ -127,8 +120,8 @@ describe('unet verify nvidia-report / sophgo-signature (subprocess)', () => {
   it('binary report file works like hex', async () => {
     const bin = join(tempDir(), 'report.bin')
     const {readFileSync} = await import('node:fs')
-    writeFileSync(bin, Buffer.from(readFileSync(NVT('hopper-report.hex'), 'latin1').trim(), 'hex'))
-    const r = await runCli(['verify', 'nvidia-report', '--report', bin, '--cert-chain', NVT('hopper-cert-chain.pem'), '--nonce', NONCE])
+    writeFileSync(bin, Buffer.from(readFileSync(HOPPER.report, 'latin1').trim(), 'hex'))
+    const r = await runCli(nvidiaReportArgs({...HOPPER, report: bin}))
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toMatch(/^valid NVIDIA CC report/)
   })
@@ -138,7 +131,7 @@ describe('unet verify nvidia-report / sophgo-signature (subprocess)', () => {
     ["another GPU's chain", NVT('hopper-report.hex'), NVT('sdk-hopper-cert-chain.pem'), NONCE, /signature does not verify/],
     ['a flipped nonce byte', NVT('hopper-report.hex'), NVT('hopper-cert-chain.pem'), NONCE.slice(0, -2) + '00', /differs from the expected/],
   ])('%s: exit 10 (EVIDENCE_INVALID) with reasons', async (_n, report, chain, nonce, reason) => {
-    const r = await runCli(['verify', 'nvidia-report', '--report', report, '--cert-chain', chain, '--nonce', nonce, '--json'])
+    const r = await runCli(nvidiaReportArgs({report, chain, nonce}, '--json'))
     expect(r.code).toBe(10)
     const {error} = r.json<{error: {code: string; details: {reasons: string[]}}}>()
     expect(error.code).toBe('EVIDENCE_INVALID')
@@ -149,17 +142,18 @@ describe('unet verify nvidia-report / sophgo-signature (subprocess)', () => {
     const dir = tempDir()
     const {readFileSync} = await import('node:fs')
     const truncated = join(dir, 'trunc.hex')
-    writeFileSync(truncated, readFileSync(NVT('hopper-report.hex'), 'latin1').slice(0, 4000))
+    writeFileSync(truncated, readFileSync(HOPPER.report, 'latin1').slice(0, 4000))
     const junk = join(dir, 'junk.pem')
     writeFileSync(junk, 'hello')
     const cases = [
-      ['--report', truncated, '--cert-chain', NVT('hopper-cert-chain.pem'), '--nonce', NONCE],
-      ['--report', NVT('hopper-report.hex'), '--cert-chain', NVT('hopper-cert-chain.pem'), '--nonce', 'xyz'],
-      ['--report', NVT('hopper-report.hex'), '--cert-chain', junk, '--nonce', NONCE],
-      ['--report', join(dir, 'absent'), '--cert-chain', NVT('hopper-cert-chain.pem'), '--nonce', NONCE],
+      {...HOPPER, report: truncated},
+      {...HOPPER, nonce: 'xyz'},
+      {...HOPPER, chain: junk},
+      {...HOPPER, report: join(dir, 'absent')},
     ]
-    for (const args of cases) {
-      const r = await runCli(['verify', 'nvidia-report', ...args])
+    for (const parts of cases) {
+      const args = nvidiaReportArgs(parts)
+      const r = await runCli(args)
       expect(r.code, args.join(' ') + '\n' + r.stderr).toBe(19)
       expect(r.stderr).toMatch(/^Error: /)
       expect(r.stderr).not.toMatch(/\n\s+at /)

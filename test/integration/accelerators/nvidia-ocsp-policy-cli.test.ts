@@ -7,7 +7,8 @@ import type {CcPolicyResult} from '../../../src/hw/nvidia/cc-policy.js'
 import {NOT_ASKED_OFFLINE} from '../../../src/hw/nvidia/full-check.js'
 import type {RevocationResult} from '../../../src/hw/nvidia/ocsp.js'
 import {makeHome, runCli} from '../../helpers/cli.js'
-import {relay, TestPki} from '../../helpers/ocsp-responder.js'
+import {nvidiaEvidenceArgs, nvidiaReportArgs} from '../../helpers/nvidia-cli.js'
+import {relay, TestPki, withRelay} from '../../helpers/ocsp-responder.js'
 import {fixture, tempDir} from './stubs.js'
 
 /**
@@ -18,7 +19,8 @@ import {fixture, tempDir} from './stubs.js'
 const NVT = (f: string) => fixture(`nvtrust/${f}`)
 const NONCE = '931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb'
 const MULTI_GPU_NONCE = 'e97b23a1718095a0e9e35edca810768c70a6a5a389b705e753b197912bc11576'
-const SAMPLE = ['verify', 'nvidia-report', '--report', NVT('hopper-report.hex'), '--cert-chain', NVT('hopper-cert-chain.pem'), '--nonce', NONCE, '--json']
+const HOPPER = {report: NVT('hopper-report.hex'), chain: NVT('hopper-cert-chain.pem'), nonce: NONCE}
+const SAMPLE = nvidiaReportArgs(HOPPER, '--json')
 
 interface Verified {
   valid: boolean
@@ -67,18 +69,15 @@ describe('unet verify nvidia-report: OCSP status per certificate and the CC poli
   })
 
   it('attack: the genuine NVIDIA chain with a report over another nonce: exit 10 offline, no OCSP request made', async () => {
-    const counting = await relay(foreignResponder)
-    try {
-      const other = SAMPLE.map((a) => (a === NONCE ? MULTI_GPU_NONCE : a))
+    await withRelay(relay(foreignResponder), async (counting) => {
+      const other = nvidiaReportArgs({...HOPPER, nonce: MULTI_GPU_NONCE}, '--json')
       const r = await runCli([...other, '--ocsp', 'enforce', '--ocsp-url', counting.url])
       expect(r.code, r.stderr).toBe(10)
       const {error} = r.json<Failed>()
       expect(error.details.reasons).toEqual([expect.stringMatching(/^report nonce 931d8dd0.* differs from the expected e97b23a1/)])
       expect(error.details.ocsp.certs.slice(1, 4).map((c) => c.reason)).toEqual(Array(3).fill(NOT_ASKED_OFFLINE))
       expect(counting.count()).toBe(0)
-    } finally {
-      await counting.close()
-    }
+    })
   })
 
   it('--ocsp warn: the same answers are warnings, exit 0', async () => {
@@ -114,7 +113,7 @@ describe('unet verify nvidia-report: OCSP status per certificate and the CC poli
     expect(at).toBeGreaterThan(0)
     const modified = join(tempDir(), 'ppcie.hex')
     writeFileSync(modified, hex.slice(0, at) + '15000100aa' + hex.slice(at + 10))
-    const args = ['verify', 'nvidia-report', '--report', modified, '--cert-chain', NVT('hopper-cert-chain.pem'), '--nonce', NONCE, '--json']
+    const args = nvidiaReportArgs({...HOPPER, report: modified}, '--json')
     const r = await runCli([...args, '--require-cc'])
     expect(r.code, r.stderr).toBe(10)
     const {error} = r.json<Failed>()
@@ -123,24 +122,11 @@ describe('unet verify nvidia-report: OCSP status per certificate and the CC poli
   })
 
   it('--rim-dir: each RIM signing chain gets OCSP too, reported per certificate in the RIM results', async () => {
-    const rimArgs = [
-      'verify',
-      'nvidia-report',
-      '--report',
-      NVT('hopper-2023-report.hex'),
-      '--cert-chain',
-      NVT('hopper-2023-cert-chain.pem'),
-      '--nonce',
-      '4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e',
-      '--allow-missing-fwid',
-      '--rim-dir',
-      fixture('nvidia/rim/hopper-2023'),
-      '--at',
-      '2024-09-01T00:00:00Z',
-      '--ocsp-url',
-      foreignResponder,
-      '--json',
-    ]
+    const nonce = '4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e'
+    const hopper2023 = {report: NVT('hopper-2023-report.hex'), chain: NVT('hopper-2023-cert-chain.pem'), nonce}
+    // its RIMs, at a time within their signers' validity
+    const rims = ['--rim-dir', fixture('nvidia/rim/hopper-2023'), '--at', '2024-09-01T00:00:00Z']
+    const rimArgs = nvidiaReportArgs(hopper2023, '--allow-missing-fwid', ...rims, '--ocsp-url', foreignResponder, '--json')
     const enforced = await runCli([...rimArgs, '--ocsp', 'enforce'])
     expect(enforced.code, enforced.stderr).toBe(10)
     const {error} = enforced.json<{error: {details: {reasons: string[]; measurements: string; rims: Array<{label: string; ocsp: RevocationResult}>}}}>()
@@ -167,7 +153,7 @@ describe('unet verify nvidia-report: OCSP status per certificate and the CC poli
   })
 
   it('verify nvidia-evidence: the same check per GPU (OCSP enforced from the flag, reasons per entry)', async () => {
-    const args = ['verify', 'nvidia-evidence', '--evidence', fixture('nvidia/multi-gpu-hopper.json'), '--nonce', MULTI_GPU_NONCE, '--json']
+    const args = nvidiaEvidenceArgs({evidence: fixture('nvidia/multi-gpu-hopper.json'), nonce: MULTI_GPU_NONCE}, '--json')
     const r = await runCli([...args, '--ocsp', 'enforce', '--ocsp-url', foreignResponder])
     expect(r.code, r.stderr).toBe(10)
     const {error} = r.json<{error: {details: {reasons: string[]; entries: Array<{ocsp: RevocationResult}>}}}>()

@@ -6,6 +6,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {makeHome, runCli} from '../../helpers/cli.js'
+import {nvidiaEvidenceArgs} from '../../helpers/nvidia-cli.js'
 import {gpuLinks, ppcieDevices, ppcieEvidenceJson, ppcieGpuOpaque, testPpcieMachine} from '../../helpers/ppcie-machine.js'
 
 describe('unet verify nvidia-evidence: PPCIE topology', () => {
@@ -21,7 +22,7 @@ describe('unet verify nvidia-evidence: PPCIE topology', () => {
     const verify = async (name: string, devices: ReturnType<typeof ppcieDevices>) => {
       const file = join(home.configDir, name)
       writeFileSync(file, ppcieEvidenceJson([...devices.gpus, ...devices.switches], nonce))
-      return runCli(['verify', 'nvidia-evidence', '--evidence', file, '--nonce', Buffer.from(nonce).toString('hex')], {home})
+      return runCli(nvidiaEvidenceArgs({evidence: file, nonce: Buffer.from(nonce).toString('hex')}), {home})
     }
 
     const good = await verify('good.json', ppcieDevices(m))

@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {runCli} from '../../helpers/cli.js'
+import {nvidiaEvidenceArgs, nvidiaReportArgs} from '../../helpers/nvidia-cli.js'
 import {fixture, tempDir} from './stubs.js'
 
 const NONCE = '931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb'
@@ -13,17 +14,7 @@ const NV = (f: string) => fixture(`nvidia/${f}`)
 
 describe('unet verify nvidia-report: Blackwell', () => {
   it("NVIDIA's Blackwell sample: exit 0, architecture and chip in --json", async () => {
-    const r = await runCli([
-      'verify',
-      'nvidia-report',
-      '--report',
-      NV('blackwell-report.hex'),
-      '--cert-chain',
-      NV('blackwell-cert-chain.pem'),
-      '--nonce',
-      NONCE,
-      '--json',
-    ])
+    const r = await runCli(nvidiaReportArgs({report: NV('blackwell-report.hex'), chain: NV('blackwell-cert-chain.pem'), nonce: NONCE}, '--json'))
     expect(r.code, r.stderr).toBe(0)
     expect(r.json()).toMatchObject({valid: true, architecture: 'blackwell', chip: {serialNumber: '41E6DE55C3BDC14277'}, opaque: {driverVersion: '575.32'}})
   })
@@ -32,7 +23,7 @@ describe('unet verify nvidia-report: Blackwell', () => {
     ['a wrong nonce', NV('blackwell-report.hex'), NV('blackwell-cert-chain.pem'), NONCE.slice(0, -2) + '00', /differs from the expected/],
     ["a Hopper GPU's chain", NV('blackwell-report.hex'), fixture('nvtrust/hopper-cert-chain.pem'), NONCE, /signature does not verify/],
   ])('with %s: exit 10', async (_n, report, chain, nonce, reason) => {
-    const r = await runCli(['verify', 'nvidia-report', '--report', report, '--cert-chain', chain, '--nonce', nonce, '--json'])
+    const r = await runCli(nvidiaReportArgs({report, chain, nonce}, '--json'))
     expect(r.code).toBe(10)
     expect(r.json<{error: {details: {reasons: string[]}}}>().error.details.reasons.join('\n')).toMatch(reason)
   })
@@ -40,7 +31,7 @@ describe('unet verify nvidia-report: Blackwell', () => {
 
 describe('unet verify nvidia-evidence', () => {
   it('four Hopper GPUs in PPCIE mode, no switches: each report verifies, the set fails the PPCIE topology (exit 10)', async () => {
-    const r = await runCli(['verify', 'nvidia-evidence', '--evidence', NV('multi-gpu-hopper.json'), '--nonce', MULTI_GPU_NONCE, '--json'])
+    const r = await runCli(nvidiaEvidenceArgs({evidence: NV('multi-gpu-hopper.json'), nonce: MULTI_GPU_NONCE}, '--json'))
     expect(r.code, r.stderr).toBe(10)
     const {error} = r.json<{error: {details: {reasons: string[]; entries: Array<{chip: {serialNumber: string}}>}}}>()
     expect(error.details.entries[0]!.chip.serialNumber).toBe('412921CE551E4EEDA3')
@@ -51,14 +42,14 @@ describe('unet verify nvidia-evidence', () => {
   })
 
   it('one switch repeated four times: exit 10; a wrong nonce: exit 10; not JSON: exit 19 in one line', async () => {
-    const dup = await runCli(['verify', 'nvidia-evidence', '--evidence', NV('multi-switch-ls10.json'), '--nonce', NONCE, '--allow-missing-fwid'])
+    const dup = await runCli(nvidiaEvidenceArgs({evidence: NV('multi-switch-ls10.json'), nonce: NONCE}, '--allow-missing-fwid'))
     expect(dup.code).toBe(10)
     expect(dup.stderr).toMatch(/one chip counts once/)
-    const stale = await runCli(['verify', 'nvidia-evidence', '--evidence', NV('multi-gpu-hopper.json'), '--nonce', NONCE])
+    const stale = await runCli(nvidiaEvidenceArgs({evidence: NV('multi-gpu-hopper.json'), nonce: NONCE}))
     expect(stale.code).toBe(10)
     const junk = join(tempDir(), 'junk.json')
     writeFileSync(junk, 'not json')
-    const bad = await runCli(['verify', 'nvidia-evidence', '--evidence', junk, '--nonce', NONCE])
+    const bad = await runCli(nvidiaEvidenceArgs({evidence: junk, nonce: NONCE}))
     expect(bad.code).toBe(19)
     expect(bad.stderr).toMatch(/^Error: evidence file is not JSON/)
     expect(bad.stderr).not.toMatch(/\n\s+at /)

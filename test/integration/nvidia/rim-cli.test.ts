@@ -6,14 +6,19 @@ import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 
 import {runCli} from '../../helpers/cli.js'
+import {nvidiaReportArgs, nvidiaRimArgs} from '../../helpers/nvidia-cli.js'
 
 const FX = (p: string) => fileURLToPath(new URL(`../../../fixtures/${p}`, import.meta.url))
 const RIM_DIR = FX('nvidia/rim/hopper-2023')
 const DRIVER = join(RIM_DIR, 'NV_GPU_DRIVER_GH100_545.00.swidtag')
 const VBIOS = join(RIM_DIR, 'NV_GPU_VBIOS_1010_0200_882_96005E0001.swidtag')
 const SAMPLE = (f: string) => FX(`nvidia/rim/samples/${f}`)
-const REPORT_2023 = ['--report', FX('nvtrust/hopper-2023-report.hex'), '--cert-chain', FX('nvtrust/hopper-2023-cert-chain.pem')]
-const NONCE_2023 = '4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e'
+/** The nvtrust Hopper report these RIMs describe (a 2023 driver: no FWID, hence --allow-missing-fwid). */
+const REPORT_2023 = {
+  report: FX('nvtrust/hopper-2023-report.hex'),
+  chain: FX('nvtrust/hopper-2023-cert-chain.pem'),
+  nonce: '4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e',
+}
 /** Inside the validity of the hopper-2023 RIM signers (expired since June 2025). */
 const AT = ['--at', '2024-09-01T00:00:00Z']
 
@@ -23,20 +28,7 @@ interface Failure {
 
 describe('unet verify nvidia-rim (subprocess)', () => {
   it('driver + VBIOS RIMs with their report: exit 0, measurements match', async () => {
-    const r = await runCli([
-      'verify',
-      'nvidia-rim',
-      '--rim',
-      DRIVER,
-      '--rim',
-      VBIOS,
-      ...REPORT_2023,
-      '--nonce',
-      NONCE_2023,
-      '--allow-missing-fwid',
-      ...AT,
-      '--json',
-    ])
+    const r = await runCli(nvidiaRimArgs({rims: [DRIVER, VBIOS], report: REPORT_2023}, '--allow-missing-fwid', ...AT, '--json'))
     expect(r.code, r.stderr).toBe(0)
     const out = r.json<{valid: boolean; measurements: string; rims: {role: string}[]; comparison: {indices: {result: string}[]}}>()
     expect(out).toMatchObject({valid: true, measurements: 'match'})
@@ -45,10 +37,10 @@ describe('unet verify nvidia-rim (subprocess)', () => {
   })
 
   it('the RIMs alone verify (signature, chain, validity); today they have expired: exit 10 saying so', async () => {
-    const ok = await runCli(['verify', 'nvidia-rim', '--rim', DRIVER, '--rim', VBIOS, ...AT])
+    const ok = await runCli(nvidiaRimArgs({rims: [DRIVER, VBIOS]}, ...AT))
     expect(ok.code, ok.stderr).toBe(0)
     expect(ok.stdout).toMatch(/valid NVIDIA RIM NV_GPU_DRIVER_GH100_545.00.swidtag {2}GH100 545.00 {2}21 active measurements/)
-    const now = await runCli(['verify', 'nvidia-rim', '--rim', DRIVER, '--json'])
+    const now = await runCli(nvidiaRimArgs({rims: [DRIVER]}, '--json'))
     expect(now.code).toBe(10)
     expect(now.json<Failure>().error.details.reasons.join('\n')).toMatch(/HCC RIM L4 Signer\) expired 2025-06-26/)
   })
@@ -63,15 +55,16 @@ describe('unet verify nvidia-rim (subprocess)', () => {
     ['expired', SAMPLE('NV_GPU_DRIVER_GH100_570.124.03_expired.xml'), /RIM L4 Signer\) expired 2025-01-02/],
     ['wrong root', SAMPLE('incorrect_cert_chain_driver_rim.xml'), /not the pinned NVIDIA CoRIM signing Root CA/],
   ])("NVIDIA's %s sample: exit 10 with the reason", async (_what, sample, reason) => {
-    const rims = sample.includes('VBIOS') ? ['--rim', DRIVER, '--rim', sample] : ['--rim', sample]
+    // a VBIOS RIM is judged against the report, with the driver RIM beside it
+    const withReport = sample.includes('VBIOS')
+    const args = withReport ? nvidiaRimArgs({rims: [DRIVER, sample], report: REPORT_2023}, '--allow-missing-fwid') : nvidiaRimArgs({rims: [sample]})
     const at = sample.includes('expired') || sample.includes('incorrect') ? ['--at', '2025-06-01T00:00:00Z'] : AT
-    const withReport = sample.includes('VBIOS') ? [...REPORT_2023, '--nonce', NONCE_2023, '--allow-missing-fwid'] : []
-    const r = await runCli(['verify', 'nvidia-rim', ...rims, ...withReport, ...at, '--json'])
+    const r = await runCli([...args, ...at, '--json'])
     expect(r.code, r.stderr).toBe(10)
     const {error} = r.json<Failure>()
     expect(error.code).toBe('EVIDENCE_INVALID')
     expect(error.details.reasons.join('\n')).toMatch(reason)
-    if (withReport.length > 0) expect(error.details).toMatchObject({measurements: 'mismatch', mismatched: [1, 2, 3, 9]})
+    if (withReport) expect(error.details).toMatchObject({measurements: 'mismatch', mismatched: [1, 2, 3, 9]})
   })
 
   it('a flipped hex digit in a golden value: exit 10, digest mismatch', async () => {
@@ -80,7 +73,7 @@ describe('unet verify nvidia-rim (subprocess)', () => {
     const at = xml.indexOf('Hash0="', xml.indexOf('index="7"')) + 'Hash0="'.length
     const tampered = join(dir, 'tampered.swidtag')
     writeFileSync(tampered, xml.slice(0, at) + (xml[at] === 'a' ? 'b' : 'a') + xml.slice(at + 1))
-    const r = await runCli(['verify', 'nvidia-rim', '--rim', tampered, ...AT, '--json'])
+    const r = await runCli(nvidiaRimArgs({rims: [tampered]}, ...AT, '--json'))
     expect(r.code).toBe(10)
     expect(r.json<Failure>().error.details.reasons[0]).toMatch(/digest of the signed document does not match/)
   })
@@ -89,22 +82,22 @@ describe('unet verify nvidia-rim (subprocess)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'unet-rim-'))
     writeFileSync(join(dir, 'junk.xml'), 'hello')
     for (const args of [
-      ['--rim', join(dir, 'junk.xml')],
-      ['--rim', join(dir, 'absent.xml')],
-      ['--rim', DRIVER, '--at', 'yesterday'],
+      nvidiaRimArgs({rims: [join(dir, 'junk.xml')]}),
+      nvidiaRimArgs({rims: [join(dir, 'absent.xml')]}),
+      nvidiaRimArgs({rims: [DRIVER]}, '--at', 'yesterday'),
     ]) {
-      const r = await runCli(['verify', 'nvidia-rim', ...args])
+      const r = await runCli(args)
       expect(r.code, args.join(' ') + r.stderr).toBe(19)
       expect(r.stderr).toMatch(/^Error: /)
       expect(r.stderr).not.toMatch(/\n\s+at /)
     }
-    const usage = await runCli(['verify', 'nvidia-rim', '--rim', DRIVER, '--report', FX('nvtrust/hopper-2023-report.hex')])
+    const usage = await runCli(nvidiaRimArgs({rims: [DRIVER]}, '--report', REPORT_2023.report))
     expect(usage.code).toBe(2)
   })
 })
 
 describe('unet verify nvidia-report --rim-dir (subprocess)', () => {
-  const report2023 = ['verify', 'nvidia-report', ...REPORT_2023, '--nonce', NONCE_2023, '--allow-missing-fwid', '--json']
+  const report2023 = nvidiaReportArgs(REPORT_2023, '--allow-missing-fwid', '--json')
 
   it('the RIMs named by the report in the directory: measurements match', async () => {
     const r = await runCli([...report2023, '--rim-dir', RIM_DIR, ...AT])

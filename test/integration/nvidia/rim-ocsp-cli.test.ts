@@ -7,7 +7,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {RevocationResult} from '../../../src/hw/nvidia/ocsp.js'
 import {bytesToHex} from '../../../src/util/hex.js'
 import {runCli} from '../../helpers/cli.js'
-import {ocspRouter, relay, TestPki, type TestCert} from '../../helpers/ocsp-responder.js'
+import {nvidiaRimArgs} from '../../helpers/nvidia-cli.js'
+import {ocspRouter, relay, TestPki, type TestCert, withRelay} from '../../helpers/ocsp-responder.js'
 import {signTestRim} from '../../helpers/test-rim.js'
 
 /**
@@ -54,7 +55,7 @@ describe('unet verify nvidia-rim --ocsp (subprocess, real openssl ocsp)', () => 
     pki.stop()
   })
 
-  const verify = (rim: string, ...extra: string[]) => runCli(['verify', 'nvidia-rim', '--rim', rim, '--rim-root', rimRoot.pemPath, '--json', ...extra])
+  const verify = (rim: string, ...extra: string[]) => runCli(nvidiaRimArgs({rims: [rim]}, '--rim-root', rimRoot.pemPath, '--json', ...extra))
 
   it('--ocsp enforce: signer and CA good (the pinned root is no OCSP subject): exit 0', async () => {
     const r = await verify(goodRim, '--ocsp', 'enforce', '--ocsp-url', router.url)
@@ -90,17 +91,14 @@ describe('unet verify nvidia-rim --ocsp (subprocess, real openssl ocsp)', () => 
   })
 
   it('devnet default (nvidia.ocsp off), and a RIM whose chain is not trusted: nothing asked', async () => {
-    const counting = await relay(router.url)
-    try {
+    await withRelay(relay(router.url), async (counting) => {
       const off = await verify(goodRim, '--ocsp-url', counting.url)
       expect(off.code, off.stderr).toBe(0)
       expect(off.json<Verified>().rims[0]!.ocsp.mode).toBe('off')
       // without --rim-root the test root is not trusted: refused offline, its chain never asked about
-      const untrusted = await runCli(['verify', 'nvidia-rim', '--rim', goodRim, '--json', '--ocsp', 'enforce', '--ocsp-url', counting.url])
+      const untrusted = await runCli(nvidiaRimArgs({rims: [goodRim]}, '--json', '--ocsp', 'enforce', '--ocsp-url', counting.url))
       expect(untrusted.code).toBe(10)
       expect(counting.count()).toBe(0)
-    } finally {
-      await counting.close()
-    }
+    })
   })
 })

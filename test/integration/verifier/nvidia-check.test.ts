@@ -25,7 +25,7 @@ import {registrationBinding, type RecordedFacts} from '../../../src/verifier/fac
 import type {DecisionRecord} from '../../../src/verifier/service.js'
 import {makeHome, runCli} from '../../helpers/cli.js'
 import {testFirmware, testReport, type TestFirmware, type TestNvidiaChip, type TestReportOptions} from '../../helpers/nvidia-pki.js'
-import {ocspRouter, relay, TestPki, type TestCert} from '../../helpers/ocsp-responder.js'
+import {ocspRouter, relay, TestPki, type TestCert, withRelay} from '../../helpers/ocsp-responder.js'
 import {registerNvidiaGpu} from '../../helpers/nvidia-registration.js'
 import {pociSuite} from '../../helpers/poci-suite.js'
 import {signTestRim} from '../../helpers/test-rim.js'
@@ -222,14 +222,12 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
       // keep the answers per CertID (the request without its 32-byte nonce) while recording, then replay them
       const seen = new Map<string, Buffer>()
       let replaying = false
-      const mitm = await relay(router.url, {
-        response: (b, req) => {
-          const key = req.subarray(0, req.length - 32).toString('hex')
-          if (!replaying) seen.set(key, b)
-          return (replaying && seen.get(key)) || b
-        },
-      })
-      try {
+      const recordOrReplay = (b: Buffer, req: Buffer) => {
+        const key = req.subarray(0, req.length - 32).toString('hex')
+        if (!replaying) seen.set(key, b)
+        return (replaying && seen.get(key)) || b
+      }
+      await withRelay(relay(router.url, {response: recordOrReplay}), async (mitm) => {
         const first = await decide(await registerGpu(goodFirmware()), policy({ocspUrl: mitm.url}))
         expect(first.outcome, first.reasons.join('\n')).toBe('approved')
         replaying = true
@@ -242,9 +240,7 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
           ),
         )
         expect(second.reasons.filter((r) => /replayed answer/.test(r))).toHaveLength(2 + 2 * 2)
-      } finally {
-        await mitm.close()
-      }
+      })
     })
 
     it("a stale answer (the responder's clock two hours behind, so its nextUpdate has passed): rejected", async () => {
@@ -255,33 +251,26 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
         nextUpdateMinutes: 60,
         clockOffset: '-2h',
       })
-      const staleRouter = await ocspRouter([{issuer: gpu.provisioner, url: stale}, ...routes.filter((r) => r.issuer !== gpu.provisioner)])
-      try {
+      await withRelay(ocspRouter([{issuer: gpu.provisioner, url: stale}, ...routes.filter((r) => r.issuer !== gpu.provisioner)]), async (staleRouter) => {
         const d = await decide(await registerGpu(goodFirmware()), policy({ocspUrl: staleRouter.url}))
         expect(d.outcome).toBe('rejected')
         expect(d.reasons).toEqual([
           expect.stringMatching(/^certificate 1 \(CN=GH100 A01 GSP BROM\) OCSP not-checked: response is stale \(nextUpdate .* has passed\)$/),
         ])
-      } finally {
-        await staleRouter.close()
-      }
+      })
     })
 
     it('a report cut short: rejected at once, nothing asked, not retried (verifierPass fails on any retry)', async () => {
-      const counting = await relay(router.url)
-      try {
+      await withRelay(relay(router.url), async (counting) => {
         const d = await decide(await registerGpu(goodFirmware(), ccOn, (b) => b.slice(0, 60)), policy({ocspUrl: counting.url}))
         expect(d.outcome).toBe('rejected')
         expect(d.reasons.join('\n')).toMatch(/did not prove possession/)
         expect(counting.count()).toBe(0)
-      } finally {
-        await counting.close()
-      }
+      })
     })
 
     it('attack: a genuine NVIDIA-rooted chain with a junk report (broken signature, or over another nonce): rejected offline, no responder asked', async () => {
-      const counting = await relay(router.url)
-      try {
+      await withRelay(relay(router.url), async (counting) => {
         const flipped = (b: Uint8Array) => Uint8Array.from(b, (x, i) => (i === b.length - 1 ? x ^ 0x01 : x))
         const badSignature = await decide(await registerGpu(goodFirmware(), ccOn, flipped), policy({ocspUrl: counting.url}))
         expect(badSignature.outcome).toBe('rejected')
@@ -296,9 +285,7 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
         // nothing about either was looked up: no OCSP request, no RIM read
         expect(counting.count()).toBe(0)
         for (const d of [badSignature, otherNonce]) expect(d.facts?.nvidia).toEqual({ocsp: {}, rims: []})
-      } finally {
-        await counting.close()
-      }
+      })
     })
 
     it('an answer signed by another CA: rejected', async () => {
@@ -310,8 +297,7 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
     })
 
     it('a chain that is not NVIDIA-rooted is never asked about (no request to an address the forger picks)', async () => {
-      const counting = await relay(router.url)
-      try {
+      await withRelay(relay(router.url), async (counting) => {
         const stranger = ca('NVIDIA Device Identity CA (forged)')
         const fam = ca('NVIDIA GH100 Identity (TEST)', stranger)
         const prov = ca('NVIDIA GH100 Provisioner ICA (TEST)', fam)
@@ -321,9 +307,7 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
         expect(d.outcome).toBe('rejected')
         expect(d.reasons[0]).toMatch(/did not prove possession/)
         expect(counting.count()).toBe(0)
-      } finally {
-        await counting.close()
-      }
+      })
     })
   })
 

@@ -10,7 +10,7 @@ import {askRevocation, checkRevocation, judgeRevocation, type RevocationOptions}
 import {boundNonce, buildOcspRequest} from '../../../src/hw/nvidia/ocsp-request.js'
 import {bytesToHex} from '../../../src/util/hex.js'
 import {ocspUrls} from '../../../src/util/x509-fields.js'
-import {relay, TestPki, type TestCert} from '../../helpers/ocsp-responder.js'
+import {relay, TestPki, type TestCert, withRelay} from '../../helpers/ocsp-responder.js'
 
 /**
  * OCSP against a real `openssl ocsp` responder on loopback over a P-384 test CA (test/helpers/ocsp-responder.ts):
@@ -119,23 +119,19 @@ describe('OCSP against a real openssl responder', () => {
 
   it('bad signature: a byte of a genuine answer changed on the way is refused', async () => {
     // flip a byte of the echoed nonce (inside the signed tbsResponseData)
-    const r1 = await relay(delegatedUrl, {
-      response: (b, req) => {
-        const nonce = req.subarray(req.length - 32)
-        const at = b.indexOf(nonce)
-        if (at < 0) return b // not found: the answer passes unchanged and the test fails
-        const out = Buffer.from(b)
-        out[at + 5]! ^= 0x01
-        return out
-      },
-    })
-    try {
+    const flipNonceByte = (b: Buffer, req: Buffer) => {
+      const nonce = req.subarray(req.length - 32)
+      const at = b.indexOf(nonce)
+      if (at < 0) return b // not found: the answer passes unchanged and the test fails
+      const out = Buffer.from(b)
+      out[at + 5]! ^= 0x01
+      return out
+    }
+    await withRelay(relay(delegatedUrl, {response: flipNonceByte}), async (r1) => {
       const r = await check(good, r1.url)
       expect(r.certs[0]!.status).toBe('not-checked')
       expect(r.certs[0]!.reason).toMatch(/^signature does not verify with the key of .*Test OCSP Responder/)
-    } finally {
-      await r1.close()
-    }
+    })
   })
 
   it('stale: nextUpdate in the past (the responder clock two hours behind) is refused', async () => {
@@ -153,21 +149,17 @@ describe('OCSP against a real openssl responder', () => {
 
   it('nonce mismatch: a genuine earlier answer replayed for a new request is refused', async () => {
     let first: Buffer | undefined
-    const replay = await relay(delegatedUrl, {response: (b) => (first ??= b)})
-    try {
+    await withRelay(relay(delegatedUrl, {response: (b) => (first ??= b)}), async (replay) => {
       expect((await check(good, replay.url)).certs[0]!.status).toBe('good')
       const r = await check(good, replay.url)
       expect(r.certs[0]).toMatchObject({status: 'not-checked', reason: 'response nonce differs from the request nonce (a replayed answer)'})
       expect(replay.count()).toBe(2)
-    } finally {
-      await replay.close()
-    }
+    })
   })
 
   it('cache: a second check until nextUpdate makes no request; an edited or expired entry is asked again', async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'unet-ocsp-cache-'))
-    const counting = await relay(delegatedUrl)
-    try {
+    await withRelay(relay(delegatedUrl), async (counting) => {
       const first = await check(good, counting.url, {cacheDir})
       expect(first.certs[0]).toMatchObject({status: 'good', source: 'responder'})
       const second = await check(good, counting.url, {cacheDir})
@@ -189,15 +181,12 @@ describe('OCSP against a real openssl responder', () => {
       const later = new Date(Date.now() + 2 * 60 * 60_000)
       await check(good, counting.url, {cacheDir, now: later})
       expect(counting.count()).toBe(3)
-    } finally {
-      await counting.close()
-    }
+    })
   })
 
   it('bound nonces (the verifier): SHA-256(domain, binding, salt) with the salt kept; no cache; judged with another binding: refused in warn mode too', async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'unet-ocsp-bound-'))
-    const counting = await relay(delegatedUrl)
-    try {
+    await withRelay(relay(delegatedUrl), async (counting) => {
       const binding = Uint8Array.from(randomBytes(64))
       const chain = [good.cert, ca.cert]
       const asked = [
@@ -218,21 +207,16 @@ describe('OCSP against a real openssl responder', () => {
       // an answer without the salt (unbound) is refused the same way
       const {nonceSalt: _dropped, ...unbound} = a!
       expect(judgeRevocation(chain, [unbound], {mode: 'warn', binding}).certs[0]).toMatchObject({status: 'not-checked', refused: true})
-    } finally {
-      await counting.close()
-    }
+    })
   })
 
   it('off: asks nothing; an unreachable responder is not-checked, never good', async () => {
-    const counting = await relay(delegatedUrl)
-    try {
+    await withRelay(relay(delegatedUrl), async (counting) => {
       const off = await check(good, counting.url, {mode: 'off'})
       expect(off.certs.map((c) => c.status)).toEqual(['not-checked', 'not-checked'])
       expect(off.ok).toBe(true)
       expect(counting.count()).toBe(0)
-    } finally {
-      await counting.close()
-    }
+    })
     const dead = await check(good, 'http://127.0.0.1:9/', {timeoutMs: 2000})
     expect(dead.certs[0]!.status).toBe('not-checked')
     expect(dead.certs[0]!.reason).toMatch(/^no answer from the OCSP responder: /)
