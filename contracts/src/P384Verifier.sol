@@ -27,6 +27,9 @@ contract P384Verifier {
     uint256 private constant SHA_KW = 0xb80; // K + W pairs, 0x500 above SHA_K
     uint256 private constant SHA_END = 0x1080;
     uint256 private constant LANES = 0xffffffffffffffff0000000000000000ffffffffffffffff; // M64 | LANE1
+    // SHA-384 initial hash value (FIPS 180-4 5.3.4): H0..H3 and H4..H7, big-endian
+    uint256 private constant SHA384_IV_0 = 0xcbbb9d5dc1059ed8629a292a367cd5079159015a3070dd17152fecd8f70e5939;
+    uint256 private constant SHA384_IV_4 = 0x67332667ffc00b318eb44a8768581511db0c2e0d64f98fa747b5481dbefa4fa4;
 
     /// Odd multiples 1G, 3G, ..., 127G (affine x||y, 48 + 48 bytes each), for the width-8 wNAF of u1.
     bytes private constant G_TABLE =
@@ -177,15 +180,12 @@ contract P384Verifier {
             mstore8(add(buf, len), 0x80)
             mstore(0x40, add(buf, padded))
 
-            // SHA-384 initial hash value (FIPS 180-4 5.3.4)
-            mstore(SHA_STATE, 0xcbbb9d5dc1059ed8)
-            mstore(add(SHA_STATE, 0x20), 0x629a292a367cd507)
-            mstore(add(SHA_STATE, 0x40), 0x9159015a3070dd17)
-            mstore(add(SHA_STATE, 0x60), 0x152fecd8f70e5939)
-            mstore(add(SHA_STATE, 0x80), 0x67332667ffc00b31)
-            mstore(add(SHA_STATE, 0xa0), 0x8eb44a8768581511)
-            mstore(add(SHA_STATE, 0xc0), 0xdb0c2e0d64f98fa7)
-            mstore(add(SHA_STATE, 0xe0), 0x47b5481dbefa4fa4)
+            // H[i] = the i-th 64-bit word of SHA384_IV, one per word
+            for { let i := 0 } lt(i, 4) { i := add(i, 1) } {
+                let sh := sub(192, shl(6, i))
+                mstore(add(SHA_STATE, shl(5, i)), and(shr(sh, SHA384_IV_0), M64))
+                mstore(add(SHA_STATE, add(0x80, shl(5, i))), and(shr(sh, SHA384_IV_4), M64))
+            }
 
             for { let blk := buf } lt(blk, add(buf, padded)) { blk := add(blk, 128) } {
                 // V[0..7] from the block's 16 big-endian 64-bit words, four per 32-byte load
@@ -261,21 +261,19 @@ contract P384Verifier {
                 // the state through q (= SHA_END here): the optimizer then cannot swap these loads for the
                 // initial a..h, which would keep both sets alive (stack too deep)
                 q := sub(q, sub(SHA_END, SHA_STATE))
-                mstore(q, and(add(mload(q), a), M64))
-                q := add(q, 0x20)
-                mstore(q, and(add(mload(q), b), M64))
-                q := add(q, 0x20)
-                mstore(q, and(add(mload(q), c), M64))
-                q := add(q, 0x20)
-                mstore(q, and(add(mload(q), d), M64))
-                q := add(q, 0x20)
-                mstore(q, and(add(mload(q), e), M64))
-                q := add(q, 0x20)
-                mstore(q, and(add(mload(q), f), M64))
-                q := add(q, 0x20)
-                mstore(q, and(add(mload(q), g), M64))
-                q := add(q, 0x20)
-                mstore(q, and(add(mload(q), h), M64))
+                addToState(q, a)
+                addToState(add(q, 0x20), b)
+                addToState(add(q, 0x40), c)
+                addToState(add(q, 0x60), d)
+                addToState(add(q, 0x80), e)
+                addToState(add(q, 0xa0), f)
+                addToState(add(q, 0xc0), g)
+                addToState(add(q, 0xe0), h)
+            }
+
+            // H[i] += v (mod 2^64) for the state word at p
+            function addToState(p, v) {
+                mstore(p, and(add(mload(p), v), M64))
             }
         }
     }
@@ -344,28 +342,14 @@ contract P384Verifier {
                 t2 := add(add(t2, lt(t1, x)), mul(a1, b1))
             }
 
-            // a * b mod p. The product (as in mul768, written out here to spare a call per multiplication)
-            // is t2 * 2^512 + t1 * 2^256 + t0. With t1 = T3 * 2^128 + T2, t2 = T5 * 2^128 + T4 and 2^384 =
+            // a * b mod p. The product is t2 * 2^512 + t1 * 2^256 + t0. With t1 = T3 * 2^128 + T2, t2 = T5 * 2^128 + T4 and 2^384 =
             // 2^128 + D, 2^512 = 2^256 + D * 2^128, 2^640 = 2^128 + D + D * 2^256 (mod p):
             // T = t0 + (T3 + T5) D + (T3 + T5 + T4 D) 2^128 + (T2 + T4 + T5 D) 2^256 (mod p), < 2^482;
             // one more fold of its bits above 2^384 leaves < 2^384 + 2^227, then at most one subtraction.
             function fmul(a1, a0, b1, b0) -> r1, r0 {
-                let t0 := mul(a0, b0)
-                let mm := mulmod(a0, b0, not(0))
-                let t1 := sub(sub(mm, t0), lt(mm, t0))
-                let x := mul(a0, b1)
-                mm := mulmod(a0, b1, not(0))
-                let t2 := sub(sub(mm, x), lt(mm, x))
-                t1 := add(t1, x)
-                t2 := add(t2, lt(t1, x))
-                x := mul(a1, b0)
-                mm := mulmod(a1, b0, not(0))
-                t2 := add(t2, sub(sub(mm, x), lt(mm, x)))
-                t1 := add(t1, x)
-                t2 := add(add(t2, lt(t1, x)), mul(a1, b1))
-
-                x := add(shr(128, t1), shr(128, t2)) // T3 + T5
-                mm := and(t2, P1) // T4
+                let t2, t1, t0 := mul768(a1, a0, b1, b0)
+                let x := add(shr(128, t1), shr(128, t2)) // T3 + T5
+                let mm := and(t2, P1) // T4
                 let u := add(x, mul(mm, D)) // coefficient of 2^128, < 2^225
                 r0 := add(t0, mul(x, D))
                 r1 := add(add(add(and(t1, P1), mm), mul(shr(128, t2), D)), lt(r0, t0))
@@ -410,16 +394,11 @@ contract P384Verifier {
                 r0 := mul(a0, k)
                 let mm := mulmod(a0, k, not(0))
                 r1 := add(mul(a1, k), sub(sub(mm, r0), lt(mm, r0))) // < 2^131
-                // h * 2^384 = h * C for h = r1 >> 128 < 8; then r < 2^384 + 2^132 and r - p < p
+                // h * 2^384 = h * C for h = r1 >> 128 < 8; then r < 2^384 + 2^132 and r - p < p, so fadd's
+                // single subtraction of p finishes it
                 mm := mul(shr(128, r1), C)
                 r0 := add(r0, mm)
-                r1 := add(and(r1, P1), lt(r0, mm))
-                let s0 := add(r0, C)
-                let s1 := add(r1, lt(s0, r0))
-                if gt(s1, P1) {
-                    r1 := and(s1, P1)
-                    r0 := s0
-                }
+                r1, r0 := fadd(add(and(r1, P1), lt(r0, mm)), r0, 0, 0)
             }
 
             function fsub(a1, a0, b1, b0) -> r1, r0 {
@@ -503,15 +482,7 @@ contract P384Verifier {
                     let y1, y0 := ld(add(p, 0x40))
                     s1, s0 := fsub(s1, s0, y1, y0) // R = S2 - Y1
                 }
-                if iszero(or(u1, u0)) {
-                    switch or(s1, s0)
-                    case 0 { pdbl(p) }
-                    default { st(add(p, 0x80), 0, 0) }
-                    leave
-                }
-                z1, z0 := fmul(z1, z0, u1, u0)
-                st(add(p, 0x80), z1, z0) // Z3 = Z1 H
-                addTail(p, u1, u0, s1, s0, x1, x0, add(p, 0x40))
+                addTail(p, z1, z0, u1, u0, s1, s0, x1, x0, add(p, 0x40))
             }
 
             // P += T for a Q-table entry T (add-1998-cmo with Z2^2, Z2^3 cached: 12M + 2S); y: T's Y or -Y.
@@ -549,6 +520,13 @@ contract P384Verifier {
                     st(ADD_S1, y1, y0)
                     s1, s0 := fsub(s1, s0, y1, y0) // R = S2 - S1
                 }
+                addTail(p, z1, z0, u1, u0, s1, s0, x1, x0, ADD_S1) // z: Z1 Z2
+            }
+
+            // The common end of both additions: H = 0 is P = ±T (double, or the point at infinity); else
+            // Z3 = Z H, X3 = R^2 - H^3 - 2V, Y3 = R (V - X3) - S1 H^3 with V = U1 H^2
+            // (z: Z1, or Z1 Z2 for a table entry; u: H, s: R, x: U1, S1 at sp).
+            function addTail(p, z1, z0, u1, u0, s1, s0, x1, x0, sp) {
                 if iszero(or(u1, u0)) {
                     switch or(s1, s0)
                     case 0 { pdbl(p) }
@@ -556,14 +534,8 @@ contract P384Verifier {
                     leave
                 }
                 z1, z0 := fmul(z1, z0, u1, u0)
-                st(add(p, 0x80), z1, z0) // Z3 = Z1 Z2 H
-                addTail(p, u1, u0, s1, s0, x1, x0, ADD_S1)
-            }
-
-            // The common end of both additions: X3 = R^2 - H^3 - 2V, Y3 = R (V - X3) - S1 H^3 with V = U1 H^2
-            // (u: H, s: R, x: U1, S1 at sp).
-            function addTail(p, u1, u0, s1, s0, x1, x0, sp) {
-                let z1, z0 := fmul(u1, u0, u1, u0) // H^2
+                st(add(p, 0x80), z1, z0)
+                z1, z0 := fmul(u1, u0, u1, u0) // H^2
                 u1, u0 := fmul(u1, u0, z1, z0) // H^3
                 x1, x0 := fmul(x1, x0, z1, z0) // V
                 z1, z0 := fmul(s1, s0, s1, s0)
