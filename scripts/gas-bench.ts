@@ -13,25 +13,8 @@ import {heartbeatChallenge} from '../src/evidence/nonce.js'
 import {bytesToHex} from '../src/util/hex.js'
 import {spdmExchange} from '../test/helpers/spdm-exchange.js'
 import {startSwtpm} from '../test/helpers/swtpm.js'
-import {
-  SwtpmAk,
-  approveHost,
-  buildBeat,
-  clientFor,
-  deployFresh,
-  emulatorHost,
-  k1Device,
-  mine,
-  nextEpoch,
-  p256Device,
-  p384Device,
-  registerDevice,
-  registerHost,
-  rsaDevice,
-  type BeatDevice,
-  type Quoter,
-  type TestDevice,
-} from '../test/integration/chain/helpers.js'
+// the chain test kit: the same deploy, devices and heartbeats as the contract tests
+import * as kit from '../test/integration/chain/helpers.js'
 
 export interface GasRow {
   what: string
@@ -49,8 +32,8 @@ const REPORT = {blocks: 64, opaque: 422}
 interface BenchHost {
   label: string
   op: ChainClient
-  host: Quoter & {hostId: string}
-  devs: Array<TestDevice & {key?: ReturnType<typeof p384Device>['key']}>
+  host: kit.Quoter & {hostId: string}
+  devs: Array<kit.TestDevice & {key?: ReturnType<typeof kit.p384Device>['key']}>
   /** The last heartbeat's committed reports and challenge fields (for the challenge game rows). */
   last?: {target: ChallengeTarget; reports: Uint8Array[]}
 }
@@ -61,7 +44,7 @@ export async function runGasBench(): Promise<GasRow[]> {
   const clients: ChainClient[] = []
   try {
     const url = anvil.rpcUrl
-    const dep = await deployFresh(url, {epochBlocks: EPOCH_BLOCKS})
+    const dep = await kit.deployFresh(url, {epochBlocks: EPOCH_BLOCKS})
     const verifier = dep.verifier
     clients.push(verifier)
     const poci = dep.deployed.poci
@@ -69,13 +52,13 @@ export async function runGasBench(): Promise<GasRow[]> {
 
     const setups: Array<{label: string; devs: BenchHost['devs']}> = [
       {label: '0 devices', devs: []},
-      {label: '1 committed device', devs: [p384Device()]},
-      {label: '2 committed devices', devs: Array.from({length: 2}, () => p384Device())},
-      {label: '4 committed devices', devs: Array.from({length: 4}, () => p384Device())},
-      {label: '8 committed devices', devs: Array.from({length: 8}, () => p384Device())},
-      {label: '1 own-key P-256 device', devs: [p256Device()]},
-      {label: '1 own-key RSA-2048 device', devs: [rsaDevice()]},
-      {label: '1 own-key secp256k1 device', devs: [k1Device()]},
+      {label: '1 committed device', devs: [kit.p384Device()]},
+      {label: '2 committed devices', devs: Array.from({length: 2}, () => kit.p384Device())},
+      {label: '4 committed devices', devs: Array.from({length: 4}, () => kit.p384Device())},
+      {label: '8 committed devices', devs: Array.from({length: 8}, () => kit.p384Device())},
+      {label: '1 own-key P-256 device', devs: [kit.p256Device()]},
+      {label: '1 own-key RSA-2048 device', devs: [kit.rsaDevice()]},
+      {label: '1 own-key secp256k1 device', devs: [kit.k1Device()]},
     ]
     const hosts: BenchHost[] = []
     const regByKind = new Map<number, bigint>()
@@ -83,14 +66,14 @@ export async function runGasBench(): Promise<GasRow[]> {
     let approveHostGas = 0n
     let approveDevice = 0n
     for (const s of setups) {
-      const op = await clientFor(url, poci)
+      const op = await kit.clientFor(url, poci)
       clients.push(op)
-      const host = emulatorHost()
-      const reg = await registerHost(op, host)
+      const host = kit.emulatorHost()
+      const reg = await kit.registerHost(op, host)
       regHost = reg.gasUsed
       approveHostGas = (await approve(verifier, {regId: reg.regId, power: 10n})).gasUsed
       for (const d of s.devs) {
-        const r = await registerDevice(op, d, host.hostId)
+        const r = await kit.registerDevice(op, d, host.hostId)
         regByKind.set(d.kind, r.gasUsed)
         const g = (await approve(verifier, {regId: r.regId, power: 100n, chipId: d.chipId})).gasUsed
         if (s.label === '8 committed devices') approveDevice = g
@@ -99,9 +82,9 @@ export async function runGasBench(): Promise<GasRow[]> {
     }
 
     // a host-tpm registration: credential challenge, activation, approval with the EK id
-    const tpmOp = await clientFor(url, poci)
+    const tpmOp = await kit.clientFor(url, poci)
     clients.push(tpmOp)
-    const tpmReg = await registerHost(tpmOp, emulatorHost(), {kind: DeviceKind.HOST_TPM})
+    const tpmReg = await kit.registerHost(tpmOp, kit.emulatorHost(), {kind: DeviceKind.HOST_TPM})
     const secret = new Uint8Array(32).fill(7)
     const commitment = (await tpmOp.poci!.getFunction('activationCommitment').staticCall(tpmReg.regId, bytesToHex(secret))) as string
     // MakeCredential output for an RSA-2048 EK: TPM2B_ID_OBJECT body ~ 68 bytes, encrypted seed 256 bytes
@@ -129,7 +112,7 @@ export async function runGasBench(): Promise<GasRow[]> {
       const cb = await challengeBlock(h.op)
       const operator = h.op.signer!.address
       const reports: Uint8Array[] = []
-      const devices: BeatDevice[] = h.devs.map((device) => {
+      const devices: kit.BeatDevice[] = h.devs.map((device) => {
         if (device.kind !== DeviceKind.P384) return {device}
         const nonce = heartbeatChallenge({
           chainId: h.op.chainId,
@@ -140,11 +123,11 @@ export async function runGasBench(): Promise<GasRow[]> {
           blockNumber: cb.blockNumber,
           blockHash: cb.blockHash,
         })
-        const report = spdmExchange((device as ReturnType<typeof p384Device>).key, nonce, REPORT)
+        const report = spdmExchange((device as ReturnType<typeof kit.p384Device>).key, nonce, REPORT)
         reports.push(report)
         return {device, evidenceDigest: keccak256(report)}
       })
-      const params = await buildBeat(h.op, h.host, devices, {block: cb})
+      const params = await kit.buildBeat(h.op, h.host, devices, {block: cb})
       const result = await heartbeat(h.op, params)
       h.last = {
         reports,
@@ -165,20 +148,20 @@ export async function runGasBench(): Promise<GasRow[]> {
 
     // epoch f (a fresh one, so all hosts fit): each host's first heartbeat (its slot and, for committed
     // sets, a ring slot go from zero)
-    const f = await nextEpoch(url, verifier)
+    const f = await kit.nextEpoch(url, verifier)
     const first = new Map<string, bigint>()
     for (const h of hosts) first.set(h.label, (await beat(h)).gasUsed)
     // epochs f+1..f+16: the host slot is warm, each ring slot is written for the first time
     const ringFirst = new Map<string, bigint>()
     for (let i = 1n; i <= CHALLENGE_WINDOW; i++) {
-      await nextEpoch(url, verifier)
+      await kit.nextEpoch(url, verifier)
       for (const h of hosts) {
         const g = (await beat(h)).gasUsed
         if (i === 1n) ringFirst.set(h.label, g)
       }
     }
     // epoch f+17: its ring slot was written in epoch f+1, every slot the heartbeat touches is warm (steady state)
-    const steadyEpoch = await nextEpoch(url, verifier)
+    const steadyEpoch = await kit.nextEpoch(url, verifier)
     if (steadyEpoch !== f + CHALLENGE_WINDOW + 1n) throw new Error('the bench lost an epoch')
     const steady = new Map<string, bigint>()
     for (const h of hosts) steady.set(h.label, (await beat(h)).gasUsed)
@@ -206,8 +189,8 @@ export async function runGasBench(): Promise<GasRow[]> {
     // the challenge game on the 1-committed host: the steady epoch's heartbeat, challenged in the next one
     const game = hosts.find((h) => h.label === '1 committed device')!
     const eight = hosts.find((h) => h.label === '8 committed devices')!
-    await nextEpoch(url, verifier)
-    const challenger = await clientFor(url, poci)
+    await kit.nextEpoch(url, verifier)
+    const challenger = await kit.clientFor(url, poci)
     clients.push(challenger)
     const opened = await openChallenge(challenger, game.last!.target)
     rows.push({what: 'challenge (deposit, record check)', gas: opened.gasUsed})
@@ -215,7 +198,7 @@ export async function runGasBench(): Promise<GasRow[]> {
     rows.push({what: `answer (on-chain P-384 over a ${game.last!.reports[0]!.length}-byte SPDM report)`, gas: answered.gasUsed, goal: '≤ 5,000,000'})
     // an unanswered challenge of the 8-committed host, slashed after the deadline
     const unanswered = await openChallenge(challenger, eight.last!.target)
-    await mine(url, Number(unanswered.deadline) - (await verifier.provider.getBlockNumber()))
+    await kit.mine(url, Number(unanswered.deadline) - (await verifier.provider.getBlockNumber()))
     rows.push({what: 'slash (no answer: revoke, forfeit, bounty mint, deposit back)', gas: (await slashChallenge(challenger, unanswered.challengeId)).gasUsed})
 
     // the same heartbeat path with a real TPM: an ECC P-256 AK in swtpm, quoted by tpm2-tools (4 PCRs)
@@ -225,13 +208,13 @@ export async function runGasBench(): Promise<GasRow[]> {
     })
     if (tpm)
       try {
-        const ak = new SwtpmAk(tpm.tcti).create()
-        const op = await clientFor(url, poci)
+        const ak = new kit.SwtpmAk(tpm.tcti).create()
+        const op = await kit.clientFor(url, poci)
         clients.push(op)
-        await approveHost(verifier, op, await registerHost(op, ak, {kind: DeviceKind.HOST_TPM}), {power: 10n})
-        await heartbeat(op, await buildBeat(op, ak, []))
-        await nextEpoch(url, verifier)
-        rows.push({what: 'heartbeat: real swtpm quote (4 PCRs) + 0 devices', gas: (await heartbeat(op, await buildBeat(op, ak, []))).gasUsed})
+        await kit.approveHost(verifier, op, await kit.registerHost(op, ak, {kind: DeviceKind.HOST_TPM}), {power: 10n})
+        await heartbeat(op, await kit.buildBeat(op, ak, []))
+        await kit.nextEpoch(url, verifier)
+        rows.push({what: 'heartbeat: real swtpm quote (4 PCRs) + 0 devices', gas: (await heartbeat(op, await kit.buildBeat(op, ak, []))).gasUsed})
       } finally {
         tpm.stop()
       }

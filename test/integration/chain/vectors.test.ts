@@ -6,16 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startAnvil, type AnvilHandle} from '../../../src/chain/anvil.js'
 import {loadArtifact} from '../../../src/chain/artifacts.js'
 import {disconnect} from '../../../src/chain/client.js'
-import {
-  HEARTBEAT_DOMAIN,
-  REGISTER_DOMAIN,
-  deviceIdOf,
-  devicesDigest,
-  heartbeatChallenge,
-  quoteQualifyingData,
-  registerChallenge,
-  registrationId,
-} from '../../../src/evidence/nonce.js'
+import * as nonce from '../../../src/evidence/nonce.js'
 import {bytesToHex, hexToBytes} from '../../../src/util/hex.js'
 import {anvilUrl} from '../../helpers/env.js'
 import {deployFresh, rpc} from './helpers.js'
@@ -51,22 +42,24 @@ const vectors = JSON.parse(readFileSync(new URL('../../../fixtures/vectors/chall
 
 describe('challenge vectors (fixtures/vectors/challenges.json)', () => {
   it('match src/evidence/nonce.ts', () => {
-    expect(bytesToHex(HEARTBEAT_DOMAIN)).toBe(vectors.domains.heartbeat)
-    expect(bytesToHex(REGISTER_DOMAIN)).toBe(vectors.domains.register)
+    expect(bytesToHex(nonce.HEARTBEAT_DOMAIN)).toBe(vectors.domains.heartbeat)
+    expect(bytesToHex(nonce.REGISTER_DOMAIN)).toBe(vectors.domains.register)
     for (const v of vectors.heartbeat)
-      expect(bytesToHex(heartbeatChallenge({...v, chainId: BigInt(v.chainId), epoch: BigInt(v.epoch), blockNumber: BigInt(v.blockNumber)}))).toBe(v.challenge)
+      expect(bytesToHex(nonce.heartbeatChallenge({...v, chainId: BigInt(v.chainId), epoch: BigInt(v.epoch), blockNumber: BigInt(v.blockNumber)}))).toBe(
+        v.challenge,
+      )
     for (const v of vectors.register) {
-      expect(bytesToHex(registerChallenge({...v, chainId: BigInt(v.chainId), nonce: BigInt(v.nonce)}))).toBe(v.challenge)
-      expect(registrationId(v.deviceId, BigInt(v.nonce))).toBe(v.registrationId)
+      expect(bytesToHex(nonce.registerChallenge({...v, chainId: BigInt(v.chainId), nonce: BigInt(v.nonce)}))).toBe(v.challenge)
+      expect(nonce.registrationId(v.deviceId, BigInt(v.nonce))).toBe(v.registrationId)
     }
     // both kinds of registration are covered: hosts name themselves, devices their host
     expect(vectors.register.some((v) => v.hostId === v.deviceId)).toBe(true)
     expect(vectors.register.some((v) => v.hostId !== v.deviceId)).toBe(true)
     for (const v of vectors.qualifyingData) {
-      expect(bytesToHex(devicesDigest(v.devices))).toBe(v.devicesDigest)
-      expect(bytesToHex(quoteQualifyingData(hexToBytes(v.challenge), v.devices))).toBe(v.qualifyingData)
+      expect(bytesToHex(nonce.devicesDigest(v.devices))).toBe(v.devicesDigest)
+      expect(bytesToHex(nonce.quoteQualifyingData(hexToBytes(v.challenge), v.devices))).toBe(v.qualifyingData)
     }
-    for (const v of vectors.deviceIds) expect(bytesToHex(deviceIdOf(hexToBytes(v.publicKey)))).toBe(v.deviceId)
+    for (const v of vectors.deviceIds) expect(bytesToHex(nonce.deviceIdOf(hexToBytes(v.publicKey)))).toBe(v.deviceId)
   })
 
   it('match ethers solidityPackedKeccak256 (an independent abi.encodePacked)', () => {

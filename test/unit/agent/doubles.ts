@@ -5,25 +5,7 @@ import {heartbeatChallenge, quoteQualifyingData} from '../../../src/evidence/non
 import type {Clock} from '../../../src/agent/backoff.js'
 import type {HeartbeatIdentity} from '../../../src/agent/heartbeat-machine.js'
 import type {ChainIdentity} from '../../../src/util/chain-identity.js'
-import type {
-  AgentLogger,
-  AgentMetrics,
-  BlockRef,
-  BroadcastHooks,
-  ChainPort,
-  ChallengeAnswer,
-  ChallengeCursorStore,
-  ChallengePort,
-  DeviceAttestation,
-  DevicesPort,
-  EnginePort,
-  GasInfo,
-  HeartbeatSubmission,
-  SelfVerifyPort,
-  HostChallenge,
-  SentTx,
-  TxReceipt,
-} from '../../../src/agent/ports.js'
+import type * as port from '../../../src/agent/ports.js'
 import {bytesToHex, equalBytes, hexToBytes} from '../../../src/util/hex.js'
 
 /**
@@ -45,11 +27,11 @@ export const IDENTITY: HeartbeatIdentity = {
 /** The chain FakeChain stands for (its genesis "hash" is made up). */
 export const CHAIN: ChainIdentity = {chainId: IDENTITY.chainId, genesisHash: h('genesis'), contract: IDENTITY.contract}
 
-interface PoolTx extends SentTx {
-  submission: HeartbeatSubmission
+interface PoolTx extends port.SentTx {
+  submission: port.HeartbeatSubmission
 }
 
-export class FakeChain implements ChainPort {
+export class FakeChain implements port.ChainPort {
   readonly genesis: number
   epochMs = 60_000
   blockMs = 2_000
@@ -71,7 +53,7 @@ export class FakeChain implements ChainPort {
   bumpRefusals = 0
   private nonce = 0
   readonly pool = new Map<number, PoolTx>()
-  readonly mined = new Map<string, TxReceipt>()
+  readonly mined = new Map<string, port.TxReceipt>()
   readonly usedNonces = new Set<number>()
   readonly credits = new Map<bigint, number>()
   submits = 0
@@ -106,7 +88,7 @@ export class FakeChain implements ChainPort {
     return this.epochBlocks - 1n - ((this.headNumber() - 1n) % this.epochBlocks)
   }
 
-  async recentBlock(): Promise<BlockRef> {
+  async recentBlock(): Promise<port.BlockRef> {
     this.mine()
     const number = this.headNumber()
     return {number, hash: this.blockHash(number), timestamp: BigInt(Math.floor(this.clock.now() / 1000))}
@@ -116,17 +98,17 @@ export class FakeChain implements ChainPort {
     return this.registered && hostId === IDENTITY.hostId
   }
 
-  private sign(nonce: number, fees: SentTx['fees'], submission: HeartbeatSubmission): PoolTx {
+  private sign(nonce: number, fees: port.SentTx['fees'], submission: port.HeartbeatSubmission): PoolTx {
     const txHash = h(`tx-${nonce}-${fees.maxFeePerGas}-${fees.maxPriorityFeePerGas}-${submission.epoch}`)
     return {txHash, nonce, fees, to: IDENTITY.contract, data: `0x${submission.epoch.toString(16)}`, submission}
   }
 
-  private strip(tx: PoolTx): SentTx {
+  private strip(tx: PoolTx): port.SentTx {
     const {submission: _s, ...rest} = tx
     return rest
   }
 
-  async submitHeartbeat(submission: HeartbeatSubmission, hooks: BroadcastHooks): Promise<SentTx> {
+  async submitHeartbeat(submission: port.HeartbeatSubmission, hooks: port.BroadcastHooks): Promise<port.SentTx> {
     if (this.failSubmits > 0) {
       this.failSubmits--
       throw new UnetError('RPC endpoint timed out', ExitCode.RPC_UNREACHABLE)
@@ -148,7 +130,7 @@ export class FakeChain implements ChainPort {
     return this.strip(tx)
   }
 
-  async replaceWithFeeBump(previous: SentTx, hooks: BroadcastHooks): Promise<SentTx> {
+  async replaceWithFeeBump(previous: port.SentTx, hooks: port.BroadcastHooks): Promise<port.SentTx> {
     if (this.refuseBumps) {
       this.bumpRefusals++
       throw this.refuseBumps()
@@ -183,9 +165,9 @@ export class FakeChain implements ChainPort {
   }
 
   /** Submissions whose broadcast was lost, by epoch (the "calldata" the adapter re-signs). */
-  readonly lostSubmissions = new Map<bigint, HeartbeatSubmission>()
+  readonly lostSubmissions = new Map<bigint, port.HeartbeatSubmission>()
 
-  async receipt(txHash: string): Promise<TxReceipt | null> {
+  async receipt(txHash: string): Promise<port.TxReceipt | null> {
     if (this.failReceipts > 0) {
       this.failReceipts--
       throw new UnetError('RPC endpoint unreachable', ExitCode.RPC_UNREACHABLE)
@@ -194,7 +176,7 @@ export class FakeChain implements ChainPort {
     return this.mined.get(txHash) ?? null
   }
 
-  async gasBalance(): Promise<GasInfo> {
+  async gasBalance(): Promise<port.GasInfo> {
     return {balance: this.balance, costPerHeartbeat: this.costPerHeartbeat}
   }
 
@@ -224,7 +206,7 @@ export class FakeChain implements ChainPort {
   }
 
   /** The heartbeat contract: same challenge, committed qualifying data, B inside the epoch, one credit per epoch. */
-  private contractCheck(s: HeartbeatSubmission): string | undefined {
+  private contractCheck(s: port.HeartbeatSubmission): string | undefined {
     if (s.epoch !== this.epochOf(this.headNumber())) return 'WrongEpoch'
     if (this.epochOf(s.block.number) !== s.epoch || s.block.hash !== this.blockHash(s.block.number)) return 'StaleBlock'
     const challenge = heartbeatChallenge({...IDENTITY, epoch: s.epoch, blockNumber: s.block.number, blockHash: s.block.hash})
@@ -237,7 +219,7 @@ export class FakeChain implements ChainPort {
 }
 
 /** A host "engine" whose quote carries the qualifying data (as TPMS_ATTEST.extraData does). */
-export class FakeEngine implements EnginePort {
+export class FakeEngine implements port.EnginePort {
   failures = 0
   failure: () => Error = () => new UnetError('TPM returned TPM_RC_RETRY', ExitCode.TPM_ERROR)
   quotes = 0
@@ -251,9 +233,9 @@ export class FakeEngine implements EnginePort {
   }
 }
 
-export class FakeDevices implements DevicesPort {
+export class FakeDevices implements port.DevicesPort {
   constructor(public count = 2) {}
-  async attestAll(challenge: Uint8Array): Promise<DeviceAttestation[]> {
+  async attestAll(challenge: Uint8Array): Promise<port.DeviceAttestation[]> {
     return Array.from({length: this.count}, (_, i) => ({
       deviceId: h(`device-${i}`),
       evidenceDigest: bytesToHex(keccak_256(new Uint8Array([...challenge, i]))),
@@ -263,9 +245,9 @@ export class FakeDevices implements DevicesPort {
 }
 
 /** Checks what the contract would: the quote commits to the challenge and the devices. */
-export class FakeSelfVerify implements SelfVerifyPort {
+export class FakeSelfVerify implements port.SelfVerifyPort {
   forceFail?: string
-  async verify(s: HeartbeatSubmission) {
+  async verify(s: port.HeartbeatSubmission) {
     if (this.forceFail) return {ok: false, reasons: [this.forceFail]}
     const qd = quoteQualifyingData(s.challenge, s.devices)
     const ok = equalBytes(qd, hexToBytes((s.hostQuote as {extraData: string}).extraData))
@@ -273,7 +255,7 @@ export class FakeSelfVerify implements SelfVerifyPort {
   }
 }
 
-export class RecordingLogger implements AgentLogger {
+export class RecordingLogger implements port.AgentLogger {
   readonly lines: Array<{level: string; obj: object; msg?: string}> = []
   debug(obj: object, msg?: string) {
     this.lines.push({level: 'debug', obj, msg})
@@ -292,7 +274,7 @@ export class RecordingLogger implements AgentLogger {
   }
 }
 
-export class CountingMetrics implements AgentMetrics {
+export class CountingMetrics implements port.AgentMetrics {
   readonly results: Record<string, number> = {}
   last?: number
   devices?: number
@@ -331,7 +313,7 @@ export class CountingMetrics implements AgentMetrics {
   }
 }
 
-interface FakeChallengeRecord extends HostChallenge {
+interface FakeChallengeRecord extends port.HostChallenge {
   openedAt: bigint
   answeredAt?: bigint
 }
@@ -341,7 +323,7 @@ interface FakeChallengeRecord extends HostChallenge {
  * b appears once the head reaches b with deadline b + window; an answer must come by the deadline and
  * post the bytes whose keccak256 is the committed digest (else NotCommitted, as on chain).
  */
-export class FakeChallenges implements ChallengePort {
+export class FakeChallenges implements port.ChallengePort {
   window = 40n
   readonly records = new Map<string, FakeChallengeRecord>()
   /** Bytes kept by "this machine", by committed digest. */
@@ -389,18 +371,18 @@ export class FakeChallenges implements ChallengePort {
     return this.window
   }
 
-  async challengesSince(fromBlock: bigint): Promise<HostChallenge[]> {
+  async challengesSince(fromBlock: bigint): Promise<port.HostChallenge[]> {
     this.scans.push(fromBlock)
     this.materialize()
     return [...this.records.values()].filter((r) => r.openedAt >= fromBlock).map(({openedAt: _o, answeredAt: _a, ...c}) => c)
   }
 
-  async keptAnswer(c: HostChallenge): Promise<ChallengeAnswer | undefined> {
+  async keptAnswer(c: port.HostChallenge): Promise<port.ChallengeAnswer | undefined> {
     const report = this.kept.get(c.evidenceDigest)
     return report ? {publicKey: new Uint8Array(96), report} : undefined
   }
 
-  async sendAnswer(c: HostChallenge, answer: ChallengeAnswer): Promise<{txHash: string; blockNumber: bigint}> {
+  async sendAnswer(c: port.HostChallenge, answer: port.ChallengeAnswer): Promise<{txHash: string; blockNumber: bigint}> {
     if (this.failAnswers > 0) {
       this.failAnswers--
       throw new UnetError('RPC endpoint unreachable', ExitCode.RPC_UNREACHABLE)
@@ -423,7 +405,7 @@ export class FakeChallenges implements ChallengePort {
   }
 }
 
-export class MemoryCursor implements ChallengeCursorStore {
+export class MemoryCursor implements port.ChallengeCursorStore {
   value?: bigint
   writes = 0
   read() {
