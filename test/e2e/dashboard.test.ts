@@ -4,11 +4,12 @@ import {createServer, request} from 'node:http'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {chromium, type Browser, type Page} from 'playwright-core'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {chromium, type Browser} from 'playwright-core'
+import {describe, expect, it} from 'vitest'
 
 import {BIN, makeHome, runCli, type Home} from '../helpers/cli.js'
-import {devnetSuite} from '../helpers/devnet-suite.js'
+import {devnetSuite, type DevnetSuite} from '../helpers/devnet-suite.js'
+import {suiteWorld} from '../helpers/suite-world.js'
 
 const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -97,6 +98,63 @@ function pngSize(file: string): {width: number; height: number; bytes: number} {
 const INJECTED = '<img src=x onerror="window.__injected=1"><script>window.__injected=2</script>'
 
 /**
+ * What the suite reads: quickstart --epochs 3 on the devnet (then held still) with INJECTED as the agent's
+ * last error; what `unet status`, `unet rewards history` and `unet fleet status` say of it; and `unet
+ * dashboard` open in Chromium, its console errors and requests elsewhere recorded. What it started is
+ * closed again if a step fails.
+ */
+async function openDashboard(devnet: DevnetSuite) {
+  const home = devnet.home
+  const qs = await runCli(['quickstart', '--epochs', '3', '--port', String(devnet.port), '--json'], {home, timeoutMs: 240_000})
+  expect(qs.code, qs.stderr).toBe(0)
+  const result = qs.json<{devnet: {rpcUrl: string}; registration: {deviceId: string}}>()
+  const hostId = result.registration.deviceId.toLowerCase()
+  // hold the chain still: the page, its API and the CLI are then read at the same epoch
+  await fetch(result.devnet.rpcUrl, {
+    method: 'POST',
+    headers: {'content-type': 'application/json'},
+    body: '{"jsonrpc":"2.0","id":1,"method":"evm_setIntervalMining","params":[0]}',
+  })
+  // a free-text field the page shows: the agent's last error (chain revert reasons and RPC errors land there)
+  const stateFile = join(home.dataDir, 'agent', 'state.json')
+  writeFileSync(stateFile, JSON.stringify({...JSON.parse(readFileSync(stateFile, 'utf8')), lastError: INJECTED}) + '\n', {mode: 0o600})
+  const cliJson = async <T>(args: string[]): Promise<T> => {
+    const r = await runCli(args, {home})
+    expect(r.code, r.stderr).toBe(0)
+    return r.json<T>()
+  }
+  const status = await cliJson<StatusJson>(['status', '--json'])
+  const history = await cliJson<HistoryJson>(['rewards', 'history', '--json'])
+  const fleet = await cliJson<FleetJson>(['fleet', 'status', '--operator', status.operator, '--payout', status.payout, '--json'])
+  expect(status.agent.lastError).toBe(INJECTED)
+  expect(history.rows.length).toBeGreaterThanOrEqual(3)
+
+  const dash = await startDashboard(['--port', '0', '--refresh', '2'], home)
+  const consoleErrors: string[] = []
+  const foreignRequests: string[] = []
+  let browser: Browser | undefined
+  try {
+    browser = await chromium.launch({executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS})
+    const page = await browser.newPage({viewport: {width: 1200, height: 900}})
+    page.on('console', (m) => void (m.type() === 'error' && consoleErrors.push(m.text())))
+    page.on('pageerror', (e) => void consoleErrors.push(e.message))
+    page.on('request', (r) => void (!r.url().startsWith(dash.url) && foreignRequests.push(r.url())))
+    await page.goto(dash.url)
+    await page.waitForSelector('body[data-state="ready"]', {timeout: 60_000})
+    return {hostId, status, history, fleet, dash, browser, page, consoleErrors, foreignRequests}
+  } catch (e) {
+    await closeDashboard({dash, browser})
+    throw e
+  }
+}
+
+/** Closes the browser and kills the dashboard if it still runs (the last test stops it with SIGTERM itself). */
+async function closeDashboard({dash, browser}: {dash: Dashboard; browser?: Browser}): Promise<void> {
+  await browser?.close()
+  if (dash.child.exitCode === null) dash.child.kill('SIGKILL')
+}
+
+/**
  * quickstart --epochs 3 on a real devnet, then `unet dashboard` read in Debian's Chromium: the DOM
  * holds the chain's device ids, the uptime `unet status` gives, one chart bar per credited epoch with
  * the amounts `unet rewards history --json` gives, the fleet row and the open alerts.
@@ -105,62 +163,11 @@ describe('unet dashboard on the devnet (subprocess, real chain, headless Chromiu
   const devnet = devnetSuite()
   const home = devnet.home
   const shots = mkdtempSync(join(tmpdir(), 'unet-dashboard-'))
-  let rpcUrl: string
-  let hostId: string
-  let status: StatusJson
-  let history: HistoryJson
-  let fleet: FleetJson
-  let dash: Dashboard
-  let browser: Browser
-  let page: Page
-  const consoleErrors: string[] = []
-  const foreignRequests: string[] = []
-
-  beforeAll(async () => {
-    const qs = await runCli(['quickstart', '--epochs', '3', '--port', String(devnet.port), '--json'], {home, timeoutMs: 240_000})
-    expect(qs.code, qs.stderr).toBe(0)
-    const result = qs.json<{devnet: {rpcUrl: string}; registration: {deviceId: string}}>()
-    rpcUrl = result.devnet.rpcUrl
-    hostId = result.registration.deviceId.toLowerCase()
-    // hold the chain still: the page, its API and the CLI are then read at the same epoch
-    await fetch(rpcUrl, {
-      method: 'POST',
-      headers: {'content-type': 'application/json'},
-      body: '{"jsonrpc":"2.0","id":1,"method":"evm_setIntervalMining","params":[0]}',
-    })
-    // a free-text field the page shows: the agent's last error (chain revert reasons and RPC errors land there)
-    const stateFile = join(home.dataDir, 'agent', 'state.json')
-    writeFileSync(stateFile, JSON.stringify({...JSON.parse(readFileSync(stateFile, 'utf8')), lastError: INJECTED}) + '\n', {mode: 0o600})
-    const s = await runCli(['status', '--json'], {home})
-    expect(s.code, s.stderr).toBe(0)
-    status = s.json<StatusJson>()
-    const h = await runCli(['rewards', 'history', '--json'], {home})
-    expect(h.code, h.stderr).toBe(0)
-    history = h.json<HistoryJson>()
-    const f = await runCli(['fleet', 'status', '--operator', status.operator, '--payout', status.payout, '--json'], {home})
-    expect(f.code, f.stderr).toBe(0)
-    fleet = f.json<FleetJson>()
-    expect(status.agent.lastError).toBe(INJECTED)
-    expect(history.rows.length).toBeGreaterThanOrEqual(3)
-
-    dash = await startDashboard(['--port', '0', '--refresh', '2'], home)
-    browser = await chromium.launch({executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS})
-    page = await browser.newPage({viewport: {width: 1200, height: 900}})
-    page.on('console', (m) => void (m.type() === 'error' && consoleErrors.push(m.text())))
-    page.on('pageerror', (e) => void consoleErrors.push(e.message))
-    page.on('request', (r) => void (!r.url().startsWith(dash.url) && foreignRequests.push(r.url())))
-    await page.goto(dash.url)
-    await page.waitForSelector('body[data-state="ready"]', {timeout: 60_000})
-  }, 360_000)
-
-  afterAll(async () => {
-    await browser?.close()
-    if (dash && dash.child.exitCode === null) dash.child.kill('SIGKILL')
-  })
+  const world = suiteWorld(() => openDashboard(devnet), closeDashboard, 360_000)
 
   it('prints its loopback URL first and serves the page with a strict Content-Security-Policy', async () => {
-    expect(dash.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/)
-    const r = await raw(dash.url, 'GET', {host: new URL(dash.url).host})
+    expect(world.dash.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/)
+    const r = await raw(world.dash.url, 'GET', {host: new URL(world.dash.url).host})
     expect(r.status).toBe(200)
     expect(r.headers['content-security-policy']).toBe(
       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
@@ -172,25 +179,25 @@ describe('unet dashboard on the devnet (subprocess, real chain, headless Chromiu
   })
 
   it('shows the chain’s devices with the uptime `unet status` gives', async () => {
-    const rows = await page.$$eval('#devices-table tbody tr[data-device-id]', (trs) =>
+    const rows = await world.page.$$eval('#devices-table tbody tr[data-device-id]', (trs) =>
       trs.map((tr) => ({id: tr.getAttribute('data-device-id'), text: tr.textContent, uptime: tr.querySelector('.uptime')!.getAttribute('data-percent')})),
     )
-    expect(rows.map((r) => r.id)).toEqual(status.devices.map((d) => d.deviceId))
-    expect(rows.map((r) => r.id)).toContain(hostId)
-    for (const [i, d] of status.devices.entries()) {
+    expect(rows.map((r) => r.id)).toEqual(world.status.devices.map((d) => d.deviceId))
+    expect(rows.map((r) => r.id)).toContain(world.hostId)
+    for (const [i, d] of world.status.devices.entries()) {
       expect(rows[i]!.uptime).toBe(String(d.uptime.percent))
       expect(rows[i]!.text).toContain(`${d.uptime.percent}% (${d.uptime.credited}/${d.uptime.window})`)
       expect(rows[i]!.text).toContain(d.status)
     }
-    expect(status.devices.find((d) => d.deviceId === hostId)!.uptime.credited).toBe(3)
-    expect(await page.textContent('#card-uptime .value')).toBe(`${status.devices[0]!.uptime.percent}% of ${status.devices[0]!.uptime.window}`)
-    expect(await page.$$('#uptime-strip .epoch.credited')).toHaveLength(3)
+    expect(world.status.devices.find((d) => d.deviceId === world.hostId)!.uptime.credited).toBe(3)
+    expect(await world.page.textContent('#card-uptime .value')).toBe(`${world.status.devices[0]!.uptime.percent}% of ${world.status.devices[0]!.uptime.window}`)
+    expect(await world.page.$$('#uptime-strip .epoch.credited')).toHaveLength(3)
   })
 
   it('draws one chart bar per credited epoch with the amounts of `unet rewards history --json`', async () => {
     const perEpoch = new Map<string, bigint>()
-    for (const r of history.rows) perEpoch.set(r.epoch, (perEpoch.get(r.epoch) ?? 0n) + BigInt(r.reward))
-    const bars = await page.$$eval('#chart svg rect.bar', (rects) =>
+    for (const r of world.history.rows) perEpoch.set(r.epoch, (perEpoch.get(r.epoch) ?? 0n) + BigInt(r.reward))
+    const bars = await world.page.$$eval('#chart svg rect.bar', (rects) =>
       rects.map((r) => ({
         epoch: r.getAttribute('data-epoch'),
         reward: r.getAttribute('data-reward'),
@@ -206,72 +213,74 @@ describe('unet dashboard on the devnet (subprocess, real chain, headless Chromiu
     expect(tallest).toBeGreaterThan(100)
     for (const b of bars) expect(b.height).toBeCloseTo((Number((BigInt(b.reward!) * 1000n) / max) / 1000) * tallest, 0)
     expect(bars[0]!.title).toMatch(/^epoch \d+: [0-9.]+ UNC/)
-    expect(await page.textContent('#earnings-caption')).toContain(`${history.total.rewardUnc} UNC over ${history.total.epochs} credited epoch(s)`)
+    expect(await world.page.textContent('#earnings-caption')).toContain(
+      `${world.history.total.rewardUnc} UNC over ${world.history.total.epochs} credited epoch(s)`,
+    )
   })
 
   it('serves the same JSON as the CLI (/api/status, /api/history) and the fleet and alerts sections', async () => {
-    const api = async <T>(path: string) => (await fetch(new URL(path, dash.url))).json() as Promise<T>
-    expect(await api<StatusJson>('/api/status')).toEqual(status)
+    const api = async <T>(path: string) => (await fetch(new URL(path, world.dash.url))).json() as Promise<T>
+    expect(await api<StatusJson>('/api/status')).toEqual(world.status)
     const served = await api<HistoryJson & {scan: unknown}>('/api/history')
-    expect(served.rows).toEqual(history.rows)
-    expect(served.total).toEqual(history.total)
+    expect(served.rows).toEqual(world.history.rows)
+    expect(served.total).toEqual(world.history.total)
 
     // the fleet: what `unet fleet status` gives for this operator and payout (the scan's cache figures aside)
     const {scan: _scan, ...servedFleet} = await api<FleetJson>('/api/fleet')
-    const {scan: _cliScan, ...cliFleet} = fleet
+    const {scan: _cliScan, ...cliFleet} = world.fleet
     expect(servedFleet).toEqual(cliFleet)
-    expect(fleet.hosts.map((h) => h.hostId)).toEqual([hostId])
-    const fleetRows = await page.$$eval('#fleet-table tbody tr[data-host-id]', (trs) =>
+    expect(world.fleet.hosts.map((h) => h.hostId)).toEqual([world.hostId])
+    const fleetRows = await world.page.$$eval('#fleet-table tbody tr[data-host-id]', (trs) =>
       trs.map((tr) => ({
         id: tr.getAttribute('data-host-id'),
         text: tr.textContent,
         titles: [...tr.querySelectorAll('td[title]')].map((td) => td.getAttribute('title')),
       })),
     )
-    expect(fleetRows.map((r) => r.id)).toEqual([hostId])
-    expect(fleetRows[0]!.titles.map((t) => t!.toLowerCase())).toEqual([hostId, status.operator.toLowerCase(), status.payout.toLowerCase()])
-    expect(fleetRows[0]!.text).toContain(`${status.operator.slice(0, 8)}…${status.operator.slice(-4)}`)
-    expect(fleetRows[0]!.text).toContain(`${fleet.hosts[0]!.devices.online}/${fleet.hosts[0]!.devices.total}`)
-    expect(fleetRows[0]!.text).toContain(`${fleet.hosts[0]!.uptime.percent}%`)
+    expect(fleetRows.map((r) => r.id)).toEqual([world.hostId])
+    expect(fleetRows[0]!.titles.map((t) => t!.toLowerCase())).toEqual([world.hostId, world.status.operator.toLowerCase(), world.status.payout.toLowerCase()])
+    expect(fleetRows[0]!.text).toContain(`${world.status.operator.slice(0, 8)}…${world.status.operator.slice(-4)}`)
+    expect(fleetRows[0]!.text).toContain(`${world.fleet.hosts[0]!.devices.online}/${world.fleet.hosts[0]!.devices.total}`)
+    expect(fleetRows[0]!.text).toContain(`${world.fleet.hosts[0]!.uptime.percent}%`)
 
     // the agent is not running after quickstart: the rules of `unet alerts check` find it down
-    const rules = await page.$$eval('#alerts-list li[data-rule]', (lis) => lis.map((li) => li.getAttribute('data-rule')))
+    const rules = await world.page.$$eval('#alerts-list li[data-rule]', (lis) => lis.map((li) => li.getAttribute('data-rule')))
     expect(rules).toContain('agent-down')
     const alerts = await api<{open: Array<{rule: string}>}>('/api/alerts')
     expect(alerts.open.map((a) => a.rule)).toEqual(rules)
   })
 
   it('shows injected markup as text: no element made, no script run', async () => {
-    const agentDown = await page.textContent('#alerts-list li[data-rule="agent-down"]')
+    const agentDown = await world.page.textContent('#alerts-list li[data-rule="agent-down"]')
     expect(agentDown).toContain(INJECTED)
-    expect(await page.textContent('#explain-list')).toContain(INJECTED)
-    expect(await page.evaluate(() => (window as unknown as {__injected?: number}).__injected)).toBeUndefined()
-    expect(await page.$$('img')).toHaveLength(0)
-    expect(await page.$$('script')).toHaveLength(1) // the page's own module
+    expect(await world.page.textContent('#explain-list')).toContain(INJECTED)
+    expect(await world.page.evaluate(() => (window as unknown as {__injected?: number}).__injected)).toBeUndefined()
+    expect(await world.page.$$('img')).toHaveLength(0)
+    expect(await world.page.$$('script')).toHaveLength(1) // the page's own module
   })
 
   it('takes a screenshot of the rendered page (a real PNG), with no console error and no request elsewhere', async () => {
     const file = join(shots, 'dashboard.png')
-    await page.screenshot({path: file, fullPage: true})
+    await world.page.screenshot({path: file, fullPage: true})
     const png = pngSize(file)
     expect(png.width).toBe(1200)
     expect(png.height).toBeGreaterThanOrEqual(900)
     expect(png.bytes).toBeGreaterThan(20_000)
-    expect(consoleErrors).toEqual([])
-    expect(foreignRequests).toEqual([])
+    expect(world.consoleErrors).toEqual([])
+    expect(world.foreignRequests).toEqual([])
   })
 
   it('is read-only: every method but GET is 405; a foreign Host (DNS rebinding) is 421; unknown paths 404', async () => {
     for (const path of ['/', '/api/status', '/api/history'])
       for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'HEAD']) {
-        const r = await raw(new URL(path, dash.url).href, method)
+        const r = await raw(new URL(path, world.dash.url).href, method)
         expect(r.status, `${method} ${path}`).toBe(405)
         expect(r.headers.allow).toBe('GET')
       }
-    const port = new URL(dash.url).port
-    expect((await raw(new URL('/api/status', dash.url).href, 'GET', {host: `evil.example:${port}`})).status).toBe(421)
-    expect((await raw(new URL('/api/status', dash.url).href, 'GET', {host: `localhost:${port}`})).status).toBe(200)
-    expect((await raw(new URL('/api/sign', dash.url).href, 'GET')).status).toBe(404)
+    const port = new URL(world.dash.url).port
+    expect((await raw(new URL('/api/status', world.dash.url).href, 'GET', {host: `evil.example:${port}`})).status).toBe(421)
+    expect((await raw(new URL('/api/status', world.dash.url).href, 'GET', {host: `localhost:${port}`})).status).toBe(200)
+    expect((await raw(new URL('/api/sign', world.dash.url).href, 'GET')).status).toBe(404)
   })
 
   it('refuses a non-loopback --host without --allow-remote (exit 2, one line and a hint)', async () => {
@@ -320,12 +329,12 @@ describe('unet dashboard on the devnet (subprocess, real chain, headless Chromiu
   it('--fleet-file picks the fleet table’s hosts (the `fleet status --file` format); a bad line is exit 19 at start', async () => {
     const other = '0x' + 'ab'.repeat(20)
     const file = join(shots, 'hosts.txt')
-    writeFileSync(file, `# the fleet\n${status.operator}\n\n${other}  # not ours\n`)
+    writeFileSync(file, `# the fleet\n${world.status.operator}\n\n${other}  # not ours\n`)
     const d = await startDashboard(['--port', '0', '--fleet-file', file], home)
     try {
       const served = (await (await fetch(new URL('/api/fleet', d.url))).json()) as FleetJson
-      expect(served.selectors).toEqual({operators: [], payouts: [], addresses: [status.operator.toLowerCase(), other]})
-      expect(served.hosts.map((h) => h.hostId)).toEqual([hostId])
+      expect(served.selectors).toEqual({operators: [], payouts: [], addresses: [world.status.operator.toLowerCase(), other]})
+      expect(served.hosts.map((h) => h.hostId)).toEqual([world.hostId])
       expect(served.unmatched).toEqual([other])
     } finally {
       d.child.kill('SIGTERM')
@@ -339,10 +348,10 @@ describe('unet dashboard on the devnet (subprocess, real chain, headless Chromiu
 
   it('keeps the last data on the page and says why when the chain cannot be read', async () => {
     expect((await runCli(['devnet', 'stop'], {home})).code).toBe(0)
-    await page.waitForSelector('body[data-state="error"]', {timeout: 30_000})
-    expect(await page.textContent('#error')).toMatch(/^cannot read the chain: .+/)
-    expect(await page.$$('#chart svg rect.bar')).toHaveLength(history.total.epochs)
-    const r = await fetch(new URL('/api/status', dash.url))
+    await world.page.waitForSelector('body[data-state="error"]', {timeout: 30_000})
+    expect(await world.page.textContent('#error')).toMatch(/^cannot read the chain: .+/)
+    expect(await world.page.$$('#chart svg rect.bar')).toHaveLength(world.history.total.epochs)
+    const r = await fetch(new URL('/api/status', world.dash.url))
     expect(r.status).toBe(503)
     const body = (await r.json()) as {error: {code: string; exitCode: number; message: string}}
     expect(body.error.exitCode).toBe(8)
@@ -350,11 +359,11 @@ describe('unet dashboard on the devnet (subprocess, real chain, headless Chromiu
   })
 
   it('stops on SIGTERM with exit 130, even with the browser still connected, and frees the port', async () => {
-    dash.child.kill('SIGTERM')
-    const e = await dash.exited
+    world.dash.child.kill('SIGTERM')
+    const e = await world.dash.exited
     expect(e.code).toBe(130)
-    expect(dash.stderr()).toMatch(/dashboard: stopped \(SIGTERM\)\n$/)
-    expect(dash.stderr()).not.toMatch(/\n\s+at /)
-    await expect(fetch(dash.url)).rejects.toThrow()
+    expect(world.dash.stderr()).toMatch(/dashboard: stopped \(SIGTERM\)\n$/)
+    expect(world.dash.stderr()).not.toMatch(/\n\s+at /)
+    await expect(fetch(world.dash.url)).rejects.toThrow()
   })
 })
