@@ -88,20 +88,15 @@ export type EkClass = 'dtpm' | 'ftpm' | 'cloud-vtpm' | 'unclassified'
  * list; ids as in tpm2-tools' tpm2_getekcertificate.c `tpm_manufacturer`. Firmware TPMs run in the
  * CPU/SoC (AMD fTPM and Pluton, Intel PTT in the CSME, Microsoft Pluton, Qualcomm); see docs/evidence.md.
  */
-const TPM_VENDORS: Record<string, {name: string; class: EkClass}> = {
-  IFX: {name: 'Infineon', class: 'dtpm'},
-  STM: {name: 'STMicroelectronics', class: 'dtpm'},
-  NTC: {name: 'Nuvoton', class: 'dtpm'},
-  NTZ: {name: 'Nationz', class: 'dtpm'},
-  ATML: {name: 'Atmel', class: 'dtpm'},
-  SNS: {name: 'Sinosun', class: 'dtpm'},
-  WEC: {name: 'Winbond', class: 'dtpm'},
-  AMD: {name: 'AMD fTPM', class: 'ftpm'},
-  INTC: {name: 'Intel PTT', class: 'ftpm'},
-  MSFT: {name: 'Microsoft Pluton', class: 'ftpm'},
-  QCOM: {name: 'Qualcomm fTPM', class: 'ftpm'},
-  GOOG: {name: 'Google Cloud vTPM', class: 'cloud-vtpm'},
+const TPM_VENDORS_BY_CLASS: Record<Exclude<EkClass, 'unclassified'>, Record<string, string>> = {
+  dtpm: {IFX: 'Infineon', STM: 'STMicroelectronics', NTC: 'Nuvoton', NTZ: 'Nationz', ATML: 'Atmel', SNS: 'Sinosun', WEC: 'Winbond'},
+  ftpm: {AMD: 'AMD fTPM', INTC: 'Intel PTT', MSFT: 'Microsoft Pluton', QCOM: 'Qualcomm fTPM'},
+  'cloud-vtpm': {GOOG: 'Google Cloud vTPM'},
 }
+/** The same table by vendor id. */
+const TPM_VENDORS = new Map<string, {name: string; class: EkClass}>(
+  Object.entries(TPM_VENDORS_BY_CLASS).flatMap(([cls, vendors]) => Object.entries(vendors).map(([id, name]) => [id, {name, class: cls as EkClass}])),
+)
 
 /**
  * Cloud vTPM CAs known by the SHA-256 of their SubjectPublicKeyInfo, so that a cloud chain is
@@ -194,7 +189,7 @@ function checkEkChainParsed(check: EkChainCheck): EkChainResult {
       reasons.push(`EK public area: ${(error as Error).message}`)
     }
   }
-  const vendor = leafFacts?.tpm?.vendorId ? TPM_VENDORS[leafFacts.tpm.vendorId] : undefined
+  const vendor = leafFacts?.tpm?.vendorId ? TPM_VENDORS.get(leafFacts.tpm.vendorId) : undefined
   const cloudCa = built.path
     .map(spkiDigest)
     .map((d) => CLOUD_VTPM_CAS[d])
