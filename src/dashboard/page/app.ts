@@ -27,8 +27,14 @@ function fillTable(tableId: string, rows: HTMLElement[], columns: number, empty:
     .replaceChildren(...(rows.length > 0 ? rows : [el('tr', {}, el('td', {colspan: String(columns), class: 'muted'}, empty))]))
 }
 const onlineCell = (online: boolean) => el('td', {class: online ? 'online' : 'offline'}, online ? '● online' : '○ offline')
+/** A device or host row: its id attribute, data-online, the online cell first, then `cells`. */
+const onlineRow = (id: Record<string, string>, online: boolean, ...cells: HTMLElement[]) =>
+  el('tr', {...id, 'data-online': String(online)}, onlineCell(online), ...cells)
 /** A long id or address as its head and tail (the whole in the cell's title), so the fleet table fits. */
 const short = (id: string) => (id.length > 14 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id)
+const idCell = (id: string | null | undefined) => el('td', {class: 'id', title: id ?? ''}, id ? short(id) : '–')
+const numCell = (value: string) => el('td', {class: 'num'}, value)
+const uptimeText = (u: {percent: number; credited: number; window: number}) => `${u.percent}% (${u.credited}/${u.window})`
 const time = (unixSeconds: number | null) => (unixSeconds ? new Date(unixSeconds * 1000).toISOString().replace('.000Z', 'Z') : '')
 
 function renderSummary(s: DashboardSnapshot['status']): void {
@@ -50,15 +56,14 @@ function renderSummary(s: DashboardSnapshot['status']): void {
 
 function renderDevices(s: DashboardSnapshot['status']): void {
   const rows = s.devices.map((d) =>
-    el(
-      'tr',
-      {'data-device-id': d.deviceId, 'data-online': String(d.online)},
-      onlineCell(d.online),
+    onlineRow(
+      {'data-device-id': d.deviceId},
+      d.online,
       el('td', {class: 'id'}, d.deviceId),
       el('td', {}, d.kind),
       el('td', {class: d.status === 'approved' ? 'online' : d.status === 'pending' ? 'pending' : 'offline'}, d.status),
-      el('td', {class: 'num'}, d.power),
-      el('td', {class: 'num uptime', 'data-percent': String(d.uptime.percent)}, `${d.uptime.percent}% (${d.uptime.credited}/${d.uptime.window})`),
+      numCell(d.power),
+      el('td', {class: 'num uptime', 'data-percent': String(d.uptime.percent)}, uptimeText(d.uptime)),
       el('td', {}, d.lastHeartbeat ? `epoch ${d.lastHeartbeat.epoch} ${time(d.lastHeartbeat.time)}` : 'never'),
     ),
   )
@@ -108,17 +113,14 @@ function renderChart(earnings: DashboardSnapshot['earnings'], total: DashboardSn
 
 function renderFleet(f: DashboardSnapshot['fleet']): void {
   const rows = f.hosts.map((h) =>
-    el(
-      'tr',
-      {'data-host-id': h.hostId, 'data-online': String(h.online)},
-      onlineCell(h.online),
-      el('td', {class: 'id', title: h.hostId}, short(h.hostId)),
-      el('td', {class: 'id', title: h.operator}, short(h.operator)),
-      el('td', {class: 'id', title: h.payout ?? ''}, h.payout ? short(h.payout) : '–'),
-      el('td', {class: 'num'}, `${h.devices.online}/${h.devices.total}`),
-      el('td', {class: 'num'}, `${h.uptime.percent}% (${h.uptime.credited}/${h.uptime.window})`),
-      el('td', {class: 'num'}, h.power),
-      el('td', {class: 'num'}, h.rewards.formatted.claimable),
+    onlineRow(
+      {'data-host-id': h.hostId},
+      h.online,
+      ...[h.hostId, h.operator, h.payout].map(idCell),
+      numCell(`${h.devices.online}/${h.devices.total}`),
+      numCell(uptimeText(h.uptime)),
+      numCell(h.power),
+      numCell(h.rewards.formatted.claimable),
       el('td', {}, h.lastCreditedEpoch ?? 'never'),
     ),
   )
