@@ -121,7 +121,7 @@ export interface SelfVerifyResult {
 }
 
 export interface SelfVerifyPort {
-  /** Runs the validators' own verifier on what is about to be sent. */
+  /** Checks what is about to be sent before it is signed (the live one: docs/architecture.md, "the agent's self-check"). */
   verify(submission: HeartbeatSubmission): Promise<SelfVerifyResult>
 }
 

@@ -16,8 +16,8 @@ export interface HeartbeatEpochView {
 export default class Heartbeat extends MinerCommand<typeof Heartbeat> {
   static override summary = 'run the liveness loop: a fresh quote bound to a recent block, sent as a heartbeat every epoch'
   static override description =
-    "Each epoch: pick a recent block, derive the challenge, quote the host security engine, verify the evidence with the validators' " +
-    'own verifier, send the heartbeat (EIP-1559, gas estimated with margin), wait for the receipt and journal the result. Failures back ' +
+    "Each epoch: pick a recent block, derive the challenge, quote the host security engine, check its own quote (signature under the AK, extraData = the challenge's " +
+    'qualifying data; docs/architecture.md), send the heartbeat (EIP-1559, gas estimated with margin), wait for the receipt and journal the result. Failures back ' +
     'off with jitter and retry within the epoch; a persistent outbox makes restarts safe; SIGTERM/SIGINT stop cleanly. Epochs are counted in ' +
     'blocks: an epoch is not opened with fewer than 3 blocks left. At the start of each epoch it answers the challenges opened against the ' +
     "host's committed (P-384) evidence with the exchanges it kept. Meant to run as " +

@@ -243,8 +243,9 @@ export interface LiveDeviceEvidence {
 }
 
 /**
- * Checks what is about to be sent exactly as the contract and validators will: the quote's
- * signature under the AK, the TPMS_ATTEST structure, and extraData equal to the qualifying data.
+ * Checks the host quote about to be sent with verifyQuote: the signature under the engine's AK, the
+ * TPMS_ATTEST structure, extraData equal to the qualifying data, the PCR digest. Not the validators'
+ * verifyEvidence (no EK chain, no accelerator evidence): docs/architecture.md says what it leaves out.
  */
 export function liveSelfVerifyPort(identity: EngineIdentity, allowEmulator: boolean, network: string): SelfVerifyPort {
   return {
