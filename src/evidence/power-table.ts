@@ -57,7 +57,10 @@ export interface PowerRow {
   family: PowerFamily
   /** Vendor and product, e.g. "NVIDIA H100 SXM5". */
   product: string
-  /** What signed evidence names: NVIDIA the report's CHIP_SKU; Sophgo the catalogue model. Absent: no evidence identifies it (the row only sets its family's floor). */
+  /**
+   * What signed evidence names: NVIDIA the report's CHIP_SKU; Sophgo the catalogue model. Absent: no
+   * evidence identifies it (the row only sets its family's floor).
+   */
   evidenceKey?: string
   /** PCI device ids a probe identifies it by (`unet devices`); the vendor is the family's. */
   pciDeviceIds: readonly number[]

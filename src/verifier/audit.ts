@@ -5,7 +5,8 @@
  * bound to the registration's id and block and they were asked before the decision's block
  * time plus the skew (facts.ts registrationBinding); the RIMs are read from the
  * profile's nvidia.rimDir and must have the SHA-256 the verifier recorded for them), and lists where the
- * verifier's Approved/Rejected events disagree with the recomputation, and each RIM that differs. No responder is asked: an answer that was not recorded counts as none. A host-tpm rejection for an unanswered
+ * verifier's Approved/Rejected events disagree with the recomputation, and each RIM that differs. No
+ * responder is asked: an answer that was not recorded counts as none. A host-tpm rejection for an unanswered
  * credential challenge is consistent only when a challenge was posted and the registration never activated.
  */
 import type {ChainClient} from '../chain/client.js'

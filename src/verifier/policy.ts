@@ -1,4 +1,7 @@
-/** What a network profile gives the verifier: its policy (emulator switch, trust roots, the NVIDIA check's policy, read once at start) and where to scan from. */
+/**
+ * What a network profile gives the verifier: its policy (emulator switch, trust roots, the NVIDIA check's
+ * policy, read once at start) and where to scan from.
+ */
 import {readDevnetState} from '../chain/devnet.js'
 import type {NetworkProfile} from '../config/schema.js'
 import {nvidiaCheckPolicyFor} from '../hw/nvidia/check-policy.js'
