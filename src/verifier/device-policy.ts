@@ -16,7 +16,7 @@
  * The model is what the power table rates (src/evidence/power-table.ts, applied in decide.ts).
  * - emulator: refused unless allowEmulator.
  */
-import {X509Certificate, type KeyObject} from 'node:crypto'
+import type {KeyObject} from 'node:crypto'
 
 import {DEVICE_KIND_NAMES, DeviceKind} from '../evidence/device-kinds.js'
 import {evidenceDeviceId, type AcceleratorEvidence, type Evidence, type EvidenceKind} from '../evidence/format.js'
@@ -27,6 +27,7 @@ import type {NvidiaCheckPolicy, NvidiaFacts} from '../hw/nvidia/full-check.js'
 import {nvidiaEvidenceVerifier, verifyNvidiaEvidence} from '../hw/nvidia/verify-evidence.js'
 import {lookupChip, verifyCatalogue, type SophgoCatalogue} from '../hw/sophgo/catalogue.js'
 import {verifySophgoEvidence} from '../hw/sophgo/verify-evidence.js'
+import {parseCertificate} from '../util/x509.js'
 
 export interface DevicePolicyContext {
   /** Network profile name (for messages). */
@@ -111,7 +112,7 @@ function nvidiaKey(evidence: Evidence | undefined, ctx: DevicePolicyContext): De
   const r = possession(DeviceKind.P384, evidence, 'nvidia-cc', nvidiaEvidenceVerifier(ctx.nvidia ?? STRICT_NVIDIA_CHECK, ctx.nvidiaFacts), ctx)
   if (r.reasons.length === 0) {
     // the chain verified to an NVIDIA root, so its device identity certificate names the physical chip
-    const certs = evidence!.device.certChain.map((der) => new X509Certificate(Buffer.from(der)))
+    const certs = evidence!.device.certChain.map((der) => parseCertificate(der))
     const chip = chipIdentity(certs)
     if (!chip) return {reasons: ['the certificate chain has no device identity certificate: the chip cannot be bound'], warnings: r.warnings}
     // and the report it signed says which SKU the chip is (never report.fields: those are unsigned)

@@ -4,6 +4,7 @@ import {children, decodeOid, readOne, type Tlv} from '../../util/der.js'
 import {equalBytes} from '../../util/hex.js'
 import {certificateFields} from '../../util/x509-fields.js'
 import {nonceExtensionValue, OCSP_NONCE_OID, SHA384_OID, type CertId} from './ocsp-request.js'
+import {parseCertificate} from '../../util/x509.js'
 
 /**
  * Parses and verifies an RFC 6960 OCSPResponse for one certificate. Pure (no I/O): the caller gives
@@ -147,7 +148,7 @@ function verifyUnsafe(input: OcspVerifyInput): OcspVerdict {
   const sigBits = expect(basic[2], 0x03, 'signature').content
   if (sigBits[0] !== 0) fail('signature BIT STRING has unused bits')
   const certSeq = basic[3] ? expect(children(expect(basic[3], 0xa0, 'certs'))[0], 0x30, 'certs') : undefined
-  const carried = certSeq ? children(certSeq).map((c) => new X509Certificate(Buffer.from(certSeq.content.subarray(c.start, c.end)))) : []
+  const carried = certSeq ? children(certSeq).map((c) => parseCertificate(certSeq.content.subarray(c.start, c.end))) : []
 
   // who signed: the issuer, or a delegated responder certificate carried in the response
   const data = children(tbs)

@@ -4,6 +4,7 @@ import {DOMParser} from '@xmldom/xmldom'
 import {C14nCanonicalization, SignedXml} from 'xml-crypto'
 
 import {InputError} from '../../errors/index.js'
+import {parseCertificate} from '../../util/x509.js'
 
 /**
  * XML-DSig verification of an enveloped signature as NVIDIA signs its RIMs, through xml-crypto
@@ -126,7 +127,7 @@ function embeddedCertificates(signature: El): X509Certificate[] {
   if (certs.length === 0) throw new InputError('the manifest signature carries no X509Data certificate', {hint: 'NVIDIA RIMs embed their signing chain'})
   return certs.map((c, i) => {
     try {
-      return new X509Certificate(Buffer.from((c.textContent ?? '').replace(/\s+/g, ''), 'base64'))
+      return parseCertificate(Buffer.from((c.textContent ?? '').replace(/\s+/g, ''), 'base64'))
     } catch (error) {
       throw new InputError(`embedded certificate ${i} of the manifest is not a valid X.509 certificate`, {cause: error})
     }

@@ -3,6 +3,7 @@ import {X509Certificate} from 'node:crypto'
 import type {Evidence, KindResult, KindVerifier, VerifyContext} from '../../evidence/index.js'
 import {equalBytes} from '../../util/hex.js'
 import {judgeNvidiaReport, type NvidiaCheckInput, type NvidiaCheckPolicy, type NvidiaFacts} from './full-check.js'
+import {parseCertificate} from '../../util/x509.js'
 
 /** report.format of nvidia-cc evidence: body = request ‖ signed response, exactly as NVML returned it. */
 export const NVIDIA_REPORT_FORMAT = 'spdm-1.1-measurements'
@@ -31,7 +32,7 @@ export function nvidiaEvidenceInput(evidence: Evidence, now: Date): NvidiaCheckI
   if (evidence.report.format !== NVIDIA_REPORT_FORMAT) return {problem: `report format "${evidence.report.format}" is not ${NVIDIA_REPORT_FORMAT}`}
   let chain: X509Certificate[]
   try {
-    chain = evidence.device.certChain.map((der) => new X509Certificate(Buffer.from(der)))
+    chain = evidence.device.certChain.map((der) => parseCertificate(der))
   } catch (error) {
     return {problem: `device.certChain: ${(error as Error).message}`}
   }

@@ -10,6 +10,7 @@ import {diceFwids} from './der.js'
 import {parseOpaqueData, type DecodedOpaque} from './opaque.js'
 import {NVIDIA_DEVICE_IDENTITY_CA_PEM, NVIDIA_DEVICE_IDENTITY_CA_SHA256} from './roots.js'
 import {parseSpdmExchange, REQUEST_LENGTH, type SpdmExchange} from './spdm.js'
+import {parseCertificate} from '../../util/x509.js'
 
 /**
  * Pure, offline verifier of an NVIDIA confidential-computing attestation report (SPDM 1.1
@@ -79,7 +80,7 @@ export function parseCertChain(pem: string | Uint8Array): X509Certificate[] {
   if (blocks.length === 0) throw new InputError('certificate chain has no PEM certificate', {hint: 'pass the chain as PEM, leaf first'})
   return blocks.map((b, i) => {
     try {
-      return new X509Certificate(b)
+      return parseCertificate(b)
     } catch (error) {
       throw new InputError(`certificate ${i} of the chain is not a valid X.509 certificate`, {cause: error, hint: 'pass the chain as PEM, leaf first'})
     }

@@ -18,6 +18,7 @@ import {createHash, X509Certificate} from 'node:crypto'
 
 import {certificateExtensions, children, decodeOid, DerError, readOne, type Extension} from '../../util/der.js'
 import {parseTpm2bPublic, tpmPublicKeyObject} from './structures.js'
+import {parseCertificate} from '../../util/x509.js'
 
 export const OID = {
   subjectDirectoryAttributes: '2.5.29.9',
@@ -153,7 +154,7 @@ function toX509(c: CertInput): X509Certificate {
   const key = typeof c === 'string' ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('base64')
   let cert = certCache.get(key)
   if (!cert) {
-    cert = new X509Certificate(typeof c === 'string' ? c : Buffer.from(c))
+    cert = parseCertificate(c)
     if (certCache.size >= 1024) certCache.delete(certCache.keys().next().value!)
     certCache.set(key, cert)
   }
