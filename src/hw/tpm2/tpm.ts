@@ -11,6 +11,10 @@ const EMPTY_SENSITIVE = Uint8Array.from([0, 4, 0, 0, 0, 0])
 const EMPTY_2B = Uint8Array.from([0, 0])
 const NO_PCRS = Uint8Array.from([0, 0, 0, 0])
 const TPM2_RC_HANDLE = 0x08b
+/** The three session slots of an ESYS call: an empty-password session for the one authorized handle, no others. */
+const PASSWORD_SESSION = [ESYS_TR.PASSWORD, ESYS_TR.NONE, ESYS_TR.NONE] as const
+/** The three session slots of an ESYS call that authorizes nothing. */
+const NO_SESSIONS = [ESYS_TR.NONE, ESYS_TR.NONE, ESYS_TR.NONE] as const
 
 export interface RawQuote {
   /** TPMS_ATTEST (the body of TPM2B_ATTEST). */
@@ -44,9 +48,7 @@ export class Tpm {
     t.call(
       'Esys_CreatePrimary',
       hierarchy,
-      ESYS_TR.PASSWORD,
-      ESYS_TR.NONE,
-      ESYS_TR.NONE,
+      ...PASSWORD_SESSION,
       t.toStruct('TPM2B_SENSITIVE_CREATE', EMPTY_SENSITIVE),
       t.toStruct('TPM2B_PUBLIC', tpm2b(templ)),
       t.toStruct('TPM2B_DATA', EMPTY_2B),
@@ -66,7 +68,7 @@ export class Tpm {
   /** ESYS_TR of a persistent handle, or undefined when nothing is persisted there. */
   persistent(tpmHandle: number): number | undefined {
     const out = [0]
-    const rc = this.t.tss.fn.Esys_TR_FromTPMPublic(this.t.ctx, tpmHandle >>> 0, ESYS_TR.NONE, ESYS_TR.NONE, ESYS_TR.NONE, out) as number
+    const rc = this.t.tss.fn.Esys_TR_FromTPMPublic(this.t.ctx, tpmHandle >>> 0, ...NO_SESSIONS, out) as number
     if (rc === 0) return out[0]!
     if ((rc & 0xfff & ~0x0c0) === TPM2_RC_HANDLE || (rc & 0xff) === 0x8b) return undefined
     throw new TpmError('Esys_TR_FromTPMPublic', rc, String(this.t.tss.fn.Tss2_RC_Decode(rc)))
@@ -82,7 +84,7 @@ export class Tpm {
     const pub: Ptr[] = [null]
     const name: Ptr[] = [null]
     const qname: Ptr[] = [null]
-    t.call('Esys_ReadPublic', handle, ESYS_TR.NONE, ESYS_TR.NONE, ESYS_TR.NONE, pub, name, qname)
+    t.call('Esys_ReadPublic', handle, ...NO_SESSIONS, pub, name, qname)
     t.free(qname[0]!)
     return {publicArea: t.fromStruct('TPM2B_PUBLIC', pub[0]!), name: unwrap2b(t.fromStruct('TPM2B_NAME', name[0]!))}
   }
@@ -90,7 +92,7 @@ export class Tpm {
   /** Persists a transient object at a persistent handle (owner authorization, empty password). */
   evict(handle: number, persistentHandle: number): number {
     const out = [0]
-    this.t.call('Esys_EvictControl', ESYS_TR.RH_OWNER, handle, ESYS_TR.PASSWORD, ESYS_TR.NONE, ESYS_TR.NONE, persistentHandle >>> 0, out)
+    this.t.call('Esys_EvictControl', ESYS_TR.RH_OWNER, handle, ...PASSWORD_SESSION, persistentHandle >>> 0, out)
     return out[0]!
   }
 
@@ -106,9 +108,7 @@ export class Tpm {
     t.call(
       'Esys_Quote',
       signHandle,
-      ESYS_TR.PASSWORD,
-      ESYS_TR.NONE,
-      ESYS_TR.NONE,
+      ...PASSWORD_SESSION,
       t.toStruct('TPM2B_DATA', tpm2b(qualifyingData)),
       t.toStruct('TPMT_SIG_SCHEME', new Writer().u16(TPM2_ALG.NULL).bytes()),
       t.toStruct('TPML_PCR_SELECTION', encodePcrSelection([selection])),
@@ -138,9 +138,7 @@ export class Tpm {
       const values: Ptr[] = [null]
       t.call(
         'Esys_PCR_Read',
-        ESYS_TR.NONE,
-        ESYS_TR.NONE,
-        ESYS_TR.NONE,
+        ...NO_SESSIONS,
         t.toStruct('TPML_PCR_SELECTION', encodePcrSelection([{hash: selection.hash, pcrs: chunk}])),
         counter,
         selOut,
@@ -163,7 +161,7 @@ export class Tpm {
     try {
       const pub: Ptr[] = [null]
       const name: Ptr[] = [null]
-      t.call('Esys_NV_ReadPublic', nv, ESYS_TR.NONE, ESYS_TR.NONE, ESYS_TR.NONE, pub, name)
+      t.call('Esys_NV_ReadPublic', nv, ...NO_SESSIONS, pub, name)
       t.free(name[0]!)
       const r = new Reader(t.fromStruct('TPM2B_NV_PUBLIC', pub[0]!), 'TPM2B_NV_PUBLIC')
       r.u16() // size
@@ -175,7 +173,7 @@ export class Tpm {
       const chunks: Uint8Array[] = []
       for (let offset = 0; offset < size; offset += 512) {
         const data: Ptr[] = [null]
-        t.call('Esys_NV_Read', nv, nv, ESYS_TR.PASSWORD, ESYS_TR.NONE, ESYS_TR.NONE, Math.min(512, size - offset), offset, data)
+        t.call('Esys_NV_Read', nv, nv, ...PASSWORD_SESSION, Math.min(512, size - offset), offset, data)
         chunks.push(unwrap2b(t.fromStruct('TPM2B_MAX_NV_BUFFER', data[0]!)))
       }
       return Uint8Array.from(Buffer.concat(chunks))
@@ -191,7 +189,7 @@ export class Tpm {
    */
   loadExternalPublic(publicArea: Uint8Array): number {
     const handle = [0]
-    this.t.call('Esys_LoadExternal', ESYS_TR.NONE, ESYS_TR.NONE, ESYS_TR.NONE, null, this.t.toStruct('TPM2B_PUBLIC', publicArea), ESYS_TR.RH_NULL, handle)
+    this.t.call('Esys_LoadExternal', ...NO_SESSIONS, null, this.t.toStruct('TPM2B_PUBLIC', publicArea), ESYS_TR.RH_NULL, handle)
     return handle[0]!
   }
 
@@ -204,11 +202,9 @@ export class Tpm {
     const session = [0]
     t.call(
       'Esys_StartAuthSession',
-      ESYS_TR.NONE,
-      ESYS_TR.NONE,
-      ESYS_TR.NONE,
-      ESYS_TR.NONE,
-      ESYS_TR.NONE,
+      ESYS_TR.NONE, // tpmKey: unsalted
+      ESYS_TR.NONE, // bind: unbound
+      ...NO_SESSIONS,
       null,
       0x01, // TPM2_SE_POLICY
       t.toStruct('TPMT_SYM_DEF', new Writer().u16(TPM2_ALG.NULL).bytes()),
@@ -222,9 +218,7 @@ export class Tpm {
         'Esys_PolicySecret',
         ESYS_TR.RH_ENDORSEMENT,
         session[0],
-        ESYS_TR.PASSWORD,
-        ESYS_TR.NONE,
-        ESYS_TR.NONE,
+        ...PASSWORD_SESSION,
         t.toStruct('TPM2B_NONCE', EMPTY_2B),
         t.toStruct('TPM2B_DIGEST', EMPTY_2B),
         t.toStruct('TPM2B_NONCE', EMPTY_2B),
