@@ -27,6 +27,11 @@ export interface VendorEntry {
 
 const PCI_IDS = 'pci.ids 2023.04.10'
 
+/** A vendor whose listed device ids are its accelerators (and nothing else it makes), handled by the generic family. */
+function genericAsic(vendorId: number, vendor: string, devices: Record<number, string>, source = PCI_IDS): VendorEntry {
+  return {vendorId, vendor, family: 'generic', kind: 'asic', devices, onlyListed: true, source}
+}
+
 export const ACCELERATOR_VENDORS: VendorEntry[] = [
   {
     vendorId: 0x10de,
@@ -78,74 +83,32 @@ export const ACCELERATOR_VENDORS: VendorEntry[] = [
     onlyListed: true,
     source: 'Sophgo PCIe driver pci_table',
   },
-  {
-    vendorId: 0x1da3,
-    vendor: 'Habana Labs',
-    family: 'generic',
-    kind: 'asic',
-    devices: {0x0001: 'HL-1000 [Goya]', 0x0030: 'Greco', 0x1000: 'HL-2000 [Gaudi]', 0x1010: 'HL-2000 [Gaudi secured]', 0x1020: 'Gaudi2'},
-    onlyListed: true,
-    source: PCI_IDS,
-  },
-  {
-    vendorId: 0x1e52,
-    vendor: 'Tenstorrent',
-    family: 'generic',
-    kind: 'asic',
-    devices: {0xfaca: 'Grayskull', 0x401e: 'Wormhole', 0xb140: 'Blackhole'},
-    onlyListed: true,
-    source: 'tenstorrent tt-kmd',
-  },
-  {
-    vendorId: 0x1d95,
-    vendor: 'Graphcore',
-    family: 'generic',
-    kind: 'asic',
-    devices: {0x0001: 'Colossus GC2 [C2]', 0x0002: 'Colossus GC1 [S1]'},
-    onlyListed: true,
-    source: PCI_IDS,
-  },
-  {vendorId: 0x1de0, vendor: 'Groq', family: 'generic', kind: 'asic', devices: {0x0000: 'TSP [GroqChip]'}, onlyListed: true, source: PCI_IDS},
-  {
-    vendorId: 0x17cb,
-    vendor: 'Qualcomm',
-    family: 'generic',
-    kind: 'asic',
-    devices: {0xa100: 'Cloud AI 100', 0xa080: 'Cloud AI 080'},
-    onlyListed: true,
-    source: 'Linux drivers/accel/qaic',
-  },
-  {
-    vendorId: 0x1e36,
-    vendor: 'Enflame',
-    family: 'generic',
-    kind: 'asic',
-    devices: {
-      0x0001: 'T10 [CloudBlazer]',
-      0x0002: 'T11 [CloudBlazer]',
-      0x0003: 'T10(QSFP-DD) [CloudBlazer]',
-      0x0021: 'T20(32GB) [CloudBlazer]',
-      0x0022: 'T20(64GB) [CloudBlazer]',
-      0x0023: 'T21(32GB) [CloudBlazer]',
-      0x0024: 'T21(64GB) [CloudBlazer]',
-      0x8001: 'I20 [CloudBlazer]',
-      0x8011: 'I10 [CloudBlazer]',
-      0x8012: 'I10L [CloudBlazer]',
-    },
-    onlyListed: true,
-    source: PCI_IDS,
-  },
-  {vendorId: 0x1e60, vendor: 'Hailo', family: 'generic', kind: 'asic', devices: {0x2864: 'Hailo-8 AI Processor'}, onlyListed: true, source: PCI_IDS},
-  {vendorId: 0x1ed2, vendor: 'FuriosaAI', family: 'generic', kind: 'asic', devices: {0x0000: 'Warboy'}, onlyListed: true, source: PCI_IDS},
-  {
-    vendorId: 0x1d22,
-    vendor: 'Baidu',
-    family: 'generic',
-    kind: 'asic',
-    devices: {0x3684: 'Kunlun AI Accelerator', 0x3685: 'Kunlun2 AI Accelerator [VF]'},
-    onlyListed: true,
-    source: PCI_IDS,
-  },
+  genericAsic(0x1da3, 'Habana Labs', {
+    0x0001: 'HL-1000 [Goya]',
+    0x0030: 'Greco',
+    0x1000: 'HL-2000 [Gaudi]',
+    0x1010: 'HL-2000 [Gaudi secured]',
+    0x1020: 'Gaudi2',
+  }),
+  genericAsic(0x1e52, 'Tenstorrent', {0xfaca: 'Grayskull', 0x401e: 'Wormhole', 0xb140: 'Blackhole'}, 'tenstorrent tt-kmd'),
+  genericAsic(0x1d95, 'Graphcore', {0x0001: 'Colossus GC2 [C2]', 0x0002: 'Colossus GC1 [S1]'}),
+  genericAsic(0x1de0, 'Groq', {0x0000: 'TSP [GroqChip]'}),
+  genericAsic(0x17cb, 'Qualcomm', {0xa100: 'Cloud AI 100', 0xa080: 'Cloud AI 080'}, 'Linux drivers/accel/qaic'),
+  genericAsic(0x1e36, 'Enflame', {
+    0x0001: 'T10 [CloudBlazer]',
+    0x0002: 'T11 [CloudBlazer]',
+    0x0003: 'T10(QSFP-DD) [CloudBlazer]',
+    0x0021: 'T20(32GB) [CloudBlazer]',
+    0x0022: 'T20(64GB) [CloudBlazer]',
+    0x0023: 'T21(32GB) [CloudBlazer]',
+    0x0024: 'T21(64GB) [CloudBlazer]',
+    0x8001: 'I20 [CloudBlazer]',
+    0x8011: 'I10 [CloudBlazer]',
+    0x8012: 'I10L [CloudBlazer]',
+  }),
+  genericAsic(0x1e60, 'Hailo', {0x2864: 'Hailo-8 AI Processor'}),
+  genericAsic(0x1ed2, 'FuriosaAI', {0x0000: 'Warboy'}),
+  genericAsic(0x1d22, 'Baidu', {0x3684: 'Kunlun AI Accelerator', 0x3685: 'Kunlun2 AI Accelerator [VF]'}),
   {
     vendorId: 0x1ed5,
     vendor: 'Moore Threads',
