@@ -5,8 +5,9 @@
  *   native/build/bmlib-stub/libbmlib.so        (Sophgo bmlib subset, links libcrypto)
  *   native/build/amdsmi-stub/libamd_smi.so     (AMD SMI subset)
  * Each stub is compiled together with native/common/stub_config.c (fixture config, call trace, error
- * injection). Up-to-date outputs are kept; each output is written to a temp name and renamed, so parallel test
- * workers never load a half-written library. Prints the output paths as JSON.
+ * injection) and includes native/common/stub_layout.h (the layout probe, header only). Up-to-date
+ * outputs are kept; each output is written to a temp name and renamed, so parallel test workers never
+ * load a half-written library. Prints the output paths as JSON.
  */
 import {execFileSync} from 'node:child_process'
 import {mkdirSync, renameSync, statSync} from 'node:fs'
@@ -17,7 +18,7 @@ const here = dirname(fileURLToPath(import.meta.url))
 const cc = process.env.CC || 'cc'
 const common = join(here, 'common')
 const commonSources = [join(common, 'stub_config.c')]
-const commonInputs = [...commonSources, join(common, 'stub_config.h'), fileURLToPath(import.meta.url)]
+const commonInputs = [...commonSources, join(common, 'stub_config.h'), join(common, 'stub_layout.h'), fileURLToPath(import.meta.url)]
 
 export const STUBS = {
   nvml: {src: join(here, 'nvml-stub', 'nvml_stub.c'), out: join(here, 'build', 'nvml-stub', 'libnvidia-ml.so.1'), libs: []},

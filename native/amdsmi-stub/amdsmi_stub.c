@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "stub_config.h"
+#include "stub_layout.h"
 
 typedef uint32_t amdsmi_status_t;
 #define AMDSMI_STATUS_SUCCESS 0
@@ -133,6 +134,15 @@ amdsmi_status_t amdsmi_get_processor_handles(amdsmi_socket_handle socket_handle,
   int i = processor_index(processor_handle); \
   if (i < 0) return AMDSMI_STATUS_INVAL;
 
+/* PROLOGUE of a getter that fills the caller's struct `info`: it must be given, and starts zeroed. */
+#define INFO_PROLOGUE(sym) \
+  PROLOGUE(sym) \
+  if (!info) return AMDSMI_STATUS_INVAL; \
+  memset(info, 0, sizeof *info);
+
+static uint32_t gpu_u32(int i, const char *field, uint32_t dflt) { return (uint32_t)stub_item_num("gpu", i, field, dflt); }
+static const char *or_empty(const char *v) { return v ? v : ""; }
+
 /* gpuN.bdf = 0000:c1:00.0 */
 amdsmi_status_t amdsmi_get_gpu_device_bdf(amdsmi_processor_handle processor_handle, amdsmi_bdf_t *bdf) {
   PROLOGUE("amdsmi_get_gpu_device_bdf")
@@ -159,55 +169,44 @@ amdsmi_status_t amdsmi_get_gpu_device_uuid(amdsmi_processor_handle processor_han
 }
 
 amdsmi_status_t amdsmi_get_gpu_asic_info(amdsmi_processor_handle processor_handle, amdsmi_asic_info_t *info) {
-  PROLOGUE("amdsmi_get_gpu_asic_info")
-  if (!info) return AMDSMI_STATUS_INVAL;
-  memset(info, 0, sizeof *info);
-  snprintf(info->market_name, sizeof info->market_name, "%s", stub_item_get("gpu", i, "market_name") ? stub_item_get("gpu", i, "market_name") : "");
-  info->vendor_id = (uint32_t)stub_item_num("gpu", i, "vendor_id", 0x1002);
+  INFO_PROLOGUE("amdsmi_get_gpu_asic_info")
+  snprintf(info->market_name, sizeof info->market_name, "%s", or_empty(stub_item_get("gpu", i, "market_name")));
+  info->vendor_id = gpu_u32(i, "vendor_id", 0x1002);
   snprintf(info->vendor_name, sizeof info->vendor_name, "%s", "Advanced Micro Devices Inc. [AMD/ATI]");
   info->device_id = stub_item_num("gpu", i, "device_id", 0);
-  snprintf(info->asic_serial, sizeof info->asic_serial, "%s", stub_item_get("gpu", i, "asic_serial") ? stub_item_get("gpu", i, "asic_serial") : "");
+  snprintf(info->asic_serial, sizeof info->asic_serial, "%s", or_empty(stub_item_get("gpu", i, "asic_serial")));
   info->oam_id = 0xFFFF;
-  info->num_of_compute_units = (uint32_t)stub_item_num("gpu", i, "compute_units", 0xFFFFFFFFu);
+  info->num_of_compute_units = gpu_u32(i, "compute_units", 0xFFFFFFFFu);
   info->target_graphics_version = 0xFFFFFFFFFFFFFFFFull;
   return AMDSMI_STATUS_SUCCESS;
 }
 
 amdsmi_status_t amdsmi_get_gpu_driver_info(amdsmi_processor_handle processor_handle, amdsmi_driver_info_t *info) {
-  PROLOGUE("amdsmi_get_gpu_driver_info")
-  if (!info) return AMDSMI_STATUS_INVAL;
-  memset(info, 0, sizeof *info);
-  snprintf(info->driver_version, sizeof info->driver_version, "%s", stub_get("driver_version") ? stub_get("driver_version") : "");
+  INFO_PROLOGUE("amdsmi_get_gpu_driver_info")
+  snprintf(info->driver_version, sizeof info->driver_version, "%s", or_empty(stub_get("driver_version")));
   snprintf(info->driver_name, sizeof info->driver_name, "%s", "amdgpu");
   return AMDSMI_STATUS_SUCCESS;
 }
 
 amdsmi_status_t amdsmi_get_gpu_vram_usage(amdsmi_processor_handle processor_handle, amdsmi_vram_usage_t *info) {
-  PROLOGUE("amdsmi_get_gpu_vram_usage")
-  if (!info) return AMDSMI_STATUS_INVAL;
-  memset(info, 0, sizeof *info);
-  info->vram_total = (uint32_t)stub_item_num("gpu", i, "vram_total_mb", 0);
-  info->vram_used = (uint32_t)stub_item_num("gpu", i, "vram_used_mb", 0);
+  INFO_PROLOGUE("amdsmi_get_gpu_vram_usage")
+  info->vram_total = gpu_u32(i, "vram_total_mb", 0);
+  info->vram_used = gpu_u32(i, "vram_used_mb", 0);
   return AMDSMI_STATUS_SUCCESS;
 }
 
 amdsmi_status_t amdsmi_get_gpu_activity(amdsmi_processor_handle processor_handle, amdsmi_engine_usage_t *info) {
-  PROLOGUE("amdsmi_get_gpu_activity")
-  if (!info) return AMDSMI_STATUS_INVAL;
-  memset(info, 0, sizeof *info);
-  info->gfx_activity = (uint32_t)stub_item_num("gpu", i, "gfx_activity", 0);
-  info->umc_activity = (uint32_t)stub_item_num("gpu", i, "umc_activity", 0);
+  INFO_PROLOGUE("amdsmi_get_gpu_activity")
+  info->gfx_activity = gpu_u32(i, "gfx_activity", 0);
+  info->umc_activity = gpu_u32(i, "umc_activity", 0);
   return AMDSMI_STATUS_SUCCESS;
 }
 
-unsigned long unet_stub_layout(const char *what) {
-#define L(name, expr) if (strcmp(what, name) == 0) return (unsigned long)(expr);
-  L("amdsmi_asic_info_t", sizeof(amdsmi_asic_info_t))
-  L("amdsmi_asic_info_t.device_id", offsetof(amdsmi_asic_info_t, device_id))
-  L("amdsmi_asic_info_t.asic_serial", offsetof(amdsmi_asic_info_t, asic_serial))
-  L("amdsmi_driver_info_t", sizeof(amdsmi_driver_info_t))
-  L("amdsmi_vram_usage_t", sizeof(amdsmi_vram_usage_t))
-  L("amdsmi_engine_usage_t", sizeof(amdsmi_engine_usage_t))
-#undef L
-  return 0;
-}
+/* Layout probe for tests: sizeof / offsetof of the structs above, so the TS declarations are checked against C. */
+static const struct stub_layout layout[] = {
+  STUB_SIZE(amdsmi_asic_info_t), STUB_OFFSET(amdsmi_asic_info_t, device_id), STUB_OFFSET(amdsmi_asic_info_t, asic_serial),
+  STUB_SIZE(amdsmi_driver_info_t),
+  STUB_SIZE(amdsmi_vram_usage_t),
+  STUB_SIZE(amdsmi_engine_usage_t),
+};
+unsigned long unet_stub_layout(const char *what) { return STUB_LAYOUT_FIND(layout, what); }

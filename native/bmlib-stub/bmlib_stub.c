@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "stub_config.h"
+#include "stub_layout.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -198,11 +199,10 @@ bm_status_t bmcpu_gen_sign(bm_handle_t handle, unsigned char *signature, unsigne
   return status;
 }
 
-unsigned long unet_stub_layout(const char *what) {
-  if (strcmp(what, "bm_dev_stat_t") == 0) return sizeof(bm_dev_stat_t);
-  if (strcmp(what, "bm_dev_stat_t.heap_stat") == 0) return offsetof(bm_dev_stat_t, heap_stat);
-  if (strcmp(what, "bm_misc_info") == 0) return sizeof(struct bm_misc_info);
-  if (strcmp(what, "bm_misc_info.driver_version") == 0) return offsetof(struct bm_misc_info, driver_version);
-  if (strcmp(what, "bm_misc_info.domain_bdf") == 0) return offsetof(struct bm_misc_info, domain_bdf);
-  return 0;
-}
+/* Layout probe for tests; bm_misc_info is a struct tag, so its rows name it without "struct". */
+static const struct stub_layout layout[] = {
+  STUB_SIZE(bm_dev_stat_t), STUB_OFFSET(bm_dev_stat_t, heap_stat),
+  {"bm_misc_info", sizeof(struct bm_misc_info)}, {"bm_misc_info.driver_version", offsetof(struct bm_misc_info, driver_version)},
+    {"bm_misc_info.domain_bdf", offsetof(struct bm_misc_info, domain_bdf)},
+};
+unsigned long unet_stub_layout(const char *what) { return STUB_LAYOUT_FIND(layout, what); }

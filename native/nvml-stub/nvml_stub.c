@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "stub_config.h"
+#include "stub_layout.h"
 
 typedef int nvmlReturn_t;
 #define NVML_SUCCESS 0
@@ -442,26 +443,16 @@ nvmlReturn_t nvmlEventSetFree(nvmlEventSet_t set) {
 }
 
 /* Layout probe for tests: sizeof / offsetof of the structs above, so the TS declarations are checked against C. */
-unsigned long unet_stub_layout(const char *what) {
-#define L(name, expr) if (strcmp(what, name) == 0) return (unsigned long)(expr);
-  L("nvmlPciInfo_t", sizeof(nvmlPciInfo_t))
-  L("nvmlPciInfo_t.busId", offsetof(nvmlPciInfo_t, busId))
-  L("nvmlPciInfo_t.pciDeviceId", offsetof(nvmlPciInfo_t, pciDeviceId))
-  L("nvmlMemory_t", sizeof(nvmlMemory_t))
-  L("nvmlUtilization_t", sizeof(nvmlUtilization_t))
-  L("nvmlProcessInfo_t", sizeof(nvmlProcessInfo_t))
-  L("nvmlProcessInfo_t.usedGpuMemory", offsetof(nvmlProcessInfo_t, usedGpuMemory))
-  L("nvmlConfComputeSystemState_t", sizeof(nvmlConfComputeSystemState_t))
-  L("nvmlConfComputeGpuCertificate_t", sizeof(nvmlConfComputeGpuCertificate_t))
-  L("nvmlConfComputeGpuCertificate_t.attestationCertChain", offsetof(nvmlConfComputeGpuCertificate_t, attestationCertChain))
-  L("nvmlConfComputeGpuAttestationReport_t", sizeof(nvmlConfComputeGpuAttestationReport_t))
-  L("nvmlConfComputeGpuAttestationReport_t.nonce", offsetof(nvmlConfComputeGpuAttestationReport_t, nonce))
-  L("nvmlConfComputeGpuAttestationReport_t.attestationReport", offsetof(nvmlConfComputeGpuAttestationReport_t, attestationReport))
-  L("nvmlEventData_t", sizeof(nvmlEventData_t))
-  L("nvmlEventData_t.eventType", offsetof(nvmlEventData_t, eventType))
-  L("nvmlEventData_t.eventData", offsetof(nvmlEventData_t, eventData))
-  L("nvmlEventData_t.gpuInstanceId", offsetof(nvmlEventData_t, gpuInstanceId))
-  L("nvmlEventData_t.computeInstanceId", offsetof(nvmlEventData_t, computeInstanceId))
-#undef L
-  return 0;
-}
+static const struct stub_layout layout[] = {
+  STUB_SIZE(nvmlPciInfo_t), STUB_OFFSET(nvmlPciInfo_t, busId), STUB_OFFSET(nvmlPciInfo_t, pciDeviceId),
+  STUB_SIZE(nvmlMemory_t),
+  STUB_SIZE(nvmlUtilization_t),
+  STUB_SIZE(nvmlProcessInfo_t), STUB_OFFSET(nvmlProcessInfo_t, usedGpuMemory),
+  STUB_SIZE(nvmlConfComputeSystemState_t),
+  STUB_SIZE(nvmlConfComputeGpuCertificate_t), STUB_OFFSET(nvmlConfComputeGpuCertificate_t, attestationCertChain),
+  STUB_SIZE(nvmlConfComputeGpuAttestationReport_t), STUB_OFFSET(nvmlConfComputeGpuAttestationReport_t, nonce),
+    STUB_OFFSET(nvmlConfComputeGpuAttestationReport_t, attestationReport),
+  STUB_SIZE(nvmlEventData_t), STUB_OFFSET(nvmlEventData_t, eventType), STUB_OFFSET(nvmlEventData_t, eventData),
+    STUB_OFFSET(nvmlEventData_t, gpuInstanceId), STUB_OFFSET(nvmlEventData_t, computeInstanceId),
+};
+unsigned long unet_stub_layout(const char *what) { return STUB_LAYOUT_FIND(layout, what); }
