@@ -41,6 +41,11 @@ function useConfig(extra: Record<string, string | number> = {}): string {
   return join(dir, 'trace')
 }
 
+/** The AMD device probeDevices reports for a sysfs tree, with amdsmi loaded from amdsmiPath. */
+async function probeAmd(sysfsRoot: string, amdsmiPath = lib) {
+  return (await probeDevices({sysfsRoot, amdsmiPath, ...NONE})).find((d) => d.family === 'amd')!
+}
+
 describe('AMD SMI through koffi against the stub libamd_smi.so', () => {
   it('struct layouts match the C compiler (asic info, driver info, VRAM usage, engine usage)', async () => {
     const mine = await amdsmiLayout()
@@ -75,8 +80,7 @@ describe('AMD SMI through koffi against the stub libamd_smi.so', () => {
 
   it('probeDevices: sysfs unique_id stays the stable id; amdsmi fills the UUID', async () => {
     useConfig()
-    const amd = (await probeDevices({sysfsRoot: RIG, amdsmiPath: lib, ...NONE})).find((d) => d.family === 'amd')!
-    expect(amd).toMatchObject({
+    expect(await probeAmd(RIG)).toMatchObject({
       stableId: 'amd:3f4a71c2a0e6d1b8',
       stableIdSource: 'unique_id',
       uuid: '5fff74a1-0000-1000-80e2-9a8c3b6f4d21',
@@ -87,7 +91,7 @@ describe('AMD SMI through koffi against the stub libamd_smi.so', () => {
 
   it('without amdgpu sysfs attributes, amdsmi supplies serial-based identity, memory and activity', async () => {
     useConfig()
-    const amd = (await probeDevices({sysfsRoot: NO_DRIVER, amdsmiPath: lib, ...NONE})).find((d) => d.family === 'amd')!
+    const amd = await probeAmd(NO_DRIVER)
     expect(amd).toMatchObject({
       stableId: 'amd-sn:0xD2B7A1C0E95F1234',
       stableIdSource: 'serial',
@@ -99,14 +103,14 @@ describe('AMD SMI through koffi against the stub libamd_smi.so', () => {
 
   it('amdsmi errors and a missing library leave the sysfs view intact', async () => {
     useConfig({'error.amdsmi_init': 34})
-    const amd = (await probeDevices({sysfsRoot: RIG, amdsmiPath: lib, ...NONE})).find((d) => d.family === 'amd')!
+    const amd = await probeAmd(RIG)
     expect(amd.stableId).toBe('amd:3f4a71c2a0e6d1b8')
     expect(amd.uuid).toBeUndefined()
     useConfig({'error.amdsmi_get_gpu_device_uuid': 2})
     const [gpu] = (await loadAmdSmi(lib)).gpus()
     expect(gpu!.reasons).toEqual(['uuid: amdsmi_get_gpu_device_uuid failed: not supported (amdsmi status 2)'])
     await expect(loadAmdSmi('/nonexistent/libamd_smi.so')).rejects.toMatchObject({exitCode: 12})
-    const plain = (await probeDevices({sysfsRoot: RIG, amdsmiPath: '/nonexistent/libamd_smi.so', ...NONE})).find((d) => d.family === 'amd')!
+    const plain = await probeAmd(RIG, '/nonexistent/libamd_smi.so')
     expect(plain.memoryBytes).toBe(68702699520)
   })
 })
