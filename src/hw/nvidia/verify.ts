@@ -4,7 +4,7 @@ import {EvidenceInvalidError, InputError} from '../../errors/index.js'
 import {bytesToHex, equalBytes} from '../../util/hex.js'
 import {certificateExtensions} from '../../util/der.js'
 import {checkCertPath} from './cert-path.js'
-import {chainArchitecture, type NvidiaArchitectureName} from './architecture.js'
+import {chainArchitecture, type NvidiaArchitecture, type NvidiaArchitectureName} from './architecture.js'
 import {chipIdentity, type ChipIdentity} from './chip-identity.js'
 import {diceFwids} from './der.js'
 import {parseOpaqueData, type DecodedOpaque} from './opaque.js'
@@ -98,84 +98,31 @@ function summary(c: X509Certificate): CertSummary {
 }
 
 export function verifyNvidiaReport(report: Uint8Array, certChain: string | Uint8Array | X509Certificate[], options: NvidiaVerifyOptions): NvidiaVerifyResult {
+  // 1: malformed input throws here, before any check
   if (options.expectedNonce.length !== 32) throw new InputError(`expected nonce must be 32 bytes, got ${options.expectedNonce.length}`)
   const exchange: SpdmExchange = parseSpdmExchange(report)
   const opaque = parseOpaqueData(exchange.response.opaque, REQUEST_LENGTH)
   const certs = Array.isArray(certChain) ? certChain : parseCertChain(certChain)
   const now = options.now ?? new Date()
-  const reasons: string[] = []
-  const checks = {parsed: true, chain: true, root: true, signature: true, nonce: true, architecture: true, fwid: true}
-
-  // 2 + 3: chain to the pinned root
-  const pinned = new X509Certificate(NVIDIA_DEVICE_IDENTITY_CA_PEM)
-  const accepted = new Set([NVIDIA_DEVICE_IDENTITY_CA_SHA256, ...(options.extraRootFingerprints ?? []).map((f) => f.toUpperCase())])
-  const chain = [...certs]
-  if (chain.length === CHAIN_LENGTH - 1 && chain[chain.length - 1]!.checkIssued(pinned)) chain.push(pinned)
-  if (chain.length !== CHAIN_LENGTH) {
-    checks.chain = false
-    reasons.push(`certificate chain has ${chain.length} certificates, expected ${CHAIN_LENGTH} (leaf to NVIDIA Device Identity CA)`)
-  }
-  for (const issue of checkCertPath(chain, now)) {
-    checks.chain = false
-    reasons.push(issue.message)
-  }
-  const root = chain[chain.length - 1]!
-  if (!accepted.has(root.fingerprint256.toUpperCase())) {
-    checks.root = false
-    reasons.push(`chain ends at ${root.subject.replace(/\n/g, ', ')} (${root.fingerprint256}), not the pinned NVIDIA Device Identity CA`)
-  }
-
-  // 4: the report signature with the leaf key
+  // Every check below runs whatever the ones before it found (none returns early), so the reasons
+  // list every failure, in this order, and a failed check can never hide a later one.
+  const outcome = new Outcome()
+  const chain = withPinnedRoot(certs)
+  checkChain(outcome, chain, now) // 2
+  checkRoot(outcome, chain, options.extraRootFingerprints ?? []) // 3
   const leaf = chain[0]!
-  const details = leaf.publicKey.asymmetricKeyDetails
-  if (leaf.publicKey.asymmetricKeyType !== 'ec' || details?.namedCurve !== 'secp384r1') {
-    checks.signature = false
-    reasons.push('leaf certificate key is not ECDSA P-384')
-  } else if (!cryptoVerify('sha384', exchange.signedBytes, {key: leaf.publicKey, dsaEncoding: 'ieee-p1363'}, exchange.response.signature)) {
-    checks.signature = false
-    reasons.push('report signature does not verify with the leaf certificate key')
-  }
-
-  // 5: freshness
-  if (!equalBytes(exchange.request.nonce, options.expectedNonce)) {
-    checks.nonce = false
-    reasons.push(`report nonce ${bytesToHex(exchange.request.nonce, false)} differs from the expected ${bytesToHex(options.expectedNonce, false)}`)
-  }
-
-  // 6: the architecture, which says where the leaf carries its FWID
+  checkSignature(outcome, leaf, exchange) // 4
+  checkNonce(outcome, exchange.request.nonce, options.expectedNonce) // 5
   const arch = chainArchitecture(chain)
-  if (!arch.architecture) {
-    checks.architecture = false
-    reasons.push(arch.reason)
-  }
-
-  // 7: FWID binding between the measured firmware and the leaf certificate
-  let leafFwid: string | undefined
-  const dice = arch.architecture && certificateExtensions(new Uint8Array(leaf.raw)).find((e) => e.oid === arch.architecture.fwidOid)
-  if (dice) {
-    const fwids = diceFwids(dice.value)
-    if (fwids[0]) leafFwid = bytesToHex(fwids[0].digest, false)
-  }
-  if (!arch.architecture) {
-    checks.fwid = false
-  } else if (!opaque.fwid) {
-    if (!options.allowMissingFwid) {
-      checks.fwid = false
-      reasons.push('report opaque data has no FWID field (older firmware; allow it explicitly to skip this check)')
-    }
-  } else if (!leafFwid) {
-    checks.fwid = false
-    reasons.push(`leaf certificate has no TCG DICE FWID extension (${arch.architecture.fwidOid}, where ${arch.architecture.name} carries it)`)
-  } else if (leafFwid !== opaque.fwid) {
-    checks.fwid = false
-    reasons.push(`report FWID ${opaque.fwid} differs from the leaf certificate FWID ${leafFwid}`)
-  }
+  if (!arch.architecture) outcome.fail('architecture', arch.reason) // 6
+  const leafFwid = leafFwidOf(leaf, arch.architecture)
+  checkFwid(outcome, arch.architecture, opaque.fwid, leafFwid, options.allowMissingFwid === true) // 7
 
   const {fields, ...decoded} = opaque
   return {
-    valid: reasons.length === 0,
-    reasons,
-    checks,
+    valid: outcome.reasons.length === 0,
+    reasons: outcome.reasons,
+    checks: outcome.checks,
     architecture: arch.architecture?.name,
     chip: chipIdentity(chain),
     nonce: bytesToHex(exchange.request.nonce, false),
@@ -186,6 +133,79 @@ export function verifyNvidiaReport(report: Uint8Array, certChain: string | Uint8
     chain: chain.map(summary),
     leafPublicKey: bytesToHex(new Uint8Array(leaf.publicKey.export({type: 'spki', format: 'der'})), false),
   }
+}
+
+/** The checks' verdicts and the reasons, in the order the checks found them; a check may fail without a reason of its own. */
+class Outcome {
+  readonly reasons: string[] = []
+  readonly checks: NvidiaVerifyResult['checks'] = {parsed: true, chain: true, root: true, signature: true, nonce: true, architecture: true, fwid: true}
+
+  fail(check: keyof NvidiaVerifyResult['checks'], reason?: string): void {
+    this.checks[check] = false
+    if (reason !== undefined) this.reasons.push(reason)
+  }
+}
+
+/** A 4-certificate chain whose last one the pinned root issued is completed with that root (GPUs often omit it). */
+function withPinnedRoot(certs: X509Certificate[]): X509Certificate[] {
+  const pinned = new X509Certificate(NVIDIA_DEVICE_IDENTITY_CA_PEM)
+  const chain = [...certs]
+  if (chain.length === CHAIN_LENGTH - 1 && chain[chain.length - 1]!.checkIssued(pinned)) chain.push(pinned)
+  return chain
+}
+
+/** 2: five certificates, leaf to root, each signed by the next, CA flags on issuers, all valid at `now`. */
+function checkChain(outcome: Outcome, chain: X509Certificate[], now: Date): void {
+  if (chain.length !== CHAIN_LENGTH)
+    outcome.fail('chain', `certificate chain has ${chain.length} certificates, expected ${CHAIN_LENGTH} (leaf to NVIDIA Device Identity CA)`)
+  for (const issue of checkCertPath(chain, now)) outcome.fail('chain', issue.message)
+}
+
+/** 3: the chain ends at the pinned NVIDIA Device Identity CA or at a root the profile adds. */
+function checkRoot(outcome: Outcome, chain: X509Certificate[], extraRootFingerprints: string[]): void {
+  const accepted = new Set([NVIDIA_DEVICE_IDENTITY_CA_SHA256, ...extraRootFingerprints.map((f) => f.toUpperCase())])
+  const root = chain[chain.length - 1]!
+  if (!accepted.has(root.fingerprint256.toUpperCase()))
+    outcome.fail('root', `chain ends at ${summary(root).subject} (${root.fingerprint256}), not the pinned NVIDIA Device Identity CA`)
+}
+
+/** 4: the leaf's P-384 key signed request ‖ response-without-signature. */
+function checkSignature(outcome: Outcome, leaf: X509Certificate, exchange: SpdmExchange): void {
+  const details = leaf.publicKey.asymmetricKeyDetails
+  if (leaf.publicKey.asymmetricKeyType !== 'ec' || details?.namedCurve !== 'secp384r1') outcome.fail('signature', 'leaf certificate key is not ECDSA P-384')
+  else if (!cryptoVerify('sha384', exchange.signedBytes, {key: leaf.publicKey, dsaEncoding: 'ieee-p1363'}, exchange.response.signature))
+    outcome.fail('signature', 'report signature does not verify with the leaf certificate key')
+}
+
+/** 5: freshness: the report answers this verifier's nonce. */
+function checkNonce(outcome: Outcome, nonce: Uint8Array, expected: Uint8Array): void {
+  if (!equalBytes(nonce, expected)) outcome.fail('nonce', `report nonce ${bytesToHex(nonce, false)} differs from the expected ${bytesToHex(expected, false)}`)
+}
+
+/** The first FWID of the leaf's TCG DICE extension, at the OID where the architecture carries it. */
+function leafFwidOf(leaf: X509Certificate, architecture: NvidiaArchitecture | undefined): string | undefined {
+  const dice = architecture && certificateExtensions(new Uint8Array(leaf.raw)).find((e) => e.oid === architecture.fwidOid)
+  if (!dice) return undefined
+  const fwids = diceFwids(dice.value)
+  return fwids[0] ? bytesToHex(fwids[0].digest, false) : undefined
+}
+
+/**
+ * 7: the firmware the report measured is the firmware the leaf certificate was issued to. Without a
+ * known architecture there is nowhere to read the leaf's FWID from: it fails (6 gave the reason).
+ */
+function checkFwid(
+  outcome: Outcome,
+  architecture: NvidiaArchitecture | undefined,
+  reportFwid: string | undefined,
+  leafFwid: string | undefined,
+  allowMissing: boolean,
+): void {
+  if (!architecture) outcome.fail('fwid')
+  else if (!reportFwid) {
+    if (!allowMissing) outcome.fail('fwid', 'report opaque data has no FWID field (older firmware; allow it explicitly to skip this check)')
+  } else if (!leafFwid) outcome.fail('fwid', `leaf certificate has no TCG DICE FWID extension (${architecture.fwidOid}, where ${architecture.name} carries it)`)
+  else if (leafFwid !== reportFwid) outcome.fail('fwid', `report FWID ${reportFwid} differs from the leaf certificate FWID ${leafFwid}`)
 }
 
 /** Like verifyNvidiaReport, but throws EvidenceInvalidError (with every reason) unless valid. */
