@@ -213,6 +213,27 @@ function b64decode(s: string, path: string): Uint8Array {
 }
 
 export function decodeEvidence(bytes: Uint8Array): Evidence {
+  const {text, top} = parseTopLevel(bytes)
+  if (top.v !== EVIDENCE_VERSION) throw bad(`version ${JSON.stringify(top.v) ?? 'missing'} is not supported (v must be 1)`)
+  const kind = top.kind
+  if (typeof kind !== 'string' || !(EVIDENCE_KINDS as readonly string[]).includes(kind)) throw bad(`kind must be one of ${EVIDENCE_KINDS.join(', ')}`)
+  // host evidence carries a TPM quote, accelerator evidence a vendor report: never both
+  const host = kind === 'tpm2' || kind === 'emulator'
+  const f = new Fields(top, 'evidence', ['v', 'kind', 'device', 'nonce', 'producedAt', host ? 'quote' : 'report'])
+  // the parts are read in this order, so that the first fault named is the same on every input
+  const device = decodeDevice(f.obj('device'))
+  const nonce = decodeNonce(f.obj('nonce'))
+  const producedAt = f.int('producedAt')
+  const evidence: Evidence = host
+    ? {v: 1, kind: kind as HostKind, device, nonce, producedAt, quote: decodeQuote(f.obj('quote'))}
+    : {v: 1, kind: kind as AcceleratorKind, device, nonce, producedAt, report: decodeReport(f.obj('report'))}
+  // only the canonical form is accepted, so that the digest is a function of the content
+  if (canonicalJson(toJson(evidence)) !== text) throw bad('not in canonical form (sorted keys, no whitespace, see docs/evidence.md)')
+  return evidence
+}
+
+/** The size limit, then UTF-8 JSON whose top level is an object; the text is kept for the canonical-form check. */
+function parseTopLevel(bytes: Uint8Array): {text: string; top: Record<string, unknown>} {
   if (bytes.length > MAX_EVIDENCE_BYTES) throw bad(`${bytes.length} bytes is larger than the 1 MiB limit`)
   let text: string
   let raw: unknown
@@ -223,81 +244,86 @@ export function decodeEvidence(bytes: Uint8Array): Evidence {
     throw bad('not UTF-8 JSON')
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw bad('top level must be an object')
-  const top = raw as Record<string, unknown>
-  if (top.v !== EVIDENCE_VERSION) throw bad(`version ${JSON.stringify(top.v) ?? 'missing'} is not supported (v must be 1)`)
-  const kind = top.kind
-  if (typeof kind !== 'string' || !(EVIDENCE_KINDS as readonly string[]).includes(kind)) throw bad(`kind must be one of ${EVIDENCE_KINDS.join(', ')}`)
-  const host = kind === 'tpm2' || kind === 'emulator'
-  const f = new Fields(top, 'evidence', ['v', 'kind', 'device', 'nonce', 'producedAt', host ? 'quote' : 'report'])
-  const d = new Fields(f.obj('device'), 'device', ['publicKey', 'certChain', 'akPublic', 'ekPublic'])
+  return {text, top: raw as Record<string, unknown>}
+}
+
+/** An array item that must be a base64url string, named by its path. */
+function b64Item(v: unknown, path: string): Uint8Array {
+  if (typeof v !== 'string') throw bad(`${path} must be a string`)
+  return b64decode(v, path)
+}
+
+function decodeDevice(o: Record<string, unknown>): DeviceIdentity {
+  const d = new Fields(o, 'device', ['publicKey', 'certChain', 'akPublic', 'ekPublic'])
   const device: DeviceIdentity = {
     publicKey: d.bytes('publicKey'),
-    certChain: d.arr('certChain').map((c, i) => {
-      if (typeof c !== 'string') throw bad(`device.certChain[${i}] must be a string`)
-      return b64decode(c, `device.certChain[${i}]`)
-    }),
+    certChain: d.arr('certChain').map((c, i) => b64Item(c, `device.certChain[${i}]`)),
   }
   const ak = d.bytes('akPublic', true)
   if (ak) device.akPublic = ak
   const ek = d.bytes('ekPublic', true)
   if (ek) device.ekPublic = ek
   if (device.publicKey.length === 0) throw bad('device.publicKey is empty')
-  const n = new Fields(f.obj('nonce'), 'nonce', ['qualifyingData', 'challenge', 'devices'])
+  return device
+}
+
+function decodeNonce(o: Record<string, unknown>): NonceInputs {
+  const n = new Fields(o, 'nonce', ['qualifyingData', 'challenge', 'devices'])
   const nonce: NonceInputs = {qualifyingData: n.bytes('qualifyingData')}
   const challenge = n.bytes('challenge', true)
   if (challenge) nonce.challenge = challenge
   const devices = n.arr('devices', true)
-  if (devices)
-    nonce.devices = devices.map((x, i) => {
-      if (x === null || typeof x !== 'object' || Array.isArray(x)) throw bad(`nonce.devices[${i}] must be an object`)
-      const df = new Fields(x as Record<string, unknown>, `nonce.devices[${i}]`, ['deviceId', 'evidenceDigest'])
-      const c = {deviceId: df.str('deviceId'), evidenceDigest: df.str('evidenceDigest')}
-      for (const v of Object.values(c)) if (!/^0x[0-9a-f]{64}$/.test(v)) throw bad(`nonce.devices[${i}] values must be 0x + 64 lowercase hex digits`)
-      return c
-    })
-  const producedAt = f.int('producedAt')
-  let evidence: Evidence
-  if (host) {
-    const q = new Fields(f.obj('quote'), 'quote', ['attest', 'signature', 'pcrs'])
-    const p = new Fields(q.obj('pcrs'), 'quote.pcrs', ['hash', 'indices', 'values'])
-    if (p.str('hash') !== 'sha256') throw bad('quote.pcrs.hash must be "sha256"')
-    const indices = p.arr('indices')
-    const values = p.arr('values')
-    if (indices.length !== values.length) throw bad('quote.pcrs.indices and values differ in length')
-    const map = new Map<number, Uint8Array>()
-    indices.forEach((i, k) => {
-      if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i > 23) throw bad(`quote.pcrs.indices[${k}] must be an integer 0..23`)
-      if (map.has(i) || (k > 0 && i <= (indices[k - 1] as number))) throw bad('quote.pcrs.indices must be strictly ascending')
-      const v = values[k]
-      if (typeof v !== 'string') throw bad(`quote.pcrs.values[${k}] must be a string`)
-      const value = b64decode(v, `quote.pcrs.values[${k}]`)
-      if (value.length !== 32) throw bad(`quote.pcrs.values[${k}] must be 32 bytes (sha256)`)
-      map.set(i, value)
-    })
-    evidence = {
-      v: 1,
-      kind: kind as HostKind,
-      device,
-      nonce,
-      producedAt,
-      quote: {attest: q.bytes('attest'), signature: q.bytes('signature'), pcrs: {hash: 'sha256', values: map}},
+  if (devices) nonce.devices = devices.map(decodeCommitment)
+  return nonce
+}
+
+/** One device commitment folded into a host nonce: chain values, so 0x-hex, not base64url. */
+function decodeCommitment(x: unknown, i: number): DeviceCommitment {
+  if (x === null || typeof x !== 'object' || Array.isArray(x)) throw bad(`nonce.devices[${i}] must be an object`)
+  const df = new Fields(x as Record<string, unknown>, `nonce.devices[${i}]`, ['deviceId', 'evidenceDigest'])
+  const c = {deviceId: df.str('deviceId'), evidenceDigest: df.str('evidenceDigest')}
+  for (const v of Object.values(c)) if (!/^0x[0-9a-f]{64}$/.test(v)) throw bad(`nonce.devices[${i}] values must be 0x + 64 lowercase hex digits`)
+  return c
+}
+
+function decodeQuote(o: Record<string, unknown>): HostQuote {
+  const q = new Fields(o, 'quote', ['attest', 'signature', 'pcrs'])
+  const values = decodePcrValues(q.obj('pcrs'))
+  return {attest: q.bytes('attest'), signature: q.bytes('signature'), pcrs: {hash: 'sha256', values}}
+}
+
+/** The quoted sha256 PCRs: indices 0..23 strictly ascending, each with its 32-byte value. */
+function decodePcrValues(o: Record<string, unknown>): Map<number, Uint8Array> {
+  const p = new Fields(o, 'quote.pcrs', ['hash', 'indices', 'values'])
+  if (p.str('hash') !== 'sha256') throw bad('quote.pcrs.hash must be "sha256"')
+  const indices = p.arr('indices')
+  const values = p.arr('values')
+  if (indices.length !== values.length) throw bad('quote.pcrs.indices and values differ in length')
+  const map = new Map<number, Uint8Array>()
+  indices.forEach((i, k) => {
+    if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i > 23) throw bad(`quote.pcrs.indices[${k}] must be an integer 0..23`)
+    if (map.has(i) || (k > 0 && i <= (indices[k - 1] as number))) throw bad('quote.pcrs.indices must be strictly ascending')
+    const value = b64Item(values[k], `quote.pcrs.values[${k}]`)
+    if (value.length !== 32) throw bad(`quote.pcrs.values[${k}] must be 32 bytes (sha256)`)
+    map.set(i, value)
+  })
+  return map
+}
+
+function decodeReport(o: Record<string, unknown>): AcceleratorReport {
+  const r = new Fields(o, 'report', ['format', 'body', 'signature', 'fields'])
+  const report: AcceleratorReport = {format: r.str('format'), body: r.bytes('body')}
+  const sig = r.bytes('signature', true)
+  if (sig) report.signature = sig
+  const fields = r.obj('fields', true)
+  if (fields) {
+    report.fields = {}
+    for (const [k, v] of Object.entries(fields)) {
+      // names every object already has a meaning for are refused (no prototype pollution through a report)
+      if (k === '__proto__' || k === 'constructor' || k === 'prototype') throw bad(`report.fields.${k} is a reserved name`)
+      if (typeof v !== 'string') throw bad(`report.fields.${k} must be a string`)
+      report.fields[k] = v
     }
-  } else {
-    const r = new Fields(f.obj('report'), 'report', ['format', 'body', 'signature', 'fields'])
-    const report: AcceleratorReport = {format: r.str('format'), body: r.bytes('body')}
-    const sig = r.bytes('signature', true)
-    if (sig) report.signature = sig
-    const fields = r.obj('fields', true)
-    if (fields) {
-      report.fields = {}
-      for (const [k, v] of Object.entries(fields)) {
-        if (k === '__proto__' || k === 'constructor' || k === 'prototype') throw bad(`report.fields.${k} is a reserved name`)
-        if (typeof v !== 'string') throw bad(`report.fields.${k} must be a string`)
-        report.fields[k] = v
-      }
-    }
-    evidence = {v: 1, kind: kind as AcceleratorKind, device, nonce, producedAt, report}
   }
-  if (canonicalJson(toJson(evidence)) !== text!) throw bad('not in canonical form (sorted keys, no whitespace, see docs/evidence.md)')
-  return evidence
+  return report
 }
