@@ -7,6 +7,8 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {readFlagFile as read} from '../../cli/flag-file.js'
 import {ocspFlags} from '../../cli/nvidia-check-flags.js'
 import {EvidenceInvalidError} from '../../errors/index.js'
+import type {NvidiaCheckPolicy} from '../../hw/nvidia/full-check.js'
+import type {RimCheckOptions, RimInput, RimReportCheck} from '../../hw/nvidia/rim-check.js'
 import {hexToBytes} from '../../util/hex.js'
 
 export default class VerifyNvidiaRim extends BaseCommand<typeof VerifyNvidiaRim> {
@@ -33,10 +35,6 @@ export default class VerifyNvidiaRim extends BaseCommand<typeof VerifyNvidiaRim>
   }
 
   async run() {
-    const {decodeReportFile, verifyNvidiaReport} = await import('../../hw/nvidia/verify.js')
-    const {verifyRim} = await import('../../hw/nvidia/rim.js')
-    const {checkRimsAgainstReport, reportMeasurements, withRimRevocation} = await import('../../hw/nvidia/rim-check.js')
-    const {askRimChainsRevocation} = await import('../../hw/nvidia/full-check.js')
     const {nvidiaCheckPolicyFor} = await import('../../hw/nvidia/check-policy.js')
     const f = this.flags
     const now = parseAt(f.at) ?? new Date()
@@ -47,41 +45,58 @@ export default class VerifyNvidiaRim extends BaseCommand<typeof VerifyNvidiaRim>
       ocspUrl: f['ocsp-url'],
       rimRoots: f['rim-root'],
     })
+    return f.report ? this.againstReport(f.report, inputs, policy, now) : this.rimsAlone(inputs, policy, now)
+  }
+
+  /** The RIM chains' OCSP, asked (the same code as the full check) unless off or `ask` is false (the report already failed). */
+  private async rimRevocation(inputs: RimInput[], policy: NvidiaCheckPolicy, now: Date, ask: boolean): Promise<RimRevocationAnswers> {
+    const {askRimChainsRevocation} = await import('../../hw/nvidia/full-check.js')
     const {ocsp: mode, ocspUrl, rimRootFingerprints: extraRootFingerprints} = policy
-    /** The RIM chains' OCSP, asked (the same code as the full check) unless off or the report already failed. */
-    const revocation = async (ask: boolean) => {
-      const answers =
-        ask && mode !== 'off'
-          ? await askRimChainsRevocation(inputs, {mode, responderUrl: ocspUrl, cacheDir: this.resolved.paths.cacheDir}, {now, extraRootFingerprints})
-          : {}
-      return {scope: {mode}, answers}
-    }
+    const answers =
+      ask && mode !== 'off'
+        ? await askRimChainsRevocation(inputs, {mode, responderUrl: ocspUrl, cacheDir: this.resolved.paths.cacheDir}, {now, extraRootFingerprints})
+        : {}
+    return {scope: {mode}, answers}
+  }
 
-    if (!f.report) {
-      const ocsp = await revocation(true)
-      const rims = inputs.map((i) => {
-        const judged = withRimRevocation(i, verifyRim(i.xml, {now, extraRootFingerprints}), ocsp)
-        return {label: i.label, result: judged.result, ocsp: judged.ocsp!}
-      })
-      const reasons = rims.flatMap((r) => r.result.reasons.map((x) => `${r.label}: ${x}`))
-      if (reasons.length > 0)
-        throw new EvidenceInvalidError(`NVIDIA RIM is invalid: ${reasons.join('; ')}`, reasons, {hint: 'the reasons say which check failed', details: {rims}})
-      for (const r of rims) for (const w of r.ocsp.warnings) this.warning(`${r.label}: ${w}`)
-      for (const r of rims)
-        this.log(
-          `valid NVIDIA RIM ${r.label}  ${r.result.rim!.name} ${r.result.rim!.colloquialVersion}  ${r.result.rim!.measurements.filter((m) => m.active).length} active measurements  OCSP (${r.ocsp.mode}): ${r.ocsp.certs.map((c) => `${c.index}:${c.status}`).join(' ')}`,
-        )
-      return {valid: true, measurements: 'not-checked' as const, rims}
-    }
+  /** Without --report: each RIM verified on its own (signature, chain, OCSP); all their reasons, or a line per RIM. */
+  private async rimsAlone(inputs: RimInput[], policy: NvidiaCheckPolicy, now: Date) {
+    const {verifyRim} = await import('../../hw/nvidia/rim.js')
+    const {withRimRevocation} = await import('../../hw/nvidia/rim-check.js')
+    const ocsp = await this.rimRevocation(inputs, policy, now, true)
+    const rims = inputs.map((i) => {
+      const judged = withRimRevocation(i, verifyRim(i.xml, {now, extraRootFingerprints: policy.rimRootFingerprints}), ocsp)
+      return {label: i.label, result: judged.result, ocsp: judged.ocsp!}
+    })
+    const reasons = rims.flatMap((r) => r.result.reasons.map((x) => `${r.label}: ${x}`))
+    if (reasons.length > 0)
+      throw new EvidenceInvalidError(`NVIDIA RIM is invalid: ${reasons.join('; ')}`, reasons, {hint: 'the reasons say which check failed', details: {rims}})
+    for (const r of rims) for (const w of r.ocsp.warnings) this.warning(`${r.label}: ${w}`)
+    for (const r of rims)
+      this.log(
+        `valid NVIDIA RIM ${r.label}  ${r.result.rim!.name} ${r.result.rim!.colloquialVersion}  ${r.result.rim!.measurements.filter((m) => m.active).length} active measurements  OCSP (${r.ocsp.mode}): ${r.ocsp.certs.map((c) => `${c.index}:${c.status}`).join(' ')}`,
+      )
+    return {valid: true, measurements: 'not-checked' as const, rims}
+  }
 
-    const reportBytes = decodeReportFile(Uint8Array.from(read(f.report, '--report')))
+  /**
+   * With --report: the report verified as by `verify nvidia-report` (its reasons first, prefixed), then
+   * the RIMs against it; the RIM chains' OCSP is asked only when the report verifies.
+   */
+  private async againstReport(reportPath: string, inputs: RimInput[], policy: NvidiaCheckPolicy, now: Date) {
+    const {decodeReportFile, verifyNvidiaReport} = await import('../../hw/nvidia/verify.js')
+    const {checkRimsAgainstReport, reportMeasurements} = await import('../../hw/nvidia/rim-check.js')
+    const f = this.flags
+    const reportBytes = decodeReportFile(Uint8Array.from(read(reportPath, '--report')))
     const report = verifyNvidiaReport(reportBytes, read(f['cert-chain']!, '--cert-chain').toString('latin1'), {
       expectedNonce: hexToBytes(f.nonce!, '--nonce', 32),
       allowMissingFwid: f['allow-missing-fwid'],
       extraRootFingerprints: policy.extraRootFingerprints,
       now,
     })
-    const check = checkRimsAgainstReport(reportMeasurements(reportBytes), inputs, {now, extraRootFingerprints, ocsp: await revocation(report.valid)})
+    const measured = reportMeasurements(reportBytes)
+    const ocsp = await this.rimRevocation(inputs, policy, now, report.valid)
+    const check = checkRimsAgainstReport(measured, inputs, {now, extraRootFingerprints: policy.rimRootFingerprints, ocsp})
     const reasons = [...report.reasons.map((r) => `report: ${r}`), ...check.reasons]
     const result = {
       valid: reasons.length === 0,
@@ -92,16 +107,13 @@ export default class VerifyNvidiaRim extends BaseCommand<typeof VerifyNvidiaRim>
       comparison: check.comparison,
       report,
     }
-    if (!result.valid)
-      throw new EvidenceInvalidError(`NVIDIA RIM check failed: ${reasons.join('; ')}`, reasons, {
-        hint: 'the reasons say which check failed',
-        details: {
-          measurements: check.measurements,
-          mismatched: check.comparison?.mismatched ?? [],
-          conflicts: check.comparison?.conflicts ?? [],
-          notes: check.notes,
-        },
-      })
+    if (!result.valid) throw rimCheckFailed(reasons, check)
+    this.logComparison(check)
+    return result
+  }
+
+  /** The comparison of a valid report with its RIMs: how many golden measurements matched, the RIMs used, the notes. */
+  private logComparison(check: RimReportCheck): void {
     const compared = check.comparison!.indices
     const count = (r: string) => compared.filter((i) => i.result === r).length
     this.log(
@@ -109,6 +121,19 @@ export default class VerifyNvidiaRim extends BaseCommand<typeof VerifyNvidiaRim>
     )
     for (const r of check.rims) this.log(`  ${r.role} RIM ${r.label}  ${r.result.rim!.colloquialVersion}`)
     for (const n of check.notes) this.log(`note: ${n}`)
-    return result
   }
+}
+
+type RimRevocationAnswers = NonNullable<RimCheckOptions['ocsp']>
+
+function rimCheckFailed(reasons: string[], check: RimReportCheck): EvidenceInvalidError {
+  return new EvidenceInvalidError(`NVIDIA RIM check failed: ${reasons.join('; ')}`, reasons, {
+    hint: 'the reasons say which check failed',
+    details: {
+      measurements: check.measurements,
+      mismatched: check.comparison?.mismatched ?? [],
+      conflicts: check.comparison?.conflicts ?? [],
+      notes: check.notes,
+    },
+  })
 }
