@@ -7,7 +7,7 @@
  * is reported, a pending registration under the host's current registration is resumed).
  */
 import {DEVICE_KIND_NAMES} from '../chain/artifacts.js'
-import {deviceState} from '../chain/device-state.js'
+import {deviceState, type DeviceState} from '../chain/device-state.js'
 import {register, registrationNonce} from '../chain/register.js'
 import {rejectionReason, type Registration, type RegistrationState} from '../chain/registrations.js'
 import {encodeEvidence, registerChallenge} from '../evidence/index.js'
@@ -55,7 +55,7 @@ export async function registerDevices(session: MinerSession, locator: DeviceLoca
   options.onProgress?.('probing accelerators')
   const {devices, skipped} = await ownKeyDevices(locator)
   const mine = devices.length > 0 ? await operatorRegistrations(client, session.operator) : []
-  const outcomes: Array<DeviceRegisterOutcome & {fromBlock?: number}> = []
+  const outcomes: Outcome[] = []
   for (const target of devices) {
     options.onProgress?.(`registering ${target.label}`)
     outcomes.push(await registerOne(session, target, locator, {hostRegId: host.regId!, payout: host.payout ?? session.payout, mine}, options))
@@ -76,6 +76,16 @@ export async function registerDevices(session: MinerSession, locator: DeviceLoca
   return {devices: outcomes.map(({fromBlock: _fromBlock, ...o}) => o), skipped: skipped.map((s) => ({device: s.label, reason: s.reason}))}
 }
 
+/** A device's outcome, with the block to look for its Rejected event from (dropped from the result). */
+type Outcome = DeviceRegisterOutcome & {fromBlock?: number}
+/** What one step decided: the outcome less the device's own fields. */
+type Decided = Omit<Outcome, 'deviceId' | 'kind' | 'device' | 'hostId'>
+
+/**
+ * One device: reported when already bound, resumed when a registration under the host's current one
+ * is pending, else registered afresh. A failure is its outcome, not a throw (the other devices go on),
+ * unless the run was aborted.
+ */
 async function registerOne(
   session: MinerSession,
   target: OwnKeyDevice,
@@ -83,32 +93,12 @@ async function registerOne(
   /** The host's current registration and on-chain payout (a device must name the same payout). */
   host: {hostRegId: string; payout: string; mine: readonly Registration[]},
   options: RegisterDevicesOptions,
-): Promise<DeviceRegisterOutcome & {fromBlock?: number}> {
-  const {client, hostId, operator} = session
-  const {payout} = host
-  const base = {deviceId: target.deviceId, kind: DEVICE_KIND_NAMES[target.chainKind] ?? String(target.chainKind), device: target.label, hostId}
+): Promise<Outcome> {
+  const base = {deviceId: target.deviceId, kind: DEVICE_KIND_NAMES[target.chainKind] ?? String(target.chainKind), device: target.label, hostId: session.hostId}
   try {
-    const state = await deviceState(client, target.deviceId)
-    if (state.status === 'approved') {
-      const sameOperator = state.operator?.toLowerCase() === operator.toLowerCase()
-      const mine = sameOperator && state.hostId?.toLowerCase() === hostId.toLowerCase()
-      return {
-        ...base,
-        regId: state.regId,
-        action: 'already-registered',
-        status: 'approved',
-        approved: true,
-        power: state.power.toString(),
-        reason: mine ? undefined : `bound to ${sameOperator ? 'this operator' : `operator ${state.operator}`} on host ${state.hostId}: release it there first`,
-      }
-    }
-    // a pending registration under an earlier registration of the host can never be approved (HostChanged)
-    const pending = await pendingRegistrationOf(
-      client,
-      host.mine,
-      target.deviceId,
-      (s) => s.hostId.toLowerCase() === hostId.toLowerCase() && s.hostRegId === host.hostRegId,
-    )
+    const state = await deviceState(session.client, target.deviceId)
+    if (state.status === 'approved') return {...base, ...alreadyBound(state, session)}
+    const pending = await pendingUnderHost(session, target, host)
     if (pending) {
       options.onProgress?.(`${target.label}: resuming the pending registration ${pending.state.regId}`)
       return {
@@ -121,32 +111,60 @@ async function registerOne(
         fromBlock: pending.registration.blockNumber,
       }
     }
-    options.onProgress?.(`${target.label}: signing the registration challenge`)
-    const nonce = await registrationNonce(client, target.deviceId)
-    const challenge = registerChallenge({chainId: client.chainId, contract: client.pociAddress!, operator, payout, deviceId: target.deviceId, hostId, nonce})
-    const attested = await attestOwnKeyDevice(target, challenge, locator)
-    options.onProgress?.(`${target.label}: sending the register transaction (with the registration deposit)`)
-    const result = await register(client, {
-      kind: target.chainKind,
-      publicKey: target.publicKey,
-      payout,
-      hostId,
-      proof: attested.registerProof,
-      evidence: encodeEvidence(attested.evidence),
-    })
-    return {
-      ...base,
-      regId: result.regId,
-      action: 'registered',
-      status: 'pending',
-      approved: false,
-      power: '0',
-      txHash: result.txHash,
-      fromBlock: result.blockNumber,
-    }
+    return {...base, ...(await registerAfresh(session, target, locator, host.payout, options))}
   } catch (error) {
     if (options.signal?.aborted) throw error
-    const message = error instanceof UnetError ? `${error.message}${error.hint ? ` (${error.hint})` : ''}` : (error as Error).message
-    return {...base, action: 'failed', status: 'none', approved: false, power: '0', reason: message}
+    return {...base, action: 'failed', status: 'none', approved: false, power: '0', reason: failureReason(error)}
   }
+}
+
+/** A device already bound: nothing is sent; bound elsewhere, the reason says where to release it. */
+function alreadyBound(state: DeviceState, session: MinerSession): Decided {
+  const sameOperator = state.operator?.toLowerCase() === session.operator.toLowerCase()
+  const mine = sameOperator && state.hostId?.toLowerCase() === session.hostId.toLowerCase()
+  return {
+    regId: state.regId,
+    action: 'already-registered',
+    status: 'approved',
+    approved: true,
+    power: state.power.toString(),
+    reason: mine ? undefined : `bound to ${sameOperator ? 'this operator' : `operator ${state.operator}`} on host ${state.hostId}: release it there first`,
+  }
+}
+
+/** The device's pending registration under this host's current registration, if any. */
+function pendingUnderHost(session: MinerSession, target: OwnKeyDevice, host: {hostRegId: string; mine: readonly Registration[]}) {
+  // a pending registration under an earlier registration of the host can never be approved (HostChanged)
+  const {client, hostId} = session
+  return pendingRegistrationOf(client, host.mine, target.deviceId, (s) => s.hostId.toLowerCase() === hostId.toLowerCase() && s.hostRegId === host.hostRegId)
+}
+
+/** Signs the device's registration challenge with its own key and sends `register` (with the deposit). */
+async function registerAfresh(
+  session: MinerSession,
+  target: OwnKeyDevice,
+  locator: DeviceLocator,
+  payout: string,
+  options: RegisterDevicesOptions,
+): Promise<Decided> {
+  const {client, hostId, operator} = session
+  options.onProgress?.(`${target.label}: signing the registration challenge`)
+  const nonce = await registrationNonce(client, target.deviceId)
+  const challenge = registerChallenge({chainId: client.chainId, contract: client.pociAddress!, operator, payout, deviceId: target.deviceId, hostId, nonce})
+  const attested = await attestOwnKeyDevice(target, challenge, locator)
+  options.onProgress?.(`${target.label}: sending the register transaction (with the registration deposit)`)
+  const result = await register(client, {
+    kind: target.chainKind,
+    publicKey: target.publicKey,
+    payout,
+    hostId,
+    proof: attested.registerProof,
+    evidence: encodeEvidence(attested.evidence),
+  })
+  return {regId: result.regId, action: 'registered', status: 'pending', approved: false, power: '0', txHash: result.txHash, fromBlock: result.blockNumber}
+}
+
+/** A device's failure in one line: the error's message, with its hint when it is a UnetError. */
+function failureReason(error: unknown): string {
+  return error instanceof UnetError ? `${error.message}${error.hint ? ` (${error.hint})` : ''}` : (error as Error).message
 }
