@@ -1,4 +1,4 @@
-import {ZeroAddress} from 'ethers'
+import {ZeroAddress, type Contract} from 'ethers'
 
 import {DEVICE_KIND_NAMES, DEVICE_STATUS_NAMES, isHostKind} from './artifacts.js'
 import {challengeBlock} from './block.js'
@@ -70,78 +70,13 @@ export async function getStatus(client: ChainClient, params: StatusParams = {}):
     callView<boolean>(poci, 'allowEmulator', [], 'read allowEmulator'),
     callView<string>(poci, 'verifier', [], 'read verifier'),
   ])
-  const ids = new Set((params.deviceIds ?? []).map((d) => d.toLowerCase()))
-  /** The operator's latest registration of each device: a key that is not bound may be waiting for the verifier. */
-  const latestReg = new Map<string, string>()
-  if (params.operator) {
-    for (const {args} of await pociEvents(client, 'Registered', {fromBlock}, [null, null, params.operator])) {
-      const id = (args[1] as string).toLowerCase()
-      ids.add(id)
-      latestReg.set(id, args[0] as string)
-    }
-  }
+  const {ids, latestReg} = await devicesToRead(client, params, fromBlock)
+  const read: StatusRead = {client, poci, operator: params.operator, fromBlock, rate, latestReg, hosts: new Map()}
   const devices: DeviceStatusView[] = []
-  const hostCache = new Map<string, {info: HostInfo; beats: PociEvent[]}>()
+  // one device after the other: a host read for its first device serves the next ones
   for (const deviceId of ids) {
-    const info = [...(await callView<DeviceInfo>(poci, 'deviceInfo', [deviceId], 'read device'))] as DeviceInfo
-    let status = Number(info[2])
-    if (params.operator && status !== 0 && info[0].toLowerCase() !== params.operator.toLowerCase()) continue
-    const regId = latestReg.get(deviceId)
-    if (status === 0 && regId) {
-      const reg = await callView<unknown[]>(poci, 'registrationInfo', [regId], 'read registration')
-      if (reg[5] === REG_PENDING) {
-        status = 1
-        info[0] = reg[1] as string
-        info[1] = reg[4] as bigint
-        info[4] = reg[2] as string
-        info[5] = reg[6] as string
-      }
-    }
-    if (params.operator && status === 0) continue
-    const view: DeviceStatusView = {
-      deviceId,
-      kind: DEVICE_KIND_NAMES[Number(info[1])] ?? 'none',
-      status: DEVICE_STATUS_NAMES[status] ?? 'none',
-      registered: status !== 0,
-      approved: status === 2,
-      power: info[3],
-      accrued: 0n,
-      claimable: 0n,
-      claimed: 0n,
-    }
-    if (status !== 0) {
-      view.operator = info[0]
-      view.payout = info[5] === ZeroAddress ? undefined : info[5]
-      view.hostId = info[4]
-    }
-    if (status === 2) {
-      const hostId = info[4]
-      let host = hostCache.get(hostId)
-      if (!host) {
-        const hostInfo = await callView<HostInfo>(poci, 'hostInfo', [hostId], 'read host')
-        const beats = await pociEvents(client, 'Heartbeat', {fromBlock}, [hostId])
-        host = {info: hostInfo, beats}
-        hostCache.set(hostId, host)
-      }
-      const approvals = await pociEvents(client, 'Approved', {fromBlock}, [null, deviceId])
-      const since = approvals.at(-1)?.blockNumber ?? 0
-      const credited = host.beats.filter((b) => b.blockNumber > since || (b.blockNumber === since && isHostKind(Number(info[1]))))
-      view.accrued = info[3] * rate * BigInt(credited.length)
-      view.claimable = host.info[7]
-      view.claimed = host.info[8]
-      const last = credited.at(-1)
-      if (last) {
-        view.lastHeartbeatEpoch = last.args[1] as bigint
-        view.lastHeartbeatBlock = BigInt(last.blockNumber)
-        view.lastHeartbeatTx = last.txHash
-        try {
-          view.lastHeartbeatTime = (await client.provider.getBlock(last.blockNumber))?.timestamp
-        } catch (error) {
-          throw toUnetError(error, 'read block')
-        }
-      }
-    }
-    devices.push(view)
+    const view = await deviceStatus(read, deviceId)
+    if (view) devices.push(view)
   }
   return {
     chainId: client.chainId,
@@ -155,5 +90,123 @@ export async function getStatus(client: ChainClient, params: StatusParams = {}):
     allowEmulator,
     verifier,
     devices,
+  }
+}
+
+/** What every device's reads share: the chain, the operator asked for, the reward rate, one read per host. */
+interface StatusRead {
+  client: ChainClient
+  poci: Contract
+  /** Only this operator's devices (any device asked for when undefined). */
+  operator?: string
+  /** The operator's latest registration of each device: a key that is not bound may be waiting for the verifier. */
+  latestReg: Map<string, string>
+  fromBlock: number
+  rate: bigint
+  hosts: Map<string, HostRecord>
+}
+
+interface HostRecord {
+  info: HostInfo
+  beats: PociEvent[]
+}
+
+/** The ids asked for, and every device the operator's Registered events name (with its latest regId). */
+async function devicesToRead(client: ChainClient, params: StatusParams, fromBlock: number): Promise<{ids: Set<string>; latestReg: Map<string, string>}> {
+  const ids = new Set((params.deviceIds ?? []).map((d) => d.toLowerCase()))
+  const latestReg = new Map<string, string>()
+  if (params.operator) {
+    for (const {args} of await pociEvents(client, 'Registered', {fromBlock}, [null, null, params.operator])) {
+      const id = (args[1] as string).toLowerCase()
+      ids.add(id)
+      latestReg.set(id, args[0] as string)
+    }
+  }
+  return {ids, latestReg}
+}
+
+/** One device's view; undefined when an operator was asked for and the device is not (or no longer) theirs. */
+async function deviceStatus(read: StatusRead, deviceId: string): Promise<DeviceStatusView | undefined> {
+  const info = [...(await callView<DeviceInfo>(read.poci, 'deviceInfo', [deviceId], 'read device'))] as DeviceInfo
+  // bound to another operator: checked before the registration read, which only a key not bound needs
+  if (read.operator && Number(info[2]) !== 0 && info[0].toLowerCase() !== read.operator.toLowerCase()) return undefined
+  const status = await withPendingRegistration(read.poci, info, read.latestReg.get(deviceId))
+  if (read.operator && status === 0) return undefined
+  const view = deviceView(deviceId, info, status)
+  if (status === 2) await addEarnings(read, view, info)
+  return view
+}
+
+/**
+ * The device's status; a key not bound (0) whose latest registration waits for the verifier reads as
+ * pending (1), with that registration's operator, kind, host and payout written into `info`.
+ */
+async function withPendingRegistration(poci: Contract, info: DeviceInfo, regId: string | undefined): Promise<number> {
+  const status = Number(info[2])
+  if (status !== 0 || !regId) return status
+  const reg = await callView<unknown[]>(poci, 'registrationInfo', [regId], 'read registration')
+  if (reg[5] !== REG_PENDING) return status
+  info[0] = reg[1] as string
+  info[1] = reg[4] as bigint
+  info[4] = reg[2] as string
+  info[5] = reg[6] as string
+  return 1
+}
+
+/** The view of what deviceInfo (or the pending registration) says; earnings start at 0. */
+function deviceView(deviceId: string, info: DeviceInfo, status: number): DeviceStatusView {
+  const view: DeviceStatusView = {
+    deviceId,
+    kind: DEVICE_KIND_NAMES[Number(info[1])] ?? 'none',
+    status: DEVICE_STATUS_NAMES[status] ?? 'none',
+    registered: status !== 0,
+    approved: status === 2,
+    power: info[3],
+    accrued: 0n,
+    claimable: 0n,
+    claimed: 0n,
+  }
+  if (status !== 0) {
+    view.operator = info[0]
+    view.payout = info[5] === ZeroAddress ? undefined : info[5]
+    view.hostId = info[4]
+  }
+  return view
+}
+
+/** An approved device's earnings: the host's heartbeats that credited it since its latest approval, the host's amounts. */
+async function addEarnings(read: StatusRead, view: DeviceStatusView, info: DeviceInfo): Promise<void> {
+  const host = await hostRecord(read, info[4])
+  const approvals = await pociEvents(read.client, 'Approved', {fromBlock: read.fromBlock}, [null, view.deviceId])
+  const since = approvals.at(-1)?.blockNumber ?? 0
+  // a heartbeat in the approval's own block counts for a host, not for an attached device
+  const credited = host.beats.filter((b) => b.blockNumber > since || (b.blockNumber === since && isHostKind(Number(info[1]))))
+  view.accrued = info[3] * read.rate * BigInt(credited.length)
+  view.claimable = host.info[7]
+  view.claimed = host.info[8]
+  const last = credited.at(-1)
+  if (last) await addLastHeartbeat(read.client, view, last)
+}
+
+/** hostInfo and the Heartbeat events of a host, read once for all its devices. */
+async function hostRecord(read: StatusRead, hostId: string): Promise<HostRecord> {
+  let host = read.hosts.get(hostId)
+  if (!host) {
+    const info = await callView<HostInfo>(read.poci, 'hostInfo', [hostId], 'read host')
+    const beats = await pociEvents(read.client, 'Heartbeat', {fromBlock: read.fromBlock}, [hostId])
+    host = {info, beats}
+    read.hosts.set(hostId, host)
+  }
+  return host
+}
+
+async function addLastHeartbeat(client: ChainClient, view: DeviceStatusView, last: PociEvent): Promise<void> {
+  view.lastHeartbeatEpoch = last.args[1] as bigint
+  view.lastHeartbeatBlock = BigInt(last.blockNumber)
+  view.lastHeartbeatTx = last.txHash
+  try {
+    view.lastHeartbeatTime = (await client.provider.getBlock(last.blockNumber))?.timestamp
+  } catch (error) {
+    throw toUnetError(error, 'read block')
   }
 }
