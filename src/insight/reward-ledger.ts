@@ -57,78 +57,103 @@ export function replayLedger(
   rewardPerPowerEpoch: bigint,
   times: ReadonlyMap<number, number> = new Map(),
 ): Map<string, HostLedger> {
-  const regs = new Map<string, Registration>()
-  const hosts = new Map<string, HostLedger>()
-  const hostOf = (hostId: string): HostLedger => {
-    let h = hosts.get(hostId)
-    if (!h) {
-      h = {hostId, operator: '', payout: '', bound: false, approvedBlock: 0, devices: new Map(), credits: [], epochs: [], claimed: 0n, forfeited: 0n}
-      hosts.set(hostId, h)
-    }
-    return h
-  }
+  const replay: Replay = {regs: new Map(), hosts: new Map(), rewardPerPowerEpoch, times}
+  // the contract's order: block, then log index within the block
   const ordered = [...events].sort((a, b) => a.block - b.block || a.logIndex - b.logIndex)
-  for (const e of ordered) {
-    switch (e.type) {
-      case 'registered':
-        regs.set(e.regId, {operator: e.operator, payout: e.payout, kind: e.kind})
-        break
-      case 'approved': {
-        const reg = regs.get(e.regId)
-        const h = hostOf(e.hostId)
-        const device = {power: BigInt(e.power), kind: DEVICE_KIND_NAMES[reg?.kind ?? 0] ?? 'unknown'}
-        if (e.deviceId === e.hostId) {
-          // a (re)approved host starts from a fresh state slot: nothing attached yet
-          h.devices = new Map([[e.deviceId, device]])
-          h.bound = true
-          h.approvedBlock = e.block
-          h.operator = reg?.operator ?? ''
-          h.payout = reg?.payout ?? ''
-        } else h.devices.set(e.deviceId, device)
-        break
-      }
-      case 'unbound': {
-        const h = hostOf(e.hostId)
-        h.devices.delete(e.deviceId)
-        if (e.deviceId === e.hostId) {
-          h.bound = false
-          h.devices.clear()
-        }
-        break
-      }
-      case 'payout':
-        hostOf(e.hostId).payout = e.payout
-        break
-      case 'heartbeat': {
-        const h = hostOf(e.hostId)
-        const epoch = BigInt(e.epoch)
-        h.epochs.push(epoch)
-        for (const [deviceId, d] of h.devices)
-          h.credits.push({
-            epoch,
-            block: e.block,
-            time: times.get(e.block) ?? 0,
-            hostId: e.hostId,
-            deviceId,
-            role: deviceId === e.hostId ? 'host' : 'device',
-            kind: d.kind,
-            power: d.power,
-            reward: d.power * rewardPerPowerEpoch,
-            tx: e.tx,
-            operator: h.operator,
-            payout: h.payout,
-          })
-        break
-      }
-      case 'claimed':
-        hostOf(e.hostId).claimed += BigInt(e.amount)
-        break
-      case 'slashed':
-        hostOf(e.hostId).forfeited += BigInt(e.forfeited)
-        break
-    }
+  for (const e of ordered) applyEvent(replay, e)
+  return replay.hosts
+}
+
+/** The replay's state: registrations seen so far (by regId) and the ledger of each host. */
+interface Replay {
+  regs: Map<string, Registration>
+  hosts: Map<string, HostLedger>
+  rewardPerPowerEpoch: bigint
+  times: ReadonlyMap<number, number>
+}
+
+type EventOf<T extends RewardEvent['type']> = Extract<RewardEvent, {type: T}>
+
+function applyEvent(r: Replay, e: RewardEvent): void {
+  switch (e.type) {
+    case 'registered':
+      r.regs.set(e.regId, {operator: e.operator, payout: e.payout, kind: e.kind})
+      break
+    case 'approved':
+      approve(r, e)
+      break
+    case 'unbound':
+      unbind(hostOf(r.hosts, e.hostId), e.deviceId)
+      break
+    case 'payout':
+      hostOf(r.hosts, e.hostId).payout = e.payout
+      break
+    case 'heartbeat':
+      credit(r, e)
+      break
+    case 'claimed':
+      hostOf(r.hosts, e.hostId).claimed += BigInt(e.amount)
+      break
+    case 'slashed':
+      hostOf(r.hosts, e.hostId).forfeited += BigInt(e.forfeited)
+      break
   }
-  return hosts
+}
+
+/** The host's ledger, started empty on its first event. */
+function hostOf(hosts: Map<string, HostLedger>, hostId: string): HostLedger {
+  let h = hosts.get(hostId)
+  if (!h) {
+    h = {hostId, operator: '', payout: '', bound: false, approvedBlock: 0, devices: new Map(), credits: [], epochs: [], claimed: 0n, forfeited: 0n}
+    hosts.set(hostId, h)
+  }
+  return h
+}
+
+/** Approved binds a device with its power, under the kind its registration named. */
+function approve(r: Replay, e: EventOf<'approved'>): void {
+  const reg = r.regs.get(e.regId)
+  const h = hostOf(r.hosts, e.hostId)
+  const device = {power: BigInt(e.power), kind: DEVICE_KIND_NAMES[reg?.kind ?? 0] ?? 'unknown'}
+  if (e.deviceId === e.hostId) {
+    // a (re)approved host starts from a fresh state slot: nothing attached yet
+    h.devices = new Map([[e.deviceId, device]])
+    h.bound = true
+    h.approvedBlock = e.block
+    h.operator = reg?.operator ?? ''
+    h.payout = reg?.payout ?? ''
+  } else h.devices.set(e.deviceId, device)
+}
+
+/** Revoked/Released removes a device; the host's own unbinding removes everything attached to it. */
+function unbind(h: HostLedger, deviceId: string): void {
+  h.devices.delete(deviceId)
+  if (deviceId === h.hostId) {
+    h.bound = false
+    h.devices.clear()
+  }
+}
+
+/** A heartbeat: one credit row for each device bound to the host at that moment. */
+function credit(r: Replay, e: EventOf<'heartbeat'>): void {
+  const h = hostOf(r.hosts, e.hostId)
+  const epoch = BigInt(e.epoch)
+  h.epochs.push(epoch)
+  for (const [deviceId, d] of h.devices)
+    h.credits.push({
+      epoch,
+      block: e.block,
+      time: r.times.get(e.block) ?? 0,
+      hostId: e.hostId,
+      deviceId,
+      role: deviceId === e.hostId ? 'host' : 'device',
+      kind: d.kind,
+      power: d.power,
+      reward: d.power * r.rewardPerPowerEpoch,
+      tx: e.tx,
+      operator: h.operator,
+      payout: h.payout,
+    })
 }
 
 export interface CreditFilter {
