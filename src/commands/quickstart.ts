@@ -8,6 +8,8 @@ import {Flags} from '@oclif/core'
 import type {RegisterOutcome} from '../miner/register-host.js'
 import type {DeviceRegisterOutcome} from '../miner/register-devices.js'
 import type {StatusReport} from '../miner/status-report.js'
+import type {MinerSession} from '../miner/miner-session.js'
+import type {Steps} from '../cli/spinner.js'
 import {MinerCommand} from '../cli/miner-command.js'
 import {formatUnits} from '../util/units.js'
 import {epochLine} from '../cli/render/epoch-line.js'
@@ -50,17 +52,36 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
       })
     const steps = await this.steps()
     // the order the devnet needs: it funds the wallet, so the wallet comes first
-    steps.start('operator wallet')
-    const wallet = await this.ensureWallet()
-    steps.succeed(`operator wallet ${wallet.address} (${wallet.created ? 'created' : 'existing'})`)
-    steps.start('starting the devnet (anvil, POCI contracts, verifier)')
-    const devnet = await this.startDevnet()
-    const how = devnet.alreadyRunning ? 'already running' : devnet.restored ? 'restored (its registrations and rewards kept)' : 'started (fresh chain)'
-    steps.succeed(`devnet ${how} at ${devnet.rpcUrl} (epoch ${devnet.epochSeconds} s)`)
+    const wallet = await this.walletStep(steps)
+    const devnet = await this.devnetStep(steps)
     this.reloadConfig()
 
     steps.start('opening the security engine')
     const session = await this.openSession()
+    const registration = await this.hostStep(session, steps)
+    const accelerators = await this.acceleratorsStep(session, registration, steps)
+    const heartbeats = await this.heartbeatsStep(session, steps)
+    const status = await this.rewardsStep(session, heartbeats)
+    return {devnet, wallet, engine: session.engine.kind, registration, ...(accelerators ? {accelerators} : {}), heartbeats, status}
+  }
+
+  private async walletStep(steps: Steps): Promise<QuickstartResult['wallet']> {
+    steps.start('operator wallet')
+    const wallet = await this.ensureWallet()
+    steps.succeed(`operator wallet ${wallet.address} (${wallet.created ? 'created' : 'existing'})`)
+    return wallet
+  }
+
+  private async devnetStep(steps: Steps): Promise<QuickstartResult['devnet']> {
+    steps.start('starting the devnet (anvil, POCI contracts, verifier)')
+    const devnet = await this.startDevnet()
+    const how = devnet.alreadyRunning ? 'already running' : devnet.restored ? 'restored (its registrations and rewards kept)' : 'started (fresh chain)'
+    steps.succeed(`devnet ${how} at ${devnet.rpcUrl} (epoch ${devnet.epochSeconds} s)`)
+    return devnet
+  }
+
+  /** Registers the host and waits for the devnet verifier; the rest of the demo needs it approved. */
+  private async hostStep(session: MinerSession, steps: Steps): Promise<RegisterOutcome> {
     steps.start('registering the host')
     const {registerHost} = await import('../miner/register-host.js')
     const registration = await registerHost(session, {waitMs: 60_000, onProgress: (m) => steps.update(`registering the host: ${m}`)})
@@ -75,6 +96,11 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
               : 'see decisions.jsonl in the devnet data dir',
         },
       )
+    return registration
+  }
+
+  /** The accelerators with their own key, registered to the host (undefined when there are none); ends the host's step. */
+  private async acceleratorsStep(session: MinerSession, registration: RegisterOutcome, steps: Steps): Promise<DeviceRegisterOutcome[] | undefined> {
     steps.update('registering accelerators')
     const {registerDevices} = await import('../miner/register-devices.js')
     const {deviceLocatorOf} = await import('../miner/attest-devices.js')
@@ -91,7 +117,11 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
       steps.line(
         `  ${d.kind} ${d.deviceId} (${d.device}): ${d.action}, ${d.approved ? `${this.style().state('approved')}, power ${d.power}` : this.style().state(d.status)}${d.reason ? ` — ${d.reason}` : ''}`,
       )
+    return accelerators
+  }
 
+  /** The agent for --epochs epochs: the spinner follows its state, one line per epoch. */
+  private async heartbeatsStep(session: MinerSession, steps: Steps): Promise<QuickstartResult['heartbeats']> {
     const style = this.style()
     steps.start(`heartbeats: ${this.flags.epochs} epoch(s)`)
     const {runMinerAgent} = await import('../miner/run-miner.js')
@@ -102,8 +132,11 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
       onEpoch: (e) => steps.line(epochLine(e, style)),
     })
     steps.stop()
-    const heartbeats = run.epochs.map((e) => ({epoch: e.epoch.toString(), result: e.result, txHash: e.txHash, reason: e.reason}))
+    return run.epochs.map((e) => ({epoch: e.epoch.toString(), result: e.result, txHash: e.txHash, reason: e.reason}))
+  }
 
+  /** The status the demo ends with; a run that earned nothing fails (the demo's point is the reward). */
+  private async rewardsStep(session: MinerSession, heartbeats: QuickstartResult['heartbeats']): Promise<StatusReport> {
     const {buildStatusReport, gatherStatus} = await import('../miner/status-report.js')
     const status = buildStatusReport(await gatherStatus(this.resolved, session.operator, session.payout), formatUnits)
     const credited = heartbeats.filter((h) => h.result === 'confirmed').length
@@ -111,7 +144,7 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
     this.log('next: `unet status`, `unet rewards claim`, `unet devnet stop`')
     if (BigInt(status.rewards.accrued) === 0n)
       throw new UnetError('no reward accrued: no heartbeat was credited', ExitCode.TX_REJECTED, {hint: '`unet status --explain` says why'})
-    return {devnet, wallet, engine: session.engine.kind, registration, ...(accelerators ? {accelerators} : {}), heartbeats, status}
+    return status
   }
 
   /**
