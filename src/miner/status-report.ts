@@ -96,31 +96,8 @@ export interface StatusReport {
 
 export function buildStatusReport(i: StatusInputs, formatUnits: (v: bigint, d: number) => string): StatusReport {
   const current = i.chain.currentEpoch
-  const hosts = new Map<string, DeviceStatusView>()
-  // One view per host for the host-level amounts: an approved device's (a pending one reads 0 claimable/claimed).
-  for (const d of i.chain.devices) if (d.hostId && (!hosts.has(d.hostId) || (d.approved && !hosts.get(d.hostId)!.approved))) hosts.set(d.hostId, d)
-
+  const hosts = hostViews(i.chain.devices)
   const devices = i.chain.devices.map((d) => deviceReport(d, i.history.get(d.hostId ?? d.deviceId) ?? [], current, i.expected?.get(d.deviceId.toLowerCase())))
-  let claimable = 0n
-  let claimed = 0n
-  for (const h of hosts.values()) {
-    claimable += h.claimable
-    claimed += h.claimed
-  }
-  const accrued = claimable + claimed
-
-  const costPerHeartbeat = i.gas ? HEARTBEAT_GAS_ESTIMATE * i.gas.maxFeePerGas : 0n
-  const gas = i.gas
-    ? {
-        balance: i.gas.balance.toString(),
-        formatted: formatUnits(i.gas.balance, GAS_COIN.decimals),
-        symbol: GAS_COIN.symbol,
-        costPerHeartbeat: costPerHeartbeat.toString(),
-        runwayEpochs: costPerHeartbeat > 0n ? Number(i.gas.balance / costPerHeartbeat) : null,
-      }
-    : null
-
-  const history = epochHistory(i.chain, hosts, i.history)
   const report: StatusReport = {
     network: i.profile.name,
     chainId: i.chain.chainId.toString(),
@@ -136,19 +113,8 @@ export function buildStatusReport(i: StatusInputs, formatUnits: (v: bigint, d: n
     },
     devices,
     challenges: i.challenges.filter((c) => c.status === 'open').map((c) => challengeReport(c, i.chain)),
-    rewards: {
-      accrued: accrued.toString(),
-      claimable: claimable.toString(),
-      claimed: claimed.toString(),
-      symbol: REWARD_TOKEN.symbol,
-      decimals: REWARD_TOKEN.decimals,
-      formatted: {
-        accrued: formatUnits(accrued, REWARD_TOKEN.decimals),
-        claimable: formatUnits(claimable, REWARD_TOKEN.decimals),
-        claimed: formatUnits(claimed, REWARD_TOKEN.decimals),
-      },
-    },
-    gas,
+    rewards: rewardsReport(hosts, formatUnits),
+    gas: i.gas ? gasReport(i.gas, formatUnits) : null,
     agent: {
       running: i.local.running,
       pid: i.local.pid ?? null,
@@ -156,11 +122,53 @@ export function buildStatusReport(i: StatusInputs, formatUnits: (v: bigint, d: n
       lastError: i.local.snapshot?.lastError ?? null,
       lastSuccessEpoch: i.local.snapshot?.lastSuccessEpoch ?? null,
     },
-    history,
+    history: epochHistory(i.chain, hosts, i.history),
     explain: [],
   }
   report.explain = explain(i, report)
   return report
+}
+
+/** One view per host for the host-level amounts: an approved device's (a pending one reads 0 claimable/claimed). */
+function hostViews(devices: DeviceStatusView[]): Map<string, DeviceStatusView> {
+  const hosts = new Map<string, DeviceStatusView>()
+  for (const d of devices) if (d.hostId && (!hosts.has(d.hostId) || (d.approved && !hosts.get(d.hostId)!.approved))) hosts.set(d.hostId, d)
+  return hosts
+}
+
+/** The hosts' amounts added up; accrued is what was ever credited: claimable now plus claimed. */
+function rewardsReport(hosts: Map<string, DeviceStatusView>, formatUnits: (v: bigint, d: number) => string): StatusReport['rewards'] {
+  let claimable = 0n
+  let claimed = 0n
+  for (const h of hosts.values()) {
+    claimable += h.claimable
+    claimed += h.claimed
+  }
+  const accrued = claimable + claimed
+  return {
+    accrued: accrued.toString(),
+    claimable: claimable.toString(),
+    claimed: claimed.toString(),
+    symbol: REWARD_TOKEN.symbol,
+    decimals: REWARD_TOKEN.decimals,
+    formatted: {
+      accrued: formatUnits(accrued, REWARD_TOKEN.decimals),
+      claimable: formatUnits(claimable, REWARD_TOKEN.decimals),
+      claimed: formatUnits(claimed, REWARD_TOKEN.decimals),
+    },
+  }
+}
+
+/** The operator's gas and how many heartbeats it pays for at the current fee (null runway: no fee to divide by). */
+function gasReport(gas: NonNullable<StatusInputs['gas']>, formatUnits: (v: bigint, d: number) => string): NonNullable<StatusReport['gas']> {
+  const costPerHeartbeat = HEARTBEAT_GAS_ESTIMATE * gas.maxFeePerGas
+  return {
+    balance: gas.balance.toString(),
+    formatted: formatUnits(gas.balance, GAS_COIN.decimals),
+    symbol: GAS_COIN.symbol,
+    costPerHeartbeat: costPerHeartbeat.toString(),
+    runwayEpochs: costPerHeartbeat > 0n ? Number(gas.balance / costPerHeartbeat) : null,
+  }
 }
 
 /** Estimated unix time of block `n`: the epoch's end estimate moved by whole blocks (epochSeconds / epochBlocks each). */
