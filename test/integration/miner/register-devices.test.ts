@@ -132,6 +132,15 @@ describe('registerDevices: resume, bound elsewhere, failure (real anvil, bmlib s
     return {...result, lines}
   }
 
+  /** Chip `i` alone in the rig, registered (pending) by the rival from its own approved host. */
+  async function rivalRegisters(i: number) {
+    const chip = chips[i]!
+    rig({chip})
+    const rivalHost = await approvedHost(chain.rival)
+    const theirs = (await run(rivalHost.session)).devices[0]!
+    return {chip, rivalHost, theirs}
+  }
+
   it('resumed: a pending registration under this host is waited on, not sent again (one Registered event, nonce 1), and the verifier approves it', async () => {
     const [chip] = chips as [ChipKey]
     rig({chip})
@@ -157,11 +166,8 @@ describe('registerDevices: resume, bound elsewhere, failure (real anvil, bmlib s
   }, 120_000)
 
   it("not resumed: another operator's pending registration of the chip, nor ours under an earlier registration of the host (it can never be approved)", async () => {
-    const chip = chips[1]!
-    rig({chip})
     // the rival, on its own host, has the chip's registration pending: ours is a new one, not the rival's resumed
-    const rivalHost = await approvedHost(chain.rival)
-    const theirs = (await run(rivalHost.session)).devices[0]!
+    const {chip, theirs} = await rivalRegisters(1)
     expect(theirs).toMatchObject({action: 'registered', status: 'pending'})
     const ours = await approvedHost(chain.op)
     const mine = (await run(ours.session)).devices[0]!
@@ -179,10 +185,7 @@ describe('registerDevices: resume, bound elsewhere, failure (real anvil, bmlib s
   }, 120_000)
 
   it('bound to another operator: refused with where it is bound, nothing sent; a direct register with a valid proof reverts AlreadyBound', async () => {
-    const chip = chips[2]!
-    rig({chip})
-    const rivalHost = await approvedHost(chain.rival)
-    const theirs = (await run(rivalHost.session)).devices[0]!
+    const {chip, rivalHost, theirs} = await rivalRegisters(2)
     await verify()
     expect(await deviceState(chain.rival, chip.id)).toMatchObject({status: 'approved', operator: chain.rival.signer!.address})
 
