@@ -24,7 +24,7 @@ import {verifyEvidenceWith, type KindVerifier} from '../evidence/verify.js'
 import {nvidiaAttestedModel} from '../hw/nvidia/attested-model.js'
 import {chipIdentity} from '../hw/nvidia/chip-identity.js'
 import type {NvidiaCheckPolicy, NvidiaFacts} from '../hw/nvidia/full-check.js'
-import {nvidiaEvidenceVerifier, verifyNvidiaEvidence} from '../hw/nvidia/verify-evidence.js'
+import {nvidiaEvidenceVerifier, type NvidiaKindResult} from '../hw/nvidia/verify-evidence.js'
 import {lookupChip, verifyCatalogue, type SophgoCatalogue} from '../hw/sophgo/catalogue.js'
 import {verifySophgoEvidence} from '../hw/sophgo/verify-evidence.js'
 import {parseCertificate} from '../util/x509.js'
@@ -109,7 +109,9 @@ function sophgoChip(evidence: Evidence | undefined, ctx: DevicePolicyContext): D
 }
 
 function nvidiaKey(evidence: Evidence | undefined, ctx: DevicePolicyContext): DevicePolicyResult {
-  const r = possession(DeviceKind.P384, evidence, 'nvidia-cc', nvidiaEvidenceVerifier(ctx.nvidia ?? STRICT_NVIDIA_CHECK, ctx.nvidiaFacts), ctx)
+  const check = nvidiaEvidenceVerifier(ctx.nvidia ?? STRICT_NVIDIA_CHECK, ctx.nvidiaFacts)
+  let checked: NvidiaKindResult | undefined
+  const r = possession(DeviceKind.P384, evidence, 'nvidia-cc', (e, c) => (checked = check(e, c)), ctx)
   if (r.reasons.length === 0) {
     // the chain verified to an NVIDIA root, so its device identity certificate names the physical chip
     const certs = evidence!.device.certChain.map((der) => parseCertificate(der))
@@ -119,9 +121,10 @@ function nvidiaKey(evidence: Evidence | undefined, ctx: DevicePolicyContext): De
     const model = nvidiaAttestedModel((evidence as AcceleratorEvidence).report.body, certs)
     return {...r, chipId: chip.chipId, ...(model ? {model: {vendor: 'nvidia', architecture: model.architecture, chipSku: model.chipSku}} : {})}
   }
-  // say whether possession itself failed, or the key proved it and the rest of the check refused it
-  const offline = possession(DeviceKind.P384, evidence, 'nvidia-cc', verifyNvidiaEvidence, ctx)
-  return {reasons: offline.reasons.length > 0 ? [POSSESSION, ...r.reasons] : r.reasons, warnings: r.warnings}
+  // say whether possession itself failed (the evidence's binding, or the check's offline part), or the
+  // key proved it and the rest of the check (OCSP, RIMs, CC policy) refused it
+  const possessed = checked !== undefined && checked.possession && r.reasons.length === checked.reasons.length
+  return {reasons: possessed ? r.reasons : [POSSESSION, ...r.reasons], warnings: r.warnings}
 }
 
 export function devicePolicy(kind: number, evidence: Evidence | undefined, ctx: DevicePolicyContext): DevicePolicyResult {

@@ -2,7 +2,7 @@ import {X509Certificate} from 'node:crypto'
 
 import type {Evidence, KindResult, KindVerifier, VerifyContext} from '../../evidence/index.js'
 import {equalBytes} from '../../util/hex.js'
-import {judgeNvidiaReport, type NvidiaCheckInput, type NvidiaCheckPolicy, type NvidiaFacts} from './full-check.js'
+import {judgeNvidiaReport, offlineNvidiaCheck, type NvidiaCheckInput, type NvidiaCheckPolicy, type NvidiaFacts} from './full-check.js'
 import {parseCertificate} from '../../util/x509.js'
 
 /** report.format of nvidia-cc evidence: body = request ‖ signed response, exactly as NVML returned it. */
@@ -43,27 +43,39 @@ export function nvidiaEvidenceInput(evidence: Evidence, now: Date): NvidiaCheckI
 /** Offline only: what `unet verify` runs on an evidence file (no RIM directory, no responder asked). */
 export const OFFLINE_NVIDIA_CHECK: NvidiaCheckPolicy = {ocsp: 'off', requireCc: false}
 
+/** A KindResult that also says whether the key proved possession, whatever the rest of the check found. */
+export interface NvidiaKindResult extends KindResult {
+  /** The offline part held: the chain to a trusted root, the leaf's signature over the nonce, the FWID, device.publicKey = the leaf key. */
+  possession: boolean
+}
+
 /**
  * KindVerifier for 'nvidia-cc' evidence: the NVIDIA full check (full-check.ts) under `policy`, judged
  * from `facts` gathered before (the verifier service) — the report signed by the leaf of device.certChain
  * (DER, leaf first) chaining to the pinned NVIDIA root (or a context.nvidiaRoots root), over
  * nonce.qualifyingData — and device.publicKey must be the leaf key.
  */
-export function nvidiaEvidenceVerifier(policy: NvidiaCheckPolicy, facts: NvidiaFacts = {ocsp: {}}): KindVerifier {
-  return (evidence: Evidence, context: VerifyContext): KindResult => {
+export function nvidiaEvidenceVerifier(
+  policy: NvidiaCheckPolicy,
+  facts: NvidiaFacts = {ocsp: {}},
+): (evidence: Evidence, context: VerifyContext) => NvidiaKindResult {
+  return (evidence, context) => {
     const input = nvidiaEvidenceInput(evidence, context.now ?? new Date())
-    if ('problem' in input) return {reasons: [input.problem]}
+    if ('problem' in input) return {reasons: [input.problem], possession: false}
     try {
       const extraRootFingerprints = [...(policy.extraRootFingerprints ?? []), ...rootFingerprints(context.nvidiaRoots)]
-      const r = judgeNvidiaReport(input, facts, {...policy, extraRootFingerprints})
+      const check = {...policy, extraRootFingerprints}
+      const offline = offlineNvidiaCheck(input, check)
+      const r = judgeNvidiaReport(input, facts, check, offline)
       const reasons = [...r.reasons]
-      if (!equalBytes(ecRawPublicKey(input.chain[0]!), evidence.device.publicKey)) reasons.push('device.publicKey is not the key of the leaf certificate')
+      const leafKey = equalBytes(ecRawPublicKey(input.chain[0]!), evidence.device.publicKey)
+      if (!leafKey) reasons.push('device.publicKey is not the key of the leaf certificate')
       const warnings = [...r.warnings]
       if (policy.ocsp === 'off') warnings.push('OCSP revocation not checked (mode off; docs/nvidia-attestation.md)')
       if (r.measurements === 'not-checked') warnings.push('RIM golden measurements not compared (no RIM directory, or it lacks the RIMs)')
-      return {reasons, warnings}
+      return {reasons, warnings, possession: offline.valid && leafKey}
     } catch (error) {
-      return {reasons: [(error as Error).message]}
+      return {reasons: [(error as Error).message], possession: false}
     }
   }
 }

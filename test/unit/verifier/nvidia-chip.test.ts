@@ -35,6 +35,23 @@ describe('devicePolicy: the NVIDIA chip id', () => {
     expect(c.chipId).not.toBe(a.chipId)
   })
 
+  it('possession is judged under the policy that refuses: a root the policy pins, OCSP enforced without answers', async () => {
+    const c = new Uint8Array(randomBytes(32))
+    const fw = testFirmware(chip)
+    const ev = await toAcceleratorEvidence({kind: 'nvidia-cc', uuid: 'GPU-x', nonce: c, report: testReport(fw, c), certChainPem: fw.chainPem}, c)
+    const pinned = {ocsp: 'enforce' as const, requireCc: false, extraRootFingerprints: [chip.root.cert.fingerprint256]}
+    const ctx = {network: 'testnet', allowEmulator: false, deviceId: evidenceDeviceId(ev), registerChallenge: c, nvidia: pinned}
+    // the key proved possession (the chain ends at the pinned root): only OCSP refuses it
+    const refused = devicePolicy(DeviceKind.P384, ev, ctx)
+    expect(refused.reasons.length).toBeGreaterThan(0)
+    for (const reason of refused.reasons) expect(reason).toMatch(/OCSP not-checked: no OCSP answer/)
+    // the same sound report about another device key: the binding fails, so possession is not proven
+    const other = '0x' + '66'.repeat(32)
+    const squatted = devicePolicy(DeviceKind.P384, ev, {...ctx, deviceId: other})
+    expect(squatted.reasons[0]).toMatch(/did not prove possession/)
+    expect(squatted.reasons).toContain(`evidence is about device ${evidenceDeviceId(ev)}, not ${other}`)
+  })
+
   it('an untrusted chain gives no chip id (and is refused)', async () => {
     const r = await judge(testFirmware(chip), [])
     expect(r.reasons[0]).toMatch(/did not prove possession/)
