@@ -123,7 +123,7 @@ export function decideRegistration(reg: Registration, ctx: DecideContext, facts:
       registerChallenge: challenge,
       sophgoCatalogue: ctx.sophgoCatalogue,
       sophgoCatalogueKeys: ctx.sophgoCatalogueKeys,
-      nvidiaRoots: ctx.nvidiaRoots,
+      // the roots as fingerprints, merged once into the check's policy
       nvidia: nvidiaCheckOf(ctx),
       nvidiaFacts: facts.nvidia,
       now: ctx.now,
@@ -158,7 +158,6 @@ function hostDecision(
     allowEmulator: ctx.allowEmulator,
     tpmRoots: ctx.tpmRoots,
     allowCloudVtpm: ctx.allowCloudVtpm,
-    nvidiaRoots: ctx.nvidiaRoots,
     expected: {challenge},
     now: ctx.now,
   })

@@ -1,6 +1,6 @@
 /**
  * What a network profile gives the verifier: its policy (emulator switch, trust roots, the NVIDIA check's
- * policy, read once at start) and where to scan from.
+ * policy, read once at start: trustRoots.nvidia lives in `nvidia`'s root fingerprints) and where to scan from.
  */
 import {readDevnetState} from '../chain/devnet.js'
 import type {NetworkProfile} from '../config/schema.js'
@@ -16,7 +16,6 @@ export function policyFromProfile(profile: NetworkProfile): VerifierPolicy {
     allowEmulator: profile.allowEmulator,
     tpmRoots: loadTrustRoots(profile.trustRoots.tpm),
     allowCloudVtpm: cloudVtpmAllowed(profile),
-    nvidiaRoots: profile.trustRoots.nvidia.length > 0 ? loadTrustRoots(profile.trustRoots.nvidia) : undefined,
     sophgoCatalogue: sophgo.catalogue,
     sophgoCatalogueKeys: sophgo.keys,
     nvidia: nvidiaCheckPolicyFor(profile),
