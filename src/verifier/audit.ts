@@ -51,6 +51,7 @@ export async function auditDecisions(
     onChain.push(...(await decisions(client, {fromBlock: from, toBlock: to})))
   }
   const report: AuditReport = {checked: 0, skipped: 0, mismatches: []}
+  const rimDir = nvidiaCheckOf(policy).rimDir
   const times = new Map<number, Date>()
   const blockTime = async (n: number): Promise<Date> => {
     let t = times.get(n)
@@ -82,7 +83,7 @@ export async function auditDecisions(
         recomputed: {approve: rec.approve, power: rec.power.toString(), model: rec.model, ekId: rec.ekId, chipId: rec.chipId, reasons: rec.reasons},
       })
     // the RIMs recomputed from must be the ones the verifier judged, whatever the verdict
-    for (const problem of rimDifferences(record.nvidia?.rims, rec.facts?.nvidia?.rims ?? [], nvidiaCheckOf(policy).rimDir)) mismatch(problem)
+    for (const problem of rimDifferences(record.nvidia?.rims, rec.facts?.nvidia?.rims ?? [], rimDir)) mismatch(problem)
     if (d.approved) {
       if (!rec.approve) mismatch('approved, but the recomputation rejects')
       else if (d.power !== rec.power) mismatch(`power differs: ${d.power} on chain, ${rec.power} recomputed (${rec.powerNote ?? rec.kind})`)
