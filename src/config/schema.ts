@@ -157,8 +157,8 @@ export interface NvidiaPolicy {
   rimRoots?: string[]
 }
 
-/** Mainnet's NVIDIA policy, and the one of a profile that sets none. */
-const STRICT_NVIDIA_POLICY: NvidiaPolicy = {ocsp: 'enforce', requireCc: true}
+/** Mainnet's NVIDIA policy, and the one of a profile (or a verifier policy) that sets none. */
+export const STRICT_NVIDIA_POLICY: NvidiaPolicy = {ocsp: 'enforce', requireCc: true}
 
 export function nvidiaPolicy(profile: NetworkProfile): NvidiaPolicy {
   return {...STRICT_NVIDIA_POLICY, ...profile.nvidia}

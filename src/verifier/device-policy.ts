@@ -18,6 +18,7 @@
  */
 import type {KeyObject} from 'node:crypto'
 
+import {STRICT_NVIDIA_POLICY} from '../config/schema.js'
 import {DEVICE_KIND_NAMES, DeviceKind} from '../evidence/device-kinds.js'
 import {evidenceDeviceId, type AcceleratorEvidence, type Evidence, type EvidenceKind} from '../evidence/format.js'
 import {verifyEvidenceWith, type KindVerifier} from '../evidence/verify.js'
@@ -52,8 +53,6 @@ export interface DevicePolicyContext {
   nvidiaFacts?: NvidiaFacts
 }
 
-/** The policy of a profile that sets none, as config/schema.ts nvidiaPolicy. */
-export const STRICT_NVIDIA_CHECK: NvidiaCheckPolicy = {ocsp: 'enforce', requireCc: true}
 const POSSESSION = 'the P-384 key did not prove possession (an NVIDIA-rooted report over the registration challenge, signed by the key)'
 
 export interface DevicePolicyResult {
@@ -109,7 +108,7 @@ function sophgoChip(evidence: Evidence | undefined, ctx: DevicePolicyContext): D
 }
 
 function nvidiaKey(evidence: Evidence | undefined, ctx: DevicePolicyContext): DevicePolicyResult {
-  const check = nvidiaEvidenceVerifier(ctx.nvidia ?? STRICT_NVIDIA_CHECK, ctx.nvidiaFacts)
+  const check = nvidiaEvidenceVerifier(ctx.nvidia ?? STRICT_NVIDIA_POLICY, ctx.nvidiaFacts)
   let checked: NvidiaKindResult | undefined
   const r = possession(DeviceKind.P384, evidence, 'nvidia-cc', (e, c) => (checked = check(e, c)), ctx)
   if (r.reasons.length === 0) {

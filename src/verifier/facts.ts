@@ -7,6 +7,7 @@
  * again. Other kinds need no facts.
  */
 import type {Registration} from '../chain/registrations.js'
+import {STRICT_NVIDIA_POLICY} from '../config/schema.js'
 import {DeviceKind} from '../evidence/device-kinds.js'
 import {decodeEvidence} from '../evidence/index.js'
 import {
@@ -20,7 +21,6 @@ import {
 import {OCSP_SKEW_MS} from '../hw/nvidia/ocsp.js'
 import {nvidiaEvidenceInput, rootFingerprints} from '../hw/nvidia/verify-evidence.js'
 import {hexToBytes} from '../util/hex.js'
-import {STRICT_NVIDIA_CHECK} from './device-policy.js'
 
 /** The part of the verifier's policy (decide.ts VerifierPolicy extends it) the NVIDIA check reads. */
 export interface NvidiaVerifierPolicy {
@@ -62,7 +62,7 @@ export function registrationBinding(reg: Pick<Registration, 'regId' | 'blockHash
 
 /** The profile's NVIDIA full-check policy with its trust roots, as the decision applies it. */
 export function nvidiaCheckOf(policy: NvidiaVerifierPolicy): NvidiaCheckPolicy {
-  const nvidia = policy.nvidia ?? STRICT_NVIDIA_CHECK
+  const nvidia: NvidiaCheckPolicy = policy.nvidia ?? STRICT_NVIDIA_POLICY
   return {...nvidia, extraRootFingerprints: [...(nvidia.extraRootFingerprints ?? []), ...rootFingerprints(policy.nvidiaRoots)]}
 }
 
