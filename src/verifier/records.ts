@@ -4,9 +4,15 @@
  * The last decision record of a registration wins; a missing file is an empty log.
  */
 import {existsSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
 
 import {InputError} from '../errors/index.js'
 import type {RecordedFacts} from './facts.js'
+
+/** Where `unet verifier run` appends its decisions, and `unet verifier audit` reads them, without --decisions. */
+export function verifierDecisionsFile(dataDir: string): string {
+  return join(dataDir, 'verifier', 'decisions.jsonl')
+}
 
 export function readRecordedFacts(file: string): Map<string, RecordedFacts> {
   const out = new Map<string, RecordedFacts>()

@@ -1,5 +1,3 @@
-import {join} from 'node:path'
-
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
@@ -25,16 +23,17 @@ Exits 0 when every decision matches, ${ExitCode.AUDIT_MISMATCH} (AUDIT_MISMATCH)
 
   async run(): Promise<AuditReport> {
     const profile = requireChainReady(this.resolved.profile)
-    const [{withClient}, {auditDecisions}, {policyFromProfile, defaultFromBlock}, {readRecordedFacts}, {devnetPaths}] = await Promise.all([
-      import('../../chain/client.js'),
-      import('../../verifier/audit.js'),
-      import('../../verifier/policy.js'),
-      import('../../verifier/records.js'),
-      import('../../chain/devnet.js'),
-    ])
+    const [{withClient}, {auditDecisions}, {policyFromProfile, defaultFromBlock}, {readRecordedFacts, verifierDecisionsFile}, {devnetPaths}] =
+      await Promise.all([
+        import('../../chain/client.js'),
+        import('../../verifier/audit.js'),
+        import('../../verifier/policy.js'),
+        import('../../verifier/records.js'),
+        import('../../chain/devnet.js'),
+      ])
     const policy = policyFromProfile(profile)
     const dataDir = this.resolved.paths.dataDir
-    const log = this.flags.decisions ?? (profile.name === 'devnet' ? devnetPaths(dataDir).decisionsFile : join(dataDir, 'verifier', 'decisions.jsonl'))
+    const log = this.flags.decisions ?? (profile.name === 'devnet' ? devnetPaths(dataDir).decisionsFile : verifierDecisionsFile(dataDir))
     const recorded = readRecordedFacts(log)
     const fromBlock = this.flags['from-block'] ?? defaultFromBlock(profile, dataDir)
     const report: AuditReport = await withClient(profile, (client) => auditDecisions(client, policy, {fromBlock}, recorded))

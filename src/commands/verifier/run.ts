@@ -50,12 +50,14 @@ or a prompt, never from argv; on the devnet without --keystore the devnet's veri
     const profile = requireChainReady(this.resolved.profile)
     const rate = Number(this.flags['spot-check-rate'])
     if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new InputError(`--spot-check-rate ${this.flags['spot-check-rate']} is not a probability in 0..1`)
-    const [{connect, disconnect}, {verifierRole}, {runVerifier, recordJson}, {policyFromProfile, defaultFromBlock}] = await Promise.all([
-      import('../../chain/client.js'),
-      import('../../chain/verifier-reads.js'),
-      import('../../verifier/service.js'),
-      import('../../verifier/policy.js'),
-    ])
+    const [{connect, disconnect}, {verifierRole}, {runVerifier, recordJson}, {policyFromProfile, defaultFromBlock}, {verifierDecisionsFile}] =
+      await Promise.all([
+        import('../../chain/client.js'),
+        import('../../chain/verifier-reads.js'),
+        import('../../verifier/service.js'),
+        import('../../verifier/policy.js'),
+        import('../../verifier/records.js'),
+      ])
     const policy = policyFromProfile(profile)
     const client = await connect(profile, {privateKey: await this.verifierKey(profile)})
     const controller = new AbortController()
@@ -63,7 +65,7 @@ or a prompt, never from argv; on the devnet without --keystore the devnet's veri
     process.once('SIGTERM', stop)
     process.once('SIGINT', stop)
     let metricsServer: {url: string; close(): Promise<void>; metrics: import('../../verifier/metrics.js').VerifierMetrics} | undefined
-    const decisionsFile = this.flags.decisions ?? join(paths.dataDir, 'verifier', 'decisions.jsonl')
+    const decisionsFile = this.flags.decisions ?? verifierDecisionsFile(paths.dataDir)
     const cursorFile = join(paths.dataDir, 'verifier', 'cursor.json')
     let fd: number | undefined
     let nextBlock = 0
