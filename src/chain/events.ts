@@ -2,10 +2,11 @@
  * The POCI contract's events: one reader for logs in a block range and one for the event a receipt
  * carries, so every caller gets parsed arguments and the same error on a failed read.
  */
-import type {Contract, Result, TransactionReceipt} from 'ethers'
+import type {Result, TransactionReceipt} from 'ethers'
 
+import {epochTiming} from './block.js'
 import {requirePoci, type ChainClient} from './client.js'
-import {callView, toUnetError} from './tx.js'
+import {toUnetError} from './tx.js'
 
 export interface BlockRange {
   fromBlock: number
@@ -22,19 +23,6 @@ export interface PociEvent {
   logIndex: number
 }
 
-/** Poci.genesisBlock once per contract: it emitted nothing before, so no scan starts earlier (a node may refuse a range from block 0). */
-const genesisBlocks = new WeakMap<Contract, Promise<number>>()
-
-function genesisBlock(poci: Contract): Promise<number> {
-  let start = genesisBlocks.get(poci)
-  if (!start) {
-    start = callView<bigint>(poci, 'genesisBlock', [], 'read genesisBlock').then(Number)
-    start.catch(() => genesisBlocks.delete(poci)) // a failed read is asked again next time
-    genesisBlocks.set(poci, start)
-  }
-  return start
-}
-
 /**
  * `event` logs of the POCI contract in `range` (from the contract's genesis block at the earliest),
  * oldest first. `topics` filter the indexed arguments in order (null = any), as ethers'
@@ -44,7 +32,8 @@ export async function pociEvents(client: ChainClient, event: string, range: Bloc
   const poci = requirePoci(client)
   try {
     const topicFilter = await poci.filters[event]!(...topics).getTopicFilter()
-    const fromBlock = Math.max(range.fromBlock, await genesisBlock(poci))
+    // the contract emitted nothing before its genesis block, so no scan starts earlier (a node may refuse a range from block 0)
+    const fromBlock = Math.max(range.fromBlock, Number((await epochTiming(client)).genesisBlock))
     if (range.toBlock !== undefined && range.toBlock < fromBlock) return []
     const logs = await client.provider.getLogs({address: client.pociAddress, topics: topicFilter, fromBlock, toBlock: range.toBlock ?? 'latest'})
     return logs.map((log) => ({
