@@ -1,11 +1,10 @@
-import {readFileSync} from 'node:fs'
-
 import {Flags} from '@oclif/core'
 
 import {parseAt} from '../../cli/at-flag.js'
 import {BaseCommand} from '../../cli/base-command.js'
+import {readFlagFile} from '../../cli/flag-file.js'
 import {nvidiaCheckFlags, nvidiaCheckPolicyFromFlags} from '../../cli/nvidia-check-flags.js'
-import {EvidenceInvalidError, InputError} from '../../errors/index.js'
+import {EvidenceInvalidError} from '../../errors/index.js'
 import {hexToBytes} from '../../util/hex.js'
 
 export default class VerifyNvidiaEvidence extends BaseCommand<typeof VerifyNvidiaEvidence> {
@@ -31,12 +30,7 @@ export default class VerifyNvidiaEvidence extends BaseCommand<typeof VerifyNvidi
     const {parseNvidiaEvidenceList, checkNvidiaEvidenceSet} = await import('../../hw/nvidia/evidence-list.js')
     const f = this.flags
     const nonce = hexToBytes(f.nonce, '--nonce', 32)
-    let text: string
-    try {
-      text = readFileSync(f.evidence, 'utf8')
-    } catch {
-      throw new InputError(`cannot read --evidence ${f.evidence}`)
-    }
+    const text = readFlagFile(f.evidence, '--evidence').toString('utf8')
     const policy = await nvidiaCheckPolicyFromFlags(this.resolved.profile, f)
     const result = await checkNvidiaEvidenceSet(parseNvidiaEvidenceList(text), nonce, policy, {
       cacheDir: this.resolved.paths.cacheDir,
