@@ -5,7 +5,7 @@ import {Flags} from '@oclif/core'
 import {atFlag, parseAt} from '../../cli/at-flag.js'
 import {BaseCommand} from '../../cli/base-command.js'
 import {readFlagFile as read} from '../../cli/flag-file.js'
-import {ocspFlags} from '../../cli/nvidia-check-flags.js'
+import {nvidiaCheckPolicyFromFlags, ocspFlags} from '../../cli/nvidia-check-flags.js'
 import {EvidenceInvalidError} from '../../errors/index.js'
 import type {NvidiaCheckPolicy} from '../../hw/nvidia/full-check.js'
 import type {RimCheckOptions, RimInput, RimReportCheck} from '../../hw/nvidia/rim-check.js'
@@ -35,16 +35,11 @@ export default class VerifyNvidiaRim extends BaseCommand<typeof VerifyNvidiaRim>
   }
 
   async run() {
-    const {nvidiaCheckPolicyFor} = await import('../../hw/nvidia/check-policy.js')
     const f = this.flags
     const now = parseAt(f.at) ?? new Date()
     const inputs = f.rim.map((p) => ({label: basename(p), xml: read(p, '--rim')}))
     // the profile's NVIDIA policy, as `verify nvidia-report` reads it: OCSP mode and responder, GPU roots, RIM roots (+ --rim-root)
-    const policy = nvidiaCheckPolicyFor(this.resolved.profile, {
-      ocsp: f.ocsp as 'off' | 'warn' | 'enforce' | undefined,
-      ocspUrl: f['ocsp-url'],
-      rimRoots: f['rim-root'],
-    })
+    const policy = await nvidiaCheckPolicyFromFlags(this.resolved.profile, f)
     return f.report ? this.againstReport(f.report, inputs, policy, now) : this.rimsAlone(inputs, policy, now)
   }
 
