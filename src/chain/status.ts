@@ -4,6 +4,7 @@ import {DEVICE_KIND_NAMES, DEVICE_STATUS_NAMES, isHostKind} from './artifacts.js
 import {challengeBlock} from './block.js'
 import {requirePoci, type ChainClient} from './client.js'
 import {pociEvents, type PociEvent} from './events.js'
+import {registrationState} from './registrations.js'
 import {callView, toUnetError} from './tx.js'
 
 export interface DeviceStatusView {
@@ -58,7 +59,6 @@ export interface StatusParams {
 type DeviceInfo = [string, bigint, bigint, bigint, string, string, string]
 /** operator, active, power, count, setHash, lastEpoch, lastBlock, accrued, claimed, ekId */
 type HostInfo = [string, boolean, bigint, bigint, string, bigint, bigint, bigint, bigint, string]
-const REG_PENDING = 1n
 
 export async function getStatus(client: ChainClient, params: StatusParams = {}): Promise<ChainStatus> {
   const poci = requirePoci(client)
@@ -130,7 +130,7 @@ async function deviceStatus(read: StatusRead, deviceId: string): Promise<DeviceS
   const info = [...(await callView<DeviceInfo>(read.poci, 'deviceInfo', [deviceId], 'read device'))] as DeviceInfo
   // bound to another operator: checked before the registration read, which only a key not bound needs
   if (read.operator && Number(info[2]) !== 0 && info[0].toLowerCase() !== read.operator.toLowerCase()) return undefined
-  const status = await withPendingRegistration(read.poci, info, read.latestReg.get(deviceId))
+  const status = await withPendingRegistration(read.client, info, read.latestReg.get(deviceId))
   if (read.operator && status === 0) return undefined
   const view = deviceView(deviceId, info, status)
   if (status === 2) await addEarnings(read, view, info)
@@ -141,15 +141,15 @@ async function deviceStatus(read: StatusRead, deviceId: string): Promise<DeviceS
  * The device's status; a key not bound (0) whose latest registration waits for the verifier reads as
  * pending (1), with that registration's operator, kind, host and payout written into `info`.
  */
-async function withPendingRegistration(poci: Contract, info: DeviceInfo, regId: string | undefined): Promise<number> {
+async function withPendingRegistration(client: ChainClient, info: DeviceInfo, regId: string | undefined): Promise<number> {
   const status = Number(info[2])
   if (status !== 0 || !regId) return status
-  const reg = await callView<unknown[]>(poci, 'registrationInfo', [regId], 'read registration')
-  if (reg[5] !== REG_PENDING) return status
-  info[0] = reg[1] as string
-  info[1] = reg[4] as bigint
-  info[4] = reg[2] as string
-  info[5] = reg[6] as string
+  const reg = await registrationState(client, regId)
+  if (reg.status !== 'pending') return status
+  info[0] = reg.operator
+  info[1] = BigInt(reg.kind)
+  info[4] = reg.hostId
+  info[5] = reg.payout
   return 1
 }
 
