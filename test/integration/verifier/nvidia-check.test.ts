@@ -320,35 +320,35 @@ describe('verifier service: the NVIDIA full check on p384 registrations (real an
     const to = await suite.op.provider.getBlockNumber()
     const recorded = new Map<string, RecordedFacts>([good, revoked].map((d) => [d.regId.toLowerCase(), d.facts!]))
     // the audit's policy names a responder that counts: the audit must never ask it
-    const counting = await relay(router.url)
-    const audited: VerifierPolicy = {...p, nvidia: {...p.nvidia!, ocspUrl: counting.url}}
-    const audit = (facts: Map<string, RecordedFacts>) => auditDecisions(suite.op, audited, {fromBlock: from, toBlock: to}, facts)
+    await withRelay(relay(router.url), async (counting) => {
+      const audited: VerifierPolicy = {...p, nvidia: {...p.nvidia!, ocspUrl: counting.url}}
+      const audit = (facts: Map<string, RecordedFacts>) => auditDecisions(suite.op, audited, {fromBlock: from, toBlock: to}, facts)
 
-    // equal, though the answers are judged again later: each at the time it was asked
-    expect(await audit(recorded)).toEqual({checked: 2, skipped: 0, mismatches: []})
+      // equal, though the answers are judged again later: each at the time it was asked
+      expect(await audit(recorded)).toEqual({checked: 2, skipped: 0, mismatches: []})
 
-    // one byte of the signed part of the approved registration's answer for certificate 2 changed in the log
-    const tampered = structuredClone(good.facts!)
-    const answer = tampered.nvidia!.ocsp.gpu!.find((a) => a.index === 2)!
-    const bytes = Buffer.from(answer.response!, 'base64')
-    const at = bytes.indexOf(Buffer.from(answer.nonce!, 'hex'))
-    expect(at).toBeGreaterThan(0)
-    bytes[at]! ^= 0x01
-    answer.response = bytes.toString('base64')
-    const t = await audit(new Map([...recorded, [good.regId.toLowerCase(), tampered]]))
-    expect(t.mismatches.map((m) => [m.regId, m.problem])).toEqual([[good.regId, 'approved, but the recomputation rejects']])
-    expect(t.mismatches[0]!.recomputed.reasons).toContainEqual(expect.stringMatching(/^certificate 2 .* OCSP not-checked: /))
+      // one byte of the signed part of the approved registration's answer for certificate 2 changed in the log
+      const tampered = structuredClone(good.facts!)
+      const answer = tampered.nvidia!.ocsp.gpu!.find((a) => a.index === 2)!
+      const bytes = Buffer.from(answer.response!, 'base64')
+      const at = bytes.indexOf(Buffer.from(answer.nonce!, 'hex'))
+      expect(at).toBeGreaterThan(0)
+      bytes[at]! ^= 0x01
+      answer.response = bytes.toString('base64')
+      const t = await audit(new Map([...recorded, [good.regId.toLowerCase(), tampered]]))
+      expect(t.mismatches.map((m) => [m.regId, m.problem])).toEqual([[good.regId, 'approved, but the recomputation rejects']])
+      expect(t.mismatches[0]!.recomputed.reasons).toContainEqual(expect.stringMatching(/^certificate 2 .* OCSP not-checked: /))
 
-    // no record at all: nothing says the chain was good, so the approval does not hold up, nor which RIMs were judged
-    const missing = await audit(new Map([[revoked.regId.toLowerCase(), revoked.facts!]]))
-    expect(missing.mismatches.map((m) => [m.regId, m.problem])).toEqual([
-      [good.regId, expect.stringMatching(new RegExp(`^RIM ${DRIVER_RIM} \\(SHA-256 [0-9a-f]{64}\\) in .* was not judged by the verifier`))],
-      [good.regId, expect.stringMatching(new RegExp(`^RIM ${VBIOS_RIM} \\(SHA-256 [0-9a-f]{64}\\) in .* was not judged by the verifier`))],
-      [good.regId, 'approved, but the recomputation rejects'],
-    ])
-    expect(missing.mismatches[2]!.recomputed.reasons).toContainEqual(expect.stringMatching(/no OCSP answer was asked for or recorded/))
-    expect(counting.count()).toBe(0)
-    await counting.close()
+      // no record at all: nothing says the chain was good, so the approval does not hold up, nor which RIMs were judged
+      const missing = await audit(new Map([[revoked.regId.toLowerCase(), revoked.facts!]]))
+      expect(missing.mismatches.map((m) => [m.regId, m.problem])).toEqual([
+        [good.regId, expect.stringMatching(new RegExp(`^RIM ${DRIVER_RIM} \\(SHA-256 [0-9a-f]{64}\\) in .* was not judged by the verifier`))],
+        [good.regId, expect.stringMatching(new RegExp(`^RIM ${VBIOS_RIM} \\(SHA-256 [0-9a-f]{64}\\) in .* was not judged by the verifier`))],
+        [good.regId, 'approved, but the recomputation rejects'],
+      ])
+      expect(missing.mismatches[2]!.recomputed.reasons).toContainEqual(expect.stringMatching(/no OCSP answer was asked for or recorded/))
+      expect(counting.count()).toBe(0)
+    })
   })
 
   it(`unet verifier audit (subprocess): a RIM changed, replaced or removed since the decision is named, exit ${ExitCode.AUDIT_MISMATCH}; unchanged: 0`, async () => {
