@@ -5,13 +5,13 @@
  * Each responder runs in its own process group (detached), which stop() kills.
  */
 import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
-import {createHash, X509Certificate} from 'node:crypto'
+import {X509Certificate} from 'node:crypto'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer, request as httpRequest} from 'node:http'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {certificateFields} from '../../src/util/x509-fields.js'
+import {issuerKeyHash} from '../../src/hw/nvidia/ocsp-request.js'
 import type {Issued} from './x509.js'
 
 const run = (args: string[], cwd: string) => execFileSync('openssl', args, {cwd, stdio: ['ignore', 'pipe', 'pipe']})
@@ -232,13 +232,6 @@ export async function withRelay<T>(opening: Promise<Relay>, use: (relay: Relay) 
   }
 }
 
-/** The SHA-384 issuerKeyHash of a CertID naming `issuer`: what a request for its certificates carries. */
-export function issuerKeyHash(issuer: X509Certificate): Buffer {
-  return createHash('sha384')
-    .update(certificateFields(new Uint8Array(issuer.raw)).publicKeyBits)
-    .digest()
-}
-
 /**
  * One URL for the responders of several CAs (openssl ocsp answers for one CA): a request goes to the
  * responder of the issuer its CertID names. What NVIDIA's single ocsp.ndis.nvidia.com does for its CAs.
@@ -247,6 +240,6 @@ export async function ocspRouter(
   routes: Array<{issuer: TestCert; url: string}>,
   rewrite: {response?: (b: Buffer, request: Buffer) => Buffer} = {},
 ): Promise<Relay> {
-  const table = routes.map((r) => ({hash: issuerKeyHash(r.issuer.cert), url: r.url}))
+  const table = routes.map((r) => ({hash: Buffer.from(issuerKeyHash(r.issuer.cert)), url: r.url}))
   return relay((request) => table.find((r) => request.includes(r.hash))?.url ?? 'http://127.0.0.1:9/', rewrite)
 }

@@ -25,12 +25,18 @@ export interface OcspRequest {
   nonce: Uint8Array
 }
 
+const sha384 = (b: Uint8Array) => new Uint8Array(createHash('sha384').update(b).digest())
+
+/** The issuerKeyHash of a CertID naming `issuer`: SHA-384 of its subjectPublicKey bits. */
+export function issuerKeyHash(issuer: X509Certificate): Uint8Array {
+  return sha384(certificateFields(new Uint8Array(issuer.raw)).publicKeyBits)
+}
+
 /** The CertID of `cert` (SHA-384 hashes of its issuer's name and key, its serial). */
 export function certIdFor(cert: X509Certificate, issuer: X509Certificate): CertId {
-  const sha384 = (b: Uint8Array) => new Uint8Array(createHash('sha384').update(b).digest())
   return {
     issuerNameHash: sha384(certificateFields(new Uint8Array(cert.raw)).issuerName),
-    issuerKeyHash: sha384(certificateFields(new Uint8Array(issuer.raw)).publicKeyBits),
+    issuerKeyHash: issuerKeyHash(issuer),
     serial: certificateFields(new Uint8Array(cert.raw)).serial,
   }
 }
