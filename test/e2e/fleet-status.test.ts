@@ -13,6 +13,7 @@ import {buildStubs, fixture, rigNvml, tempDir, writeConfig} from '../integration
 import {BIN, makeHome, runCli, type CliResult, type Home} from '../helpers/cli.js'
 import {devnetSuite, type DevnetSuite} from '../helpers/devnet-suite.js'
 import {suiteWorld} from '../helpers/suite-world.js'
+import {until} from '../helpers/until.js'
 
 const schema = JSON.parse(readFileSync(new URL('../../docs/fleet-status.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>
 const ajv = new Ajv2020({strict: true, allErrors: true})
@@ -106,16 +107,21 @@ async function startFleet(devnet: DevnetSuite) {
     // B is credited once, then stops; A's agent runs on (as a miner's service would) until it is two epochs past B
     const hbB = await heartbeatOnce(b, envB)
     expect(hbB.code, hbB.stdout + hbB.stderr).toBe(0)
-    agentA = spawn(process.execPath, [BIN, 'heartbeat'], {env: {...process.env, ...a.env, ...envA}, stdio: ['ignore', 'ignore', 'pipe']})
+    const agent = spawn(process.execPath, [BIN, 'heartbeat'], {env: {...process.env, ...a.env, ...envA}, stdio: ['ignore', 'ignore', 'pipe']})
+    agentA = agent
     let log = ''
-    agentA.stderr!.on('data', (c: Buffer) => (log += c.toString()))
+    agent.stderr!.on('data', (c: Buffer) => (log += c.toString()))
     const lastEpoch = async (hostId: string) => ((await poci.getFunction('hostInfo').staticCall(hostId)) as unknown[])[5] as bigint
     const lastB = await lastEpoch(hostB)
-    const end = Date.now() + 120_000
-    while ((await lastEpoch(hostA)) < lastB + 2n) {
-      if (Date.now() > end || agentA.exitCode !== null) throw new Error(`host A was not credited two epochs past B:\n${log.slice(-3000)}`)
-      await new Promise((r) => setTimeout(r, 500))
-    }
+    await until(
+      () => `host A credited two epochs past B:\n${log.slice(-3000)}`,
+      async () => {
+        if ((await lastEpoch(hostA)) >= lastB + 2n) return true
+        if (agent.exitCode !== null) throw new Error(`host A's agent exited (${agent.exitCode}) before it was credited two epochs past B:\n${log.slice(-3000)}`)
+        return undefined
+      },
+      {timeoutMs: 120_000, everyMs: 500},
+    )
     return {a, b, envB, provider, poci, operatorA, operatorB, hostA, hostB, agentA}
   } catch (e) {
     await stopFleet({provider, agentA})

@@ -9,6 +9,7 @@ import {buildStubs, fixture, REPO, rigNvml, tempDir, writeConfig} from '../integ
 import {BIN, runCli} from '../helpers/cli.js'
 import {devnetSuite} from '../helpers/devnet-suite.js'
 import {freePort} from '../helpers/swtpm.js'
+import {until} from '../helpers/until.js'
 
 interface Dashboard {
   panels: Array<{type: string; title: string; targets?: Array<{expr: string}>}>
@@ -112,23 +113,23 @@ describe('per-device metrics and the Grafana dashboard (devnet, real agent endpo
     agent.stderr!.on('data', (c: Buffer) => (log += c.toString()))
 
     const url = `http://127.0.0.1:${metricsPort}/metrics`
-    let body = ''
-    const end = Date.now() + 90_000
-    for (;;) {
-      body = await fetch(url).then(
-        (r) => r.text(),
-        () => '',
-      )
-      // two credits: three looks at least (epoch starts, credits), so a duplicate delivery would have happened
-      if (
-        /^unet_device_online\{[^}]*\} 1$/m.test(body) &&
-        /^unet_alerts_open\{/m.test(body) &&
-        /^unet_heartbeats_total\{result="confirmed"\} [2-9]/m.test(body)
-      )
-        break
-      if (Date.now() > end) throw new Error(`per-device series never appeared:\n${body.slice(0, 3000)}\n${log.slice(-3000)}`)
-      await new Promise((r) => setTimeout(r, 500))
-    }
+    let last = ''
+    const body = await until(
+      () => `the per-device series:\n${last.slice(0, 3000)}\n${log.slice(-3000)}`,
+      async () => {
+        last = await fetch(url).then(
+          (r) => r.text(),
+          () => '',
+        )
+        // two credits: three looks at least (epoch starts, credits), so a duplicate delivery would have happened
+        return /^unet_device_online\{[^}]*\} 1$/m.test(last) &&
+          /^unet_alerts_open\{/m.test(last) &&
+          /^unet_heartbeats_total\{result="confirmed"\} [2-9]/m.test(last)
+          ? last
+          : undefined
+      },
+      {timeoutMs: 90_000, everyMs: 500},
+    )
 
     const status = (await runCli(['status', '--json'], {home})).json<{devices: Array<{deviceId: string; kind: string; power: string}>}>()
     const host = status.devices[0]!

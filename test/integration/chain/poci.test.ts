@@ -17,6 +17,7 @@ import {deviceIdOf, registrationId} from '../../../src/evidence/nonce.js'
 import {bytesToHex, concatBytes} from '../../../src/util/hex.js'
 import {swtpm} from '../../helpers/env.js'
 import {pociSuite} from '../../helpers/poci-suite.js'
+import {until} from '../../helpers/until.js'
 import {
   SwtpmAk,
   buildBeat,
@@ -296,9 +297,11 @@ describe('POCI v2 contract on real anvil', () => {
     await rpc(chain.url, 'evm_setAutomine', [false])
     try {
       const sent = heartbeat(chain.op, params).catch((error: unknown) => error)
-      const deadline = Date.now() + 10_000
-      while (Date.now() < deadline && Number(((await rpc(chain.url, 'txpool_status')) as {pending: string}).pending) === 0)
-        await new Promise((r) => setTimeout(r, 50))
+      await until(
+        'the heartbeat in the pool',
+        async () => (Number(((await rpc(chain.url, 'txpool_status')) as {pending: string}).pending) > 0 ? true : undefined),
+        {timeoutMs: 10_000, everyMs: 50},
+      )
       // blocks too small for it carry the chain to the last block of the epoch; the heartbeat then lands
       // in the first block of the next one
       const cb = await challengeBlock(chain.op)
