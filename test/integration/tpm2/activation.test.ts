@@ -11,9 +11,9 @@ import {ESYS_TR} from '../../../src/hw/tpm2/ffi.js'
 import {ekTemplateRsa2048, tpm2b} from '../../../src/hw/tpm2/wire.js'
 import {bytesToHex} from '../../../src/util/hex.js'
 import {swtpm} from '../../helpers/env.js'
+import {SWTPM_AK} from '../../helpers/swtpm-engine.js'
 import {startSwtpm, type SwtpmHandle} from '../../helpers/swtpm.js'
 
-const AK = 0x81010002
 const PCRS = [0, 7]
 const REG_ID = bytesToHex(randomBytes(32))
 
@@ -27,9 +27,9 @@ describe('credential activation (activation.ts) on swtpm', () => {
   let attackerTpm: SwtpmHandle
   let attacker: Tpm2Engine
   beforeAll(async () => {
-    victim = await Tpm2Engine.open({tcti: swtpm().tcti, akHandle: AK, pcrs: PCRS})
+    victim = await Tpm2Engine.open({tcti: swtpm().tcti, akHandle: SWTPM_AK, pcrs: PCRS})
     attackerTpm = await startSwtpm()
-    attacker = await Tpm2Engine.open({tcti: attackerTpm.tcti, akHandle: AK, pcrs: PCRS})
+    attacker = await Tpm2Engine.open({tcti: attackerTpm.tcti, akHandle: SWTPM_AK, pcrs: PCRS})
   })
   afterAll(() => {
     victim?.close()

@@ -11,14 +11,14 @@ import {ekTemplateRsa2048} from '../../../src/hw/tpm2/wire.js'
 import {parseQuoteAttest, parseSignature, parseTpm2bPublic} from '../../../src/hw/tpm2/structures.js'
 import {freePort} from '../../helpers/swtpm.js'
 import {swtpm} from '../../helpers/env.js'
+import {SWTPM_AK} from '../../helpers/swtpm-engine.js'
 
-const AK = 0x81010002
 const PCRS = [0, 1, 2, 3, 4, 5, 6, 7]
 
 describe('tpm2 engine on swtpm (real tpm2-tss through koffi)', () => {
   let engine: Tpm2Engine
   beforeAll(async () => {
-    engine = await Tpm2Engine.open({tcti: swtpm().tcti, akHandle: AK, pcrs: PCRS})
+    engine = await Tpm2Engine.open({tcti: swtpm().tcti, akHandle: SWTPM_AK, pcrs: PCRS})
   })
   afterAll(() => engine?.close())
 
@@ -39,7 +39,7 @@ describe('tpm2 engine on swtpm (real tpm2-tss through koffi)', () => {
 
   it('reuses the persisted AK across sessions', async () => {
     const first = await engine.identity()
-    const other = await Tpm2Engine.open({tcti: swtpm().tcti, akHandle: AK, pcrs: PCRS})
+    const other = await Tpm2Engine.open({tcti: swtpm().tcti, akHandle: SWTPM_AK, pcrs: PCRS})
     try {
       expect((await other.identity()).deviceId).toBe(first.deviceId)
     } finally {
@@ -76,13 +76,13 @@ describe('tpm2 engine on swtpm (real tpm2-tss through koffi)', () => {
 
   it('an unreachable TCTI is HARDWARE_UNAVAILABLE with a hint', async () => {
     const port = await freePort()
-    const error = await Tpm2Engine.open({tcti: `swtpm:host=127.0.0.1,port=${port}`, akHandle: AK, pcrs: PCRS}).catch((e: unknown) => e)
+    const error = await Tpm2Engine.open({tcti: `swtpm:host=127.0.0.1,port=${port}`, akHandle: SWTPM_AK, pcrs: PCRS}).catch((e: unknown) => e)
     expect(error).toMatchObject({exitCode: ExitCode.HARDWARE_UNAVAILABLE})
     expect((error as {hint: string}).hint).toMatch(/swtpm/)
   })
 
   it('a missing device names the firmware setting; a missing library names the package', async () => {
-    const noDev = await Tpm2Engine.open({tcti: 'device:/dev/tpmrm-none', akHandle: AK, pcrs: PCRS}).catch((e: unknown) => e)
+    const noDev = await Tpm2Engine.open({tcti: 'device:/dev/tpmrm-none', akHandle: SWTPM_AK, pcrs: PCRS}).catch((e: unknown) => e)
     expect(noDev).toMatchObject({exitCode: ExitCode.HARDWARE_UNAVAILABLE})
     const koffi = await loadKoffi()
     let caught: unknown
@@ -152,7 +152,7 @@ describe('tpm2 engine on swtpm (real tpm2-tss through koffi)', () => {
       engine: 'auto',
       tcti: swtpm().tcti,
       dataDir: '/nonexistent',
-      akHandle: '0x81010002',
+      akHandle: `0x${SWTPM_AK.toString(16)}`,
       pcrs: PCRS,
       profile: {name: 'testnet', allowEmulator: false},
     })
