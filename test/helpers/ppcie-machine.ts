@@ -21,7 +21,7 @@ export interface TestPpcieMachine {
 }
 
 /** One device's evidence before signing: tests change `opaque` to lie about the topology. */
-export interface TestDevice {
+export interface PpcieDeviceEvidence {
   arch: 'HOPPER' | 'LS10'
   fw: TestFirmware
   opaque: Record<number, Uint8Array>
@@ -59,7 +59,7 @@ export const ppcieGpuOpaque = (links: Uint8Array): Record<number, Uint8Array> =>
 })
 
 /** The machine's devices as a consistent machine reports them. */
-export function ppcieDevices(m: TestPpcieMachine): {gpus: TestDevice[]; switches: TestDevice[]} {
+export function ppcieDevices(m: TestPpcieMachine): {gpus: PpcieDeviceEvidence[]; switches: PpcieDeviceEvidence[]} {
   return {
     gpus: m.gpus.map((fw) => ({arch: 'HOPPER', fw, opaque: ppcieGpuOpaque(gpuLinks(m.switchPdis))})),
     switches: m.switches.map((fw, i) => ({arch: 'LS10', fw, opaque: {22: m.switchPdis[i]!, 26: switchGpuList(m.gpuPdis)}})),
@@ -67,7 +67,7 @@ export function ppcieDevices(m: TestPpcieMachine): {gpus: TestDevice[]; switches
 }
 
 /** NVIDIA's serialised evidence list (JSON) of the devices, each report signed over `nonce`. */
-export function ppcieEvidenceJson(devices: readonly TestDevice[], nonce: Uint8Array): string {
+export function ppcieEvidenceJson(devices: readonly PpcieDeviceEvidence[], nonce: Uint8Array): string {
   const b64 = (b: Uint8Array | string) => Buffer.from(b).toString('base64')
   return JSON.stringify(
     devices.map((d) => ({

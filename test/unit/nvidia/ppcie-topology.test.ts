@@ -11,7 +11,7 @@ import {
   ppcieGpuOpaque,
   switchGpuList,
   testPpcieMachine,
-  type TestDevice,
+  type PpcieDeviceEvidence,
   type TestPpcieMachine,
 } from '../../helpers/ppcie-machine.js'
 
@@ -23,7 +23,7 @@ beforeAll(() => {
 })
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
-const judge = (devices: readonly TestDevice[]) =>
+const judge = (devices: readonly PpcieDeviceEvidence[]) =>
   verifyNvidiaEvidenceSet(parseNvidiaEvidenceList(ppcieEvidenceJson(devices, NONCE)), {
     expectedNonce: NONCE,
     extraRootFingerprints: [m.root.cert.fingerprint256],
