@@ -1,6 +1,7 @@
 import {afterAll, beforeAll} from 'vitest'
 
 import {makeHome, runCli, type Home} from './cli.js'
+import {madeInBeforeAll} from './suite-world.js'
 import {freePort} from './swtpm.js'
 
 export interface DevnetSuite {
@@ -30,8 +31,7 @@ export function devnetSuite(): DevnetSuite {
   return {
     home,
     get port() {
-      if (port === undefined) throw new Error('devnetSuite().port is picked in beforeAll: read it inside a test')
-      return port
+      return madeInBeforeAll('devnetSuite().port', port)
     },
   }
 }

@@ -3,6 +3,7 @@ import {afterAll, beforeAll} from 'vitest'
 import {disconnect, type ChainClient} from '../../src/chain/client.js'
 import {clientFor, deployFresh, type DeployOptions, type Deployment} from '../integration/chain/helpers.js'
 import {anvilUrl} from './env.js'
+import {madeInBeforeAll} from './suite-world.js'
 
 /** A suite's own POCI deployment on this worker's anvil (deployed, verifier, keys) and its named, funded clients. */
 export type PociSuite<Name extends string> = Readonly<Deployment> & {
@@ -30,10 +31,7 @@ export function pociSuite<const Name extends string>(clients: readonly Name[], d
     for (const c of [dep?.verifier, ...connected.values()]) if (c) disconnect(c)
   })
 
-  const made = <T>(name: string, value: T | undefined): T => {
-    if (value === undefined) throw new Error(`pociSuite().${name} is made in beforeAll: read it inside a hook or a test`)
-    return value
-  }
+  const made = <T>(name: string, value: T | undefined): T => madeInBeforeAll(`pociSuite().${name}`, value)
   const suite: Record<string, unknown> = {url}
   for (const field of ['deployed', 'verifier', 'keys'] as const) Object.defineProperty(suite, field, {get: () => made(field, dep)[field]})
   for (const name of clients) {

@@ -2,6 +2,7 @@ import {afterAll, beforeAll} from 'vitest'
 
 import {Tpm2Engine} from '../../src/hw/tpm2/engine.js'
 import {swtpm} from './env.js'
+import {madeInBeforeAll} from './suite-world.js'
 import {startSwtpm, type SwtpmHandle} from './swtpm.js'
 
 /** The persistent handle of the tests' AK in a swtpm (the engine creates it there on first use). */
@@ -40,16 +41,12 @@ export function swtpmEngine(options: SwtpmEngineOptions = {}): SwtpmEngine {
     own?.stop()
   })
 
-  const made = <T>(name: string, value: T | undefined): T => {
-    if (value === undefined) throw new Error(`swtpmEngine().${name} is made in beforeAll: read it inside a hook or a test`)
-    return value
-  }
   return {
     get engine() {
-      return made('engine', engine)
+      return madeInBeforeAll('swtpmEngine().engine', engine)
     },
     get tpm() {
-      return options.own ? made('tpm', own) : swtpm()
+      return options.own ? madeInBeforeAll('swtpmEngine().tpm', own) : swtpm()
     },
   }
 }
