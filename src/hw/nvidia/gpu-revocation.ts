@@ -35,7 +35,3 @@ export function judgeGpuChainRevocation(
 ): RevocationResult {
   return judgeRevocation(gpuChain(chain), answers, {...scope, ...GPU_SCOPE})
 }
-
-export async function checkGpuChainRevocation(chain: X509Certificate[], options: GpuRevocationOptions): Promise<RevocationResult> {
-  return judgeGpuChainRevocation(chain, await askGpuChainRevocation(chain, options), options)
-}

@@ -70,7 +70,3 @@ export function checkLoadedRims(report: Uint8Array, loaded: LoadedRims, options:
   if (loaded.inputs.length === 0) return {valid: true, reasons: [], warnings: [], measurements: 'not-checked', notes: loaded.notes, rims: [], ids: loaded.ids}
   return {...checkRimsAgainstReport(reportMeasurements(report), loaded.inputs, options), ids: loaded.ids}
 }
-
-export function checkReportWithRimDir(report: Uint8Array, architecture: NvidiaArchitectureName, dir: string, options: RimCheckOptions = {}): RimDirCheck {
-  return checkLoadedRims(report, loadReportRims(report, architecture, dir), options)
-}
