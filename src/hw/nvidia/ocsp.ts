@@ -18,7 +18,6 @@ import {verifyOcspResponse, type OcspVerdict} from './ocsp-response.js'
  *  - askRevocation (I/O): the cache or the responder; returns the answers as bytes (OcspAnswer), the
  *    time each was asked, or why there is none;
  *  - judgeRevocation (pure): verifies each answer at the time it was asked and applies the mode.
- * checkRevocation is the two in a row.
  *
  * Modes: `off` asks nothing; `warn` asks and reports; `enforce` makes every status but `good` a
  * reason (ok = false). A verified `revoked` is a reason in warn mode too: it is a signed fact about the
@@ -250,8 +249,4 @@ export function judgeRevocation(chain: X509Certificate[], answers: readonly Ocsp
   const enforce = scope.mode === 'enforce'
   const reasons = enforce ? asked.filter((c) => c.status !== 'good').map(line) : always
   return {mode: scope.mode, ok: reasons.length === 0, certs, reasons, warnings: enforce ? [] : doubtful}
-}
-
-export async function checkRevocation(chain: X509Certificate[], options: RevocationOptions): Promise<RevocationResult> {
-  return judgeRevocation(chain, await askRevocation(chain, options), options)
 }

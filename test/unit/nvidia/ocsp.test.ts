@@ -6,7 +6,7 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {askRevocation, checkRevocation, judgeRevocation, type RevocationOptions} from '../../../src/hw/nvidia/ocsp.js'
+import {askRevocation, judgeRevocation, type RevocationOptions} from '../../../src/hw/nvidia/ocsp.js'
 import {boundNonce, buildOcspRequest} from '../../../src/hw/nvidia/ocsp-request.js'
 import {bytesToHex} from '../../../src/util/hex.js'
 import {ocspUrls} from '../../../src/util/x509-fields.js'
@@ -43,8 +43,10 @@ beforeAll(async () => {
 
 afterAll(() => pki?.stop())
 
+/** Ask, then judge the answers: the two steps as the full check runs them (full-check.ts). */
+const askAndJudge = async (chain: X509Certificate[], options: RevocationOptions) => judgeRevocation(chain, await askRevocation(chain, options), options)
 const check = (cert: TestCert, url: string, extra: Partial<RevocationOptions> = {}) =>
-  checkRevocation([cert.cert, ca.cert], {mode: 'enforce', responderUrl: url, ...extra})
+  askAndJudge([cert.cert, ca.cert], {mode: 'enforce', responderUrl: url, ...extra})
 
 describe('OCSP request', () => {
   it('carries a SHA-384 CertID that openssl computes the same way, and a nonce', () => {
@@ -224,7 +226,7 @@ describe('OCSP against a real openssl responder', () => {
   })
 
   it('skips certificates before firstIndex with the given reason', async () => {
-    const r = await checkRevocation([good.cert, ca.cert], {mode: 'enforce', responderUrl: delegatedUrl, firstIndex: 1, skipReason: 'made on the device'})
+    const r = await askAndJudge([good.cert, ca.cert], {mode: 'enforce', responderUrl: delegatedUrl, firstIndex: 1, skipReason: 'made on the device'})
     expect(r.certs[0]).toMatchObject({status: 'not-checked', reason: 'made on the device'})
     expect(r.ok).toBe(true)
   })
