@@ -1,7 +1,7 @@
 import {InputError} from '../../errors/index.js'
 import {NVIDIA_ARCHITECTURES, type NvidiaArchitectureName} from './architecture.js'
 import {checkModeConsistency, isPpcieMode} from './cc-policy.js'
-import {checkNvidiaReport, judgeNvidiaReport, type GatherOptions, type NvidiaCheckPolicy, type NvidiaCheckResult} from './full-check.js'
+import {checkNvidiaReport, type GatherOptions, type NvidiaCheckPolicy, type NvidiaCheckResult} from './full-check.js'
 import {parseCertChain} from './verify.js'
 import {parseOpaqueData} from './opaque.js'
 import {checkPpcieTopology, type PpcieDevice} from './ppcie-topology.js'
@@ -94,24 +94,6 @@ const inputOf = (e: NvidiaEvidenceEntry, expectedNonce: Uint8Array, now: Date) =
   expectedNonce,
   now,
 })
-
-/** Offline only (no RIMs, no OCSP, CC policy reported but not required). */
-export function verifyNvidiaEvidenceSet(
-  entries: readonly NvidiaEvidenceEntry[],
-  options: {expectedNonce: Uint8Array; now?: Date; allowMissingFwid?: boolean; extraRootFingerprints?: string[]},
-): NvidiaEvidenceSetResult {
-  const policy: NvidiaCheckPolicy = {
-    ocsp: 'off',
-    requireCc: false,
-    allowMissingFwid: options.allowMissingFwid,
-    extraRootFingerprints: options.extraRootFingerprints,
-  }
-  const now = options.now ?? new Date()
-  return judgeNvidiaEvidenceSet(
-    entries,
-    entries.map((e) => judgeNvidiaReport(inputOf(e, options.expectedNonce, now), {ocsp: {}}, policy)),
-  )
-}
 
 /** Every entry's full check (RIMs, OCSP as the policy says), then the set's. */
 export async function checkNvidiaEvidenceSet(

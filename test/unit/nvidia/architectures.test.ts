@@ -10,7 +10,7 @@ import {describe, expect, it} from 'vitest'
 
 import {InputError} from '../../../src/errors/index.js'
 import {chainArchitecture} from '../../../src/hw/nvidia/architecture.js'
-import {parseNvidiaEvidenceList, verifyNvidiaEvidenceSet} from '../../../src/hw/nvidia/evidence-list.js'
+import {checkNvidiaEvidenceSet, parseNvidiaEvidenceList, type NvidiaEvidenceEntry} from '../../../src/hw/nvidia/evidence-list.js'
 import {decodeReportFile, parseCertChain, verifyNvidiaReport} from '../../../src/hw/nvidia/verify.js'
 import {certificateExtensions} from '../../../src/util/der.js'
 import {ca, issue} from '../../helpers/x509.js'
@@ -122,9 +122,12 @@ describe('chainArchitecture: read from the device identity certificate, repeated
 
 describe("NVIDIA's multi-device evidence sets (attestation-sdk serialised evidence)", () => {
   const set = (path: string) => parseNvidiaEvidenceList(chain(path))
+  /** The set check as `verify nvidia-evidence` runs it, offline: no OCSP, no RIMs, CC mode not required. */
+  const checkSet = (entries: readonly NvidiaEvidenceEntry[], nonce: Uint8Array, allowMissingFwid?: boolean) =>
+    checkNvidiaEvidenceSet(entries, nonce, {ocsp: 'off', requireCc: false, allowMissingFwid})
 
-  it('four Hopper GPUs of one machine verify, four distinct chips, in PPCIE mode: not a complete PPCIE set', () => {
-    const r = verifyNvidiaEvidenceSet(set('nvidia/multi-gpu-hopper.json'), {expectedNonce: MULTI_GPU_NONCE})
+  it('four Hopper GPUs of one machine verify, four distinct chips, in PPCIE mode: not a complete PPCIE set', async () => {
+    const r = await checkSet(set('nvidia/multi-gpu-hopper.json'), MULTI_GPU_NONCE)
     expect(r.entries.every((e) => e.valid)).toBe(true)
     expect(r.entries.map((e) => e.architecture)).toEqual(['hopper', 'hopper', 'hopper', 'hopper'])
     expect(new Set(r.entries.map((e) => e.chip!.chipId)).size).toBe(4)
@@ -139,22 +142,22 @@ describe("NVIDIA's multi-device evidence sets (attestation-sdk serialised eviden
     ])
   })
 
-  it("fails with a wrong nonce, with one GPU's report under another's chain, and with a false arch", () => {
+  it("fails with a wrong nonce, with one GPU's report under another's chain, and with a false arch", async () => {
     const entries = set('nvidia/multi-gpu-hopper.json')
-    expect(verifyNvidiaEvidenceSet(entries, {expectedNonce: NONCE}).reasons.filter((x) => /differs from the expected/.test(x))).toHaveLength(4)
+    expect((await checkSet(entries, NONCE)).reasons.filter((x) => /differs from the expected/.test(x))).toHaveLength(4)
     const swapped = [{...entries[0]!, certChainPem: entries[1]!.certChainPem}, ...entries.slice(1)]
-    const r = verifyNvidiaEvidenceSet(swapped, {expectedNonce: MULTI_GPU_NONCE})
+    const r = await checkSet(swapped, MULTI_GPU_NONCE)
     expect(r.valid).toBe(false)
     expect(r.reasons).toContain('entry 0: report signature does not verify with the leaf certificate key')
     expect(r.reasons).toContain("entry 1: chip 419BDFFE09391C64D4 is entry 0's chip: one chip counts once")
     const lying = [{...entries[0]!, declaredArch: 'BLACKWELL'}, ...entries.slice(1)]
-    expect(verifyNvidiaEvidenceSet(lying, {expectedNonce: MULTI_GPU_NONCE}).reasons.filter((x) => !x.startsWith('PPCIE topology:'))).toEqual([
+    expect((await checkSet(lying, MULTI_GPU_NONCE)).reasons.filter((x) => !x.startsWith('PPCIE topology:'))).toEqual([
       'entry 0: declares architecture BLACKWELL, its chain names hopper',
     ])
   })
 
-  it("NVIDIA's multi-switch sample repeats one LS10 four times: each report verifies, the set counts one chip once and fails", () => {
-    const r = verifyNvidiaEvidenceSet(set('nvidia/multi-switch-ls10.json'), {expectedNonce: NONCE, allowMissingFwid: true})
+  it("NVIDIA's multi-switch sample repeats one LS10 four times: each report verifies, the set counts one chip once and fails", async () => {
+    const r = await checkSet(set('nvidia/multi-switch-ls10.json'), NONCE, true)
     expect(r.entries.every((e) => e.valid)).toBe(true)
     expect(r.valid).toBe(false)
     // the switch signs its PDI 203eb31ad9ed0008 and 8 GPU PDIs, 6b811687a0a7ee7c twice: 7 distinct GPUs
