@@ -181,12 +181,15 @@ async function askOne(cert: X509Certificate, issuer: X509Certificate, index: num
     if (!(error instanceof HttpPostError)) throw error
     return {index, askedAt, url, ...bound, error: `no answer from the OCSP responder: ${error.message}`}
   }
-  const v = verifyAnswer(cert, issuer, response, request.nonce, now, o)
-  if (cacheDir && v.status && v.nextUpdate) {
-    try {
-      writeCachedAnswer(cacheDir, request.certId, {url, nonce: request.nonce, response})
-    } catch {
-      // a cache that cannot be written costs a request next time, nothing more
+  if (cacheDir) {
+    // cached only when it verifies and has a nextUpdate; the verdict is judgeRevocation's, which verifies it again
+    const v = verifyAnswer(cert, issuer, response, request.nonce, now, o)
+    if (v.status && v.nextUpdate) {
+      try {
+        writeCachedAnswer(cacheDir, request.certId, {url, nonce: request.nonce, response})
+      } catch {
+        // a cache that cannot be written costs a request next time, nothing more
+      }
     }
   }
   return {index, askedAt, url, source: 'responder', nonce: hex(request.nonce), ...bound, response: b64(response)}
