@@ -166,7 +166,9 @@ export function checkEkChain(check: EkChainCheck): EkChainResult {
   try {
     return checkEkChainParsed(check)
   } catch (error) {
-    // node:crypto parses a certificate's public key lazily: a malformed one throws later, untyped
+    // toX509 reads the key of a certificate it parses from text or bytes (parseCertificate); one handed
+    // in as an X509Certificate is used as is, its key read when a check needs it, and node:crypto throws
+    // untyped errors: whatever throws makes the chain a reason here, not a throw
     return {valid: false, reasons: [`the EK certificate chain does not parse: ${(error as Error).message}`], info: {class: 'unclassified', path: []}}
   }
 }
