@@ -59,7 +59,11 @@ export interface CertRevocation {
 
 export interface RevocationResult {
   mode: OcspMode
-  /** False when a certificate is revoked, or in enforce mode when an asked certificate is not `good`. */
+  /**
+   * False when an asked certificate is revoked or its answer is `refused` (either in every mode), or in
+   * enforce mode when an asked certificate is not `good`. A certificate not asked about (mode off,
+   * `withheld`, skipped) never makes it false.
+   */
   ok: boolean
   certs: CertRevocation[]
   reasons: string[]
