@@ -10,3 +10,9 @@ export function parseCertificate(input: string | Uint8Array): X509Certificate {
   void cert.publicKey
   return cert
 }
+
+/** A certificate parsed (parseCertificate) the first time it is asked for, then the same one every time: a pinned root. */
+export function lazyCertificate(pem: string): () => X509Certificate {
+  let cert: X509Certificate | undefined
+  return () => (cert ??= parseCertificate(pem))
+}

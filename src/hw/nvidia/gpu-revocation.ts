@@ -1,7 +1,7 @@
-import {X509Certificate} from 'node:crypto'
+import type {X509Certificate} from 'node:crypto'
 
 import {askRevocation, judgeRevocation, NVIDIA_OCSP_URL, type OcspAnswer, type RevocationOptions, type RevocationResult, type RevocationScope} from './ocsp.js'
-import {NVIDIA_DEVICE_IDENTITY_CA_PEM} from './roots.js'
+import {nvidiaDeviceIdentityCa} from './roots.js'
 
 /**
  * OCSP for a GPU attestation chain (leaf first), as NVIDIA's verifier asks (nvtrust cc_admin_utils.py,
@@ -19,7 +19,7 @@ const GPU_SCOPE = {
 
 /** The chain OCSP looks at: completed with the pinned root when the driver left it out. */
 function gpuChain(chain: X509Certificate[]): X509Certificate[] {
-  const pinned = new X509Certificate(NVIDIA_DEVICE_IDENTITY_CA_PEM)
+  const pinned = nvidiaDeviceIdentityCa()
   const last = chain[chain.length - 1]
   return last && !last.checkIssued(last) && last.checkIssued(pinned) ? [...chain, pinned] : chain
 }

@@ -1,3 +1,5 @@
+import {lazyCertificate} from '../../util/x509.js'
+
 /**
  * The NVIDIA CoRIM signing Root CA: root of every certificate chain that signs NVIDIA's reference
  * integrity manifests (driver, VBIOS and NVSwitch RIMs). A second pin, apart from the Device Identity
@@ -21,3 +23,6 @@ Af8EBAMCAQYwCgYIKoZIzj0EAwMDZwAwZAIwHGDyscDP6ihHqRvZlI3eqZ4YkvjE
 1duaN84tAHRVgxVMvNrp5Tnom3idHYGW/dskAjATvjIx6VzHm/4e2GiZAyZEIUBD
 OKPzp5ei/A0iUZpdvngenDwV8Qa/wGdiTmJ7Bp4=
 -----END CERTIFICATE-----`
+
+/** NVIDIA_RIM_ROOT_PEM parsed once, on first use (completing a RIM signing path that stops below it). */
+export const nvidiaRimRoot = lazyCertificate(NVIDIA_RIM_ROOT_PEM)

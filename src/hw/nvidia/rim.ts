@@ -1,8 +1,8 @@
-import {X509Certificate} from 'node:crypto'
+import type {X509Certificate} from 'node:crypto'
 
 import {InputError} from '../../errors/index.js'
 import {certName, checkCertPath} from './cert-path.js'
-import {NVIDIA_RIM_ROOT_PEM, NVIDIA_RIM_ROOT_SHA256} from './rim-root.js'
+import {NVIDIA_RIM_ROOT_SHA256, nvidiaRimRoot} from './rim-root.js'
 import {parseXml, signatureCertificates, verifyEnvelopedSignature} from './rim-xmldsig.js'
 
 /**
@@ -158,7 +158,7 @@ function claimedVersion(xml: string): string | undefined {
 
 /** A RIM's signing path (signer first), completed with the pinned root when the document stops below it. */
 function completedPath(embedded: X509Certificate[]): X509Certificate[] {
-  const pinned = new X509Certificate(NVIDIA_RIM_ROOT_PEM)
+  const pinned = nvidiaRimRoot()
   const chain = [...embedded]
   const last = chain[chain.length - 1]!
   if (last.fingerprint256 !== pinned.fingerprint256 && !last.checkIssued(last) && last.checkIssued(pinned)) chain.push(pinned)

@@ -1,3 +1,5 @@
+import {lazyCertificate} from '../../util/x509.js'
+
 /**
  * The NVIDIA Device Identity CA: root of every Hopper/Blackwell GPU attestation certificate chain.
  * Pinned by SHA-256 fingerprint of its DER; the PEM travels with the code so a 4-certificate chain
@@ -19,3 +21,6 @@ MBaAFFeF/4PyY8xlfWi3Olv0jUrL+0lfMAoGCCqGSM49BAMDA2kAMGYCMQCPeFM3
 TASsKQVaT+8S0sO9u97PVGCpE9d/I42IT7k3UUOLSR/qvJynVOD1vQKVXf0CMQC+
 EY55WYoDBvs2wPAH1Gw4LbcwUN8QCff8bFmV4ZxjCRr4WXTLFHBKjbfneGSBWwA=
 -----END CERTIFICATE-----`
+
+/** NVIDIA_DEVICE_IDENTITY_CA_PEM parsed once, on first use (completing a chain the driver returned without its root). */
+export const nvidiaDeviceIdentityCa = lazyCertificate(NVIDIA_DEVICE_IDENTITY_CA_PEM)

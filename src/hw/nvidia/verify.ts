@@ -1,4 +1,4 @@
-import {X509Certificate, verify as cryptoVerify} from 'node:crypto'
+import {verify as cryptoVerify, type X509Certificate} from 'node:crypto'
 
 import {EvidenceInvalidError, InputError} from '../../errors/index.js'
 import {bytesToHex, equalBytes} from '../../util/hex.js'
@@ -8,7 +8,7 @@ import {chainArchitecture, type NvidiaArchitecture, type NvidiaArchitectureName}
 import {chipIdentity, type ChipIdentity} from './chip-identity.js'
 import {diceFwids} from './der.js'
 import {parseOpaqueData, type DecodedOpaque} from './opaque.js'
-import {NVIDIA_DEVICE_IDENTITY_CA_PEM, NVIDIA_DEVICE_IDENTITY_CA_SHA256} from './roots.js'
+import {NVIDIA_DEVICE_IDENTITY_CA_SHA256, nvidiaDeviceIdentityCa} from './roots.js'
 import {parseSpdmExchange, REQUEST_LENGTH, type SpdmExchange} from './spdm.js'
 import {parseCertificate} from '../../util/x509.js'
 
@@ -148,7 +148,7 @@ class Outcome {
 
 /** A 4-certificate chain whose last one the pinned root issued is completed with that root (GPUs often omit it). */
 function withPinnedRoot(certs: X509Certificate[]): X509Certificate[] {
-  const pinned = new X509Certificate(NVIDIA_DEVICE_IDENTITY_CA_PEM)
+  const pinned = nvidiaDeviceIdentityCa()
   const chain = [...certs]
   if (chain.length === CHAIN_LENGTH - 1 && chain[chain.length - 1]!.checkIssued(pinned)) chain.push(pinned)
   return chain
