@@ -56,11 +56,11 @@ export default class VerifyNvidiaRim extends BaseCommand<typeof VerifyNvidiaRim>
 
   /** Without --report: each RIM verified on its own (signature, chain, OCSP); all their reasons, or a line per RIM. */
   private async rimsAlone(inputs: RimInput[], policy: NvidiaCheckPolicy, now: Date) {
-    const {verifyRim} = await import('../../hw/nvidia/rim.js')
+    const {verifyRimWithPath} = await import('../../hw/nvidia/rim.js')
     const {withRimRevocation} = await import('../../hw/nvidia/rim-check.js')
     const ocsp = await this.rimRevocation(inputs, policy, now, true)
     const rims = inputs.map((i) => {
-      const judged = withRimRevocation(i, verifyRim(i.xml, {now, extraRootFingerprints: policy.rimRootFingerprints}), ocsp)
+      const judged = withRimRevocation(i, verifyRimWithPath(i.xml, {now, extraRootFingerprints: policy.rimRootFingerprints}), ocsp)
       return {label: i.label, result: judged.result, ocsp: judged.ocsp!}
     })
     const reasons = rims.flatMap((r) => r.result.reasons.map((x) => `${r.label}: ${x}`))

@@ -6,7 +6,7 @@ import {askGpuChainRevocation, judgeGpuChainRevocation} from './gpu-revocation.j
 import {askRevocation, NVIDIA_OCSP_URL, type OcspAnswer, type OcspMode, type RevocationOptions, type RevocationResult} from './ocsp.js'
 import type {RimInput} from './rim-check.js'
 import {checkLoadedRims, loadReportRims, type LoadedRims, type RimDirCheck} from './rim-dir.js'
-import {rimSigningPath, verifyRim} from './rim.js'
+import {verifyRimWithPath} from './rim.js'
 import {verifyNvidiaReport, type NvidiaVerifyResult} from './verify.js'
 
 /**
@@ -136,11 +136,11 @@ export async function askRimChainsRevocation(
   ask: Omit<RevocationOptions, 'defaultResponderUrl'>,
   verify: {now: Date; extraRootFingerprints?: string[]},
 ): Promise<Record<string, OcspAnswer[]>> {
-  const trusted = rims.filter((rim) => {
-    const v = verifyRim(rim.xml, verify)
-    return v.checks.chain && v.checks.root
+  const trusted = rims.flatMap((rim) => {
+    const {result, signingPath} = verifyRimWithPath(rim.xml, verify)
+    return result.checks.chain && result.checks.root ? [{label: rim.label, signingPath}] : []
   })
-  const answers = await Promise.all(trusted.map((rim) => askRevocation(rimSigningPath(rim.xml), {...ask, defaultResponderUrl: NVIDIA_OCSP_URL})))
+  const answers = await Promise.all(trusted.map((rim) => askRevocation(rim.signingPath, {...ask, defaultResponderUrl: NVIDIA_OCSP_URL})))
   return Object.fromEntries(trusted.map((rim, i) => [rim.label, answers[i]!]))
 }
 

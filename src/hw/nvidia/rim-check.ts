@@ -1,7 +1,7 @@
 import {judgeRevocation, type OcspAnswer, type RevocationResult, type RevocationScope} from './ocsp.js'
 import {parseOpaqueData, type DecodedOpaque} from './opaque.js'
 import {compareGoldenMeasurements, NVDEC0_DISABLED, type MeasurementComparison, type RimRole} from './rim-measurements.js'
-import {rimSigningPath, verifyRim, withVersionCheck, type RimVerifyOptions, type RimVerifyResult} from './rim.js'
+import {verifyRimWithPath, withVersionCheck, type RimVerifyOptions, type RimVerifyResult, type VerifiedRim} from './rim.js'
 import {parseSpdmExchange, REQUEST_LENGTH, type MeasurementBlock} from './spdm.js'
 
 /**
@@ -70,9 +70,13 @@ export interface RimCheckOptions extends Omit<RimVerifyOptions, 'expectedVersion
 }
 
 /** A verified RIM with its signing chain's OCSP verdict (when asked for): a failed revocation check makes it invalid. */
-export function withRimRevocation(input: RimInput, result: RimVerifyResult, ocsp: RimCheckOptions['ocsp']): {result: RimVerifyResult; ocsp?: RevocationResult} {
+export function withRimRevocation(
+  input: RimInput,
+  {result, signingPath}: VerifiedRim,
+  ocsp: RimCheckOptions['ocsp'],
+): {result: RimVerifyResult; ocsp?: RevocationResult} {
   if (!ocsp) return {result}
-  const verdict = judgeRevocation(rimSigningPath(input.xml), ocsp.answers[input.label] ?? [], ocsp.scope)
+  const verdict = judgeRevocation(signingPath, ocsp.answers[input.label] ?? [], ocsp.scope)
   return {result: verdict.ok ? result : {...result, valid: false, reasons: [...result.reasons, ...verdict.reasons]}, ocsp: verdict}
 }
 
@@ -82,7 +86,7 @@ export function checkRimsAgainstReport(report: ReportMeasurements, inputs: RimIn
   const notes: string[] = []
   const rims: CheckedRim[] = []
   for (const input of inputs) {
-    const plain = verifyRim(input.xml, options)
+    const {result: plain, signingPath} = verifyRimWithPath(input.xml, options)
     const role = input.role ?? inferRole(plain.claimedVersion, report)
     const expected = role && versionFor(role, report)
     let result: RimVerifyResult
@@ -93,7 +97,7 @@ export function checkRimsAgainstReport(report: ReportMeasurements, inputs: RimIn
       result = {...plain, valid: false, checks: {...plain.checks, version: false}, reasons: [...plain.reasons, `the report names no ${role} version`]}
     else result = withVersionCheck(plain, expected)
     if (role && rims.some((r) => r.role === role)) result = {...result, valid: false, reasons: [...result.reasons, `a second ${role} RIM was given`]}
-    const judged = withRimRevocation(input, result, options.ocsp)
+    const judged = withRimRevocation(input, {result, signingPath}, options.ocsp)
     result = judged.result
     const ocsp = judged.ocsp
     rims.push({label: input.label, role, result, ...(ocsp ? {ocsp} : {})})

@@ -134,13 +134,6 @@ function embeddedCertificates(signature: El): X509Certificate[] {
   })
 }
 
-/** The X509Data certificates of the one enveloped signature of `xml`, in document order (nothing verified). */
-export function signatureCertificates(xml: string, what = 'manifest'): X509Certificate[] {
-  const signatures = Array.from(parseXml(xml, what).getElementsByTagNameNS(DSIG, 'Signature') as unknown as ArrayLike<El>)
-  if (signatures.length !== 1) throw new InputError(`${what} has ${signatures.length} XML signatures, expected exactly 1`)
-  return embeddedCertificates(signatures[0]!)
-}
-
 /**
  * Verifies the one enveloped signature of `xml` (a child of the root element) with the key of its
  * first embedded certificate. Malformed structure throws InputError; a signature that does not hold

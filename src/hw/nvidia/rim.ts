@@ -3,7 +3,7 @@ import type {X509Certificate} from 'node:crypto'
 import {InputError} from '../../errors/index.js'
 import {certName, checkCertPath} from './cert-path.js'
 import {NVIDIA_RIM_ROOT_SHA256, nvidiaRimRoot} from './rim-root.js'
-import {parseXml, signatureCertificates, verifyEnvelopedSignature} from './rim-xmldsig.js'
+import {parseXml, verifyEnvelopedSignature} from './rim-xmldsig.js'
 
 /**
  * NVIDIA reference integrity manifests (RIMs): ISO/IEC 19770-2 SWID tags in the TCG RIM information
@@ -165,12 +165,19 @@ function completedPath(embedded: X509Certificate[]): X509Certificate[] {
   return chain
 }
 
-/** The signing path verifyRim checks (checks 2-4), for OCSP of the RIM chain. */
-export function rimSigningPath(data: string | Uint8Array): X509Certificate[] {
-  return completedPath(signatureCertificates(typeof data === 'string' ? data : Buffer.from(data).toString('utf8'), 'RIM'))
+/** A RIM's verdict with the signing path it checked (checks 2-4), which OCSP of the RIM chain asks about. */
+export interface VerifiedRim {
+  result: RimVerifyResult
+  /** Signer first, completed with the pinned root when the document stops below it; kept out of `result`, which commands print as JSON. */
+  signingPath: X509Certificate[]
 }
 
 export function verifyRim(data: string | Uint8Array, options: RimVerifyOptions = {}): RimVerifyResult {
+  return verifyRimWithPath(data, options).result
+}
+
+/** verifyRim, with the signing path it verified: the document is parsed once for both. */
+export function verifyRimWithPath(data: string | Uint8Array, options: RimVerifyOptions = {}): VerifiedRim {
   const xml = typeof data === 'string' ? data : Buffer.from(data).toString('utf8')
   const now = options.now ?? new Date()
   const reasons: string[] = []
@@ -207,7 +214,7 @@ export function verifyRim(data: string | Uint8Array, options: RimVerifyOptions =
     chain: chain.map(summary),
     claimedVersion: rim?.colloquialVersion ?? claimedVersion(xml),
   }
-  return options.expectedVersion === undefined ? result : withVersionCheck(result, options.expectedVersion)
+  return {result: options.expectedVersion === undefined ? result : withVersionCheck(result, options.expectedVersion), signingPath: chain}
 }
 
 /** 5: the manifest is for the firmware the report names (case-insensitive, as NVIDIA compares). */
