@@ -79,17 +79,16 @@ export default class VerifyNvidiaRim extends BaseCommand<typeof VerifyNvidiaRim>
    * the RIMs against it; the RIM chains' OCSP is asked only when the report verifies.
    */
   private async againstReport(reportPath: string, inputs: RimInput[], policy: NvidiaCheckPolicy, now: Date) {
-    const {decodeReportFile, verifyNvidiaReport} = await import('../../hw/nvidia/verify.js')
-    const {checkRimsAgainstReport, reportMeasurements} = await import('../../hw/nvidia/rim-check.js')
+    const {decodeReportFile, verifyAndParseNvidiaReport} = await import('../../hw/nvidia/verify.js')
+    const {checkRimsAgainstReport} = await import('../../hw/nvidia/rim-check.js')
     const f = this.flags
     const reportBytes = decodeReportFile(Uint8Array.from(read(reportPath, '--report')))
-    const report = verifyNvidiaReport(reportBytes, read(f['cert-chain']!, '--cert-chain').toString('latin1'), {
+    const {result: report, parsed: measured} = verifyAndParseNvidiaReport(reportBytes, read(f['cert-chain']!, '--cert-chain').toString('latin1'), {
       expectedNonce: hexToBytes(f.nonce!, '--nonce', 32),
       allowMissingFwid: f['allow-missing-fwid'],
       extraRootFingerprints: policy.extraRootFingerprints,
       now,
     })
-    const measured = reportMeasurements(reportBytes)
     const ocsp = await this.rimRevocation(inputs, policy, now, report.valid)
     const check = checkRimsAgainstReport(measured, inputs, {now, extraRootFingerprints: policy.rimRootFingerprints, ocsp})
     const reasons = [...report.reasons.map((r) => `report: ${r}`), ...check.reasons]

@@ -1,5 +1,4 @@
-import {parseOpaqueData, type DecodedOpaque} from './opaque.js'
-import {parseSpdmExchange, REQUEST_LENGTH} from './spdm.js'
+import type {DecodedOpaque} from './opaque.js'
 
 /**
  * Policy on an NVIDIA report's signed opaque data: CC mode on, DevTools off, and the multi-GPU mode
@@ -137,9 +136,4 @@ export function checkModeConsistency(opaques: DecodedOpaque[]): string[] {
   return [
     `GPUs report different FEATURE_FLAG modes (${flags.map((x) => `GPU ${x.i}: ${x.flag}`).join(', ')}); all GPUs of a machine must be in one mode (SPT, MPT or PPCIE)`,
   ]
-}
-
-/** checkCcPolicy on a report as NVML returned it (request ‖ signed response). */
-export function checkReportPolicy(report: Uint8Array, options: Omit<CcPolicyInput, 'opaque'>): CcPolicyResult {
-  return checkCcPolicy({...options, opaque: parseOpaqueData(parseSpdmExchange(report).response.opaque, REQUEST_LENGTH)})
 }

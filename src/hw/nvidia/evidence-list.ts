@@ -2,10 +2,8 @@ import {InputError} from '../../errors/index.js'
 import {NVIDIA_ARCHITECTURES, type NvidiaArchitectureName} from './architecture.js'
 import {checkModeConsistency, isPpcieMode} from './cc-policy.js'
 import {checkNvidiaReport, type GatherOptions, type NvidiaCheckPolicy, type NvidiaCheckResult} from './full-check.js'
-import {parseCertChain} from './verify.js'
-import {parseOpaqueData} from './opaque.js'
+import {parseCertChain, type ParsedNvidiaReport} from './verify.js'
 import {checkPpcieTopology, type PpcieDevice} from './ppcie-topology.js'
-import {parseSpdmExchange, REQUEST_LENGTH} from './spdm.js'
 
 /**
  * A multi-device evidence set as NVIDIA's attestation SDK serialises it (several GPUs of one machine, or
@@ -58,13 +56,17 @@ export function parseNvidiaEvidenceList(text: string): NvidiaEvidenceEntry[] {
   })
 }
 
-/** The opaque data of the signed response (never the report's unsigned fields). */
-const signedOpaque = (report: Uint8Array) => parseOpaqueData(parseSpdmExchange(report).response.opaque, REQUEST_LENGTH)
-
 const declared = (arch: string): NvidiaArchitectureName | undefined => NVIDIA_ARCHITECTURES.find((a) => a.name === arch.toLowerCase())?.name
 
+/** One entry's full-check result, with its report as the offline check parsed it (the set checks read its signed opaque data). */
+export interface CheckedEvidenceEntry {
+  result: NvidiaCheckResult
+  parsed: ParsedNvidiaReport
+}
+
 /** Pure: the set's verdict from each entry's full-check result. */
-export function judgeNvidiaEvidenceSet(entries: readonly NvidiaEvidenceEntry[], results: NvidiaCheckResult[]): NvidiaEvidenceSetResult {
+export function judgeNvidiaEvidenceSet(entries: readonly NvidiaEvidenceEntry[], checked: readonly CheckedEvidenceEntry[]): NvidiaEvidenceSetResult {
+  const results = checked.map((c) => c.result)
   const reasons: string[] = []
   const seen = new Map<string, number>()
   results.forEach((r, i) => {
@@ -78,7 +80,7 @@ export function judgeNvidiaEvidenceSet(entries: readonly NvidiaEvidenceEntry[], 
   })
   const devices = (kind: 'gpu' | 'nvswitch'): PpcieDevice[] =>
     results.flatMap((r, i) =>
-      NVIDIA_ARCHITECTURES.find((a) => a.name === r.architecture)?.device === kind ? [{entry: i, opaque: signedOpaque(entries[i]!.report)}] : [],
+      NVIDIA_ARCHITECTURES.find((a) => a.name === r.architecture)?.device === kind ? [{entry: i, opaque: checked[i]!.parsed.opaque}] : [],
     )
   const gpus = devices('gpu')
   const switches = devices('nvswitch')
@@ -103,6 +105,6 @@ export async function checkNvidiaEvidenceSet(
   options: GatherOptions & {now?: Date} = {},
 ): Promise<NvidiaEvidenceSetResult> {
   const now = options.now ?? new Date()
-  const results = await Promise.all(entries.map(async (e) => (await checkNvidiaReport(inputOf(e, expectedNonce, now), policy, options)).result))
-  return judgeNvidiaEvidenceSet(entries, results)
+  const checked = await Promise.all(entries.map((e) => checkNvidiaReport(inputOf(e, expectedNonce, now), policy, options)))
+  return judgeNvidiaEvidenceSet(entries, checked)
 }

@@ -1,13 +1,13 @@
 import {createHash, type X509Certificate} from 'node:crypto'
 
 import {NVIDIA_ARCHITECTURES} from './architecture.js'
-import {checkReportPolicy, type CcPolicyResult} from './cc-policy.js'
+import {checkCcPolicy, type CcPolicyResult} from './cc-policy.js'
 import {askGpuChainRevocation, judgeGpuChainRevocation} from './gpu-revocation.js'
 import {askRevocation, NVIDIA_OCSP_URL, type OcspAnswer, type OcspMode, type RevocationOptions, type RevocationResult} from './ocsp.js'
 import type {RimInput} from './rim-check.js'
 import {checkLoadedRims, loadReportRims, type LoadedRims, type RimDirCheck} from './rim-dir.js'
 import {verifyRimWithPath} from './rim.js'
-import {verifyNvidiaReport, type NvidiaVerifyResult} from './verify.js'
+import {verifyAndParseNvidiaReport, type NvidiaVerifyResult, type ParsedNvidiaReport, type VerifiedNvidiaReport} from './verify.js'
 
 /**
  * The NVIDIA full check: one function for `verify nvidia-report`, `verify nvidia-evidence` (each GPU and
@@ -92,9 +92,13 @@ export interface GatherOptions {
   notAfter?: Date
 }
 
-/** The offline report check the full check starts from (throws on a report that does not parse). */
-export function offlineNvidiaCheck(input: NvidiaCheckInput, policy: NvidiaCheckPolicy): NvidiaVerifyResult {
-  return verifyNvidiaReport(input.report, input.chain, {
+/**
+ * The offline report check the full check starts from (throws on a report that does not parse): its
+ * verdict, and the report as it parsed it, which the RIM lookup, the RIM comparison and the CC policy
+ * read instead of parsing the report again.
+ */
+export function offlineNvidiaCheck(input: NvidiaCheckInput, policy: NvidiaCheckPolicy): VerifiedNvidiaReport {
+  return verifyAndParseNvidiaReport(input.report, input.chain, {
     expectedNonce: input.expectedNonce,
     now: input.now,
     allowMissingFwid: policy.allowMissingFwid,
@@ -114,8 +118,9 @@ export async function gatherNvidiaFacts(
 ): Promise<NvidiaFacts> {
   const bound = {...(options.binding ? {binding: options.binding} : {}), ...(options.notAfter ? {notAfter: options.notAfter} : {})}
   // only evidence that passed the whole offline check costs a file read or a request
-  if (!offline.valid) return {ocsp: {}, ...bound}
-  const rims = policy.rimDir && offline.architecture ? loadReportRims(input.report, offline.architecture, policy.rimDir) : undefined
+  const {result: verified, parsed} = offline
+  if (!verified.valid) return {ocsp: {}, ...bound}
+  const rims = policy.rimDir && verified.architecture ? loadReportRims(parsed, verified.architecture, policy.rimDir) : undefined
   if (options.recordedOcsp) return {rims, ocsp: options.recordedOcsp, ...bound}
   if (policy.ocsp === 'off') return {rims, ocsp: {}, ...bound}
   const ask = {mode: policy.ocsp, responderUrl: policy.ocspUrl, cacheDir: options.cacheDir, timeoutMs: options.timeoutMs, now: options.askedAt, ...bound}
@@ -151,29 +156,30 @@ export function judgeNvidiaReport(
   policy: NvidiaCheckPolicy,
   offline = offlineNvidiaCheck(input, policy),
 ): NvidiaCheckResult {
-  const scope = {mode: policy.ocsp, binding: facts.binding, notAfter: facts.notAfter, ...(offline.valid ? {} : {withheld: NOT_ASKED_OFFLINE})}
+  const {result: verified, parsed} = offline
+  const scope = {mode: policy.ocsp, binding: facts.binding, notAfter: facts.notAfter, ...(verified.valid ? {} : {withheld: NOT_ASKED_OFFLINE})}
   const rim =
-    offline.valid && offline.architecture && facts.rims
-      ? checkLoadedRims(input.report, facts.rims, {now: input.now, extraRootFingerprints: policy.rimRootFingerprints, ocsp: {scope, answers: facts.ocsp}})
+    verified.valid && verified.architecture && facts.rims
+      ? checkLoadedRims(parsed, facts.rims, {now: input.now, extraRootFingerprints: policy.rimRootFingerprints, ocsp: {scope, answers: facts.ocsp}})
       : undefined
   const measurements = rim?.measurements ?? 'not-checked'
-  const gpu = NVIDIA_ARCHITECTURES.find((a) => a.name === offline.architecture)?.device !== 'nvswitch'
-  const cc = checkReportPolicy(input.report, {requireCc: policy.requireCc && gpu, measurements})
+  const gpu = NVIDIA_ARCHITECTURES.find((a) => a.name === verified.architecture)?.device !== 'nvswitch'
+  const cc = checkCcPolicy({opaque: parsed.opaque, requireCc: policy.requireCc && gpu, measurements})
   const ocsp = judgeGpuChainRevocation(input.chain, facts.ocsp[GPU_CHAIN] ?? [], scope)
-  const reasons = [...offline.reasons, ...(rim?.reasons ?? []), ...cc.reasons, ...ocsp.reasons]
+  const reasons = [...verified.reasons, ...(rim?.reasons ?? []), ...cc.reasons, ...ocsp.reasons]
   const warnings = [...ocsp.warnings, ...(rim?.warnings ?? [])]
-  return {...offline, valid: reasons.length === 0, reasons, warnings, measurements, rim, policy: cc, ocsp}
+  return {...verified, valid: reasons.length === 0, reasons, warnings, measurements, rim, policy: cc, ocsp}
 }
 
-/** Gather, then judge: what a command runs. */
+/** Gather, then judge: what a command runs (`parsed`: the report as the offline check parsed it). */
 export async function checkNvidiaReport(
   input: NvidiaCheckInput,
   policy: NvidiaCheckPolicy,
   options: GatherOptions = {},
-): Promise<{result: NvidiaCheckResult; facts: NvidiaFacts}> {
+): Promise<{result: NvidiaCheckResult; facts: NvidiaFacts; parsed: ParsedNvidiaReport}> {
   const offline = offlineNvidiaCheck(input, policy)
   const facts = await gatherNvidiaFacts(input, policy, options, offline)
-  return {result: judgeNvidiaReport(input, facts, policy, offline), facts}
+  return {result: judgeNvidiaReport(input, facts, policy, offline), facts, parsed: offline.parsed}
 }
 
 export function recordNvidiaFacts(facts: NvidiaFacts): RecordedNvidiaFacts {

@@ -2,7 +2,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {InputError} from '../../errors/index.js'
-import {checkRimsAgainstReport, reportMeasurements, type RimCheckOptions, type RimInput, type RimReportCheck} from './rim-check.js'
+import {checkRimsAgainstReport, type ReportMeasurements, type RimCheckOptions, type RimInput, type RimReportCheck} from './rim-check.js'
 import {NVIDIA_ARCHITECTURES, type NvidiaArchitectureName} from './architecture.js'
 import {rimIdsForReport, type RimIds} from './rim-ids.js'
 
@@ -43,12 +43,12 @@ export interface RimDirCheck extends RimReportCheck {
   ids: RimIds
 }
 
-/** Reads the driver and VBIOS RIMs that `dir` holds for a report whose chain names `architecture`. */
-export function loadReportRims(report: Uint8Array, architecture: NvidiaArchitectureName, dir: string): LoadedRims {
+/** Reads the driver and VBIOS RIMs that `dir` holds for a (parsed) report whose chain names `architecture`. */
+export function loadReportRims(report: ReportMeasurements, architecture: NvidiaArchitectureName, dir: string): LoadedRims {
   if (!existsSync(dir)) throw new InputError(`--rim-dir ${dir} does not exist`, {hint: 'or the profile key nvidia.rimDir'})
   const arch = NVIDIA_ARCHITECTURES.find((a) => a.name === architecture)!
   if (arch.device !== 'gpu') return {ids: {}, inputs: [], notes: [`RIMs of a ${arch.chip} NVSwitch are not compared (GPU driver and VBIOS RIMs only)`]}
-  const ids = rimIdsForReport(reportMeasurements(report).opaque, arch)
+  const ids = rimIdsForReport(report.opaque, arch)
   const inputs: RimInput[] = []
   const missing: string[] = []
   for (const role of ['driver', 'vbios'] as const) {
@@ -65,8 +65,8 @@ export function loadReportRims(report: Uint8Array, architecture: NvidiaArchitect
   return missing.length > 0 ? {ids, inputs: [], notes: missing} : {ids, inputs, notes: []}
 }
 
-/** Pure: a (verified) report's measurements against the RIMs loaded for it. */
-export function checkLoadedRims(report: Uint8Array, loaded: LoadedRims, options: RimCheckOptions = {}): RimDirCheck {
+/** Pure: a (verified, parsed) report's measurements against the RIMs loaded for it. */
+export function checkLoadedRims(report: ReportMeasurements, loaded: LoadedRims, options: RimCheckOptions = {}): RimDirCheck {
   if (loaded.inputs.length === 0) return {valid: true, reasons: [], warnings: [], measurements: 'not-checked', notes: loaded.notes, rims: [], ids: loaded.ids}
-  return {...checkRimsAgainstReport(reportMeasurements(report), loaded.inputs, options), ids: loaded.ids}
+  return {...checkRimsAgainstReport(report, loaded.inputs, options), ids: loaded.ids}
 }

@@ -73,7 +73,7 @@ export function nvidiaEvidenceVerifier(
       const warnings = [...r.warnings]
       if (policy.ocsp === 'off') warnings.push('OCSP revocation not checked (mode off; docs/nvidia-attestation.md)')
       if (r.measurements === 'not-checked') warnings.push('RIM golden measurements not compared (no RIM directory, or it lacks the RIMs)')
-      return {reasons, warnings, possession: offline.valid && leafKey}
+      return {reasons, warnings, possession: offline.result.valid && leafKey}
     } catch (error) {
       return {reasons: [(error as Error).message], possession: false}
     }

@@ -9,7 +9,7 @@ import {chipIdentity, type ChipIdentity} from './chip-identity.js'
 import {diceFwids} from './der.js'
 import {parseOpaqueData, type DecodedOpaque} from './opaque.js'
 import {NVIDIA_DEVICE_IDENTITY_CA_SHA256, nvidiaDeviceIdentityCa} from './roots.js'
-import {parseSpdmExchange, REQUEST_LENGTH, type SpdmExchange} from './spdm.js'
+import {parseSpdmExchange, REQUEST_LENGTH, type MeasurementBlock, type SpdmExchange} from './spdm.js'
 import {parseCertificate} from '../../util/x509.js'
 
 /**
@@ -97,7 +97,28 @@ function summary(c: X509Certificate): CertSummary {
   }
 }
 
+/** A report as verifyNvidiaReport parsed it (strictly): its measurement blocks and its signed opaque data, fields included. */
+export interface ParsedNvidiaReport {
+  blocks: MeasurementBlock[]
+  opaque: DecodedOpaque
+}
+
 export function verifyNvidiaReport(report: Uint8Array, certChain: string | Uint8Array | X509Certificate[], options: NvidiaVerifyOptions): NvidiaVerifyResult {
+  return verifyAndParseNvidiaReport(report, certChain, options).result
+}
+
+/** A report's offline verdict with the report as the check parsed it; `parsed` is kept out of `result`, which commands print as JSON. */
+export interface VerifiedNvidiaReport {
+  result: NvidiaVerifyResult
+  parsed: ParsedNvidiaReport
+}
+
+/** verifyNvidiaReport, with the report as it parsed it: the steps after it read that instead of parsing the bytes again. */
+export function verifyAndParseNvidiaReport(
+  report: Uint8Array,
+  certChain: string | Uint8Array | X509Certificate[],
+  options: NvidiaVerifyOptions,
+): VerifiedNvidiaReport {
   // 1: malformed input throws here, before any check
   if (options.expectedNonce.length !== 32) throw new InputError(`expected nonce must be 32 bytes, got ${options.expectedNonce.length}`)
   const exchange: SpdmExchange = parseSpdmExchange(report)
@@ -119,7 +140,7 @@ export function verifyNvidiaReport(report: Uint8Array, certChain: string | Uint8
   checkFwid(outcome, arch.architecture, opaque.fwid, leafFwid, options.allowMissingFwid === true) // 7
 
   const {fields, ...decoded} = opaque
-  return {
+  const result: NvidiaVerifyResult = {
     valid: outcome.reasons.length === 0,
     reasons: outcome.reasons,
     checks: outcome.checks,
@@ -133,6 +154,7 @@ export function verifyNvidiaReport(report: Uint8Array, certChain: string | Uint8
     chain: chain.map(summary),
     leafPublicKey: bytesToHex(new Uint8Array(leaf.publicKey.export({type: 'spki', format: 'der'})), false),
   }
+  return {result, parsed: {blocks: exchange.response.blocks, opaque}}
 }
 
 /** The checks' verdicts and the reasons, in the order the checks found them; a check may fail without a reason of its own. */
