@@ -34,7 +34,7 @@ export default class Register extends MinerCommand<typeof Register> {
     progress.start('registering')
     const outcome = await registerHost(session, {waitMs, onProgress: (m) => progress.update(m)})
     progress.stop()
-    const done = {registered: 'registered', resumed: 'resumed', 'already-registered': 'already registered'}[outcome.action]
+    const done = DEVICE_ACTION[outcome.action]
     this.log(`${done}: host ${outcome.deviceId} (${outcome.engine}) — ${stateOf(outcome)}`)
     if (outcome.txHash) this.log(`  tx ${outcome.txHash}`)
     this.log(`  registration ${outcome.regId}, payout ${outcome.payout}`)
@@ -52,8 +52,9 @@ export default class Register extends MinerCommand<typeof Register> {
     const accel = await registerDevices(session, deviceLocatorOf(this.resolved.config), {waitMs, onProgress: (m) => progress.update(m)})
     progress.stop()
     for (const d of accel.devices) {
-      const what = d.action === 'failed' ? 'FAILED' : {registered: 'registered', resumed: 'resumed', 'already-registered': 'already registered'}[d.action]
-      this.log(`${what}: ${d.kind} ${d.deviceId} (${d.device}) — ${stateOf(d)}`)
+      this.log(
+        `${DEVICE_ACTION[d.action]}: ${d.kind} ${d.deviceId} (${d.device}) — ${d.action === 'bound-elsewhere' ? 'not earning under this host' : stateOf(d)}`,
+      )
       if (d.txHash) this.log(`  tx ${d.txHash}`)
       if (d.reason) this.log(`  ${d.reason}`)
     }
@@ -74,6 +75,15 @@ export default class Register extends MinerCommand<typeof Register> {
     })
     if (warning) this.warning(warning)
   }
+}
+
+/** How `unet register` names what it did with a host or device. */
+const DEVICE_ACTION: Record<DeviceRegisterOutcome['action'], string> = {
+  registered: 'registered',
+  resumed: 'resumed',
+  'already-registered': 'already registered',
+  'bound-elsewhere': 'bound elsewhere',
+  failed: 'FAILED',
 }
 
 function stateOf(o: {approved: boolean; power: string; status: string}): string {

@@ -26,7 +26,8 @@ export interface DeviceRegisterOutcome {
   /** What the device is: "Sophgo BM1684X HQDZW1TBCJCAJ0008:0". */
   device: string
   hostId: string
-  action: 'registered' | 'resumed' | 'already-registered' | 'failed'
+  /** bound-elsewhere: the device is bound under another host or operator, so it earns nothing here. */
+  action: 'registered' | 'resumed' | 'already-registered' | 'bound-elsewhere' | 'failed'
   /** The registration's status after this run ('none': nothing was sent). */
   status: RegistrationState['status']
   approved: boolean
@@ -118,17 +119,22 @@ async function registerOne(
   }
 }
 
-/** A device already bound: nothing is sent; bound elsewhere, the reason says where to release it. */
+/**
+ * A device already bound: nothing is sent. Bound under this host it is approved here; bound under another
+ * host or operator it is not approved for this one (it earns there, not here), and the reason says where
+ * to release it.
+ */
 function alreadyBound(state: DeviceState, session: MinerSession): Decided {
   const sameOperator = state.operator?.toLowerCase() === session.operator.toLowerCase()
   const mine = sameOperator && state.hostId?.toLowerCase() === session.hostId.toLowerCase()
+  if (mine) return {regId: state.regId, action: 'already-registered', status: 'approved', approved: true, power: state.power.toString()}
   return {
     regId: state.regId,
-    action: 'already-registered',
+    action: 'bound-elsewhere',
     status: 'approved',
-    approved: true,
-    power: state.power.toString(),
-    reason: mine ? undefined : `bound to ${sameOperator ? 'this operator' : `operator ${state.operator}`} on host ${state.hostId}: release it there first`,
+    approved: false,
+    power: '0',
+    reason: `bound to ${sameOperator ? 'this operator' : `operator ${state.operator}`} on host ${state.hostId}: release it there first`,
   }
 }
 

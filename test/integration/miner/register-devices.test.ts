@@ -200,10 +200,10 @@ describe('registerDevices: resume, bound elsewhere, failure (real anvil, bmlib s
         kind: 'rsa2048',
         device: theirs.device,
         hostId: session.hostId,
-        action: 'already-registered',
+        action: 'bound-elsewhere',
         status: 'approved',
-        approved: true,
-        power: '17',
+        approved: false,
+        power: '0',
         reason: `bound to operator ${rival} on host ${rivalHost.session.hostId}: release it there first`,
       },
     ])
@@ -217,7 +217,7 @@ describe('registerDevices: resume, bound elsewhere, failure (real anvil, bmlib s
     expect(await registeredOf(chip.id, chain.op.signer!.address)).toEqual([])
   }, 120_000)
 
-  it('bound to this operator on another host: refused with that host, nothing sent, the binding stays where it is', async () => {
+  it('bound to this operator on another host: bound elsewhere (not approved here), with that host, nothing sent, the binding stays where it is', async () => {
     const chip = chips[3]!
     rig({chip})
     const first = await approvedHost(chain.op)
@@ -230,8 +230,9 @@ describe('registerDevices: resume, bound elsewhere, failure (real anvil, bmlib s
         deviceId: chip.id,
         regId: bound.regId,
         hostId: second.session.hostId,
-        action: 'already-registered',
-        approved: true,
+        action: 'bound-elsewhere',
+        approved: false,
+        power: '0',
         reason: `bound to this operator on host ${first.session.hostId}: release it there first`,
       }),
     ])
