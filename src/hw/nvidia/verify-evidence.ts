@@ -62,10 +62,12 @@ export function nvidiaEvidenceVerifier(
   return (evidence, context) => {
     const input = nvidiaEvidenceInput(evidence, context.now ?? new Date())
     if ('problem' in input) return {reasons: [input.problem], possession: false}
+    let offlineValid = false
     try {
       const extraRootFingerprints = [...(policy.extraRootFingerprints ?? []), ...rootFingerprints(context.nvidiaRoots)]
       const check = {...policy, extraRootFingerprints}
       const offline = offlineNvidiaCheck(input, check)
+      offlineValid = offline.result.valid
       const r = judgeNvidiaReport(input, facts, check, offline)
       const reasons = [...r.reasons]
       const leafKey = equalBytes(ecRawPublicKey(input.chain[0]!), evidence.device.publicKey)
@@ -73,10 +75,20 @@ export function nvidiaEvidenceVerifier(
       const warnings = [...r.warnings]
       if (policy.ocsp === 'off') warnings.push('OCSP revocation not checked (mode off; docs/nvidia-attestation.md)')
       if (r.measurements === 'not-checked') warnings.push('RIM golden measurements not compared (no RIM directory, or it lacks the RIMs)')
-      return {reasons, warnings, possession: offline.result.valid && leafKey}
+      return {reasons, warnings, possession: offlineValid && leafKey}
     } catch (error) {
-      return {reasons: [(error as Error).message], possession: false}
+      // a throw after the offline part (a broken RIM file of the verifier's own) does not undo the key's possession
+      return {reasons: [(error as Error).message], possession: offlineValid && isLeafKey(input.chain[0]!, evidence.device.publicKey)}
     }
+  }
+}
+
+/** device.publicKey is the leaf certificate's key (false, not a throw, when that key is not EC). */
+function isLeafKey(leaf: X509Certificate, publicKey: Uint8Array): boolean {
+  try {
+    return equalBytes(ecRawPublicKey(leaf), publicKey)
+  } catch {
+    return false
   }
 }
 

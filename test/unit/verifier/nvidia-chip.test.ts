@@ -52,6 +52,22 @@ describe('devicePolicy: the NVIDIA chip id', () => {
     expect(squatted.reasons).toContain(`evidence is about device ${evidenceDeviceId(ev)}, not ${other}`)
   })
 
+  it("a RIM file of the verifier's own that does not parse refuses the report, but does not deny the key's possession", async () => {
+    const c = new Uint8Array(randomBytes(32))
+    const fw = testFirmware(chip)
+    const ev = await toAcceleratorEvidence({kind: 'nvidia-cc', uuid: 'GPU-x', nonce: c, report: testReport(fw, c), certChainPem: fw.chainPem}, c)
+    const r = devicePolicy(DeviceKind.P384, ev, {
+      network: 'testnet',
+      allowEmulator: false,
+      deviceId: evidenceDeviceId(ev),
+      registerChallenge: c,
+      nvidia: {ocsp: 'off', requireCc: false, extraRootFingerprints: [chip.root.cert.fingerprint256]},
+      nvidiaFacts: {ocsp: {}, rims: {ids: {}, inputs: [{label: 'broken-driver-rim', xml: '<broken'}], notes: []}},
+    })
+    expect(r.reasons).toEqual([expect.stringMatching(/not well-formed XML/)])
+    expect(r.chipId).toBeUndefined()
+  })
+
   it('an untrusted chain gives no chip id (and is refused)', async () => {
     const r = await judge(testFirmware(chip), [])
     expect(r.reasons[0]).toMatch(/did not prove possession/)
