@@ -113,10 +113,16 @@ export default class Quickstart extends MinerCommand<typeof Quickstart> {
       `host ${session.hostId.slice(0, 10)}… registered and approved (${session.engine.kind} engine, power ${registration.power}); ` +
         (accelerators ? `${accelerators.length} accelerator(s) with their own key` : 'no accelerator with its own key'),
     )
-    for (const d of accel.devices)
-      steps.line(
-        `  ${d.kind} ${d.deviceId} (${d.device}): ${d.action}, ${d.approved ? `${this.style().state('approved')}, power ${d.power}` : this.style().state(d.status)}${d.reason ? ` — ${d.reason}` : ''}`,
-      )
+    for (const d of accel.devices) {
+      // bound elsewhere: the binding's status is 'approved', but it earns for the other host, not this one
+      const state =
+        d.action === 'bound-elsewhere'
+          ? 'not earning under this host'
+          : d.approved
+            ? `${this.style().state('approved')}, power ${d.power}`
+            : this.style().state(d.status)
+      steps.line(`  ${d.kind} ${d.deviceId} (${d.device}): ${d.action}, ${state}${d.reason ? ` — ${d.reason}` : ''}`)
+    }
     return accelerators
   }
 

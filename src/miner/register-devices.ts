@@ -28,7 +28,7 @@ export interface DeviceRegisterOutcome {
   hostId: string
   /** bound-elsewhere: the device is bound under another host or operator, so it earns nothing here. */
   action: 'registered' | 'resumed' | 'already-registered' | 'bound-elsewhere' | 'failed'
-  /** The registration's status after this run ('none': nothing was sent). */
+  /** The registration's status after this run ('none': nothing was sent; bound-elsewhere: the other binding's). */
   status: RegistrationState['status']
   approved: boolean
   power: string
