@@ -1,9 +1,10 @@
-import {closeSync, openSync, readFileSync, writeSync} from 'node:fs'
+import {closeSync, mkdirSync, openSync, readFileSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import type {ChainClient} from '../../chain/client.js'
 import {requireChainReady} from '../../config/index.js'
 import type {NetworkProfile} from '../../config/schema.js'
 import {ExitCode, InputError, UnetError} from '../../errors/index.js'
@@ -11,6 +12,8 @@ import {decryptKeystore} from '../../keys/keystore.js'
 import {getPassphrase} from '../../keys/passphrase.js'
 import {assertPrivateFile} from '../../util/files.js'
 import {bytesToHex} from '../../util/hex.js'
+import type {VerifierMetricsServer} from '../../verifier/metrics.js'
+import type {RunVerifierOptions, VerifierRecord} from '../../verifier/service.js'
 
 export interface VerifierRunResult {
   verifier: string
@@ -48,71 +51,73 @@ or a prompt, never from argv; on the devnet without --keystore the devnet's veri
   async run(): Promise<VerifierRunResult> {
     const {paths} = this.resolved
     const profile = requireChainReady(this.resolved.profile)
-    const rate = Number(this.flags['spot-check-rate'])
-    if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new InputError(`--spot-check-rate ${this.flags['spot-check-rate']} is not a probability in 0..1`)
-    const [{connect, disconnect}, {verifierRole}, {runVerifier, recordJson}, {policyFromProfile, defaultFromBlock}, {verifierDecisionsFile}] =
-      await Promise.all([
-        import('../../chain/client.js'),
-        import('../../chain/verifier-reads.js'),
-        import('../../verifier/service.js'),
-        import('../../verifier/policy.js'),
-        import('../../verifier/records.js'),
-      ])
+    const spotCheckRate = this.spotCheckRate()
+    const [{connect, disconnect}, {verifierRole}, {policyFromProfile, defaultFromBlock}, {verifierDecisionsFile}] = await Promise.all([
+      import('../../chain/client.js'),
+      import('../../chain/verifier-reads.js'),
+      import('../../verifier/policy.js'),
+      import('../../verifier/records.js'),
+    ])
     const policy = policyFromProfile(profile)
     const client = await connect(profile, {privateKey: await this.verifierKey(profile)})
-    const controller = new AbortController()
-    const stop = () => controller.abort()
-    process.once('SIGTERM', stop)
-    process.once('SIGINT', stop)
-    let metricsServer: {url: string; close(): Promise<void>; metrics: import('../../verifier/metrics.js').VerifierMetrics} | undefined
+    const stopping = stopOnSignals()
     const decisionsFile = this.flags.decisions ?? verifierDecisionsFile(paths.dataDir)
     const cursorFile = join(paths.dataDir, 'verifier', 'cursor.json')
-    let fd: number | undefined
+    // what the finally closes: only what was opened before a failure
+    const open: {log?: number; metricsServer?: VerifierMetricsServer} = {}
     let nextBlock = 0
     try {
-      const role = await verifierRole(client)
-      if (role.toLowerCase() !== client.signer!.address.toLowerCase())
-        throw new UnetError(`${client.signer!.address} is not the verifier of this contract (${role})`, ExitCode.INPUT_INVALID, {
-          hint: 'pass the keystore of the verifier role with --keystore',
-        })
-      if (this.flags.metrics) {
-        const {startVerifierMetricsServer} = await import('../../verifier/metrics.js')
-        metricsServer = await startVerifierMetricsServer(await listenAddress(this.flags.metrics))
-        this.statusLine(`verifier: metrics at ${metricsServer.url}`)
-      }
-      const {mkdirSync} = await import('node:fs')
-      mkdirSync(join(decisionsFile, '..'), {recursive: true})
-      fd = openSync(decisionsFile, 'a', 0o600)
-      const log = fd
+      assertVerifier(client.signer!.address, await verifierRole(client))
+      open.metricsServer = await this.startMetrics()
+      open.log = openDecisionsLog(decisionsFile)
       this.statusLine(`verifier: ${client.signer!.address} on ${profile.name}, decisions → ${decisionsFile}`)
-      ;({nextBlock} = await runVerifier(client, {
-        policy,
-        cursorFile,
-        fromBlock: this.flags['from-block'] ?? defaultFromBlock(profile, paths.dataDir),
-        pollMs: this.flags['poll-ms'],
-        activationTimeoutBlocks: this.flags['activation-timeout-blocks'],
-        spotCheckRate: rate,
-        signal: controller.signal,
-        metrics: metricsServer?.metrics,
-        onRecord: (r) => {
-          writeSync(log, recordJson(r) + '\n')
-          const what =
-            r.type === 'decision'
-              ? `${r.outcome} ${r.kind} ${r.regId}${r.revert ? ` (${r.revert})` : r.reasons.length && !r.approve ? ` (${r.reasons.join('; ')})` : ''}`
-              : `${r.outcome} host ${r.hostId} epoch ${r.epoch}`
-          this.statusLine(`verifier: ${what}`)
-        },
-        onError: (error) => this.statusLine(`verifier: ${error.message}`),
-      }))
+      const fromBlock = this.flags['from-block'] ?? defaultFromBlock(profile, paths.dataDir)
+      const metrics = open.metricsServer?.metrics
+      nextBlock = await this.decideUntilStopped(client, open.log, {policy, cursorFile, fromBlock, spotCheckRate, signal: stopping.signal, metrics})
     } finally {
-      process.removeListener('SIGTERM', stop)
-      process.removeListener('SIGINT', stop)
-      if (fd !== undefined) closeSync(fd)
-      await metricsServer?.close()
+      stopping.release()
+      if (open.log !== undefined) closeSync(open.log)
+      await open.metricsServer?.close()
       disconnect(client)
     }
     this.statusLine('verifier: stopped')
     return {verifier: client.signer!.address, network: profile.name, decisionsFile, cursorFile, nextBlock}
+  }
+
+  /** --spot-check-rate, a probability in 0..1. */
+  private spotCheckRate(): number {
+    const rate = Number(this.flags['spot-check-rate'])
+    if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new InputError(`--spot-check-rate ${this.flags['spot-check-rate']} is not a probability in 0..1`)
+    return rate
+  }
+
+  /** The Prometheus server of --metrics; undefined without the flag. */
+  private async startMetrics(): Promise<VerifierMetricsServer | undefined> {
+    if (!this.flags.metrics) return undefined
+    const {startVerifierMetricsServer} = await import('../../verifier/metrics.js')
+    const server = await startVerifierMetricsServer(await listenAddress(this.flags.metrics))
+    this.statusLine(`verifier: metrics at ${server.url}`)
+    return server
+  }
+
+  /** Runs the service until the signal; each record goes to the decisions log as one JSON line and to the status line. */
+  private async decideUntilStopped(
+    client: ChainClient,
+    log: number,
+    options: Pick<RunVerifierOptions, 'policy' | 'cursorFile' | 'fromBlock' | 'spotCheckRate' | 'signal' | 'metrics'>,
+  ): Promise<number> {
+    const {runVerifier, recordJson} = await import('../../verifier/service.js')
+    const {nextBlock} = await runVerifier(client, {
+      ...options,
+      pollMs: this.flags['poll-ms'],
+      activationTimeoutBlocks: this.flags['activation-timeout-blocks'],
+      onRecord: (r) => {
+        writeSync(log, recordJson(r) + '\n')
+        this.statusLine(`verifier: ${describeRecord(r)}`)
+      },
+      onError: (error) => this.statusLine(`verifier: ${error.message}`),
+    })
+    return nextBlock
   }
 
   /** The verifier key: --keystore (passphrase from the environment or a prompt), or the devnet's own. */
@@ -142,4 +147,40 @@ or a prompt, never from argv; on the devnet without --keystore the devnet's veri
 async function listenAddress(spec: string): Promise<{host: string; port: number}> {
   const {parseListen} = await import('../../util/metrics-http.js')
   return parseListen(/^\d{1,5}$/.test(spec.trim()) ? `:${spec.trim()}` : spec)
+}
+
+/** An abort signal raised by SIGTERM or SIGINT (the service stops cleanly); release() takes the listeners off again. */
+function stopOnSignals(): {signal: AbortSignal; release(): void} {
+  const controller = new AbortController()
+  const stop = () => controller.abort()
+  process.once('SIGTERM', stop)
+  process.once('SIGINT', stop)
+  return {
+    signal: controller.signal,
+    release: () => {
+      process.removeListener('SIGTERM', stop)
+      process.removeListener('SIGINT', stop)
+    },
+  }
+}
+
+/** Only the contract's verifier role can decide: another key is refused before anything is opened. */
+function assertVerifier(address: string, role: string): void {
+  if (role.toLowerCase() !== address.toLowerCase())
+    throw new UnetError(`${address} is not the verifier of this contract (${role})`, ExitCode.INPUT_INVALID, {
+      hint: 'pass the keystore of the verifier role with --keystore',
+    })
+}
+
+/** The decisions log, opened for appending (mode 0600), its folder made first. */
+function openDecisionsLog(file: string): number {
+  mkdirSync(join(file, '..'), {recursive: true})
+  return openSync(file, 'a', 0o600)
+}
+
+/** A record's status line: the outcome and registration (with why, for a revert or a rejection), or the spot-checked host and epoch. */
+function describeRecord(r: VerifierRecord): string {
+  return r.type === 'decision'
+    ? `${r.outcome} ${r.kind} ${r.regId}${r.revert ? ` (${r.revert})` : r.reasons.length && !r.approve ? ` (${r.reasons.join('; ')})` : ''}`
+    : `${r.outcome} host ${r.hostId} epoch ${r.epoch}`
 }
