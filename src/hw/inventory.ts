@@ -46,15 +46,35 @@ const REAL_SYSFS = '/sys'
 export async function probeDevices(options: ProbeOptions = {}): Promise<Device[]> {
   const sysfsRoot = options.sysfsRoot ?? REAL_SYSFS
   const real = sysfsRoot === REAL_SYSFS
-  const classified = readPciDevices(sysfsRoot)
-    .map(classifyPci)
-    .filter((c): c is Classified => c !== undefined)
+  const classified = classifiedPciDevices(sysfsRoot)
   const byFamily = (f: Classified['family']) => classified.filter((c) => c.family === f)
 
   const nvidia = await probeNvidia({nvmlPath: options.nvmlPath, sysfsRoot, candidates: byFamily('nvidia'), force: Boolean(options.nvmlPath)})
   const sophgo = await probeSophgo({bmlibPath: options.bmlibPath, candidates: byFamily('sophgo'), force: Boolean(options.bmlibPath)})
   const amd = await probeAmd({sysfsRoot, candidates: byFamily('amd'), amdsmiPath: options.amdsmiPath, force: Boolean(options.amdsmiPath)})
-  const generic: Device[] = byFamily('generic').map((c) => ({
+  const generic = byFamily('generic').map(genericDevice)
+
+  const devices = [...nvidia.devices, ...amd, ...sophgo, ...generic]
+  noteAerFatalErrors(devices, classified)
+  if (options.systemInformation ?? (real && !nvidia.nvmlLoaded)) await enrichWithSystemInformation(devices, classified.length === 0)
+
+  const devRoot = options.devRoot ?? (real ? '/dev' : undefined)
+  const tpm = hostTpmDevice(sysfsRoot, devRoot)
+  if (tpm) devices.push(tpm)
+  addExpectedPower(devices)
+  return devices
+}
+
+/** The PCI devices under sysfsRoot that are accelerators (classifyPci drops the rest). */
+function classifiedPciDevices(sysfsRoot: string): Classified[] {
+  return readPciDevices(sysfsRoot)
+    .map(classifyPci)
+    .filter((c): c is Classified => c !== undefined)
+}
+
+/** An accelerator no vendor library covers: known by its PCI address, committed by the host TPM quote. */
+function genericDevice(c: Classified): Device {
+  return {
     kind: c.kind,
     family: 'generic',
     vendor: c.vendor,
@@ -71,39 +91,44 @@ export async function probeDevices(options: ProbeOptions = {}): Promise<Device[]
     busy: {state: 'unknown'},
     attestation: {support: 'host-tpm', reason: 'no vendor attestation key known to unet: committed by the host TPM quote'},
     reasons: [c.pci.driver ? 'no vendor library: identified by PCI address' : 'driver not loaded'],
-  }))
+  }
+}
 
-  const devices = [...nvidia.devices, ...amd, ...sophgo, ...generic]
-  // a PCIe link that reported fatal errors is a fault whatever the vendor library says (alert rule device-unhealthy)
+/** A PCIe link that reported fatal errors is a fault whatever the vendor library says (alert rule device-unhealthy). */
+function noteAerFatalErrors(devices: Device[], classified: Classified[]): void {
   for (const d of devices) {
     const n = classified.find((c) => c.pci.address === d.pciAddress)?.pci.aerFatalErrors
     if (n) d.reasons.push(`PCIe AER: ${n} fatal error(s) since boot (aer_dev_fatal)`)
   }
-  if (options.systemInformation ?? (real && !nvidia.nvmlLoaded)) await enrichWithSystemInformation(devices, classified.length === 0)
+}
 
-  const devRoot = options.devRoot ?? (real ? '/dev' : undefined)
+/** The host TPM as a device with its own key; without a usable device node it says why it cannot attest. */
+function hostTpmDevice(sysfsRoot: string, devRoot: string | undefined): Device | undefined {
   const tpm = readHostTpm(sysfsRoot, devRoot)
-  if (tpm)
-    devices.push({
-      kind: 'tpm',
-      family: 'tpm',
-      vendor: tpm.description ?? 'TPM',
-      model: tpm.versionMajor ? `TPM ${tpm.versionMajor}.0` : 'TPM',
-      stableId: `tpm:${tpm.name}`,
-      stableIdSource: 'tpm',
-      busy: {state: 'unknown'},
-      attestation: {
-        support: 'own-key',
-        reason: tpm.devicePath || !devRoot ? undefined : `no ${devRoot}/tpmrm0: the kernel lists a TPM but no device node is usable`,
-      },
-      reasons: [],
-      driver: {name: tpm.devicePath},
-    })
+  if (!tpm) return undefined
+  return {
+    kind: 'tpm',
+    family: 'tpm',
+    vendor: tpm.description ?? 'TPM',
+    model: tpm.versionMajor ? `TPM ${tpm.versionMajor}.0` : 'TPM',
+    stableId: `tpm:${tpm.name}`,
+    stableIdSource: 'tpm',
+    busy: {state: 'unknown'},
+    attestation: {
+      support: 'own-key',
+      reason: tpm.devicePath || !devRoot ? undefined : `no ${devRoot}/tpmrm0: the kernel lists a TPM but no device node is usable`,
+    },
+    reasons: [],
+    driver: {name: tpm.devicePath},
+  }
+}
+
+/** The power each device would earn, from the verifier's table (`unet devices`); none where it would earn none. */
+function addExpectedPower(devices: Device[]): void {
   for (const d of devices) {
     const rating = expectedPower(d)
     if (rating && rating.basis !== 'none') d.expectedPower = {power: rating.power.toString(), model: rating.model, basis: rating.basis, note: rating.note}
   }
-  return devices
 }
 
 /** Fills model/memory of GPUs no vendor library described, from systeminformation (lazy import). */
