@@ -51,7 +51,16 @@ function anvilMissing(message: string): UnetError {
 export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilHandle> {
   const binary = findAnvilBinary(options.anvilPath)
   const host = options.host ?? '127.0.0.1'
-  const args = [
+  const child = spawn(binary, anvilArgs(host, options), {stdio: ['ignore', 'pipe', 'pipe']})
+  const port = await listeningPort(child, options.port)
+  // Keep draining output so anvil never blocks on a full pipe.
+  child.stdout!.resume()
+  child.stderr!.resume()
+  return anvilHandle(child, host, port)
+}
+
+function anvilArgs(host: string, options: AnvilOptions): string[] {
+  return [
     '--host',
     host,
     '--port',
@@ -59,8 +68,14 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilHandl
     ...(options.blockTime ? ['--block-time', String(options.blockTime)] : []),
     ...(options.extraArgs ?? []),
   ]
-  const child = spawn(binary, args, {stdio: ['ignore', 'pipe', 'pipe']})
-  const port = await new Promise<number>((resolve, reject) => {
+}
+
+/**
+ * The port anvil says it listens on (its "Listening on" line, on stdout or stderr). Rejects when it
+ * exits or cannot be spawned first; the listeners are removed either way.
+ */
+function listeningPort(child: ChildProcess, requestedPort: number | undefined): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
     let output = ''
     const onData = (chunk: Buffer) => {
       output += chunk.toString()
@@ -72,13 +87,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilHandl
     }
     const onExit = (code: number | null) => {
       cleanup()
-      const taken = /address already in use|Address in use/i.test(output)
-      reject(
-        new UnetError(taken ? `port ${options.port} is already in use` : `anvil exited (code ${code}) before listening`, ExitCode.DEVNET_ERROR, {
-          hint: taken ? 'pick another port with --port, or stop what uses it' : 'run anvil by hand to see its output',
-          details: {output: output.slice(-2000)},
-        }),
-      )
+      reject(exitedBeforeListening(code, output, requestedPort))
     }
     const onError = (error: Error) => {
       cleanup()
@@ -95,9 +104,18 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilHandl
     child.once('exit', onExit)
     child.once('error', onError)
   })
-  // Keep draining output so anvil never blocks on a full pipe.
-  child.stdout!.resume()
-  child.stderr!.resume()
+}
+
+/** Why anvil exited before listening: a taken port (its output says so), else its exit code and last output. */
+function exitedBeforeListening(code: number | null, output: string, requestedPort: number | undefined): UnetError {
+  const taken = /address already in use|Address in use/i.test(output)
+  return new UnetError(taken ? `port ${requestedPort} is already in use` : `anvil exited (code ${code}) before listening`, ExitCode.DEVNET_ERROR, {
+    hint: taken ? 'pick another port with --port, or stop what uses it' : 'run anvil by hand to see its output',
+    details: {output: output.slice(-2000)},
+  })
+}
+
+function anvilHandle(child: ChildProcess, host: string, port: number): AnvilHandle {
   return {
     pid: child.pid!,
     port,
