@@ -164,6 +164,13 @@ const revertedText = (r: TxReceipt) => `transaction ${r.txHash} reverted${r.reve
 
 type Settlement = {kind: 'confirmed'; receipt: TxReceipt} | {kind: 'reverted'; receipt: TxReceipt} | {kind: 'abandoned'; reason: string}
 
+/** What awaitSettlement keeps between polls: the entry it began with, the refused bumps in a row, the head whose epoch was read last. */
+interface SettlementWatch {
+  start: OutboxEntry
+  refusals: number
+  epochSeenAt?: bigint
+}
+
 /** Consecutive failures of one kind of chain read, for giveUpAfterMs. */
 class FailureStreak {
   private since?: number
@@ -480,53 +487,18 @@ export class HeartbeatMachine {
    * bumps in a row (the call reverts now: another chain, a lost registration; or its nonce is taken).
    */
   private async awaitSettlement(start: OutboxEntry): Promise<Settlement> {
-    const {chain, clock, outbox, signal} = this.o
+    const {clock, outbox, signal} = this.o
     const epoch = start.epoch
     this.to('Submitting', {epoch})
     const rpcBackoff = new Backoff(this.o.backoff)
     const streak = new FailureStreak(clock, this.o.giveUpAfterMs)
-    let refusals = 0
-    let epochSeenAt: bigint | undefined
-    const hashes = () => (outbox.get(epoch) ?? start).txs.map((t) => t.txHash).join(', ')
-    const findReceipt = async (entry: OutboxEntry): Promise<Settlement | undefined> => {
-      for (const tx of [...entry.txs].reverse()) {
-        const receipt = await raceAbort(chain.receipt(tx.txHash), signal)
-        if (receipt) return receipt.status === 'success' ? {kind: 'confirmed', receipt} : {kind: 'reverted', receipt}
-      }
-      return undefined
-    }
+    const watch: SettlementWatch = {start, refusals: 0}
     for (;;) {
       throwIfAborted(signal)
       const entry = outbox.get(epoch) ?? start
       try {
-        const found = await findReceipt(entry)
-        if (found) return found
-        const head = await raceAbort(chain.recentBlock(), signal)
-        // the epoch is read once per new head block, not once per poll
-        if (epochSeenAt !== head.number) {
-          epochSeenAt = head.number
-          if ((await raceAbort(chain.currentEpoch(), signal)) > epoch)
-            // one more look: it may have been mined in the epoch's last block after the look above
-            return (
-              (await findReceipt(outbox.get(epoch) ?? entry)) ?? {
-                kind: 'abandoned',
-                reason: `abandoned: epoch ${epoch} ended with no receipt on this chain for ${hashes()}`,
-              }
-            )
-        }
-        const byBlocks = entry.sentBlock !== undefined && head.number - entry.sentBlock >= BigInt(this.o.stuckAfterBlocks)
-        const byTime = entry.sentAt !== undefined && clock.now() - entry.sentAt >= this.o.stuckAfterMs
-        if ((byBlocks || byTime) && entry.txs.length - 1 < this.o.maxFeeBumps) {
-          const refused = await this.bump(entry, head.number)
-          refusals = refused === undefined ? 0 : refusals + 1
-          if (refused !== undefined && refusals >= this.o.maxBumpRefusals)
-            return (
-              (await findReceipt(outbox.get(epoch) ?? entry)) ?? {
-                kind: 'abandoned',
-                reason: `abandoned after ${refusals} refused fee bumps (${refused}): no receipt on this chain for ${hashes()}`,
-              }
-            )
-        }
+        const settled = await this.pollSettlement(entry, watch)
+        if (settled) return settled
         rpcBackoff.reset()
         streak.ok()
         await clock.sleep(this.o.receiptPollMs, signal)
@@ -537,6 +509,55 @@ export class HeartbeatMachine {
         this.log.warn({epoch: epoch.toString(), retryInMs: delay, err: errorText(error)}, 'waiting for the heartbeat receipt failed, retrying')
       }
     }
+  }
+
+  /**
+   * One poll of awaitSettlement: a receipt settles the epoch, and so does its end or maxBumpRefusals refused
+   * bumps in a row (abandoned); a stuck transaction is bumped. undefined: poll again.
+   */
+  private async pollSettlement(entry: OutboxEntry, watch: SettlementWatch): Promise<Settlement | undefined> {
+    const found = await this.findReceipt(entry)
+    if (found) return found
+    const head = await raceAbort(this.o.chain.recentBlock(), this.o.signal)
+    if (await this.epochEndedAt(head.number, entry.epoch, watch)) return this.lastLookOrAbandon(entry, watch, `abandoned: epoch ${entry.epoch} ended with `)
+    if (!this.isStuck(entry, head.number)) return undefined
+    const refused = await this.bump(entry, head.number)
+    watch.refusals = refused === undefined ? 0 : watch.refusals + 1
+    if (refused !== undefined && watch.refusals >= this.o.maxBumpRefusals)
+      return this.lastLookOrAbandon(entry, watch, `abandoned after ${watch.refusals} refused fee bumps (${refused}): `)
+    return undefined
+  }
+
+  /** The newest of the entry's transactions that has a receipt, as a settlement. */
+  private async findReceipt(entry: OutboxEntry): Promise<Settlement | undefined> {
+    for (const tx of [...entry.txs].reverse()) {
+      const receipt = await raceAbort(this.o.chain.receipt(tx.txHash), this.o.signal)
+      if (receipt) return receipt.status === 'success' ? {kind: 'confirmed', receipt} : {kind: 'reverted', receipt}
+    }
+    return undefined
+  }
+
+  /** Whether the chain is past `epoch`; the epoch is read once per new head block, not once per poll. */
+  private async epochEndedAt(head: bigint, epoch: bigint, watch: SettlementWatch): Promise<boolean> {
+    if (watch.epochSeenAt === head) return false
+    watch.epochSeenAt = head
+    return (await raceAbort(this.o.chain.currentEpoch(), this.o.signal)) > epoch
+  }
+
+  /** Stuck: no receipt stuckAfterBlocks blocks or stuckAfterMs after it was sent, and a fee bump is still allowed. */
+  private isStuck(entry: OutboxEntry, head: bigint): boolean {
+    const byBlocks = entry.sentBlock !== undefined && head - entry.sentBlock >= BigInt(this.o.stuckAfterBlocks)
+    const byTime = entry.sentAt !== undefined && this.o.clock.now() - entry.sentAt >= this.o.stuckAfterMs
+    return (byBlocks || byTime) && entry.txs.length - 1 < this.o.maxFeeBumps
+  }
+
+  /** One more look before abandoning: a transaction may have been mined since the look above (in the epoch's last block, or under the refused bump's nonce). */
+  private async lastLookOrAbandon(entry: OutboxEntry, watch: SettlementWatch, why: string): Promise<Settlement> {
+    const epoch = entry.epoch
+    const found = await this.findReceipt(this.o.outbox.get(epoch) ?? entry)
+    if (found) return found
+    const hashes = (this.o.outbox.get(epoch) ?? watch.start).txs.map((t) => t.txHash).join(', ')
+    return {kind: 'abandoned', reason: `${why}no receipt on this chain for ${hashes}`}
   }
 
   /** Replaces the newest tx of `entry` with a fee bump; returns why the node refused it, undefined when it took it. */
