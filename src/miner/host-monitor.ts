@@ -13,7 +13,7 @@ import type {ResolvedConfig} from '../config/index.js'
 import type {Device} from '../hw/inventory.js'
 import {deviceFaults} from '../hw/probe-reasons.js'
 import type {GpuErrorFault} from './gpu-error-ledger.js'
-import {gpuErrorSource} from './gpu-errors.js'
+import {gpuErrorSource, type GpuErrorSource} from './gpu-errors.js'
 import type {StatusInputs} from './status-report.js'
 
 export interface HostMonitor {
@@ -34,24 +34,8 @@ export function startHostMonitor(resolved: ResolvedConfig, operator: string, log
   let running: Promise<void> | undefined
   let again = false
   const gpuErrors = gpuErrorSource(resolved.config.nvmlPath, resolved.config.alerts.xidClearEpochs, logger)
-
-  const look = async () => {
-    const {alertSettings} = await import('../alerts/settings.js')
-    const {sinks, thresholds} = alertSettings(resolved)
-    if (sinks.length === 0 && !metrics) return
-    const {gatherStatus, buildStatusReport} = await import('./status-report.js')
-    const {probeLocated, deviceLocatorOf} = await import('./attest-devices.js')
-    const inputs = await gatherStatus(resolved, operator, resolved.config.payout ?? operator)
-    const probed = await probeLocated(deviceLocatorOf(resolved.config))
-    const errors = await gpuErrors.look(probed, inputs.chain.currentEpoch, metrics?.devices)
-    const {gatherAlertFacts} = await import('./alert-facts.js')
-    const facts = await gatherAlertFacts(resolved, operator, {inAgent: true, inputs, probed, gpuErrors: errors})
-    if (metrics) feedDeviceMetrics(metrics, inputs, probed, errors, buildStatusReport)
-    if (sinks.length === 0) return
-    const {runAlertCheck} = await import('../alerts/check.js')
-    const result = await runAlertCheck({dataDir: resolved.paths.dataDir, facts, thresholds, sinks, logger})
-    if (metrics) metrics.devices.alertsOpen(countByRule(result.open.map((c) => c.rule)))
-  }
+  // metrics is read at each use, not once per look: a server attached during a look is fed by it
+  const look = () => lookAtHost({resolved, operator, logger, gpuErrors}, () => metrics)
 
   const schedule = () => {
     if (running) {
@@ -81,14 +65,47 @@ export function startHostMonitor(resolved: ResolvedConfig, operator: string, log
     },
     async close(timeoutMs = 30_000) {
       again = false
-      if (running) {
-        let timer: NodeJS.Timeout | undefined
-        await Promise.race([running, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))])
-        clearTimeout(timer)
-      }
+      if (running) await waitAtMost(running, timeoutMs)
       gpuErrors.close()
     },
   }
+}
+
+interface HostLook {
+  resolved: ResolvedConfig
+  operator: string
+  logger: AgentLogger
+  gpuErrors: GpuErrorSource
+}
+
+/**
+ * One look: the chain status, the local probe and the GPU errors since the last look feed the device
+ * metrics (when a server is attached) and the alert check (when a sink is configured); neither: no look.
+ */
+async function lookAtHost({resolved, operator, logger, gpuErrors}: HostLook, metrics: () => MetricsServer | undefined): Promise<void> {
+  const {alertSettings} = await import('../alerts/settings.js')
+  const {sinks, thresholds} = alertSettings(resolved)
+  if (sinks.length === 0 && !metrics()) return
+  const {gatherStatus, buildStatusReport} = await import('./status-report.js')
+  const {probeLocated, deviceLocatorOf} = await import('./attest-devices.js')
+  const inputs = await gatherStatus(resolved, operator, resolved.config.payout ?? operator)
+  const probed = await probeLocated(deviceLocatorOf(resolved.config))
+  const errors = await gpuErrors.look(probed, inputs.chain.currentEpoch, metrics()?.devices)
+  const {gatherAlertFacts} = await import('./alert-facts.js')
+  const facts = await gatherAlertFacts(resolved, operator, {inAgent: true, inputs, probed, gpuErrors: errors})
+  const server = metrics()
+  if (server) feedDeviceMetrics(server, inputs, probed, errors, buildStatusReport)
+  if (sinks.length === 0) return
+  const {runAlertCheck} = await import('../alerts/check.js')
+  const result = await runAlertCheck({dataDir: resolved.paths.dataDir, facts, thresholds, sinks, logger})
+  metrics()?.devices.alertsOpen(countByRule(result.open.map((c) => c.rule)))
+}
+
+/** Waits for `work`, but no longer than `timeoutMs` (the timer is cleared either way). */
+async function waitAtMost(work: Promise<void>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([work, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))])
+  clearTimeout(timer)
 }
 
 function countByRule(rules: string[]): Record<string, number> {
