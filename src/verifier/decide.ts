@@ -78,34 +78,55 @@ function ratingOf(kind: number, model: AttestedModel | undefined): PowerRating |
   return kindPower(kind)
 }
 
-type Done = (reasons: string[], warnings: string[], extra?: Partial<VerifierDecision>, rating?: PowerRating) => VerifierDecision
+/**
+ * The decision on these reasons and warnings: the rating's power (by kind unless a model was proven), refused
+ * without power or above the contract's cap; approved only when no reason is left.
+ */
+function decision(
+  reg: Registration,
+  reasons: string[],
+  warnings: string[],
+  extra: Partial<VerifierDecision> = {},
+  rating: PowerRating | undefined = kindPower(reg.kind),
+): VerifierDecision {
+  const base = {regId: reg.regId, deviceId: reg.deviceId, txHash: reg.txHash, kind: kindName(reg.kind)}
+  const power = rating?.power ?? 0n
+  if (reasons.length === 0 && power === 0n)
+    reasons = [rating ? `no power: ${rating.note}` : `no power is defined for device kind ${base.kind} without a proven model`]
+  if (power > (CONTRACT_MAX_POWER[reg.kind] ?? 0n)) reasons = [...reasons, `power ${power} (${rating!.model}) is above the contract's cap for ${base.kind}`]
+  // a floor under-credits a part the table cannot name: say so, so the table learns the SKU
+  if (reasons.length === 0 && rating?.basis === 'floor') warnings = [...warnings, rating.note]
+  const approve = reasons.length === 0
+  // a refused registration has no credential challenge to answer
+  if (!approve) delete extra.needsActivation
+  const named = rating ? {model: rating.model, powerNote: rating.note} : {}
+  return {...base, power, ...named, ...extra, approve, reasons, warnings}
+}
 
 /** Pure: the verdict on one registration, from chain data, the policy and the facts gathered for it. */
 export function decideRegistration(reg: Registration, ctx: DecideContext, facts: RegistrationFacts = {}): VerifierDecision {
-  const base = {regId: reg.regId, deviceId: reg.deviceId, txHash: reg.txHash, kind: kindName(reg.kind)}
-  const done: Done = (reasons, warnings, extra = {}, rating = kindPower(reg.kind)) => {
-    const power = rating?.power ?? 0n
-    if (reasons.length === 0 && power === 0n)
-      reasons = [rating ? `no power: ${rating.note}` : `no power is defined for device kind ${base.kind} without a proven model`]
-    if (power > (CONTRACT_MAX_POWER[reg.kind] ?? 0n)) reasons = [...reasons, `power ${power} (${rating!.model}) is above the contract's cap for ${base.kind}`]
-    // a floor under-credits a part the table cannot name: say so, so the table learns the SKU
-    if (reasons.length === 0 && rating?.basis === 'floor') warnings = [...warnings, rating.note]
-    const approve = reasons.length === 0
-    if (!approve) delete extra.needsActivation
-    const named = rating ? {model: rating.model, powerNote: rating.note} : {}
-    return {...base, power, ...named, ...extra, approve, reasons, warnings}
-  }
-
-  let evidence: Evidence | undefined
-  if (reg.evidence.length > 0) {
-    try {
-      evidence = decodeEvidence(reg.evidence)
-    } catch (error) {
-      return done([`evidence does not decode: ${(error as Error).message}`], [])
-    }
-  }
+  const decoded = decodedEvidence(reg)
+  if ('reason' in decoded) return decision(reg, [decoded.reason], [])
+  const {evidence} = decoded
   const evidenceDigest = evidence ? evidenceDigestHex(evidence) : undefined
-  const challenge = registerChallenge({
+  const challenge = challengeOf(reg, ctx)
+  if (!isHostKind(reg.kind)) return acceleratorDecision(reg, evidence, challenge, ctx, facts, evidenceDigest)
+  return hostDecision(reg, evidence, challenge, ctx, evidenceDigest)
+}
+
+/** The registration's evidence (none when it carries none), or why it does not decode. */
+function decodedEvidence(reg: Registration): {evidence: Evidence | undefined} | {reason: string} {
+  if (reg.evidence.length === 0) return {evidence: undefined}
+  try {
+    return {evidence: decodeEvidence(reg.evidence)}
+  } catch (error) {
+    return {reason: `evidence does not decode: ${(error as Error).message}`}
+  }
+}
+
+/** The challenge the evidence must answer: it binds the registration's chain, contract, parties, device and nonce. */
+function challengeOf(reg: Registration, ctx: DecideContext): Uint8Array {
+  return registerChallenge({
     chainId: ctx.chainId,
     contract: ctx.contract,
     operator: reg.operator,
@@ -114,29 +135,32 @@ export function decideRegistration(reg: Registration, ctx: DecideContext, facts:
     hostId: reg.hostId,
     nonce: reg.nonce,
   })
+}
 
-  if (!isHostKind(reg.kind)) {
-    const r = devicePolicy(reg.kind, evidence, {
-      network: ctx.network,
-      allowEmulator: ctx.allowEmulator,
-      deviceId: reg.deviceId,
-      registerChallenge: challenge,
-      sophgoCatalogue: ctx.sophgoCatalogue,
-      sophgoCatalogueKeys: ctx.sophgoCatalogueKeys,
-      // the roots as fingerprints, merged once into the check's policy
-      nvidia: nvidiaCheckOf(ctx),
-      nvidiaFacts: facts.nvidia,
-      now: ctx.now,
-    })
-    const recorded = recordFacts(facts)
-    return done(
-      r.reasons,
-      r.warnings,
-      {evidenceDigest, ...(r.chipId ? {chipId: r.chipId} : {}), ...(recorded ? {facts: recorded} : {})},
-      ratingOf(reg.kind, r.model),
-    )
-  }
-  return hostDecision(reg, evidence, challenge, ctx, done, evidenceDigest)
+/** An accelerator is judged by its kind's device policy and rated by the model that policy proved. */
+function acceleratorDecision(
+  reg: Registration,
+  evidence: Evidence | undefined,
+  challenge: Uint8Array,
+  ctx: DecideContext,
+  facts: RegistrationFacts,
+  evidenceDigest: string | undefined,
+): VerifierDecision {
+  const r = devicePolicy(reg.kind, evidence, {
+    network: ctx.network,
+    allowEmulator: ctx.allowEmulator,
+    deviceId: reg.deviceId,
+    registerChallenge: challenge,
+    sophgoCatalogue: ctx.sophgoCatalogue,
+    sophgoCatalogueKeys: ctx.sophgoCatalogueKeys,
+    // the roots as fingerprints, merged once into the check's policy
+    nvidia: nvidiaCheckOf(ctx),
+    nvidiaFacts: facts.nvidia,
+    now: ctx.now,
+  })
+  const recorded = recordFacts(facts)
+  const extra = {evidenceDigest, ...(r.chipId ? {chipId: r.chipId} : {}), ...(recorded ? {facts: recorded} : {})}
+  return decision(reg, r.reasons, r.warnings, extra, ratingOf(reg.kind, r.model))
 }
 
 function hostDecision(
@@ -144,14 +168,14 @@ function hostDecision(
   evidence: Evidence | undefined,
   challenge: Uint8Array,
   ctx: DecideContext,
-  done: Done,
   evidenceDigest: string | undefined,
 ): VerifierDecision {
   const wanted = reg.kind === DeviceKind.HOST_TPM ? 'tpm2' : 'emulator'
-  if (reg.kind === DeviceKind.HOST_EMULATOR && !ctx.allowEmulator) return done([`emulator hosts are refused on ${ctx.network} (allowEmulator is false)`], [])
-  if (!evidence) return done([`a ${kindName(reg.kind)} registration must carry ${wanted} evidence`], [])
+  if (reg.kind === DeviceKind.HOST_EMULATOR && !ctx.allowEmulator)
+    return decision(reg, [`emulator hosts are refused on ${ctx.network} (allowEmulator is false)`], [])
+  if (!evidence) return decision(reg, [`a ${kindName(reg.kind)} registration must carry ${wanted} evidence`], [])
   if (evidence.kind !== wanted)
-    return done([`evidence kind ${evidence.kind} does not fit device kind ${kindName(reg.kind)} (expected ${wanted})`], [], {evidenceDigest})
+    return decision(reg, [`evidence kind ${evidence.kind} does not fit device kind ${kindName(reg.kind)} (expected ${wanted})`], [], {evidenceDigest})
   const reasons: string[] = []
   const result = verifyEvidence(evidence, {
     network: ctx.network,
@@ -164,19 +188,19 @@ function hostDecision(
   if (result.deviceId.toLowerCase() !== reg.deviceId.toLowerCase()) reasons.push(`evidence is about device ${result.deviceId}, not ${reg.deviceId}`)
   reasons.push(...result.reasons)
   const warnings = [...result.warnings]
-  if (reg.kind !== DeviceKind.HOST_TPM || !isHostEvidence(evidence)) return done(reasons, warnings, {evidenceDigest})
+  if (reg.kind !== DeviceKind.HOST_TPM || !isHostEvidence(evidence)) return decision(reg, reasons, warnings, {evidenceDigest})
 
   // host-tpm: the AK↔EK binding is proven by credential activation, which needs the EK and AK publics
   const {ekPublic, akPublic} = evidence.device
-  if (!ekPublic || !akPublic)
-    return done([...reasons, 'tpm2 evidence must carry device.ekPublic and device.akPublic: credential activation is impossible without them'], warnings, {
-      evidenceDigest,
-    })
+  if (!ekPublic || !akPublic) {
+    const missing = 'tpm2 evidence must carry device.ekPublic and device.akPublic: credential activation is impossible without them'
+    return decision(reg, [...reasons, missing], warnings, {evidenceDigest})
+  }
   try {
     reasons.push(...ekAttributeReasons(parseTpm2bPublic(ekPublic)))
   } catch (error) {
     reasons.push(`device.ekPublic does not parse: ${(error as Error).message}`)
   }
   const ekId = bytesToHex(keccak_256(ekPublic))
-  return done(reasons, warnings, {evidenceDigest, ekId, needsActivation: {ekPublic: bytesToHex(ekPublic), akPublic: bytesToHex(akPublic)}})
+  return decision(reg, reasons, warnings, {evidenceDigest, ekId, needsActivation: {ekPublic: bytesToHex(ekPublic), akPublic: bytesToHex(akPublic)}})
 }
