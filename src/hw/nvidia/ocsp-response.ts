@@ -134,8 +134,21 @@ function delegatedProblem(signer: X509Certificate, issuer: X509Certificate, now:
   return undefined
 }
 
-function verifyUnsafe(input: OcspVerifyInput): OcspVerdict {
-  const top = children(readOne(input.response, 0x30, 'OCSPResponse'))
+/** The parts of a successful id-pkix-ocsp-basic response that the checks read. */
+interface BasicResponse {
+  tbs: Tlv
+  /** tbsResponseData as signed (DER). */
+  tbsDer: Uint8Array
+  algId: string
+  /** The signature, without the BIT STRING's unused-bits octet. */
+  signature: Uint8Array
+  /** The certificates the response carries (a delegated responder's). */
+  carried: X509Certificate[]
+}
+
+/** Unwraps OCSPResponse to its BasicOCSPResponse; a responder error or another response type is a problem. */
+function basicResponse(response: Uint8Array): BasicResponse {
+  const top = children(readOne(response, 0x30, 'OCSPResponse'))
   const status = expect(top[0], 0x0a, 'responseStatus').content[0] ?? 255
   if (status !== 0) fail(`responder answered ${RESPONSE_STATUS[status] ?? `status ${status}`}`)
   const bytes = children(expect(children(expect(top[1], 0xa0, 'responseBytes'))[0], 0x30, 'ResponseBytes'))
@@ -149,46 +162,61 @@ function verifyUnsafe(input: OcspVerifyInput): OcspVerdict {
   if (sigBits[0] !== 0) fail('signature BIT STRING has unused bits')
   const certSeq = basic[3] ? expect(children(expect(basic[3], 0xa0, 'certs'))[0], 0x30, 'certs') : undefined
   const carried = certSeq ? children(certSeq).map((c) => parseCertificate(certSeq.content.subarray(c.start, c.end))) : []
+  return {tbs, tbsDer: basicTlv.content.subarray(tbs.start, tbs.end), algId, signature: sigBits.subarray(1), carried}
+}
 
-  // who signed: the issuer, or a delegated responder certificate carried in the response
-  const data = children(tbs)
-  const fields = data[0]?.tag === 0xa0 ? data.slice(1) : data
-  const [responderId, producedAt, responses, responseExtensions] = fields
+/**
+ * The certificate the ResponderID names, once the response's signature verifies with its key: the issuer,
+ * or a carried responder certificate the issuer delegated to (delegatedProblem). The verdict's signer
+ * comes from here alone, so there is no signer without a verified signature.
+ */
+function verifiedSigner(basic: BasicResponse, responderId: Tlv | undefined, input: OcspVerifyInput): X509Certificate {
   if (!responderId || (responderId.tag !== 0xa1 && responderId.tag !== 0xa2)) fail('responderID missing')
-  const signer = [input.issuer, ...carried].find((c) => responderIs(responderId!, c))
+  const signer = [input.issuer, ...basic.carried].find((c) => responderIs(responderId!, c))
   if (!signer) fail('the responder is neither the issuer nor a certificate carried in the response')
   if (signer !== input.issuer) {
     const problem = delegatedProblem(signer!, input.issuer, input.now)
     if (problem) fail(problem)
   }
-  const alg = SIGNATURE_ALGORITHMS[algId]
-  if (!alg) fail(`unsupported signature algorithm ${algId}`)
+  const alg = SIGNATURE_ALGORITHMS[basic.algId]
+  if (!alg) fail(`unsupported signature algorithm ${basic.algId}`)
   if (signer!.publicKey.asymmetricKeyType !== alg!.key)
-    fail(`signature algorithm ${algId} does not fit the responder's ${signer!.publicKey.asymmetricKeyType} key`)
-  const tbsDer = basicTlv.content.subarray(tbs.start, tbs.end)
-  if (!cryptoVerify(alg!.hash, tbsDer, signer!.publicKey, sigBits.subarray(1)))
+    fail(`signature algorithm ${basic.algId} does not fit the responder's ${signer!.publicKey.asymmetricKeyType} key`)
+  if (!cryptoVerify(alg!.hash, basic.tbsDer, signer!.publicKey, basic.signature))
     fail(`signature does not verify with the key of ${signer!.subject.replace(/\n/g, ', ')}`)
+  return signer!
+}
 
-  // freshness against replay: our nonce, echoed
+/** Freshness against replay: the response echoes our nonce exactly (a replayed answer has another or none). */
+function requireOurNonce(responseExtensions: Tlv | undefined, nonce: Uint8Array): void {
   const ext = extensions(responseExtensions?.tag === 0xa1 ? responseExtensions : undefined)
   const echoed = ext.get(OCSP_NONCE_OID)
   if (!echoed) fail('response carries no nonce (a replayed or pre-produced answer)')
-  if (!equalBytes(echoed!, nonceExtensionValue(input.nonce))) fail('response nonce differs from the request nonce (a replayed answer)')
-  const produced = generalizedTime(producedAt, 'producedAt')
+  if (!equalBytes(echoed!, nonceExtensionValue(nonce))) fail('response nonce differs from the request nonce (a replayed answer)')
+}
 
-  const single = children(expect(responses, 0x30, 'responses')).find((r) => sameCertId(expect(children(r)[0], 0x30, 'certID'), input.certId))
+/** The SingleResponse for our CertID: its certStatus and its update times. */
+function singleResponseFor(responses: Tlv | undefined, certId: CertId): {certStatus: Tlv | undefined; thisUpdate: Date; nextUpdate?: Date} {
+  const single = children(expect(responses, 0x30, 'responses')).find((r) => sameCertId(expect(children(r)[0], 0x30, 'certID'), certId))
   if (!single) fail('response does not answer for this certificate (no SingleResponse with its SHA-384 CertID)')
   const [, certStatus, thisUpdateTlv, ...rest] = children(single!)
   const thisUpdate = generalizedTime(thisUpdateTlv, 'thisUpdate')
   const nextTlv = rest.find((t) => t.tag === 0xa0)
   const nextUpdate = nextTlv ? generalizedTime(children(nextTlv)[0], 'nextUpdate') : undefined
+  return {certStatus, thisUpdate, nextUpdate}
+}
+
+/** Neither thisUpdate nor producedAt in the future, nextUpdate not past (both within skewMs); without nextUpdate, no older than maxAgeMs. */
+function requireCurrent(input: OcspVerifyInput, produced: Date, thisUpdate: Date, nextUpdate: Date | undefined): void {
   const now = input.now.getTime()
   if (thisUpdate.getTime() > now + input.skewMs || produced.getTime() > now + input.skewMs)
     fail(`response is from the future (thisUpdate ${thisUpdate.toISOString()}, now ${input.now.toISOString()})`)
   if (nextUpdate && nextUpdate.getTime() < now - input.skewMs) fail(`response is stale (nextUpdate ${nextUpdate.toISOString()} has passed)`)
   if (!nextUpdate && thisUpdate.getTime() < now - input.maxAgeMs) fail(`response without nextUpdate is older than ${input.maxAgeMs / 1000} s`)
+}
 
-  const verdict: OcspVerdict = {thisUpdate, nextUpdate, signer: signer!.subject.replace(/\n/g, ', ')}
+/** What a trusted answer says: good, unknown, or revoked (when, and why if it says). */
+function statusVerdict(certStatus: Tlv | undefined, verdict: OcspVerdict): OcspVerdict {
   if (certStatus?.tag === 0x80) return {...verdict, status: 'good'}
   if (certStatus?.tag === 0x82) return {...verdict, status: 'unknown'}
   if (certStatus?.tag !== 0xa1) fail('certStatus is none of good, revoked, unknown')
@@ -196,6 +224,22 @@ function verifyUnsafe(input: OcspVerifyInput): OcspVerdict {
   const revokedAt = generalizedTime(time, 'revocationTime')
   const code = reason?.tag === 0xa0 ? expect(children(reason)[0], 0x0a, 'revocationReason').content[0] : undefined
   return {...verdict, status: 'revoked', revokedAt, revocationReason: code === undefined ? undefined : (CRL_REASONS[code] ?? `reason ${code}`)}
+}
+
+/** The checks in the order the module comment lists them; each step throws (fail) on the first problem. */
+function verifyUnsafe(input: OcspVerifyInput): OcspVerdict {
+  const basic = basicResponse(input.response)
+  // tbsResponseData: an optional version [0], then the fields read here
+  const data = children(basic.tbs)
+  const fields = data[0]?.tag === 0xa0 ? data.slice(1) : data
+  const [responderId, producedAt, responses, responseExtensions] = fields
+  // who signed: the issuer, or a delegated responder certificate carried in the response
+  const signer = verifiedSigner(basic, responderId, input)
+  requireOurNonce(responseExtensions, input.nonce)
+  const produced = generalizedTime(producedAt, 'producedAt')
+  const {certStatus, thisUpdate, nextUpdate} = singleResponseFor(responses, input.certId)
+  requireCurrent(input, produced, thisUpdate, nextUpdate)
+  return statusVerdict(certStatus, {thisUpdate, nextUpdate, signer: signer.subject.replace(/\n/g, ', ')})
 }
 
 export function verifyOcspResponse(input: OcspVerifyInput): OcspVerdict {
