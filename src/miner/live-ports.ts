@@ -7,9 +7,9 @@ import type {ChainClient} from '../chain/client.js'
 import {HEARTBEAT_GAS_ESTIMATE} from '../chain/gas.js'
 import {challengeBlock, hostDevices} from '../chain/block.js'
 import {answerChallenge, challengesOf} from '../chain/challenge.js'
-import {heartbeatRequest, heartbeatRequestFromData} from '../chain/heartbeat.js'
+import {heartbeatRequest, heartbeatRequestFromData, type HeartbeatParams} from '../chain/heartbeat.js'
 import {balanceAndFee} from '../chain/history.js'
-import {broadcast, receiptOf, revertReason, signCall} from '../chain/signed-tx.js'
+import {broadcast, receiptOf, revertReason, signCall, type ReceiptView, type SignedTx} from '../chain/signed-tx.js'
 import {deviceState} from '../chain/device-state.js'
 import {DEVICE_KIND_NAMES, DeviceKind} from '../chain/artifacts.js'
 import {canonicalPublicKey, deviceIdOf, heartbeatChallenge} from '../evidence/nonce.js'
@@ -39,19 +39,6 @@ export function liveChainPort(client: ChainClient, identity: EngineIdentity, ope
   const akPublicKey = canonicalPublicKey(identity.publicKey)
   let lastGasUsed: bigint | undefined
 
-  const send = async (tx: Awaited<ReturnType<typeof signCall>>, hooks: BroadcastHooks): Promise<SentTx> => {
-    const sent: SentTx = {
-      txHash: tx.txHash,
-      nonce: tx.nonce,
-      fees: {maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas},
-      to: tx.to,
-      data: tx.data,
-    }
-    await hooks.beforeBroadcast(sent)
-    await broadcast(client, tx, 'heartbeat')
-    return sent
-  }
-
   // Epoch, challenge block and time left all come from the latest block (the contract's epoch
   // constants are read once per client): one RPC each.
   return {
@@ -66,41 +53,19 @@ export function liveChainPort(client: ChainClient, identity: EngineIdentity, ope
       return (await deviceState(client, hostId)).status === 'approved'
     },
     async submitHeartbeat(submission, hooks) {
-      const quote = submission.hostQuote as HostEvidence
-      const signature = parseSignature(quote.quote.signature)
-      if (signature.alg !== 'ecdsa') throw new UnetError('the host quote must be an ECDSA P-256 signature for the on-chain check', ExitCode.EVIDENCE_INVALID)
-      const request = await heartbeatRequest(client, {
-        epoch: submission.epoch,
-        blockNumber: submission.block.number,
-        blockHash: submission.block.hash,
-        akPublicKey,
-        attest: quote.quote.attest,
-        signature: {r: leftPadBytes(signature.r, 32), s: leftPadBytes(signature.s, 32)},
-        devices: submission.devices.map((d) => ({
-          deviceId: d.deviceId,
-          evidenceDigest: d.evidenceDigest,
-          kind: (d.evidence as LiveDeviceEvidence).chainKind,
-          proof: (d.evidence as LiveDeviceEvidence).proof,
-        })),
-      })
-      return send(await signCall(client, request), hooks)
+      const request = await heartbeatRequest(client, heartbeatParamsOf(submission, akPublicKey))
+      return sendHeartbeat(client, await signCall(client, request), hooks)
     },
     async receipt(txHash): Promise<TxReceipt | null> {
       const r = await receiptOf(client, txHash)
       if (!r) return null
       if (r.status === 'success') lastGasUsed = r.gasUsed
-      return {
-        txHash: r.txHash,
-        status: r.status,
-        blockNumber: r.blockNumber,
-        blockHash: r.blockHash,
-        revertReason: r.status === 'reverted' ? await revertReason(client, txHash) : undefined,
-      }
+      return portReceiptOf(client, txHash, r)
     },
     async replaceWithFeeBump(previous, hooks) {
       if (!previous.to || !previous.data) throw new UnetError('cannot replace a transaction whose call data was not kept', ExitCode.UNEXPECTED)
       const tx = await signCall(client, await heartbeatRequestFromData(client, previous.data), {nonce: previous.nonce, ...previous.fees})
-      return send(tx, hooks)
+      return sendHeartbeat(client, tx, hooks)
     },
     async blocksLeftInEpoch() {
       return (await challengeBlock(client)).blocksLeft
@@ -112,6 +77,55 @@ export function liveChainPort(client: ChainClient, identity: EngineIdentity, ope
     async accruedRewards() {
       return (await deviceState(client, identity.deviceId)).claimable
     },
+  }
+}
+
+/**
+ * The heartbeat call's parameters from what the machine submits: the host quote's signature as the
+ * (r, s) pair the contract's P-256 check takes, and each device's on-chain kind and proof.
+ */
+function heartbeatParamsOf(submission: HeartbeatSubmission, akPublicKey: Uint8Array): HeartbeatParams {
+  const quote = submission.hostQuote as HostEvidence
+  const signature = parseSignature(quote.quote.signature)
+  if (signature.alg !== 'ecdsa') throw new UnetError('the host quote must be an ECDSA P-256 signature for the on-chain check', ExitCode.EVIDENCE_INVALID)
+  return {
+    epoch: submission.epoch,
+    blockNumber: submission.block.number,
+    blockHash: submission.block.hash,
+    akPublicKey,
+    attest: quote.quote.attest,
+    signature: {r: leftPadBytes(signature.r, 32), s: leftPadBytes(signature.s, 32)},
+    devices: submission.devices.map((d) => ({
+      deviceId: d.deviceId,
+      evidenceDigest: d.evidenceDigest,
+      kind: (d.evidence as LiveDeviceEvidence).chainKind,
+      proof: (d.evidence as LiveDeviceEvidence).proof,
+    })),
+  }
+}
+
+/** Broadcasts a signed heartbeat, once the hooks have kept it (the outbox): a crash after this finds it there. */
+async function sendHeartbeat(client: ChainClient, tx: SignedTx, hooks: BroadcastHooks): Promise<SentTx> {
+  const sent: SentTx = {
+    txHash: tx.txHash,
+    nonce: tx.nonce,
+    fees: {maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas},
+    to: tx.to,
+    data: tx.data,
+  }
+  await hooks.beforeBroadcast(sent)
+  await broadcast(client, tx, 'heartbeat')
+  return sent
+}
+
+/** A canonical receipt as the machine reads it; a revert is read back with its reason. */
+async function portReceiptOf(client: ChainClient, txHash: string, r: ReceiptView): Promise<TxReceipt> {
+  return {
+    txHash: r.txHash,
+    status: r.status,
+    blockNumber: r.blockNumber,
+    blockHash: r.blockHash,
+    revertReason: r.status === 'reverted' ? await revertReason(client, txHash) : undefined,
   }
 }
 
