@@ -5,7 +5,7 @@
  */
 import type {ChainClient} from '../chain/client.js'
 import {HEARTBEAT_GAS_ESTIMATE} from '../chain/gas.js'
-import {challengeBlock, hostDevices} from '../chain/block.js'
+import {challengeBlock, hostDevices, type HostDevice} from '../chain/block.js'
 import {answerChallenge, challengesOf} from '../chain/challenge.js'
 import {heartbeatRequest, heartbeatRequestFromData, type HeartbeatParams} from '../chain/heartbeat.js'
 import {balanceAndFee} from '../chain/history.js'
@@ -22,6 +22,7 @@ import {answerWindowBlocks} from './answer-window.js'
 import type {DeviceLocator, OwnKeyDevice} from './attest-devices.js'
 import {bytesToHex, leftPadBytes} from '../util/hex.js'
 import type {
+  AttestContext,
   BroadcastHooks,
   ChainPort,
   ChallengePort,
@@ -162,55 +163,87 @@ export function liveDevicesPort(client: ChainClient, hostId: string, options?: L
     async attestAll(_challenge, context) {
       const attached = await hostDevices(client, hostId)
       if (attached.length === 0) return []
-      if (!context || !options)
-        throw new UnetError(
-          `host has ${attached.length} attached device(s) but this agent was built without ${options ? 'the heartbeat epoch and block' : 'a device locator'}`,
-          ExitCode.UNEXPECTED,
-          {
-            hint: 'this is a bug in the caller: pass liveDevicesPort(client, hostId, {operator, locator})',
-          },
-        )
-      let devices = local ?? (await probe())
-      // a device that is missing may have come back since the last probe (driver reload, hot plug)
-      if (attached.some((a) => !devices.has(a.deviceId.toLowerCase()))) devices = await probe()
-      const missing = attached.filter((a) => !devices.has(a.deviceId.toLowerCase()))
-      if (missing.length > 0)
-        throw new UnetError(
-          `attached device${missing.length > 1 ? 's' : ''} ${missing.map((m) => `${m.deviceId} (${DEVICE_KIND_NAMES[m.kind] ?? m.kind})`).join(', ')} not found on this machine: ` +
-            'the contract rejects a heartbeat that does not list every approved device (DeviceSetMismatch)',
-          ExitCode.HARDWARE_UNAVAILABLE,
-          {
-            hint: 'check the driver and the library paths (`unet devices`), or release the device on chain to let the host beat without it',
-            details: {missing: missing.map((m) => m.deviceId)},
-          },
-        )
-      const {attestOwnKeyDevice, keepDeviceEvidence} = await import('./attest-devices.js')
-      const out: DeviceAttestation[] = []
-      for (const a of attached) {
-        const target = devices.get(a.deviceId.toLowerCase())!
-        if (target.chainKind !== a.kind)
-          throw new UnetError(
-            `device ${a.deviceId} is ${DEVICE_KIND_NAMES[a.kind]} on chain but ${DEVICE_KIND_NAMES[target.chainKind]} here`,
-            ExitCode.EVIDENCE_INVALID,
-            {hint: 'release and register it again'},
-          )
-        const challenge = heartbeatChallenge({
-          chainId: client.chainId,
-          contract: client.pociAddress!,
-          operator: options.operator,
-          hostId: a.deviceId,
-          epoch: context.epoch,
-          blockNumber: context.block.number,
-          blockHash: context.block.hash,
-        })
-        const r = await attestOwnKeyDevice(target, challenge, options.locator)
-        if (options.evidenceDir) keepDeviceEvidence(options.evidenceDir, a.deviceId, context.epoch, r.evidence, undefined, r.evidenceDigest)
-        const evidence: LiveDeviceEvidence = {chainKind: a.kind, proof: r.heartbeatProof, kind: r.evidence.kind, evidence: r.evidence}
-        out.push({deviceId: a.deviceId, evidenceDigest: r.evidenceDigest, evidence})
-      }
-      return out
+      if (!context || !options) throw notBuiltForDevicesError(attached.length, options !== undefined)
+      const devices = await findAttached(attached, local, probe)
+      return attestAttached(client, attached, devices, options, context)
     },
   }
+}
+
+/** A host with devices attached, but a port built without what attesting them needs: a caller bug. */
+function notBuiltForDevicesError(attachedCount: number, hasOptions: boolean): UnetError {
+  return new UnetError(
+    `host has ${attachedCount} attached device(s) but this agent was built without ${hasOptions ? 'the heartbeat epoch and block' : 'a device locator'}`,
+    ExitCode.UNEXPECTED,
+    {
+      hint: 'this is a bug in the caller: pass liveDevicesPort(client, hostId, {operator, locator})',
+    },
+  )
+}
+
+/**
+ * The local devices (by lowercase deviceId), with every device attached on chain among them. The
+ * contract rejects a heartbeat that leaves one out, so a missing one is an error before anything is signed.
+ */
+async function findAttached(
+  attached: HostDevice[],
+  known: Map<string, OwnKeyDevice> | undefined,
+  probe: () => Promise<Map<string, OwnKeyDevice>>,
+): Promise<Map<string, OwnKeyDevice>> {
+  let devices = known ?? (await probe())
+  // a device that is missing may have come back since the last probe (driver reload, hot plug)
+  if (attached.some((a) => !devices.has(a.deviceId.toLowerCase()))) devices = await probe()
+  const missing = attached.filter((a) => !devices.has(a.deviceId.toLowerCase()))
+  if (missing.length > 0)
+    throw new UnetError(
+      `attached device${missing.length > 1 ? 's' : ''} ${missing.map((m) => `${m.deviceId} (${DEVICE_KIND_NAMES[m.kind] ?? m.kind})`).join(', ')} not found on this machine: ` +
+        'the contract rejects a heartbeat that does not list every approved device (DeviceSetMismatch)',
+      ExitCode.HARDWARE_UNAVAILABLE,
+      {
+        hint: 'check the driver and the library paths (`unet devices`), or release the device on chain to let the host beat without it',
+        details: {missing: missing.map((m) => m.deviceId)},
+      },
+    )
+  return devices
+}
+
+/** Each attached device, one after the other in hostDevices() order, signs its own challenge; its evidence is kept when asked. */
+async function attestAttached(
+  client: ChainClient,
+  attached: HostDevice[],
+  devices: Map<string, OwnKeyDevice>,
+  options: LiveDevicesOptions,
+  context: AttestContext,
+): Promise<DeviceAttestation[]> {
+  const {attestOwnKeyDevice, keepDeviceEvidence} = await import('./attest-devices.js')
+  const out: DeviceAttestation[] = []
+  for (const a of attached) {
+    const target = devices.get(a.deviceId.toLowerCase())!
+    if (target.chainKind !== a.kind)
+      throw new UnetError(
+        `device ${a.deviceId} is ${DEVICE_KIND_NAMES[a.kind]} on chain but ${DEVICE_KIND_NAMES[target.chainKind]} here`,
+        ExitCode.EVIDENCE_INVALID,
+        {hint: 'release and register it again'},
+      )
+    const r = await attestOwnKeyDevice(target, deviceChallenge(client, options.operator, a.deviceId, context), options.locator)
+    if (options.evidenceDir) keepDeviceEvidence(options.evidenceDir, a.deviceId, context.epoch, r.evidence, undefined, r.evidenceDigest)
+    const evidence: LiveDeviceEvidence = {chainKind: a.kind, proof: r.heartbeatProof, kind: r.evidence.kind, evidence: r.evidence}
+    out.push({deviceId: a.deviceId, evidenceDigest: r.evidenceDigest, evidence})
+  }
+  return out
+}
+
+/** The device's own heartbeat challenge: the host's, with the deviceId in the id slot (docs/protocol.md §7). */
+function deviceChallenge(client: ChainClient, operator: string, deviceId: string, context: AttestContext): Uint8Array {
+  return heartbeatChallenge({
+    chainId: client.chainId,
+    contract: client.pociAddress!,
+    operator,
+    hostId: deviceId,
+    epoch: context.epoch,
+    blockNumber: context.block.number,
+    blockHash: context.block.hash,
+  })
 }
 
 /**
