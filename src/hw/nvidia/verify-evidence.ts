@@ -62,33 +62,24 @@ export function nvidiaEvidenceVerifier(
   return (evidence, context) => {
     const input = nvidiaEvidenceInput(evidence, context.now ?? new Date())
     if ('problem' in input) return {reasons: [input.problem], possession: false}
-    let offlineValid = false
+    let possession = false
     try {
       const extraRootFingerprints = [...(policy.extraRootFingerprints ?? []), ...rootFingerprints(context.nvidiaRoots)]
       const check = {...policy, extraRootFingerprints}
       const offline = offlineNvidiaCheck(input, check)
-      offlineValid = offline.result.valid
+      const leafKey = equalBytes(ecRawPublicKey(input.chain[0]!), evidence.device.publicKey)
+      // known before the rest of the check runs: a throw there (a broken RIM file of the verifier's own) does not undo it
+      possession = offline.result.valid && leafKey
       const r = judgeNvidiaReport(input, facts, check, offline)
       const reasons = [...r.reasons]
-      const leafKey = equalBytes(ecRawPublicKey(input.chain[0]!), evidence.device.publicKey)
       if (!leafKey) reasons.push('device.publicKey is not the key of the leaf certificate')
       const warnings = [...r.warnings]
       if (policy.ocsp === 'off') warnings.push('OCSP revocation not checked (mode off; docs/nvidia-attestation.md)')
       if (r.measurements === 'not-checked') warnings.push('RIM golden measurements not compared (no RIM directory, or it lacks the RIMs)')
-      return {reasons, warnings, possession: offlineValid && leafKey}
+      return {reasons, warnings, possession}
     } catch (error) {
-      // a throw after the offline part (a broken RIM file of the verifier's own) does not undo the key's possession
-      return {reasons: [(error as Error).message], possession: offlineValid && isLeafKey(input.chain[0]!, evidence.device.publicKey)}
+      return {reasons: [(error as Error).message], possession}
     }
-  }
-}
-
-/** device.publicKey is the leaf certificate's key (false, not a throw, when that key is not EC). */
-function isLeafKey(leaf: X509Certificate, publicKey: Uint8Array): boolean {
-  try {
-    return equalBytes(ecRawPublicKey(leaf), publicKey)
-  } catch {
-    return false
   }
 }
 
