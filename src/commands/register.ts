@@ -52,9 +52,7 @@ export default class Register extends MinerCommand<typeof Register> {
     const accel = await registerDevices(session, deviceLocatorOf(this.resolved.config), {waitMs, onProgress: (m) => progress.update(m)})
     progress.stop()
     for (const d of accel.devices) {
-      this.log(
-        `${DEVICE_ACTION[d.action]}: ${d.kind} ${d.deviceId} (${d.device}) — ${d.action === 'bound-elsewhere' ? 'not earning under this host' : stateOf(d)}`,
-      )
+      this.log(`${DEVICE_ACTION[d.action]}: ${d.kind} ${d.deviceId} (${d.device}) — ${stateOf(d)}`)
       if (d.txHash) this.log(`  tx ${d.txHash}`)
       if (d.reason) this.log(`  ${d.reason}`)
     }
@@ -86,7 +84,9 @@ const DEVICE_ACTION: Record<DeviceRegisterOutcome['action'], string> = {
   failed: 'FAILED',
 }
 
-function stateOf(o: {approved: boolean; power: string; status: string}): string {
+function stateOf(o: {action: string; approved: boolean; power: string; status: string}): string {
+  // bound elsewhere: its binding's status is 'approved', but it earns for the other host
+  if (o.action === 'bound-elsewhere') return 'not earning under this host'
   if (o.approved) return `approved, power ${o.power}`
   return o.status === 'pending' ? 'waiting for the verifier' : o.status
 }
